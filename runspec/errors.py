@@ -1,0 +1,265 @@
+"""
+Every exception runspec raises, in one place.
+
+::
+
+    RunspecError                      catch this to catch everything runspec raises
+    ├── SpecError (also ValueError)   the run is not valid; .problems lists each one with its JSON path
+    ├── ConfigError                   no usable host or credentials, or an unsafe host (plain http)
+    ├── SubmitError                   talking to the workspace went wrong; .idempotency_token when one was sent
+    │   ├── TransportError            no HTTP answer: connection refused or reset, DNS, timeout
+    │   └── ApiError                  the workspace answered with an error status
+    │       ├── BadRequest            400
+    │       ├── Unauthenticated       401
+    │       ├── PermissionDenied      403
+    │       ├── NotFound              404, and the 400 "run does not exist" of runs/get
+    │       ├── ResourceConflict      409
+    │       ├── RateLimited           429 (on submit: the workspace has no capacity right now)
+    │       └── ServerError           5xx
+    ├── RunFailed                     a run ended in any state but success; .failed_tasks says why
+    └── WaitTimeout (also TimeoutError)  wait(timeout=...) gave up; the run itself goes on
+
+No message, ``repr`` or attribute of these exceptions ever holds a token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover - imported for annotations only
+    from runspec.client.results import RunView, TaskView
+
+__all__ = [
+    "ApiError",
+    "BadRequest",
+    "ConfigError",
+    "NotFound",
+    "PermissionDenied",
+    "Problem",
+    "RateLimited",
+    "ResourceConflict",
+    "RunFailed",
+    "RunspecError",
+    "ServerError",
+    "SpecError",
+    "SubmitError",
+    "TransportError",
+    "Unauthenticated",
+    "WaitTimeout",
+]
+
+
+class RunspecError(Exception):
+    """Base class of every exception runspec raises."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """
+    One thing wrong (or worth a warning) in a run, found before anything is sent.
+
+    ``path`` is a JSON path into the request body (``$.tasks[2].depends_on[0].task_key``), ``code`` a
+    stable identifier documented in ``docs/problems.md`` (``unknown-dependency``), and ``message`` says
+    what is wrong and how to fix it.
+    """
+
+    path: str
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message} [{self.code}]"
+
+
+def _sort_key(problem: Problem) -> tuple[str, str]:
+    return (problem.path, problem.code)
+
+
+class SpecError(RunspecError, ValueError):
+    """
+    The run is not valid. ``problems`` holds every problem found, not just the first.
+
+    ``str()`` lists them one per line, each with its path and code.
+    """
+
+    problems: tuple[Problem, ...]
+
+    def __init__(self, problems: Iterable[Problem], *, subject: str | None = None) -> None:
+        self.problems = tuple(problems)
+        self.subject = subject
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        n = len(self.problems)
+        head = f"{n} problem{'s' if n != 1 else ''}"
+        if self.subject:
+            head += f" in {self.subject}"
+        return head + ":\n" + "\n".join(f"  {p}" for p in self.problems)
+
+    def __str__(self) -> str:
+        return self._render()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_spec_error, (self.problems, self.subject))
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The codes of all problems, in order (handy in tests)."""
+        return tuple(p.code for p in self.problems)
+
+
+def _rebuild_spec_error(problems: tuple[Problem, ...], subject: str | None) -> SpecError:
+    return SpecError(problems, subject=subject)
+
+
+class ConfigError(RunspecError):
+    """No usable host or credentials were found, or the host is unsafe to send a token to."""
+
+
+class SubmitError(RunspecError):
+    """
+    Talking to the workspace failed.
+
+    ``idempotency_token`` is the token sent with the submit request, when there was one: the request may
+    have reached the workspace, and submitting again with the same token can never start a second run.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        idempotency_token: str | None = None,
+        attempts: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.method = method
+        self.path = path
+        self.idempotency_token = idempotency_token
+        self.attempts = attempts
+
+    def __str__(self) -> str:
+        text = self.message
+        if self.idempotency_token:
+            text += (
+                f" (idempotency token {self.idempotency_token!r}: submitting again with it"
+                " cannot start a second run)"
+            )
+        return text
+
+
+class TransportError(SubmitError):
+    """No HTTP answer came back: the connection failed, was reset, or timed out."""
+
+
+class ApiError(SubmitError):
+    """
+    The workspace answered with an error status.
+
+    ``status`` is the HTTP status, ``error_code`` the Databricks code (``INVALID_PARAMETER_VALUE``),
+    ``message`` the workspace's text, ``details`` the parsed ``details`` list, and ``method`` / ``path``
+    the request that failed (never its headers or query).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        error_code: str | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        details: Sequence[Any] = (),
+        retry_after: float | None = None,
+        request_id: str | None = None,
+        idempotency_token: str | None = None,
+        attempts: int | None = None,
+    ) -> None:
+        super().__init__(
+            message,
+            method=method,
+            path=path,
+            idempotency_token=idempotency_token,
+            attempts=attempts,
+        )
+        self.status = status
+        self.error_code = error_code
+        self.details = tuple(details)
+        self.retry_after = retry_after
+        self.request_id = request_id
+
+    def __str__(self) -> str:
+        where = f"{self.method} {self.path} -> " if self.method and self.path else ""
+        code = f" {self.error_code}" if self.error_code else ""
+        text = f"{where}{self.status}{code}: {self.message}"
+        if self.idempotency_token:
+            text += (
+                f" (idempotency token {self.idempotency_token!r}: submitting again with it"
+                " cannot start a second run)"
+            )
+        return text
+
+
+class BadRequest(ApiError):
+    """HTTP 400: the workspace rejected the request (``INVALID_PARAMETER_VALUE``, ``INVALID_STATE``, ...)."""
+
+
+class Unauthenticated(ApiError):
+    """HTTP 401: the token is missing, expired or wrong."""
+
+
+class PermissionDenied(ApiError):
+    """HTTP 403: the caller may not do this."""
+
+
+class NotFound(ApiError):
+    """HTTP 404, or the 400 ``INVALID_PARAMETER_VALUE`` runs/get answers for a run that does not exist."""
+
+
+class ResourceConflict(ApiError):
+    """HTTP 409: the request conflicts with the state of the resource."""
+
+
+class RateLimited(ApiError):
+    """HTTP 429: too many requests, or (on submit) no capacity to start the run right now."""
+
+
+class ServerError(ApiError):
+    """HTTP 5xx: the workspace failed; retried requests ran out of attempts or time."""
+
+
+class RunFailed(RunspecError):
+    """
+    A run ended in any state but success.
+
+    ``run`` is the finished run as ``get()`` returns it; ``failed_tasks`` lists each task that did not
+    succeed, with its ``task_key``, state, ``error`` and ``error_trace``.
+    """
+
+    def __init__(self, message: str, *, run: RunView, failed_tasks: Sequence[TaskView] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.run = run
+        self.failed_tasks = list(failed_tasks)
+
+    def __str__(self) -> str:
+        lines = [self.message]
+        for task in self.failed_tasks:
+            lines.append(f"  {task.describe()}")
+        return "\n".join(lines)
+
+
+class WaitTimeout(RunspecError, TimeoutError):
+    """
+    ``wait(timeout=...)`` stopped waiting. The run was not cancelled and goes on in the workspace.
+
+    ``run_id`` says which run; ``handle.cancel()`` (or ``runspec`` CLI's cancel) stops it.
+    """
+
+    def __init__(self, message: str, *, run_id: int) -> None:
+        super().__init__(message)
+        self.run_id = run_id
