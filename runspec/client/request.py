@@ -1,0 +1,372 @@
+"""
+``submit()`` and the request it sends, which ``perform_request=False`` hands back unsent.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any, Literal, overload
+
+import requests
+
+from runspec.client.auth import (
+    AuthHook,
+    Credentials,
+    Workspace,
+    normalize_host,
+    resolve_workspace,
+)
+from runspec.client.handle import RunHandle
+from runspec.client.transport import (
+    API_PREFIX,
+    DEFAULT_DEADLINE,
+    DEFAULT_TIMEOUT,
+    Timeout,
+    Transport,
+    user_agent,
+)
+from runspec.errors import Problem, SpecError, SubmitError
+
+__all__ = ["MAX_IDEMPOTENCY_TOKEN", "PreparedRequest", "submit"]
+
+log = logging.getLogger("runspec")
+
+MAX_IDEMPOTENCY_TOKEN = 64
+SUBMIT_ENDPOINT = "runs/submit"
+_SENSITIVE = re.compile(r"auth|token|secret|password|cookie|key", re.IGNORECASE)
+_REDACTED = "<redacted>"
+
+
+def _mask(name: str, value: str) -> str:
+    if not _SENSITIVE.search(name):
+        return value
+    scheme, space, _ = value.partition(" ")
+    if space and scheme.isalpha() and len(scheme) <= 10:
+        return f"{scheme} {_REDACTED}"
+    return _REDACTED
+
+
+class _GivenHeaders(Credentials):
+    """Credentials of a hand-made ``PreparedRequest``: its own headers, kept secret in messages."""
+
+    auth_type = "custom"
+
+    def __init__(self, headers: Mapping[str, str]) -> None:
+        self._values: tuple[str, ...] = tuple(
+            part
+            for name, value in headers.items()
+            if _SENSITIVE.search(name)
+            for part in (value, value.partition(" ")[2])
+            if part
+        )
+
+    def headers(self, fetcher: Any = None) -> dict[str, str]:
+        return {}
+
+    def secrets(self) -> tuple[str, ...]:
+        return self._values
+
+
+class PreparedRequest:
+    """
+    A runs/submit request, complete and unsent: ``method``, ``url``, ``headers`` and ``json``.
+
+    ``headers`` holds the real ``Authorization`` header, so the request can be sent as it is
+    (``send()``, or any HTTP client); ``repr``, ``str`` and ``redacted()`` mask it. With OAuth
+    machine-to-machine credentials no token has been fetched yet (that needs the network), so
+    ``headers`` has no ``Authorization`` until ``send()`` adds a fresh one. ``json`` is the body
+    with the idempotency token that ``submit()`` chose.
+    """
+
+    __slots__ = ("_options", "_workspace", "headers", "json", "method", "url")
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        json: Mapping[str, Any],
+        *,
+        workspace: Workspace | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.headers: dict[str, str] = dict(headers)
+        self.json: dict[str, Any] = dict(json)
+        self._workspace = workspace
+        self._options: dict[str, Any] = dict(options or {})
+
+    @property
+    def idempotency_token(self) -> str | None:
+        """The token in the body: resending this request can never start a second run."""
+        token = self.json.get("idempotency_token")
+        return token if isinstance(token, str) else None
+
+    def redacted(self) -> dict[str, Any]:
+        """``{"method", "url", "headers", "json"}`` with credential headers masked (JSON-ready)."""
+        return {
+            "method": self.method,
+            "url": self.url,
+            "headers": {k: _mask(k, v) for k, v in self.headers.items()},
+            "json": self.json,
+        }
+
+    def __str__(self) -> str:
+        lines = [f"{self.method} {self.url}"]
+        lines += [f"{k}: {_mask(k, v)}" for k, v in self.headers.items()]
+        lines.append("")
+        lines.append(json.dumps(self.json, indent=2, ensure_ascii=False))
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        tasks = self.json.get("tasks")
+        count = len(tasks) if isinstance(tasks, list) else 0
+        headers = {k: _mask(k, v) for k, v in self.headers.items()}
+        return (
+            f"PreparedRequest(method={self.method!r}, url={self.url!r}, headers={headers!r}, "
+            f"json=<{count} task{'s' if count != 1 else ''}, "
+            f"idempotency_token={self.idempotency_token!r}>)"
+        )
+
+    def send(
+        self,
+        session: requests.Session | None = None,
+        *,
+        timeout: Timeout | None = None,
+        deadline: float | None = None,
+        sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> RunHandle:
+        """
+        Send this request as it is, with the retries of ``submit()``, and return the run's handle.
+
+        Arguments left out take the values ``submit()`` was given. Sending it twice (or after a
+        failed send) returns the same run: the body carries its idempotency token.
+        """
+        options = self._options
+        origin = normalize_host(self.url, source="url")
+        workspace = self._workspace or Workspace(
+            host=origin, credentials=_GivenHeaders(self.headers)
+        )
+        transport = Transport(
+            workspace,
+            session=session if session is not None else options.get("session"),
+            timeout=timeout if timeout is not None else options.get("timeout", DEFAULT_TIMEOUT),
+            deadline=deadline
+            if deadline is not None
+            else options.get("deadline", DEFAULT_DEADLINE),
+            sleep=sleep or options.get("sleep") or time.sleep,
+            clock=clock or options.get("clock") or time.monotonic,
+        )
+        token = self.idempotency_token
+        path = self.url[len(origin) :].split("?")[0] or "/"
+        answer = transport.send(
+            self.method,
+            self.url,
+            body=self.json,
+            idempotent=bool(token),
+            idempotency_token=token,
+            headers=self.headers,
+        )
+        run_id = answer.get("run_id") if isinstance(answer, dict) else None
+        if isinstance(run_id, bool) or not isinstance(run_id, int):
+            raise SubmitError(
+                f"{self.method} {path} answered without a run_id ({str(answer)[:200]!r})",
+                method=self.method,
+                path=path,
+                idempotency_token=token,
+            )
+        log.info("submitted run %d (idempotency token %s)", run_id, token)
+        return RunHandle(run_id, transport, idempotency_token=token)
+
+
+def _request_body(spec: Any) -> dict[str, Any]:
+    """The runs/submit body of a ``RunSpec``, a builder (anything with ``compile()``) or a dict."""
+    if isinstance(spec, Mapping):
+        spec_module = importlib.import_module("runspec.spec")
+        spec = spec_module.RunSpec.from_dict(dict(spec))
+    elif hasattr(spec, "compile") and callable(spec.compile):
+        spec = spec.compile()
+    to_dict = getattr(spec, "to_dict", None)
+    if not callable(to_dict):
+        raise TypeError(
+            "submit() takes a RunSpec, a Run (anything with .compile()) or a request body dict, "
+            f"not {type(spec).__name__}"
+        )
+    body = to_dict()
+    if not isinstance(body, dict):
+        raise TypeError(f"{type(spec).__name__}.to_dict() returned {type(body).__name__}, not dict")
+    return dict(body)
+
+
+def _mint_token() -> str:
+    """A fresh random idempotency token (40 characters)."""
+    return "runspec-" + uuid.uuid4().hex
+
+
+@overload
+def submit(
+    spec: Any,
+    host: str | None = None,
+    token: str | None = None,
+    *,
+    perform_request: Literal[True] = True,
+    timeout: Timeout = ...,
+    deadline: float = ...,
+    session: requests.Session | None = ...,
+    sleep: Callable[[float], None] = ...,
+    clock: Callable[[], float] = ...,
+    auth: AuthHook | None = ...,
+    profile: str | None = ...,
+    client_id: str | None = ...,
+    client_secret: str | None = ...,
+    idempotency_token: str | None = ...,
+) -> RunHandle: ...
+
+
+@overload
+def submit(
+    spec: Any,
+    host: str | None = None,
+    token: str | None = None,
+    *,
+    perform_request: Literal[False],
+    timeout: Timeout = ...,
+    deadline: float = ...,
+    session: requests.Session | None = ...,
+    sleep: Callable[[float], None] = ...,
+    clock: Callable[[], float] = ...,
+    auth: AuthHook | None = ...,
+    profile: str | None = ...,
+    client_id: str | None = ...,
+    client_secret: str | None = ...,
+    idempotency_token: str | None = ...,
+) -> PreparedRequest: ...
+
+
+@overload
+def submit(
+    spec: Any,
+    host: str | None = None,
+    token: str | None = None,
+    *,
+    perform_request: bool,
+    timeout: Timeout = ...,
+    deadline: float = ...,
+    session: requests.Session | None = ...,
+    sleep: Callable[[float], None] = ...,
+    clock: Callable[[], float] = ...,
+    auth: AuthHook | None = ...,
+    profile: str | None = ...,
+    client_id: str | None = ...,
+    client_secret: str | None = ...,
+    idempotency_token: str | None = ...,
+) -> RunHandle | PreparedRequest: ...
+
+
+def submit(
+    spec: Any,
+    host: str | None = None,
+    token: str | None = None,
+    *,
+    perform_request: bool = True,
+    timeout: Timeout = DEFAULT_TIMEOUT,
+    deadline: float = DEFAULT_DEADLINE,
+    session: requests.Session | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    auth: AuthHook | None = None,
+    profile: str | None = None,
+    client_id: str | None = None,
+    client_secret: str | None = None,
+    idempotency_token: str | None = None,
+) -> RunHandle | PreparedRequest:
+    """
+    Submit a one-time run (``POST /api/2.2/jobs/runs/submit``) exactly once; a ``RunHandle`` on it.
+
+    ``spec`` is a ``RunSpec``, a ``Run`` (compiled first) or a request body dict (checked with
+    ``RunSpec.from_dict``). Host and credentials: ``host=`` / ``token=``, else the environment,
+    else ``~/.databrickscfg`` (see ``runspec.client.auth``); ``client_id`` / ``client_secret`` for
+    OAuth machine-to-machine, ``auth=`` for anything that makes headers, ``profile=`` to pick a
+    config profile.
+
+    * Idempotency: when neither the spec nor ``idempotency_token=`` has a token, a random one is
+      minted for this call and sent on every retry, so however the network fails there is at most
+      one run. It is on the handle and in every ``SubmitError``: submitting again with it returns
+      the same run.
+    * ``perform_request=False`` sends nothing and returns the ``PreparedRequest`` (print it: the
+      token is masked; ``.send()`` it later).
+    * ``timeout``: seconds, or ``(connect, read)``, for each HTTP request (default 10 s / 60 s).
+      ``deadline``: seconds all retries of one call may take (default 300).
+    * ``session``: your ``requests.Session`` (proxies, CA bundle); ``sleep`` and ``clock`` replace
+      ``time.sleep`` and ``time.monotonic`` (tests), for submit and for the handle's ``wait()``.
+    """
+    body = _request_body(spec)
+    given = idempotency_token if idempotency_token else None
+    in_spec = body.get("idempotency_token") or None
+    if given and in_spec and given != in_spec:
+        raise SpecError(
+            [
+                Problem(
+                    "$.idempotency_token",
+                    "idempotency-token-conflict",
+                    f"the spec has idempotency token {in_spec!r} but submit() was given {given!r}; "
+                    "use one of them",
+                )
+            ]
+        )
+    chosen = str(given or in_spec or _mint_token())
+    if len(chosen) > MAX_IDEMPOTENCY_TOKEN:
+        raise SpecError(
+            [
+                Problem(
+                    "$.idempotency_token",
+                    "idempotency-token-too-long",
+                    f"the idempotency token has {len(chosen)} characters; the API allows at most "
+                    f"{MAX_IDEMPOTENCY_TOKEN}",
+                )
+            ]
+        )
+    body["idempotency_token"] = chosen
+
+    workspace = resolve_workspace(
+        host,
+        token,
+        client_id=client_id,
+        client_secret=client_secret,
+        auth=auth,
+        profile=profile,
+        clock=clock,
+    )
+    headers = {
+        "Accept": "application/json",
+        "Content-Type": "application/json",
+        "User-Agent": user_agent(workspace.auth_type),
+    }
+    if workspace.workspace_id:
+        headers["X-Databricks-Workspace-Id"] = workspace.workspace_id
+    headers.update(workspace.credentials.cached_headers() or {})
+    prepared = PreparedRequest(
+        "POST",
+        workspace.host + API_PREFIX + SUBMIT_ENDPOINT,
+        headers,
+        body,
+        workspace=workspace,
+        options={
+            "timeout": timeout,
+            "deadline": deadline,
+            "session": session,
+            "sleep": sleep,
+            "clock": clock,
+        },
+    )
+    if not perform_request:
+        return prepared
+    return prepared.send()
