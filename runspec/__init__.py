@@ -12,21 +12,196 @@ from typing import TYPE_CHECKING, Any
 
 from runspec.errors import (
     ApiError as ApiError,
+)
+from runspec.errors import (
     BadRequest as BadRequest,
+)
+from runspec.errors import (
     ConfigError as ConfigError,
+)
+from runspec.errors import (
     NotFound as NotFound,
+)
+from runspec.errors import (
     PermissionDenied as PermissionDenied,
+)
+from runspec.errors import (
     Problem as Problem,
+)
+from runspec.errors import (
     RateLimited as RateLimited,
+)
+from runspec.errors import (
     ResourceConflict as ResourceConflict,
+)
+from runspec.errors import (
     RunFailed as RunFailed,
+)
+from runspec.errors import (
     RunspecError as RunspecError,
+)
+from runspec.errors import (
     ServerError as ServerError,
+)
+from runspec.errors import (
     SpecError as SpecError,
+)
+from runspec.errors import (
     SubmitError as SubmitError,
+)
+from runspec.errors import (
     TransportError as TransportError,
+)
+from runspec.errors import (
     Unauthenticated as Unauthenticated,
+)
+from runspec.errors import (
     WaitTimeout as WaitTimeout,
+)
+from runspec.run import Run as Run
+from runspec.spec import (
+    AutoScale as AutoScale,
+)
+from runspec.spec import (
+    AwsAttributes as AwsAttributes,
+)
+from runspec.spec import (
+    AzureAttributes as AzureAttributes,
+)
+from runspec.spec import (
+    CleanRoomsNotebookTask as CleanRoomsNotebookTask,
+)
+from runspec.spec import (
+    ClusterLogConf as ClusterLogConf,
+)
+from runspec.spec import (
+    ConditionTask as ConditionTask,
+)
+from runspec.spec import (
+    Cran as Cran,
+)
+from runspec.spec import (
+    DashboardTask as DashboardTask,
+)
+from runspec.spec import (
+    DbtTask as DbtTask,
+)
+from runspec.spec import (
+    DockerImage as DockerImage,
+)
+from runspec.spec import (
+    Egg as Egg,
+)
+from runspec.spec import (
+    Environment as Environment,
+)
+from runspec.spec import (
+    ForEachTask as ForEachTask,
+)
+from runspec.spec import (
+    GcpAttributes as GcpAttributes,
+)
+from runspec.spec import (
+    GitSource as GitSource,
+)
+from runspec.spec import (
+    InitScriptInfo as InitScriptInfo,
+)
+from runspec.spec import (
+    Jar as Jar,
+)
+from runspec.spec import (
+    JobAccessControlRequest as JobAccessControlRequest,
+)
+from runspec.spec import (
+    JobEmailNotifications as JobEmailNotifications,
+)
+from runspec.spec import (
+    JobEnvironment as JobEnvironment,
+)
+from runspec.spec import (
+    JobNotificationSettings as JobNotificationSettings,
+)
+from runspec.spec import (
+    JobRunAs as JobRunAs,
+)
+from runspec.spec import (
+    JobsHealthRule as JobsHealthRule,
+)
+from runspec.spec import (
+    JobsHealthRules as JobsHealthRules,
+)
+from runspec.spec import (
+    Library as Library,
+)
+from runspec.spec import (
+    Maven as Maven,
+)
+from runspec.spec import (
+    NewCluster as NewCluster,
+)
+from runspec.spec import (
+    NotebookTask as NotebookTask,
+)
+from runspec.spec import (
+    PipelineTask as PipelineTask,
+)
+from runspec.spec import (
+    PyPI as PyPI,
+)
+from runspec.spec import (
+    PythonWheelTask as PythonWheelTask,
+)
+from runspec.spec import (
+    QueueSettings as QueueSettings,
+)
+from runspec.spec import (
+    Requirements as Requirements,
+)
+from runspec.spec import (
+    RunJobTask as RunJobTask,
+)
+from runspec.spec import (
+    RunSpec as RunSpec,
+)
+from runspec.spec import (
+    SparkJarTask as SparkJarTask,
+)
+from runspec.spec import (
+    SparkPythonTask as SparkPythonTask,
+)
+from runspec.spec import (
+    SparkSubmitTask as SparkSubmitTask,
+)
+from runspec.spec import (
+    SqlTask as SqlTask,
+)
+from runspec.spec import (
+    SqlTaskAlert as SqlTaskAlert,
+)
+from runspec.spec import (
+    SqlTaskDashboard as SqlTaskDashboard,
+)
+from runspec.spec import (
+    SqlTaskFile as SqlTaskFile,
+)
+from runspec.spec import (
+    SqlTaskQuery as SqlTaskQuery,
+)
+from runspec.spec import (
+    SubmitTask as SubmitTask,
+)
+from runspec.spec import (
+    Task as Task,
+)
+from runspec.spec import (
+    TaskDependency as TaskDependency,
+)
+from runspec.spec import (
+    WebhookNotifications as WebhookNotifications,
+)
+from runspec.spec import (
+    Whl as Whl,
 )
 
 __version__ = "0.1.0"
@@ -61,22 +236,71 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "ApiError",
+    "AutoScale",
+    "AwsAttributes",
+    "AzureAttributes",
     "BadRequest",
+    "CleanRoomsNotebookTask",
+    "ClusterLogConf",
+    "ConditionTask",
     "ConfigError",
+    "Cran",
+    "DashboardTask",
+    "DbtTask",
+    "DockerImage",
+    "Egg",
+    "Environment",
+    "ForEachTask",
+    "GcpAttributes",
+    "GitSource",
+    "InitScriptInfo",
+    "Jar",
+    "JobAccessControlRequest",
+    "JobEmailNotifications",
+    "JobEnvironment",
+    "JobNotificationSettings",
+    "JobRunAs",
+    "JobsHealthRule",
+    "JobsHealthRules",
+    "Library",
+    "Maven",
+    "NewCluster",
     "NotFound",
+    "NotebookTask",
     "PermissionDenied",
+    "PipelineTask",
     "PreparedRequest",
     "Problem",
+    "PyPI",
+    "PythonWheelTask",
+    "QueueSettings",
     "RateLimited",
+    "Requirements",
     "ResourceConflict",
+    "Run",
     "RunFailed",
     "RunHandle",
+    "RunJobTask",
+    "RunSpec",
     "RunspecError",
     "ServerError",
+    "SparkJarTask",
+    "SparkPythonTask",
+    "SparkSubmitTask",
     "SpecError",
+    "SqlTask",
+    "SqlTaskAlert",
+    "SqlTaskDashboard",
+    "SqlTaskFile",
+    "SqlTaskQuery",
     "SubmitError",
+    "SubmitTask",
+    "Task",
+    "TaskDependency",
     "TransportError",
     "Unauthenticated",
     "WaitTimeout",
+    "WebhookNotifications",
+    "Whl",
     "submit",
 ]

@@ -25,7 +25,6 @@ No message, ``repr`` or attribute of these exceptions ever holds a token.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover - imported for annotations only
@@ -55,26 +54,49 @@ class RunspecError(Exception):
     """Base class of every exception runspec raises."""
 
 
-@dataclass(frozen=True)
 class Problem:
     """
     One thing wrong (or worth a warning) in a run, found before anything is sent.
 
     ``path`` is a JSON path into the request body (``$.tasks[2].depends_on[0].task_key``), ``code`` a
     stable identifier documented in ``docs/problems.md`` (``unknown-dependency``), and ``message`` says
-    what is wrong and how to fix it.
+    what is wrong and how to fix it. Problems are read-only and compare by value.
     """
+
+    __slots__ = ("code", "message", "path")
 
     path: str
     code: str
     message: str
 
+    def __init__(self, path: str, code: str, message: str) -> None:
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "code", code)
+        object.__setattr__(self, "message", message)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Problem is read-only")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Problem):
+            return NotImplemented
+        return (self.path, self.code, self.message) == (other.path, other.code, other.message)
+
+    def __hash__(self) -> int:
+        return hash((self.path, self.code, self.message))
+
+    def __repr__(self) -> str:
+        return f"Problem(path={self.path!r}, code={self.code!r}, message={self.message!r})"
+
     def __str__(self) -> str:
         return f"{self.path}: {self.message} [{self.code}]"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Problem, (self.path, self.code, self.message))
 
-def _sort_key(problem: Problem) -> tuple[str, str]:
-    return (problem.path, problem.code)
+    def to_dict(self) -> dict[str, str]:
+        """Return ``{"path": ..., "code": ..., "message": ...}`` (for JSON output)."""
+        return {"path": self.path, "code": self.code, "message": self.message}
 
 
 class SpecError(RunspecError, ValueError):
@@ -86,9 +108,17 @@ class SpecError(RunspecError, ValueError):
 
     problems: tuple[Problem, ...]
 
-    def __init__(self, problems: Iterable[Problem], *, subject: str | None = None) -> None:
+    def __init__(
+        self,
+        problems: Iterable[Problem],
+        *,
+        subject: str | None = None,
+        warnings: Iterable[Problem] = (),
+    ) -> None:
         self.problems = tuple(problems)
         self.subject = subject
+        #: Warnings found along with the problems (they would not stop the request on their own).
+        self.warnings = tuple(warnings)
         super().__init__(self._render())
 
     def _render(self) -> str:
@@ -102,7 +132,7 @@ class SpecError(RunspecError, ValueError):
         return self._render()
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_spec_error, (self.problems, self.subject))
+        return (_rebuild_spec_error, (self.problems, self.subject, self.warnings))
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -110,8 +140,10 @@ class SpecError(RunspecError, ValueError):
         return tuple(p.code for p in self.problems)
 
 
-def _rebuild_spec_error(problems: tuple[Problem, ...], subject: str | None) -> SpecError:
-    return SpecError(problems, subject=subject)
+def _rebuild_spec_error(
+    problems: tuple[Problem, ...], subject: str | None, warnings: tuple[Problem, ...] = ()
+) -> SpecError:
+    return SpecError(problems, subject=subject, warnings=warnings)
 
 
 class ConfigError(RunspecError):
@@ -146,8 +178,7 @@ class SubmitError(RunspecError):
         text = self.message
         if self.idempotency_token:
             text += (
-                f" (idempotency token {self.idempotency_token!r}: submitting again with it"
-                " cannot start a second run)"
+                f" (idempotency token {self.idempotency_token!r}: submitting again with it cannot start a second run)"
             )
         return text
 
@@ -198,8 +229,7 @@ class ApiError(SubmitError):
         text = f"{where}{self.status}{code}: {self.message}"
         if self.idempotency_token:
             text += (
-                f" (idempotency token {self.idempotency_token!r}: submitting again with it"
-                " cannot start a second run)"
+                f" (idempotency token {self.idempotency_token!r}: submitting again with it cannot start a second run)"
             )
         return text
 

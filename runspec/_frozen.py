@@ -1,0 +1,126 @@
+"""
+Immutable containers for spec values, and conversions between them and plain JSON values.
+
+Spec objects hold tuples instead of lists and ``FrozenMap`` instead of dicts, so that a spec can be
+shared, hashed and compared without anyone changing it underneath.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, TypeVar
+
+__all__ = ["MAX_DEPTH", "FrozenMap", "copy_json", "freeze_json", "thaw_json"]
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+#: How deep free-form JSON (``extra`` and untyped fields) may nest before it is refused.
+MAX_DEPTH = 64
+
+
+class FrozenMap(Mapping[K, V]):
+    """
+    A read-only, hashable mapping that keeps insertion order.
+
+    It compares equal to any mapping with the same items, dicts included.
+    """
+
+    __slots__ = ("_d", "_h")
+
+    _d: dict[K, V]
+
+    def __init__(self, items: Mapping[K, V] | None = None) -> None:
+        object.__setattr__(self, "_d", dict(items) if items else {})
+
+    @classmethod
+    def _adopt(cls, d: dict[K, V]) -> FrozenMap[K, V]:
+        """Wrap ``d`` without copying it; the caller must not keep a reference."""
+        m = object.__new__(cls)
+        object.__setattr__(m, "_d", d)
+        return m
+
+    def __getitem__(self, key: K) -> V:
+        return self._d[key]
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._d)
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._d
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, FrozenMap):
+            return self._d == other._d
+        if isinstance(other, Mapping):
+            return self._d == dict(other.items())
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        try:
+            return getattr(self, "_h")  # type: ignore[no-any-return]  # noqa: B009 - unset slot until first hash
+        except AttributeError:
+            h = hash(frozenset(self._d.items()))
+            object.__setattr__(self, "_h", h)
+            return h
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("FrozenMap is read-only")
+
+    def __repr__(self) -> str:
+        return f"FrozenMap({self._d!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenMap, (self._d,))
+
+    def to_dict(self) -> dict[K, V]:
+        """Return a plain ``dict`` copy."""
+        return dict(self._d)
+
+
+def freeze_json(value: Any, depth: int = 0) -> Any:
+    """
+    Turn a JSON value into its immutable form (dicts to ``FrozenMap``, lists to tuples).
+
+    Raises ``TypeError`` for anything JSON cannot hold, and ``ValueError`` past ``MAX_DEPTH`` levels.
+    """
+    t = type(value)
+    if value is None or t is str or t is int or t is float or t is bool:
+        return value
+    if depth >= MAX_DEPTH:
+        raise ValueError(f"nested more than {MAX_DEPTH} levels deep")
+    if isinstance(value, Mapping):
+        out = {}
+        for k, v in value.items():
+            if type(k) is not str:
+                raise TypeError(f"JSON object keys must be str (got {k!r} that is a {type(k).__name__})")
+            out[k] = freeze_json(v, depth + 1)
+        return FrozenMap._adopt(out)
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze_json(v, depth + 1) for v in value)
+    if isinstance(value, (str, int, float)):  # subclasses such as str enums
+        return value
+    raise TypeError(f"{value!r} (a {t.__name__}) is not a JSON value")
+
+
+def thaw_json(value: Any) -> Any:
+    """Turn a frozen JSON value back into plain dicts and lists."""
+    t = type(value)
+    if t is FrozenMap:
+        return {k: thaw_json(v) for k, v in value._d.items()}
+    if t is tuple:
+        return [thaw_json(v) for v in value]
+    return value
+
+
+def copy_json(value: Any) -> Any:
+    """Deep-copy a plain JSON value (dicts and lists) quickly."""
+    t = type(value)
+    if t is dict:
+        return {k: copy_json(v) for k, v in value.items()}
+    if t is list:
+        return [copy_json(v) for v in value]
+    return value

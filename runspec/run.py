@@ -1,0 +1,974 @@
+"""
+``Run``: describe a one-time run by chaining calls, then ``compile()`` it into a checked ``RunSpec``.
+
+::
+
+    run = (
+        Run("nightly-etl")
+        .cluster("etl", NewCluster(spark_version="15.4.x-scala2.12", node_type_id="i3.xlarge", num_workers=2))
+        .task(NotebookTask("/Repos/etl/ingest"))
+        .task(SparkPythonTask("dbfs:/etl/transform.py"), depends_on=["ingest"])
+        .timeout(3600)
+    )
+    spec = run.compile()
+
+Every method returns a new ``Run``; the one it was called on is unchanged, so a partly built run can be
+shared and extended in several directions. A ``Run`` records what you said (named clusters, task order,
+keys you left out); ``compile()`` turns that into the request body and checks all of it at once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from runspec.errors import Problem, SpecError
+from runspec.spec._base import LoadContext, SpecObject
+from runspec.spec._checks import CLUSTER_TYPES
+from runspec.spec._library import Library
+from runspec.spec._objects import (
+    CleanRoomsNotebookTask,
+    ConditionTask,
+    DashboardTask,
+    DbtTask,
+    Environment,
+    ForEachTask,
+    GitSource,
+    JobAccessControlRequest,
+    JobEmailNotifications,
+    JobEnvironment,
+    JobNotificationSettings,
+    JobRunAs,
+    JobsHealthRule,
+    JobsHealthRules,
+    NewCluster,
+    NotebookTask,
+    PipelineTask,
+    PythonWheelTask,
+    QueueSettings,
+    RunJobTask,
+    SparkJarTask,
+    SparkPythonTask,
+    SparkSubmitTask,
+    SqlTask,
+    SubmitTask,
+    Task,
+    TaskDependency,
+    Webhook,
+    WebhookNotifications,
+)
+from runspec.spec.run_spec import RunSpec
+
+if TYPE_CHECKING:  # pragma: no cover
+    from typing_extensions import Self
+
+__all__ = ["Run", "TaskLike"]
+
+#: What ``Run.task`` takes: a task-type object (``NotebookTask(...)``), or a whole ``SubmitTask``.
+TaskLike = SpecObject
+
+_GIT_HOSTS = (
+    ("github.com", "gitHub"),
+    ("gitlab.com", "gitLab"),
+    ("dev.azure.com", "azureDevOpsServices"),
+    ("visualstudio.com", "azureDevOpsServices"),
+    ("bitbucket.org", "bitbucketCloud"),
+    ("git-codecommit.", "awsCodeCommit"),
+)
+
+_NOT_KEY_CHARS = re.compile(r"[^\w\-]+")
+
+
+def _task_field_for(obj: object) -> str | None:
+    """The SubmitTask field a task-type object goes in (``notebook_task`` for a NotebookTask)."""
+    field: str | None = _TYPE_FIELDS.get(type(obj))
+    return field
+
+
+def _build_type_fields() -> dict[type, str]:
+    from runspec.spec._base import REGISTRY
+
+    out: dict[type, str] = {}
+    for name, info in SubmitTask._schema.items():
+        if name.endswith("_task") and info.desc[0] == "object" and not info.rejected:
+            cls = REGISTRY.get(info.desc[1])
+            if cls is not None:
+                out[cls] = name
+    return out
+
+
+class _LazyTypeFields(dict[type, str]):
+    """Task-type class -> SubmitTask field, filled on first lookup (keeps import cheap)."""
+
+    def get(self, key: type, default: Any = None) -> Any:
+        if not self:
+            self.update(_build_type_fields())
+        return super().get(key, default)
+
+
+_TYPE_FIELDS = _LazyTypeFields()
+
+
+class _TaskEntry:
+    """One ``.task(...)`` call: the task's fields (checked, frozen) and the names it refers to."""
+
+    __slots__ = ("cluster", "fields", "key", "type_field")
+
+    def __init__(self, key: str | None, fields: dict[str, Any], cluster: str | None, type_field: str | None) -> None:
+        self.key = key
+        self.fields = fields
+        self.cluster = cluster
+        self.type_field = type_field
+
+
+def _check_kind(owner: str, name: str, value: Any, kinds: type | tuple[type, ...], expected: str) -> None:
+    if not isinstance(value, kinds) or (
+        isinstance(value, bool) and bool not in (kinds if isinstance(kinds, tuple) else (kinds,))
+    ):
+        shown = repr(value)
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        article = "an" if type(value).__name__[:1].lower() in "aeiou" else "a"
+        raise TypeError(f"{owner}: {name!r} must be {expected} (got {shown} that is {article} {type(value).__name__})")
+
+
+def _as_list(owner: str, name: str, value: Any, expected: str) -> list[Any]:
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        hint = f"; did you mean [{value!r}]?" if isinstance(value, str) else ""
+        shown = repr(value)
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        raise TypeError(f"{owner}: {name!r} must be {expected} (got {shown} that is a {type(value).__name__}){hint}")
+    return list(value)
+
+
+class Run:
+    """
+    A one-time run being described. ``Run("name")`` sets ``run_name``.
+
+    Chain ``.task(...)``, ``.cluster(...)``, ``.timeout(...)`` and the other methods in any order, then
+    call ``.compile()``. Wrong Python types raise ``TypeError`` at the call; everything else is checked
+    by ``compile()``, which reports every problem at once.
+    """
+
+    __slots__ = ("_op", "_parent", "_size")
+
+    _parent: Run | None
+    _op: tuple[Any, ...]
+    _size: int
+
+    def __init__(self, name: str | None = None) -> None:
+        if name is not None:
+            _check_kind("Run", "name", name, str, "str (the run_name)")
+        object.__setattr__(self, "_parent", None)
+        object.__setattr__(self, "_op", ("set", "run_name", name) if name is not None else ("noop",))
+        object.__setattr__(self, "_size", 1)
+
+    # -- plumbing: each Run is one operation on top of its parent -----------------------------------
+
+    def _then(self, *op: Any) -> Self:
+        new = object.__new__(type(self))
+        object.__setattr__(new, "_parent", self)
+        object.__setattr__(new, "_op", op)
+        object.__setattr__(new, "_size", self._size + 1)
+        return new
+
+    def _ops(self) -> list[tuple[Any, ...]]:
+        ops: list[tuple[Any, ...]] = []
+        node: Run | None = self
+        while node is not None:
+            ops.append(node._op)
+            node = node._parent
+        ops.reverse()
+        return ops
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Run is immutable: its methods return a new Run")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Run):
+            return NotImplemented
+        return self._ops() == other._ops()
+
+    def __hash__(self) -> int:
+        return hash(tuple(_hashable(op) for op in self._ops()))
+
+    def __repr__(self) -> str:
+        state = _Intent(self._ops())
+        parts = [repr(state.top["run_name"])] if "run_name" in state.top else []
+        parts.append(f"tasks={len(state.tasks)}")
+        if state.clusters:
+            parts.append(f"clusters={list(state.clusters)}")
+        return f"Run({', '.join(parts)})"
+
+    def _repr_markdown_(self) -> str:
+        try:
+            spec = self.compile()
+        except SpecError as exc:
+            return "**This run does not compile:**\n\n```\n" + str(exc) + "\n```"
+        text: str = spec._repr_markdown_()
+        return text
+
+    # -- tasks --------------------------------------------------------------------------------------
+
+    def task(
+        self,
+        task: TaskLike,
+        key: str | None = None,
+        depends_on: Iterable[str | TaskDependency] = (),
+        cluster: str | None = None,
+        *,
+        libraries: Iterable[Library] | None = None,
+        run_if: str | None = None,
+        max_retries: int | None = None,
+        min_retry_interval_millis: int | None = None,
+        retry_on_timeout: bool | None = None,
+        timeout_seconds: int | None = None,
+        description: str | None = None,
+        disabled: bool | None = None,
+        environment_key: str | None = None,
+        existing_cluster_id: str | None = None,
+        new_cluster: NewCluster | None = None,
+        **fields: Any,
+    ) -> Self:
+        """
+        Return a copy of this run with one more task.
+
+        ``task`` is a task-type object (``NotebookTask(...)``, ``SqlTask.query(...)``, ...) or a whole
+        ``SubmitTask``. ``key`` defaults to a readable name derived from the task (the notebook or file
+        name, the entry point, ...), made unique within the run. ``depends_on`` lists upstream task keys;
+        use ``TaskDependency(key, outcome="true")`` after a condition task. ``cluster`` names a cluster
+        declared with ``.cluster(...)`` (before or after this call); when the run declares exactly one
+        cluster, tasks that need classic compute and name none use it. Other keyword arguments are
+        ``SubmitTask`` fields (``health=``, ``email_notifications=``, ``compute=``, ``extra=`` ...).
+        """
+        owner = "Run.task"
+        if key is not None:
+            _check_kind(owner, "key", key, str, "str")
+        if cluster is not None:
+            _check_kind(owner, "cluster", cluster, str, "str (the name given to .cluster())")
+        given: dict[str, Any] = {}
+        if isinstance(task, SubmitTask):
+            given.update(task.__dict__)
+            type_field = None
+            if key is None:
+                key = given.pop("task_key", None)
+            else:
+                given.pop("task_key", None)
+        else:
+            type_field = _task_field_for(task)
+            if type_field is None:
+                raise TypeError(
+                    f"{owner}: 'task' must be a task such as NotebookTask(...), SparkPythonTask(...) or a SubmitTask "
+                    f"(got {task!r} that is a {type(task).__name__})"
+                )
+            given[type_field] = task
+        deps = _as_list(owner, "depends_on", depends_on, "a list of task keys")
+        if deps:
+            frozen_deps = []
+            for dep in deps:
+                if isinstance(dep, str):
+                    frozen_deps.append(TaskDependency._new({"task_key": dep}))
+                elif isinstance(dep, TaskDependency):
+                    frozen_deps.append(dep)
+                else:
+                    _check_kind(
+                        owner, "depends_on[]", dep, (str, TaskDependency), "a task key (str) or a TaskDependency"
+                    )
+            given["depends_on"] = (*given.get("depends_on", ()), *frozen_deps)
+        named = {
+            "libraries": libraries,
+            "run_if": run_if,
+            "max_retries": max_retries,
+            "min_retry_interval_millis": min_retry_interval_millis,
+            "retry_on_timeout": retry_on_timeout,
+            "timeout_seconds": timeout_seconds,
+            "description": description,
+            "disabled": disabled,
+            "environment_key": environment_key,
+            "existing_cluster_id": existing_cluster_id,
+            "new_cluster": new_cluster,
+        }
+        table = SubmitTask._fields
+        for name, value in (*named.items(), *fields.items()):
+            if value is None:
+                continue
+            if name == "extra":
+                given["extra"] = value
+                continue
+            f = table.get(name)
+            if f is None or name == "task_key":
+                raise TypeError(_unknown_kwarg(owner, name, table))
+            given[name] = f.conv(value)
+        extra = given.pop("extra", None)
+        if extra is not None:
+            # Check it now, the way SubmitTask would, so a mistake points at this call.
+            probe = SubmitTask("probe", extra=extra)
+            given["extra"] = probe._extra_map()
+        return self._then("task", _TaskEntry(key, given, cluster, type_field))
+
+    def update_task(self, key: str, **fields: Any) -> Self:
+        """
+        Return a copy of this run with fields of task ``key`` replaced (``None`` removes a field).
+
+        Useful after ``Run.from_dict``: load a body, then change what differs. ``compile()`` reports an
+        unknown ``key``.
+        """
+        _check_kind("Run.update_task", "key", key, str, "str")
+        table = SubmitTask._fields
+        checked: dict[str, Any] = {}
+        for name, value in fields.items():
+            f = table.get(name)
+            if f is None:
+                raise TypeError(_unknown_kwarg("Run.update_task", name, table))
+            checked[name] = None if value is None else f.conv(value)
+        return self._then("update_task", key, checked)
+
+    def remove_task(self, key: str) -> Self:
+        """Return a copy of this run without task ``key`` (``compile()`` reports an unknown key)."""
+        _check_kind("Run.remove_task", "key", key, str, "str")
+        return self._then("remove_task", key)
+
+    # -- compute ------------------------------------------------------------------------------------
+
+    def cluster(self, name: str, new_cluster: NewCluster | Mapping[str, Any]) -> Self:
+        """
+        Return a copy of this run with a named cluster that tasks can refer to by ``name``.
+
+        runs/submit has no shared job clusters: ``compile()`` copies the cluster into the
+        ``new_cluster`` of every task that uses it, so **each such task starts its own cluster**
+        (``RunSpec.warnings`` says so when more than one task uses the same name). To share one
+        running cluster, use ``existing_cluster_id`` on the tasks instead.
+        """
+        _check_kind("Run.cluster", "name", name, str, "str")
+        if isinstance(new_cluster, Mapping):
+            new_cluster = NewCluster.from_dict(new_cluster)
+        _check_kind("Run.cluster", "new_cluster", new_cluster, NewCluster, "a NewCluster")
+        return self._then("cluster", name, new_cluster)
+
+    def environment(
+        self,
+        key: str,
+        spec: Environment | None = None,
+        *,
+        dependencies: Sequence[str] | None = None,
+        environment_version: str | None = None,
+        java_dependencies: Sequence[str] | None = None,
+        base_environment: str | None = None,
+    ) -> Self:
+        """
+        Return a copy of this run with a serverless environment that tasks use via ``environment_key``.
+
+        Give a whole ``Environment`` as ``spec``, or its fields: ``dependencies`` are pip requirement
+        lines, ``environment_version`` a string such as ``"4"``.
+        """
+        _check_kind("Run.environment", "key", key, str, "str")
+        if spec is None:
+            spec = Environment(
+                dependencies=dependencies,
+                environment_version=environment_version,
+                java_dependencies=java_dependencies,
+                base_environment=base_environment,
+            )
+        else:
+            _check_kind("Run.environment", "spec", spec, Environment, "an Environment")
+            if any(v is not None for v in (dependencies, environment_version, java_dependencies, base_environment)):
+                raise TypeError("Run.environment: pass either spec=Environment(...) or its fields, not both")
+        return self._then("environment", JobEnvironment(key, spec))
+
+    # -- top-level fields -----------------------------------------------------------------------------
+
+    def name(self, run_name: str) -> Self:
+        """Return a copy of this run with ``run_name`` set (replaces any previous name)."""
+        return self._set("run_name", run_name, "Run.name")
+
+    def timeout(self, seconds: int) -> Self:
+        """
+        Return a copy of this run with ``timeout_seconds`` set for the whole run (replaces any previous).
+
+        The clock starts when the run starts, cluster start-up included; 0 means no limit.
+        """
+        return self._set("timeout_seconds", seconds, "Run.timeout")
+
+    def idempotency_token(self, token: str) -> Self:
+        """
+        Return a copy of this run with an ``idempotency_token`` (at most 64 characters).
+
+        The workspace starts at most one run per token, and keeps tokens reserved even after a run is
+        deleted. ``submit()`` makes a fresh token per call when you set none, which is usually what you
+        want; set one yourself to make a retry from another process return the same run.
+        """
+        return self._set("idempotency_token", token, "Run.idempotency_token")
+
+    def git(
+        self,
+        url: str | GitSource,
+        provider: str | None = None,
+        *,
+        branch: str | None = None,
+        tag: str | None = None,
+        commit: str | None = None,
+        sparse_checkout: Iterable[str] | None = None,
+    ) -> Self:
+        """
+        Return a copy of this run with ``git_source`` set: tasks with ``source="GIT"`` read from it.
+
+        ``provider`` is guessed from the URL for GitHub, GitLab, Azure DevOps, Bitbucket Cloud and AWS
+        CodeCommit; give it for other hosts (``gitHubEnterprise``, ``bitbucketServer``,
+        ``gitLabEnterpriseEdition``). Give exactly one of ``branch``, ``tag`` and ``commit``.
+        """
+        if isinstance(url, GitSource):
+            if provider or branch or tag or commit or sparse_checkout:
+                raise TypeError("Run.git: pass a GitSource or its fields, not both")
+            return self._then("set", "git_source", url)
+        _check_kind("Run.git", "url", url, str, "str or a GitSource")
+        if provider is None:
+            provider = next((p for host, p in _GIT_HOSTS if host in url.lower()), None)
+            if provider is None:
+                raise TypeError(f"Run.git: cannot tell the git provider of {url!r}; pass provider=...")
+        source = GitSource(
+            url,
+            provider,  # type: ignore[arg-type]  # checked against the enum by compile()
+            git_branch=branch,
+            git_tag=tag,
+            git_commit=commit,
+            sparse_checkout={"patterns": list(sparse_checkout)} if sparse_checkout is not None else None,  # type: ignore[arg-type]
+        )
+        return self._then("set", "git_source", source)
+
+    def access(
+        self,
+        level: str | JobAccessControlRequest,
+        *,
+        user: str | None = None,
+        group: str | None = None,
+        service_principal: str | None = None,
+    ) -> Self:
+        """
+        Return a copy of this run with one more access control entry (appends).
+
+        ``level`` is ``CAN_VIEW``, ``CAN_MANAGE_RUN``, ``CAN_MANAGE`` or ``IS_OWNER``; name exactly one
+        of ``user``, ``group`` or ``service_principal`` (an application ID). Or pass a whole
+        ``JobAccessControlRequest``.
+        """
+        if isinstance(level, JobAccessControlRequest):
+            entry = level
+        else:
+            _check_kind("Run.access", "level", level, str, "str or a JobAccessControlRequest")
+            entry = JobAccessControlRequest(
+                permission_level=level,  # type: ignore[arg-type]
+                user_name=user,
+                group_name=group,
+                service_principal_name=service_principal,
+            )
+        return self._then("append", "access_control_list", entry)
+
+    def notify(
+        self,
+        *,
+        on_start: Sequence[str] | None = None,
+        on_success: Sequence[str] | None = None,
+        on_failure: Sequence[str] | None = None,
+        on_duration_warning_threshold_exceeded: Sequence[str] | None = None,
+        on_streaming_backlog_exceeded: Sequence[str] | None = None,
+        no_alert_for_skipped_runs: bool | None = None,
+        no_alert_for_canceled_runs: bool | None = None,
+    ) -> Self:
+        """
+        Return a copy of this run with email notifications (replaces any previous ones).
+
+        Each ``on_*`` argument is a list of email addresses. ``no_alert_for_*`` go in
+        ``notification_settings``.
+        """
+        result = self
+        emails = JobEmailNotifications(
+            on_start=on_start,
+            on_success=on_success,
+            on_failure=on_failure,
+            on_duration_warning_threshold_exceeded=on_duration_warning_threshold_exceeded,
+            on_streaming_backlog_exceeded=on_streaming_backlog_exceeded,
+        )
+        if emails.__dict__:
+            result = result._then("set", "email_notifications", emails)
+        settings = JobNotificationSettings(
+            no_alert_for_skipped_runs=no_alert_for_skipped_runs,
+            no_alert_for_canceled_runs=no_alert_for_canceled_runs,
+        )
+        if settings.__dict__:
+            result = result._then("set", "notification_settings", settings)
+        if result is self:
+            raise TypeError("Run.notify: name at least one event (on_failure=[...], ...) or setting")
+        return result
+
+    def webhooks(
+        self,
+        *,
+        on_start: Sequence[str] | None = None,
+        on_success: Sequence[str] | None = None,
+        on_failure: Sequence[str] | None = None,
+        on_duration_warning_threshold_exceeded: Sequence[str] | None = None,
+        on_streaming_backlog_exceeded: Sequence[str] | None = None,
+    ) -> Self:
+        """
+        Return a copy of this run with webhook notifications (replaces any previous ones).
+
+        Each argument lists notification destination ids (at most 3 per event).
+        """
+        events = {
+            "on_start": on_start,
+            "on_success": on_success,
+            "on_failure": on_failure,
+            "on_duration_warning_threshold_exceeded": on_duration_warning_threshold_exceeded,
+            "on_streaming_backlog_exceeded": on_streaming_backlog_exceeded,
+        }
+        hooks: dict[str, Any] = {}
+        for event, ids in events.items():
+            if ids is not None:
+                hooks[event] = [Webhook(i) for i in _as_list("Run.webhooks", event, ids, "a list of destination ids")]
+        if not hooks:
+            raise TypeError("Run.webhooks: name at least one event (on_failure=[...], ...)")
+        return self._then("set", "webhook_notifications", WebhookNotifications(**hooks))
+
+    def health(self, metric: str, value: int, op: str = "GREATER_THAN") -> Self:
+        """Return a copy of this run with one more health rule (appends): alert when ``metric`` > ``value``."""
+        return self._then("health", JobsHealthRule(metric, op, value))  # type: ignore[arg-type]
+
+    def queue(self, enabled: bool = True) -> Self:
+        """Return a copy of this run with ``queue.enabled`` set: wait in a queue when limits are reached."""
+        return self._then("set", "queue", QueueSettings(enabled))
+
+    def run_as(
+        self,
+        *,
+        user: str | None = None,
+        service_principal: str | None = None,
+        group: str | None = None,
+    ) -> Self:
+        """Return a copy of this run that executes as a user, a service principal (application ID) or a group."""
+        return self._then(
+            "set", "run_as", JobRunAs(user_name=user, service_principal_name=service_principal, group_name=group)
+        )
+
+    def set(self, **fields: Any) -> Self:
+        """
+        Return a copy of this run with any top-level body fields set (replaces previous values).
+
+        For fields without a method of their own: ``budget_policy_id``, ``usage_policy_id``,
+        ``performance_target``, ``duration_target``, ``environment_variables``, ``extra`` ...
+        """
+        result = self
+        table = RunSpec._fields
+        for name, value in fields.items():
+            if name == "extra":
+                probe = RunSpec._new({})
+                from runspec.spec._base import _set_extra
+
+                _set_extra(probe, value)
+                result = result._then("extra", probe._extra_map())
+                continue
+            f = table.get(name)
+            if f is None or name == "tasks":
+                raise TypeError(_unknown_kwarg("Run.set", name, table, exclude=("tasks",)))
+            result = result._then("set", name, None if value is None else f.conv(value))
+        return result
+
+    def _set(self, name: str, value: Any, owner: str) -> Self:
+        f = RunSpec._fields[name]
+        if value is not None and not (type(value) is str and f.info.desc == ("string",)):
+            try:
+                value = f.conv(value)
+            except TypeError as exc:
+                raise TypeError(str(exc).replace("RunSpec", owner, 1)) from None
+        return self._then("set", name, value)
+
+    def pipe(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Return ``fn(self, *args, **kwargs)``: apply a reusable fragment in the middle of a chain."""
+        return fn(self, *args, **kwargs)
+
+    # -- output -------------------------------------------------------------------------------------
+
+    def compile(self) -> RunSpec:
+        """
+        Check the whole run and return it as a frozen ``RunSpec``.
+
+        Adds nothing you did not say: no default values, only the task keys it derived and the named
+        clusters it resolved into each task's ``new_cluster``. Raises ``SpecError`` listing every problem.
+        """
+        intent = _Intent(self._ops())
+        return intent.compile()
+
+    def check(self) -> tuple[Problem, ...]:
+        """Return every problem ``compile()`` would raise (empty when the run is valid)."""
+        try:
+            self.compile()
+        except SpecError as exc:
+            return exc.problems
+        return ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Compile and return the request body (see ``RunSpec.to_dict``)."""
+        return self.compile().to_dict()
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        """Compile and return the request body as JSON text."""
+        return self.compile().to_json(indent=indent)
+
+    # -- loading ------------------------------------------------------------------------------------
+
+    @classmethod
+    def from_spec(cls, spec: RunSpec) -> Run:
+        """Return a builder holding everything in ``spec``, to change it with the usual methods."""
+        _check_kind("Run.from_spec", "spec", spec, RunSpec, "a RunSpec")
+        return cls._from_fields(dict(spec.__dict__), spec._extra_map())
+
+    @classmethod
+    def from_dict(cls, body: Mapping[str, Any], *, strict: bool = True) -> Run:
+        """
+        Return a builder from an existing request body, to load a JSON spec and change it.
+
+        Keys and value types are checked now (``SpecError``); whole-run checks wait for ``compile()``,
+        so a body with, say, a dependency cycle can be loaded and mended.
+        """
+        if not isinstance(body, Mapping):
+            raise TypeError(f"Run.from_dict() takes a dict (got a {type(body).__name__})")
+        ctx = LoadContext(strict=strict)
+        spec = RunSpec._load(body, "$", ctx, 0)
+        if ctx.problems:
+            raise SpecError(ctx.problems, subject="the request body", warnings=ctx.warnings)
+        return cls._from_fields(dict(spec.__dict__), spec._extra_map())
+
+    @classmethod
+    def from_json(cls, text: str | bytes, *, strict: bool = True) -> Run:
+        """Parse JSON text and load it with ``Run.from_dict``."""
+        import json
+
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            raise SpecError([Problem("$", "invalid-json", f"not valid JSON: {exc}")]) from None
+        if not isinstance(data, dict):
+            raise SpecError([Problem("$", "wrong-type", "the request body must be a JSON object")])
+        return cls.from_dict(data, strict=strict)
+
+    @classmethod
+    def _from_fields(cls, top: dict[str, Any], extra: Any) -> Run:
+        run: Run = cls()
+        tasks = top.pop("tasks", ())
+        for name, value in top.items():
+            run = run._then("set", name, value)
+        if extra:
+            run = run._then("extra", extra)
+        for task in tasks:
+            fields = dict(task.__dict__)
+            key = fields.pop("task_key", None)
+            if task._extra_map():
+                fields["extra"] = task._extra_map()
+            run = run._then("task", _TaskEntry(key, fields, None, None))
+        return run
+
+
+def _unknown_kwarg(owner: str, name: str, table: Mapping[str, Any], exclude: Iterable[str] = ()) -> str:
+    from runspec.spec._schema import closest
+
+    known = [k for k in table if k not in exclude]
+    guess = closest(name, known)
+    hint = f"; did you mean {guess!r}?" if guess else ""
+    return f"{owner}() got an unexpected keyword argument {name!r}{hint}"
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, _TaskEntry):
+        return (value.key, value.cluster, tuple(value.fields.items()))
+    if isinstance(value, tuple):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple((k, _hashable(v)) for k, v in value.items())
+    return value
+
+
+# -- compile ----------------------------------------------------------------------------------------
+
+
+class _Intent:
+    """The operations of a Run folded into what they say, then compiled into a RunSpec."""
+
+    def __init__(self, ops: list[tuple[Any, ...]]) -> None:
+        self.top: dict[str, Any] = {}
+        self.extra: Any = None
+        self.tasks: list[_TaskEntry] = []
+        self.clusters: dict[str, NewCluster] = {}
+        self.problems: list[Problem] = []
+        self.environments: list[JobEnvironment] = []
+        self.health: list[JobsHealthRule] = []
+        self.appended: dict[str, list[Any]] = {}
+        self.updates: list[tuple[str, dict[str, Any]]] = []
+        self.removals: list[str] = []
+        for op in ops:
+            kind = op[0]
+            if kind == "task":
+                self.tasks.append(op[1])
+            elif kind == "set":
+                if op[2] is None:
+                    self.top.pop(op[1], None)
+                else:
+                    self.top[op[1]] = op[2]
+            elif kind == "cluster":
+                name = op[1]
+                if name in self.clusters:
+                    self.problems.append(
+                        Problem(
+                            "$",
+                            "duplicate-cluster",
+                            f"cluster {name!r} is declared twice; give each .cluster() its own name",
+                        )
+                    )
+                self.clusters[name] = op[2]
+            elif kind == "environment":
+                self.environments.append(op[1])
+            elif kind == "append":
+                self.appended.setdefault(op[1], []).append(op[2])
+            elif kind == "health":
+                self.health.append(op[1])
+            elif kind == "update_task":
+                self.updates.append((op[1], op[2]))
+            elif kind == "remove_task":
+                self.removals.append(op[1])
+            elif kind == "extra":
+                self.extra = op[1]
+
+    def compile(self) -> RunSpec:
+        tasks = self._apply_edits()
+        keys = _derive_keys(tasks)
+        used: dict[str, list[int]] = {}
+        only = next(iter(self.clusters)) if len(self.clusters) == 1 else None
+        built: list[SubmitTask] = []
+        for i, (entry, key) in enumerate(zip(tasks, keys, strict=True)):
+            fields = entry.fields
+            name = entry.cluster
+            path = f"$.tasks[{i}]"
+            if name is None and only is not None and _wants_cluster(fields):
+                name = only
+            if name is not None:
+                fields = self._attach_cluster(fields, name, path, key, i, used)
+            d = {"task_key": key}
+            d.update(fields)
+            extra = d.pop("extra", None)
+            task = SubmitTask._new(d)
+            if extra:
+                object.__setattr__(task, "_x", extra)
+            built.append(task)
+        for name in self.clusters:
+            if name not in used:
+                self.problems.append(
+                    Problem(
+                        "$",
+                        "unused-cluster",
+                        f"cluster {name!r} is declared but no task uses it; pass cluster={name!r} to .task() or remove it",
+                    )
+                )
+        top = dict(self.top)
+        if self.environments:
+            top["environments"] = (*top.get("environments", ()), *self.environments)
+        for field, items in self.appended.items():
+            top[field] = (*top.get(field, ()), *items)
+        if self.health:
+            rules = top.get("health")
+            existing = rules.rules if isinstance(rules, JobsHealthRules) and rules.rules else ()
+            top["health"] = JobsHealthRules(rules=[*existing, *self.health])
+        fields = {"run_name": top.pop("run_name")} if "run_name" in top else {}
+        fields["tasks"] = tuple(built)
+        fields.update(top)
+        spec = RunSpec._new(fields)
+        if self.extra:
+            object.__setattr__(spec, "_x", self.extra)
+        warnings = [
+            Problem(
+                f"$.tasks[{indexes[0]}].new_cluster",
+                "cluster-per-task",
+                f"cluster {name!r} is copied into {len(indexes)} tasks ({_first_keys(keys, indexes)}); runs/submit "
+                f"starts a separate cluster for each of them",
+            )
+            for name, indexes in used.items()
+            if len(indexes) > 1
+        ]
+        spec._finish(self.problems, (), extra_warnings=warnings)
+        names = {keys[i]: name for name, indexes in used.items() for i in indexes}
+        if names:
+            object.__setattr__(spec, "_cluster_names", names)
+        return spec
+
+    def _apply_edits(self) -> list[_TaskEntry]:
+        tasks = self.tasks
+        if not self.updates and not self.removals:
+            return tasks
+        by_key = {e.key: e for e in tasks if e.key is not None}
+        for key, changes in self.updates:
+            entry = by_key.get(key)
+            if entry is None:
+                self.problems.append(Problem("$", "unknown-task", f"update_task({key!r}): no task has that key"))
+                continue
+            fields = dict(entry.fields)
+            for name, value in changes.items():
+                if value is None:
+                    fields.pop(name, None)
+                else:
+                    fields[name] = value
+            new = _TaskEntry(entry.key, fields, entry.cluster, entry.type_field)
+            tasks = [new if t is entry else t for t in tasks]
+            by_key[key] = new
+        for key in self.removals:
+            if key not in by_key:
+                self.problems.append(Problem("$", "unknown-task", f"remove_task({key!r}): no task has that key"))
+                continue
+            gone = by_key.pop(key)
+            tasks = [t for t in tasks if t is not gone]
+        return tasks
+
+    def _attach_cluster(
+        self, fields: dict[str, Any], name: str, path: str, key: str, index: int, used: dict[str, list[int]]
+    ) -> dict[str, Any]:
+        cluster = self.clusters.get(name)
+        if cluster is None:
+            from runspec.spec._schema import closest
+
+            guess = closest(name, self.clusters)
+            hint = f"did you mean {guess!r}? " if guess else ""
+            declared = ", ".join(repr(c) for c in self.clusters) or "none"
+            self.problems.append(
+                Problem(
+                    path,
+                    "unknown-cluster",
+                    f"task {key!r} names cluster {name!r}, which is not declared; {hint}declared: {declared}",
+                )
+            )
+            return fields
+        used.setdefault(name, []).append(index)
+        loop = fields.get("for_each_task")
+        if isinstance(loop, ForEachTask) and isinstance(loop.task, Task):
+            # A for_each task has no cluster of its own: the cluster goes to the task it repeats.
+            inner = loop.task
+            if "new_cluster" in inner.__dict__ or "existing_cluster_id" in inner.__dict__:
+                self.problems.append(
+                    Problem(
+                        f"{path}.for_each_task.task",
+                        "multiple-compute",
+                        f"the task inside {key!r} already has a cluster; drop cluster={name!r}",
+                    )
+                )
+                return fields
+            new_inner = Task._new({**inner.__dict__, "new_cluster": cluster})
+            out = dict(fields)
+            out["for_each_task"] = ForEachTask._new({**loop.__dict__, "task": new_inner})
+            return out
+        if "new_cluster" in fields or "existing_cluster_id" in fields:
+            self.problems.append(
+                Problem(
+                    path,
+                    "multiple-compute",
+                    f"task {key!r} names cluster {name!r} and also sets its own cluster; keep one",
+                )
+            )
+            return fields
+        out = dict(fields)
+        out["new_cluster"] = cluster
+        return out
+
+
+def _first_keys(keys: list[str], indexes: list[int]) -> str:
+    shown = ", ".join(repr(keys[i]) for i in indexes[:5])
+    return shown + (f" and {len(indexes) - 5} more" if len(indexes) > 5 else "")
+
+
+def _wants_cluster(fields: dict[str, Any]) -> bool:
+    """True for a task that needs classic compute and names none (so the run's one cluster applies)."""
+    if "new_cluster" in fields or "existing_cluster_id" in fields or "environment_key" in fields:
+        return False
+    loop = fields.get("for_each_task")
+    if isinstance(loop, ForEachTask) and isinstance(loop.task, Task):
+        inner = loop.task.__dict__
+        return _wants_cluster({k: v for k, v in inner.items() if k != "task_key"})
+    kinds = [k for k in fields if k in CLUSTER_TYPES]
+    if len(kinds) != 1:
+        return False
+    if kinds[0] == "notebook_task":
+        nb = fields["notebook_task"]
+        if isinstance(nb, NotebookTask) and nb.warehouse_id is not None:
+            return False
+    return True
+
+
+# -- task keys ----------------------------------------------------------------------------------
+
+
+def _derive_keys(tasks: list[_TaskEntry]) -> list[str]:
+    """Each task's key: the one given, or one derived from the task and made unique in the run."""
+    taken = {e.key for e in tasks if e.key is not None}
+    counts: dict[str, int] = {}
+    keys: list[str] = []
+    for entry in tasks:
+        if entry.key is not None:
+            keys.append(entry.key)
+            continue
+        base = _suggest_key(entry.fields) or "task"
+        n = counts.get(base, 0)
+        key = base
+        while key in taken:
+            n += 1
+            suffix = f"_{n + 1}"
+            key = base[: 100 - len(suffix)] + suffix
+        counts[base] = n
+        taken.add(key)
+        keys.append(key)
+    return keys
+
+
+def _suggest_key(fields: dict[str, Any]) -> str | None:
+    for name in fields:
+        if name.endswith("_task"):
+            raw = _name_for(name, fields[name])
+            if raw:
+                cleaned = _NOT_KEY_CHARS.sub("_", raw).strip("_")[:100]
+                return cleaned or None
+    return None
+
+
+def _tail(path: str | None) -> str | None:
+    if not path:
+        return None
+    last = path.rstrip("/").rsplit("/", 1)[-1]
+    return last.rsplit(".", 1)[0] if "." in last else last
+
+
+def _name_for(kind: str, task: Any) -> str | None:
+    if isinstance(task, NotebookTask):
+        return _tail(task.notebook_path)
+    if isinstance(task, SparkPythonTask):
+        return _tail(task.python_file)
+    if isinstance(task, PythonWheelTask):
+        return task.entry_point or task.package_name
+    if isinstance(task, SparkJarTask):
+        return task.main_class_name.rsplit(".", 1)[-1] if task.main_class_name else "spark_jar"
+    if isinstance(task, PipelineTask):
+        return f"pipeline_{task.pipeline_id}"[:40] if task.pipeline_id else "pipeline"
+    if isinstance(task, RunJobTask):
+        return f"run_job_{task.job_id}"
+    if isinstance(task, SqlTask):
+        if task.file is not None:
+            return _tail(task.file.path)
+        form = next((f for f in ("query", "dashboard", "alert") if f in task.__dict__), None)
+        return f"sql_{form}" if form else "sql"
+    if isinstance(task, DbtTask):
+        return "dbt"
+    if isinstance(task, ConditionTask):
+        return "condition"
+    if isinstance(task, ForEachTask):
+        inner = task.task
+        return f"for_each_{inner.task_key}" if inner is not None and inner.task_key else "for_each"
+    if isinstance(task, CleanRoomsNotebookTask):
+        return _tail(task.notebook_name)
+    if isinstance(task, DashboardTask):
+        return "dashboard"
+    if isinstance(task, SparkSubmitTask):
+        return "spark_submit"
+    return kind.removesuffix("_task")

@@ -1,0 +1,23 @@
+"""
+The spec layer: the runs/submit request body as frozen, checked Python values.
+
+``RunSpec`` is the whole body. Every object type of the body has a class here named after the API's
+type (``ClusterSpec`` is ``NewCluster``), and the library kinds are ``PyPI``, ``Maven``, ``Cran``,
+``Jar``, ``Whl``, ``Egg`` and ``Requirements``.
+"""
+
+from runspec.spec._library import (
+    Cran as Cran,
+    Egg as Egg,
+    Jar as Jar,
+    Library as Library,
+    Maven as Maven,
+    PyPI as PyPI,
+    Requirements as Requirements,
+    Whl as Whl,
+)
+from runspec.spec._objects import *  # noqa: F403 - the generated classes, listed in their own __all__
+from runspec.spec._objects import __all__ as _object_names
+from runspec.spec.run_spec import RunSpec as RunSpec
+
+__all__ = sorted([*_object_names, "Cran", "Egg", "Jar", "Library", "Maven", "PyPI", "Requirements", "RunSpec", "Whl"])

@@ -1,0 +1,678 @@
+"""
+The machinery behind every spec class: frozen value objects whose fields are the wire fields.
+
+A spec class names its schema type and declares its fields with annotations, as a dataclass would::
+
+    class NotebookTask(SpecObject, wire="NotebookTask"):
+        notebook_path: str
+        _: KW_ONLY
+        source: Source | None = None
+
+The metaclass builds ``__init__`` from the declaration and the schema: a wrong Python type raises
+``TypeError`` at the call, naming the class and argument. Values are frozen (lists to tuples, mappings
+to ``FrozenMap``). Only the fields a caller set are stored, in ``__dict__``, so an object's request
+form is those fields and nothing else. Checks that need more than one value run later, over the
+whole run (``runspec.spec._checks``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from runspec._frozen import FrozenMap, copy_json, freeze_json, thaw_json
+from runspec.errors import Problem, SpecError
+from runspec.spec._schema import Desc, FieldInfo, closest, describe, schema_fields
+
+if TYPE_CHECKING:  # pragma: no cover - typing_extensions is only needed by type checkers here
+    from typing_extensions import Self, dataclass_transform
+else:
+
+    def dataclass_transform(**_: Any) -> Callable[[T], T]:
+        return lambda cls: cls
+
+
+__all__ = ["REGISTRY", "LoadContext", "SpecObject", "jpath", "spec_field"]
+
+T = TypeVar("T")
+
+#: Wire type name -> the spec class that stands for it.
+REGISTRY: dict[str, type[SpecObject]] = {}
+
+
+def spec_field(*, default: Any = None, kw_only: bool = True) -> Any:
+    """Declare a field with options (used for ``extra``, which every spec object takes)."""
+    return default
+
+
+def jpath(base: str, key: str) -> str:
+    """Append an object key to a JSON path: ``$.tasks[0]`` + ``task_key``."""
+    if key.isidentifier():
+        return f"{base}.{key}"
+    escaped = key.replace("\\", "\\\\").replace("'", "\\'")
+    return f"{base}['{escaped}']"
+
+
+def _type_name(value: Any) -> str:
+    return type(value).__name__
+
+
+def _a(noun: str) -> str:
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
+
+
+def _bad_type(owner: str, name: str, expected: str, value: Any) -> TypeError:
+    shown = repr(value)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return TypeError(f"{owner}: {name!r} must be {expected} (got {shown} that is {_a(_type_name(value))})")
+
+
+# --------------------------------------------------------------------------------------------------
+# Call-site conversion: check a Python value against a descriptor, freeze it, or raise TypeError.
+# --------------------------------------------------------------------------------------------------
+
+
+def _converter(owner: str, name: str, desc: Desc) -> Callable[[Any], Any]:
+    kind = desc[0]
+    expected = describe(desc)
+
+    if kind == "string":
+
+        def conv(v: Any) -> Any:
+            if isinstance(v, str):
+                return str(v)
+            raise _bad_type(owner, name, expected, v)
+
+    elif kind == "integer":
+
+        def conv(v: Any) -> Any:
+            if isinstance(v, int) and not isinstance(v, bool):
+                return int(v)
+            raise _bad_type(owner, name, expected, v)
+
+    elif kind == "number":
+
+        def conv(v: Any) -> Any:
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                return v
+            raise _bad_type(owner, name, expected, v)
+
+    elif kind == "boolean":
+
+        def conv(v: Any) -> Any:
+            if isinstance(v, bool):
+                return v
+            raise _bad_type(owner, name, expected, v)
+
+    elif kind == "any":
+
+        def conv(v: Any) -> Any:
+            try:
+                return freeze_json(v)
+            except (TypeError, ValueError) as exc:
+                raise TypeError(f"{owner}: {name!r} must be a JSON value: {exc}") from None
+
+    elif kind == "array":
+        inner = _converter(owner, name + "[]", desc[1])
+        inner_kind = desc[1][0]
+
+        def conv(v: Any) -> Any:
+            if isinstance(v, (str, bytes, Mapping)) or not isinstance(v, Iterable):
+                raise _bad_type(owner, name, expected, v)
+            if inner_kind == "string":
+                items = tuple(v)
+                for item in items:
+                    if type(item) is not str:
+                        inner(item)
+                return items
+            return tuple(inner(item) for item in v)
+
+    elif kind == "map":
+        inner = _converter(owner, name + "[]", desc[1])
+        inner_kind = desc[1][0]
+
+        def conv(v: Any) -> Any:
+            if not isinstance(v, Mapping):
+                raise _bad_type(owner, name, expected, v)
+            out = {}
+            for k, item in v.items():
+                if type(k) is not str:
+                    raise _bad_type(owner, f"{name} key", "str", k)
+                out[k] = item if (inner_kind == "string" and type(item) is str) else inner(item)
+            return FrozenMap._adopt(out)
+
+    elif kind == "object":
+        type_name = desc[1]
+
+        def conv(v: Any) -> Any:
+            cls = REGISTRY[type_name]
+            if isinstance(v, cls):
+                return v
+            if isinstance(v, Mapping):
+                return cls.from_dict(v)
+            raise _bad_type(owner, name, f"a {cls.__name__}", v)
+
+    else:  # pragma: no cover - the schema has no other kinds
+        raise AssertionError(kind)
+    return conv
+
+
+# --------------------------------------------------------------------------------------------------
+# Wire conversion: frozen value -> plain JSON value. Spec objects cache their own wire form.
+# --------------------------------------------------------------------------------------------------
+
+
+def _wire_converter(desc: Desc) -> Callable[[Any], Any] | None:
+    kind = desc[0]
+    if kind in ("string", "integer", "number", "boolean"):
+        return None
+    if kind == "any":
+        return thaw_json
+    if kind == "object":
+        return _wire_of
+    inner = _wire_converter(desc[1])
+    if kind == "array":
+        if inner is None:
+            return list
+        if inner is _wire_of:
+            return lambda v: [e._wire() for e in v]
+        return lambda v: [inner(e) for e in v]
+    # map
+    if inner is None:
+        return lambda v: dict(v._d) if type(v) is FrozenMap else dict(v)
+    return lambda v: {k: inner(e) for k, e in v.items()}
+
+
+def _wire_of(v: SpecObject) -> Any:
+    return v._wire()
+
+
+# --------------------------------------------------------------------------------------------------
+# Loading: plain JSON value -> spec objects, collecting problems with their paths.
+# --------------------------------------------------------------------------------------------------
+
+_BAD = object()
+_MAX_OBJECT_DEPTH = 24
+
+
+class LoadContext:
+    """Problems and warnings found while loading a body; ``strict`` decides what unknown keys are."""
+
+    __slots__ = ("problems", "strict", "warnings")
+
+    def __init__(self, *, strict: bool = True) -> None:
+        self.strict = strict
+        self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
+
+    def problem(self, path: str, code: str, message: str) -> None:
+        self.problems.append(Problem(path, code, message))
+
+    def warn(self, path: str, code: str, message: str) -> None:
+        self.warnings.append(Problem(path, code, message))
+
+
+_JSON_NAMES = {
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+}
+
+
+def _json_kind(value: Any) -> str:
+    for t, name in _JSON_NAMES.items():
+        if isinstance(value, t) and not (t is int and isinstance(value, bool)):
+            return name
+    return f"a Python {type(value).__name__}"
+
+
+def _is_numeric_string(value: str, integer: bool) -> bool:
+    text = value.strip()
+    if not text:
+        return False
+    try:
+        int(text) if integer else float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def load_value(desc: Desc, value: Any, path: str, ctx: LoadContext, depth: int) -> Any:
+    """Check ``value`` against ``desc``; return its frozen form, or ``_BAD`` after a problem."""
+    kind = desc[0]
+    t = type(value)
+    if kind == "string":
+        if t is str:
+            return value
+    elif kind == "integer":
+        if t is int:
+            return value
+        if t is str and _is_numeric_string(value, integer=True):
+            ctx.warn(path, "number-as-string", f"{value!r} is a string; the API reads it as an integer")
+            return value
+    elif kind == "number":
+        if t is int or t is float:
+            return value
+        if t is str and _is_numeric_string(value, integer=False):
+            ctx.warn(path, "number-as-string", f"{value!r} is a string; the API reads it as a number")
+            return value
+    elif kind == "boolean":
+        if t is bool:
+            return value
+    elif kind == "any":
+        try:
+            return freeze_json(value)
+        except (TypeError, ValueError) as exc:
+            ctx.problem(path, "wrong-type", f"not a usable JSON value: {exc}")
+            return _BAD
+    elif kind == "array":
+        if t is list or t is tuple:
+            inner = desc[1]
+            out = []
+            for i, item in enumerate(value):
+                if item is None:
+                    ctx.problem(f"{path}[{i}]", "wrong-type", f"null is not allowed in a {describe(desc)}")
+                    continue
+                loaded = load_value(inner, item, f"{path}[{i}]", ctx, depth)
+                if loaded is not _BAD:
+                    out.append(loaded)
+            return tuple(out)
+    elif kind == "map":
+        if isinstance(value, Mapping):
+            inner = desc[1]
+            out_map = {}
+            for k, item in value.items():
+                sub = jpath(path, str(k))
+                if type(k) is not str:
+                    ctx.problem(sub, "wrong-type", "object keys must be strings")
+                    continue
+                if item is None:
+                    ctx.problem(sub, "wrong-type", f"null is not allowed here; expected {describe(inner)}")
+                    continue
+                loaded = load_value(inner, item, sub, ctx, depth)
+                if loaded is not _BAD:
+                    out_map[k] = loaded
+            return FrozenMap._adopt(out_map)
+    elif kind == "object":
+        cls = REGISTRY[desc[1]]
+        return cls._load(value, path, ctx, depth + 1)
+    ctx.problem(path, "wrong-type", f"expected {_expected_json(desc)}, got {_json_kind(value)}")
+    return _BAD
+
+
+def _expected_json(desc: Desc) -> str:
+    kind = desc[0]
+    return {
+        "string": "a string",
+        "integer": "an integer",
+        "number": "a number",
+        "boolean": "true or false",
+        "array": "an array",
+        "map": "an object",
+        "object": "an object",
+    }.get(kind, "a JSON value")
+
+
+# --------------------------------------------------------------------------------------------------
+# The metaclass and the base class.
+# --------------------------------------------------------------------------------------------------
+
+
+class _Field:
+    __slots__ = ("attr", "conv", "default", "info", "kw_only", "required", "wire")
+
+    def __init__(self, attr: str, info: FieldInfo, kw_only: bool, default: Any) -> None:
+        self.attr = attr
+        self.info = info
+        self.kw_only = kw_only
+        self.default = default
+        self.required = default is _MISSING
+        self.conv: Callable[[Any], Any] = lambda v: v
+        self.wire = _wire_converter(info.desc)
+
+
+_MISSING = object()
+
+
+@dataclass_transform(frozen_default=True, field_specifiers=(spec_field,))
+class SpecMeta(type):
+    """
+    Records the fields a spec class declares; builds its tables and ``__init__`` on first use.
+
+    Building lazily keeps ``import runspec`` cheap: a run touches a dozen of the hundred classes.
+    """
+
+    def __new__(
+        mcs,
+        name: str,
+        bases: tuple[type, ...],
+        ns: dict[str, Any],
+        wire: str | None = None,
+        fields: Mapping[str, FieldInfo] | None = None,
+        **kwargs: Any,
+    ) -> SpecMeta:
+        annotations = ns.get("__annotations__", {})
+        own: list[tuple[str, bool, Any]] = []  # (name, kw_only, default)
+        kw_only = False
+        for attr, annotation in annotations.items():
+            text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+            if text in ("KW_ONLY", "dataclasses.KW_ONLY"):
+                kw_only = True
+                continue
+            if attr.startswith("_") or text.startswith("ClassVar"):
+                continue
+            own.append((attr, kw_only, ns.get(attr, _MISSING)))
+        ns.setdefault("__slots__", ())
+        for attr, _, default in own:
+            # Unset fields read as None through the class; set ones live in the instance __dict__.
+            ns[attr] = None if default is _MISSING else default
+        cls = super().__new__(mcs, name, bases, ns, **kwargs)
+        if wire is None and fields is None:
+            return cls
+        cls._declared = (own, wire, fields)  # type: ignore[attr-defined]
+        if "__init__" not in ns:
+            cls.__init__ = _first_init  # type: ignore[misc]
+        if wire is not None and wire not in REGISTRY:
+            REGISTRY[wire] = cls  # type: ignore[assignment]
+        return cls
+
+    def __getattr__(cls, name: str) -> Any:
+        # Called only for attributes the class does not have yet: the tables made by _setup.
+        if name in _LAZY_TABLES and "_declared" in cls.__dict__:
+            _setup(cls)
+            return type.__getattribute__(cls, name)
+        raise AttributeError(f"type object {cls.__name__!r} has no attribute {name!r}")
+
+
+_LAZY_TABLES = frozenset({"_fields", "_schema", "_wire_type", "_wire_conv", "_enum_fields"})
+
+
+def _setup(cls: Any) -> None:
+    """Build the field tables and the real ``__init__`` of a spec class from its declaration."""
+    if "_fields" in cls.__dict__:
+        return
+    own, wire, fields = cls.__dict__["_declared"]
+    name = cls.__name__
+    infos = dict(fields) if fields is not None else schema_fields(wire)
+    table: dict[str, _Field] = {}
+    for attr, kw, default in own:
+        info = infos.get(attr)
+        if info is None:
+            raise TypeError(f"{name}.{attr} is not a field of {wire}")
+        field = _Field(attr, info, kw, default)
+        field.conv = _converter(name, attr, info.desc)
+        table[attr] = field
+    missing = [f for f, i in infos.items() if f not in table and not i.rejected]
+    if missing:
+        raise TypeError(f"{name} does not declare {wire} fields {missing}")
+    cls._schema = infos
+    cls._wire_type = wire or name
+    cls._wire_conv = {f.attr: f.wire for f in table.values() if f.wire is not None}
+    cls._enum_fields = tuple((f.attr, f.info.enum) for f in table.values() if f.info.enum)
+    if cls.__dict__.get("__init__") is _first_init:
+        cls.__init__ = _make_init(cls, table)
+    cls._fields = table  # set last: its presence means the class is ready
+
+
+def _first_init(self: Any, *args: Any, **kwargs: Any) -> None:
+    cls = type(self)
+    for klass in reversed(cls.__mro__):
+        if "_declared" in klass.__dict__:
+            _setup(klass)
+    cls.__init__(self, *args, **kwargs)
+
+
+def _make_init(cls: type, table: dict[str, _Field]) -> Callable[..., None]:
+    """Generate an ``__init__`` that checks, freezes and stores each argument given."""
+    positional = [f for f in table.values() if not f.kw_only]
+    keyword = [f for f in table.values() if f.kw_only]
+    params: list[str] = []
+    for f in positional:
+        params.append(f.attr if f.required else f"{f.attr}=_NONE")
+    params.append("*")
+    for f in keyword:
+        params.append(f.attr if f.required else f"{f.attr}=_NONE")
+    params.append("extra=None")
+    lines = [f"def __init__(self, {', '.join(params)}):", " d = self.__dict__"]
+    env: dict[str, Any] = {"_NONE": None, "_set_extra": _set_extra}
+    fast = {"string": "str", "integer": "int", "boolean": "bool"}
+    for f in table.values():
+        a = f.attr
+        env[f"_c_{a}"] = f.conv
+        check = fast.get(f.info.desc[0])
+        if f.required:
+            if check:
+                lines.append(f" if type({a}) is not {check}: {a} = _c_{a}({a})")
+                lines.append(f" d[{a!r}] = {a}")
+            else:
+                lines.append(f" d[{a!r}] = _c_{a}({a})")
+        elif check:
+            lines.append(f" if {a} is not None:")
+            lines.append(f"  if type({a}) is not {check}: {a} = _c_{a}({a})")
+            lines.append(f"  d[{a!r}] = {a}")
+        else:
+            lines.append(f" if {a} is not None: d[{a!r}] = _c_{a}({a})")
+    lines.append(" if extra: _set_extra(self, extra)")
+    if hasattr(cls, "__post_init__"):
+        lines.append(" self.__post_init__()")
+    code = "\n".join(lines)
+    exec(code, env)
+    init: Callable[..., None] = env["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__module__ = cls.__module__
+    return init
+
+
+def _set_extra(obj: SpecObject, extra: Mapping[str, Any]) -> None:
+    if not isinstance(extra, Mapping):
+        raise _bad_type(type(obj).__name__, "extra", "a mapping of field names to JSON values", extra)
+    frozen = {}
+    for k, v in extra.items():
+        if type(k) is not str:
+            raise _bad_type(type(obj).__name__, "extra key", "str", k)
+        if k in type(obj)._fields:
+            raise TypeError(f"{type(obj).__name__}: extra field {k!r} is a known field; pass it as {k}=... instead")
+        try:
+            frozen[k] = freeze_json(v)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{type(obj).__name__}: extra[{k!r}] is not a JSON value: {exc}") from None
+    object.__setattr__(obj, "_x", FrozenMap._adopt(frozen))
+
+
+class SpecObject(metaclass=SpecMeta):
+    """
+    Base of every spec class: a frozen value whose fields are the request body's fields.
+
+    Objects compare by value, hash by value, and show only the fields that were set in ``repr``.
+    ``extra={...}`` carries fields newer than runspec's schema into the body unchanged.
+    """
+
+    __slots__ = ("__dict__", "_h", "_w", "_x")
+
+    extra: Mapping[str, Any] | None = spec_field(default=None, kw_only=True)
+
+    # Built on first use by _setup (see SpecMeta.__getattr__).
+    _fields: ClassVar[dict[str, _Field]]
+    _schema: ClassVar[dict[str, FieldInfo]]
+    _wire_type: ClassVar[str]
+    _wire_conv: ClassVar[dict[str, Callable[[Any], Any]]]
+    _enum_fields: ClassVar[tuple[tuple[str, frozenset[str]], ...]]
+
+    # -- immutability --------------------------------------------------------------------------
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        from dataclasses import FrozenInstanceError
+
+        raise FrozenInstanceError(f"cannot assign to field {name!r}: spec objects are frozen; use .replace()")
+
+    def __delattr__(self, name: str) -> None:
+        from dataclasses import FrozenInstanceError
+
+        raise FrozenInstanceError(f"cannot delete field {name!r}: spec objects are frozen")
+
+    # -- value semantics -------------------------------------------------------------------------
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self.__dict__ == other.__dict__ and self._extra_map() == other._extra_map()
+
+    def __hash__(self) -> int:
+        try:
+            return getattr(self, "_h")  # type: ignore[no-any-return]  # noqa: B009 - slot unset until first hash
+        except AttributeError:
+            h = hash((type(self), tuple(self.__dict__.items()), self._extra_map()))
+            object.__setattr__(self, "_h", h)
+            return h
+
+    def __repr__(self) -> str:
+        parts = [f"{k}={v!r}" for k, v in self.__dict__.items()]
+        x = self._extra_map()
+        if x:
+            parts.append(f"extra={thaw_json(x)!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), dict(self.__dict__), self._extra_map()))
+
+    def __copy__(self) -> Self:
+        return self
+
+    def __deepcopy__(self, memo: Any) -> Self:
+        return self
+
+    def _extra_map(self) -> FrozenMap[str, Any] | None:
+        try:
+            return getattr(self, "_x")  # type: ignore[no-any-return]  # noqa: B009 - slot unset without extra
+        except AttributeError:
+            return None
+
+    if not TYPE_CHECKING:
+
+        @property
+        def extra(self) -> Mapping[str, Any] | None:
+            """Fields outside runspec's schema that this object carries into the body, or None."""
+            x = self._extra_map()
+            return thaw_json(x) if x else None
+
+    # -- conversion ------------------------------------------------------------------------------
+
+    def _wire(self) -> Any:
+        """The request form, cached. Callers must not change it; ``to_dict()`` gives a copy."""
+        try:
+            return getattr(self, "_w")  # noqa: B009 - slot unset until first use
+        except AttributeError:
+            pass
+        conv = self._wire_conv
+        w = {k: (conv[k](v) if k in conv else v) for k, v in self.__dict__.items()}
+        x = self._extra_map()
+        if x:
+            w.update(thaw_json(x))
+        object.__setattr__(self, "_w", w)
+        return w
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return this object's request form as plain dicts and lists: only the fields that are set."""
+        return copy_json(self._wire())  # type: ignore[no-any-return]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, strict: bool = True) -> Self:
+        """
+        Build this object from its request form, checking every key and value.
+
+        Raises ``SpecError`` listing every problem with its path (``$`` is this object). With
+        ``strict=False`` unknown keys are kept in ``extra`` and reported as warnings instead.
+        """
+        if not isinstance(data, Mapping):
+            raise TypeError(f"{cls.__name__}.from_dict() takes a dict (got a {_type_name(data)})")
+        ctx = LoadContext(strict=strict)
+        obj = cls._load(data, "$", ctx, 0)
+        if ctx.problems:
+            raise SpecError(ctx.problems, subject=f"this {cls.__name__}")
+        return obj  # type: ignore[no-any-return]
+
+    def replace(self, **changes: Any) -> Self:
+        """Return a copy with the given fields replaced (``None`` unsets a field)."""
+        kwargs: dict[str, Any] = dict(self.__dict__)
+        x = self._extra_map()
+        if x:
+            kwargs["extra"] = thaw_json(x)
+        kwargs.update(changes)
+        return type(self)(**kwargs)
+
+    # -- loading (used by from_dict) ---------------------------------------------------------------
+
+    @classmethod
+    def _new(cls, fields: dict[str, Any], extra: dict[str, Any] | None = None) -> Self:
+        """Make an object from already-checked, frozen field values (no checks run)."""
+        obj = object.__new__(cls)
+        obj.__dict__.update(fields)
+        if extra:
+            object.__setattr__(obj, "_x", FrozenMap._adopt(extra))
+        return obj
+
+    @classmethod
+    def _load(cls, value: Any, path: str, ctx: LoadContext, depth: int) -> Any:
+        if not isinstance(value, Mapping):
+            ctx.problem(path, "wrong-type", f"expected an object ({cls._wire_type}), got {_json_kind(value)}")
+            return _BAD
+        if depth > _MAX_OBJECT_DEPTH:
+            ctx.problem(path, "too-deep", f"objects nest more than {_MAX_OBJECT_DEPTH} levels deep here")
+            return _BAD
+        table = cls._fields
+        schema = cls._schema
+        fields: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                ctx.problem(path, "wrong-type", f"object keys must be strings (got {key!r})")
+                continue
+            f = table.get(key)
+            sub = jpath(path, key)
+            if f is None:
+                info = schema.get(key)
+                if info is not None and info.rejected:
+                    code = "shared-cluster-unsupported" if "job cluster" in info.rejected else "removed-field"
+                    ctx.problem(sub, code, info.rejected)
+                    continue
+                cls._unknown_key(key, item, sub, ctx, extra)
+                continue
+            if item is None:
+                continue
+            loaded = load_value(f.info.desc, item, sub, ctx, depth)
+            if loaded is not _BAD:
+                fields[key] = loaded
+        for f in table.values():
+            if f.info.required and f.attr not in fields and f.attr in value and value[f.attr] is None:
+                ctx.problem(jpath(path, f.attr), "missing-field", f"{f.attr!r} is required and cannot be null")
+            elif f.info.required and f.attr not in value:
+                ctx.problem(
+                    jpath(path, f.attr),
+                    "missing-field",
+                    f"{cls._wire_type} needs {f.attr!r} ({describe(f.info.desc)})",
+                )
+        return cls._new(fields, extra)
+
+    @classmethod
+    def _unknown_key(cls, key: str, item: Any, path: str, ctx: LoadContext, extra: dict[str, Any]) -> None:
+        guess = closest(key, (k for k, i in cls._schema.items() if not i.rejected))
+        hint = f"; did you mean {guess!r}?" if guess else ""
+        message = f"{cls._wire_type} has no field {key!r}{hint}"
+        if ctx.strict:
+            ctx.problem(path, "unknown-field", message + " (extra={...} or strict=False passes it through)")
+            return
+        try:
+            extra[key] = freeze_json(item)
+        except (TypeError, ValueError) as exc:
+            ctx.problem(path, "wrong-type", f"not a usable JSON value: {exc}")
+            return
+        ctx.warn(path, "unknown-field", message + "; sent as given")
+
+
+def _rebuild(cls: type[SpecObject], fields: dict[str, Any], extra: FrozenMap[str, Any] | None) -> SpecObject:
+    return cls._new(fields, dict(extra) if extra else None)

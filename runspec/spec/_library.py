@@ -1,0 +1,147 @@
+"""
+Libraries a task installs on its cluster, one class per kind.
+
+Each serialises to the API's wrapped form: ``PyPI("pandas")`` is ``{"pypi": {"package": "pandas"}}``
+and ``Jar("/Volumes/x/a.jar")`` is ``{"jar": "/Volumes/x/a.jar"}``. Libraries need classic compute;
+on serverless, list packages in the environment's ``dependencies`` instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from runspec.spec._base import _BAD, REGISTRY, LoadContext, SpecObject, _json_kind, jpath
+from runspec.spec._schema import FieldInfo, closest
+
+if TYPE_CHECKING:  # pragma: no cover
+    from dataclasses import KW_ONLY
+
+    from typing_extensions import Self
+
+__all__ = ["Cran", "Egg", "Jar", "Library", "Maven", "PyPI", "Requirements", "Whl"]
+
+_PATH_FIELD = {"path": FieldInfo(name="path", desc=("string",), required=True)}
+
+
+class Library(SpecObject, wire="Library", fields={}):
+    """Base of the library kinds; use ``PyPI``, ``Maven``, ``Cran``, ``Jar``, ``Whl``, ``Egg`` or ``Requirements``."""
+
+    #: The key of the API's ``Library`` object this kind is sent under.
+    kind: ClassVar[str] = ""
+
+    def _wire(self) -> Any:
+        try:
+            return getattr(self, "_w")  # noqa: B009 - slot unset until first use
+        except AttributeError:
+            pass
+        inner = SpecObject._wire(self)
+        w = {self.kind: inner["path"] if "path" in type(self)._fields else inner}
+        object.__setattr__(self, "_w", w)
+        return w
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the wrapped request form, for example ``{"pypi": {"package": "pandas"}}``."""
+        return super().to_dict()
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, strict: bool = True) -> Self:
+        """Build a library from its wrapped request form (``{"whl": "..."}``), checking it."""
+        return super().from_dict(data, strict=strict)
+
+    @classmethod
+    def _load(cls, value: Any, path: str, ctx: LoadContext, depth: int) -> Any:
+        if not isinstance(value, Mapping):
+            ctx.problem(path, "wrong-type", f"expected a library object, got {_json_kind(value)}")
+            return _BAD
+        kinds = [k for k in value if k in _KINDS]
+        unknown = [k for k in value if k not in _KINDS]
+        for k in unknown:
+            guess = closest(str(k), _KINDS)
+            hint = f"; did you mean {guess!r}?" if guess else ""
+            ctx.problem(
+                jpath(path, str(k)),
+                "unknown-field",
+                f"a library has no kind {k!r}{hint} (kinds: {', '.join(sorted(_KINDS))})",
+            )
+        if len(kinds) != 1:
+            if not unknown or kinds:
+                ctx.problem(
+                    path,
+                    "library-kind",
+                    "a library entry needs exactly one kind "
+                    f"({', '.join(sorted(_KINDS))}); this one has "
+                    + (", ".join(repr(k) for k in kinds) if kinds else "none"),
+                )
+            return _BAD
+        kind = kinds[0]
+        lib_cls = _KINDS[kind]
+        inner = value[kind]
+        sub = jpath(path, kind)
+        if "path" in lib_cls._fields:
+            if type(inner) is not str:
+                ctx.problem(sub, "wrong-type", f"expected a string path, got {_json_kind(inner)}")
+                return _BAD
+            return lib_cls._new({"path": inner})
+        return SpecObject._load.__func__(lib_cls, inner, sub, ctx, depth)  # type: ignore[attr-defined]
+
+
+class PyPI(Library, wire="PythonPyPiLibrary"):
+    """A package from PyPI or another index: ``PyPI("pandas==2.2.2", repo=None)``."""
+
+    kind = "pypi"
+    package: str
+    repo: str | None = None
+
+
+class Maven(Library, wire="MavenLibrary"):
+    """A Maven artifact ``group:artifact:version``, with an optional repository and exclusions."""
+
+    kind = "maven"
+    coordinates: str
+    repo: str | None = None
+    exclusions: Sequence[str] | None = None
+
+
+class Cran(Library, wire="RCranLibrary"):
+    """An R package from CRAN or another repository."""
+
+    kind = "cran"
+    package: str
+    repo: str | None = None
+
+
+class Jar(Library, fields=_PATH_FIELD):
+    """A JAR file: a workspace, Unity Catalog volume or cloud storage path."""
+
+    kind = "jar"
+    path: str
+    _: KW_ONLY
+
+
+class Whl(Library, fields=_PATH_FIELD):
+    """A Python wheel file: a workspace, Unity Catalog volume or cloud storage path."""
+
+    kind = "whl"
+    path: str
+    _: KW_ONLY
+
+
+class Egg(Library, fields=_PATH_FIELD):
+    """A Python egg file (deprecated by Databricks; not supported on Databricks Runtime 14 and newer)."""
+
+    kind = "egg"
+    path: str
+    _: KW_ONLY
+
+
+class Requirements(Library, fields=_PATH_FIELD):
+    """A ``requirements.txt`` file in the workspace or a Unity Catalog volume."""
+
+    kind = "requirements"
+    path: str
+    _: KW_ONLY
+
+
+_KINDS: dict[str, type[Library]] = {c.kind: c for c in (PyPI, Maven, Cran, Jar, Whl, Egg, Requirements)}
+REGISTRY["Library"] = Library

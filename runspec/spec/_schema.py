@@ -1,0 +1,121 @@
+"""
+The shipped schema of the runs/submit body: every object type, its fields, wire types, enums and
+required flags (``schema.json``), parsed into small descriptors the spec classes and checks use.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+from collections.abc import Iterable
+from typing import Any
+
+__all__ = ["Desc", "FieldInfo", "closest", "parse_type", "schema", "schema_fields"]
+
+# A type descriptor is a tuple: ("string",), ("integer",), ("number",), ("boolean",), ("any",),
+# ("array", inner), ("map", inner) or ("object", "TypeName").
+Desc = tuple[Any, ...]
+
+_SCHEMA: dict[str, dict[str, dict[str, Any]]] | None = None
+
+
+def schema() -> dict[str, dict[str, dict[str, Any]]]:
+    """The whole shipped schema: type name -> field name -> {type, required, enum, ...}."""
+    global _SCHEMA
+    if _SCHEMA is None:
+        path = os.path.join(os.path.dirname(__file__), "schema.json")
+        with open(path, encoding="utf-8") as f:
+            _SCHEMA = json.load(f)
+    return _SCHEMA
+
+
+_SCALARS = {"string", "integer", "number", "boolean", "any"}
+
+
+def parse_type(text: str) -> Desc:
+    """Parse a wire type such as ``array<map<string,string>>`` into a descriptor."""
+    text = text.strip()
+    if text in _SCALARS:
+        return (text,)
+    if text.startswith("array<") and text.endswith(">"):
+        return ("array", parse_type(text[6:-1]))
+    if text.startswith("map<string,") and text.endswith(">"):
+        return ("map", parse_type(text[11:-1]))
+    if text in schema() or text == "Library":
+        return ("object", text)
+    raise ValueError(f"unknown wire type {text!r}")
+
+
+class FieldInfo:
+    """One field of a schema type: its wire name, type descriptor, required flag, enum and rejection."""
+
+    __slots__ = ("desc", "enum", "name", "rejected", "required")
+
+    def __init__(
+        self,
+        name: str,
+        desc: Desc,
+        required: bool = False,
+        enum: frozenset[str] | None = None,
+        rejected: str | None = None,
+    ) -> None:
+        self.name = name
+        self.desc = desc
+        self.required = required
+        self.enum = enum
+        self.rejected = rejected
+
+    @property
+    def wire_type(self) -> str:
+        return describe(self.desc)
+
+
+def describe(desc: Desc) -> str:
+    """Say a descriptor in words for messages: ``list of str``, ``NewCluster object``."""
+    kind = desc[0]
+    if kind == "array":
+        return f"list of {describe(desc[1])}"
+    if kind == "map":
+        return f"mapping of str to {describe(desc[1])}"
+    if kind == "object":
+        return f"{desc[1]} object"
+    return {
+        "string": "str",
+        "integer": "int",
+        "number": "number",
+        "boolean": "bool",
+        "any": "JSON value",
+    }[kind]
+
+
+_FIELD_CACHE: dict[str, dict[str, FieldInfo]] = {}
+
+
+def schema_fields(type_name: str) -> dict[str, FieldInfo]:
+    """The fields of a schema type, by wire name, in schema order."""
+    cached = _FIELD_CACHE.get(type_name)
+    if cached is not None:
+        return cached
+    out: dict[str, FieldInfo] = {}
+    for name, spec in schema()[type_name].items():
+        enum = spec.get("enum")
+        out[name] = FieldInfo(
+            name=name,
+            desc=parse_type(spec["type"]),
+            required=bool(spec.get("required")),
+            enum=frozenset(enum) if enum else None,
+            rejected=spec.get("rejected"),
+        )
+    _FIELD_CACHE[type_name] = out
+    return out
+
+
+def closest(name: str, candidates: Iterable[str]) -> str | None:
+    """The candidate most like ``name`` (for "did you mean ...?" messages), or None."""
+    pool = list(candidates)
+    found = difflib.get_close_matches(name, pool, n=1, cutoff=0.6)
+    if found:
+        return found[0]
+    lowered = {c.lower(): c for c in pool}
+    return lowered.get(name.lower())

@@ -1,0 +1,201 @@
+"""``RunSpec``: the whole runs/submit request body, checked, frozen and ready to send."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+from runspec._frozen import copy_json
+from runspec.errors import Problem, SpecError
+from runspec.spec._base import LoadContext, SpecObject
+from runspec.spec._checks import check_run
+from runspec.spec._objects import (
+    GitSource,
+    JobAccessControlRequest,
+    JobEmailNotifications,
+    JobEnvironment,
+    JobEnvironmentVariables,
+    JobNotificationSettings,
+    JobRunAs,
+    JobsHealthRules,
+    QueueSettings,
+    SubmitTask,
+    WebhookNotifications,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from dataclasses import KW_ONLY
+
+    from typing_extensions import Self
+
+    from runspec.spec._objects import PerformanceTarget
+
+__all__ = ["RunSpec"]
+
+
+class RunSpec(SpecObject, wire="RunsSubmitRequest"):
+    """
+    The body of ``POST /api/2.2/jobs/runs/submit``, checked as a whole and frozen.
+
+    Make one with ``Run(...).compile()``, ``RunSpec.from_dict(body)`` / ``from_json(text)``, or by
+    calling ``RunSpec(tasks=[SubmitTask(...)], ...)`` directly. Every way runs all checks: a
+    ``RunSpec`` that exists is one the checks accept, and ``SpecError`` lists every problem
+    otherwise. ``warnings`` holds what does not stop the request (a cluster copied to several
+    tasks, a deprecated field). ``to_dict()`` / ``to_json()`` give exactly the request body: the
+    fields that were set, nothing added.
+    """
+
+    __slots__ = ("_cluster_names", "_warnings")
+
+    _: KW_ONLY
+    tasks: Sequence[SubmitTask] | None = None
+    run_name: str | None = None
+    timeout_seconds: int | None = None
+    idempotency_token: str | None = None
+    access_control_list: Sequence[JobAccessControlRequest] | None = None
+    git_source: GitSource | None = None
+    environments: Sequence[JobEnvironment] | None = None
+    email_notifications: JobEmailNotifications | None = None
+    webhook_notifications: WebhookNotifications | None = None
+    notification_settings: JobNotificationSettings | None = None
+    health: JobsHealthRules | None = None
+    queue: QueueSettings | None = None
+    run_as: JobRunAs | None = None
+    budget_policy_id: str | None = None
+    usage_policy_id: str | None = None
+    performance_target: PerformanceTarget | Literal["COST_OPTIMIZED"] | None = None
+    duration_target: str | None = None
+    environment_variables: Sequence[JobEnvironmentVariables] | None = None
+
+    def __post_init__(self) -> None:
+        self._finish((), ())
+
+    # -- checks ------------------------------------------------------------------------------------
+
+    def _finish(
+        self,
+        problems: Sequence[Problem],
+        warnings: Sequence[Problem],
+        *,
+        extra_warnings: Sequence[Problem] = (),
+        subject: str | None = None,
+    ) -> None:
+        """Run the whole-run checks; raise ``SpecError`` with every problem, or keep the warnings."""
+        report = check_run(self)
+        errors = [*problems, *report.errors]
+        all_warnings = (*warnings, *extra_warnings, *report.warnings)
+        if errors:
+            raise SpecError(errors, subject=subject or self._subject(), warnings=all_warnings)
+        object.__setattr__(self, "_warnings", all_warnings)
+
+    def _subject(self) -> str:
+        return f"run {self.run_name!r}" if self.run_name else "the run"
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        """Problems that do not stop the request, each with its path, code and message."""
+        try:
+            return getattr(self, "_warnings")  # type: ignore[no-any-return]  # noqa: B009 - set by checks
+        except AttributeError:
+            return ()
+
+    # -- loading -----------------------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, strict: bool = True) -> Self:
+        """
+        Load and check a runs/submit request body.
+
+        Every problem is collected and raised once as ``SpecError``: unknown or misspelled keys (with the
+        closest known name), wrong JSON types, missing required fields, and every whole-run check.
+        ``strict=False`` keeps unknown keys as ``extra`` (sent unchanged) and reports them as warnings,
+        for fields newer than runspec. Keys whose value is null are dropped. Anything but a dict is a
+        ``TypeError``.
+        """
+        if not isinstance(data, Mapping):
+            raise TypeError(f"RunSpec.from_dict() takes a dict (got a {type(data).__name__})")
+        ctx = LoadContext(strict=strict)
+        spec: RunSpec = cls._load(data, "$", ctx, 0)
+        spec._finish(ctx.problems, ctx.warnings, subject="the request body")
+        return spec  # type: ignore[return-value]
+
+    @classmethod
+    def from_json(cls, text: str | bytes, *, strict: bool = True) -> Self:
+        """Parse JSON text and load it with ``from_dict``; JSON that is not an object is a ``SpecError``."""
+        if not isinstance(text, (str, bytes, bytearray)):
+            raise TypeError(f"RunSpec.from_json() takes str or bytes (got a {type(text).__name__})")
+        try:
+            data = json.loads(text)
+        except RecursionError:
+            raise SpecError([Problem("$", "invalid-json", "the JSON nests too deeply to read")]) from None
+        except ValueError as exc:
+            raise SpecError([Problem("$", "invalid-json", f"not valid JSON: {exc}")]) from None
+        if not isinstance(data, dict):
+            kind = "an array" if isinstance(data, list) else "not an object"
+            raise SpecError(
+                [Problem("$", "wrong-type", f"the request body must be a JSON object; this is {kind}")],
+                subject="the request body",
+            )
+        return cls.from_dict(data, strict=strict)
+
+    # -- output ------------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the request body as plain dicts and lists: exactly the fields that were set."""
+        return copy_json(self._wire())  # type: ignore[no-any-return]
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        """Return the request body as JSON text (compact unless ``indent`` is given)."""
+        separators = (",", ":") if indent is None else (",", ": ")
+        # The body is built from frozen objects, so it cannot contain a cycle.
+        return json.dumps(self._wire(), indent=indent, separators=separators, check_circular=False, ensure_ascii=False)
+
+    # -- pictures ----------------------------------------------------------------------------------
+
+    def _picture_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        names = getattr(self, "_cluster_names", None)
+        if names and "cluster_names" not in options:
+            options["cluster_names"] = names
+        return options
+
+    def to_mermaid(self, **options: Any) -> str:
+        """
+        Draw the run's tasks and dependencies as a Mermaid flowchart (see ``runspec.picture.to_mermaid``).
+
+        ``state=handle.get()`` colours each task by its state in a running or finished run.
+        """
+        from runspec import picture
+
+        return picture.to_mermaid(self.to_dict(), **self._picture_options(options))
+
+    def to_dot(self, **options: Any) -> str:
+        """Draw the run as a Graphviz DOT digraph (see ``runspec.picture.to_dot``)."""
+        from runspec import picture
+
+        return picture.to_dot(self.to_dict(), **self._picture_options(options))
+
+    def to_text(self, **options: Any) -> str:
+        """Describe the run as plain text, one line per task (see ``runspec.picture.to_text``)."""
+        from runspec import picture
+
+        return picture.to_text(self.to_dict(), **self._picture_options(options))
+
+    def _repr_markdown_(self) -> str:
+        from runspec import picture
+
+        options = self._picture_options({})
+        return picture.markdown(self.to_dict(), warnings=self.warnings, **options)
+
+    def task(self, key: str) -> SubmitTask:
+        """The task with this ``task_key``; ``KeyError`` names the known keys when there is none."""
+        for t in self.tasks or ():
+            if t.task_key == key:
+                return t
+        known = ", ".join(repr(t.task_key) for t in self.tasks or ())
+        raise KeyError(f"no task {key!r} in this run (tasks: {known})")
+
+    @property
+    def task_keys(self) -> tuple[str, ...]:
+        """The task keys, in order."""
+        return tuple(t.task_key for t in self.tasks or ())
