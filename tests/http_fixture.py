@@ -11,15 +11,17 @@ runs/cancel and the OIDC token endpoint.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
 import time
 import urllib.parse
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
 from requests.structures import CaseInsensitiveDict
 
@@ -151,7 +153,7 @@ class FakeWorkspace:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def log_message(self, format: str, *args: Any) -> None:
+            def log_message(self, fmt: str, *args: Any) -> None:
                 return
 
             def _handle(self) -> None:
@@ -164,7 +166,7 @@ class FakeWorkspace:
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.url = f"http://{host}:{self.port}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         self._thread.start()
 
     # -- test-facing API --------------------------------------------------------------------
@@ -232,10 +234,8 @@ class FakeWorkspace:
     @staticmethod
     def _drop(handler: BaseHTTPRequestHandler) -> None:
         handler.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             handler.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     @staticmethod
     def _write(handler: BaseHTTPRequestHandler, reply: Reply) -> None:
@@ -246,8 +246,10 @@ class FakeWorkspace:
         else:
             payload = b""
         try:
-            handler.send_response(reply.status)
+            handler.send_response_only(reply.status)
             headers = {k.lower(): v for k, v in reply.headers.items()}
+            if "date" not in headers:
+                handler.send_header("Date", handler.date_time_string())
             if "content-type" not in headers and (reply.json is not None or not payload):
                 handler.send_header("Content-Type", "application/json")
             for name, value in reply.headers.items():

@@ -1,0 +1,241 @@
+"""submit(): the exact request, idempotency tokens, the prepared request and what accepts a spec."""
+
+from __future__ import annotations
+
+import json
+import platform
+from typing import Any
+
+import pytest
+
+import runspec
+from runspec import PreparedRequest, RunHandle, submit
+from runspec.errors import SpecError
+
+try:
+    from tests.http_fixture import DATABRICKS_VARS, FakeClock, FakeWorkspace
+except ImportError:  # tests/ run as a plain directory
+    from http_fixture import DATABRICKS_VARS, FakeClock, FakeWorkspace  # type: ignore[no-redef]
+
+TOKEN = "dapi-0123456789abcdef-secret"
+BODY: dict[str, Any] = {
+    "run_name": "nightly",
+    "tasks": [
+        {"task_key": "ingest", "notebook_task": {"notebook_path": "/Repos/etl/ingest"}},
+        {
+            "task_key": "transform",
+            "depends_on": [{"task_key": "ingest"}],
+            "spark_python_task": {"python_file": "dbfs:/etl/transform.py"},
+        },
+    ],
+}
+
+
+class Spec:
+    """The spec-layer interface the client relies on: ``to_dict()`` returns a fresh body."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
+
+    def to_dict(self) -> dict[str, Any]:
+        return json.loads(json.dumps(self.body))
+
+
+class Builder:
+    """A builder: anything with ``compile()``."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
+        self.compiled = 0
+
+    def compile(self) -> Spec:
+        self.compiled += 1
+        return Spec(self.body)
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    for name in DATABRICKS_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+
+
+@pytest.fixture
+def ws() -> Any:
+    server = FakeWorkspace()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def _submit(ws: FakeWorkspace, clock: FakeClock, spec: Any = None, **kwargs: Any) -> RunHandle:
+    handle = submit(
+        spec if spec is not None else Spec(BODY),
+        ws.url,
+        TOKEN,
+        sleep=clock.sleep,
+        clock=clock,
+        **kwargs,
+    )
+    assert isinstance(handle, RunHandle)
+    return handle
+
+
+def test_submit_sends_exact_request(ws: FakeWorkspace, clock: FakeClock) -> None:
+    handle = _submit(ws, clock)
+    (request,) = ws.calls("runs/submit")
+    assert request.method == "POST"
+    assert request.path == "/api/2.2/jobs/runs/submit"
+    assert request.query == {}
+    assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert request.headers["Content-Type"] == "application/json"
+    assert request.headers["Accept"] == "application/json"
+    assert request.headers["User-Agent"] == (
+        f"runspec/{runspec.__version__} python/{platform.python_version()} os/linux auth/pat"
+    )
+    sent = request.json
+    token = sent.pop("idempotency_token")
+    assert sent == BODY
+    assert handle.idempotency_token == token
+    assert handle.run_id == 1001
+    assert handle.host == ws.url
+    assert handle.run_page_url is None
+    handle.get()
+    assert handle.run_page_url == "https://example.invalid/#job/runs/1001"
+    handle.close()
+
+
+def test_minted_token_is_random_short_and_kept_on_handle(ws: FakeWorkspace, clock: FakeClock) -> None:
+    first = _submit(ws, clock)
+    second = _submit(ws, clock)
+    tokens = [r.json["idempotency_token"] for r in ws.calls("runs/submit")]
+    assert tokens == [first.idempotency_token, second.idempotency_token]
+    assert tokens[0] != tokens[1]
+    assert all(0 < len(t) <= 64 for t in tokens)
+    # Two deliberate submissions of the same spec are two runs.
+    assert first.run_id != second.run_id
+    assert len(ws.created) == 2
+
+
+def test_caller_token_in_spec_is_kept(ws: FakeWorkspace, clock: FakeClock) -> None:
+    body = {**BODY, "idempotency_token": "my-deploy-42"}
+    first = _submit(ws, clock, Spec(body))
+    again = _submit(ws, clock, Spec(body))
+    assert [r.json["idempotency_token"] for r in ws.calls("runs/submit")] == ["my-deploy-42"] * 2
+    assert first.idempotency_token == "my-deploy-42"
+    assert first.run_id == again.run_id
+    assert len(ws.created) == 1
+
+
+def test_caller_token_argument(ws: FakeWorkspace, clock: FakeClock) -> None:
+    handle = _submit(ws, clock, idempotency_token="from-argument")
+    assert ws.calls("runs/submit")[0].json["idempotency_token"] == "from-argument"
+    assert handle.idempotency_token == "from-argument"
+
+
+def test_conflicting_or_long_tokens_are_refused_before_sending(ws: FakeWorkspace, clock: FakeClock) -> None:
+    with pytest.raises(SpecError) as conflict:
+        _submit(ws, clock, Spec({**BODY, "idempotency_token": "a"}), idempotency_token="b")
+    assert conflict.value.codes == ("idempotency-token-conflict",)
+    with pytest.raises(SpecError) as long:
+        _submit(ws, clock, idempotency_token="x" * 65)
+    assert "at most 64" in str(long.value)
+    assert ws.requests == []
+
+
+def test_builder_is_compiled(ws: FakeWorkspace, clock: FakeClock) -> None:
+    builder = Builder(BODY)
+    _submit(ws, clock, builder)
+    assert builder.compiled == 1
+    sent = ws.calls("runs/submit")[0].json
+    sent.pop("idempotency_token")
+    assert sent == BODY
+
+
+def test_spec_is_not_modified(ws: FakeWorkspace, clock: FakeClock) -> None:
+    spec = Spec(BODY)
+    _submit(ws, clock, spec)
+    assert "idempotency_token" not in spec.to_dict()
+    assert "idempotency_token" not in BODY
+
+
+def test_other_objects_are_refused(ws: FakeWorkspace, clock: FakeClock) -> None:
+    with pytest.raises(TypeError, match="RunSpec"):
+        _submit(ws, clock, 42)
+
+
+def test_dict_body_is_checked_by_the_spec_layer(ws: FakeWorkspace, clock: FakeClock) -> None:
+    spec_module = pytest.importorskip("runspec.spec")
+    if not hasattr(spec_module, "RunSpec"):
+        pytest.skip("the spec layer has no RunSpec yet")
+    handle = _submit(ws, clock, {"run_name": "d", "tasks": [BODY["tasks"][0]]})
+    assert ws.calls("runs/submit")[0].json["tasks"] == [BODY["tasks"][0]]
+    handle.close()
+    with pytest.raises(SpecError):
+        _submit(ws, clock, {"run_name": "d", "tasks": "not a list"})
+
+
+def test_prepared_request_sends_nothing(clock: FakeClock) -> None:
+    # A host nothing listens on: building the request needs no network at all.
+    prepared = submit(Spec(BODY), "https://adb-123.4.azuredatabricks.net/", TOKEN, perform_request=False)
+    assert isinstance(prepared, PreparedRequest)
+    assert prepared.method == "POST"
+    assert prepared.url == "https://adb-123.4.azuredatabricks.net/api/2.2/jobs/runs/submit"
+    assert prepared.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert prepared.headers["Content-Type"] == "application/json"
+    body = dict(prepared.json)
+    token = body.pop("idempotency_token")
+    assert body == BODY
+    assert prepared.idempotency_token == token
+    for text in (repr(prepared), str(prepared), json.dumps(prepared.redacted())):
+        assert TOKEN not in text
+        assert "<redacted>" in text
+    assert prepared.redacted()["headers"]["Authorization"] == "Bearer <redacted>"
+    assert prepared.redacted()["json"] == prepared.json
+    text = str(prepared)
+    assert text.splitlines()[0] == f"POST {prepared.url}"
+    assert json.loads(text.split("\n\n", 1)[1]) == prepared.json
+
+
+def test_prepared_request_can_be_sent_as_is(ws: FakeWorkspace, clock: FakeClock) -> None:
+    prepared = submit(Spec(BODY), ws.url, TOKEN, perform_request=False)
+    assert ws.requests == []
+    handle = prepared.send(sleep=clock.sleep, clock=clock)
+    again = prepared.send(sleep=clock.sleep, clock=clock)
+    assert handle.run_id == again.run_id
+    assert len(ws.created) == 1
+    sent = ws.calls("runs/submit")[0]
+    assert sent.json == prepared.json
+    assert sent.headers["Authorization"] == prepared.headers["Authorization"]
+    handle.close()
+    again.close()
+
+
+def test_hand_made_prepared_request_is_sent_with_its_headers(ws: FakeWorkspace) -> None:
+    prepared = PreparedRequest(
+        "POST",
+        ws.url + "/api/2.2/jobs/runs/submit",
+        {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+        {**BODY, "idempotency_token": "hand-made"},
+    )
+    handle = prepared.send()
+    assert handle.idempotency_token == "hand-made"
+    assert ws.calls("runs/submit")[0].headers["Authorization"] == f"Bearer {TOKEN}"
+    assert TOKEN not in repr(prepared)
+    handle.close()
+
+
+def test_lazy_names_resolve() -> None:
+    assert runspec.submit is submit
+    assert runspec.RunHandle is RunHandle
+    assert runspec.PreparedRequest is PreparedRequest
+
+
+def test_workspace_id_header(ws: FakeWorkspace, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABRICKS_WORKSPACE_ID", "1234567")
+    _submit(ws, clock).close()
+    assert ws.calls("runs/submit")[0].headers["X-Databricks-Workspace-Id"] == "1234567"
