@@ -113,9 +113,7 @@ def normalize_host(host: str, *, source: str = "host") -> str:
     if scheme not in ("http", "https"):
         raise ConfigError(f"{source} {host!r}: only https:// hosts are supported")
     if parts.username or parts.password:
-        raise ConfigError(
-            f"{source} must not contain a user name or password; pass credentials separately"
-        )
+        raise ConfigError(f"{source} must not contain a user name or password; pass credentials separately")
     hostname = (parts.hostname or "").lower()
     if not hostname:
         raise ConfigError(f"{source} {host!r} has no host name")
@@ -271,10 +269,7 @@ class OAuthM2M(Credentials):
         return (self._secret, *self._seen)
 
     def __repr__(self) -> str:
-        return (
-            f"OAuthM2M(host={self.host!r}, client_id={self.client_id!r}, "
-            f"client_secret={REDACTED!r})"
-        )
+        return f"OAuthM2M(host={self.host!r}, client_id={self.client_id!r}, client_secret={REDACTED!r})"
 
 
 class CustomAuth(Credentials):
@@ -291,9 +286,7 @@ class CustomAuth(Credentials):
         hook = self._hook
         produced = hook.authenticate() if isinstance(hook, _SupportsAuthenticate) else hook()
         if not isinstance(produced, Mapping):
-            raise ConfigError(
-                f"auth= hook returned {type(produced).__name__}, expected a mapping of headers"
-            )
+            raise ConfigError(f"auth= hook returned {type(produced).__name__}, expected a mapping of headers")
         result = {str(k): str(v) for k, v in produced.items()}
         for value in result.values():
             self._seen.add(value)
@@ -354,10 +347,7 @@ class _Place:
     names: dict[str, str] = field(default_factory=dict)
 
     def has_any(self) -> bool:
-        return any(
-            v is not None
-            for v in (self.host, self.token, self.client_id, self.client_secret, self.hook)
-        )
+        return any(v is not None for v in (self.host, self.token, self.client_id, self.client_secret, self.hook))
 
     def methods(self) -> list[tuple[str, str]]:
         """(auth type, how it is named here) for each credential method configured here."""
@@ -370,8 +360,7 @@ class _Place:
             found.append(
                 (
                     "oauth-m2m",
-                    f"{self.names.get('client_id', 'client_id')} + "
-                    f"{self.names.get('client_secret', 'client_secret')}",
+                    f"{self.names.get('client_id', 'client_id')} + {self.names.get('client_secret', 'client_secret')}",
                 )
             )
         return found
@@ -396,21 +385,16 @@ def _profile_names(section: str) -> dict[str, str]:
     return {key: f"{key} in [{section}]" for key in ("host", "token", "client_id", "client_secret")}
 
 
-def _read_profile(
-    path: str, requested: str | None, requested_how: str | None
-) -> tuple[_Place | None, str]:
+def _read_profile(path: str, requested: str | None, requested_how: str | None) -> tuple[_Place | None, str]:
     """The chosen profile of the config file (or ``None``) and a note on what was found."""
     expanded = os.path.expanduser(path)
     if not os.path.isfile(expanded):
         if requested is not None:
             raise ConfigError(
-                f"profile {requested!r} ({requested_how}) was asked for, but the config file "
-                f"{path} does not exist"
+                f"profile {requested!r} ({requested_how}) was asked for, but the config file {path} does not exist"
             )
         return None, f"config file {path} (no such file)"
-    parser = configparser.ConfigParser(
-        interpolation=None, default_section="\x00no-default-merging\x00", strict=False
-    )
+    parser = configparser.ConfigParser(interpolation=None, default_section="\x00no-default-merging\x00", strict=False)
     try:
         parser.read(expanded, encoding="utf-8")
     except configparser.Error as exc:
@@ -424,9 +408,7 @@ def _read_profile(
         if not parser.has_section(name) or name == _SETTINGS:
             known = [s for s in parser.sections() if s != _SETTINGS]
             listing = ", ".join(known) if known else "none"
-            raise ConfigError(
-                f"config file {path} has no [{name}] profile (named by {how}); profiles: {listing}"
-            )
+            raise ConfigError(f"config file {path} has no [{name}] profile (named by {how}); profiles: {listing}")
     else:
         name = "DEFAULT"
         if not parser.has_section(name) or not parser.items(name):
@@ -456,9 +438,7 @@ def _choose_credentials(place: _Place, host: str, clock: Callable[[], float]) ->
             )
         methods = [m for m in methods if m[0] == wanted]
         if not methods:
-            raise ConfigError(
-                f"auth type {wanted!r} is set ({place.label}) but not configured there"
-            )
+            raise ConfigError(f"auth type {wanted!r} is set ({place.label}) but not configured there")
     if not methods:
         return None
     if len(methods) > 1:
@@ -536,9 +516,7 @@ def resolve_workspace(
             names=_ENV_NAMES,
         )
         places.append(environment)
-        looked.append(
-            f"environment ({_ENV_HOST}, {_ENV_TOKEN}, {_ENV_CLIENT_ID}/{_ENV_CLIENT_SECRET})"
-        )
+        looked.append(f"environment ({_ENV_HOST}, {_ENV_TOKEN}, {_ENV_CLIENT_ID}/{_ENV_CLIENT_SECRET})")
         if environment.host is not None:
             environment.host = normalize_host(environment.host, source=_ENV_HOST)
 
@@ -571,9 +549,7 @@ def resolve_workspace(
             cred_place = place
             break
     if credentials is None or cred_place is None:
-        raise ConfigError(
-            f"no Databricks credentials found for {resolved_host}; looked in " + "; ".join(looked)
-        )
+        raise ConfigError(f"no Databricks credentials found for {resolved_host}; looked in " + "; ".join(looked))
     workspace_id = next((p.workspace_id for p in places if p.workspace_id is not None), None)
     return Workspace(
         host=resolved_host,

@@ -61,9 +61,7 @@ class RunHandle:
     handle (or use it as a context manager) to close the HTTP session runspec made for it.
     """
 
-    def __init__(
-        self, run_id: int, transport: Transport, *, idempotency_token: str | None = None
-    ) -> None:
+    def __init__(self, run_id: int, transport: Transport, *, idempotency_token: str | None = None) -> None:
         self.run_id = int(run_id)
         self.idempotency_token = idempotency_token
         self._transport = transport
@@ -100,9 +98,7 @@ class RunHandle:
             profile=profile,
             clock=clock,
         )
-        transport = Transport(
-            workspace, session=session, timeout=timeout, deadline=deadline, sleep=sleep, clock=clock
-        )
+        transport = Transport(workspace, session=session, timeout=timeout, deadline=deadline, sleep=sleep, clock=clock)
         return cls(run_id, transport)
 
     @property
@@ -116,10 +112,7 @@ class RunHandle:
         return self._run_page_url
 
     def __repr__(self) -> str:
-        return (
-            f"RunHandle(run_id={self.run_id!r}, host={self.host!r}, "
-            f"idempotency_token={self.idempotency_token!r})"
-        )
+        return f"RunHandle(run_id={self.run_id!r}, host={self.host!r}, idempotency_token={self.idempotency_token!r})"
 
     def close(self) -> None:
         """Close the HTTP session if runspec created it."""
@@ -143,9 +136,7 @@ class RunHandle:
         seen: set[str] = set()
         while isinstance(token, str) and token and token not in seen:
             seen.add(token)
-            page = self._transport.call(
-                "GET", "runs/get", query={"run_id": run_id, "page_token": token}
-            )
+            page = self._transport.call("GET", "runs/get", query={"run_id": run_id, "page_token": token})
             if not isinstance(page, dict):
                 break
             for key, value in page.items():
@@ -171,9 +162,7 @@ class RunHandle:
 
         Cancelling is safe to repeat, so it is retried like a GET.
         """
-        self._transport.call(
-            "POST", "runs/cancel", body={"run_id": self.run_id}, idempotent=True, deadline=deadline
-        )
+        self._transport.call("POST", "runs/cancel", body={"run_id": self.run_id}, idempotent=True, deadline=deadline)
         log.info("run %d: cancel requested", self.run_id)
 
     def _output(self, task_run_id: int, key: str) -> OutputView:
@@ -244,9 +233,7 @@ class RunHandle:
                 try:
                     inner = RunView(self._get_run(task.run_id))
                 except RunspecError as exc:
-                    log.warning(
-                        "run %d: could not read for-each task %s: %s", self.run_id, task.key, exc
-                    )
+                    log.warning("run %d: could not read for-each task %s: %s", self.run_id, task.key, exc)
                     inner = RunView({})
                 for index, item in enumerate(inner.iterations):
                     if not item.state.succeeded():
@@ -315,9 +302,7 @@ class RunHandle:
                 changed = False
                 if not seen_url and run.run_page_url:
                     seen_url = True
-                    self._report(
-                        Progress("url", f"run {self.run_id}: {run.run_page_url}", run), on_progress
-                    )
+                    self._report(Progress("url", f"run {self.run_id}: {run.run_page_url}", run), on_progress)
                 label = run.state.label
                 if label != run_label:
                     changed = True
@@ -351,11 +336,7 @@ class RunHandle:
                         )
                 if run.state.finished:
                     return self._finish(run, allow_success_with_failures)
-                interval = (
-                    min(_FIRST_POLL, poll_interval)
-                    if changed
-                    else min(poll_interval, interval * _POLL_GROWTH)
-                )
+                interval = min(_FIRST_POLL, poll_interval) if changed else min(poll_interval, interval * _POLL_GROWTH)
                 pause = interval
                 if timeout is not None:
                     remaining = timeout - (clock() - start)
@@ -369,9 +350,7 @@ class RunHandle:
                 try:
                     self.cancel(deadline=INTERRUPT_CANCEL_DEADLINE)
                 except (RunspecError, KeyboardInterrupt) as exc:
-                    log.error(
-                        "run %d: could not cancel (%s); it may still be running", self.run_id, exc
-                    )
+                    log.error("run %d: could not cancel (%s); it may still be running", self.run_id, exc)
             else:
                 log.warning("run %d: interrupted; the run goes on", self.run_id)
             raise
@@ -393,8 +372,7 @@ class RunHandle:
         text = run.describe()
         if state.outcome == "SUCCESS_WITH_FAILURES":
             text += (
-                " (its last tasks succeeded but others failed; pass "
-                "allow_success_with_failures=True to accept this)"
+                " (its last tasks succeeded but others failed; pass allow_success_with_failures=True to accept this)"
             )
         if failed:
             text += f"; {len(failed)} task{'s' if len(failed) != 1 else ''} did not succeed"

@@ -152,16 +152,12 @@ class PreparedRequest:
         """
         options = self._options
         origin = normalize_host(self.url, source="url")
-        workspace = self._workspace or Workspace(
-            host=origin, credentials=_GivenHeaders(self.headers)
-        )
+        workspace = self._workspace or Workspace(host=origin, credentials=_GivenHeaders(self.headers))
         transport = Transport(
             workspace,
             session=session if session is not None else options.get("session"),
             timeout=timeout if timeout is not None else options.get("timeout", DEFAULT_TIMEOUT),
-            deadline=deadline
-            if deadline is not None
-            else options.get("deadline", DEFAULT_DEADLINE),
+            deadline=deadline if deadline is not None else options.get("deadline", DEFAULT_DEADLINE),
             sleep=sleep or options.get("sleep") or time.sleep,
             clock=clock or options.get("clock") or time.monotonic,
         )
@@ -317,8 +313,7 @@ def submit(
                 Problem(
                     "$.idempotency_token",
                     "idempotency-token-conflict",
-                    f"the spec has idempotency token {in_spec!r} but submit() was given {given!r}; "
-                    "use one of them",
+                    f"the spec has idempotency token {in_spec!r} but submit() was given {given!r}; use one of them",
                 )
             ]
         )

@@ -28,9 +28,7 @@ __all__ = ["OutputView", "RunState", "RunView", "TaskView"]
 _LEGACY_TERMINAL = frozenset({"TERMINATED", "SKIPPED", "INTERNAL_ERROR"})
 _V2_TERMINAL = "TERMINATED"
 # Termination codes that never mean success, whatever ``type`` says.
-_NOT_SUCCESS_CODES = frozenset(
-    {"SKIPPED", "DISABLED", "CANCELED", "USER_CANCELED", "SUCCESS_WITH_FAILURES"}
-)
+_NOT_SUCCESS_CODES = frozenset({"SKIPPED", "DISABLED", "CANCELED", "USER_CANCELED", "SUCCESS_WITH_FAILURES"})
 # Results that say a task did not run because of something else (not its own failure).
 _KNOCK_ON = frozenset({"UPSTREAM_FAILED", "UPSTREAM_CANCELED", "SKIPPED", "EXCLUDED"})
 
@@ -320,9 +318,7 @@ class TaskView(_View):
     _key: str
     _output: OutputView | None
 
-    def __init__(
-        self, raw: Mapping[str, Any], *, key: str | None = None, output: OutputView | None = None
-    ) -> None:
+    def __init__(self, raw: Mapping[str, Any], *, key: str | None = None, output: OutputView | None = None) -> None:
         super().__init__(raw)
         object.__setattr__(self, "_key", key or _str(raw.get("task_key")) or "")
         object.__setattr__(self, "_output", output)
@@ -435,9 +431,7 @@ def _latest_attempts(tasks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]
             continue
         key = _str(task.get("task_key")) or f"#{len(chosen)}"
         old = chosen.get(key)
-        if old is None or (_int(task.get("attempt_number")) or 0) >= (
-            _int(old.get("attempt_number")) or 0
-        ):
+        if old is None or (_int(task.get("attempt_number")) or 0) >= (_int(old.get("attempt_number")) or 0):
             chosen[key] = task
     return list(chosen.values())
 

@@ -416,13 +416,9 @@ class Transport:
             cause: BaseException | None
             try:
                 request_headers = make_headers()
-                response = self._send_following_redirects(
-                    method, url, request_headers, data, secret_headers
-                )
+                response = self._send_following_redirects(method, url, request_headers, data, secret_headers)
             except requests.RequestException as exc:
-                error: SubmitError = self._transport_error(
-                    exc, method, path, idempotency_token, attempt
-                )
+                error: SubmitError = self._transport_error(exc, method, path, idempotency_token, attempt)
                 cause = exc
                 # A POST that is not safe to repeat is retried only if it never left this machine.
                 retryable = idempotent or isinstance(exc, requests.ConnectTimeout)
@@ -433,9 +429,7 @@ class Transport:
                 error = self._api_error(response, method, path, idempotency_token, attempt)
                 cause = previous
                 retryable = idempotent and response.status_code in RETRY_STATUSES
-                retry_after = parse_retry_after(
-                    response.headers.get("Retry-After"), response.headers.get("Date")
-                )
+                retry_after = parse_retry_after(response.headers.get("Retry-After"), response.headers.get("Date"))
                 reason = f"HTTP {response.status_code}"
                 response.close()
 
@@ -446,14 +440,11 @@ class Transport:
             if elapsed + wait > deadline:
                 if attempt > 1 or wait > 0:
                     why = (
-                        f"the workspace asked to wait {wait:.0f} s, past the "
-                        f"{deadline:.0f} s deadline"
+                        f"the workspace asked to wait {wait:.0f} s, past the {deadline:.0f} s deadline"
                         if retry_after is not None and elapsed + retry_after > deadline
                         else f"the {deadline:.0f} s deadline ran out"
                     )
-                    error.message += (
-                        f" (gave up after {attempt} attempts in {elapsed:.1f} s: {why})"
-                    )
+                    error.message += f" (gave up after {attempt} attempts in {elapsed:.1f} s: {why})"
                 raise error from cause
             log.warning(
                 "%s %s failed (%s); retrying in %.1f s (attempt %d)",
@@ -620,9 +611,7 @@ class Transport:
             method=method,
             path=path,
             details=details,
-            retry_after=parse_retry_after(
-                response.headers.get("Retry-After"), response.headers.get("Date")
-            ),
+            retry_after=parse_retry_after(response.headers.get("Retry-After"), response.headers.get("Date")),
             request_id=_request_id(response, details),
             idempotency_token=token,
             attempts=attempts,
