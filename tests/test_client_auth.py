@@ -13,6 +13,7 @@ import requests
 
 from runspec import ConfigError, PreparedRequest, RunHandle, submit
 from runspec.client import normalize_host
+from runspec.spec import RunSpec
 
 try:
     from tests.http_fixture import DATABRICKS_VARS, FakeClock, FakeWorkspace
@@ -20,9 +21,10 @@ except ImportError:  # tests/ run as a plain directory
     from http_fixture import DATABRICKS_VARS, FakeClock, FakeWorkspace  # type: ignore[no-redef]
 
 
-class Spec:
-    def to_dict(self) -> dict[str, Any]:
-        return {"run_name": "auth", "tasks": [{"task_key": "a", "notebook_task": {"notebook_path": "/x"}}]}
+def make_spec() -> RunSpec:
+    return RunSpec.from_dict(
+        {"run_name": "auth", "tasks": [{"task_key": "a", "notebook_task": {"notebook_path": "/x"}}]}
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -47,7 +49,7 @@ def write_cfg(home: Path, text: str, name: str = ".databrickscfg") -> Path:
 
 
 def prepared(**kwargs: Any) -> PreparedRequest:
-    result = submit(Spec(), perform_request=False, **kwargs)
+    result = submit(make_spec(), perform_request=False, **kwargs)
     assert isinstance(result, PreparedRequest)
     return result
 
@@ -294,13 +296,13 @@ def test_plain_http_is_refused_before_any_connection(host: str, monkeypatch: pyt
             raise AssertionError("no request may be made")
 
     with pytest.raises(ConfigError, match="clear text"):
-        submit(Spec(), host, "t-secret", session=Recording())
+        submit(make_spec(), host, "t-secret", session=Recording())
     with pytest.raises(ConfigError, match="clear text"):
         RunHandle.attach(1, host, "t-secret", session=Recording())
     monkeypatch.setenv("DATABRICKS_HOST", host)
     monkeypatch.setenv("DATABRICKS_TOKEN", "t-secret")
     with pytest.raises(ConfigError, match=r"DATABRICKS_HOST.*clear text"):
-        submit(Spec(), session=Recording())
+        submit(make_spec(), session=Recording())
     assert calls == []
 
 
@@ -319,7 +321,7 @@ def test_oauth_m2m_fetches_caches_and_renews(ws: FakeWorkspace, monkeypatch: pyt
     monkeypatch.setenv("DATABRICKS_CLIENT_ID", "sp-id")
     monkeypatch.setenv("DATABRICKS_CLIENT_SECRET", "sp-secret-value")
     ws.oauth_expires_in = 600
-    handle = submit(Spec(), sleep=clock.sleep, clock=clock)
+    handle = submit(make_spec(), sleep=clock.sleep, clock=clock)
     handle.get()
     handle.get()
     (token_request,) = ws.calls("/oidc/v1/token")
@@ -359,14 +361,14 @@ def test_oauth_bad_secret_is_an_error_without_the_secret(ws: FakeWorkspace) -> N
 
     ws.script("POST", "/oidc/v1/token", Reply(401, {"error": "invalid_client"}))
     with pytest.raises(Unauthenticated) as error:
-        submit(Spec(), ws.url, client_id="sp-id", client_secret="sp-secret-value")
+        submit(make_spec(), ws.url, client_id="sp-id", client_secret="sp-secret-value")
     assert error.value.path == "/oidc/v1/token"
     assert "sp-secret-value" not in str(error.value)
     assert ws.calls("runs/submit") == []
 
 
 def test_auth_hook_callable(ws: FakeWorkspace) -> None:
-    handle = submit(Spec(), ws.url, auth=lambda: {"Authorization": "Bearer from-hook", "X-Extra": "1"})
+    handle = submit(make_spec(), ws.url, auth=lambda: {"Authorization": "Bearer from-hook", "X-Extra": "1"})
     sent = ws.calls("runs/submit")[0]
     assert sent.headers["Authorization"] == "Bearer from-hook"
     assert sent.headers["X-Extra"] == "1"
@@ -382,7 +384,7 @@ def test_auth_hook_object_supplies_host(ws: FakeWorkspace) -> None:
         def authenticate(self) -> dict[str, str]:
             return {"Authorization": "Bearer provider-token"}
 
-    handle = submit(Spec(), auth=Provider())
+    handle = submit(make_spec(), auth=Provider())
     sent = ws.calls("runs/submit")[0]
     assert sent.headers["Authorization"] == "Bearer provider-token"
     assert "auth/my-sso" in sent.headers["User-Agent"]
@@ -392,6 +394,6 @@ def test_auth_hook_object_supplies_host(ws: FakeWorkspace) -> None:
 def test_auth_hook_accepts_the_official_sdk_config(ws: FakeWorkspace) -> None:
     core = pytest.importorskip("databricks.sdk.core")
     config = core.Config(host=ws.url, token="sdk-pat-token", auth_type="pat")
-    handle = submit(Spec(), auth=config)
+    handle = submit(make_spec(), auth=config)
     assert ws.calls("runs/submit")[0].headers["Authorization"] == "Bearer sdk-pat-token"
     handle.close()

@@ -24,6 +24,7 @@ from runspec import (
     Unauthenticated,
     submit,
 )
+from runspec.spec import RunSpec
 
 try:
     from tests.http_fixture import (
@@ -51,14 +52,14 @@ except ImportError:  # tests/ run as a plain directory
 TOKEN = "dapi-retry-secret-token"
 
 
-class Spec:
-    def __init__(self, **extra: Any) -> None:
-        self.extra = extra
+BODY: dict[str, Any] = {
+    "run_name": "r",
+    "tasks": [{"task_key": "a", "notebook_task": {"notebook_path": "/x"}}],
+}
 
-    def to_dict(self) -> dict[str, Any]:
-        body = {"run_name": "r", "tasks": [{"task_key": "a", "notebook_task": {"notebook_path": "/x"}}]}
-        body.update(self.extra)
-        return body
+
+def make_spec() -> RunSpec:
+    return RunSpec.from_dict(BODY)
 
 
 @pytest.fixture(autouse=True)
@@ -81,7 +82,7 @@ def clock() -> FakeClock:
 
 
 def do_submit(ws: FakeWorkspace, clock: FakeClock, **kwargs: Any) -> RunHandle:
-    handle = submit(Spec(), ws.url, TOKEN, sleep=clock.sleep, clock=clock, **kwargs)
+    handle = submit(make_spec(), ws.url, TOKEN, sleep=clock.sleep, clock=clock, **kwargs)
     assert isinstance(handle, RunHandle)
     return handle
 
@@ -173,7 +174,7 @@ def test_refused_connection_gives_transport_error_after_deadline(clock: FakeCloc
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     with pytest.raises(TransportError) as error:
-        submit(Spec(), f"http://127.0.0.1:{port}", TOKEN, sleep=clock.sleep, clock=clock, deadline=20)
+        submit(make_spec(), f"http://127.0.0.1:{port}", TOKEN, sleep=clock.sleep, clock=clock, deadline=20)
     err = error.value
     assert err.idempotency_token is not None
     assert err.attempts == len(clock.sleeps) + 1
@@ -199,7 +200,7 @@ def test_lost_response_after_the_run_was_created_gives_one_run(ws: FakeWorkspace
 
 
 def test_request_without_token_is_not_retried_once_it_may_have_arrived(ws: FakeWorkspace, clock: FakeClock) -> None:
-    body = Spec().to_dict()
+    body = dict(BODY)
     prepared = PreparedRequest(
         "POST",
         ws.url + "/api/2.2/jobs/runs/submit",

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 import runspec
-from runspec import PreparedRequest, RunHandle, submit
+from runspec import NotebookTask, PreparedRequest, Run, RunHandle, submit
 from runspec.errors import SpecError
+from runspec.spec import RunSpec
 
 try:
     from tests.http_fixture import DATABRICKS_VARS, FakeClock, FakeWorkspace
@@ -26,31 +27,14 @@ BODY: dict[str, Any] = {
             "task_key": "transform",
             "depends_on": [{"task_key": "ingest"}],
             "spark_python_task": {"python_file": "dbfs:/etl/transform.py"},
+            "existing_cluster_id": "0101-abcdef",
         },
     ],
 }
 
 
-class Spec:
-    """The spec-layer interface the client relies on: ``to_dict()`` returns a fresh body."""
-
-    def __init__(self, body: dict[str, Any]) -> None:
-        self.body = body
-
-    def to_dict(self) -> dict[str, Any]:
-        return json.loads(json.dumps(self.body))
-
-
-class Builder:
-    """A builder: anything with ``compile()``."""
-
-    def __init__(self, body: dict[str, Any]) -> None:
-        self.body = body
-        self.compiled = 0
-
-    def compile(self) -> Spec:
-        self.compiled += 1
-        return Spec(self.body)
+def make_spec(body: dict[str, Any]) -> RunSpec:
+    return RunSpec.from_dict(body)
 
 
 @pytest.fixture(autouse=True)
@@ -74,7 +58,7 @@ def clock() -> FakeClock:
 
 def _submit(ws: FakeWorkspace, clock: FakeClock, spec: Any = None, **kwargs: Any) -> RunHandle:
     handle = submit(
-        spec if spec is not None else Spec(BODY),
+        spec if spec is not None else make_spec(BODY),
         ws.url,
         TOKEN,
         sleep=clock.sleep,
@@ -123,8 +107,8 @@ def test_minted_token_is_random_short_and_kept_on_handle(ws: FakeWorkspace, cloc
 
 def test_caller_token_in_spec_is_kept(ws: FakeWorkspace, clock: FakeClock) -> None:
     body = {**BODY, "idempotency_token": "my-deploy-42"}
-    first = _submit(ws, clock, Spec(body))
-    again = _submit(ws, clock, Spec(body))
+    first = _submit(ws, clock, make_spec(body))
+    again = _submit(ws, clock, make_spec(body))
     assert [r.json["idempotency_token"] for r in ws.calls("runs/submit")] == ["my-deploy-42"] * 2
     assert first.idempotency_token == "my-deploy-42"
     assert first.run_id == again.run_id
@@ -139,7 +123,7 @@ def test_caller_token_argument(ws: FakeWorkspace, clock: FakeClock) -> None:
 
 def test_conflicting_or_long_tokens_are_refused_before_sending(ws: FakeWorkspace, clock: FakeClock) -> None:
     with pytest.raises(SpecError) as conflict:
-        _submit(ws, clock, Spec({**BODY, "idempotency_token": "a"}), idempotency_token="b")
+        _submit(ws, clock, make_spec({**BODY, "idempotency_token": "a"}), idempotency_token="b")
     assert conflict.value.codes == ("idempotency-token-conflict",)
     with pytest.raises(SpecError) as long:
         _submit(ws, clock, idempotency_token="x" * 65)
@@ -148,16 +132,26 @@ def test_conflicting_or_long_tokens_are_refused_before_sending(ws: FakeWorkspace
 
 
 def test_builder_is_compiled(ws: FakeWorkspace, clock: FakeClock) -> None:
-    builder = Builder(BODY)
-    _submit(ws, clock, builder)
-    assert builder.compiled == 1
+    run = Run("built").task(NotebookTask("/Repos/etl/ingest"), key="ingest")
+    _submit(ws, clock, run)
+    sent = ws.calls("runs/submit")[0].json
+    sent.pop("idempotency_token")
+    assert sent == run.compile().to_dict()
+
+
+def test_anything_with_compile_is_compiled(ws: FakeWorkspace, clock: FakeClock) -> None:
+    class Builder:
+        def compile(self) -> RunSpec:
+            return make_spec(BODY)
+
+    _submit(ws, clock, Builder())
     sent = ws.calls("runs/submit")[0].json
     sent.pop("idempotency_token")
     assert sent == BODY
 
 
 def test_spec_is_not_modified(ws: FakeWorkspace, clock: FakeClock) -> None:
-    spec = Spec(BODY)
+    spec = make_spec(BODY)
     _submit(ws, clock, spec)
     assert "idempotency_token" not in spec.to_dict()
     assert "idempotency_token" not in BODY
@@ -169,19 +163,18 @@ def test_other_objects_are_refused(ws: FakeWorkspace, clock: FakeClock) -> None:
 
 
 def test_dict_body_is_checked_by_the_spec_layer(ws: FakeWorkspace, clock: FakeClock) -> None:
-    spec_module = pytest.importorskip("runspec.spec")
-    if not hasattr(spec_module, "RunSpec"):
-        pytest.skip("the spec layer has no RunSpec yet")
     handle = _submit(ws, clock, {"run_name": "d", "tasks": [BODY["tasks"][0]]})
     assert ws.calls("runs/submit")[0].json["tasks"] == [BODY["tasks"][0]]
     handle.close()
-    with pytest.raises(SpecError):
-        _submit(ws, clock, {"run_name": "d", "tasks": "not a list"})
+    with pytest.raises(SpecError) as error:
+        _submit(ws, clock, {"run_name": "d", "taks": []})
+    assert "$.taks" in str(error.value)
+    assert len(ws.calls("runs/submit")) == 1
 
 
 def test_prepared_request_sends_nothing(clock: FakeClock) -> None:
     # A host nothing listens on: building the request needs no network at all.
-    prepared = submit(Spec(BODY), "https://adb-123.4.azuredatabricks.net/", TOKEN, perform_request=False)
+    prepared = submit(make_spec(BODY), "https://adb-123.4.azuredatabricks.net/", TOKEN, perform_request=False)
     assert isinstance(prepared, PreparedRequest)
     assert prepared.method == "POST"
     assert prepared.url == "https://adb-123.4.azuredatabricks.net/api/2.2/jobs/runs/submit"
@@ -202,7 +195,7 @@ def test_prepared_request_sends_nothing(clock: FakeClock) -> None:
 
 
 def test_prepared_request_can_be_sent_as_is(ws: FakeWorkspace, clock: FakeClock) -> None:
-    prepared = submit(Spec(BODY), ws.url, TOKEN, perform_request=False)
+    prepared = submit(make_spec(BODY), ws.url, TOKEN, perform_request=False)
     assert ws.requests == []
     handle = prepared.send(sleep=clock.sleep, clock=clock)
     again = prepared.send(sleep=clock.sleep, clock=clock)

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import re
@@ -32,6 +31,7 @@ from runspec.client.transport import (
     user_agent,
 )
 from runspec.errors import Problem, SpecError, SubmitError
+from runspec.spec import RunSpec
 
 __all__ = ["MAX_IDEMPOTENCY_TOKEN", "PreparedRequest", "submit"]
 
@@ -184,11 +184,15 @@ class PreparedRequest:
 
 
 def _request_body(spec: Any) -> dict[str, Any]:
-    """The runs/submit body of a ``RunSpec``, a builder (anything with ``compile()``) or a dict."""
+    """
+    The runs/submit body of a ``RunSpec``, a builder (anything with ``compile()``) or a dict.
+
+    A dict is loaded with ``RunSpec.from_dict`` (strict: unknown keys are a ``SpecError``; load it
+    yourself with ``strict=False`` to send fields newer than runspec).
+    """
     if isinstance(spec, Mapping):
-        spec_module = importlib.import_module("runspec.spec")
-        spec = spec_module.RunSpec.from_dict(dict(spec))
-    elif hasattr(spec, "compile") and callable(spec.compile):
+        spec = RunSpec.from_dict(spec)
+    elif not isinstance(spec, RunSpec) and callable(getattr(spec, "compile", None)):
         spec = spec.compile()
     to_dict = getattr(spec, "to_dict", None)
     if not callable(to_dict):
