@@ -1,0 +1,143 @@
+"""No token or client secret in any string the client layer produces: reprs, messages, logs, previews."""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from typing import Any
+
+import pytest
+
+from runspec import ConfigError, RunFailed, RunHandle, RunspecError, WaitTimeout, submit
+from runspec.client import resolve_workspace
+from runspec.spec import RunSpec
+
+try:
+    from tests.http_fixture import (
+        DATABRICKS_VARS,
+        Drop,
+        DropAfter,
+        FakeClock,
+        FakeWorkspace,
+        Reply,
+        run_json,
+        task_json,
+    )
+except ImportError:  # tests/ run as a plain directory
+    from http_fixture import (  # type: ignore[no-redef]
+        DATABRICKS_VARS,
+        Drop,
+        DropAfter,
+        FakeClock,
+        FakeWorkspace,
+        Reply,
+        run_json,
+        task_json,
+    )
+
+TOKEN = "dapiSECRETpat0123456789"
+CLIENT_SECRET = "doseSECRETclient987"
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    for name in DATABRICKS_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+
+
+@pytest.fixture
+def ws() -> Any:
+    server = FakeWorkspace()
+    yield server
+    server.close()
+
+
+def spec() -> RunSpec:
+    return RunSpec.from_dict({"run_name": "s", "tasks": [{"task_key": "a", "notebook_task": {"notebook_path": "/x"}}]})
+
+
+def strings_of(obj: Any) -> list[str]:
+    """Every way a user might turn an object into text."""
+    found = [repr(obj), str(obj)]
+    if isinstance(obj, BaseException):
+        found.append("".join(traceback.format_exception(obj)))
+        found.extend(str(a) for a in obj.args)
+        found.extend(f"{k}={v!r}" for k, v in vars(obj).items())
+    return found
+
+
+def test_no_secret_in_any_string(ws: FakeWorkspace, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    clock = FakeClock()
+    seen: list[Any] = []
+
+    # The preview.
+    prepared = submit(spec(), ws.url, TOKEN, perform_request=False)
+    seen += [prepared, json.dumps(prepared.redacted())]
+
+    # A submit through a lost response and a 503, then progress and a failure.
+    ws.script("POST", "runs/submit", DropAfter(), Reply(503, {"message": "busy"}))
+    handle = submit(spec(), ws.url, TOKEN, sleep=clock.sleep, clock=clock)
+    seen.append(handle)
+    run_id = handle.run_id
+    failed_task = task_json("a", 9, "TERMINATED", code="RUN_EXECUTION_ERROR", kind="CLIENT_ERROR")
+    ws.timeline(
+        run_id,
+        run_json(run_id, "RUNNING", tasks=[task_json("a", 9, "RUNNING")]),
+        run_json(run_id, "TERMINATED", code="RUN_EXECUTION_ERROR", kind="CLIENT_ERROR", tasks=[failed_task]),
+    )
+    ws.outputs[9] = {"error": "failed", "error_trace": "trace"}
+    events: list[Any] = []
+    with pytest.raises(RunFailed) as failure:
+        handle.wait(on_progress=events.append)
+    seen += [failure.value, *failure.value.failed_tasks, failure.value.run, *events]
+    seen += [e.message for e in events]
+    seen += [handle.get(), *handle.get().tasks, *handle.outputs().values()]
+
+    # The workspace echoing the token back in an error message.
+    ws.script("GET", "runs/get", Reply(400, {"error_code": "BAD_REQUEST", "message": f"token {TOKEN} is odd"}))
+    with pytest.raises(RunspecError) as echoed:
+        handle.get()
+    seen.append(echoed.value)
+    assert "token <redacted> is odd" in str(echoed.value)
+
+    # Giving up on a connection that keeps failing.
+    ws.script("GET", "runs/get", *[Drop()] * 3)
+    with pytest.raises(RunspecError) as dropped:
+        RunHandle.attach(run_id, ws.url, TOKEN, sleep=clock.sleep, clock=clock, deadline=2).get()
+    seen.append(dropped.value)
+
+    # A wait that times out.
+    ws.timeline(run_id, run_json(run_id, "RUNNING"))
+    with pytest.raises(WaitTimeout) as timed_out:
+        handle.wait(timeout=5)
+    seen.append(timed_out.value)
+
+    # Configuration errors and resolved workspaces.
+    with pytest.raises(ConfigError) as two:
+        submit(spec(), ws.url, TOKEN, client_id="id", client_secret=CLIENT_SECRET)
+    seen.append(two.value)
+    with pytest.raises(ConfigError) as insecure:
+        submit(spec(), "http://example.com", TOKEN)
+    seen.append(insecure.value)
+    workspace = resolve_workspace(ws.url, TOKEN)
+    seen += [workspace, workspace.credentials]
+
+    # OAuth: the client secret and the access token it buys.
+    oauth = submit(spec(), ws.url, client_id="sp", client_secret=CLIENT_SECRET)
+    seen += [oauth, oauth.get(), resolve_workspace(ws.url, client_id="sp", client_secret=CLIENT_SECRET)]
+    oauth_prepared = submit(spec(), ws.url, client_id="sp", client_secret=CLIENT_SECRET, perform_request=False)
+    seen.append(oauth_prepared)
+    handle.close()
+    oauth.close()
+
+    texts = [t for obj in seen for t in (strings_of(obj) if not isinstance(obj, str) else [obj])]
+    texts += [r.getMessage() for r in caplog.records]
+    texts += [str(r.args) for r in caplog.records]
+    secrets = [TOKEN, CLIENT_SECRET, *ws.oauth_tokens]
+    assert ws.oauth_tokens, "the OAuth flow ran"
+    assert len(caplog.records) > 5
+    leaks = [(secret, text) for text in texts for secret in secrets if secret in text]
+    assert leaks == []
