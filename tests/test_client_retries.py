@@ -393,3 +393,12 @@ def test_retries_are_logged_without_secrets(
     assert all(r.name == "runspec" for r in retries)
     assert "HTTP 503" in retries[1].getMessage()
     assert all(TOKEN not in r.getMessage() for r in caplog.records)
+
+
+def test_tls_failure_is_not_retried(ws: FakeWorkspace, clock: FakeClock) -> None:
+    # https:// to a plain-http server fails the TLS handshake: retrying cannot help.
+    https_url = ws.url.replace("http://", "https://")
+    with pytest.raises(TransportError, match="TLS") as error:
+        RunHandle.attach(7, https_url, TOKEN, sleep=clock.sleep, clock=clock).get()
+    assert error.value.attempts == 1
+    assert clock.sleeps == []

@@ -232,3 +232,15 @@ def test_workspace_id_header(ws: FakeWorkspace, clock: FakeClock, monkeypatch: p
     monkeypatch.setenv("DATABRICKS_WORKSPACE_ID", "1234567")
     _submit(ws, clock).close()
     assert ws.calls("runs/submit")[0].headers["X-Databricks-Workspace-Id"] == "1234567"
+
+
+def test_prepared_request_sent_elsewhere_carries_only_its_own_headers(ws: FakeWorkspace) -> None:
+    prepared = submit(make_spec(BODY), ws.url, TOKEN, perform_request=False)
+    other = FakeWorkspace()
+    try:
+        prepared.url = other.url + "/api/2.2/jobs/runs/submit"
+        del prepared.headers["Authorization"]
+        prepared.send().close()
+        assert "Authorization" not in other.calls("runs/submit")[0].headers
+    finally:
+        other.close()

@@ -152,7 +152,10 @@ class PreparedRequest:
         """
         options = self._options
         origin = normalize_host(self.url, source="url")
-        workspace = self._workspace or Workspace(host=origin, credentials=_GivenHeaders(self.headers))
+        workspace = self._workspace
+        if workspace is None or workspace.host != origin:
+            # Sent somewhere else than the workspace it was made for: only its own headers go.
+            workspace = Workspace(host=origin, credentials=_GivenHeaders(self.headers))
         transport = Transport(
             workspace,
             session=session if session is not None else options.get("session"),

@@ -8,7 +8,7 @@ What is retried, and when:
   idempotency token (``submit()`` always sends one). A POST without a token is retried only when the
   connection could not even be opened, so it cannot have reached the workspace.
 * On: connection errors, timeouts, and the statuses 429, 500, 502, 503 and 504. Other 4xx are never
-  retried: the same request would fail the same way.
+  retried: the same request would fail the same way. Neither is a failed TLS certificate check.
 * Waiting: exponential backoff (1 s, 2 s, 4 s, ... up to 30 s, each with random jitter in its upper
   half), or exactly what the ``Retry-After`` header asks (seconds or an HTTP date, read against the
   response's ``Date`` header when it has one).
@@ -216,6 +216,13 @@ def _request_id(response: requests.Response, details: list[Any]) -> str | None:
     return None
 
 
+def _transient(exc: requests.RequestException) -> bool:
+    """Worth another try: connection failures and timeouts, but not a failed certificate check."""
+    if isinstance(exc, requests.exceptions.SSLError):
+        return False
+    return isinstance(exc, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError))
+
+
 def _path_of(url: str) -> str:
     return urllib.parse.urlsplit(url).path
 
@@ -421,7 +428,7 @@ class Transport:
                 error: SubmitError = self._transport_error(exc, method, path, idempotency_token, attempt)
                 cause = exc
                 # A POST that is not safe to repeat is retried only if it never left this machine.
-                retryable = idempotent or isinstance(exc, requests.ConnectTimeout)
+                retryable = _transient(exc) and (idempotent or isinstance(exc, requests.ConnectTimeout))
                 reason = self.scrub(f"{type(exc).__name__}: {exc}")
             else:
                 if 200 <= response.status_code < 300:
@@ -558,7 +565,12 @@ class Transport:
         token: str | None,
         attempts: int,
     ) -> TransportError:
-        if isinstance(exc, requests.ConnectTimeout):
+        if isinstance(exc, requests.exceptions.SSLError):
+            what = (
+                "the TLS connection failed (for a private CA, pass session= a requests.Session "
+                "whose verify= is the CA bundle)"
+            )
+        elif isinstance(exc, requests.ConnectTimeout):
             what = "connecting timed out"
         elif isinstance(exc, requests.Timeout):
             what = "the workspace did not answer in time"
