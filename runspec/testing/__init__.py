@@ -1,0 +1,44 @@
+"""
+runspec.testing: a local Databricks Jobs API for one-time runs, to test pipelines without a workspace.
+
+::
+
+    from runspec.testing import Emulator, Fault, Outcome
+
+    with Emulator(token="t") as emu:
+        emu.script("transform", Outcome.fail("division by zero", trace="Traceback ..."))
+        emu.inject(Fault.throttle(retry_after=1), "runs/submit", times=1)
+        ...  # point any client at emu.url with token "t"; runs move through the real life cycle
+        assert emu.requests_to("runs/submit")[0].body["run_name"] == "nightly"
+
+The emulator is a real HTTP server on 127.0.0.1 that speaks the runs endpoints of Jobs API 2.2 (and
+2.1): submit, get (paged), get-output, cancel, cancel-all, list and delete, with a workspace's JSON
+shapes, errors and status codes. Runs follow the documented life cycle and DAG semantics (``run_if``,
+condition tasks, for_each, retries, timeouts, cancellation) on a clock the test controls
+(``ManualClock``) or real time sped up (``speed=``). The pytest fixture ``runspec_emulator`` comes from
+``runspec.testing.pytest_plugin``. Only the standard library is used.
+"""
+
+from __future__ import annotations
+
+from runspec.testing._clock import Clock, ManualClock, ScaledClock
+from runspec.testing._emulator import DEFAULT_TOKEN, Emulator, serve
+from runspec.testing._faults import Fault, Injection
+from runspec.testing._script import Outcome, Script, TaskContext, Timing
+from runspec.testing._server import RecordedRequest
+
+__all__ = [
+    "DEFAULT_TOKEN",
+    "Clock",
+    "Emulator",
+    "Fault",
+    "Injection",
+    "ManualClock",
+    "Outcome",
+    "RecordedRequest",
+    "ScaledClock",
+    "Script",
+    "TaskContext",
+    "Timing",
+    "serve",
+]

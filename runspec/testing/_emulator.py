@@ -1,0 +1,458 @@
+"""The ``Emulator``: a local Jobs API for one-time runs, in a background thread or in the foreground."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from types import TracebackType
+from typing import Any, TextIO
+
+from runspec.testing._clock import Clock, ManualClock, ScaledClock
+from runspec.testing._engine import ApiFailure, Engine, next_event_time
+from runspec.testing._faults import Fault, Injection
+from runspec.testing._script import Outcome, Script, Timing
+from runspec.testing._server import (
+    _API_PATH,
+    RecordedRequest,
+    Server,
+    index_page,
+    json_body,
+    not_found,
+    required_run_id,
+)
+from runspec.testing._validate import check_submit_body
+
+__all__ = ["DEFAULT_TOKEN", "Emulator", "serve"]
+
+DEFAULT_TOKEN = "runspec-emulator-token"
+"""The token ``Emulator()`` accepts when no ``token`` is given; pass it as the client's token."""
+
+_API_VERSIONS = ("2.1", "2.2")
+
+
+class Emulator:
+    """
+    A local Databricks Jobs API for one-time runs, served over real HTTP on 127.0.0.1.
+
+    ::
+
+        with Emulator(token="t") as emu:
+            client = WorkspaceClient(host=emu.url, token="t")   # or runspec.submit(..., host=emu.url)
+
+    It serves ``runs/submit``, ``runs/get``, ``runs/get-output``, ``runs/cancel``, ``runs/cancel-all``,
+    ``runs/list`` and ``runs/delete`` under ``/api/2.2/jobs/`` (and ``/api/2.1/jobs/``), with a
+    workspace's JSON shapes, error format and status codes, plus the ``/.well-known/databricks-config``
+    probe SDK clients send first.
+
+    Options:
+
+    - ``token``: the bearer token accepted; ``None`` accepts any. A request without one gets 401, a wrong
+      one ``invalid_token_status`` (403 with "Invalid access token.", as a workspace answers), and a token
+      in ``forbidden_tokens`` 403 ``PERMISSION_DENIED``.
+    - ``speed``: how much faster than real time runs move (default 1: a few-task run takes about two
+      seconds). Or ``clock=ManualClock()`` to move time only with ``advance()`` / ``wait()``.
+    - ``timing``: the emulated phase durations (``Timing``); ``default``: the outcome of every task not
+      scripted with ``script()`` (success after ``timing.duration``).
+    - ``validate``: check each submitted body with runspec's validation and answer 400 where a workspace
+      would (structural checks the engine needs run always).
+    - ``port``: 0 picks a free port; ``host`` should stay a loopback address.
+    """
+
+    def __init__(
+        self,
+        *,
+        token: str | None = DEFAULT_TOKEN,
+        forbidden_tokens: Iterable[str] = (),
+        host: str = "127.0.0.1",
+        port: int = 0,
+        speed: float | None = None,
+        clock: Clock | None = None,
+        timing: Timing | None = None,
+        default: Script | None = None,
+        scripts: Mapping[str, Script] | None = None,
+        validate: bool = True,
+        workspace_id: int = 1_234_567_890_123_456,
+        user_name: str = "emulator@example.com",
+        invalid_token_status: int = 403,
+    ) -> None:
+        if clock is not None and speed is not None:
+            raise ValueError("give either clock= or speed=, not both")
+        if invalid_token_status not in (401, 403):
+            raise ValueError("invalid_token_status must be 401 or 403")
+        self.token = token
+        self.forbidden_tokens = set(forbidden_tokens)
+        self.host = host
+        self.port = port
+        self.clock: Clock = clock if clock is not None else ScaledClock(speed or 1.0)
+        self.timing = timing or Timing()
+        self.validate = validate
+        self.workspace_id = workspace_id
+        self.invalid_token_status = invalid_token_status
+        self._lock = threading.RLock()
+        self._engine = Engine(
+            timing=self.timing,
+            default=default if default is not None else Outcome.success(),
+            user_name=user_name,
+            workspace_id=workspace_id,
+        )
+        self._engine.scripts.update(scripts or {})
+        self._injections: list[Injection] = []
+        self._faults_lock = threading.Lock()
+        self._requests: list[RecordedRequest] = []
+        self._server: Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- life cycle ---------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The base URL to give clients as ``host``, e.g. ``http://127.0.0.1:53127``."""
+        if self._server is None:
+            raise RuntimeError("the emulator is not running: use it as a context manager or start()")
+        return f"http://{self.host}:{self._server.server_address[1]}"
+
+    def _bind(self) -> Server:
+        if self._server is not None:
+            raise RuntimeError("the emulator is already running")
+        server = Server((self.host, self.port), self)
+        self._server = server
+        self._engine.base_url = self.url
+        return server
+
+    def start(self) -> Emulator:
+        """Start serving in a background thread and return ``self``; ``stop()`` ends it."""
+        server = self._bind()
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"runspec-emulator-{self.url}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until ``stop()`` is called from another thread (or Ctrl-C)."""
+        server = self._bind()
+        try:
+            server.serve_forever(poll_interval=0.1)
+        finally:
+            server.server_close()
+            self._server = None
+
+    def stop(self) -> None:
+        """Stop serving and release the port. Runs and the request log stay readable."""
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        server.shutdown()
+        if thread is not None:
+            thread.join(timeout=5)
+            server.server_close()
+            self._server = None
+        self._thread = None
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = self.url if self._server is not None else "not running"
+        return f"<Emulator {where} clock={self.clock!r}>"
+
+    # -- scripting tasks ----------------------------------------------------------------------------
+
+    def script(self, task_key: str, script: Script) -> None:
+        """
+        Decide what every task (or for_each iteration) with ``task_key`` does, in every later run.
+
+        ``script`` is an ``Outcome`` (every attempt), a list of outcomes (by attempt number; the last one
+        repeats, so ``[Outcome.fail("x"), Outcome.success()]`` succeeds on the first retry), or a
+        callable taking a ``TaskContext`` and returning an ``Outcome``. The callable runs while the
+        emulator holds its lock: it must not send requests to the emulator.
+        """
+        with self._lock:
+            self._engine.scripts[task_key] = script
+
+    def unscript(self, task_key: str | None = None) -> None:
+        """Forget the script of ``task_key`` (all scripts when ``None``)."""
+        with self._lock:
+            if task_key is None:
+                self._engine.scripts.clear()
+            else:
+                self._engine.scripts.pop(task_key, None)
+
+    # -- faults -------------------------------------------------------------------------------------
+
+    def inject(
+        self,
+        fault: Fault,
+        endpoint: str | Iterable[str] = "*",
+        *,
+        times: int | None = None,
+        rate: float | None = None,
+        seed: int | None = 0,
+        skip: int = 0,
+    ) -> Injection:
+        """
+        Answer matching requests with ``fault``, e.g. ``inject(Fault.throttle(2), "runs/submit", times=1)``.
+
+        ``endpoint``: ``"runs/submit"``, ``"runs/get"``, ... (any API version), a list of them, or
+        ``"*"``. ``times``: only the first N matching requests (after ``skip`` untouched ones);
+        ``rate``: each matching request with this probability, from a ``random.Random(seed)`` so runs
+        repeat. Without ``times`` or ``rate`` every matching request gets it. Injections are tried in the
+        order they were added; the first that fires applies.
+        """
+        endpoints = [endpoint] if isinstance(endpoint, str) else list(endpoint)
+        injection = Injection(
+            fault,
+            endpoints,
+            times=times,
+            rate=rate,
+            seed=seed,
+            skip=skip,
+            owner=self._injections,
+            lock=self._faults_lock,
+        )
+        with self._faults_lock:
+            self._injections.append(injection)
+        return injection
+
+    def clear_faults(self) -> None:
+        """Remove every injected fault."""
+        with self._faults_lock:
+            self._injections.clear()
+
+    def _pick_fault(self, endpoint: str) -> Fault | None:
+        with self._faults_lock:
+            for injection in self._injections:
+                if injection.matches(endpoint) and injection.fire():
+                    return injection.fault
+        return None
+
+    # -- the request log ----------------------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received so far, oldest first (a copy), with tokens masked."""
+        with self._lock:
+            return list(self._requests)
+
+    def requests_to(self, endpoint: str, method: str | None = None) -> list[RecordedRequest]:
+        """The requests to ``endpoint`` (``"runs/submit"``, ...), optionally only with ``method``."""
+        name = endpoint.split("/jobs/", 1)[-1] if endpoint.startswith("/api/") else endpoint
+        return [r for r in self.requests if r.endpoint == name and (method is None or r.method == method.upper())]
+
+    def clear_requests(self) -> None:
+        """Forget the requests received so far."""
+        with self._lock:
+            self._requests.clear()
+
+    def _record(self, record: RecordedRequest, status: int | None, fault: str | None) -> None:
+        with self._lock:
+            self._requests.append(replace(record, status=status, fault=fault))
+
+    # -- tokens -------------------------------------------------------------------------------------
+
+    def forbid(self, token: str) -> None:
+        """Answer 403 ``PERMISSION_DENIED`` to every API request made with ``token`` from now on."""
+        with self._lock:
+            self.forbidden_tokens.add(token)
+
+    # -- time and runs ------------------------------------------------------------------------------
+
+    def advance(self, seconds: float) -> None:
+        """Move a ``ManualClock`` forward by ``seconds`` (emulated)."""
+        if not isinstance(self.clock, ManualClock):
+            raise TypeError("advance() needs Emulator(clock=ManualClock())")
+        self.clock.advance(seconds)
+
+    def run_ids(self) -> list[int]:
+        """The ids of the runs that exist (not deleted), oldest first."""
+        with self._lock:
+            return list(self._engine.runs)
+
+    def run(self, run_id: int) -> dict[str, Any]:
+        """The run (or task run) as ``runs/get`` shows it now, with all its tasks (no paging)."""
+        with self._lock:
+            now = self.clock.now()
+            run, attempt = self._engine._find(run_id)
+            run.advance(now)
+            if attempt is None:
+                return run.render(now)
+            return self._engine.render_task_run(run, attempt, now)
+
+    def wait(self, run_id: int | None = None, *, timeout: float = 60.0) -> dict[str, Any] | None:
+        """
+        Let ``run_id`` (or every run) finish and return it as ``runs/get`` shows it (``None`` for all).
+
+        With a ``ManualClock`` the clock jumps from event to event, so this returns at once; ``timeout``
+        is then in emulated seconds. With a real clock it sleeps, and ``timeout`` is in real seconds.
+        Raises ``TimeoutError`` when the run is still active at the timeout (a task that hangs without a
+        timeout never ends).
+        """
+        manual = isinstance(self.clock, ManualClock)
+        started = self.clock.now() if manual else time.monotonic()
+        while True:
+            with self._lock:
+                now = self.clock.now()
+                runs = [self._engine._find(run_id)[0]] if run_id is not None else list(self._engine.runs.values())
+                for run in runs:
+                    run.advance(now)
+                if all(not run.is_active() for run in runs):
+                    return runs[0].render(now) if run_id is not None else None
+                upcoming = next_event_time(runs)
+            elapsed = (now - started) if manual else (time.monotonic() - started)
+            if manual:
+                assert isinstance(self.clock, ManualClock)
+                if upcoming is None or upcoming - started > timeout:
+                    self.clock.set(max(now, started + timeout))
+                    raise TimeoutError(
+                        f"run {run_id if run_id is not None else '(any)'} is still active after "
+                        f"{timeout:g} emulated seconds"
+                    )
+                self.clock.set(max(upcoming, now))
+                continue
+            if elapsed > timeout:
+                raise TimeoutError(f"run {run_id} is still active after {timeout:g} seconds")
+            pause = 0.02
+            if upcoming is not None and isinstance(self.clock, ScaledClock):
+                pause = min(0.05, max(0.001, (upcoming - now) / self.clock.speed))
+            time.sleep(pause)
+
+    # -- request handling (called by the server's threads) ------------------------------------------
+
+    def _dispatch(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str],
+        body: Any,
+        body_ok: bool,
+        headers: Mapping[str, str],
+    ) -> tuple[int, dict[str, Any] | str, dict[str, str]]:
+        try:
+            return 200, self._route(method, path, query, body, body_ok, headers), {}
+        except ApiFailure as failure:
+            return failure.status, failure.body(), {}
+
+    def _route(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str],
+        body: Any,
+        body_ok: bool,
+        headers: Mapping[str, str],
+    ) -> dict[str, Any] | str:
+        if path == "/.well-known/databricks-config" and method == "GET":
+            return {"oidc_endpoint": f"{self.url}/oidc", "workspace_id": str(self.workspace_id)}
+        if path in ("", "/") and method == "GET":
+            with self._lock:
+                now = self.clock.now()
+                runs = []
+                for run in reversed(list(self._engine.runs.values())):
+                    run.advance(now)
+                    runs.append(run.render(now))
+            return index_page(runs)
+        if not path.startswith("/api/"):
+            raise not_found(method, path)
+        self._authorize(headers)
+        match = _API_PATH.fullmatch(path)
+        if match is None or match.group("version") not in _API_VERSIONS:
+            raise not_found(method, path)
+        version, name = match.group("version"), match.group("name")
+        with self._lock:
+            now = self.clock.now()
+            engine = self._engine
+            if (method, name) == ("POST", "runs/submit"):
+                checked = check_submit_body(json_body(body, body_ok), api_version=version, use_runspec=self.validate)
+                return {"run_id": engine.submit(checked, now)}
+            if (method, name) == ("GET", "runs/get"):
+                run_id = required_run_id(query, from_query=True)
+                return engine.get(run_id, now, query.get("page_token"))
+            if (method, name) == ("GET", "runs/get-output"):
+                return engine.get_output(required_run_id(query, from_query=True), now)
+            if (method, name) == ("POST", "runs/cancel"):
+                engine.cancel(required_run_id(json_body(body, body_ok), from_query=False), now)
+                return {}
+            if (method, name) == ("POST", "runs/cancel-all"):
+                data = json_body(body, body_ok)
+                job_id = data.get("job_id")
+                if job_id is not None and (isinstance(job_id, bool) or not isinstance(job_id, int)):
+                    raise ApiFailure(400, "INVALID_PARAMETER_VALUE", "job_id must be an integer.")
+                engine.cancel_all(job_id, data.get("all_queued_runs") is True, now)
+                return {}
+            if (method, name) == ("GET", "runs/list"):
+                return engine.list(query, now)
+            if (method, name) == ("POST", "runs/delete"):
+                engine.delete(required_run_id(json_body(body, body_ok), from_query=False), now)
+                return {}
+            if name == "runs/export" and method == "GET":
+                raise ApiFailure(501, "NOT_IMPLEMENTED", "The runspec emulator does not serve runs/export.")
+        raise not_found(method, path)
+
+    def _authorize(self, headers: Mapping[str, str]) -> None:
+        value = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+        scheme, _, credential = value.partition(" ")
+        credential = credential.strip()
+        if scheme.lower() != "bearer" or not credential:
+            raise ApiFailure(
+                401,
+                "UNAUTHENTICATED",
+                "No credential was sent, or it is of a type this API does not accept.",
+            )
+        with self._lock:
+            forbidden = credential in self.forbidden_tokens
+        if forbidden:
+            raise ApiFailure(
+                403,
+                "PERMISSION_DENIED",
+                "This token does not have permission for this request.",
+            )
+        if self.token is not None and credential != self.token:
+            code = "UNAUTHENTICATED" if self.invalid_token_status == 401 else "PERMISSION_DENIED"
+            raise ApiFailure(self.invalid_token_status, code, "Invalid access token.")
+
+
+def serve(
+    *,
+    port: int = 0,
+    token: str | None = None,
+    host: str = "127.0.0.1",
+    speed: float = 1.0,
+    out: TextIO | None = None,
+) -> None:
+    """
+    Run an emulator in the foreground until Ctrl-C: what ``runspec emulator --port N --token T`` does.
+
+    Prints the URL and how to point a client at it on ``out`` (stdout by default). ``token=None``
+    accepts any bearer token. Returns after Ctrl-C (or ``SIGINT``) once the port is released.
+    """
+    stream = out if out is not None else sys.stdout
+    emulator = Emulator(token=token, host=host, port=port, speed=speed)
+    server = emulator._bind()
+    url = emulator.url
+    auth = "the token given with --token" if token is not None else "any bearer token"
+    print(f"runspec emulator: Jobs API on {url} (accepting {auth}; Ctrl-C stops it)", file=stream)
+    print(f"  export DATABRICKS_HOST={url}", file=stream)
+    if token is None:
+        print("  export DATABRICKS_TOKEN=anything", file=stream)
+    stream.flush()
+    try:
+        server.serve_forever(poll_interval=0.1)
+    except KeyboardInterrupt:
+        print("runspec emulator: stopped", file=stream)
+    finally:
+        server.server_close()
+        emulator._server = None
