@@ -345,3 +345,12 @@ def test_wait_after_submit(ws: FakeWorkspace, clock: FakeClock) -> None:
     )
     assert handle.wait().run_id == handle.run_id
     handle.close()
+
+
+def test_queued_run_says_why(ws: FakeWorkspace, handle: RunHandle) -> None:
+    queued = run_json(RUN, "QUEUED")
+    queued["status"]["queue_details"] = {"code": "ACTIVE_RUNS_LIMIT_REACHED", "message": "Too many active runs"}
+    ws.timeline(RUN, queued, finished("SUCCESS", "SUCCESS"))
+    events: list[Progress] = []
+    handle.wait(on_progress=events.append)
+    assert f"run {RUN}: QUEUED (Too many active runs)" in [e.message for e in events]

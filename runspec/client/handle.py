@@ -48,6 +48,12 @@ class Progress:
     task: TaskView | None = None
 
 
+def _queue_note(run: RunView) -> str:
+    """`` (why it waits)`` for a queued run, else nothing."""
+    reason = run.state.queue_reason
+    return f" ({reason})" if reason and run.state.state == "QUEUED" else ""
+
+
 def _iteration_key(parent: str, index: int) -> str:
     return f"{parent}[{index}]"
 
@@ -309,7 +315,7 @@ class RunHandle:
                     self._report(
                         Progress(
                             "run",
-                            f"run {self.run_id}: {label}",
+                            f"run {self.run_id}: {label}{_queue_note(run)}",
                             run,
                             state=label,
                             previous=run_label,
