@@ -266,10 +266,12 @@ def _dig(obj: Mapping[str, Any], *keys: str) -> Mapping[str, Any]:
     return obj
 
 
+# Control characters and Unicode line/paragraph separators, each drawn as one space.
+_BREAKS: Final = str.maketrans(dict.fromkeys([*range(0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029], " "))
+
+
 def _oneline(text: str) -> str:
-    if "\n" in text or "\r" in text or "\t" in text:
-        text = " ".join(text.split())
-    return text
+    return text if text.isprintable() else text.translate(_BREAKS)
 
 
 def _cut(text: str, width: int) -> str:
@@ -287,15 +289,17 @@ def _tail(text: str, width: int, sep: str = "/") -> str:
     text = _oneline(text)
     if len(text) <= width:
         return text
+    lead = "…/" if sep == "/" else "…"
     parts = text.split(sep)
     kept = parts[-1]
     for part in reversed(parts[:-1]):
         longer = part + sep + kept
-        if len(longer) + 1 + len(sep) > width:
+        if len(lead) + len(longer) > width:
             break
         kept = longer
-    shortened = "…" + sep + kept
-    return shortened if len(shortened) <= width else _cut(kept, width)
+    if len(lead) + len(kept) > width:  # even the last part is too long: cut its middle
+        kept = _cut(kept, max(width - len(lead), 1))
+    return lead + kept
 
 
 def _task_kind(task: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
@@ -323,8 +327,8 @@ def _detail(kind: str, spec: Mapping[str, Any], width: int) -> str:
             return _cut(" ".join(_str(p) for p in params), width)
         return ""
     if kind == "pipeline":
-        text = _str(get("pipeline_id"))
-        return _cut(text + (" (full refresh)" if get("full_refresh") is True else ""), width)
+        suffix = " (full refresh)" if get("full_refresh") is True else ""
+        return _cut(_str(get("pipeline_id")), max(width - len(suffix), 8)) + suffix
     if kind == "sql":
         for part, id_field in (
             ("query", "query_id"),
@@ -782,9 +786,6 @@ _MERMAID_ESCAPES: Final = str.maketrans(
         "<": "#60;",
         ">": "#62;",
         "`": "#96;",
-        "\n": " ",
-        "\r": " ",
-        "\t": " ",
     }
 )
 
@@ -794,7 +795,7 @@ _MERMAID_STYLE_WORDS: Final = (("style", "s#116;yle"), ("classDef", "c#108;assDe
 
 
 def _mermaid_text(text: str) -> str:
-    text = text.translate(_MERMAID_ESCAPES)
+    text = _oneline(text).translate(_MERMAID_ESCAPES)
     for word, spelled in _MERMAID_STYLE_WORDS:
         if word in text:
             text = text.replace(word, spelled)
@@ -908,10 +909,10 @@ def _mermaid(graph: _Graph, width: int, direction: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _dot_quote(text: str) -> str:
-    # Graphviz reads `\x` escapes and HTML entities (`&amp;`) inside quoted labels.
-    text = _oneline(text).replace("\\", "\\\\").replace('"', '\\"').replace("&", "&amp;")
-    return f'"{text}"'
+def _dot_quote(text: str, *, shown: bool = True) -> str:
+    # Graphviz reads `\x` escapes in quoted strings, and HTML entities (`&amp;`) in shown text.
+    text = _oneline(text).replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + (text.replace("&", "&amp;") if shown else text) + '"'
 
 
 def _dot_label(lines: Iterable[str]) -> str:
@@ -947,7 +948,7 @@ def _dot_node(node: _Node, width: int) -> str:
 
 def _dot(graph: _Graph, width: int, direction: str) -> str:
     out = [
-        f"digraph {_dot_quote(graph.name)} {{",
+        f"digraph {_dot_quote(graph.name, shown=False)} {{",
         f"    graph [rankdir={_direction(direction)[1]}, fontname=Helvetica, fontsize=12,"
         f" label={_dot_quote(graph.name)}, labelloc=t];",
         '    node [shape=box, fontname=Helvetica, fontsize=11, fontcolor="#212529"];',
