@@ -194,8 +194,8 @@ class RunHandle:
         A for-each task ``loop`` appears as one entry per iteration, ``loop[0]``, ``loop[1]``, ...
         in the order the API lists them (the for-each task itself has no output of its own). Only
         task run ids are sent to get-output, never the id of the run itself, which the API refuses
-        for runs with several tasks. A run that has no task list (a legacy single-task run) is
-        returned under its own run name.
+        for runs with several tasks. Tasks that never started (no task run id yet) are left out. A
+        run that has no task list (a legacy single-task run) is returned under its own run name.
         """
         run = self.get()
         if not run.tasks:

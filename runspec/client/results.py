@@ -504,7 +504,7 @@ class RunView(_View):
 
     @property
     def iterations(self) -> tuple[TaskView, ...]:
-        """For the run of a for-each task: its iterations (latest attempts), in order."""
+        """For the run of a for-each task: its iterations, in the order the API lists them."""
         items = self._raw.get("iterations")
         if not isinstance(items, list):
             return ()
