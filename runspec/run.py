@@ -244,68 +244,62 @@ class Run:
         ``SubmitTask`` fields (``health=``, ``email_notifications=``, ``compute=``, ``extra=`` ...).
         """
         owner = "Run.task"
-        if key is not None:
+        if key is not None and type(key) is not str:
             _check_kind(owner, "key", key, str, "str")
-        if cluster is not None:
+        if cluster is not None and type(cluster) is not str:
             _check_kind(owner, "cluster", cluster, str, "str (the name given to .cluster())")
-        given: dict[str, Any] = {}
-        if isinstance(task, SubmitTask):
-            given.update(task.__dict__)
-            type_field = None
-            if key is None:
-                key = given.pop("task_key", None)
-            else:
-                given.pop("task_key", None)
+        type_field = _task_field_for(task)
+        if type_field is not None:
+            given: dict[str, Any] = {type_field: task}
+        elif isinstance(task, SubmitTask):
+            given = dict(task.__dict__)
+            task_key = given.pop("task_key", None)
+            key = task_key if key is None else key
+            x = task._extra_map()
+            if x:
+                given["extra"] = x
         else:
-            type_field = _task_field_for(task)
-            if type_field is None:
-                raise TypeError(
-                    f"{owner}: 'task' must be a task such as NotebookTask(...), SparkPythonTask(...) or a SubmitTask "
-                    f"(got {task!r} that is a {type(task).__name__})"
-                )
-            given[type_field] = task
-        deps = _as_list(owner, "depends_on", depends_on, "a list of task keys")
-        if deps:
-            frozen_deps = []
-            for dep in deps:
-                if isinstance(dep, str):
-                    frozen_deps.append(TaskDependency._new({"task_key": dep}))
-                elif isinstance(dep, TaskDependency):
-                    frozen_deps.append(dep)
-                else:
-                    _check_kind(
-                        owner, "depends_on[]", dep, (str, TaskDependency), "a task key (str) or a TaskDependency"
-                    )
-            given["depends_on"] = (*given.get("depends_on", ()), *frozen_deps)
-        named = {
-            "libraries": libraries,
-            "run_if": run_if,
-            "max_retries": max_retries,
-            "min_retry_interval_millis": min_retry_interval_millis,
-            "retry_on_timeout": retry_on_timeout,
-            "timeout_seconds": timeout_seconds,
-            "description": description,
-            "disabled": disabled,
-            "environment_key": environment_key,
-            "existing_cluster_id": existing_cluster_id,
-            "new_cluster": new_cluster,
-        }
+            raise TypeError(
+                f"{owner}: 'task' must be a task such as NotebookTask(...), SparkPythonTask(...) or a SubmitTask "
+                f"(got {task!r} that is {_article(type(task).__name__)})"
+            )
+        if depends_on:
+            given["depends_on"] = (*given.get("depends_on", ()), *_dependencies(owner, depends_on))
         table = SubmitTask._fields
-        for name, value in (*named.items(), *fields.items()):
+        # The common keywords, checked one by one (this runs for every task of a large run).
+        if libraries is not None:
+            given["libraries"] = table["libraries"].conv(libraries)
+        if run_if is not None:
+            given["run_if"] = table["run_if"].conv(run_if)
+        if max_retries is not None:
+            given["max_retries"] = table["max_retries"].conv(max_retries)
+        if min_retry_interval_millis is not None:
+            given["min_retry_interval_millis"] = table["min_retry_interval_millis"].conv(min_retry_interval_millis)
+        if retry_on_timeout is not None:
+            given["retry_on_timeout"] = table["retry_on_timeout"].conv(retry_on_timeout)
+        if timeout_seconds is not None:
+            given["timeout_seconds"] = table["timeout_seconds"].conv(timeout_seconds)
+        if description is not None:
+            given["description"] = table["description"].conv(description)
+        if disabled is not None:
+            given["disabled"] = table["disabled"].conv(disabled)
+        if environment_key is not None:
+            given["environment_key"] = table["environment_key"].conv(environment_key)
+        if existing_cluster_id is not None:
+            given["existing_cluster_id"] = table["existing_cluster_id"].conv(existing_cluster_id)
+        if new_cluster is not None:
+            given["new_cluster"] = table["new_cluster"].conv(new_cluster)
+        for name, value in fields.items():
             if value is None:
                 continue
             if name == "extra":
-                given["extra"] = value
+                # Checked now, the way SubmitTask would, so a mistake points at this call.
+                given["extra"] = SubmitTask("probe", extra=value)._extra_map()
                 continue
             f = table.get(name)
             if f is None or name == "task_key":
                 raise TypeError(_unknown_kwarg(owner, name, table))
             given[name] = f.conv(value)
-        extra = given.pop("extra", None)
-        if extra is not None:
-            # Check it now, the way SubmitTask would, so a mistake points at this call.
-            probe = SubmitTask("probe", extra=extra)
-            given["extra"] = probe._extra_map()
         return self._then("task", _TaskEntry(key, given, cluster, type_field))
 
     def update_task(self, key: str, **fields: Any) -> Self:
@@ -668,6 +662,27 @@ class Run:
         return run
 
 
+def _article(noun: str) -> str:
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
+
+
+def _dependencies(owner: str, depends_on: Iterable[str | TaskDependency]) -> tuple[TaskDependency, ...]:
+    """Check ``depends_on`` and turn task keys into ``TaskDependency`` objects."""
+    if type(depends_on) is not list and type(depends_on) is not tuple:
+        depends_on = _as_list(owner, "depends_on", depends_on, "a list of task keys")
+    out = []
+    for dep in depends_on:
+        if type(dep) is str:
+            out.append(TaskDependency._new({"task_key": dep}))
+        elif isinstance(dep, TaskDependency):
+            out.append(dep)
+        elif isinstance(dep, str):
+            out.append(TaskDependency._new({"task_key": str(dep)}))
+        else:
+            _check_kind(owner, "depends_on[]", dep, (str, TaskDependency), "a task key (str) or a TaskDependency")
+    return tuple(out)
+
+
 def _unknown_kwarg(owner: str, name: str, table: Mapping[str, Any], exclude: Iterable[str] = ()) -> str:
     from runspec.spec._schema import closest
 
@@ -751,20 +766,18 @@ class _Intent:
                 name = only
             if name is not None:
                 fields = self._attach_cluster(fields, name, path, key, i, used)
-            d = {"task_key": key}
+            d: dict[str, Any] = {"task_key": key}
             d.update(fields)
             extra = d.pop("extra", None)
-            task = SubmitTask._new(d)
-            if extra:
-                object.__setattr__(task, "_x", extra)
-            built.append(task)
+            built.append(SubmitTask._new(d, extra))
         for name in self.clusters:
             if name not in used:
                 self.problems.append(
                     Problem(
                         "$",
                         "unused-cluster",
-                        f"cluster {name!r} is declared but no task uses it; pass cluster={name!r} to .task() or remove it",
+                        f"cluster {name!r} is declared but no task uses it; "
+                        f"pass cluster={name!r} to .task() or remove it",
                     )
                 )
         top = dict(self.top)
@@ -779,9 +792,7 @@ class _Intent:
         fields = {"run_name": top.pop("run_name")} if "run_name" in top else {}
         fields["tasks"] = tuple(built)
         fields.update(top)
-        spec = RunSpec._new(fields)
-        if self.extra:
-            object.__setattr__(spec, "_x", self.extra)
+        spec = RunSpec._new(fields, self.extra)
         warnings = [
             Problem(
                 f"$.tasks[{indexes[0]}].new_cluster",

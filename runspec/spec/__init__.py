@@ -8,12 +8,26 @@ type (``ClusterSpec`` is ``NewCluster``), and the library kinds are ``PyPI``, ``
 
 from runspec.spec._library import (
     Cran as Cran,
+)
+from runspec.spec._library import (
     Egg as Egg,
+)
+from runspec.spec._library import (
     Jar as Jar,
+)
+from runspec.spec._library import (
     Library as Library,
+)
+from runspec.spec._library import (
     Maven as Maven,
+)
+from runspec.spec._library import (
     PyPI as PyPI,
+)
+from runspec.spec._library import (
     Requirements as Requirements,
+)
+from runspec.spec._library import (
     Whl as Whl,
 )
 from runspec.spec._objects import *  # noqa: F403 - the generated classes, listed in their own __all__

@@ -40,7 +40,7 @@ T = TypeVar("T")
 REGISTRY: dict[str, type[SpecObject]] = {}
 
 
-def spec_field(*, default: Any = None, kw_only: bool = True) -> Any:
+def spec_field(*, default: Any = None, kw_only: bool = True, init: bool = True) -> Any:
     """Declare a field with options (used for ``extra``, which every spec object takes)."""
     return default
 
@@ -118,7 +118,12 @@ def _converter(owner: str, name: str, desc: Desc) -> Callable[[Any], Any]:
         inner_kind = desc[1][0]
 
         def conv(v: Any) -> Any:
-            if isinstance(v, (str, bytes, Mapping)) or not isinstance(v, Iterable):
+            t = type(v)
+            if (
+                t is not list
+                and t is not tuple
+                and (isinstance(v, (str, bytes, Mapping)) or not isinstance(v, Iterable))
+            ):
                 raise _bad_type(owner, name, expected, v)
             if inner_kind == "string":
                 items = tuple(v)
@@ -133,7 +138,7 @@ def _converter(owner: str, name: str, desc: Desc) -> Callable[[Any], Any]:
         inner_kind = desc[1][0]
 
         def conv(v: Any) -> Any:
-            if not isinstance(v, Mapping):
+            if type(v) is not dict and not isinstance(v, Mapping):
                 raise _bad_type(owner, name, expected, v)
             out = {}
             for k, item in v.items():
@@ -147,7 +152,7 @@ def _converter(owner: str, name: str, desc: Desc) -> Callable[[Any], Any]:
 
         def conv(v: Any) -> Any:
             cls = REGISTRY[type_name]
-            if isinstance(v, cls):
+            if type(v) is cls or isinstance(v, cls):
                 return v
             if isinstance(v, Mapping):
                 return cls.from_dict(v)
@@ -176,7 +181,7 @@ def _wire_converter(desc: Desc) -> Callable[[Any], Any] | None:
         if inner is None:
             return list
         if inner is _wire_of:
-            return lambda v: [e._wire() for e in v]
+            return lambda v: [e._w for e in v]
         return lambda v: [inner(e) for e in v]
     # map
     if inner is None:
@@ -185,7 +190,7 @@ def _wire_converter(desc: Desc) -> Callable[[Any], Any] | None:
 
 
 def _wire_of(v: SpecObject) -> Any:
-    return v._wire()
+    return v._w
 
 
 # --------------------------------------------------------------------------------------------------
@@ -193,6 +198,7 @@ def _wire_of(v: SpecObject) -> Any:
 # --------------------------------------------------------------------------------------------------
 
 _BAD = object()
+_osa = object.__setattr__
 _MAX_OBJECT_DEPTH = 24
 
 
@@ -439,7 +445,7 @@ def _make_init(cls: type, table: dict[str, _Field]) -> Callable[..., None]:
         params.append(f.attr if f.required else f"{f.attr}=_NONE")
     params.append("extra=None")
     lines = [f"def __init__(self, {', '.join(params)}):", " d = self.__dict__"]
-    env: dict[str, Any] = {"_NONE": None, "_set_extra": _set_extra}
+    env: dict[str, Any] = {"_NONE": None, "_set_extra": _set_extra, "_osa": _osa}
     fast = {"string": "str", "integer": "int", "boolean": "bool"}
     for f in table.values():
         a = f.attr
@@ -458,6 +464,7 @@ def _make_init(cls: type, table: dict[str, _Field]) -> Callable[..., None]:
         else:
             lines.append(f" if {a} is not None: d[{a!r}] = _c_{a}({a})")
     lines.append(" if extra: _set_extra(self, extra)")
+    lines.append(" _osa(self, '_w', self._make_wire())")
     if hasattr(cls, "__post_init__"):
         lines.append(" self.__post_init__()")
     code = "\n".join(lines)
@@ -493,6 +500,10 @@ class SpecObject(metaclass=SpecMeta):
     """
 
     __slots__ = ("__dict__", "_h", "_w", "_x")
+
+    if TYPE_CHECKING:
+        # The request form, set by every constructor (a slot, not a field).
+        _w: Any = spec_field(init=False)
 
     extra: Mapping[str, Any] | None = spec_field(default=None, kw_only=True)
 
@@ -547,10 +558,8 @@ class SpecObject(metaclass=SpecMeta):
         return self
 
     def _extra_map(self) -> FrozenMap[str, Any] | None:
-        try:
-            return getattr(self, "_x")  # type: ignore[no-any-return]  # noqa: B009 - slot unset without extra
-        except AttributeError:
-            return None
+        x: FrozenMap[str, Any] | None = getattr(self, "_x", None)
+        return x
 
     if not TYPE_CHECKING:
 
@@ -563,17 +572,15 @@ class SpecObject(metaclass=SpecMeta):
     # -- conversion ------------------------------------------------------------------------------
 
     def _wire(self) -> Any:
-        """The request form, cached. Callers must not change it; ``to_dict()`` gives a copy."""
-        try:
-            return getattr(self, "_w")  # noqa: B009 - slot unset until first use
-        except AttributeError:
-            pass
-        conv = self._wire_conv
+        """The request form, made once when the object is. Callers must not change it; see ``to_dict()``."""
+        return self._w
+
+    def _make_wire(self) -> Any:
+        conv = type(self)._wire_conv
         w = {k: (conv[k](v) if k in conv else v) for k, v in self.__dict__.items()}
-        x = self._extra_map()
+        x = getattr(self, "_x", None)
         if x:
             w.update(thaw_json(x))
-        object.__setattr__(self, "_w", w)
         return w
 
     def to_dict(self) -> dict[str, Any]:
@@ -608,12 +615,13 @@ class SpecObject(metaclass=SpecMeta):
     # -- loading (used by from_dict) ---------------------------------------------------------------
 
     @classmethod
-    def _new(cls, fields: dict[str, Any], extra: dict[str, Any] | None = None) -> Self:
+    def _new(cls, fields: dict[str, Any], extra: Mapping[str, Any] | None = None) -> Self:
         """Make an object from already-checked, frozen field values (no checks run)."""
         obj = object.__new__(cls)
         obj.__dict__.update(fields)
         if extra:
-            object.__setattr__(obj, "_x", FrozenMap._adopt(extra))
+            _osa(obj, "_x", extra if type(extra) is FrozenMap else FrozenMap._adopt(dict(extra)))
+        _osa(obj, "_w", obj._make_wire())
         return obj
 
     @classmethod

@@ -81,6 +81,7 @@ TASK_TYPES: tuple[str, ...] = (
     "spark_submit_task",
     "sql_task",
 )
+_TASK_TYPE_SET = frozenset(TASK_TYPES)
 #: Types that run on a cluster or serverless compute chosen by the task's compute fields.
 CLUSTER_TYPES = frozenset(
     {"notebook_task", "spark_jar_task", "spark_python_task", "spark_submit_task", "python_wheel_task", "dbt_task"}
@@ -106,8 +107,7 @@ ENV_VAR_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 def task_types(task: SubmitTask | Task) -> list[str]:
     """The task-type fields set on ``task`` (exactly one in a valid run)."""
-    d = task.__dict__
-    return [t for t in TASK_TYPES if t in d]
+    return [k for k in task.__dict__ if k in _TASK_TYPE_SET]
 
 
 def _num(value: Any) -> float | None:
@@ -407,7 +407,14 @@ def _env_vars(entry: JobEnvironmentVariables, path: str, r: Report) -> None:
 
 @_rule(NotebookTask)
 def _notebook(task: NotebookTask, path: str, r: Report) -> None:
-    if task.base_parameters and _json_size(task.base_parameters) > 1024 * 1024:
+    params = task.base_parameters
+    if not params:
+        return
+    # Cheap estimate first; the exact JSON size only when the estimate comes near the limit.
+    estimate = 0
+    for k, v in params.items():
+        estimate += len(k) + len(v)
+    if estimate > 512 * 1024 and _json_size(params) > 1024 * 1024:
         r.error(jpath(path, "base_parameters"), "payload-too-large", "base_parameters must be at most 1 MB as JSON")
 
 
@@ -517,7 +524,7 @@ def _egg(lib: Egg, path: str, r: Report) -> None:
 
 def _check_enums(obj: SpecObject, path: str, r: Report) -> None:
     d = obj.__dict__
-    for name, allowed in obj._enum_fields:
+    for name, allowed in type(obj)._enum_fields:
         value = d.get(name)
         if value is None:
             continue
@@ -530,16 +537,17 @@ def _check_enums(obj: SpecObject, path: str, r: Report) -> None:
                 r.error(where, "invalid-enum", f"{v!r} is not one of {', '.join(sorted(allowed))}{hint}")
 
 
-# Which classes can hold objects or need checks: computed once per class, so a walk skips the rest.
-_WALK_PLAN: dict[type, tuple[bool, tuple[str, ...]]] = {}
+# What a walk does with each class, computed once per class: (checks to run, fields that can hold objects).
+_WALK_PLAN: dict[type, tuple[tuple[ObjectRule, ...] | None, frozenset[str]]] = {}
 
 
-def _plan(cls: type[SpecObject]) -> tuple[bool, tuple[str, ...]]:
+def _plan(cls: type[SpecObject]) -> tuple[tuple[ObjectRule, ...] | None, frozenset[str]]:
     plan = _WALK_PLAN.get(cls)
     if plan is None:
-        nested = tuple(f.attr for f in cls._fields.values() if "object" in _kinds(f.info.desc))
-        checked = bool(cls._enum_fields) or any(issubclass(cls, t) for t in _OBJECT_RULES)
-        plan = (checked, nested)
+        nested = frozenset(f.attr for f in cls._fields.values() if "object" in _kinds(f.info.desc))
+        rules = tuple(rule for t in cls.__mro__ for rule in _OBJECT_RULES.get(t, ()))
+        checked = (_check_enums, *rules) if cls._enum_fields else rules
+        plan = (checked or None, nested)
         _WALK_PLAN[cls] = plan
     return plan
 
@@ -553,30 +561,26 @@ def _kinds(desc: tuple[Any, ...]) -> set[str]:
 
 def _walk(obj: SpecObject, path: str, r: Report, seen: set[int]) -> None:
     """Run the per-object rules on ``obj`` and everything inside it, each object once."""
-    cls = type(obj)
-    checked, nested = _plan(cls)
-    if checked:
+    checks, nested = _WALK_PLAN.get(type(obj)) or _plan(type(obj))
+    if checks is not None:
         key = id(obj)
         if key in seen:
             return
         seen.add(key)
-        if obj._enum_fields:
-            _check_enums(obj, path, r)
-        for t in cls.__mro__:
-            for rule in _OBJECT_RULES.get(t, ()):
-                rule(obj, path, r)
-    d = obj.__dict__
-    for name in nested:
-        value = d.get(name)
-        if value is None:
+        for check in checks:
+            check(obj, path, r)
+    if not nested:
+        return
+    for name, value in obj.__dict__.items():
+        if name not in nested:
             continue
-        sub = jpath(path, name)
-        if isinstance(value, SpecObject):
-            _walk(value, sub, r, seen)
-        elif isinstance(value, tuple):
+        if type(value) is tuple:
             for i, item in enumerate(value):
-                if isinstance(item, SpecObject):
-                    _walk(item, f"{sub}[{i}]", r, seen)
+                item_checks, item_nested = _WALK_PLAN.get(type(item)) or _plan(type(item))
+                if item_checks is not None or item_nested:
+                    _walk(item, f"{jpath(path, name)}[{i}]", r, seen)
+        elif isinstance(value, SpecObject):
+            _walk(value, jpath(path, name), r, seen)
 
 
 # ---- run-level rules ---------------------------------------------------------------------------
@@ -600,7 +604,8 @@ def check_run(spec: RunSpec, *, body_size: int | None = None) -> Report:
             r.error(
                 f"$.environments[{index}].environment_key",
                 "unused-environment",
-                f"environment {key!r} is declared but no task uses it; remove it or set environment_key={key!r} on a task",
+                f"environment {key!r} is declared but no task uses it; "
+                f"remove it or set environment_key={key!r} on a task",
             )
     return r
 
@@ -784,7 +789,8 @@ def _dependencies(task: SubmitTask, path: str, tasks: Sequence[SubmitTask], keys
             r.error(
                 jpath(dep_path, "task_key"),
                 "unknown-dependency",
-                f"task {task.task_key!r} depends on {key!r}, which is not a task of this run; {hint}known: {_quote_keys(keys)}",
+                f"task {task.task_key!r} depends on {key!r}, which is not a task of this run; "
+                f"{hint}known: {_quote_keys(keys)}",
             )
             continue
         if dep.outcome is not None:
@@ -871,13 +877,15 @@ def _compute(
             r.error(
                 jpath(path, "libraries"),
                 "libraries-need-cluster",
-                "libraries install on classic compute only; give the task a cluster, or list the packages in an environment's dependencies",
+                "libraries install on classic compute only; give the task a cluster, "
+                "or list the packages in an environment's dependencies",
             )
         if kind in ENV_KEY_TYPES and env_key is None:
             r.error(
                 path,
                 "missing-compute",
-                f"a {kind} needs compute: a cluster (new_cluster, existing_cluster_id or Run.cluster(...)) or, on serverless, environment_key",
+                f"a {kind} needs compute: a cluster (new_cluster, existing_cluster_id or Run.cluster(...)) "
+                "or, on serverless, environment_key",
             )
     if kind == "spark_submit_task" and not has_new:
         r.warn(path, "spark-submit-needs-new-cluster", "spark_submit_task runs only on a new job cluster")
@@ -886,8 +894,12 @@ def _compute(
 def _git_use(task: SubmitTask | Task, path: str, has_git_source: bool, r: Report) -> None:
     if has_git_source:
         return
-    for kind, holder in _git_sources(task):
-        if holder.source == "GIT":
+    d = task.__dict__
+    for kind in _GIT_SOURCED:
+        holder = d.get(kind)
+        if kind == "sql_task" and holder is not None:
+            holder, kind = holder.file, "sql_task.file"
+        if holder is not None and holder.source == "GIT":
             r.error(
                 f"{path}.{kind}.source",
                 "git-source-missing",
@@ -895,14 +907,7 @@ def _git_use(task: SubmitTask | Task, path: str, has_git_source: bool, r: Report
             )
 
 
-def _git_sources(task: SubmitTask | Task) -> Iterator[tuple[str, Any]]:
-    for kind in ("notebook_task", "spark_python_task", "dbt_task", "gen_ai_compute_task"):
-        holder = task.__dict__.get(kind)
-        if holder is not None:
-            yield kind, holder
-    sql = task.sql_task
-    if sql is not None and sql.file is not None:
-        yield "sql_task.file", sql.file
+_GIT_SOURCED = ("notebook_task", "spark_python_task", "dbt_task", "gen_ai_compute_task", "sql_task")
 
 
 def _cycles(tasks: Sequence[SubmitTask], keys: dict[str, int], r: Report) -> None:
@@ -959,7 +964,8 @@ def _cycles(tasks: Sequence[SubmitTask], keys: dict[str, int], r: Report) -> Non
                 r.error(
                     f"$.tasks[{index}].depends_on[{dep_index}].task_key",
                     "dependency-cycle",
-                    f"tasks depend on each other in a cycle: {shown} (each arrow reads 'depends on'); remove one dependency",
+                    f"tasks depend on each other in a cycle: {shown} (each arrow reads 'depends on'); "
+                    "remove one dependency",
                 )
 
 

@@ -30,15 +30,9 @@ class Library(SpecObject, wire="Library", fields={}):
     #: The key of the API's ``Library`` object this kind is sent under.
     kind: ClassVar[str] = ""
 
-    def _wire(self) -> Any:
-        try:
-            return getattr(self, "_w")  # noqa: B009 - slot unset until first use
-        except AttributeError:
-            pass
-        inner = SpecObject._wire(self)
-        w = {self.kind: inner["path"] if "path" in type(self)._fields else inner}
-        object.__setattr__(self, "_w", w)
-        return w
+    def _make_wire(self) -> Any:
+        inner = SpecObject._make_wire(self)
+        return {self.kind: inner.get("path", inner)}
 
     def to_dict(self) -> dict[str, Any]:
         """Return the wrapped request form, for example ``{"pypi": {"package": "pandas"}}``."""
