@@ -402,3 +402,22 @@ def test_tls_failure_is_not_retried(ws: FakeWorkspace, clock: FakeClock) -> None
         RunHandle.attach(7, https_url, TOKEN, sleep=clock.sleep, clock=clock).get()
     assert error.value.attempts == 1
     assert clock.sleeps == []
+
+
+@pytest.mark.parametrize(
+    ("value", "date", "expected"),
+    [
+        ("5", None, 5.0),
+        ("2.5", None, 2.5),
+        ("-3", None, 0.0),
+        ("", None, None),
+        ("soon", None, None),
+        (None, None, None),
+        ("Wed, 21 Oct 2026 07:28:30 GMT", "Wed, 21 Oct 2026 07:28:00 GMT", 30.0),
+        ("Wed, 21 Oct 2026 07:27:00 GMT", "Wed, 21 Oct 2026 07:28:00 GMT", 0.0),
+    ],
+)
+def test_parse_retry_after(value: str | None, date: str | None, expected: float | None) -> None:
+    from runspec.client.transport import parse_retry_after
+
+    assert parse_retry_after(value, date) == expected
