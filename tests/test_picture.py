@@ -964,3 +964,20 @@ def test_public_names() -> None:
     assert sorted(picture.__all__) == picture.__all__
     for name in picture.__all__:
         assert getattr(picture, name).__doc__ or name in ("FORMATS", "STATES")
+
+
+def test_the_pictures_in_the_docs_are_what_the_code_draws() -> None:
+    docs = (HERE.parent / "docs" / "pictures.md").read_text(encoding="utf-8")
+    body, names = load("docs.json"), {"ingest": "etl"}
+    state = {
+        "ingest": "succeeded",
+        "transform": "succeeded",
+        "has_rows": "succeeded",
+        "per_region": "failed",
+        "notify": "excluded",
+        "report": "running",
+    }
+    blocks = re.findall(r"```mermaid\n(.*?)```", docs, re.S)
+    assert blocks == [to_mermaid(body, cluster_names=names), to_mermaid(body, state=state, cluster_names=names)]
+    assert to_text(body, state=state, cluster_names=names) in docs
+    assert summary(body, state=state) in docs
