@@ -14,7 +14,7 @@ from runspec.testing import Emulator, ManualClock
 try:
     from tests.emulator_shapes import SHAPES
 except ImportError:  # tests/ run as a plain directory
-    from emulator_shapes import SHAPES  # type: ignore[no-redef]
+    from emulator_shapes import SHAPES  # type: ignore[no-redef,import-not-found]
 
 TOKEN = "emulator-test-token"
 

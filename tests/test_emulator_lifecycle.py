@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 
@@ -11,7 +12,7 @@ from runspec.testing import Emulator, ManualClock, Outcome, Timing
 try:
     from tests.emulator_support import TOKEN, Api, api, body, check_shape, emu, python_task, state_of, task
 except ImportError:  # tests/ run as a plain directory
-    from emulator_support import (  # type: ignore[no-redef]  # noqa: F401 - api and emu are fixtures
+    from emulator_support import (  # type: ignore[no-redef,import-not-found]  # noqa: F401 - api and emu are fixtures
         TOKEN,
         Api,
         api,
@@ -24,11 +25,11 @@ except ImportError:  # tests/ run as a plain directory
     )
 
 
-def states(run: dict) -> tuple[str, str]:
+def states(run: dict[str, Any]) -> tuple[str, str]:
     return run["status"]["state"], run["state"]["life_cycle_state"]
 
 
-def distinct(values: list) -> list:
+def distinct(values: list[Any]) -> list[Any]:
     return [v for i, v in enumerate(values) if i == 0 or values[i - 1] != v]
 
 
@@ -169,7 +170,7 @@ def test_missing_run_answers_400_like_the_workspace(api: Api) -> None:
         ("runs/cancel", "POST"),
         ("runs/delete", "POST"),
     ):
-        kwargs = {"params": {"run_id": 42}} if method == "GET" else {"json": {"run_id": 42}}
+        kwargs: dict[str, Any] = {"params": {"run_id": 42}} if method == "GET" else {"json": {"run_id": 42}}
         response = api.call(method, endpoint, **kwargs)
         assert response.status_code == 400, endpoint
         assert response.json() == {
@@ -294,7 +295,7 @@ def test_runs_list_filters_and_pages(emu: Emulator, api: Api) -> None:
     "params",
     [{"limit": 25}, {"limit": -1}, {"active_only": "true", "completed_only": "true"}, {"limit": "x"}],
 )
-def test_runs_list_rejects_bad_parameters(api: Api, params: dict) -> None:
+def test_runs_list_rejects_bad_parameters(api: Api, params: dict[str, Any]) -> None:
     response = api.call("GET", "runs/list", params=params)
     assert response.status_code == 400
     check_shape("ErrorResponse", response.json())

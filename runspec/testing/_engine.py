@@ -524,10 +524,13 @@ class _Run:
         spec = node.spec.get("for_each_task") or {}
         try:
             raw = self._resolve(spec.get("inputs", ""), node)
-            inputs = json.loads(raw) if isinstance(raw, str) else raw
+            try:
+                inputs = json.loads(raw) if isinstance(raw, str) else raw
+            except ValueError:
+                inputs = raw
             if not isinstance(inputs, list):
-                raise ValueError("the for_each inputs are not a JSON array")
-        except (ValueError, TypeError) as exc:
+                raise ValueError(f"they are not a JSON array: {raw!r}")
+        except ValueError as exc:
             attempt.result = FAILED
             attempt.message = f"Could not read the for_each inputs: {exc}"
             attempt.termination_code, attempt.termination_type = (
