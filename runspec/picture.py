@@ -1222,7 +1222,28 @@ def summary(
 
 
 def _md_escape(text: str) -> str:
-    return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!|<>~" else ch for ch in _oneline(text))
+    # Only what is special inside a line of Markdown; `$` starts LaTeX in Jupyter.
+    return "".join("\\" + ch if ch in "\\`*_[]<>|~$&" else ch for ch in _oneline(text))
+
+
+def _md_code(text: str) -> str:
+    """``text`` as a Markdown code span, with a fence longer than any run of backquotes in it."""
+    text = _oneline(text)
+    ticks = 1
+    while "`" * ticks in text:
+        ticks += 1
+    fence = "`" * ticks
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}" if text else ""
+
+
+def _md_warning(warning: object) -> str:
+    """A warning as one Markdown line: ``path``: message (``code``) for a ``Problem``, else its text."""
+    path, message, code = (getattr(warning, name, None) for name in ("path", "message", "code"))
+    if isinstance(path, str) and isinstance(message, str):
+        line = f"{_md_code(path)}: {_md_escape(message)}" if path else _md_escape(message)
+        return line + (f" ({_md_code(code)})" if isinstance(code, str) and code else "")
+    return _md_escape(str(warning))
 
 
 def markdown(
@@ -1243,7 +1264,7 @@ def markdown(
     of more than ``max_nodes`` tasks (default 100) have alike siblings merged so the diagram stays
     under Mermaid's size limit; pass ``max_nodes=None`` to draw every task.
     """
-    notes = [str(w) for w in warnings]
+    notes = [_md_warning(w) for w in warnings]
     graph = _build(
         body,
         state=state,
@@ -1259,7 +1280,7 @@ def markdown(
     parts = [head, "", "```mermaid", _mermaid(graph, label_width, direction).rstrip("\n"), "```"]
     if notes:
         parts.append("")
-        parts.extend(f"- {_md_escape(note)}" for note in notes)
+        parts.extend(f"- {note}" for note in notes)
     return "\n".join(parts) + "\n"
 
 

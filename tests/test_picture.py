@@ -27,6 +27,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runspec import picture
+from runspec.errors import Problem
 from runspec.picture import (
     FORMATS,
     STATES,
@@ -578,10 +579,14 @@ def test_nasty_keys_and_paths_round_trip_through_dot() -> None:
 
 def test_markdown_escapes_the_run_name_and_warnings() -> None:
     body = nasty_body()
-    text = markdown(body, warnings=["*bold* <b>x</b> `code` [link](http://x)"])
+    problem = Problem("$.tasks[3].new_cluster", "cluster-per-task", "cluster `a` costs $$ & more")
+    text = markdown(body, warnings=["*bold* <b>x</b> `code` [link](http://x) $x$", problem])
     first = text.splitlines()[0]
-    assert first.startswith('**na"sty \\{run\\} \\<x\\> \\#1 \\\\ end & more**: 23 tasks')
-    assert text.rstrip().splitlines()[-1] == ("- \\*bold\\* \\<b\\>x\\</b\\> \\`code\\` \\[link\\]\\(http://x\\)")
+    assert first.startswith('**na"sty {run} \\<x\\> #1 \\\\ end \\& more**: 23 tasks')
+    assert text.rstrip().splitlines()[-2:] == [
+        "- \\*bold\\* \\<b\\>x\\</b\\> \\`code\\` \\[link\\](http://x) \\$x\\$",
+        "- `$.tasks[3].new_cluster`: cluster \\`a\\` costs \\$\\$ \\& more (`cluster-per-task`)",
+    ]
     block = text.split("```mermaid\n", 1)[1].split("\n```\n", 1)[0]
     parse_mermaid(block)
 
@@ -853,7 +858,7 @@ def test_markdown_collapses_big_runs_and_says_so() -> None:
     body = bench().large_body()
     text = markdown(body)
     first = text.splitlines()[0]
-    assert first.startswith("**large\\-1000**: 1000 tasks, 4 job clusters (drawn as ")
+    assert first.startswith("**large-1000**: 1000 tasks, 4 job clusters (drawn as ")
     block = text.split("```mermaid\n", 1)[1].split("\n```\n", 1)[0]
     parsed = parse_mermaid(block)
     assert len(parsed["nodes"]) <= 100
