@@ -27,6 +27,7 @@ failing: these functions draw whatever they are given, valid or not, so they can
 
 from __future__ import annotations
 
+import heapq
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -454,7 +455,6 @@ class _Group:
     number: int  # 1-based, in order of first appearance
     kind: str  # "new", "existing", "env"
     title: str
-    size: int = 0
 
 
 @dataclass(slots=True)
@@ -557,7 +557,6 @@ def _build(
                 group = _Group(len(groups) + 1, kind, title)
                 by_compute[task.compute] = group
                 groups.append(group)
-            group.size += 1
         task_group.append(group)
     seen_titles: dict[str, int] = {}
     for group in groups:
@@ -1006,8 +1005,6 @@ def _plural(n: int, word: str) -> str:
 
 def _order(graph: _Graph) -> list[int]:
     """Node indexes in an order where each comes after what it depends on (body order otherwise)."""
-    import heapq
-
     count = len(graph.nodes)
     indegree = [0] * count
     out: list[list[int]] = [[] for _ in range(count)]
