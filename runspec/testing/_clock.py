@@ -40,13 +40,17 @@ class ManualClock:
         with self._lock:
             return self._now
 
-    def advance(self, seconds: float) -> float:
-        """Move the clock forward by ``seconds`` (not negative) and return the new time."""
+    def advance(self, seconds: float) -> None:
+        """
+        Move the clock forward by ``seconds`` (not negative).
+
+        Fits where a ``sleep`` function is expected: ``submit(..., sleep=clock.advance,
+        clock=clock.now)`` makes a client's waits move the emulator's time instead of taking real time.
+        """
         if seconds < 0:
             raise ValueError(f"a clock cannot go back: advance({seconds!r})")
         with self._lock:
             self._now += seconds
-            return self._now
 
     def set(self, epoch_seconds: float) -> None:
         """Jump to ``epoch_seconds``, which must not be earlier than the current time."""

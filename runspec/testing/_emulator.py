@@ -127,7 +127,7 @@ class Emulator:
         server = self._bind()
         self._thread = threading.Thread(
             target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            kwargs={"poll_interval": 0.01},
             name=f"runspec-emulator-{self.url}",
             daemon=True,
         )
