@@ -87,3 +87,10 @@ def test_cancel_through_the_handle(emu: Emulator, clock: ManualClock) -> None:
     assert emu.run(handle.run_id)["state"]["result_state"] == "CANCELED"
     with pytest.raises(RunFailed):
         handle.wait()
+
+
+def test_submit_as_a_service_principal(clock: ManualClock) -> None:
+    with Emulator(token=TOKEN, clock=clock, service_principals={"sp-ci": "sp-secret"}) as emulator:
+        handle = submit(pipeline(), host=emulator.url, client_id="sp-ci", client_secret="sp-secret")
+        assert emulator.run_ids() == [handle.run_id]
+        assert [r.endpoint for r in emulator.requests] == ["/oidc/v1/token", "runs/submit"]

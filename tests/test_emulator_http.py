@@ -271,3 +271,60 @@ def test_serve_runs_in_the_foreground_until_interrupted(tmp_path: Any) -> None:
             process.wait()
     assert process.returncode == 0, err
     assert "stopped" in out
+
+
+# -- OAuth machine-to-machine ---------------------------------------------------------------------
+
+
+def test_oauth_client_credentials_tokens_work_as_bearer_tokens() -> None:
+    with Emulator(token=TOKEN, service_principals={"sp-1": "s3cret"}) as emulator:
+        discovery = requests.get(f"{emulator.url}/oidc/.well-known/oauth-authorization-server", timeout=5)
+        token_url = discovery.json()["token_endpoint"]
+        assert token_url == f"{emulator.url}/oidc/v1/token"
+        basic = requests.post(
+            token_url,
+            data={"grant_type": "client_credentials", "scope": "all-apis"},
+            auth=("sp-1", "s3cret"),
+            timeout=5,
+        )
+        assert basic.status_code == 200
+        grant = basic.json()
+        assert grant["token_type"] == "Bearer" and grant["expires_in"] == 3600
+        in_form = requests.post(
+            token_url,
+            data={"grant_type": "client_credentials", "client_id": "sp-1", "client_secret": "s3cret"},
+            timeout=5,
+        )
+        assert in_form.status_code == 200
+        client = Api(emulator, token=grant["access_token"])
+        assert client.call("GET", "runs/list").status_code == 200
+        client.close()
+        wrong = requests.post(token_url, data={"grant_type": "client_credentials"}, auth=("sp-1", "no"), timeout=5)
+        assert wrong.status_code == 401
+        assert wrong.json() == {"error": "invalid_client", "error_description": "Client authentication failed."}
+        grant_type = requests.post(token_url, data={"grant_type": "password"}, auth=("sp-1", "s3cret"), timeout=5)
+        assert grant_type.status_code == 400
+        assert grant_type.json()["error"] == "unsupported_grant_type"
+        recorded = emulator.requests_to("/oidc/v1/token")
+        assert recorded[1].body == {"grant_type": "client_credentials", "client_id": "sp-1", "client_secret": "****"}
+        assert recorded[0].headers["Authorization"] == "Basic ****"
+        assert "s3cret" not in repr(emulator.requests)
+        assert grant["access_token"] not in repr(emulator.requests)
+
+
+def test_token_endpoint_without_service_principals() -> None:
+    with Emulator(token=None) as open_emulator:
+        anyone = requests.post(
+            f"{open_emulator.url}/oidc/v1/token", data={"grant_type": "client_credentials"}, auth=("x", "y"), timeout=5
+        )
+        assert anyone.status_code == 200
+    with Emulator(token=TOKEN) as closed:
+        nobody = requests.post(
+            f"{closed.url}/oidc/v1/token", data={"grant_type": "client_credentials"}, auth=("x", "y"), timeout=5
+        )
+        assert nobody.status_code == 401
+
+
+def test_importing_the_emulator_does_not_import_requests() -> None:
+    code = "import sys, runspec.testing; assert 'requests' not in sys.modules, 'requests imported'"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

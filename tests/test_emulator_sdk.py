@@ -149,3 +149,16 @@ def test_sdk_retries_a_throttled_submit(manual: Emulator, caplog: pytest.LogCapt
         run_id = w.jobs.submit(run_name="throttled", tasks=[notebook("a")]).run_id
     assert manual.run_ids() == [run_id]
     assert [r.status for r in manual.requests_to("runs/submit")] == [429, 200]
+
+
+def test_sdk_authenticates_as_a_service_principal() -> None:
+    with Emulator(token=TOKEN, clock=ManualClock(), service_principals={"sp-ci": "sp-secret"}) as emulator:
+        w = sdk.WorkspaceClient(host=emulator.url, client_id="sp-ci", client_secret="sp-secret")
+        assert w.config.auth_type == "oauth-m2m"
+        run_id = w.jobs.submit(run_name="as-sp", tasks=[notebook("a")]).run_id
+        assert emulator.run_ids() == [run_id]
+        assert [r.endpoint for r in emulator.requests][:3] == [
+            "/.well-known/databricks-config",
+            "/oidc/.well-known/oauth-authorization-server",
+            "/oidc/v1/token",
+        ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import secrets
 import sys
 import threading
 import time
@@ -56,6 +58,9 @@ class Emulator:
       seconds). Or ``clock=ManualClock()`` to move time only with ``advance()`` / ``wait()``.
     - ``timing``: the emulated phase durations (``Timing``); ``default``: the outcome of every task not
       scripted with ``script()`` (success after ``timing.duration``).
+    - ``service_principals``: ``{client_id: client_secret}`` accepted at ``/oidc/v1/token`` (OAuth
+      machine-to-machine); the access tokens it issues work like ``token``. Without it, the token
+      endpoint accepts any client when ``token`` is ``None`` and none otherwise.
     - ``validate``: check each submitted body with runspec's validation and answer 400 where a workspace
       would (structural checks the engine needs run always).
     - ``port``: 0 picks a free port; ``host`` should stay a loopback address.
@@ -77,6 +82,7 @@ class Emulator:
         workspace_id: int = 1_234_567_890_123_456,
         user_name: str = "emulator@example.com",
         invalid_token_status: int = 403,
+        service_principals: Mapping[str, str] | None = None,
     ) -> None:
         if clock is not None and speed is not None:
             raise ValueError("give either clock= or speed=, not both")
@@ -91,6 +97,8 @@ class Emulator:
         self.validate = validate
         self.workspace_id = workspace_id
         self.invalid_token_status = invalid_token_status
+        self.service_principals = dict(service_principals) if service_principals is not None else None
+        self._oauth_tokens: set[str] = set()
         self._lock = threading.RLock()
         self._engine = Engine(
             timing=self.timing,
@@ -357,6 +365,15 @@ class Emulator:
     ) -> dict[str, Any] | str:
         if path == "/.well-known/databricks-config" and method == "GET":
             return {"oidc_endpoint": f"{self.url}/oidc", "workspace_id": str(self.workspace_id)}
+        if path == "/oidc/.well-known/oauth-authorization-server" and method == "GET":
+            return {
+                "issuer": f"{self.url}/oidc",
+                "authorization_endpoint": f"{self.url}/oidc/v1/authorize",
+                "token_endpoint": f"{self.url}/oidc/v1/token",
+                "grant_types_supported": ["client_credentials"],
+            }
+        if path == "/oidc/v1/token" and method == "POST":
+            return self._issue_token(body if isinstance(body, dict) else {}, headers)
         if path in ("", "/") and method == "GET":
             with self._lock:
                 now = self.clock.now()
@@ -402,6 +419,36 @@ class Emulator:
                 raise ApiFailure(501, "NOT_IMPLEMENTED", "The runspec emulator does not serve runs/export.")
         raise not_found(method, path)
 
+    def _issue_token(self, form: Mapping[str, Any], headers: Mapping[str, str]) -> dict[str, Any]:
+        """OAuth client credentials grant: an access token for a known service principal."""
+        if form.get("grant_type") != "client_credentials":
+            raise ApiFailure(
+                400,
+                "unsupported_grant_type",
+                "The emulator issues tokens for grant_type=client_credentials only.",
+                oauth=True,
+            )
+        client_id, secret = form.get("client_id"), form.get("client_secret")
+        basic = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+        scheme, _, encoded = basic.partition(" ")
+        if scheme.lower() == "basic":
+            try:
+                client_id, _, secret = base64.b64decode(encoded).decode("utf-8").partition(":")
+            except (ValueError, UnicodeDecodeError):
+                client_id = secret = None
+        known = self.service_principals
+        if known is None:
+            accepted = self.token is None and bool(client_id)
+        else:
+            accepted = isinstance(client_id, str) and known.get(client_id) == secret
+        if not accepted:
+            raise ApiFailure(401, "invalid_client", "Client authentication failed.", oauth=True)
+        access = f"emulator-oauth-{secrets.token_hex(16)}"
+        with self._lock:
+            self._oauth_tokens.add(access)
+        scope = form.get("scope") or "all-apis"
+        return {"access_token": access, "token_type": "Bearer", "expires_in": 3600, "scope": scope}
+
     def _authorize(self, headers: Mapping[str, str]) -> None:
         value = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
         scheme, _, credential = value.partition(" ")
@@ -414,13 +461,14 @@ class Emulator:
             )
         with self._lock:
             forbidden = credential in self.forbidden_tokens
+            issued = credential in self._oauth_tokens
         if forbidden:
             raise ApiFailure(
                 403,
                 "PERMISSION_DENIED",
                 "This token does not have permission for this request.",
             )
-        if self.token is not None and credential != self.token:
+        if self.token is not None and credential != self.token and not issued:
             code = "UNAUTHENTICATED" if self.invalid_token_status == 401 else "PERMISSION_DENIED"
             raise ApiFailure(self.invalid_token_status, code, "Invalid access token.")
 

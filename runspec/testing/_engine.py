@@ -88,15 +88,20 @@ class ApiFailure(Exception):
         error_code: str,
         message: str,
         details: list[dict[str, Any]] | None = None,
+        *,
+        oauth: bool = False,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.error_code = error_code
         self.message = message
         self.details = details
+        self.oauth = oauth
 
     def body(self) -> dict[str, Any]:
-        """The error as a workspace sends it."""
+        """The error as a workspace sends it (OAuth endpoints use the OAuth error shape)."""
+        if self.oauth:
+            return {"error": self.error_code, "error_description": self.message}
         out: dict[str, Any] = {"error_code": self.error_code, "message": self.message}
         if self.details:
             out["details"] = self.details

@@ -39,7 +39,8 @@ class RecordedRequest:
 
     ``endpoint`` is the Jobs API name without version (``"runs/submit"``) or the raw path for anything
     else; ``body`` the parsed JSON (the raw text when it is not JSON, ``None`` when empty); ``status`` the
-    HTTP status sent (``None`` when the connection was dropped); ``fault`` the injected fault's label,
+    HTTP status sent (``None`` when the connection was dropped); form bodies (the OAuth token request)
+    are a dict with secrets masked; ``fault`` the injected fault's label,
     if one applied; ``time`` the wall-clock time it arrived.
     """
 
@@ -60,6 +61,11 @@ def endpoint_of(path: str) -> str:
     return match.group("name") if match else path
 
 
+def _is_secret(name: str) -> bool:
+    lowered = name.lower()
+    return any(word in lowered for word in _SECRET_HEADERS)
+
+
 def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """A copy of ``headers`` with credentials replaced by ``****`` (the scheme of Authorization stays)."""
     out: dict[str, str] = {}
@@ -68,7 +74,7 @@ def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
         if lowered == "authorization":
             scheme, _, rest = value.partition(" ")
             out[name] = f"{scheme} {_MASK}" if rest else _MASK
-        elif any(word in lowered for word in _SECRET_HEADERS):
+        elif _is_secret(name):
             out[name] = _MASK
         else:
             out[name] = value
@@ -114,12 +120,18 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length > 0 else b""
         body: Any = None
+        recorded: Any = None
         body_ok = True
-        if raw:
+        content_type = self.headers.get("Content-Type") or ""
+        if raw and content_type.startswith("application/x-www-form-urlencoded"):
+            form = parse_qs(raw.decode("utf-8", errors="replace"), keep_blank_values=True)
+            body = {k: v[-1] for k, v in form.items()}
+            recorded = {k: _MASK if _is_secret(k) else v for k, v in body.items()}
+        elif raw:
             try:
-                body = json.loads(raw.decode("utf-8"))
+                body = recorded = json.loads(raw.decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError):
-                body = raw.decode("utf-8", errors="replace")
+                body = recorded = raw.decode("utf-8", errors="replace")
                 body_ok = False
         endpoint = endpoint_of(path)
         record = RecordedRequest(
@@ -127,7 +139,7 @@ class _Handler(BaseHTTPRequestHandler):
             path=path,
             endpoint=endpoint,
             query=MappingProxyType(query),
-            body=body,
+            body=recorded,
             headers=MappingProxyType(mask_headers(dict(self.headers.items()))),
             time=time.time(),
         )
