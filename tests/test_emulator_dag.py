@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from runspec.testing import Emulator, Outcome, TaskContext, Timing
+from runspec.testing import Emulator, ManualClock, Outcome, TaskContext, Timing
 
 try:
     from tests.emulator_support import Api, api, body, condition, emu, python_task, state_of, task
@@ -476,3 +476,21 @@ def test_bad_for_each_inputs(emu: Emulator, api: Api) -> None:
 def test_python_task_on_a_cluster_reports_its_cluster(emu: Emulator, api: Api) -> None:
     _, run = finish(emu, api, python_task("py"))
     assert run["tasks"][0]["cluster_instance"]["cluster_id"] == "0101-000000-tests"
+
+
+def test_cancel_a_queued_run() -> None:
+    with Emulator(token="t", clock=ManualClock(), timing=Timing(queue=60)) as queued:
+        client = Api(queued, token="t")
+        run_id = client.submit(body(task("a"), task("b", "a")))
+        client.cancel(run_id)
+        final = queued.wait(run_id)
+        client.close()
+    assert final is not None and state_of(final) == "CANCELED"
+    assert by_key(final) == {"a": "CANCELED", "b": "UPSTREAM_CANCELED"}
+
+
+def test_cancel_a_blocked_task_run(emu: Emulator, api: Api) -> None:
+    run_id = api.submit(body(task("a"), task("b", "a"), task("c", "b", run_if="ALL_DONE")))
+    api.cancel(api.tasks(run_id)["b"]["run_id"])
+    emu.wait(run_id)
+    assert by_key(api.get(run_id)) == {"a": "SUCCESS", "b": "CANCELED", "c": "SUCCESS"}

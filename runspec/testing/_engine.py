@@ -333,12 +333,16 @@ class _Run:
                 self._cut(attempt, deadline, TIMEDOUT, f"Timed out after {timeout:g} seconds.")
             if attempt.end <= t:
                 self._finalize(attempt, t)
-        if self.all_final_at is None and all(n.result is not None for n in self.nodes.values()):
-            self.all_final_at = t
-            self._conclude()
+        self._settle(t)
         done_at = self.all_final_at
         if done_at is not None and self.end_time is None and t >= done_at + self.engine.timing.run_cleanup:
             self.end_time = t
+
+    def _settle(self, t: float) -> None:
+        """Once every task has its result, conclude the run's (it then ends after ``run_cleanup``)."""
+        if self.all_final_at is None and all(n.result is not None for n in self.nodes.values()):
+            self.all_final_at = t
+            self._conclude()
 
     def _start(self, t: float) -> None:
         self.started = True
@@ -661,6 +665,7 @@ class _Run:
                 verdict = CANCELED
             why = "the run timed out" if reason == TIMEDOUT else "the run was canceled"
             self._skip(node, verdict, t, f"Not run: {why}.")
+        self._settle(t)
 
     def cancel_attempt(self, attempt: _Attempt, t: float) -> None:
         """Cancel one task run (``runs/cancel`` with a task run id)."""
@@ -670,8 +675,9 @@ class _Run:
         if attempt.started is None and attempt.scheduled is None:
             if node.parent is None:
                 self._skip(node, CANCELED, t, "Canceled by a user.")
-            return
-        self._cut(attempt, t, CANCELED, "Canceled by a user.")
+        else:
+            self._cut(attempt, t, CANCELED, "Canceled by a user.")
+        self._settle(t)
 
     def _cut(self, attempt: _Attempt, t: float, reason: str, message: str) -> None:
         """End ``attempt`` at ``t`` with ``reason`` (or skip it if it never started)."""
