@@ -494,3 +494,13 @@ def test_cancel_a_blocked_task_run(emu: Emulator, api: Api) -> None:
     api.cancel(api.tasks(run_id)["b"]["run_id"])
     emu.wait(run_id)
     assert by_key(api.get(run_id)) == {"a": "SUCCESS", "b": "CANCELED", "c": "SUCCESS"}
+
+
+def test_cancel_deep_into_a_long_chain(emu: Emulator, api: Api) -> None:
+    emu.script("t0", Outcome.hang())
+    chain = [task("t0")] + [task(f"t{i}", f"t{i - 1}") for i in range(1, 1000)]
+    run_id = api.submit(body(*chain))
+    api.cancel(run_id)
+    final = emu.wait(run_id)
+    assert final is not None and state_of(final) == "CANCELED"
+    assert set(by_key(final).values()) == {"CANCELED", "UPSTREAM_CANCELED"}

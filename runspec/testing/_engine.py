@@ -712,19 +712,17 @@ class _Run:
                     self._cut(iteration.last, t, reason, message)
 
     def _topological(self) -> list[_Node]:
+        """Tasks with every task before the tasks that depend on it (iterative: chains can be long)."""
+        waiting = {key: len(node.deps) for key, node in self.nodes.items()}
+        ready = [node for node in self.nodes.values() if not node.deps]
         order: list[_Node] = []
-        seen: set[str] = set()
-
-        def visit(node: _Node) -> None:
-            if node.key in seen:
-                return
-            seen.add(node.key)
-            for key, _ in node.deps:
-                visit(self.nodes[key])
+        while ready:
+            node = ready.pop()
             order.append(node)
-
-        for node in self.nodes.values():
-            visit(node)
+            for dependent in node.dependents:
+                waiting[dependent.key] -= 1
+                if waiting[dependent.key] == 0:
+                    ready.append(dependent)
         return order
 
     # -- the run's result --------------------------------------------------------------------------
