@@ -402,7 +402,7 @@ class _Run:
             run_id=self.run_id,
             task_run_id=attempt.run_id,
             attempt_number=attempt.attempt_number,
-            task=node.spec,
+            task=copy.deepcopy(node.spec),
             run_name=self.run_name,
             input=node.input,
             iteration=node.index,
