@@ -324,12 +324,12 @@ class Emulator:
             if manual:
                 assert isinstance(self.clock, ManualClock)
                 if upcoming is None or upcoming - started > timeout:
-                    self.clock.set(max(now, started + timeout))
+                    self.clock.advance(max(0.0, started + timeout - self.clock.now()))
                     raise TimeoutError(
                         f"run {run_id if run_id is not None else '(any)'} is still active after "
                         f"{timeout:g} emulated seconds"
                     )
-                self.clock.set(max(upcoming, now))
+                self.clock.advance(max(0.0, upcoming - self.clock.now()))
                 continue
             if elapsed > timeout:
                 raise TimeoutError(f"run {run_id} is still active after {timeout:g} seconds")
