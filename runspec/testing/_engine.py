@@ -47,7 +47,6 @@ SUCCESS_WITH_FAILURES = "SUCCESS_WITH_FAILURES"
 _SKIP_RESULTS = frozenset({UPSTREAM_FAILED, UPSTREAM_CANCELED, EXCLUDED, DISABLED})
 _FAILED_CLASS = frozenset({FAILED, TIMEDOUT, UPSTREAM_FAILED})
 _CANCELED_CLASS = frozenset({CANCELED, UPSTREAM_CANCELED})
-_ACTIVE_RUN_STATES = frozenset({"QUEUED", "PENDING", "RUNNING", "TERMINATING", "BLOCKED", "WAITING"})
 
 RUN_IF_VALUES = (
     "ALL_SUCCESS",
@@ -245,7 +244,6 @@ class _Run:
         timeout = body.get("timeout_seconds")
         self.deadline = self.start_at + float(timeout) if isinstance(timeout, (int, float)) and timeout > 0 else None
         self.aborting: str | None = None  # CANCELED (by a user) or TIMEDOUT
-        self.aborted_at: float | None = None
         self.all_final_at: float | None = None
         self.end_time: float | None = None
         self.result: str | None = None
@@ -647,7 +645,6 @@ class _Run:
         if self.aborting is not None or self.all_final_at is not None:
             return
         self.aborting = reason
-        self.aborted_at = t
         if not self.started:
             self.started = True
         message = "Timed out: the run's timeout_seconds was reached." if reason == TIMEDOUT else "Canceled by a user."

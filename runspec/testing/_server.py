@@ -10,7 +10,7 @@ import re
 import socket
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import MappingProxyType
@@ -79,9 +79,6 @@ def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
         else:
             out[name] = value
     return out
-
-
-Response = tuple[int, dict[str, Any] | str, dict[str, str]]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -230,9 +227,6 @@ def json_body(body: Any, body_ok: bool) -> dict[str, Any]:
     if not body_ok or (body is not None and not isinstance(body, dict)):
         raise ApiFailure(400, "MALFORMED_REQUEST", "Invalid JSON given in the body of the request - expected a map")
     return body if isinstance(body, dict) else {}
-
-
-Route = Callable[[str, Mapping[str, str], Any, bool], dict[str, Any]]
 
 
 def not_found(method: str, path: str) -> ApiFailure:
