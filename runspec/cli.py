@@ -495,6 +495,7 @@ class _ProgressPrinter:
         self.width = max([3, *(len(k) for k in keys)])
         self.start = start
         self.show_url = show_url
+        self._last: str | None = None
 
     def __call__(self, event: Progress) -> None:
         if event.kind == "url":
@@ -517,7 +518,16 @@ class _ProgressPrinter:
         line = f"  {_elapsed(time.monotonic() - self.start):>7}  {name:<{self.width}}  {state}"
         if message:
             line += f": {' '.join(message.split())[:200]}"
+        if event.kind == "run" and event.run.state.finished:
+            self._last = line  # the run's end reads best after its tasks' last changes
+            return
         _print(line, file=self.stream)
+
+    def flush(self) -> None:
+        """Print the line held back (the run's final state)."""
+        if self._last is not None:
+            _print(self._last, file=self.stream)
+            self._last = None
 
 
 def _output_entry(output: OutputView) -> dict[str, Any]:
@@ -565,7 +575,11 @@ def _follow(
     keys = spec.task_keys
     printer = _ProgressPrinter(progress, keys, start, show_url=True) if progress is not None else None
     try:
-        run = handle.wait(timeout=timeout, poll_interval=poll_interval, on_progress=printer)
+        try:
+            run = handle.wait(timeout=timeout, poll_interval=poll_interval, on_progress=printer)
+        finally:
+            if printer is not None:
+                printer.flush()
     except RunFailed as exc:
         outcome.status, outcome.exit_code = "failed", EXIT_FAILED
         outcome.run, outcome.failed_tasks = exc.run, list(exc.failed_tasks)
