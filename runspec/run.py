@@ -627,7 +627,7 @@ class Run:
         if not isinstance(body, Mapping):
             raise TypeError(f"Run.from_dict() takes a dict (got a {type(body).__name__})")
         ctx = LoadContext(strict=strict)
-        spec = RunSpec._load(body, "$", ctx, 0)
+        spec = RunSpec._load_checked(body, ctx)
         if ctx.problems:
             raise SpecError(ctx.problems, subject="the request body", warnings=ctx.warnings)
         return cls._from_fields(dict(spec.__dict__), spec._extra_map())

@@ -131,6 +131,14 @@ def _converter(owner: str, name: str, desc: Desc) -> Callable[[Any], Any]:
                     if type(item) is not str:
                         inner(item)
                 return items
+            if inner_kind == "object":
+                # Most lists hold the right spec objects already: keep them as they are.
+                items = tuple(v)
+                cls = REGISTRY[desc[1][1]]
+                for item in items:
+                    if not isinstance(item, cls):
+                        return tuple(inner(item) for item in items)
+                return items
             return tuple(inner(item) for item in v)
 
     elif kind == "map":
@@ -164,33 +172,93 @@ def _converter(owner: str, name: str, desc: Desc) -> Callable[[Any], Any]:
 
 
 # --------------------------------------------------------------------------------------------------
-# Wire conversion: frozen value -> plain JSON value. Spec objects cache their own wire form.
+# Sealing: once an object's fields are stored, make its request form and note whether its checks find
+# anything. Both happen exactly once, when the object is made, so compile() and to_json() find them ready.
 # --------------------------------------------------------------------------------------------------
 
+# What sealing does with a field whose value is not its own request form (the ``_steps`` of a class).
+_OBJ = 1  # a spec object: its request form; it may carry findings
+_OBJS = 2  # a tuple of spec objects: a list of their request forms; any may carry findings
+_LIST = 3  # a tuple of scalars: a list
+_ENUM = 4  # a string from an enum: itself; a finding when it is not one of the values
+_ENUMS = 5  # a tuple of strings from an enum: a list; a finding when one is not one of the values
+_MAP = 6  # a FrozenMap of scalars: the dict it wraps (never changed: FrozenMap is read-only)
+_THAW = 7  # free-form JSON: thawed into plain dicts and lists
 
-def _wire_converter(desc: Desc) -> Callable[[Any], Any] | None:
+
+def _step(info: FieldInfo) -> tuple[int, Any] | None:
+    """How sealing treats one field (None: the value is its own request form and has nothing to check)."""
+    desc = info.desc
     kind = desc[0]
     if kind in ("string", "integer", "number", "boolean"):
-        return None
-    if kind == "any":
-        return thaw_json
+        return (_ENUM, info.enum) if info.enum else None
     if kind == "object":
-        return _wire_of
-    inner = _wire_converter(desc[1])
+        return (_OBJ, None)
     if kind == "array":
-        if inner is None:
-            return list
-        if inner is _wire_of:
-            return lambda v: [e._w for e in v]
-        return lambda v: [inner(e) for e in v]
-    # map
-    if inner is None:
-        return lambda v: dict(v._d) if type(v) is FrozenMap else dict(v)
-    return lambda v: {k: inner(e) for k, e in v.items()}
+        inner = desc[1][0]
+        if inner == "object":
+            return (_OBJS, None)
+        if inner in ("string", "integer", "number", "boolean"):
+            return (_ENUMS, info.enum) if info.enum else (_LIST, None)
+        return (_THAW, None)
+    if kind == "map" and desc[1][0] in ("string", "integer", "number", "boolean"):
+        return (_MAP, None)
+    return (_THAW, None)
 
 
-def _wire_of(v: SpecObject) -> Any:
-    return v._w
+def _seal(obj: SpecObject, extra: FrozenMap[str, Any] | None) -> None:
+    """
+    Set ``obj._w`` (the request form) and ``obj._f`` (whether whole-run checks find anything in it).
+
+    ``_f`` is true when this object's own checks (enums and the rules of ``_checks``) find an error or
+    a warning, or when a spec object inside it has ``_f`` set. A clean subtree, the usual case, is then
+    skipped by ``compile()``; a flagged one is checked in full there, so every problem is still found,
+    reported with its path and in its order, and only at compile()/from_dict() time.
+    """
+    cls = type(obj)
+    d = obj.__dict__
+    w = d.copy()
+    flagged = False
+    steps = cls._steps
+    if steps:
+        for k, v in d.items():
+            step = steps.get(k)
+            if step is None:
+                continue
+            code = step[0]
+            if code == _OBJ:
+                w[k] = v._w
+                if v._f:
+                    flagged = True
+            elif code == _OBJS:
+                w[k] = [e._w for e in v]
+                if not flagged:
+                    for e in v:
+                        if e._f:
+                            flagged = True
+                            break
+            elif code == _ENUM:
+                if v not in step[1]:
+                    flagged = True
+            elif code == _MAP:
+                w[k] = v._d if type(v) is FrozenMap else dict(v)
+            elif code == _LIST:
+                w[k] = list(v)
+            elif code == _ENUMS:
+                w[k] = list(v)
+                if not step[1].issuperset(v):
+                    flagged = True
+            else:
+                w[k] = thaw_json(v)
+    if extra:
+        w.update(thaw_json(extra))
+    wrap = cls._wrap
+    _set_w(obj, w if wrap is None else wrap(obj, w))
+    if not flagged:
+        rules = cls._rules
+        if rules:
+            flagged = _finds_anything(obj, rules)
+    _set_f(obj, flagged)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -311,6 +379,92 @@ def load_value(desc: Desc, value: Any, path: str, ctx: LoadContext, depth: int) 
     return _BAD
 
 
+# The quick loader: most bodies are valid, and a valid body needs no paths, no messages and no
+# per-field function calls. ``_quick`` loads a body that has nothing to report; at the first thing it
+# would have to report (a wrong type, an unknown key, a null where one is not allowed, a numeric
+# string, ...) it gives up with _Bail, and ``_load_checked`` loads the body again with ``_load``, which
+# finds and reports every problem with its path, as it always has.
+
+_Q_EXACT = 0  # a str, int or bool: exactly that type (arg)
+_Q_NUMBER = 1  # an int or a float
+_Q_ANY = 2  # free-form JSON
+_Q_OBJECT = 3  # a spec object (arg: its wire type name)
+_Q_ARRAY = 4  # a list (arg: the step for its items)
+_Q_MAP = 5  # an object with string keys (arg: the step for its values)
+
+
+class _Bail(Exception):
+    """The quick loader met something to report: load the body again with ``_load``."""
+
+
+_BAIL = _Bail()
+
+
+def _quick_step(desc: Desc) -> tuple[int, Any]:
+    kind = desc[0]
+    if kind == "string":
+        return (_Q_EXACT, str)
+    if kind == "integer":
+        return (_Q_EXACT, int)
+    if kind == "boolean":
+        return (_Q_EXACT, bool)
+    if kind == "number":
+        return (_Q_NUMBER, None)
+    if kind == "any":
+        return (_Q_ANY, None)
+    if kind == "object":
+        return (_Q_OBJECT, desc[1])
+    return (_Q_ARRAY if kind == "array" else _Q_MAP, _quick_step(desc[1]))
+
+
+def _quick_value(step: tuple[int, Any], value: Any, depth: int) -> Any:
+    """The frozen form of ``value``, loaded as ``load_value`` would when it has nothing to report."""
+    code, arg = step
+    t = type(value)
+    if code == _Q_EXACT:
+        if t is arg:
+            return value
+    elif code == _Q_OBJECT:
+        return REGISTRY[arg]._quick_load(value, depth + 1)
+    elif code == _Q_ARRAY:
+        if t is list or t is tuple:
+            if arg[0] == _Q_EXACT:
+                item_type = arg[1]
+                for item in value:
+                    if type(item) is not item_type:
+                        raise _BAIL
+                return tuple(value)
+            out = []
+            for item in value:
+                if item is None:
+                    raise _BAIL
+                out.append(_quick_value(arg, item, depth))
+            return tuple(out)
+    elif code == _Q_MAP:
+        if t is dict:
+            if arg[0] == _Q_EXACT:
+                item_type = arg[1]
+                for k, item in value.items():
+                    if type(k) is not str or type(item) is not item_type:
+                        raise _BAIL
+                return FrozenMap._adopt(value.copy())
+            out_map = {}
+            for k, item in value.items():
+                if type(k) is not str or item is None:
+                    raise _BAIL
+                out_map[k] = _quick_value(arg, item, depth)
+            return FrozenMap._adopt(out_map)
+    elif code == _Q_NUMBER:
+        if t is int or t is float:
+            return value
+    else:
+        try:
+            return freeze_json(value)
+        except (TypeError, ValueError):
+            raise _BAIL from None
+    raise _BAIL
+
+
 def _expected_json(desc: Desc) -> str:
     kind = desc[0]
     return {
@@ -330,7 +484,7 @@ def _expected_json(desc: Desc) -> str:
 
 
 class _Field:
-    __slots__ = ("attr", "conv", "default", "info", "kw_only", "required", "wire")
+    __slots__ = ("attr", "conv", "default", "info", "kw_only", "required")
 
     def __init__(self, attr: str, info: FieldInfo, kw_only: bool, default: Any) -> None:
         self.attr = attr
@@ -339,10 +493,27 @@ class _Field:
         self.default = default
         self.required = default is _MISSING
         self.conv: Callable[[Any], Any] = lambda v: v
-        self.wire = _wire_converter(info.desc)
 
 
 _MISSING = object()
+
+
+class _LazyTable:
+    """
+    A class table that ``_setup`` has not built yet: reading it builds every table of the class.
+
+    Each spec class gets its own, so a subclass never reads a table its base class has built.
+    """
+
+    __slots__ = ("cls", "name")
+
+    def __init__(self, cls: type, name: str) -> None:
+        self.cls = cls
+        self.name = name
+
+    def __get__(self, obj: Any, owner: type) -> Any:
+        _setup(self.cls)
+        return type.__getattribute__(owner, self.name)
 
 
 @dataclass_transform(frozen_default=True, field_specifiers=(spec_field,))
@@ -381,27 +552,25 @@ class SpecMeta(type):
         if wire is None and fields is None:
             return cls
         cls._declared = (own, wire, fields)  # type: ignore[attr-defined]
+        for table in _LAZY_TABLES:
+            type.__setattr__(cls, table, _LazyTable(cls, table))
         if "__init__" not in ns:
             cls.__init__ = _first_init  # type: ignore[misc]
         if wire is not None and wire not in REGISTRY:
             REGISTRY[wire] = cls  # type: ignore[assignment]
         return cls
 
-    def __getattr__(cls, name: str) -> Any:
-        # Called only for attributes the class does not have yet: the tables made by _setup.
-        if name in _LAZY_TABLES and "_declared" in cls.__dict__:
-            _setup(cls)
-            return type.__getattribute__(cls, name)
-        raise AttributeError(f"type object {cls.__name__!r} has no attribute {name!r}")
 
-
-_LAZY_TABLES = frozenset({"_fields", "_schema", "_wire_type", "_wire_conv", "_enum_fields"})
+_LAZY_TABLES = ("_fields", "_schema", "_wire_type", "_enum_fields", "_steps", "_rules", "_quick", "_required_count")
 
 
 def _setup(cls: Any) -> None:
     """Build the field tables and the real ``__init__`` of a spec class from its declaration."""
-    if "_fields" in cls.__dict__:
+    if not isinstance(cls.__dict__.get("_fields"), _LazyTable):
         return
+    # The per-object rules live with the other checks; they are registered when runspec.spec is imported.
+    from runspec.spec._checks import local_rules
+
     own, wire, fields = cls.__dict__["_declared"]
     name = cls.__name__
     infos = dict(fields) if fields is not None else schema_fields(wire)
@@ -418,8 +587,11 @@ def _setup(cls: Any) -> None:
         raise TypeError(f"{name} does not declare {wire} fields {missing}")
     cls._schema = infos
     cls._wire_type = wire or name
-    cls._wire_conv = {f.attr: f.wire for f in table.values() if f.wire is not None}
     cls._enum_fields = tuple((f.attr, f.info.enum) for f in table.values() if f.info.enum)
+    cls._steps = {f.attr: step for f in table.values() if (step := _step(f.info)) is not None}
+    cls._rules = local_rules(cls)
+    cls._quick = {f.attr: (f.info.required, _quick_step(f.info.desc)) for f in table.values()}
+    cls._required_count = sum(1 for f in table.values() if f.info.required)
     if cls.__dict__.get("__init__") is _first_init:
         cls.__init__ = _make_init(cls, table)
     cls._fields = table  # set last: its presence means the class is ready
@@ -434,7 +606,7 @@ def _first_init(self: Any, *args: Any, **kwargs: Any) -> None:
 
 
 def _make_init(cls: type, table: dict[str, _Field]) -> Callable[..., None]:
-    """Generate an ``__init__`` that checks, freezes and stores each argument given."""
+    """Generate an ``__init__`` that checks, freezes and stores each argument given, then seals the object."""
     positional = [f for f in table.values() if not f.kw_only]
     keyword = [f for f in table.values() if f.kw_only]
     params: list[str] = []
@@ -445,7 +617,7 @@ def _make_init(cls: type, table: dict[str, _Field]) -> Callable[..., None]:
         params.append(f.attr if f.required else f"{f.attr}=_NONE")
     params.append("extra=None")
     lines = [f"def __init__(self, {', '.join(params)}):", " d = self.__dict__"]
-    env: dict[str, Any] = {"_NONE": None, "_set_extra": _set_extra, "_osa": _osa}
+    env: dict[str, Any] = {"_NONE": None, "_set_extra": _set_extra, "_seal": _seal}
     fast = {"string": "str", "integer": "int", "boolean": "bool"}
     for f in table.values():
         a = f.attr
@@ -463,8 +635,7 @@ def _make_init(cls: type, table: dict[str, _Field]) -> Callable[..., None]:
             lines.append(f"  d[{a!r}] = {a}")
         else:
             lines.append(f" if {a} is not None: d[{a!r}] = _c_{a}({a})")
-    lines.append(" if extra: _set_extra(self, extra)")
-    lines.append(" _osa(self, '_w', self._make_wire())")
+    lines.append(" _seal(self, _set_extra(self, extra) if extra else None)")
     if hasattr(cls, "__post_init__"):
         lines.append(" self.__post_init__()")
     code = "\n".join(lines)
@@ -475,7 +646,7 @@ def _make_init(cls: type, table: dict[str, _Field]) -> Callable[..., None]:
     return init
 
 
-def _set_extra(obj: SpecObject, extra: Mapping[str, Any]) -> None:
+def _set_extra(obj: SpecObject, extra: Mapping[str, Any]) -> FrozenMap[str, Any]:
     if not isinstance(extra, Mapping):
         raise _bad_type(type(obj).__name__, "extra", "a mapping of field names to JSON values", extra)
     frozen = {}
@@ -488,7 +659,9 @@ def _set_extra(obj: SpecObject, extra: Mapping[str, Any]) -> None:
             frozen[k] = freeze_json(v)
         except (TypeError, ValueError) as exc:
             raise TypeError(f"{type(obj).__name__}: extra[{k!r}] is not a JSON value: {exc}") from None
-    object.__setattr__(obj, "_x", FrozenMap._adopt(frozen))
+    x = FrozenMap._adopt(frozen)
+    _osa(obj, "_x", x)
+    return x
 
 
 class SpecObject(metaclass=SpecMeta):
@@ -499,11 +672,13 @@ class SpecObject(metaclass=SpecMeta):
     ``extra={...}`` carries fields newer than runspec's schema into the body unchanged.
     """
 
-    __slots__ = ("__dict__", "_h", "_w", "_x")
+    __slots__ = ("__dict__", "_f", "_h", "_w", "_x")
 
     if TYPE_CHECKING:
-        # The request form, set by every constructor (a slot, not a field).
+        # The request form, and whether checks find anything in this object or inside it: set by
+        # every constructor (slots, not fields; see _seal).
         _w: Any = spec_field(init=False)
+        _f: bool = spec_field(init=False)
 
     extra: Mapping[str, Any] | None = spec_field(default=None, kw_only=True)
 
@@ -511,7 +686,12 @@ class SpecObject(metaclass=SpecMeta):
     _fields: ClassVar[dict[str, _Field]]
     _schema: ClassVar[dict[str, FieldInfo]]
     _wire_type: ClassVar[str]
-    _wire_conv: ClassVar[dict[str, Callable[[Any], Any]]]
+    _steps: ClassVar[dict[str, tuple[int, Any]]]
+    _rules: ClassVar[tuple[Callable[[Any, str, Any], None], ...]]
+    _quick: ClassVar[dict[str, tuple[bool, tuple[int, Any]]]]
+    _required_count: ClassVar[int]
+    #: Turns the request form of the fields into the object's request form (the library kinds wrap it).
+    _wrap: ClassVar[Callable[[Any, dict[str, Any]], Any] | None] = None
     _enum_fields: ClassVar[tuple[tuple[str, frozenset[str]], ...]]
 
     # -- immutability --------------------------------------------------------------------------
@@ -575,14 +755,6 @@ class SpecObject(metaclass=SpecMeta):
         """The request form, made once when the object is. Callers must not change it; see ``to_dict()``."""
         return self._w
 
-    def _make_wire(self) -> Any:
-        conv = type(self)._wire_conv
-        w = {k: (conv[k](v) if k in conv else v) for k, v in self.__dict__.items()}
-        x = getattr(self, "_x", None)
-        if x:
-            w.update(thaw_json(x))
-        return w
-
     def to_dict(self) -> dict[str, Any]:
         """Return this object's request form as plain dicts and lists: only the fields that are set."""
         return copy_json(self._wire())  # type: ignore[no-any-return]
@@ -598,7 +770,7 @@ class SpecObject(metaclass=SpecMeta):
         if not isinstance(data, Mapping):
             raise TypeError(f"{cls.__name__}.from_dict() takes a dict (got a {_type_name(data)})")
         ctx = LoadContext(strict=strict)
-        obj = cls._load(data, "$", ctx, 0)
+        obj = cls._load_checked(data, ctx)
         if ctx.problems:
             raise SpecError(ctx.problems, subject=f"this {cls.__name__}")
         return obj  # type: ignore[no-any-return]
@@ -617,11 +789,13 @@ class SpecObject(metaclass=SpecMeta):
     @classmethod
     def _new(cls, fields: dict[str, Any], extra: Mapping[str, Any] | None = None) -> Self:
         """Make an object from already-checked, frozen field values (no checks run)."""
-        obj = object.__new__(cls)
+        obj = _object_new(cls)
         obj.__dict__.update(fields)
+        x: FrozenMap[str, Any] | None = None
         if extra:
-            _osa(obj, "_x", extra if type(extra) is FrozenMap else FrozenMap._adopt(dict(extra)))
-        _osa(obj, "_w", obj._make_wire())
+            x = extra if type(extra) is FrozenMap else FrozenMap._adopt(dict(extra))
+            _osa(obj, "_x", x)
+        _seal(obj, x)
         return obj
 
     @classmethod
@@ -667,6 +841,44 @@ class SpecObject(metaclass=SpecMeta):
         return cls._new(fields, extra)
 
     @classmethod
+    def _quick_load(cls, value: Any, depth: int) -> Any:
+        """Load ``value`` as ``_load`` would when it has nothing to report; raise ``_Bail`` otherwise."""
+        if type(value) is not dict or depth > _MAX_OBJECT_DEPTH:
+            raise _BAIL
+        plan = cls._quick
+        fields: dict[str, Any] = {}
+        required = 0
+        for key, item in value.items():
+            entry = plan.get(key)  # None for an unknown, rejected or non-string key
+            if entry is None:
+                raise _BAIL
+            if entry[0]:
+                if item is None:
+                    raise _BAIL
+                required += 1
+            elif item is None:
+                continue
+            step = entry[1]
+            if step[0] == _Q_EXACT and type(item) is step[1]:
+                fields[key] = item
+            else:
+                fields[key] = _quick_value(step, item, depth)
+        if required != cls._required_count:
+            raise _BAIL
+        return cls._new(fields)
+
+    @classmethod
+    def _load_checked(cls, value: Mapping[str, Any], ctx: LoadContext) -> Any:
+        """Load a body (``$``): quickly when it has nothing to report, else with every problem in ``ctx``."""
+        try:
+            return cls._quick_load(value, 0)
+        except _Bail:
+            pass
+        except RecursionError:
+            pass  # ``_load`` says where the body nests too deeply
+        return cls._load(value, "$", ctx, 0)
+
+    @classmethod
     def _unknown_key(cls, key: str, item: Any, path: str, ctx: LoadContext, extra: dict[str, Any]) -> None:
         guess = closest(key, (k for k, i in cls._schema.items() if not i.rejected))
         hint = f"; did you mean {guess!r}?" if guess else ""
@@ -684,3 +896,43 @@ class SpecObject(metaclass=SpecMeta):
 
 def _rebuild(cls: type[SpecObject], fields: dict[str, Any], extra: FrozenMap[str, Any] | None) -> SpecObject:
     return cls._new(fields, dict(extra) if extra else None)
+
+
+_object_new = object.__new__
+# Slot setters: spec objects refuse attribute assignment, so their constructors write slots directly.
+_set_w = SpecObject.__dict__["_w"].__set__
+_set_f = SpecObject.__dict__["_f"].__set__
+
+
+class _Found(Exception):
+    """Raised by ``_PROBE`` at a rule's first finding."""
+
+
+class _Probe:
+    """
+    Stands in for the checks' ``Report`` while an object is made: all that matters then is whether a
+    rule finds anything, so the first finding ends the rule.
+    """
+
+    __slots__ = ()
+
+    def error(self, path: str, code: str, message: str) -> None:
+        raise _Found
+
+    def warn(self, path: str, code: str, message: str) -> None:
+        raise _Found
+
+
+_PROBE = _Probe()
+
+
+def _finds_anything(obj: SpecObject, rules: tuple[Callable[[Any, str, Any], None], ...]) -> bool:
+    """True when one of ``rules`` reports an error or a warning about ``obj`` (seen from ``$``)."""
+    for rule in rules:
+        try:
+            rule(obj, "$", _PROBE)
+        except Exception:
+            # _Found, or a rule that fails on this value: flagged, the rule runs again when the whole
+            # run is checked and fails there, at the same point as it always did.
+            return True
+    return False

@@ -559,8 +559,20 @@ def _kinds(desc: tuple[Any, ...]) -> set[str]:
     return out
 
 
+def local_rules(cls: type[SpecObject]) -> tuple[ObjectRule, ...]:
+    """The per-object rules of ``cls`` (enums apart): run once on each object when it is made."""
+    return tuple(rule for t in cls.__mro__ for rule in _OBJECT_RULES.get(t, ()))
+
+
 def _walk(obj: SpecObject, path: str, r: Report, seen: set[int]) -> None:
-    """Run the per-object rules on ``obj`` and everything inside it, each object once."""
+    """
+    Run the per-object rules on ``obj`` and everything inside it, each object once.
+
+    Only objects flagged when they were made (``_f``: something inside has a finding) are visited: a
+    clean subtree has nothing to report, so skipping it changes neither what is found nor its order.
+    """
+    if not obj._f:
+        return
     checks, nested = _WALK_PLAN.get(type(obj)) or _plan(type(obj))
     if checks is not None:
         key = id(obj)
@@ -576,10 +588,9 @@ def _walk(obj: SpecObject, path: str, r: Report, seen: set[int]) -> None:
             continue
         if type(value) is tuple:
             for i, item in enumerate(value):
-                item_checks, item_nested = _WALK_PLAN.get(type(item)) or _plan(type(item))
-                if item_checks is not None or item_nested:
+                if item._f:
                     _walk(item, f"{jpath(path, name)}[{i}]", r, seen)
-        elif isinstance(value, SpecObject):
+        elif isinstance(value, SpecObject) and value._f:
             _walk(value, jpath(path, name), r, seen)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from runspec.spec._base import _BAD, REGISTRY, LoadContext, SpecObject, _json_kind, jpath
+from runspec.spec._base import _BAD, _BAIL, REGISTRY, LoadContext, SpecObject, _json_kind, jpath
 from runspec.spec._schema import FieldInfo, closest
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -30,8 +30,8 @@ class Library(SpecObject, wire="Library", fields={}):
     #: The key of the API's ``Library`` object this kind is sent under.
     kind: ClassVar[str] = ""
 
-    def _make_wire(self) -> Any:
-        inner = SpecObject._make_wire(self)
+    def _wrap(self, inner: dict[str, Any]) -> Any:
+        # The API nests each kind under its own key, and the file kinds are a bare path string.
         return {self.kind: inner.get("path", inner)}
 
     def to_dict(self) -> dict[str, Any]:
@@ -42,6 +42,22 @@ class Library(SpecObject, wire="Library", fields={}):
     def from_dict(cls, data: Mapping[str, Any], *, strict: bool = True) -> Self:
         """Build a library from its wrapped request form (``{"whl": "..."}``), checking it."""
         return super().from_dict(data, strict=strict)
+
+    @classmethod
+    def _quick_load(cls, value: Any, depth: int) -> Any:
+        # As _load does, when the entry has nothing to report (see SpecObject._quick_load).
+        if type(value) is not dict or len(value) != 1:
+            raise _BAIL
+        for kind, inner in value.items():
+            lib_cls = _KINDS.get(kind)
+            if lib_cls is None:
+                raise _BAIL
+            if "path" in lib_cls._fields:
+                if type(inner) is not str:
+                    raise _BAIL
+                return lib_cls._new({"path": inner})
+            return SpecObject._quick_load.__func__(lib_cls, inner, depth)  # type: ignore[attr-defined]
+        raise _BAIL  # pragma: no cover - the loop returns or raises
 
     @classmethod
     def _load(cls, value: Any, path: str, ctx: LoadContext, depth: int) -> Any:

@@ -116,7 +116,7 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
         if not isinstance(data, Mapping):
             raise TypeError(f"RunSpec.from_dict() takes a dict (got a {type(data).__name__})")
         ctx = LoadContext(strict=strict)
-        spec: RunSpec = cls._load(data, "$", ctx, 0)
+        spec: RunSpec = cls._load_checked(data, ctx)
         spec._finish(ctx.problems, ctx.warnings, subject="the request body")
         return spec  # type: ignore[return-value]
 
