@@ -61,7 +61,7 @@ def test_spec_all_is_sorted_and_documented() -> None:
 def test_unknown_attribute_is_an_attribute_error() -> None:
     """A name runspec does not have raises AttributeError naming it."""
     try:
-        runspec.NoSuchThing  # type: ignore[attr-defined]  # noqa: B018
+        runspec.NoSuchThing  # noqa: B018
     except AttributeError as exc:
         assert "NoSuchThing" in str(exc)
     else:

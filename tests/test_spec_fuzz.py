@@ -115,11 +115,12 @@ def _at(value: Any, path: tuple[Any, ...]) -> Any:
 @st.composite
 def mutated_bodies(draw: st.DrawFn) -> dict[str, Any]:
     """A valid body with a few random edits: a value replaced, a key dropped or added, an item duplicated."""
-    body = copy.deepcopy(draw(st.sampled_from(VALID_BODIES)))
+    body: dict[str, Any] = copy.deepcopy(draw(st.sampled_from(VALID_BODIES)))
     for _ in range(draw(st.integers(min_value=1, max_value=4))):
         where = _at(body, draw(st.sampled_from(_containers(body))))
         if isinstance(where, dict):
-            if where and draw(st.booleans()):
+            change_existing: bool = draw(st.booleans())
+            if where and change_existing:
                 key = draw(st.sampled_from(sorted(where)))
                 if draw(st.booleans()):
                     del where[key]

@@ -263,7 +263,7 @@ def sql_file_builder() -> RunSpec:
 
 
 def sql_file_classes() -> RunSpec:
-    task = SqlTask("wh-1", file={"path": "/Workspace/Shared/queries/daily.sql"})  # a mapping converts too
+    task = SqlTask("wh-1", file={"path": "/Workspace/Shared/queries/daily.sql"})  # type: ignore[arg-type]  # a mapping converts
     return RunSpec(run_name="golden-sql-file", tasks=[SubmitTask("daily", sql_task=task)])
 
 
@@ -294,7 +294,7 @@ def sql_alert_builder() -> RunSpec:
 
 
 def sql_alert_classes() -> RunSpec:
-    alert = SqlTaskAlert("alert-1", pause_subscriptions=False, subscriptions=[{"destination_id": "dest-1"}])
+    alert = SqlTaskAlert("alert-1", pause_subscriptions=False, subscriptions=[{"destination_id": "dest-1"}])  # type: ignore[list-item]
     return RunSpec(run_name="golden-sql-alert", tasks=[SubmitTask("sql_alert", sql_task=SqlTask("wh-1", alert=alert))])
 
 

@@ -1248,7 +1248,7 @@ def test_problem_is_a_read_only_value() -> None:
     assert str(p) == "$.tasks: a run needs at least one task [no-tasks]"
     assert p.to_dict() == {"path": "$.tasks", "code": "no-tasks", "message": "a run needs at least one task"}
     with pytest.raises(AttributeError):
-        p.code = "other"  # type: ignore[misc]
+        p.code = "other"
 
 
 def test_compile_and_check_report_the_same_problems() -> None:
