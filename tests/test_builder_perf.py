@@ -20,7 +20,7 @@ from runspec import NewCluster, NotebookTask, PyPI, Run, RunSpec, Whl
 
 CLUSTER: dict[str, Any] = {"spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge", "num_workers": 2}
 LIMIT = 12.0
-ROUNDS = 3
+ROUNDS = 5
 
 
 def plain(n: int) -> str:
