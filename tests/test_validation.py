@@ -411,6 +411,13 @@ RUN_CASES = [
         r"1 to 100 characters",
     ),
     Case(
+        "task-key-trailing-newline",  # "$" alone also matches before a final newline
+        lambda: body(nb("ingest\n")),
+        "$.tasks[0].task_key",
+        "invalid-task-key",
+        r"'ingest\\n' must have 1 to 100 characters",
+    ),
+    Case(
         "duplicate-environment-key",
         lambda: body(
             pipeline(),
@@ -941,6 +948,15 @@ RUN_CASES = [
         "env-var-name",
         lambda: body(environment_variables=[{"environment_variables_key": "v", "spec": {"variables": {"1BAD": "x"}}}]),
         "$.environment_variables[0].spec.variables['1BAD']",
+        "invalid-value",
+        r"variable names match",
+    ),
+    Case(
+        "env-var-name-trailing-newline",
+        lambda: body(
+            environment_variables=[{"environment_variables_key": "v", "spec": {"variables": {"GOOD\n": "x"}}}]
+        ),
+        "$.environment_variables[0].spec.variables['GOOD\n']",
         "invalid-value",
         r"variable names match",
     ),
