@@ -676,3 +676,35 @@ def test_repr_summarises_the_run() -> None:
     """repr shows the name, the number of tasks and the declared clusters."""
     run = Run("nightly").cluster("etl", SMALL).task(NotebookTask("/a")).task(NotebookTask("/b"))
     assert repr(run) == "Run('nightly', tasks=2, clusters=['etl'])"
+
+
+def test_non_strict_builder_load_keeps_load_warnings() -> None:
+    """Run.from_dict(strict=False) passes unknown keys through and compile() reports the same warnings as RunSpec."""
+    data = {
+        "run_name": "x",
+        "timeout_seconds": "60",
+        "new_top_field": 1,
+        "tasks": [{"task_key": "a", "pipeline_task": {"pipeline_id": "p"}}],
+    }
+    direct = RunSpec.from_dict(data, strict=False)
+    compiled = Run.from_dict(data, strict=False).compile()
+    assert compiled.to_dict() == data
+    assert [(w.path, w.code) for w in compiled.warnings] == [(w.path, w.code) for w in direct.warnings]
+    assert {w.code for w in direct.warnings} == {"number-as-string", "unknown-field"}
+
+
+def test_pictures_name_the_resolved_clusters() -> None:
+    """RunSpec's text and Mermaid pictures show each task and the name of the cluster it was given."""
+    spec = Run("x").cluster("etl", SMALL).task(NotebookTask("/a/ingest")).task(PipelineTask("p"), key="p").compile()
+    text = spec.to_text()
+    assert "ingest" in text and "etl" in text and "p" in text
+    assert "ingest" in spec.to_mermaid()
+    assert "ingest" in spec.to_dot()
+    assert "ingest" in spec._repr_markdown_()
+
+
+def test_markdown_of_a_broken_run_lists_its_problems() -> None:
+    """A Run that does not compile shows its problems in a notebook instead of raising."""
+    text = Run("x").task(SparkPythonTask("/a.py"))._repr_markdown_()
+    assert "does not compile" in text
+    assert "missing-compute" in text
