@@ -29,6 +29,7 @@ from runspec import (
     RunSpec,
     SparkPythonTask,
     SpecError,
+    SubmitTask,
     Task,
 )
 
@@ -1282,8 +1283,6 @@ def test_compile_and_check_report_the_same_problems() -> None:
 
 def test_class_built_run_is_checked_like_a_loaded_one() -> None:
     """RunSpec(...) built from classes runs the same checks as from_dict, with the same paths."""
-    from runspec import SubmitTask
-
     with pytest.raises(SpecError) as built:
         RunSpec(tasks=[SubmitTask("a", spark_python_task=SparkPythonTask("/a.py"))])
     with pytest.raises(SpecError) as loaded:
@@ -1310,3 +1309,18 @@ def test_body_over_ten_megabytes_is_too_large() -> None:
     errors, _ = outcome(body(*tasks))
     assert [(p.path, p.code) for p in errors] == [("$", "payload-too-large")]
     assert re.search(r"at most 10 MB", errors[0].message)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: RunSpec(tasks=[SubmitTask("p", pipeline_task=PipelineTask("p"))], extra={"job_clusters": []}),
+        lambda: Run("x").task(PipelineTask("p"), extra={"job_cluster_key": "shared"}).compile(),
+        lambda: Run("x").task(PipelineTask("p")).set(extra={"tags": {"team": "etl"}}).compile(),
+    ],
+    ids=["job_clusters", "job_cluster_key", "tags"],
+)
+def test_extra_cannot_send_a_field_the_api_rejects(make: Callable[[], Any]) -> None:
+    """extra={...} cannot carry job_clusters, job_cluster_key or tags, which a loaded body may not have either."""
+    with pytest.raises((TypeError, SpecError), match=r"shared job clusters|no longer part of the runs/submit body"):
+        make()
