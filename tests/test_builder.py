@@ -284,6 +284,11 @@ def test_update_task_rejects_unknown_fields_at_the_call() -> None:
 # --------------------------------------------------------------------------------------------------
 
 
+def test_zero_timeout_is_sent() -> None:
+    """timeout(0) (no limit) is sent as 0, not dropped as unset."""
+    assert Run("x").task(PipelineTask("p")).timeout(0).to_dict()["timeout_seconds"] == 0
+
+
 def test_scalar_setters_replace_the_previous_value() -> None:
     """name, timeout and idempotency_token replace what was set before."""
     body = (
@@ -549,6 +554,11 @@ def test_from_dict_reports_key_problems_now() -> None:
         (lambda: Run("x").health("RUN_DURATION_SECONDS", "60"), r"'value' must be int"),
         (lambda: Run("x").queue("yes"), r"'enabled' must be bool"),
         (lambda: Run("x").set(timeout_seconds="60"), r"'timeout_seconds' must be int"),
+        (lambda: Run("x").notify(on_failure="a@example.com"), r"'on_failure' must be list of str"),
+        (
+            lambda: Run("x").git("https://github.com/a/b", branch="main", sparse_checkout="etl"),
+            r"'sparse_checkout' must be a list .*\['etl'\]",
+        ),
     ],
 )
 def test_builder_type_errors_name_the_method_and_argument(call: Callable[[], Any], pattern: str) -> None:
