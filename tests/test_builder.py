@@ -267,6 +267,16 @@ def test_update_and_remove_task_find_derived_keys() -> None:
     assert run.remove_task("ingest").compile().task_keys == ("p",)
 
 
+def test_edits_apply_in_the_order_they_were_called() -> None:
+    """remove_task then task with the same key keeps the new task; an edit applies to the task as it was then."""
+    replaced = Run("x").task(PipelineTask("old"), key="a").remove_task("a").task(PipelineTask("new"), key="a")
+    assert replaced.to_dict()["tasks"] == [{"task_key": "a", "pipeline_task": {"pipeline_id": "new"}}]
+    updated = Run("x").task(PipelineTask("old"), key="a").update_task("a", timeout_seconds=5).remove_task("a")
+    assert updated.task(PipelineTask("new"), key="a").to_dict()["tasks"] == [
+        {"task_key": "a", "pipeline_task": {"pipeline_id": "new"}}
+    ]
+
+
 def test_remove_task_drops_the_task() -> None:
     """remove_task leaves the other tasks in order."""
     run = Run("x").task(PipelineTask("a"), key="a").task(PipelineTask("b"), key="b").task(PipelineTask("c"), key="c")
