@@ -9,8 +9,10 @@ wrong Python types raise ``TypeError`` at the call that passed them, naming the 
 from __future__ import annotations
 
 import copy
+import json
 import pickle
 from dataclasses import FrozenInstanceError
+from enum import Enum
 from typing import Any
 
 import pytest
@@ -237,6 +239,26 @@ def test_enum_values_are_sent_as_strings() -> None:
         "notebook_task": {"notebook_path": "/a", "source": "WORKSPACE"},
         "run_if": "ALL_DONE",
     }
+
+
+class Source(str, Enum):
+    """A user's own string enum, as many code bases have."""
+
+    GIT = "GIT"
+    WORKSPACE = "WORKSPACE"
+
+
+def test_str_enum_members_are_sent_as_their_value() -> None:
+    """A str-based Enum member given for a string field is sent as its value, never as 'Source.WORKSPACE'."""
+    task = NotebookTask("/a", source=Source.WORKSPACE)
+    assert task.to_dict() == {"notebook_path": "/a", "source": "WORKSPACE"}
+    assert json.loads(json.dumps(task.to_dict())) == {"notebook_path": "/a", "source": "WORKSPACE"}
+
+
+def test_from_dict_reads_str_enum_members_as_json_would() -> None:
+    """from_dict reads a str-based Enum member the way json.dumps would write it: as its value."""
+    loaded = NotebookTask.from_dict({"notebook_path": "/a", "source": Source.GIT})
+    assert loaded == NotebookTask("/a", source="GIT")
 
 
 # --------------------------------------------------------------------------------------------------
