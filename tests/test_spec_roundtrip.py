@@ -86,6 +86,11 @@ OVERRIDES: dict[tuple[str, str], Any] = {
     ("AzureAttributes", "spot_bid_max_price"): 0.5,
     ("TaskDependency", "outcome"): "true",
     ("ClusterSpec", "kind"): "CLASSIC_PREVIEW",
+    # A stand-in for the task a for_each repeats (Task is built by hand; corpus_body replaces this one).
+    ("ForEachTask", "task"): {
+        "task_key": "placeholder",
+        "condition_task": {"left": "1", "op": "EQUAL_TO", "right": "1"},
+    },
 }
 
 #: Types whose fields exclude each other: each variant is a set of fields left out. A single object
@@ -171,7 +176,7 @@ def cluster(n: int) -> dict[str, Any]:
     return make("ClusterSpec", n % 2, cluster_log_conf=make("ClusterLogConf", n % 3))
 
 
-#: The task types, with the schema type of each and the variants it has.
+#: Each task-type field of SubmitTask and the schema type of its value.
 TASK_KINDS = {
     field: spec["type"]
     for field, spec in SCHEMA["SubmitTask"].items()
@@ -269,9 +274,6 @@ def corpus_body(index: int) -> dict[str, Any]:
     body["tasks"] = tasks
     return body
 
-
-# make("ForEachTask") would nest into Task, which is built by hand: give it a stand-in first.
-OVERRIDES[("ForEachTask", "task")] = {"task_key": "placeholder", "condition_task": make("ConditionTask")}
 
 CORPUS = [corpus_body(i) for i in range(3)]
 
