@@ -318,6 +318,10 @@ def machine() -> dict[str, Any]:
         "sdk": sdk.VERSION,
     }
     try:
+        info["distro"] = platform.freedesktop_os_release().get("PRETTY_NAME")
+    except OSError:
+        info["distro"] = None
+    try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
             for line in f:
                 if line.startswith("model name"):
@@ -397,7 +401,9 @@ def targets(results: dict[str, Any], with_sdk: bool) -> list[dict[str, Any]]:
 def render(results: dict[str, Any]) -> str:
     m = results["machine"]
     lines = [
-        f"runspec benchmarks: Python {m['python']} on {m['os']}, {m['cpus']} CPUs ({m['cpu']}), "
+        f"runspec benchmarks: Python {m['python']} on {m['os']}"
+        + (f" ({m['distro']})" if m.get("distro") else "")
+        + f", {m['cpus']} CPUs ({m['cpu']}), "
         f"{m.get('memory_gb', '?')} GB; databricks-sdk {m['sdk'] or 'not installed'}",
         f"build/load: best of {results['repeat']} interleaved repeats (x4 for 10 and 100 tasks); ratios are "
         "runspec / baseline",
