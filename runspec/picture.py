@@ -285,6 +285,20 @@ def _cut(text: str, width: int) -> str:
     return text[:head] + "…" + (text[-tail:] if tail else "")
 
 
+def _inputs(text: str, width: int) -> str:
+    """Describe for_each inputs: the JSON array itself when short, else how many items it has."""
+    text = _oneline(text)
+    if len(text) <= width:
+        return text
+    try:
+        items = json.loads(text)
+    except (ValueError, RecursionError):
+        items = None
+    if isinstance(items, list):
+        return f"{len(items)} inputs"
+    return _cut(text, width)
+
+
 def _tail(text: str, width: int, sep: str = "/") -> str:
     """Shorten a path (or dotted name) to ``width`` characters, keeping its last parts."""
     text = _oneline(text)
@@ -413,7 +427,7 @@ def _read_task(index: int, task: Any, width: int, memo: dict[int, str]) -> _Task
         parts = ["for_each"]
         inputs = _str(spec.get("inputs"))
         if inputs:
-            parts.append("over " + _cut(inputs, max(width // 2, 8)))
+            parts.append("over " + _inputs(inputs, max(width // 2, 8)))
         parts.append(f"concurrency {concurrency if isinstance(concurrency, int) else 1}")
         detail = " · ".join(parts[1:])
         nested = spec.get("task")
@@ -1076,7 +1090,7 @@ def _text(graph: _Graph, width: int, color: bool) -> str:
         what = lines[1]
         extra = list(lines[2:])
         if node.group is not None:
-            extra.insert(0, f"on c{node.group.number}")
+            extra.insert(0, f"on {node.group.title}")
         if preds[i]:
             extra.insert(0, "after " + ", ".join(preds[i]))
         state = node.state or ("" if not graph.live.states else "-")
@@ -1098,9 +1112,6 @@ def _text(graph: _Graph, width: int, color: bool) -> str:
             if after:
                 cells.append(after)
             out.append("  " + "  ".join(cells).rstrip())
-    if graph.groups:
-        out.append("clusters:")
-        out.extend(f"  c{g.number}  {g.title}" for g in graph.groups)
     return "\n".join(out) + "\n"
 
 
