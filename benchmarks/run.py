@@ -278,7 +278,7 @@ def measure_submits(count: int, threads: int, with_sdk: bool) -> dict[str, Any]:
             tasks = sdk.sdk_tasks(10, "chain")
 
             def workspace() -> Any:
-                return WorkspaceClient(host=emu.url, token=TOKEN)
+                return WorkspaceClient(host=emu.url, token=TOKEN, auth_type="pat")
 
             def send_sdk(w: Any) -> int:
                 # jobs.submit() returns a Wait at once; nothing polls until .result() is called.
