@@ -147,9 +147,10 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
 
     def to_json(self, *, indent: int | None = None) -> str:
         """Return the request body as JSON text (compact unless ``indent`` is given)."""
-        separators = (",", ":") if indent is None else (",", ": ")
+        if indent is None:
+            return _compact_sharing_clusters(self._wire())
         # The body is built from frozen objects, so it cannot contain a cycle.
-        return json.dumps(self._wire(), indent=indent, separators=separators, check_circular=False, ensure_ascii=False)
+        return json.dumps(self._wire(), indent=indent, separators=(",", ": "), check_circular=False, ensure_ascii=False)
 
     # -- pictures ----------------------------------------------------------------------------------
 
@@ -199,3 +200,48 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
     def task_keys(self) -> tuple[str, ...]:
         """The task keys, in order."""
         return tuple(t.task_key for t in self.tasks or ())
+
+
+def _compact(value: Any) -> str:
+    # The body is built from frozen objects, so it cannot contain a cycle.
+    return json.dumps(value, separators=(",", ":"), check_circular=False, ensure_ascii=False)
+
+
+def _compact_sharing_clusters(body: dict[str, Any]) -> str:
+    """
+    ``body`` as compact JSON, writing each cluster that several tasks share only once.
+
+    ``Run.cluster`` puts the same cluster object in every task that names it, and a cluster is often
+    most of a task's text. Each task that shares one gets a marker string instead, the body is dumped,
+    and the cluster's own text replaces every marker. A marker is a whole JSON string token, led by a
+    NUL (always written ``\\u0000``) and placed between ``:`` and ``,`` or ``}``, so its occurrences
+    cannot overlap: when the text holds exactly as many as were placed, each one is a placed one.
+    Otherwise the body itself contains the marker, and it is dumped plainly.
+    """
+    tasks = body.get("tasks")
+    if type(tasks) is not list or len(tasks) < 2:
+        return _compact(body)
+    uses: dict[int, int] = {}  # id of a cluster's request form -> how many tasks hold it
+    for task in tasks:
+        cluster = task.get("new_cluster") if type(task) is dict else None
+        if type(cluster) is dict:
+            uses[id(cluster)] = uses.get(id(cluster), 0) + 1
+    if all(n == 1 for n in uses.values()):
+        return _compact(body)
+    markers: dict[int, tuple[str, dict[str, Any]]] = {}  # id -> (marker, cluster)
+    marked = []
+    for task in tasks:
+        cluster = task.get("new_cluster") if type(task) is dict else None
+        if type(cluster) is dict and uses[id(cluster)] > 1:
+            entry = markers.get(id(cluster))
+            if entry is None:
+                entry = markers[id(cluster)] = (f"\x00runspec-shared-cluster-{len(markers)}\x00", cluster)
+            task = {**task, "new_cluster": entry[0]}
+        marked.append(task)
+    text = _compact({**body, "tasks": marked})
+    for marker, cluster in markers.values():
+        token = _compact(marker)
+        if text.count(token) != uses[id(cluster)]:
+            return _compact(body)
+        text = text.replace(token, _compact(cluster))
+    return text
