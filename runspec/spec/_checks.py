@@ -82,6 +82,7 @@ TASK_TYPES: tuple[str, ...] = (
     "sql_task",
 )
 _TASK_TYPE_SET = frozenset(TASK_TYPES)
+_DEPRECATED_TYPES = ("spark_submit_task", "gen_ai_compute_task", "dbt_cloud_task")
 #: Types that run on a cluster or serverless compute chosen by the task's compute fields.
 CLUSTER_TYPES = frozenset(
     {"notebook_task", "spark_jar_task", "spark_python_task", "spark_submit_task", "python_wheel_task", "dbt_task"}
@@ -606,9 +607,9 @@ def check_run(spec: RunSpec, *, body_size: int | None = None) -> Report:
     keys = _task_keys(tasks, r)
     environments = _environments(spec, r)
     used_envs: set[str] = set()
+    has_git_source = spec.git_source is not None
     for i, task in enumerate(tasks):
-        path = f"$.tasks[{i}]"
-        _one_task(task, path, spec, keys, environments, used_envs, r)
+        _one_task(task, f"$.tasks[{i}]", tasks, keys, environments, used_envs, has_git_source, r)
     _cycles(tasks, keys, r)
     for key, index in environments.items():
         if key not in used_envs:
@@ -730,20 +731,24 @@ def _environments(spec: RunSpec, r: Report) -> dict[str, int]:
 def _one_task(
     task: SubmitTask,
     path: str,
-    spec: RunSpec,
+    tasks: Sequence[SubmitTask],
     keys: dict[str, int],
     environments: dict[str, int],
     used_envs: set[str],
+    has_git_source: bool,
     r: Report,
 ) -> None:
     types = _task_type(task, path, r)
-    if task.description is not None and len(task.description) > MAX_DESCRIPTION:
+    description = task.description
+    if description is not None and len(description) > MAX_DESCRIPTION:
         r.error(jpath(path, "description"), "too-long", f"a task description has at most {MAX_DESCRIPTION} characters")
-    _dependencies(task, path, spec.tasks or (), keys, r)
+    _dependencies(task, path, tasks, keys, r)
     _retries(task, path, r)
     _compute(task, types, path, environments, used_envs, r)
-    _git_use(task, path, spec.git_source is not None, r)
-    inner = task.for_each_task.task if task.for_each_task is not None else None
+    _git_use(task, path, has_git_source, r)
+    if task.for_each_task is None:
+        return
+    inner = task.for_each_task.task
     if inner is not None:
         inner_path = f"{path}.for_each_task.task"
         if inner.task_key is not None:
@@ -757,11 +762,13 @@ def _one_task(
             )
         _retries(inner, inner_path, r)
         _compute(inner, inner_types, inner_path, environments, used_envs, r)
-        _git_use(inner, inner_path, spec.git_source is not None, r)
+        _git_use(inner, inner_path, has_git_source, r)
 
 
 def _task_type(task: SubmitTask | Task, path: str, r: Report) -> list[str]:
-    types = task_types(task)
+    types = [k for k in task.__dict__ if k in _TASK_TYPE_SET]
+    if len(types) == 1 and types[0] not in _DEPRECATED_TYPES:
+        return types  # the usual case: nothing to say
     if not types:
         r.error(
             path,
@@ -771,18 +778,25 @@ def _task_type(task: SubmitTask | Task, path: str, r: Report) -> list[str]:
     elif len(types) > 1:
         r.error(path, "multiple-task-types", f"a task has exactly one type; this one has {', '.join(types)}")
     for t in types:
-        if t in ("spark_submit_task", "gen_ai_compute_task", "dbt_cloud_task"):
+        if t in _DEPRECATED_TYPES:
             r.warn(jpath(path, t), "deprecated", f"{t} is deprecated by Databricks")
     return types
 
 
 def _dependencies(task: SubmitTask, path: str, tasks: Sequence[SubmitTask], keys: dict[str, int], r: Report) -> None:
+    deps = task.depends_on
+    if not deps:
+        return
     seen: set[str] = set()
-    for k, dep in enumerate(task.depends_on or ()):
-        dep_path = f"{path}.depends_on[{k}]"
+    for k, dep in enumerate(deps):
         key: str | None = dep.task_key
         if key is None:
             continue
+        upstream_index = keys.get(key)
+        if upstream_index is not None and key not in seen and dep.outcome is None and key != task.task_key:
+            seen.add(key)  # the usual case, a known upstream task named once: nothing to say
+            continue
+        dep_path = f"{path}.depends_on[{k}]"
         if key == task.task_key:
             r.error(jpath(dep_path, "task_key"), "dependency-cycle", f"task {key!r} depends on itself")
             continue
@@ -793,7 +807,6 @@ def _dependencies(task: SubmitTask, path: str, tasks: Sequence[SubmitTask], keys
                 f"task {task.task_key!r} lists {key!r} twice in depends_on",
             )
         seen.add(key)
-        upstream_index = keys.get(key)
         if upstream_index is None:
             guess = closest(key, keys)
             hint = f"did you mean {guess!r}? " if guess else ""
@@ -819,6 +832,9 @@ def _dependencies(task: SubmitTask, path: str, tasks: Sequence[SubmitTask], keys
 
 
 def _retries(task: SubmitTask | Task, path: str, r: Report) -> None:
+    d = task.__dict__
+    if "max_retries" not in d and "min_retry_interval_millis" not in d and "timeout_seconds" not in d:
+        return
     retries = _num(task.max_retries)
     if retries is not None and retries < -1:
         r.error(
@@ -903,9 +919,9 @@ def _compute(
 
 
 def _git_use(task: SubmitTask | Task, path: str, has_git_source: bool, r: Report) -> None:
-    if has_git_source:
-        return
     d = task.__dict__
+    if has_git_source or _GIT_SOURCED_SET.isdisjoint(d):
+        return
     for kind in _GIT_SOURCED:
         holder = d.get(kind)
         if kind == "sql_task" and holder is not None:
@@ -919,10 +935,13 @@ def _git_use(task: SubmitTask | Task, path: str, has_git_source: bool, r: Report
 
 
 _GIT_SOURCED = ("notebook_task", "spark_python_task", "dbt_task", "gen_ai_compute_task", "sql_task")
+_GIT_SOURCED_SET = frozenset(_GIT_SOURCED)
 
 
 def _cycles(tasks: Sequence[SubmitTask], keys: dict[str, int], r: Report) -> None:
     """Report each dependency cycle once, naming the tasks around it."""
+    if _only_earlier_dependencies(tasks, keys):
+        return
     graph: dict[str, list[str]] = {}
     for task in tasks:
         if task.task_key is None or task.task_key in graph:
@@ -978,6 +997,27 @@ def _cycles(tasks: Sequence[SubmitTask], keys: dict[str, int], r: Report) -> Non
                     f"tasks depend on each other in a cycle: {shown} (each arrow reads 'depends on'); "
                     "remove one dependency",
                 )
+
+
+def _only_earlier_dependencies(tasks: Sequence[SubmitTask], keys: dict[str, int]) -> bool:
+    """
+    True when each task (at its key's first index) depends only on tasks listed before it.
+
+    Every edge of the graph _cycles walks then points to a lower index, so it has no cycle: the usual
+    case, checked in one pass before any search.
+    """
+    for i, task in enumerate(tasks):
+        deps = task.depends_on
+        if not deps:
+            continue
+        key = task.task_key
+        if key is None or keys.get(key) != i:
+            continue  # not in the graph: a task without a key, or a later task with a duplicate key
+        for dep in deps:
+            upstream = keys.get(dep.task_key)
+            if upstream is not None and upstream >= i:
+                return False
+    return True
 
 
 def _next_in(cycle: list[str], first: str, fallback: str) -> str:
