@@ -7,7 +7,7 @@ shared, hashed and compared without anyone changing it underneath.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
 from typing import Any, TypeVar
 
 __all__ = ["MAX_DEPTH", "FrozenMap", "copy_json", "freeze_json", "thaw_json"]
@@ -37,7 +37,7 @@ class FrozenMap(Mapping[K, V]):
     def _adopt(cls, d: dict[K, V]) -> FrozenMap[K, V]:
         """Wrap ``d`` without copying it; the caller must not keep a reference."""
         m = object.__new__(cls)
-        object.__setattr__(m, "_d", d)
+        _set_d(m, d)
         return m
 
     def __getitem__(self, key: K) -> V:
@@ -51,6 +51,23 @@ class FrozenMap(Mapping[K, V]):
 
     def __contains__(self, key: object) -> bool:
         return key in self._d
+
+    # The Mapping mixins work through __getitem__ one key at a time; the checks read every map of a
+    # large run, so these go straight to the dict (its views are read-only).
+    def get(self, key: K, default: Any = None) -> Any:
+        return self._d.get(key, default)
+
+    def keys(self) -> KeysView[K]:
+        return self._d.keys()
+
+    def items(self) -> ItemsView[K, V]:
+        return self._d.items()
+
+    def values(self) -> ValuesView[V]:
+        return self._d.values()
+
+    def __bool__(self) -> bool:
+        return bool(self._d)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, FrozenMap):
@@ -79,6 +96,9 @@ class FrozenMap(Mapping[K, V]):
     def to_dict(self) -> dict[K, V]:
         """Return a plain ``dict`` copy."""
         return dict(self._d)
+
+
+_set_d = FrozenMap.__dict__["_d"].__set__
 
 
 def freeze_json(value: Any, depth: int = 0) -> Any:

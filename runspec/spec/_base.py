@@ -18,6 +18,7 @@ whole run (``runspec.spec._checks``).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from runspec._frozen import FrozenMap, copy_json, freeze_json, thaw_json
@@ -146,6 +147,13 @@ def _converter(owner: str, name: str, desc: Desc) -> Callable[[Any], Any]:
         inner_kind = desc[1][0]
 
         def conv(v: Any) -> Any:
+            if type(v) is dict and inner_kind == "string":
+                # The usual case, a dict of str to str, in one pass with no calls.
+                for k, item in v.items():
+                    if type(k) is not str or type(item) is not str:
+                        break
+                else:
+                    return _adopt(v.copy())
             if type(v) is not dict and not isinstance(v, Mapping):
                 raise _bad_type(owner, name, expected, v)
             out = {}
@@ -605,7 +613,20 @@ def _first_init(self: Any, *args: Any, **kwargs: Any) -> None:
     cls.__init__(self, *args, **kwargs)
 
 
-def _make_init(cls: type, table: dict[str, _Field]) -> Callable[..., None]:
+# What a generated __init__ does to seal a field, by its sealing step (as _seal does, written out for
+# the fields of one class so that making an object costs no loop and no lookups): wire, then flag.
+_SEAL_CODE: dict[int, tuple[str | None, str | None]] = {
+    _OBJ: ("{a}._w", "if {a}._f: f = True"),
+    _OBJS: ("[e._w for e in {a}]", "if not f: f = _any_flagged({a})"),
+    _LIST: ("list({a})", None),
+    _ENUM: (None, "if {a} not in _e_{a}: f = True"),
+    _ENUMS: ("list({a})", "if not _e_{a}.issuperset({a}): f = True"),
+    _MAP: ("{a}._d", None),
+    _THAW: ("_thaw({a})", None),
+}
+
+
+def _make_init(cls: Any, table: dict[str, _Field]) -> Callable[..., None]:
     """Generate an ``__init__`` that checks, freezes and stores each argument given, then seals the object."""
     positional = [f for f in table.values() if not f.kw_only]
     keyword = [f for f in table.values() if f.kw_only]
@@ -617,25 +638,59 @@ def _make_init(cls: type, table: dict[str, _Field]) -> Callable[..., None]:
         params.append(f.attr if f.required else f"{f.attr}=_NONE")
     params.append("extra=None")
     lines = [f"def __init__(self, {', '.join(params)}):", " d = self.__dict__"]
-    env: dict[str, Any] = {"_NONE": None, "_set_extra": _set_extra, "_seal": _seal}
+    env: dict[str, Any] = {
+        "_NONE": None,
+        "_set_extra": _set_extra,
+        "_set_w": _set_w,
+        "_set_f": _set_f,
+        "_thaw": thaw_json,
+        "_any_flagged": _any_flagged,
+        "_PROBE": _PROBE,
+        "_wrap": cls._wrap,
+    }
     fast = {"string": "str", "integer": "int", "boolean": "bool"}
+    # Check, freeze and store each field, in declaration order (the first wrong one raises).
     for f in table.values():
         a = f.attr
         env[f"_c_{a}"] = f.conv
         check = fast.get(f.info.desc[0])
+        convert = f"if type({a}) is not {check}: {a} = _c_{a}({a})" if check else f"{a} = _c_{a}({a})"
         if f.required:
-            if check:
-                lines.append(f" if type({a}) is not {check}: {a} = _c_{a}({a})")
-                lines.append(f" d[{a!r}] = {a}")
-            else:
-                lines.append(f" d[{a!r}] = _c_{a}({a})")
-        elif check:
-            lines.append(f" if {a} is not None:")
-            lines.append(f"  if type({a}) is not {check}: {a} = _c_{a}({a})")
-            lines.append(f"  d[{a!r}] = {a}")
+            lines.append(f" {convert}")
+            lines.append(f" d[{a!r}] = {a}")
         else:
-            lines.append(f" if {a} is not None: d[{a!r}] = _c_{a}({a})")
-    lines.append(" _seal(self, _set_extra(self, extra) if extra else None)")
+            lines.append(f" if {a} is not None:")
+            lines.append(f"  {convert}")
+            lines.append(f"  d[{a!r}] = {a}")
+    lines.append(" x = _set_extra(self, extra) if extra else None")
+    # Seal: the request form and the findings flag, as _seal computes them.
+    lines.append(" w = d.copy()")
+    lines.append(" f = False")
+    for a, (code, arg) in cls._steps.items():
+        wire, flag = _SEAL_CODE[code]
+        env[f"_e_{a}"] = arg
+        indent = " "
+        if not table[a].required:
+            lines.append(f" if {a} is not None:")
+            indent = "  "
+        if wire is not None:
+            lines.append(f"{indent}w[{a!r}] = {wire.format(a=a)}")
+        if flag is not None:
+            lines.append(f"{indent}{flag.format(a=a)}")
+        if wire is None and flag is None:  # pragma: no cover - every step has one or the other
+            lines.append(f"{indent}pass")
+    lines.append(" if x: w.update(_thaw(x))")
+    lines.append(" _set_w(self, w)" if cls._wrap is None else " _set_w(self, _wrap(self, w))")
+    if cls._rules:
+        # As _finds_anything does, written out: the first finding (or failure) of a rule is enough.
+        lines.append(" if not f:")
+        lines.append("  try:")
+        for i, rule in enumerate(cls._rules):
+            env[f"_rule_{i}"] = rule
+            lines.append(f"   _rule_{i}(self, '$', _PROBE)")
+        lines.append("  except Exception:")
+        lines.append("   f = True")
+    lines.append(" _set_f(self, f)")
     if hasattr(cls, "__post_init__"):
         lines.append(" self.__post_init__()")
     code = "\n".join(lines)
@@ -644,6 +699,13 @@ def _make_init(cls: type, table: dict[str, _Field]) -> Callable[..., None]:
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.__module__ = cls.__module__
     return init
+
+
+def _any_flagged(objects: tuple[SpecObject, ...]) -> bool:
+    return any(map(_flag_of, objects))
+
+
+_flag_of = attrgetter("_f")
 
 
 def _set_extra(obj: SpecObject, extra: Mapping[str, Any]) -> FrozenMap[str, Any]:
@@ -788,9 +850,14 @@ class SpecObject(metaclass=SpecMeta):
 
     @classmethod
     def _new(cls, fields: dict[str, Any], extra: Mapping[str, Any] | None = None) -> Self:
-        """Make an object from already-checked, frozen field values (no checks run)."""
+        """
+        Make an object from already-checked, frozen field values (no type checks run).
+
+        ``fields`` becomes the object's ``__dict__``: callers pass a dict of their own making and
+        never touch it again.
+        """
         obj = _object_new(cls)
-        obj.__dict__.update(fields)
+        _osa(obj, "__dict__", fields)
         x: FrozenMap[str, Any] | None = None
         if extra:
             x = extra if type(extra) is FrozenMap else FrozenMap._adopt(dict(extra))
@@ -899,6 +966,7 @@ def _rebuild(cls: type[SpecObject], fields: dict[str, Any], extra: FrozenMap[str
 
 
 _object_new = object.__new__
+_adopt = FrozenMap._adopt
 # Slot setters: spec objects refuse attribute assignment, so their constructors write slots directly.
 _set_w = SpecObject.__dict__["_w"].__set__
 _set_f = SpecObject.__dict__["_f"].__set__
