@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from runspec.errors import Problem, SpecError
 from runspec.spec._base import LoadContext, SpecObject
@@ -82,44 +82,44 @@ _NOT_KEY_CHARS = re.compile(r"[^\w\-]+")
 
 def _task_field_for(obj: object) -> str | None:
     """The SubmitTask field a task-type object goes in (``notebook_task`` for a NotebookTask)."""
-    field: str | None = _TYPE_FIELDS.get(type(obj))
+    field: str | None = (_TYPE_FIELDS or _fill_type_fields()).get(type(obj))
     return field
 
 
-def _build_type_fields() -> dict[type, str]:
+#: Task-type class -> SubmitTask field, filled on first use (keeps import cheap).
+_TYPE_FIELDS: dict[type, str] = {}
+
+
+def _fill_type_fields() -> dict[type, str]:
     from runspec.spec._base import REGISTRY
 
-    out: dict[type, str] = {}
     for name, info in SubmitTask._schema.items():
         if name.endswith("_task") and info.desc[0] == "object" and not info.rejected:
             cls = REGISTRY.get(info.desc[1])
             if cls is not None:
-                out[cls] = name
-    return out
+                _TYPE_FIELDS[cls] = name
+    return _TYPE_FIELDS
 
 
-class _LazyTypeFields(dict[type, str]):
-    """Task-type class -> SubmitTask field, filled on first lookup (keeps import cheap)."""
+class _TaskEntry(NamedTuple):
+    """
+    One ``.task(...)`` call: the task's fields (checked, frozen) and the names it refers to.
 
-    def get(self, key: type, default: Any = None) -> Any:
-        if not self:
-            self.update(_build_type_fields())
-        return super().get(key, default)
+    It is the operation itself (``op[0] == "task"``), one object less per task of a large run.
+    """
+
+    op: str
+    key: str | None
+    fields: dict[str, Any]
+    cluster: str | None
 
 
-_TYPE_FIELDS = _LazyTypeFields()
+def _new_entry(key: str | None, fields: dict[str, Any], cluster: str | None) -> _TaskEntry:
+    # tuple.__new__ skips NamedTuple's Python-level __new__ (a run of 1000 tasks makes 1000 entries).
+    return _tuple_new(_TaskEntry, ("task", key, fields, cluster))
 
 
-class _TaskEntry:
-    """One ``.task(...)`` call: the task's fields (checked, frozen) and the names it refers to."""
-
-    __slots__ = ("cluster", "fields", "key", "type_field")
-
-    def __init__(self, key: str | None, fields: dict[str, Any], cluster: str | None, type_field: str | None) -> None:
-        self.key = key
-        self.fields = fields
-        self.cluster = cluster
-        self.type_field = type_field
+_tuple_new = tuple.__new__
 
 
 def _check_kind(owner: str, name: str, value: Any, kinds: type | tuple[type, ...], expected: str) -> None:
@@ -152,26 +152,26 @@ class Run:
     by ``compile()``, which reports every problem at once.
     """
 
-    __slots__ = ("_op", "_parent", "_size")
+    __slots__ = ("_op", "_parent")
 
     _parent: Run | None
     _op: tuple[Any, ...]
-    _size: int
 
     def __init__(self, name: str | None = None) -> None:
         if name is not None:
             _check_kind("Run", "name", name, str, "str (the run_name)")
-        object.__setattr__(self, "_parent", None)
-        object.__setattr__(self, "_op", ("set", "run_name", name) if name is not None else ("noop",))
-        object.__setattr__(self, "_size", 1)
+        _set_parent(self, None)
+        _set_op(self, ("set", "run_name", name) if name is not None else ("noop",))
 
     # -- plumbing: each Run is one operation on top of its parent -----------------------------------
 
     def _then(self, *op: Any) -> Self:
-        new = object.__new__(type(self))
-        object.__setattr__(new, "_parent", self)
-        object.__setattr__(new, "_op", op)
-        object.__setattr__(new, "_size", self._size + 1)
+        return self._push(op)
+
+    def _push(self, op: tuple[Any, ...]) -> Self:
+        new = _object_new(type(self))
+        _set_parent(new, self)
+        _set_op(new, op)
         return new
 
     def _ops(self) -> list[tuple[Any, ...]]:
@@ -248,7 +248,7 @@ class Run:
             _check_kind(owner, "key", key, str, "str")
         if cluster is not None and type(cluster) is not str:
             _check_kind(owner, "cluster", cluster, str, "str (the name given to .cluster())")
-        type_field = _task_field_for(task)
+        type_field = (_TYPE_FIELDS or _fill_type_fields()).get(type(task))
         if type_field is not None:
             given: dict[str, Any] = {type_field: task}
         elif isinstance(task, SubmitTask):
@@ -264,7 +264,8 @@ class Run:
                 f"(got {task!r} that is {_article(type(task).__name__)})"
             )
         if depends_on:
-            given["depends_on"] = (*given.get("depends_on", ()), *_dependencies(owner, depends_on))
+            deps = _dependencies(owner, depends_on)
+            given["depends_on"] = (*given["depends_on"], *deps) if "depends_on" in given else deps
         table = SubmitTask._fields
         # The common keywords, checked one by one (this runs for every task of a large run).
         if libraries is not None:
@@ -300,7 +301,7 @@ class Run:
             if f is None or name == "task_key":
                 raise TypeError(_unknown_kwarg(owner, name, table))
             given[name] = f.conv(value)
-        return self._then("task", _TaskEntry(key, given, cluster, type_field))
+        return self._push(_new_entry(key, given, cluster))
 
     def update_task(self, key: str, **fields: Any) -> Self:
         """
@@ -658,8 +659,14 @@ class Run:
             key = fields.pop("task_key", None)
             if task._extra_map():
                 fields["extra"] = task._extra_map()
-            run = run._then("task", _TaskEntry(key, fields, None, None))
+            run = run._push(_new_entry(key, fields, None))
         return run
+
+
+_object_new = object.__new__
+# Run refuses attribute assignment, so its constructors write its slots directly.
+_set_parent = Run.__dict__["_parent"].__set__
+_set_op = Run.__dict__["_op"].__set__
 
 
 def _article(noun: str) -> str:
@@ -673,11 +680,11 @@ def _dependencies(owner: str, depends_on: Iterable[str | TaskDependency]) -> tup
     out = []
     for dep in depends_on:
         if type(dep) is str:
-            out.append(TaskDependency._new({"task_key": dep}))
+            out.append(TaskDependency(dep))
         elif isinstance(dep, TaskDependency):
             out.append(dep)
         elif isinstance(dep, str):
-            out.append(TaskDependency._new({"task_key": str(dep)}))
+            out.append(TaskDependency(str(dep)))
         else:
             _check_kind(owner, "depends_on[]", dep, (str, TaskDependency), "a task key (str) or a TaskDependency")
     return tuple(out)
@@ -722,7 +729,7 @@ class _Intent:
         for op in ops:
             kind = op[0]
             if kind == "task":
-                self.tasks.append(op[1])
+                self.tasks.append(op)  # type: ignore[arg-type]  # a _TaskEntry
             elif kind == "set":
                 if op[2] is None:
                     self.top.pop(op[1], None)
@@ -758,18 +765,16 @@ class _Intent:
         used: dict[str, list[int]] = {}
         only = next(iter(self.clusters)) if len(self.clusters) == 1 else None
         built: list[SubmitTask] = []
+        new_task = SubmitTask._new
         for i, (entry, key) in enumerate(zip(tasks, keys, strict=True)):
             fields = entry.fields
             name = entry.cluster
-            path = f"$.tasks[{i}]"
             if name is None and only is not None and _wants_cluster(fields):
                 name = only
+            d: dict[str, Any] = {"task_key": key, **fields}
             if name is not None:
-                fields = self._attach_cluster(fields, name, path, key, i, used)
-            d: dict[str, Any] = {"task_key": key}
-            d.update(fields)
-            extra = d.pop("extra", None)
-            built.append(SubmitTask._new(d, extra))
+                self._attach_cluster(d, name, key, i, used)
+            built.append(new_task(d, d.pop("extra") if "extra" in d else None))
         for name in self.clusters:
             if name not in used:
                 self.problems.append(
@@ -825,7 +830,7 @@ class _Intent:
                     fields.pop(name, None)
                 else:
                     fields[name] = value
-            new = _TaskEntry(entry.key, fields, entry.cluster, entry.type_field)
+            new = _new_entry(entry.key, fields, entry.cluster)
             tasks = [new if t is entry else t for t in tasks]
             by_key[key] = new
         for key in self.removals:
@@ -837,8 +842,10 @@ class _Intent:
         return tasks
 
     def _attach_cluster(
-        self, fields: dict[str, Any], name: str, path: str, key: str, index: int, used: dict[str, list[int]]
-    ) -> dict[str, Any]:
+        self, task: dict[str, Any], name: str, key: str, index: int, used: dict[str, list[int]]
+    ) -> None:
+        """Put named cluster ``name`` into ``task`` (the fields of task ``index``), or note why not."""
+        path = f"$.tasks[{index}]"
         cluster = self.clusters.get(name)
         if cluster is None:
             from runspec.spec._schema import closest
@@ -853,9 +860,9 @@ class _Intent:
                     f"task {key!r} names cluster {name!r}, which is not declared; {hint}declared: {declared}",
                 )
             )
-            return fields
+            return
         used.setdefault(name, []).append(index)
-        loop = fields.get("for_each_task")
+        loop = task.get("for_each_task")
         if isinstance(loop, ForEachTask) and isinstance(loop.task, Task):
             # A for_each task has no cluster of its own: the cluster goes to the task it repeats.
             inner = loop.task
@@ -867,12 +874,11 @@ class _Intent:
                         f"the task inside {key!r} already has a cluster; drop cluster={name!r}",
                     )
                 )
-                return fields
+                return
             new_inner = Task._new({**inner.__dict__, "new_cluster": cluster})
-            out = dict(fields)
-            out["for_each_task"] = ForEachTask._new({**loop.__dict__, "task": new_inner})
-            return out
-        if "new_cluster" in fields or "existing_cluster_id" in fields:
+            task["for_each_task"] = ForEachTask._new({**loop.__dict__, "task": new_inner})
+            return
+        if "new_cluster" in task or "existing_cluster_id" in task:
             self.problems.append(
                 Problem(
                     path,
@@ -880,10 +886,8 @@ class _Intent:
                     f"task {key!r} names cluster {name!r} and also sets its own cluster; keep one",
                 )
             )
-            return fields
-        out = dict(fields)
-        out["new_cluster"] = cluster
-        return out
+            return
+        task["new_cluster"] = cluster
 
 
 def _first_keys(keys: list[str], indexes: list[int]) -> str:
