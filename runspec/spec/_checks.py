@@ -91,6 +91,9 @@ CLUSTER_TYPES = frozenset(
 NO_CLUSTER_TYPES = frozenset(TASK_TYPES) - CLUSTER_TYPES - {"python_operator_task", "ai_function_task"}
 #: Types that need ``environment_key`` when they run on serverless compute.
 ENV_KEY_TYPES = frozenset({"spark_python_task", "python_wheel_task", "dbt_task"})
+# Types _compute has nothing to say about when they have exactly one cluster (new or existing) and no
+# environment_key: a notebook may use a SQL warehouse instead, and spark_submit needs a new cluster.
+_QUIET_ON_A_CLUSTER = CLUSTER_TYPES - {"notebook_task", "spark_submit_task"}
 
 TASK_KEY_RE = re.compile(r"^[\w\-]+$")
 MAX_TASKS = 1000
@@ -609,7 +612,8 @@ def check_run(spec: RunSpec, *, body_size: int | None = None) -> Report:
     used_envs: set[str] = set()
     has_git_source = spec.git_source is not None
     for i, task in enumerate(tasks):
-        _one_task(task, f"$.tasks[{i}]", tasks, keys, environments, used_envs, has_git_source, r)
+        if not _quiet_task(task.__dict__, keys, has_git_source):
+            _one_task(task, f"$.tasks[{i}]", tasks, keys, environments, used_envs, has_git_source, r)
     _cycles(tasks, keys, r)
     for key, index in environments.items():
         if key not in used_envs:
@@ -681,9 +685,12 @@ def _task_keys(tasks: Sequence[SubmitTask], r: Report) -> dict[str, int]:
     for i, task in enumerate(tasks):
         # A body loaded with problems may lack required fields, so each is read as optional.
         key: str | None = task.task_key
-        path = f"$.tasks[{i}].task_key"
         if key is None:
             continue
+        if key not in keys and 0 < len(key) <= MAX_TASK_KEY and TASK_KEY_RE.match(key):
+            keys[key] = i  # the usual case: a new key of the right shape, nothing to say
+            continue
+        path = f"$.tasks[{i}].task_key"
         _task_key_shape(key, path, r)
         if key in keys:
             r.error(
@@ -738,14 +745,19 @@ def _one_task(
     has_git_source: bool,
     r: Report,
 ) -> None:
+    # Each rule is called only when the task has a field it reads (most tasks of a large run have few).
+    d = task.__dict__
     types = _task_type(task, path, r)
-    description = task.description
+    description = d.get("description")
     if description is not None and len(description) > MAX_DESCRIPTION:
         r.error(jpath(path, "description"), "too-long", f"a task description has at most {MAX_DESCRIPTION} characters")
-    _dependencies(task, path, tasks, keys, r)
-    _retries(task, path, r)
+    if "depends_on" in d:
+        _dependencies(task, path, tasks, keys, r)
+    if not _RETRY_FIELDS.isdisjoint(d):
+        _retries(task, path, r)
     _compute(task, types, path, environments, used_envs, r)
-    _git_use(task, path, has_git_source, r)
+    if not has_git_source and not _GIT_SOURCED_SET.isdisjoint(d):
+        _git_use(task, path, has_git_source, r)
     if task.for_each_task is None:
         return
     inner = task.for_each_task.task
@@ -763,6 +775,47 @@ def _one_task(
         _retries(inner, inner_path, r)
         _compute(inner, inner_types, inner_path, environments, used_envs, r)
         _git_use(inner, inner_path, has_git_source, r)
+
+
+# Fields that give the rules of _one_task something to check whenever they are set.
+_LOUD_FIELDS = frozenset(
+    {"description", "max_retries", "min_retry_interval_millis", "timeout_seconds", "environment_key", "for_each_task"}
+)
+
+
+def _quiet_task(d: dict[str, Any], keys: dict[str, int], has_git_source: bool) -> bool:
+    """
+    True for the usual task of a large run, one that no rule of ``_one_task`` has anything to say about.
+
+    A shortcut, so it is conservative: one task type of ``CLUSTER_TYPES`` (not spark_submit, not a
+    notebook on a SQL warehouse), on exactly one cluster (new or existing), with none of
+    ``_LOUD_FIELDS``, not reading from git when the run has no git_source, and depending only on
+    known other tasks, each once, without an outcome. For anything else it says False and each
+    rule runs. tests/test_performance.py checks that every task it calls quiet passes the rules.
+    """
+    if not _LOUD_FIELDS.isdisjoint(d) or ("new_cluster" in d) is ("existing_cluster_id" in d):
+        return False
+    types = _TASK_TYPE_SET.intersection(d)
+    if len(types) != 1:
+        return False
+    (kind,) = types
+    if kind not in CLUSTER_TYPES or kind == "spark_submit_task":
+        return False
+    typed = d[kind]
+    if kind == "notebook_task" and typed.warehouse_id is not None:
+        return False
+    if kind in _GIT_SOURCED_SET and not has_git_source and typed.source == "GIT":
+        return False
+    deps = d.get("depends_on")
+    if deps:
+        own = d.get("task_key")
+        named: set[str | None] = {own}
+        for dep in deps:
+            key = dep.task_key
+            if key in named or key not in keys or dep.outcome is not None:
+                return False
+            named.add(key)
+    return True
 
 
 def _task_type(task: SubmitTask | Task, path: str, r: Report) -> list[str]:
@@ -831,10 +884,10 @@ def _dependencies(task: SubmitTask, path: str, tasks: Sequence[SubmitTask], keys
                 )
 
 
+_RETRY_FIELDS = frozenset({"max_retries", "min_retry_interval_millis", "timeout_seconds"})
+
+
 def _retries(task: SubmitTask | Task, path: str, r: Report) -> None:
-    d = task.__dict__
-    if "max_retries" not in d and "min_retry_interval_millis" not in d and "timeout_seconds" not in d:
-        return
     retries = _num(task.max_retries)
     if retries is not None and retries < -1:
         r.error(
@@ -867,7 +920,11 @@ def _compute(
     d = task.__dict__
     has_new = "new_cluster" in d
     has_existing = "existing_cluster_id" in d
-    env_key = task.environment_key
+    env_key = d.get("environment_key")
+    if env_key is None and has_new is not has_existing and len(types) == 1:
+        kind = types[0]
+        if kind in _QUIET_ON_A_CLUSTER or (kind == "notebook_task" and d[kind].warehouse_id is None):
+            return  # the usual case: a task that runs on the one cluster it has, as the rules below allow
     if has_new and has_existing:
         r.error(path, "multiple-compute", "a task runs on new_cluster or existing_cluster_id, not both")
     if env_key is not None:
@@ -919,9 +976,9 @@ def _compute(
 
 
 def _git_use(task: SubmitTask | Task, path: str, has_git_source: bool, r: Report) -> None:
-    d = task.__dict__
-    if has_git_source or _GIT_SOURCED_SET.isdisjoint(d):
+    if has_git_source:
         return
+    d = task.__dict__
     for kind in _GIT_SOURCED:
         holder = d.get(kind)
         if kind == "sql_task" and holder is not None:
