@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from runspec.errors import Problem, SpecError
 from runspec.spec._base import LoadContext, SpecObject
@@ -101,25 +101,10 @@ def _fill_type_fields() -> dict[type, str]:
     return _TYPE_FIELDS
 
 
-class _TaskEntry(NamedTuple):
-    """
-    One ``.task(...)`` call: the task's fields (checked, frozen) and the names it refers to.
-
-    It is the operation itself (``op[0] == "task"``), one object less per task of a large run.
-    """
-
-    op: str
-    key: str | None
-    fields: dict[str, Any]
-    cluster: str | None
-
-
-def _new_entry(key: str | None, fields: dict[str, Any], cluster: str | None) -> _TaskEntry:
-    # tuple.__new__ skips NamedTuple's Python-level __new__ (a run of 1000 tasks makes 1000 entries).
-    return _tuple_new(_TaskEntry, ("task", key, fields, cluster))
-
-
-_tuple_new = tuple.__new__
+#: One ``.task(...)`` call, which is also its operation: ``("task", key, fields, cluster)`` with the
+#: task's fields (checked, frozen), its key (None: derive one) and the named cluster it asked for. A
+#: plain tuple, because a run of 1000 tasks makes 1000 of them.
+_TaskEntry = tuple[str, "str | None", dict[str, Any], "str | None"]
 
 
 def _check_kind(owner: str, name: str, value: Any, kinds: type | tuple[type, ...], expected: str) -> None:
@@ -301,7 +286,7 @@ class Run:
             if f is None or name == "task_key":
                 raise TypeError(_unknown_kwarg(owner, name, table))
             given[name] = f.conv(value)
-        return self._push(_new_entry(key, given, cluster))
+        return self._push(("task", key, given, cluster))
 
     def update_task(self, key: str, **fields: Any) -> Self:
         """
@@ -659,7 +644,7 @@ class Run:
             key = fields.pop("task_key", None)
             if task._extra_map():
                 fields["extra"] = task._extra_map()
-            run = run._push(_new_entry(key, fields, None))
+            run = run._push(("task", key, fields, None))
         return run
 
 
@@ -700,8 +685,6 @@ def _unknown_kwarg(owner: str, name: str, table: Mapping[str, Any], exclude: Ite
 
 
 def _hashable(value: Any) -> Any:
-    if isinstance(value, _TaskEntry):
-        return (value.key, value.cluster, tuple(value.fields.items()))
     if isinstance(value, tuple):
         return tuple(_hashable(v) for v in value)
     if isinstance(value, dict):
@@ -729,7 +712,7 @@ class _Intent:
         for op in ops:
             kind = op[0]
             if kind == "task":
-                self.tasks.append(op)  # type: ignore[arg-type]  # a _TaskEntry
+                self.tasks.append(op)
             elif kind == "set":
                 if op[2] is None:
                     self.top.pop(op[1], None)
@@ -766,9 +749,7 @@ class _Intent:
         only = next(iter(self.clusters)) if len(self.clusters) == 1 else None
         built: list[SubmitTask] = []
         new_task = SubmitTask._new
-        for i, (entry, key) in enumerate(zip(tasks, keys, strict=True)):
-            fields = entry.fields
-            name = entry.cluster
+        for i, ((_, _, fields, name), key) in enumerate(zip(tasks, keys, strict=True)):
             if name is None and only is not None and _wants_cluster(fields):
                 name = only
             d: dict[str, Any] = {"task_key": key, **fields}
@@ -818,19 +799,20 @@ class _Intent:
         tasks = self.tasks
         if not self.updates and not self.removals:
             return tasks
-        by_key = {e.key: e for e in tasks if e.key is not None}
+        by_key = {e[1]: e for e in tasks if e[1] is not None}
         for key, changes in self.updates:
             entry = by_key.get(key)
             if entry is None:
                 self.problems.append(Problem("$", "unknown-task", f"update_task({key!r}): no task has that key"))
                 continue
-            fields = dict(entry.fields)
+            _, _, fields, cluster = entry
+            fields = dict(fields)
             for name, value in changes.items():
                 if value is None:
                     fields.pop(name, None)
                 else:
                     fields[name] = value
-            new = _new_entry(entry.key, fields, entry.cluster)
+            new: _TaskEntry = ("task", key, fields, cluster)
             tasks = [new if t is entry else t for t in tasks]
             by_key[key] = new
         for key in self.removals:
@@ -845,8 +827,13 @@ class _Intent:
         self, task: dict[str, Any], name: str, key: str, index: int, used: dict[str, list[int]]
     ) -> None:
         """Put named cluster ``name`` into ``task`` (the fields of task ``index``), or note why not."""
-        path = f"$.tasks[{index}]"
         cluster = self.clusters.get(name)
+        uses = used.get(name)
+        if cluster is not None and uses is not None and _NO_COMPUTE_YET.isdisjoint(task):
+            uses.append(index)  # the usual case: one more task on a cluster already in use
+            task["new_cluster"] = cluster
+            return
+        path = f"$.tasks[{index}]"
         if cluster is None:
             from runspec.spec._schema import closest
 
@@ -890,6 +877,10 @@ class _Intent:
         task["new_cluster"] = cluster
 
 
+# A task with none of these takes a named cluster as its new_cluster as it is.
+_NO_COMPUTE_YET = frozenset({"for_each_task", "new_cluster", "existing_cluster_id"})
+
+
 def _first_keys(keys: list[str], indexes: list[int]) -> str:
     shown = ", ".join(repr(keys[i]) for i in indexes[:5])
     return shown + (f" and {len(indexes) - 5} more" if len(indexes) > 5 else "")
@@ -918,14 +909,14 @@ def _wants_cluster(fields: dict[str, Any]) -> bool:
 
 def _derive_keys(tasks: list[_TaskEntry]) -> list[str]:
     """Each task's key: the one given, or one derived from the task and made unique in the run."""
-    taken = {e.key for e in tasks if e.key is not None}
+    taken = {e[1] for e in tasks if e[1] is not None}
     counts: dict[str, int] = {}
     keys: list[str] = []
-    for entry in tasks:
-        if entry.key is not None:
-            keys.append(entry.key)
+    for _, given_key, fields, _ in tasks:
+        if given_key is not None:
+            keys.append(given_key)
             continue
-        base = _suggest_key(entry.fields) or "task"
+        base = _suggest_key(fields) or "task"
         n = counts.get(base, 0)
         key = base
         while key in taken:
