@@ -225,7 +225,10 @@ def _seal(obj: SpecObject, extra: FrozenMap[str, Any] | None) -> None:
     """
     cls = type(obj)
     d = obj.__dict__
-    w = d.copy()
+    # Fields whose values are their own request form (strings, numbers, ...) are the usual case: the
+    # request form starts as the object's own dict (never changed: the object is frozen) and becomes
+    # a copy only when a field needs another form.
+    w = d
     flagged = False
     steps = cls._steps
     if steps:
@@ -234,6 +237,12 @@ def _seal(obj: SpecObject, extra: FrozenMap[str, Any] | None) -> None:
             if step is None:
                 continue
             code = step[0]
+            if code == _ENUM:
+                if v not in step[1]:
+                    flagged = True
+                continue
+            if w is d:
+                w = d.copy()
             if code == _OBJ:
                 w[k] = v._w
                 if v._f:
@@ -245,9 +254,6 @@ def _seal(obj: SpecObject, extra: FrozenMap[str, Any] | None) -> None:
                         if e._f:
                             flagged = True
                             break
-            elif code == _ENUM:
-                if v not in step[1]:
-                    flagged = True
             elif code == _MAP:
                 w[k] = v._d if type(v) is FrozenMap else dict(v)
             elif code == _LIST:
@@ -259,7 +265,7 @@ def _seal(obj: SpecObject, extra: FrozenMap[str, Any] | None) -> None:
             else:
                 w[k] = thaw_json(v)
     if extra:
-        w.update(thaw_json(extra))
+        w = {**w, **thaw_json(extra)}
     wrap = cls._wrap
     _set_w(obj, w if wrap is None else wrap(obj, w))
     if not flagged:
@@ -663,8 +669,9 @@ def _make_init(cls: Any, table: dict[str, _Field]) -> Callable[..., None]:
             lines.append(f"  {convert}")
             lines.append(f"  d[{a!r}] = {a}")
     lines.append(" x = _set_extra(self, extra) if extra else None")
-    # Seal: the request form and the findings flag, as _seal computes them.
-    lines.append(" w = d.copy()")
+    # Seal: the request form and the findings flag, as _seal computes them (the object's own dict
+    # is its request form when no field needs another form).
+    lines.append(" w = d.copy()" if cls._steps else " w = d.copy() if x else d")
     lines.append(" f = False")
     for a, (code, arg) in cls._steps.items():
         wire, flag = _SEAL_CODE[code]

@@ -221,27 +221,30 @@ def _compact_sharing_clusters(body: dict[str, Any]) -> str:
     tasks = body.get("tasks")
     if type(tasks) is not list or len(tasks) < 2:
         return _compact(body)
-    uses: dict[int, int] = {}  # id of a cluster's request form -> how many tasks hold it
-    for task in tasks:
-        cluster = task.get("new_cluster") if type(task) is dict else None
-        if type(cluster) is dict:
-            uses[id(cluster)] = uses.get(id(cluster), 0) + 1
-    if all(n == 1 for n in uses.values()):
-        return _compact(body)
-    markers: dict[int, tuple[str, dict[str, Any]]] = {}  # id -> (marker, cluster)
+    # One pass: mark every task's cluster, giving up when clusters are mostly not shared (a loaded body).
+    markers: dict[int, list[Any]] = {}  # id of a cluster's request form -> [marker, cluster, uses]
     marked = []
     for task in tasks:
         cluster = task.get("new_cluster") if type(task) is dict else None
-        if type(cluster) is dict and uses[id(cluster)] > 1:
+        if type(cluster) is dict:
             entry = markers.get(id(cluster))
             if entry is None:
-                entry = markers[id(cluster)] = (f"\x00runspec-shared-cluster-{len(markers)}\x00", cluster)
+                if len(markers) == _MAX_SHARED_CLUSTERS:
+                    return _compact(body)
+                entry = markers[id(cluster)] = [f"\x00runspec-shared-cluster-{len(markers)}\x00", cluster, 0]
+            entry[2] += 1
             task = {**task, "new_cluster": entry[0]}
         marked.append(task)
+    if not markers:
+        return _compact(body)
     text = _compact({**body, "tasks": marked})
-    for marker, cluster in markers.values():
+    for marker, cluster, uses in markers.values():
         token = _compact(marker)
-        if text.count(token) != uses[id(cluster)]:
+        if text.count(token) != uses:
             return _compact(body)
         text = text.replace(token, _compact(cluster))
     return text
+
+
+# More distinct clusters than this and the body is dumped plainly: each one costs a pass over the text.
+_MAX_SHARED_CLUSTERS = 16
