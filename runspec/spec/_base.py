@@ -400,11 +400,14 @@ def load_value(desc: Desc, value: Any, path: str, ctx: LoadContext, depth: int) 
 # finds and reports every problem with its path, as it always has.
 
 _Q_EXACT = 0  # a str, int or bool: exactly that type (arg)
-_Q_NUMBER = 1  # an int or a float
-_Q_ANY = 2  # free-form JSON
-_Q_OBJECT = 3  # a spec object (arg: its wire type name)
-_Q_ARRAY = 4  # a list (arg: the step for its items)
-_Q_MAP = 5  # an object with string keys (arg: the step for its values)
+_Q_OBJECT = 1  # a spec object (arg: its class)
+_Q_OBJECTS = 2  # a list of spec objects (arg: their class)
+_Q_EXACTS = 3  # a list of str, int or bool (arg: the type)
+_Q_EXACT_MAP = 4  # an object of str, int or bool values (arg: the type)
+_Q_NUMBER = 5  # an int or a float
+_Q_ANY = 6  # free-form JSON
+_Q_ARRAY = 7  # any other list (arg: the step for its items)
+_Q_MAP = 8  # any other object (arg: the step for its values)
 
 
 class _Bail(Exception):
@@ -412,70 +415,74 @@ class _Bail(Exception):
 
 
 _BAIL = _Bail()
+_EXACT_TYPES = {"string": str, "integer": int, "boolean": bool}
 
 
 def _quick_step(desc: Desc) -> tuple[int, Any]:
     kind = desc[0]
-    if kind == "string":
-        return (_Q_EXACT, str)
-    if kind == "integer":
-        return (_Q_EXACT, int)
-    if kind == "boolean":
-        return (_Q_EXACT, bool)
+    if kind in _EXACT_TYPES:
+        return (_Q_EXACT, _EXACT_TYPES[kind])
     if kind == "number":
         return (_Q_NUMBER, None)
     if kind == "any":
         return (_Q_ANY, None)
     if kind == "object":
-        return (_Q_OBJECT, desc[1])
-    return (_Q_ARRAY if kind == "array" else _Q_MAP, _quick_step(desc[1]))
+        return (_Q_OBJECT, REGISTRY[desc[1]])
+    inner = _quick_step(desc[1])
+    if kind == "array":
+        if inner[0] == _Q_OBJECT:
+            return (_Q_OBJECTS, inner[1])
+        return (_Q_EXACTS, inner[1]) if inner[0] == _Q_EXACT else (_Q_ARRAY, inner)
+    return (_Q_EXACT_MAP, inner[1]) if inner[0] == _Q_EXACT else (_Q_MAP, inner)
 
 
-def _quick_value(step: tuple[int, Any], value: Any, depth: int) -> Any:
+def _quick_value(code: int, arg: Any, value: Any, depth: int) -> Any:
     """The frozen form of ``value``, loaded as ``load_value`` would when it has nothing to report."""
-    code, arg = step
     t = type(value)
     if code == _Q_EXACT:
         if t is arg:
             return value
     elif code == _Q_OBJECT:
-        return REGISTRY[arg]._quick_load(value, depth + 1)
-    elif code == _Q_ARRAY:
+        return arg._quick_load(value, depth + 1)
+    elif code == _Q_OBJECTS:
         if t is list or t is tuple:
-            if arg[0] == _Q_EXACT:
-                item_type = arg[1]
-                for item in value:
-                    if type(item) is not item_type:
-                        raise _BAIL
-                return tuple(value)
-            out = []
+            load = arg._quick_load
+            return tuple([load(item, depth + 1) for item in value])  # a null item is not a dict: _Bail
+    elif code == _Q_EXACTS:
+        if t is list or t is tuple:
             for item in value:
-                if item is None:
+                if type(item) is not arg:
                     raise _BAIL
-                out.append(_quick_value(arg, item, depth))
-            return tuple(out)
-    elif code == _Q_MAP:
+            return tuple(value)
+    elif code == _Q_EXACT_MAP:
         if t is dict:
-            if arg[0] == _Q_EXACT:
-                item_type = arg[1]
-                for k, item in value.items():
-                    if type(k) is not str or type(item) is not item_type:
-                        raise _BAIL
-                return FrozenMap._adopt(value.copy())
-            out_map = {}
             for k, item in value.items():
-                if type(k) is not str or item is None:
+                if type(k) is not str or type(item) is not arg:
                     raise _BAIL
-                out_map[k] = _quick_value(arg, item, depth)
-            return FrozenMap._adopt(out_map)
+            return _adopt(value.copy())
     elif code == _Q_NUMBER:
         if t is int or t is float:
             return value
-    else:
+    elif code == _Q_ANY:
         try:
             return freeze_json(value)
         except (TypeError, ValueError):
             raise _BAIL from None
+    elif code == _Q_ARRAY:
+        if t is list or t is tuple:
+            out = []
+            for item in value:
+                if item is None:
+                    raise _BAIL
+                out.append(_quick_value(arg[0], arg[1], item, depth))
+            return tuple(out)
+    elif t is dict:  # _Q_MAP
+        out_map = {}
+        for k, item in value.items():
+            if type(k) is not str or item is None:
+                raise _BAIL
+            out_map[k] = _quick_value(arg[0], arg[1], item, depth)
+        return _adopt(out_map)
     raise _BAIL
 
 
@@ -604,7 +611,7 @@ def _setup(cls: Any) -> None:
     cls._enum_fields = tuple((f.attr, f.info.enum) for f in table.values() if f.info.enum)
     cls._steps = {f.attr: step for f in table.values() if (step := _step(f.info)) is not None}
     cls._rules = local_rules(cls)
-    cls._quick = {f.attr: (f.info.required, _quick_step(f.info.desc)) for f in table.values()}
+    cls._quick = {f.attr: (f.info.required, *_quick_step(f.info.desc)) for f in table.values()}
     cls._required_count = sum(1 for f in table.values() if f.info.required)
     if cls.__dict__.get("__init__") is _first_init:
         cls.__init__ = _make_init(cls, table)
@@ -757,7 +764,7 @@ class SpecObject(metaclass=SpecMeta):
     _wire_type: ClassVar[str]
     _steps: ClassVar[dict[str, tuple[int, Any]]]
     _rules: ClassVar[tuple[Callable[[Any, str, Any], None], ...]]
-    _quick: ClassVar[dict[str, tuple[bool, tuple[int, Any]]]]
+    _quick: ClassVar[dict[str, tuple[bool, int, Any]]]
     _required_count: ClassVar[int]
     #: Turns the request form of the fields into the object's request form (the library kinds wrap it).
     _wrap: ClassVar[Callable[[Any, dict[str, Any]], Any] | None] = None
@@ -926,17 +933,19 @@ class SpecObject(metaclass=SpecMeta):
             entry = plan.get(key)  # None for an unknown, rejected or non-string key
             if entry is None:
                 raise _BAIL
-            if entry[0]:
-                if item is None:
+            is_required, code, arg = entry
+            if item is None:
+                if is_required:
                     raise _BAIL
-                required += 1
-            elif item is None:
                 continue
-            step = entry[1]
-            if step[0] == _Q_EXACT and type(item) is step[1]:
+            if is_required:
+                required += 1
+            if code == _Q_EXACT and type(item) is arg:
                 fields[key] = item
+            elif code == _Q_OBJECT:
+                fields[key] = arg._quick_load(item, depth + 1)
             else:
-                fields[key] = _quick_value(step, item, depth)
+                fields[key] = _quick_value(code, arg, item, depth)
         if required != cls._required_count:
             raise _BAIL
         return cls._new(fields)
