@@ -26,18 +26,24 @@ class FrozenMap(Mapping[K, V]):
     It compares equal to any mapping with the same items, dicts included.
     """
 
-    __slots__ = ("_d", "_h")
+    __slots__ = ("_d", "_h", "_w")
 
     _d: dict[K, V]
+    # The same dict again, under the name the JSON encoder's ``default`` reads from spec objects
+    # (``runspec.spec._base.wire_of``): a FrozenMap's request form is its dict.
+    _w: dict[K, V]
 
     def __init__(self, items: Mapping[K, V] | None = None) -> None:
-        object.__setattr__(self, "_d", dict(items) if items else {})
+        d = dict(items) if items else {}
+        _set_d(self, d)
+        _set_w(self, d)
 
     @classmethod
     def _adopt(cls, d: dict[K, V]) -> FrozenMap[K, V]:
         """Wrap ``d`` without copying it; the caller must not keep a reference."""
         m = object.__new__(cls)
         _set_d(m, d)
+        _set_w(m, d)
         return m
 
     def __getitem__(self, key: K) -> V:
@@ -99,6 +105,7 @@ class FrozenMap(Mapping[K, V]):
 
 
 _set_d = FrozenMap.__dict__["_d"].__set__
+_set_w = FrozenMap.__dict__["_w"].__set__
 
 
 def freeze_json(value: Any, depth: int = 0) -> Any:

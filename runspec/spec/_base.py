@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from runspec._frozen import FrozenMap, copy_json, freeze_json, thaw_json
+from runspec._frozen import FrozenMap, freeze_json, thaw_json
 from runspec.errors import Problem, SpecError
 from runspec.spec._schema import Desc, FieldInfo, closest, describe, schema_fields
 
@@ -33,7 +33,7 @@ else:
         return lambda cls: cls
 
 
-__all__ = ["REGISTRY", "LoadContext", "SpecObject", "jpath", "spec_field"]
+__all__ = ["REGISTRY", "LoadContext", "SpecObject", "jpath", "plain_json", "spec_field", "wire_of"]
 
 T = TypeVar("T")
 
@@ -180,38 +180,37 @@ def _converter(owner: str, name: str, desc: Desc) -> Callable[[Any], Any]:
 
 
 # --------------------------------------------------------------------------------------------------
-# Sealing: once an object's fields are stored, make its request form and note whether its checks find
+# Sealing: once an object's fields are stored, note its request form and whether its checks find
 # anything. Both happen exactly once, when the object is made, so compile() and to_json() find them ready.
+#
+# The request form (``_w``) is made of frozen values: usually the object's own dict, whose values are
+# strings, numbers, tuples, FrozenMaps and other spec objects. ``json.dumps(..., default=wire_of)``
+# writes tuples as arrays and asks ``wire_of`` for the request form of everything else (a spec object's
+# ``_w``, a FrozenMap's dict), so no plain copy of the body is ever built to serialise it;
+# ``to_dict()`` makes one with ``plain_json`` for callers who want dicts and lists.
 # --------------------------------------------------------------------------------------------------
 
-# What sealing does with a field whose value is not its own request form (the ``_steps`` of a class).
-_OBJ = 1  # a spec object: its request form; it may carry findings
-_OBJS = 2  # a tuple of spec objects: a list of their request forms; any may carry findings
-_LIST = 3  # a tuple of scalars: a list
-_ENUM = 4  # a string from an enum: itself; a finding when it is not one of the values
-_ENUMS = 5  # a tuple of strings from an enum: a list; a finding when one is not one of the values
-_MAP = 6  # a FrozenMap of scalars: the dict it wraps (never changed: FrozenMap is read-only)
-_THAW = 7  # free-form JSON: thawed into plain dicts and lists
+#: The JSON encoder's ``default``: the request form of a spec object, or the dict of a FrozenMap.
+wire_of: Callable[[Any], Any] = attrgetter("_w")
+
+# Fields whose values sealing looks at (the ``_steps`` of a class), to set the findings flag.
+_OBJ = 1  # a spec object: it may carry findings
+_OBJS = 2  # a tuple of spec objects: any may carry findings
+_ENUM = 3  # a string from an enum: a finding when it is not one of the values
+_ENUMS = 4  # a tuple of strings from an enum: a finding when one is not one of the values
 
 
 def _step(info: FieldInfo) -> tuple[int, Any] | None:
-    """How sealing treats one field (None: the value is its own request form and has nothing to check)."""
+    """What sealing checks in one field (None: nothing, its value cannot carry a finding)."""
     desc = info.desc
     kind = desc[0]
-    if kind in ("string", "integer", "number", "boolean"):
-        return (_ENUM, info.enum) if info.enum else None
     if kind == "object":
         return (_OBJ, None)
-    if kind == "array":
-        inner = desc[1][0]
-        if inner == "object":
-            return (_OBJS, None)
-        if inner in ("string", "integer", "number", "boolean"):
-            return (_ENUMS, info.enum) if info.enum else (_LIST, None)
-        return (_THAW, None)
-    if kind == "map" and desc[1][0] in ("string", "integer", "number", "boolean"):
-        return (_MAP, None)
-    return (_THAW, None)
+    if kind == "array" and desc[1][0] == "object":
+        return (_OBJS, None)
+    if info.enum:
+        return (_ENUMS, info.enum) if kind == "array" else (_ENUM, info.enum)
+    return None
 
 
 def _seal(obj: SpecObject, extra: FrozenMap[str, Any] | None) -> None:
@@ -225,10 +224,6 @@ def _seal(obj: SpecObject, extra: FrozenMap[str, Any] | None) -> None:
     """
     cls = type(obj)
     d = obj.__dict__
-    # Fields whose values are their own request form (strings, numbers, ...) are the usual case: the
-    # request form starts as the object's own dict (never changed: the object is frozen) and becomes
-    # a copy only when a field needs another form.
-    w = d
     flagged = False
     steps = cls._steps
     if steps:
@@ -237,35 +232,25 @@ def _seal(obj: SpecObject, extra: FrozenMap[str, Any] | None) -> None:
             if step is None:
                 continue
             code = step[0]
-            if code == _ENUM:
-                if v not in step[1]:
-                    flagged = True
-                continue
-            if w is d:
-                w = d.copy()
             if code == _OBJ:
-                w[k] = v._w
                 if v._f:
                     flagged = True
+                    break
             elif code == _OBJS:
-                w[k] = [e._w for e in v]
-                if not flagged:
-                    for e in v:
-                        if e._f:
-                            flagged = True
-                            break
-            elif code == _MAP:
-                w[k] = v._d if type(v) is FrozenMap else dict(v)
-            elif code == _LIST:
-                w[k] = list(v)
-            elif code == _ENUMS:
-                w[k] = list(v)
-                if not step[1].issuperset(v):
+                for e in v:
+                    if e._f:
+                        flagged = True
+                        break
+            elif code == _ENUM:
+                if v not in step[1]:
                     flagged = True
-            else:
-                w[k] = thaw_json(v)
-    if extra:
-        w = {**w, **thaw_json(extra)}
+            elif not step[1].issuperset(v):  # _ENUMS
+                flagged = True
+            if flagged:
+                break
+    # The object's own dict is its request form (never changed: the object is frozen), unless extra
+    # fields join it or the class wraps it (the library kinds).
+    w = {**d, **extra._d} if extra else d
     wrap = cls._wrap
     _set_w(obj, w if wrap is None else wrap(obj, w))
     if not flagged:
@@ -273,6 +258,19 @@ def _seal(obj: SpecObject, extra: FrozenMap[str, Any] | None) -> None:
         if rules:
             flagged = _finds_anything(obj, rules)
     _set_f(obj, flagged)
+
+
+def plain_json(value: Any) -> Any:
+    """A request form, or part of one, as new plain dicts and lists (for callers to keep and change)."""
+    t = type(value)
+    if t is dict:
+        return {k: plain_json(v) for k, v in value.items()}
+    if t is tuple or t is list:
+        return [plain_json(v) for v in value]
+    if t is str or t is int or t is float or t is bool or value is None:
+        return value
+    w = getattr(value, "_w", None)  # a spec object's request form, or a FrozenMap's dict
+    return value if w is None else plain_json(w)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -627,15 +625,12 @@ def _first_init(self: Any, *args: Any, **kwargs: Any) -> None:
 
 
 # What a generated __init__ does to seal a field, by its sealing step (as _seal does, written out for
-# the fields of one class so that making an object costs no loop and no lookups): wire, then flag.
-_SEAL_CODE: dict[int, tuple[str | None, str | None]] = {
-    _OBJ: ("{a}._w", "if {a}._f: f = True"),
-    _OBJS: ("[e._w for e in {a}]", "if not f: f = _any_flagged({a})"),
-    _LIST: ("list({a})", None),
-    _ENUM: (None, "if {a} not in _e_{a}: f = True"),
-    _ENUMS: ("list({a})", "if not _e_{a}.issuperset({a}): f = True"),
-    _MAP: ("{a}._d", None),
-    _THAW: ("_thaw({a})", None),
+# the fields of one class so that making an object costs no loop and no lookups).
+_SEAL_CODE: dict[int, str] = {
+    _OBJ: "{a}._f",
+    _OBJS: "_any_flagged({a})",
+    _ENUM: "{a} not in _e_{a}",
+    _ENUMS: "not _e_{a}.issuperset({a})",
 }
 
 
@@ -656,7 +651,6 @@ def _make_init(cls: Any, table: dict[str, _Field]) -> Callable[..., None]:
         "_set_extra": _set_extra,
         "_set_w": _set_w,
         "_set_f": _set_f,
-        "_thaw": thaw_json,
         "_any_flagged": _any_flagged,
         "_PROBE": _PROBE,
         "_wrap": cls._wrap,
@@ -676,24 +670,14 @@ def _make_init(cls: Any, table: dict[str, _Field]) -> Callable[..., None]:
             lines.append(f"  {convert}")
             lines.append(f"  d[{a!r}] = {a}")
     lines.append(" x = _set_extra(self, extra) if extra else None")
-    # Seal: the request form and the findings flag, as _seal computes them (the object's own dict
-    # is its request form when no field needs another form).
-    lines.append(" w = d.copy()" if cls._steps else " w = d.copy() if x else d")
+    # Seal: the request form and the findings flag, as _seal computes them.
     lines.append(" f = False")
     for a, (code, arg) in cls._steps.items():
-        wire, flag = _SEAL_CODE[code]
         env[f"_e_{a}"] = arg
-        indent = " "
-        if not table[a].required:
-            lines.append(f" if {a} is not None:")
-            indent = "  "
-        if wire is not None:
-            lines.append(f"{indent}w[{a!r}] = {wire.format(a=a)}")
-        if flag is not None:
-            lines.append(f"{indent}{flag.format(a=a)}")
-        if wire is None and flag is None:  # pragma: no cover - every step has one or the other
-            lines.append(f"{indent}pass")
-    lines.append(" if x: w.update(_thaw(x))")
+        finding = _SEAL_CODE[code].format(a=a)
+        guard = "" if table[a].required else f"{a} is not None and "
+        lines.append(f" if {guard}{finding}: f = True")
+    lines.append(" w = {**d, **x._d} if x else d")
     lines.append(" _set_w(self, w)" if cls._wrap is None else " _set_w(self, _wrap(self, w))")
     if cls._rules:
         # As _finds_anything does, written out: the first finding (or failure) of a rule is enough.
@@ -828,12 +812,16 @@ class SpecObject(metaclass=SpecMeta):
     # -- conversion ------------------------------------------------------------------------------
 
     def _wire(self) -> Any:
-        """The request form, made once when the object is. Callers must not change it; see ``to_dict()``."""
+        """
+        The request form, made once when the object is, as frozen values (see ``wire_of``).
+
+        Callers must not change it; ``to_dict()`` gives plain dicts and lists.
+        """
         return self._w
 
     def to_dict(self) -> dict[str, Any]:
         """Return this object's request form as plain dicts and lists: only the fields that are set."""
-        return copy_json(self._wire())  # type: ignore[no-any-return]
+        return plain_json(self._wire())  # type: ignore[no-any-return]
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, strict: bool = True) -> Self:

@@ -6,9 +6,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from runspec._frozen import copy_json
 from runspec.errors import Problem, SpecError
-from runspec.spec._base import LoadContext, SpecObject
+from runspec.spec._base import LoadContext, SpecObject, plain_json, wire_of
 from runspec.spec._checks import check_run
 from runspec.spec._objects import (
     GitSource,
@@ -143,14 +142,21 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
 
     def to_dict(self) -> dict[str, Any]:
         """Return the request body as plain dicts and lists: exactly the fields that were set."""
-        return copy_json(self._wire())  # type: ignore[no-any-return]
+        return plain_json(self._wire())  # type: ignore[no-any-return]
 
     def to_json(self, *, indent: int | None = None) -> str:
         """Return the request body as JSON text (compact unless ``indent`` is given)."""
         if indent is None:
             return _compact_sharing_clusters(self._wire())
         # The body is built from frozen objects, so it cannot contain a cycle.
-        return json.dumps(self._wire(), indent=indent, separators=(",", ": "), check_circular=False, ensure_ascii=False)
+        return json.dumps(
+            self._wire(),
+            indent=indent,
+            separators=(",", ": "),
+            check_circular=False,
+            ensure_ascii=False,
+            default=wire_of,
+        )
 
     # -- pictures ----------------------------------------------------------------------------------
 
@@ -203,8 +209,9 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
 
 
 def _compact(value: Any) -> str:
-    # The body is built from frozen objects, so it cannot contain a cycle.
-    return json.dumps(value, separators=(",", ":"), check_circular=False, ensure_ascii=False)
+    # The body is built from frozen objects, so it cannot contain a cycle; wire_of gives the request
+    # form of the spec objects and FrozenMaps in it.
+    return json.dumps(value, separators=(",", ":"), check_circular=False, ensure_ascii=False, default=wire_of)
 
 
 def _compact_sharing_clusters(body: dict[str, Any]) -> str:
@@ -219,22 +226,23 @@ def _compact_sharing_clusters(body: dict[str, Any]) -> str:
     Otherwise the body itself contains the marker, and it is dumped plainly.
     """
     tasks = body.get("tasks")
-    if type(tasks) is not list or len(tasks) < 2:
+    if type(tasks) is not tuple or len(tasks) < 2:
         return _compact(body)
     # One pass: mark every task's cluster, giving up when clusters are mostly not shared (a loaded body).
-    markers: dict[int, list[Any]] = {}  # id of a cluster's request form -> [marker, cluster, uses]
+    markers: dict[int, list[Any]] = {}  # id of a cluster -> [marker, cluster, uses]
     marked = []
     for task in tasks:
-        cluster = task.get("new_cluster") if type(task) is dict else None
-        if type(cluster) is dict:
+        form = task._w  # a SubmitTask's request form: a dict
+        cluster = form.get("new_cluster")
+        if cluster is not None:
             entry = markers.get(id(cluster))
             if entry is None:
                 if len(markers) == _MAX_SHARED_CLUSTERS:
                     return _compact(body)
                 entry = markers[id(cluster)] = [f"\x00runspec-shared-cluster-{len(markers)}\x00", cluster, 0]
             entry[2] += 1
-            task = {**task, "new_cluster": entry[0]}
-        marked.append(task)
+            form = {**form, "new_cluster": entry[0]}
+        marked.append(form)
     if not markers:
         return _compact(body)
     text = _compact({**body, "tasks": marked})
