@@ -38,6 +38,15 @@ class FrozenMap(Mapping[K, V]):
         _set_d(self, d)
         _set_w(self, d)
 
+    @staticmethod
+    def _copy_of(d: dict[K, V]) -> FrozenMap[K, V]:
+        """A FrozenMap of a copy of ``d`` (the caller may keep ``d``)."""
+        m = _new_map(FrozenMap)
+        d = d.copy()
+        _set_d(m, d)
+        _set_w(m, d)
+        return m
+
     @classmethod
     def _adopt(cls, d: dict[K, V]) -> FrozenMap[K, V]:
         """Wrap ``d`` without copying it; the caller must not keep a reference."""
@@ -104,6 +113,7 @@ class FrozenMap(Mapping[K, V]):
         return dict(self._d)
 
 
+_new_map = object.__new__
 _set_d = FrozenMap.__dict__["_d"].__set__
 _set_w = FrozenMap.__dict__["_w"].__set__
 

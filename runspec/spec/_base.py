@@ -153,7 +153,7 @@ def _converter(owner: str, name: str, desc: Desc) -> Callable[[Any], Any]:
                     if type(k) is not str or type(item) is not str:
                         break
                 else:
-                    return _adopt(v.copy())
+                    return _frozen_copy(v)
             if type(v) is not dict and not isinstance(v, Mapping):
                 raise _bad_type(owner, name, expected, v)
             out = {}
@@ -653,6 +653,7 @@ def _make_init(cls: Any, table: dict[str, _Field]) -> Callable[..., None]:
         "_set_f": _set_f,
         "_any_flagged": _any_flagged,
         "_PROBE": _PROBE,
+        "_frozen_copy": _frozen_copy,
         "_wrap": cls._wrap,
     }
     fast = {"string": "str", "integer": "int", "boolean": "bool"}
@@ -661,13 +662,28 @@ def _make_init(cls: Any, table: dict[str, _Field]) -> Callable[..., None]:
         a = f.attr
         env[f"_c_{a}"] = f.conv
         check = fast.get(f.info.desc[0])
-        convert = f"if type({a}) is not {check}: {a} = _c_{a}({a})" if check else f"{a} = _c_{a}({a})"
+        if check:
+            convert = [f"if type({a}) is not {check}: {a} = _c_{a}({a})"]
+        elif f.info.desc == ("map", ("string",)):
+            # A dict of str to str, the usual value, is frozen here without a call (as the converter does).
+            convert = [
+                f"if type({a}) is dict:",
+                f" for _k, _v in {a}.items():",
+                "  if type(_k) is not str or type(_v) is not str:",
+                f"   {a} = _c_{a}({a})",
+                "   break",
+                " else:",
+                f"  {a} = _frozen_copy({a})",
+                f"else: {a} = _c_{a}({a})",
+            ]
+        else:
+            convert = [f"{a} = _c_{a}({a})"]
         if f.required:
-            lines.append(f" {convert}")
+            lines.extend(f" {line}" for line in convert)
             lines.append(f" d[{a!r}] = {a}")
         else:
             lines.append(f" if {a} is not None:")
-            lines.append(f"  {convert}")
+            lines.extend(f"  {line}" for line in convert)
             lines.append(f"  d[{a!r}] = {a}")
     lines.append(" x = _set_extra(self, extra) if extra else None")
     # Seal: the request form and the findings flag, as _seal computes them.
@@ -970,6 +986,7 @@ def _rebuild(cls: type[SpecObject], fields: dict[str, Any], extra: FrozenMap[str
 
 
 _object_new = object.__new__
+_frozen_copy = FrozenMap._copy_of
 _adopt = FrozenMap._adopt
 # Slot setters: spec objects refuse attribute assignment, so their constructors write slots directly.
 _set_w = SpecObject.__dict__["_w"].__set__
