@@ -88,11 +88,19 @@ def _task_field_for(obj: object) -> str | None:
 
 #: Task-type class -> SubmitTask field, filled on first use (keeps import cheap).
 _TYPE_FIELDS: dict[type, str] = {}
+#: The values of run_if, the one enum among the fields Run.task checks by name, and whether it is the
+#: only one (else Run.task leaves a task's findings flag to compile()).
+_RUN_IF_VALUES: frozenset[str] = frozenset()
+_ONLY_RUN_IF = False
 
 
 def _fill_type_fields() -> dict[type, str]:
     from runspec.spec._base import REGISTRY
 
+    global _RUN_IF_VALUES, _ONLY_RUN_IF
+    enums = dict(SubmitTask._enum_fields)
+    _ONLY_RUN_IF = enums.keys() == {"run_if"}
+    _RUN_IF_VALUES = enums.get("run_if", frozenset())
     for name, info in SubmitTask._schema.items():
         if name.endswith("_task") and info.desc[0] == "object" and not info.rejected:
             cls = REGISTRY.get(info.desc[1])
@@ -101,10 +109,11 @@ def _fill_type_fields() -> dict[type, str]:
     return _TYPE_FIELDS
 
 
-#: One ``.task(...)`` call, which is also its operation: ``("task", key, fields, cluster)`` with the
-#: task's fields (checked, frozen), its key (None: derive one) and the named cluster it asked for. A
+#: One ``.task(...)`` call, which is also its operation: ``("task", key, fields, cluster, flagged)``
+#: with the task's fields (checked, frozen), its key (None: derive one), the named cluster it asked
+#: for, and whether anything in the fields has a finding (see SpecObject._new; None: not known). A
 #: plain tuple, because a run of 1000 tasks makes 1000 of them.
-_TaskEntry = tuple[str, "str | None", dict[str, Any], "str | None"]
+_TaskEntry = tuple[str, "str | None", dict[str, Any], "str | None", "bool | None"]
 
 
 def _check_kind(owner: str, name: str, value: Any, kinds: type | tuple[type, ...], expected: str) -> None:
@@ -234,8 +243,12 @@ class Run:
         if cluster is not None and type(cluster) is not str:
             _check_kind(owner, "cluster", cluster, str, "str (the name given to .cluster())")
         type_field = (_TYPE_FIELDS or _fill_type_fields()).get(type(task))
+        # Whether anything in the task's fields has a finding: found out here, field by field, as the
+        # SubmitTask made by compile() would (None where this call cannot tell).
+        flagged: bool | None = None
         if type_field is not None:
             given: dict[str, Any] = {type_field: task}
+            flagged = task._f if _ONLY_RUN_IF else None
         elif isinstance(task, SubmitTask):
             given = dict(task.__dict__)
             task_key = given.pop("task_key", None)
@@ -251,12 +264,24 @@ class Run:
         if depends_on:
             deps = _dependencies(owner, depends_on)
             given["depends_on"] = (*given["depends_on"], *deps) if "depends_on" in given else deps
+            if flagged is False:
+                for dep in deps:
+                    if dep._f:
+                        flagged = True
+                        break
         table = SubmitTask._fields
         # The common keywords, checked one by one (this runs for every task of a large run).
         if libraries is not None:
-            given["libraries"] = table["libraries"].conv(libraries)
+            given["libraries"] = libs = table["libraries"].conv(libraries)
+            if flagged is False:
+                for lib in libs:
+                    if lib._f:
+                        flagged = True
+                        break
         if run_if is not None:
-            given["run_if"] = table["run_if"].conv(run_if)
+            given["run_if"] = run_if = table["run_if"].conv(run_if)
+            if flagged is False:
+                flagged = run_if not in _RUN_IF_VALUES
         if max_retries is not None:
             given["max_retries"] = table["max_retries"].conv(max_retries)
         if min_retry_interval_millis is not None:
@@ -274,10 +299,13 @@ class Run:
         if existing_cluster_id is not None:
             given["existing_cluster_id"] = table["existing_cluster_id"].conv(existing_cluster_id)
         if new_cluster is not None:
-            given["new_cluster"] = table["new_cluster"].conv(new_cluster)
+            given["new_cluster"] = new_cluster = table["new_cluster"].conv(new_cluster)
+            if flagged is False:
+                flagged = new_cluster._f
         for name, value in fields.items():
             if value is None:
                 continue
+            flagged = None  # any other field: compile() looks at all of them
             if name == "extra":
                 # Checked now, the way SubmitTask would, so a mistake points at this call.
                 given["extra"] = SubmitTask("probe", extra=value)._extra_map()
@@ -286,7 +314,7 @@ class Run:
             if f is None or name == "task_key":
                 raise TypeError(_unknown_kwarg(owner, name, table))
             given[name] = f.conv(value)
-        return self._push(("task", key, given, cluster))
+        return self._push(("task", key, given, cluster, flagged))
 
     def update_task(self, key: str, **fields: Any) -> Self:
         """
@@ -644,7 +672,7 @@ class Run:
             key = fields.pop("task_key", None)
             if task._extra_map():
                 fields["extra"] = task._extra_map()
-            run = run._push(("task", key, fields, None))
+            run = run._push(("task", key, fields, None, None))
         return run
 
 
@@ -749,13 +777,24 @@ class _Intent:
         only = next(iter(self.clusters)) if len(self.clusters) == 1 else None
         built: list[SubmitTask] = []
         new_task = SubmitTask._new
-        for i, ((_, _, fields, name), key) in enumerate(zip(tasks, keys, strict=True)):
+        clusters = self.clusters
+        for i, ((_, _, fields, name, flagged), key) in enumerate(zip(tasks, keys, strict=True)):
             if name is None and only is not None and _wants_cluster(fields):
                 name = only
             d: dict[str, Any] = {"task_key": key, **fields}
             if name is not None:
-                self._attach_cluster(d, name, key, i, used)
-            built.append(new_task(d, d.pop("extra") if "extra" in d else None))
+                cluster = clusters.get(name)
+                uses = used.get(name)
+                if cluster is not None and uses is not None and _NO_COMPUTE_YET.isdisjoint(d):
+                    # The usual case: one more task on a cluster already in use, taken as it is.
+                    uses.append(i)
+                    d["new_cluster"] = cluster
+                    if flagged is False:  # the cluster is the one field the entry did not see
+                        flagged = cluster._f
+                else:
+                    self._attach_cluster(d, name, key, i, used)
+                    flagged = None
+            built.append(new_task(d, d.pop("extra") if "extra" in d else None, flagged))
         for name in self.clusters:
             if name not in used:
                 self.problems.append(
@@ -805,14 +844,14 @@ class _Intent:
             if entry is None:
                 self.problems.append(Problem("$", "unknown-task", f"update_task({key!r}): no task has that key"))
                 continue
-            _, _, fields, cluster = entry
+            _, _, fields, cluster, _ = entry
             fields = dict(fields)
             for name, value in changes.items():
                 if value is None:
                     fields.pop(name, None)
                 else:
                     fields[name] = value
-            new: _TaskEntry = ("task", key, fields, cluster)
+            new: _TaskEntry = ("task", key, fields, cluster, None)
             tasks = [new if t is entry else t for t in tasks]
             by_key[key] = new
         for key in self.removals:
@@ -828,11 +867,6 @@ class _Intent:
     ) -> None:
         """Put named cluster ``name`` into ``task`` (the fields of task ``index``), or note why not."""
         cluster = self.clusters.get(name)
-        uses = used.get(name)
-        if cluster is not None and uses is not None and _NO_COMPUTE_YET.isdisjoint(task):
-            uses.append(index)  # the usual case: one more task on a cluster already in use
-            task["new_cluster"] = cluster
-            return
         path = f"$.tasks[{index}]"
         if cluster is None:
             from runspec.spec._schema import closest
@@ -912,7 +946,7 @@ def _derive_keys(tasks: list[_TaskEntry]) -> list[str]:
     taken = {e[1] for e in tasks if e[1] is not None}
     counts: dict[str, int] = {}
     keys: list[str] = []
-    for _, given_key, fields, _ in tasks:
+    for _, given_key, fields, _, _ in tasks:
         if given_key is not None:
             keys.append(given_key)
             continue

@@ -33,7 +33,7 @@ else:
         return lambda cls: cls
 
 
-__all__ = ["REGISTRY", "LoadContext", "SpecObject", "jpath", "plain_json", "spec_field", "wire_of"]
+__all__ = ["REGISTRY", "LoadContext", "SpecObject", "any_flagged", "jpath", "plain_json", "spec_field", "wire_of"]
 
 T = TypeVar("T")
 
@@ -213,7 +213,7 @@ def _step(info: FieldInfo) -> tuple[int, Any] | None:
     return None
 
 
-def _seal(obj: SpecObject, extra: FrozenMap[str, Any] | None) -> None:
+def _seal(obj: SpecObject, extra: FrozenMap[str, Any] | None, known: bool | None = None) -> None:
     """
     Set ``obj._w`` (the request form) and ``obj._f`` (whether whole-run checks find anything in it).
 
@@ -221,12 +221,17 @@ def _seal(obj: SpecObject, extra: FrozenMap[str, Any] | None) -> None:
     a warning, or when a spec object inside it has ``_f`` set. A clean subtree, the usual case, is then
     skipped by ``compile()``; a flagged one is checked in full there, so every problem is still found,
     reported with its path and in its order, and only at compile()/from_dict() time.
+
+    ``known`` is what the fields' children and enums say, when the caller has already found it out
+    (``Run.task`` does, for the fields it checks); the class's rules still run.
     """
     cls = type(obj)
     d = obj.__dict__
     flagged = False
     steps = cls._steps
-    if steps:
+    if known is not None:
+        flagged = known
+    elif steps:
         for k, v in d.items():
             step = steps.get(k)
             if step is None:
@@ -715,8 +720,12 @@ def _make_init(cls: Any, table: dict[str, _Field]) -> Callable[..., None]:
     return init
 
 
-def _any_flagged(objects: tuple[SpecObject, ...]) -> bool:
+def any_flagged(objects: tuple[SpecObject, ...]) -> bool:
+    """Whether any of ``objects`` has a finding inside (see ``_seal``)."""
     return any(map(_flag_of, objects))
+
+
+_any_flagged = any_flagged
 
 
 _flag_of = attrgetter("_f")
@@ -867,20 +876,20 @@ class SpecObject(metaclass=SpecMeta):
     # -- loading (used by from_dict) ---------------------------------------------------------------
 
     @classmethod
-    def _new(cls, fields: dict[str, Any], extra: Mapping[str, Any] | None = None) -> Self:
+    def _new(cls, fields: dict[str, Any], extra: Mapping[str, Any] | None = None, known: bool | None = None) -> Self:
         """
         Make an object from already-checked, frozen field values (no type checks run).
 
         ``fields`` becomes the object's ``__dict__``: callers pass a dict of their own making and
-        never touch it again.
+        never touch it again. ``known``: see ``_seal``.
         """
         obj = _object_new(cls)
-        _osa(obj, "__dict__", fields)
+        _set_dict(obj, fields)
         x: FrozenMap[str, Any] | None = None
         if extra:
             x = extra if type(extra) is FrozenMap else FrozenMap._adopt(dict(extra))
             _osa(obj, "_x", x)
-        _seal(obj, x)
+        _seal(obj, x, known)
         return obj
 
     @classmethod
@@ -991,6 +1000,7 @@ _adopt = FrozenMap._adopt
 # Slot setters: spec objects refuse attribute assignment, so their constructors write slots directly.
 _set_w = SpecObject.__dict__["_w"].__set__
 _set_f = SpecObject.__dict__["_f"].__set__
+_set_dict = SpecObject.__dict__["__dict__"].__set__
 
 
 class _Found(Exception):

@@ -417,7 +417,7 @@ def _notebook(task: NotebookTask, path: str, r: Report) -> None:
     # Cheap estimate first; the exact JSON size only when the estimate comes near the limit. (This
     # runs for every notebook task made, so it reads the FrozenMap's dict directly.)
     estimate = 0
-    for k, v in params._d.items():
+    for k, v in (params._d if type(params) is FrozenMap else params).items():
         estimate += len(k) + len(v)
     if estimate > 512 * 1024 and _json_size(params) > 1024 * 1024:
         r.error(jpath(path, "base_parameters"), "payload-too-large", "base_parameters must be at most 1 MB as JSON")
@@ -682,7 +682,10 @@ def _top_level(spec: RunSpec, r: Report, body_size: int | None) -> None:
 
 
 def _task_keys(tasks: Sequence[SubmitTask], r: Report) -> dict[str, int]:
-    keys: dict[str, int] = {}
+    keys = _plain_task_keys(tasks)
+    if keys is not None:
+        return keys
+    keys = {}
     for i, task in enumerate(tasks):
         # A body loaded with problems may lack required fields, so each is read as optional.
         key: str | None = task.task_key
@@ -702,6 +705,28 @@ def _task_keys(tasks: Sequence[SubmitTask], r: Report) -> dict[str, int]:
         else:
             keys[key] = i
     return keys
+
+
+def _plain_task_keys(tasks: Sequence[SubmitTask]) -> dict[str, int] | None:
+    """
+    Each task's key and index, when every task has a key of the right shape, used once (the usual
+    run, checked with a few calls for all its tasks at once); None otherwise, for _task_keys to report.
+
+    Joined by spaces (not a key character), with no space inside any key (the joined text has one
+    fewer than there are keys), the keys match ``_KEYS_RE`` exactly when each on its own is non-empty
+    and made of key characters, so each passes TASK_KEY_RE too.
+    """
+    keys = [task.task_key for task in tasks]
+    if not keys or None in keys or max(map(len, keys)) > MAX_TASK_KEY:
+        return None
+    index = dict(zip(keys, range(len(keys))))
+    joined = " ".join(keys)
+    if len(index) != len(keys) or joined.count(" ") != len(keys) - 1 or not _KEYS_RE.fullmatch(joined):
+        return None
+    return index
+
+
+_KEYS_RE = re.compile(r"[\w\-]+(?: [\w\-]+)*")
 
 
 def _task_key_shape(key: str, path: str, r: Report) -> None:
@@ -810,6 +835,10 @@ def _quiet_task(d: dict[str, Any], keys: dict[str, int], has_git_source: bool) -
     deps = d.get("depends_on")
     if deps:
         own = d.get("task_key")
+        if len(deps) == 1:  # the usual case, without a set
+            dep = deps[0]
+            key = dep.task_key
+            return key != own and key in keys and dep.outcome is None
         named: set[str | None] = {own}
         for dep in deps:
             key = dep.task_key
