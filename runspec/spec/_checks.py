@@ -719,7 +719,7 @@ def _plain_task_keys(tasks: Sequence[SubmitTask]) -> dict[str, int] | None:
     keys = [task.task_key for task in tasks]
     if not keys or None in keys or max(map(len, keys)) > MAX_TASK_KEY:
         return None
-    index = dict(zip(keys, range(len(keys))))
+    index = dict(zip(keys, range(len(keys)), strict=True))
     joined = " ".join(keys)
     if len(index) != len(keys) or joined.count(" ") != len(keys) - 1 or not _KEYS_RE.fullmatch(joined):
         return None
