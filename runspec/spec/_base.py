@@ -256,8 +256,8 @@ def _seal(obj: SpecObject, extra: FrozenMap[str, Any] | None, known: bool | None
     # The object's own dict is its request form (never changed: the object is frozen), unless extra
     # fields join it or the class wraps it (the library kinds).
     w = {**d, **extra._d} if extra else d
-    wrap = cls._wrap
-    _set_w(obj, w if wrap is None else wrap(obj, w))
+    key = cls._wire_key
+    _set_w(obj, w if key is None else {key: w.get("path", w)})
     if not flagged:
         rules = cls._rules
         if rules:
@@ -659,7 +659,7 @@ def _make_init(cls: Any, table: dict[str, _Field]) -> Callable[..., None]:
         "_any_flagged": _any_flagged,
         "_PROBE": _PROBE,
         "_frozen_copy": _frozen_copy,
-        "_wrap": cls._wrap,
+        "_wire_key": cls._wire_key,
     }
     fast = {"string": "str", "integer": "int", "boolean": "bool"}
     # Check, freeze and store each field, in declaration order (the first wrong one raises).
@@ -699,7 +699,7 @@ def _make_init(cls: Any, table: dict[str, _Field]) -> Callable[..., None]:
         guard = "" if table[a].required else f"{a} is not None and "
         lines.append(f" if {guard}{finding}: f = True")
     lines.append(" w = {**d, **x._d} if x else d")
-    lines.append(" _set_w(self, w)" if cls._wrap is None else " _set_w(self, _wrap(self, w))")
+    lines.append(" _set_w(self, w)" if cls._wire_key is None else " _set_w(self, {_wire_key: w.get('path', w)})")
     if cls._rules:
         # As _finds_anything does, written out: the first finding (or failure) of a rule is enough.
         lines.append(" if not f:")
@@ -775,8 +775,9 @@ class SpecObject(metaclass=SpecMeta):
     _rules: ClassVar[tuple[Callable[[Any, str, Any], None], ...]]
     _quick: ClassVar[dict[str, tuple[bool, int, Any]]]
     _required_count: ClassVar[int]
-    #: Turns the request form of the fields into the object's request form (the library kinds wrap it).
-    _wrap: ClassVar[Callable[[Any, dict[str, Any]], Any] | None] = None
+    #: When set, the request form is nested under this key: ``{key: form}``, or ``{key: path}`` for a
+    #: form whose only field is ``path`` (the library kinds: ``{"pypi": {...}}``, ``{"whl": "..."}``).
+    _wire_key: ClassVar[str | None] = None
     _enum_fields: ClassVar[tuple[tuple[str, frozenset[str]], ...]]
 
     # -- immutability --------------------------------------------------------------------------

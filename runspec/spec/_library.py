@@ -29,10 +29,12 @@ class Library(SpecObject, wire="Library", fields={}):
 
     #: The key of the API's ``Library`` object this kind is sent under.
     kind: ClassVar[str] = ""
+    # The API nests each kind under its own key, and the file kinds are a bare path string.
+    _wire_key: ClassVar[str | None] = ""
 
-    def _wrap(self, inner: dict[str, Any]) -> Any:
-        # The API nests each kind under its own key, and the file kinds are a bare path string.
-        return {self.kind: inner.get("path", inner)}
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._wire_key = cls.kind
 
     def to_dict(self) -> dict[str, Any]:
         """Return the wrapped request form, for example ``{"pypi": {"package": "pandas"}}``."""
