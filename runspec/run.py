@@ -314,7 +314,10 @@ class Run:
             if f is None or name == "task_key":
                 raise TypeError(_unknown_kwarg(owner, name, table))
             given[name] = f.conv(value)
-        return self._push(("task", key, given, cluster, flagged))
+        new = _object_new(type(self))  # self._push(...), written out: this runs for every task
+        _set_parent(new, self)
+        _set_op(new, ("task", key, given, cluster, flagged))
+        return new
 
     def update_task(self, key: str, **fields: Any) -> Self:
         """
@@ -829,9 +832,9 @@ class _Intent:
             if len(indexes) > 1
         ]
         spec._finish(self.problems, (), extra_warnings=warnings)
-        names = {keys[i]: name for name, indexes in used.items() for i in indexes}
-        if names:
-            object.__setattr__(spec, "_cluster_names", names)
+        if used:
+            # Which named cluster each task got, for the pictures; the dict is made when one is drawn.
+            object.__setattr__(spec, "_cluster_names", (keys, used))
         return spec
 
     def _apply_edits(self) -> list[_TaskEntry]:

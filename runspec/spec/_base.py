@@ -886,11 +886,16 @@ class SpecObject(metaclass=SpecMeta):
         """
         obj = _object_new(cls)
         _set_dict(obj, fields)
-        x: FrozenMap[str, Any] | None = None
         if extra:
             x = extra if type(extra) is FrozenMap else FrozenMap._adopt(dict(extra))
             _osa(obj, "_x", x)
-        _seal(obj, x, known)
+            _seal(obj, x, known)
+        elif known is None or cls._wire_key is not None:
+            _seal(obj, None, known)
+        else:  # _seal's work when the findings of the fields are known (compile() knows them for most tasks)
+            _set_w(obj, fields)
+            rules = cls._rules
+            _set_f(obj, known or (bool(rules) and _finds_anything(obj, rules)))
         return obj
 
     @classmethod

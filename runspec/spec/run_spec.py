@@ -161,9 +161,10 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
     # -- pictures ----------------------------------------------------------------------------------
 
     def _picture_options(self, options: dict[str, Any]) -> dict[str, Any]:
-        names = getattr(self, "_cluster_names", None)
+        names = getattr(self, "_cluster_names", None)  # (task keys, cluster name -> task indexes) from compile()
         if names and "cluster_names" not in options:
-            options["cluster_names"] = names
+            keys, used = names
+            options["cluster_names"] = {keys[i]: name for name, indexes in used.items() for i in indexes}
         return options
 
     def to_mermaid(self, **options: Any) -> str:
@@ -231,15 +232,19 @@ def _compact_sharing_clusters(body: dict[str, Any]) -> str:
     # One pass: mark every task's cluster, giving up when clusters are mostly not shared (a loaded body).
     markers: dict[int, list[Any]] = {}  # id of a cluster -> [marker, cluster, uses]
     marked = []
+    last: Any = None  # the cluster of the task before (runs of tasks share one) and its entry
+    entry: list[Any] | None = None
     for task in tasks:
         form = task._w  # a SubmitTask's request form: a dict
         cluster = form.get("new_cluster")
         if cluster is not None:
-            entry = markers.get(id(cluster))
-            if entry is None:
-                if len(markers) == _MAX_SHARED_CLUSTERS:
-                    return _compact(body)
-                entry = markers[id(cluster)] = [f"\x00runspec-shared-cluster-{len(markers)}\x00", cluster, 0]
+            if cluster is not last or entry is None:
+                last = cluster
+                entry = markers.get(id(cluster))
+                if entry is None:
+                    if len(markers) == _MAX_SHARED_CLUSTERS:
+                        return _compact(body)
+                    entry = markers[id(cluster)] = [f"\x00runspec-shared-cluster-{len(markers)}\x00", cluster, 0]
             entry[2] += 1
             form = {**form, "new_cluster": entry[0]}
         marked.append(form)
