@@ -526,17 +526,21 @@ class _LazyTable:
     """
     A class table that ``_setup`` has not built yet: reading it builds every table of the class.
 
-    Each spec class gets its own, so a subclass never reads a table its base class has built.
+    One instance per table name sits in the namespace of every declared spec class (no object per
+    class, which keeps import cheap); reading it sets up the class that declares it, so a subclass
+    never reads a table its base class has built.
     """
 
-    __slots__ = ("cls", "name")
+    __slots__ = ("name",)
 
-    def __init__(self, cls: type, name: str) -> None:
-        self.cls = cls
+    def __init__(self, name: str) -> None:
         self.name = name
 
     def __get__(self, obj: Any, owner: type) -> Any:
-        _setup(self.cls)
+        for klass in owner.__mro__:
+            if klass.__dict__.get(self.name) is self:
+                _setup(klass)
+                break
         return type.__getattribute__(owner, self.name)
 
 
@@ -572,12 +576,13 @@ class SpecMeta(type):
         for attr, _, default in own:
             # Unset fields read as None through the class; set ones live in the instance __dict__.
             ns[attr] = None if default is _MISSING else default
+        declared = wire is not None or fields is not None
+        if declared:
+            ns.update(_LAZY_TABLES)
         cls = super().__new__(mcs, name, bases, ns, **kwargs)
-        if wire is None and fields is None:
+        if not declared:
             return cls
         cls._declared = (own, wire, fields)  # type: ignore[attr-defined]
-        for table in _LAZY_TABLES:
-            type.__setattr__(cls, table, _LazyTable(cls, table))
         if "__init__" not in ns:
             cls.__init__ = _first_init  # type: ignore[misc]
         if wire is not None and wire not in REGISTRY:
@@ -585,7 +590,10 @@ class SpecMeta(type):
         return cls
 
 
-_LAZY_TABLES = ("_fields", "_schema", "_wire_type", "_enum_fields", "_steps", "_rules", "_quick", "_required_count")
+_LAZY_TABLES = {
+    name: _LazyTable(name)
+    for name in ("_fields", "_schema", "_wire_type", "_enum_fields", "_steps", "_rules", "_quick", "_required_count")
+}
 
 
 def _setup(cls: Any) -> None:
