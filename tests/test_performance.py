@@ -19,6 +19,7 @@ import itertools
 import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -318,3 +319,25 @@ def test_loaded_body_round_trips_through_the_quick_loader() -> None:
         ("$.tasks[3].depends_on[0].task_kee", "unknown-field"),
         ("$.tasks[3].depends_on[0].task_key", "missing-field"),
     ]
+
+
+def _objects(value: Any) -> list[Any]:
+    """Every spec object in a frozen value, depth first."""
+    from runspec.spec._base import SpecObject
+
+    if isinstance(value, SpecObject):
+        return [value, *(o for v in value.__dict__.values() for o in _objects(v))]
+    if isinstance(value, tuple):
+        return [o for v in value for o in _objects(v)]
+    return []
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (Path(__file__).parent / "golden" / "bodies").glob("*.json")))
+def test_quick_loader_flags_match_a_full_look(name: str) -> None:
+    """Every object the quick loader makes has the findings flag a full look at its fields gives."""
+    body = json.loads((Path(__file__).parent / "golden" / "bodies" / name).read_text())
+    spec = RunSpec.from_dict(body, strict=False)
+    objects = _objects(spec)
+    assert len(objects) >= 3
+    for obj in objects:
+        assert obj._f == type(obj)._new(dict(obj.__dict__), obj._extra_map())._f, obj

@@ -411,6 +411,7 @@ _Q_NUMBER = 5  # an int or a float
 _Q_ANY = 6  # free-form JSON
 _Q_ARRAY = 7  # any other list (arg: the step for its items)
 _Q_MAP = 8  # any other object (arg: the step for its values)
+_Q_ENUM = 9  # a str from an enum (arg: the values); another str is a finding, not a problem to load
 
 
 class _Bail(Exception):
@@ -592,7 +593,17 @@ class SpecMeta(type):
 
 _LAZY_TABLES = {
     name: _LazyTable(name)
-    for name in ("_fields", "_schema", "_wire_type", "_enum_fields", "_steps", "_rules", "_quick", "_required_count")
+    for name in (
+        "_fields",
+        "_schema",
+        "_wire_type",
+        "_enum_fields",
+        "_steps",
+        "_rules",
+        "_quick",
+        "_quick_flags",
+        "_required_count",
+    )
 }
 
 
@@ -622,7 +633,17 @@ def _setup(cls: Any) -> None:
     cls._enum_fields = tuple((f.attr, f.info.enum) for f in table.values() if f.info.enum)
     cls._steps = {f.attr: step for f in table.values() if (step := _step(f.info)) is not None}
     cls._rules = local_rules(cls)
-    cls._quick = {f.attr: (f.info.required, *_quick_step(f.info.desc)) for f in table.values()}
+    cls._quick = {
+        f.attr: (f.info.required, _Q_ENUM, f.info.enum)
+        if f.info.enum and f.info.desc == ("string",)
+        else (f.info.required, *_quick_step(f.info.desc))
+        for f in table.values()
+    }
+    # The quick loader finds the findings flag of the fields as _seal would, for the steps it knows.
+    cls._quick_flags = all(
+        code in (_OBJ, _OBJS) or (code == _ENUM and table[attr].info.desc == ("string",))
+        for attr, (code, _) in cls._steps.items()
+    )
     cls._required_count = sum(1 for f in table.values() if f.info.required)
     if cls.__dict__.get("__init__") is _first_init:
         cls.__init__ = _make_init(cls, table)
@@ -783,6 +804,7 @@ class SpecObject(metaclass=SpecMeta):
     _rules: ClassVar[tuple[Callable[[Any, str, Any], None], ...]]
     _quick: ClassVar[dict[str, tuple[bool, int, Any]]]
     _required_count: ClassVar[int]
+    _quick_flags: ClassVar[bool]
     #: When set, the request form is nested under this key: ``{key: form}``, or ``{key: path}`` for a
     #: form whose only field is ``path`` (the library kinds: ``{"pypi": {...}}``, ``{"whl": "..."}``).
     _wire_key: ClassVar[str | None] = None
@@ -956,6 +978,7 @@ class SpecObject(metaclass=SpecMeta):
         plan = cls._quick
         fields: dict[str, Any] = {}
         required = 0
+        flagged = False
         for key, item in value.items():
             entry = plan.get(key)  # None for an unknown, rejected or non-string key
             if entry is None:
@@ -967,15 +990,26 @@ class SpecObject(metaclass=SpecMeta):
                 continue
             if is_required:
                 required += 1
+            # What sealing would find from the fields (see _seal) is found on the way.
             if code == _Q_EXACT and type(item) is arg:
                 fields[key] = item
             elif code == _Q_OBJECT:
-                fields[key] = arg._quick_load(item, depth + 1)
+                fields[key] = child = arg._quick_load(item, depth + 1)
+                if child._f:
+                    flagged = True
+            elif code == _Q_ENUM:
+                if type(item) is not str:
+                    raise _BAIL
+                fields[key] = item
+                if item not in arg:
+                    flagged = True
             else:
-                fields[key] = _quick_value(code, arg, item, depth)
+                fields[key] = loaded = _quick_value(code, arg, item, depth)
+                if code == _Q_OBJECTS and not flagged:
+                    flagged = any(map(_flag_of, loaded))
         if required != cls._required_count:
             raise _BAIL
-        return cls._new(fields)
+        return cls._new(fields, None, flagged if cls._quick_flags else None)
 
     @classmethod
     def _load_checked(cls, value: Mapping[str, Any], ctx: LoadContext) -> Any:
