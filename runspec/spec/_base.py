@@ -33,7 +33,7 @@ else:
         return lambda cls: cls
 
 
-__all__ = ["REGISTRY", "LoadContext", "SpecObject", "any_flagged", "jpath", "plain_json", "spec_field", "wire_of"]
+__all__ = ["REGISTRY", "LoadContext", "SpecObject", "jpath", "plain_json", "spec_field", "wire_of"]
 
 T = TypeVar("T")
 
@@ -223,7 +223,7 @@ def _seal(obj: SpecObject, extra: FrozenMap[str, Any] | None, known: bool | None
     reported with its path and in its order, and only at compile()/from_dict() time.
 
     ``known`` is what the fields' children and enums say, when the caller has already found it out
-    (``Run.task`` does, for the fields it checks); the class's rules still run.
+    on its way (``Run.task`` for the fields it checks, the quick loader); the class's rules still run.
     """
     cls = type(obj)
     d = obj.__dict__
@@ -749,12 +749,9 @@ def _make_init(cls: Any, table: dict[str, _Field]) -> Callable[..., None]:
     return init
 
 
-def any_flagged(objects: tuple[SpecObject, ...]) -> bool:
+def _any_flagged(objects: tuple[SpecObject, ...]) -> bool:
     """Whether any of ``objects`` has a finding inside (see ``_seal``)."""
     return any(map(_flag_of, objects))
-
-
-_any_flagged = any_flagged
 
 
 _flag_of = attrgetter("_f")
