@@ -389,6 +389,18 @@ def test_emulator_reads_a_null_field_as_absent(emulator: Emulator, http: request
     assert [t["state"]["result_state"] for t in got.json()["tasks"]] == ["SUCCESS", "SUCCESS"]
 
 
+@pytest.mark.parametrize("value", [[1], "loop", 5, True])
+def test_emulator_answers_a_for_each_task_of_the_wrong_type_with_400(
+    emulator: Emulator, http: requests.Session, value: Any
+) -> None:
+    # Found by the long profile: the shared-cluster check read for_each_task as a dict before any check.
+    body = {"run_name": "loop", "tasks": [{"task_key": "a", "for_each_task": value}]}
+    with pytest.raises(SpecError) as caught:
+        RunSpec.from_dict(body)
+    assert "wrong-type" in codes_of(caught.value)
+    assert_answer(post(http, emulator, json.dumps(body)), accepted=False)
+
+
 @pytest.mark.parametrize("opener", ["[", '{"tasks":'])
 def test_json_nested_too_deeply_gets_a_400(emulator: Emulator, http: requests.Session, opener: str) -> None:
     closer = "]" if opener == "[" else "}"
