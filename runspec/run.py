@@ -272,12 +272,21 @@ class Run:
         table = SubmitTask._fields
         # The common keywords, checked one by one (this runs for every task of a large run).
         if libraries is not None:
-            given["libraries"] = libs = table["libraries"].conv(libraries)
+            # The usual list of libraries, checked and looked at in one pass; anything else goes through
+            # the field's converter, which freezes it or says what is wrong.
+            libs = tuple(libraries) if type(libraries) is list or type(libraries) is tuple else ()
+            found = False
+            for lib in libs:
+                if not isinstance(lib, Library):
+                    libs = ()
+                    break
+                found = found or lib._f
+            if not libs:
+                libs = table["libraries"].conv(libraries)
+                found = any(lib._f for lib in libs)
+            given["libraries"] = libs
             if flagged is False:
-                for lib in libs:
-                    if lib._f:
-                        flagged = True
-                        break
+                flagged = found
         if run_if is not None:
             given["run_if"] = run_if = table["run_if"].conv(run_if)
             if flagged is False:
