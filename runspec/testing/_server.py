@@ -127,7 +127,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif raw:
             try:
                 body = recorded = json.loads(raw.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError):
+            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
                 body = recorded = raw.decode("utf-8", errors="replace")
                 body_ok = False
         endpoint = endpoint_of(path)

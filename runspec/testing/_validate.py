@@ -34,6 +34,11 @@ def check_submit_body(body: Any, *, api_version: str, use_runspec: bool = True) 
     """
     if not isinstance(body, dict):
         raise ApiFailure(400, "MALFORMED_REQUEST", "Invalid JSON given in the body of the request - expected a map")
+    try:
+        # A workspace reads a null field as an absent one.
+        body = _without_nulls(body)
+    except RecursionError:
+        raise ApiFailure(400, "MALFORMED_REQUEST", "Invalid JSON given in the body of the request") from None
     if _uses_shared_clusters(body):
         raise invalid(SHARED_CLUSTER_MESSAGE)
     tasks = body.get("tasks")
@@ -43,6 +48,15 @@ def check_submit_body(body: Any, *, api_version: str, use_runspec: bool = True) 
         _check_with_runspec(body)
     _check_structure(body)
     return body
+
+
+def _without_nulls(value: Any) -> Any:
+    """``value`` with every null-valued object key removed, at any depth."""
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
 
 
 def _uses_shared_clusters(body: Mapping[str, Any]) -> bool:
@@ -56,7 +70,8 @@ def _uses_shared_clusters(body: Mapping[str, Any]) -> bool:
             continue
         if "job_cluster_key" in task:
             return True
-        nested = (task.get("for_each_task") or {}).get("task")
+        loop = task.get("for_each_task")
+        nested = loop.get("task") if isinstance(loop, Mapping) else None
         if isinstance(nested, Mapping) and "job_cluster_key" in nested:
             return True
     return False
