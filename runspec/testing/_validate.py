@@ -36,7 +36,7 @@ def check_submit_body(body: Any, *, api_version: str, use_runspec: bool = True) 
         raise ApiFailure(400, "MALFORMED_REQUEST", "Invalid JSON given in the body of the request - expected a map")
     try:
         # A workspace reads a null field as an absent one.
-        body = _without_nulls(body)
+        body = dict(_without_nulls(body))
     except RecursionError:
         raise ApiFailure(400, "MALFORMED_REQUEST", "Invalid JSON given in the body of the request") from None
     if _uses_shared_clusters(body):
