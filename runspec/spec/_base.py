@@ -527,9 +527,10 @@ class _LazyTable:
     """
     A class table that ``_setup`` has not built yet: reading it builds every table of the class.
 
-    One instance per table name sits in the namespace of every declared spec class (no object per
-    class, which keeps import cheap); reading it sets up the class that declares it, so a subclass
-    never reads a table its base class has built.
+    Most spec classes need none: ``SpecMeta.__getattr__`` builds their tables when one is first read.
+    A declared class under another declared class gets one shared instance per table name in its
+    namespace, so it never reads a table its base has built; reading one sets up the class that
+    declares it.
     """
 
     __slots__ = ("name",)
@@ -578,7 +579,9 @@ class SpecMeta(type):
             # Unset fields read as None through the class; set ones live in the instance __dict__.
             ns[attr] = None if default is _MISSING else default
         declared = wire is not None or fields is not None
-        if declared:
+        if declared and bases[0] is not SpecObject and isinstance(bases[0], SpecMeta):
+            # A declared class under another one (the library kinds under Library) would read its
+            # base's tables, once those are built, instead of building its own: give it lazy entries.
             ns.update(_LAZY_TABLES)
         cls = super().__new__(mcs, name, bases, ns, **kwargs)
         if not declared:
@@ -589,6 +592,13 @@ class SpecMeta(type):
         if wire is not None and wire not in REGISTRY:
             REGISTRY[wire] = cls  # type: ignore[assignment]
         return cls
+
+    def __getattr__(cls, name: str) -> Any:
+        # Called only for attributes the class does not have yet: the tables made by _setup.
+        if name in _LAZY_TABLES and "_declared" in cls.__dict__:
+            _setup(cls)
+            return type.__getattribute__(cls, name)
+        raise AttributeError(f"type object {cls.__name__!r} has no attribute {name!r}")
 
 
 _LAZY_TABLES = {
@@ -609,7 +619,8 @@ _LAZY_TABLES = {
 
 def _setup(cls: Any) -> None:
     """Build the field tables and the real ``__init__`` of a spec class from its declaration."""
-    if not isinstance(cls.__dict__.get("_fields"), _LazyTable):
+    built = cls.__dict__.get("_fields")
+    if built is not None and not isinstance(built, _LazyTable):
         return
     # The per-object rules live with the other checks; they are registered when runspec.spec is imported.
     from runspec.spec._checks import local_rules

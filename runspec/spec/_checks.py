@@ -713,7 +713,7 @@ def _plain_task_keys(tasks: Sequence[SubmitTask]) -> dict[str, int] | None:
     run, checked with a few calls for all its tasks at once); None otherwise, for _task_keys to report.
 
     Joined by spaces (not a key character), with no space inside any key (the joined text has one
-    fewer than there are keys), the keys match ``_KEYS_RE`` exactly when each on its own is non-empty
+    fewer than there are keys), the keys match ``_KEYS`` exactly when each on its own is non-empty
     and made of key characters, so each passes TASK_KEY_RE too.
     """
     keys = [task.task_key for task in tasks]
@@ -721,12 +721,12 @@ def _plain_task_keys(tasks: Sequence[SubmitTask]) -> dict[str, int] | None:
         return None
     index = dict(zip(keys, range(len(keys)), strict=True))
     joined = " ".join(keys)
-    if len(index) != len(keys) or joined.count(" ") != len(keys) - 1 or not _KEYS_RE.fullmatch(joined):
+    if len(index) != len(keys) or joined.count(" ") != len(keys) - 1 or not re.fullmatch(_KEYS, joined):
         return None
     return index
 
 
-_KEYS_RE = re.compile(r"[\w\-]+(?: [\w\-]+)*")
+_KEYS = r"[\w\-]+(?: [\w\-]+)*"  # compiled on first use (re caches it), not at import
 
 
 def _task_key_shape(key: str, path: str, r: Report) -> None:

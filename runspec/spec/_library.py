@@ -29,12 +29,9 @@ class Library(SpecObject, wire="Library", fields={}):
 
     #: The key of the API's ``Library`` object this kind is sent under.
     kind: ClassVar[str] = ""
-    # The API nests each kind under its own key, and the file kinds are a bare path string.
+    # The API nests each kind under its own key (each kind sets it to its kind), and the file kinds are
+    # a bare path string.
     _wire_key: ClassVar[str | None] = ""
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls._wire_key = cls.kind
 
     def to_dict(self) -> dict[str, Any]:
         """Return the wrapped request form, for example ``{"pypi": {"package": "pandas"}}``."""
@@ -102,6 +99,7 @@ class PyPI(Library, wire="PythonPyPiLibrary"):
     """A package from PyPI or another index: ``PyPI("pandas==2.2.2", repo=None)``."""
 
     kind = "pypi"
+    _wire_key = kind
     package: str
     repo: str | None = None
 
@@ -110,6 +108,7 @@ class Maven(Library, wire="MavenLibrary"):
     """A Maven artifact ``group:artifact:version``, with an optional repository and exclusions."""
 
     kind = "maven"
+    _wire_key = kind
     coordinates: str
     repo: str | None = None
     exclusions: Sequence[str] | None = None
@@ -119,6 +118,7 @@ class Cran(Library, wire="RCranLibrary"):
     """An R package from CRAN or another repository."""
 
     kind = "cran"
+    _wire_key = kind
     package: str
     repo: str | None = None
 
@@ -127,6 +127,7 @@ class Jar(Library, fields=_PATH_FIELD):
     """A JAR file: a workspace, Unity Catalog volume or cloud storage path."""
 
     kind = "jar"
+    _wire_key = kind
     path: str
     _: KW_ONLY
 
@@ -135,6 +136,7 @@ class Whl(Library, fields=_PATH_FIELD):
     """A Python wheel file: a workspace, Unity Catalog volume or cloud storage path."""
 
     kind = "whl"
+    _wire_key = kind
     path: str
     _: KW_ONLY
 
@@ -143,6 +145,7 @@ class Egg(Library, fields=_PATH_FIELD):
     """A Python egg file (deprecated by Databricks; not supported on Databricks Runtime 14 and newer)."""
 
     kind = "egg"
+    _wire_key = kind
     path: str
     _: KW_ONLY
 
@@ -151,6 +154,7 @@ class Requirements(Library, fields=_PATH_FIELD):
     """A ``requirements.txt`` file in the workspace or a Unity Catalog volume."""
 
     kind = "requirements"
+    _wire_key = kind
     path: str
     _: KW_ONLY
 
