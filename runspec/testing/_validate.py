@@ -36,9 +36,10 @@ def check_submit_body(body: Any, *, api_version: str, use_runspec: bool = True) 
         raise ApiFailure(400, "MALFORMED_REQUEST", "Invalid JSON given in the body of the request - expected a map")
     try:
         # A workspace reads a null field as an absent one.
-        body = dict(_without_nulls(body))
+        cleaned: dict[str, Any] = dict(_without_nulls(body))
     except RecursionError:
         raise ApiFailure(400, "MALFORMED_REQUEST", "Invalid JSON given in the body of the request") from None
+    body = cleaned
     if _uses_shared_clusters(body):
         raise invalid(SHARED_CLUSTER_MESSAGE)
     tasks = body.get("tasks")
@@ -47,7 +48,7 @@ def check_submit_body(body: Any, *, api_version: str, use_runspec: bool = True) 
     if use_runspec:
         _check_with_runspec(body)
     _check_structure(body)
-    return body
+    return cleaned
 
 
 def _without_nulls(value: Any) -> Any:
