@@ -527,10 +527,10 @@ class _LazyTable:
     """
     A class table that ``_setup`` has not built yet: reading it builds every table of the class.
 
-    Most spec classes need none: ``SpecMeta.__getattr__`` builds their tables when one is first read.
-    A declared class under another declared class gets one shared instance per table name in its
-    namespace, so it never reads a table its base has built; reading one sets up the class that
-    declares it.
+    One shared instance per table name sits in the namespace of every declared spec class (no object
+    per class, which keeps import cheap); reading one sets up the class that declares it, so a
+    subclass never reads a table its base has built. (A metaclass ``__getattr__`` would do without
+    them, but it slows down every attribute read on every spec class.)
     """
 
     __slots__ = ("name",)
@@ -579,9 +579,7 @@ class SpecMeta(type):
             # Unset fields read as None through the class; set ones live in the instance __dict__.
             ns[attr] = None if default is _MISSING else default
         declared = wire is not None or fields is not None
-        if declared and bases[0] is not SpecObject and isinstance(bases[0], SpecMeta):
-            # A declared class under another one (the library kinds under Library) would read its
-            # base's tables, once those are built, instead of building its own: give it lazy entries.
+        if declared:
             ns.update(_LAZY_TABLES)
         cls = super().__new__(mcs, name, bases, ns, **kwargs)
         if not declared:
@@ -592,13 +590,6 @@ class SpecMeta(type):
         if wire is not None and wire not in REGISTRY:
             REGISTRY[wire] = cls  # type: ignore[assignment]
         return cls
-
-    def __getattr__(cls, name: str) -> Any:
-        # Called only for attributes the class does not have yet: the tables made by _setup.
-        if name in _LAZY_TABLES and "_declared" in cls.__dict__:
-            _setup(cls)
-            return type.__getattribute__(cls, name)
-        raise AttributeError(f"type object {cls.__name__!r} has no attribute {name!r}")
 
 
 _LAZY_TABLES = {
