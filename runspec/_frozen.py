@@ -17,6 +17,7 @@ V = TypeVar("V")
 
 #: How deep free-form JSON (``extra`` and untyped fields) may nest before it is refused.
 MAX_DEPTH = 64
+_INF = float("inf")
 
 
 class FrozenMap(Mapping[K, V]):
@@ -125,7 +126,11 @@ def freeze_json(value: Any, depth: int = 0) -> Any:
     Raises ``TypeError`` for anything JSON cannot hold, and ``ValueError`` past ``MAX_DEPTH`` levels.
     """
     t = type(value)
-    if value is None or t is str or t is int or t is float or t is bool:
+    if value is None or t is str or t is int or t is bool:
+        return value
+    if t is float:
+        if value != value or value in (_INF, -_INF):
+            raise ValueError(f"{value!r} is not a number JSON can carry")
         return value
     if depth >= MAX_DEPTH:
         raise ValueError(f"nested more than {MAX_DEPTH} levels deep")

@@ -82,7 +82,7 @@ def _converter(owner: str, name: str, desc: Desc) -> Callable[[Any], Any]:
 
         def conv(v: Any) -> Any:
             if isinstance(v, str):
-                return str(v)
+                return str.__str__(v)  # a str Enum member's value, not 'Source.GIT'
             raise _bad_type(owner, name, expected, v)
 
     elif kind == "integer":
@@ -96,6 +96,8 @@ def _converter(owner: str, name: str, desc: Desc) -> Callable[[Any], Any]:
 
         def conv(v: Any) -> Any:
             if isinstance(v, (int, float)) and not isinstance(v, bool):
+                if v != v or v in (_INF, -_INF):
+                    raise ValueError(f"{owner}: {name!r} must be a finite number; JSON cannot carry {v!r}")
                 return v
             raise _bad_type(owner, name, expected, v)
 
@@ -283,6 +285,7 @@ def plain_json(value: Any) -> Any:
 # --------------------------------------------------------------------------------------------------
 
 _BAD = object()
+_INF = float("inf")
 _osa = object.__setattr__
 _MAX_OBJECT_DEPTH = 24
 
@@ -340,6 +343,8 @@ def load_value(desc: Desc, value: Any, path: str, ctx: LoadContext, depth: int) 
     if kind == "string":
         if t is str:
             return value
+        if isinstance(value, str):  # a str Enum member, read as json.dumps would write it
+            return str.__str__(value)
     elif kind == "integer":
         if t is int:
             return value
@@ -347,7 +352,12 @@ def load_value(desc: Desc, value: Any, path: str, ctx: LoadContext, depth: int) 
             ctx.warn(path, "number-as-string", f"{value!r} is a string; the API reads it as an integer")
             return value
     elif kind == "number":
-        if t is int or t is float:
+        if t is int:
+            return value
+        if t is float:
+            if value != value or value in (_INF, -_INF):
+                ctx.problem(path, "invalid-value", f"{value!r} is not a number JSON can carry")
+                return _BAD
             return value
         if t is str and _is_numeric_string(value, integer=False):
             ctx.warn(path, "number-as-string", f"{value!r} is a string; the API reads it as a number")
@@ -465,7 +475,7 @@ def _quick_value(code: int, arg: Any, value: Any, depth: int) -> Any:
                     raise _BAIL
             return _adopt(value.copy())
     elif code == _Q_NUMBER:
-        if t is int or t is float:
+        if t is int or (t is float and value == value and value not in (_INF, -_INF)):
             return value
     elif code == _Q_ANY:
         try:
@@ -766,8 +776,16 @@ def _set_extra(obj: SpecObject, extra: Mapping[str, Any]) -> FrozenMap[str, Any]
     for k, v in extra.items():
         if type(k) is not str:
             raise _bad_type(type(obj).__name__, "extra key", "str", k)
-        if k in type(obj)._fields:
-            raise TypeError(f"{type(obj).__name__}: extra field {k!r} is a known field; pass it as {k}=... instead")
+        cls = type(obj)
+        if k in cls._fields:
+            raise TypeError(f"{cls.__name__}: extra field {k!r} is a known field; pass it as {k}=... instead")
+        info = cls._schema.get(k)
+        if info is not None and info.rejected:
+            raise TypeError(f"{cls.__name__}: extra field {k!r} cannot be sent: {info.rejected}")
+        if cls._wire_key is not None and "path" in cls._fields:
+            raise TypeError(
+                f"{cls.__name__}: a {cls.__name__} is sent as a bare path string, so it cannot carry extra fields"
+            )
         try:
             frozen[k] = freeze_json(v)
         except (TypeError, ValueError) as exc:
@@ -832,7 +850,8 @@ class SpecObject(metaclass=SpecMeta):
         try:
             return getattr(self, "_h")  # type: ignore[no-any-return]  # noqa: B009 - slot unset until first hash
         except AttributeError:
-            h = hash((type(self), tuple(self.__dict__.items()), self._extra_map()))
+            # A frozenset: equal objects hash equal whatever order their fields were given in.
+            h = hash((type(self), frozenset(self.__dict__.items()), self._extra_map()))
             object.__setattr__(self, "_h", h)
             return h
 

@@ -95,7 +95,7 @@ ENV_KEY_TYPES = frozenset({"spark_python_task", "python_wheel_task", "dbt_task"}
 # environment_key: a notebook may use a SQL warehouse instead, and spark_submit needs a new cluster.
 _QUIET_ON_A_CLUSTER = CLUSTER_TYPES - {"notebook_task", "spark_submit_task"}
 
-TASK_KEY_RE = re.compile(r"^[\w\-]+$")
+TASK_KEY_RE = re.compile(r"[A-Za-z0-9_\-]+")  # used with fullmatch: "$" would let a final newline through
 MAX_TASKS = 1000
 MAX_TASK_KEY = 100
 MAX_TOKEN = 64
@@ -106,7 +106,7 @@ MAX_WEBHOOKS_PER_EVENT = 3
 MAX_SSH_KEYS = 10
 MAX_BODY_BYTES = 10 * 1024 * 1024
 DURATION_TARGETS = ("NO_FLEXIBILITY", "4h", "12h", "24h", "72h")
-ENV_VAR_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+ENV_VAR_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # used with fullmatch
 
 
 def task_types(task: SubmitTask | Task) -> list[str]:
@@ -395,7 +395,7 @@ def _env_vars(entry: JobEnvironmentVariables, path: str, r: Report) -> None:
     if len(variables) > 20:
         r.error(jpath(sub, "variables"), "too-many-entries", f"at most 20 variables per entry (got {len(variables)})")
     for name, value in variables.items():
-        if not (ENV_VAR_NAME_RE.match(name) and len(name) <= 256):
+        if not (ENV_VAR_NAME_RE.fullmatch(name) and len(name) <= 256):
             r.error(
                 jpath(jpath(sub, "variables"), name),
                 "invalid-value",
@@ -498,7 +498,7 @@ def _for_each(task: ForEachTask, path: str, r: Report) -> None:
     if isinstance(inputs, str) and "{{" not in inputs:
         try:
             parsed = json.loads(inputs)
-        except ValueError:
+        except (ValueError, RecursionError):
             parsed = None
         if not isinstance(parsed, list):
             r.error(
@@ -602,11 +602,11 @@ def _walk(obj: SpecObject, path: str, r: Report, seen: set[int]) -> None:
 # ---- run-level rules ---------------------------------------------------------------------------
 
 
-def check_run(spec: RunSpec, *, body_size: int | None = None) -> Report:
+def check_run(spec: RunSpec) -> Report:
     """Run every check on ``spec`` and return what was found."""
     r = Report()
     _walk(spec, "$", r, set())
-    _top_level(spec, r, body_size)
+    _top_level(spec, r)
     tasks = spec.tasks or ()
     keys = _task_keys(tasks, r)
     environments = _environments(spec, r)
@@ -627,7 +627,7 @@ def check_run(spec: RunSpec, *, body_size: int | None = None) -> Report:
     return r
 
 
-def _top_level(spec: RunSpec, r: Report, body_size: int | None) -> None:
+def _top_level(spec: RunSpec, r: Report) -> None:
     tasks = spec.tasks
     if not tasks:
         r.error("$.tasks", "no-tasks", "a run needs at least one task")
@@ -648,12 +648,14 @@ def _top_level(spec: RunSpec, r: Report, body_size: int | None) -> None:
                 "the idempotency token is empty; leave it unset to have submit() make one",
             )
     name = spec.run_name
-    if name is not None and len(name.encode("utf-8")) > MAX_RUN_NAME_BYTES:
-        r.error(
-            "$.run_name",
-            "too-long",
-            f"run_name has at most {MAX_RUN_NAME_BYTES} bytes of UTF-8 (got {len(name.encode('utf-8'))})",
-        )
+    if name is not None:
+        try:
+            size = len(name.encode("utf-8"))
+        except UnicodeEncodeError:
+            r.error("$.run_name", "invalid-value", "run_name holds a lone surrogate, which UTF-8 cannot carry")
+            size = 0
+        if size > MAX_RUN_NAME_BYTES:
+            r.error("$.run_name", "too-long", f"run_name has at most {MAX_RUN_NAME_BYTES} bytes of UTF-8 (got {size})")
     timeout = _num(spec.timeout_seconds)
     if timeout is not None and timeout < 0:
         r.error(
@@ -677,8 +679,6 @@ def _top_level(spec: RunSpec, r: Report, body_size: int | None) -> None:
                 "invalid-value",
                 "duration_target only applies with performance_target='COST_OPTIMIZED'",
             )
-    if body_size is not None and body_size > MAX_BODY_BYTES:
-        r.error("$", "payload-too-large", f"the request body is {body_size} bytes; the API takes at most 10 MB")
 
 
 def _task_keys(tasks: Sequence[SubmitTask], r: Report) -> dict[str, int]:
@@ -691,7 +691,7 @@ def _task_keys(tasks: Sequence[SubmitTask], r: Report) -> dict[str, int]:
         key: str | None = task.task_key
         if key is None:
             continue
-        if key not in keys and 0 < len(key) <= MAX_TASK_KEY and TASK_KEY_RE.match(key):
+        if key not in keys and 0 < len(key) <= MAX_TASK_KEY and TASK_KEY_RE.fullmatch(key):
             keys[key] = i  # the usual case: a new key of the right shape, nothing to say
             continue
         path = f"$.tasks[{i}].task_key"
@@ -726,11 +726,11 @@ def _plain_task_keys(tasks: Sequence[SubmitTask]) -> dict[str, int] | None:
     return index
 
 
-_KEYS = r"[\w\-]+(?: [\w\-]+)*"  # compiled on first use (re caches it), not at import
+_KEYS = r"[A-Za-z0-9_\-]+(?: [A-Za-z0-9_\-]+)*"  # compiled on first use (re caches it), not at import
 
 
 def _task_key_shape(key: str, path: str, r: Report) -> None:
-    if not key or len(key) > MAX_TASK_KEY or not TASK_KEY_RE.match(key):
+    if not key or len(key) > MAX_TASK_KEY or not TASK_KEY_RE.fullmatch(key):
         r.error(
             path,
             "invalid-task-key",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from runspec._frozen import FrozenMap, freeze_json
 from runspec.spec._base import _BAD, _BAIL, REGISTRY, LoadContext, SpecObject, _json_kind, jpath
 from runspec.spec._schema import FieldInfo, closest
 
@@ -65,6 +66,18 @@ class Library(SpecObject, wire="Library", fields={}):
             return _BAD
         kinds = [k for k in value if k in _KINDS]
         unknown = [k for k in value if k not in _KINDS]
+        if not ctx.strict and not kinds and len(unknown) == 1 and isinstance(unknown[0], str):
+            # A kind newer than runspec's schema: sent as given, like any unknown key under strict=False.
+            kind = unknown[0]
+            guess = closest(kind, _KINDS)
+            hint = f"; did you mean {guess!r}?" if guess else ""
+            try:
+                passed = FrozenMap._adopt({kind: freeze_json(value[kind])})
+            except (TypeError, ValueError) as exc:
+                ctx.problem(jpath(path, kind), "wrong-type", f"not a usable JSON value: {exc}")
+                return _BAD
+            ctx.warn(jpath(path, kind), "unknown-field", f"a library has no kind {kind!r}{hint}; sent as given")
+            return _OtherKind._new({}, passed)
         for k in unknown:
             guess = closest(str(k), _KINDS)
             hint = f"; did you mean {guess!r}?" if guess else ""
@@ -157,6 +170,12 @@ class Requirements(Library, fields=_PATH_FIELD):
     _wire_key = kind
     path: str
     _: KW_ONLY
+
+
+class _OtherKind(Library, fields={}):
+    """A library kind newer than runspec's schema, loaded with ``strict=False`` and sent as given."""
+
+    _wire_key = None
 
 
 _KINDS: dict[str, type[Library]] = {c.kind: c for c in (PyPI, Maven, Cran, Jar, Whl, Egg, Requirements)}
