@@ -77,7 +77,7 @@ _GIT_HOSTS = (
     ("git-codecommit.", "awsCodeCommit"),
 )
 
-_NOT_KEY_CHARS = re.compile(r"[^\w\-]+")
+_NOT_KEY_CHARS = re.compile(r"[^A-Za-z0-9_\-]+")  # the characters a task key may have (ASCII)
 
 
 def _task_field_for(obj: object) -> str | None:
@@ -453,7 +453,11 @@ class Run:
             git_branch=branch,
             git_tag=tag,
             git_commit=commit,
-            sparse_checkout={"patterns": list(sparse_checkout)} if sparse_checkout is not None else None,  # type: ignore[arg-type]
+            sparse_checkout={
+                "patterns": _as_list("Run.git", "sparse_checkout", sparse_checkout, "a list of path patterns")
+            }  # type: ignore[arg-type]
+            if sparse_checkout is not None
+            else None,
         )
         return self._then("set", "git_source", source)
 
@@ -656,7 +660,9 @@ class Run:
         spec = RunSpec._load_checked(body, ctx)
         if ctx.problems:
             raise SpecError(ctx.problems, subject="the request body", warnings=ctx.warnings)
-        return cls._from_fields(dict(spec.__dict__), spec._extra_map())
+        run = cls._from_fields(dict(spec.__dict__), spec._extra_map())
+        # What the load noticed (unknown keys kept, numbers as strings) is reported again by compile().
+        return run._then("load_warnings", tuple(ctx.warnings)) if ctx.warnings else run
 
     @classmethod
     def from_json(cls, text: str | bytes, *, strict: bool = True) -> Run:
@@ -747,8 +753,9 @@ class _Intent:
         self.environments: list[JobEnvironment] = []
         self.health: list[JobsHealthRule] = []
         self.appended: dict[str, list[Any]] = {}
-        self.updates: list[tuple[str, dict[str, Any]]] = []
-        self.removals: list[str] = []
+        # Each edit with the number of tasks when it was called: it applies to those tasks only.
+        self.edits: list[tuple[int, str, dict[str, Any] | None]] = []
+        self.load_warnings: tuple[Problem, ...] = ()
         for op in ops:
             kind = op[0]
             if kind == "task":
@@ -776,15 +783,16 @@ class _Intent:
             elif kind == "health":
                 self.health.append(op[1])
             elif kind == "update_task":
-                self.updates.append((op[1], op[2]))
+                self.edits.append((len(self.tasks), op[1], op[2]))
             elif kind == "remove_task":
-                self.removals.append(op[1])
+                self.edits.append((len(self.tasks), op[1], None))
             elif kind == "extra":
                 self.extra = op[1]
+            elif kind == "load_warnings":
+                self.load_warnings = op[1]
 
     def compile(self) -> RunSpec:
-        tasks = self._apply_edits()
-        keys = _derive_keys(tasks)
+        tasks, keys = self._apply_edits()
         used: dict[str, list[int]] = {}
         only = next(iter(self.clusters)) if len(self.clusters) == 1 else None
         built: list[SubmitTask] = []
@@ -840,39 +848,43 @@ class _Intent:
             for name, indexes in used.items()
             if len(indexes) > 1
         ]
-        spec._finish(self.problems, (), extra_warnings=warnings)
+        spec._finish(self.problems, self.load_warnings, extra_warnings=warnings)
         if used:
             # Which named cluster each task got, for the pictures; the dict is made when one is drawn.
             object.__setattr__(spec, "_cluster_names", (keys, used))
         return spec
 
-    def _apply_edits(self) -> list[_TaskEntry]:
+    def _apply_edits(self) -> tuple[list[_TaskEntry], list[str]]:
+        """
+        The tasks and their keys after ``update_task`` / ``remove_task``, applied in the order called.
+
+        An edit finds its task by key (given or derived) among the tasks that existed when it was
+        called, so ``.remove_task("a").task(..., key="a")`` keeps the new task.
+        """
         tasks = self.tasks
-        if not self.updates and not self.removals:
-            return tasks
-        by_key = {e[1]: e for e in tasks if e[1] is not None}
-        for key, changes in self.updates:
-            entry = by_key.get(key)
-            if entry is None:
-                self.problems.append(Problem("$", "unknown-task", f"update_task({key!r}): no task has that key"))
-                continue
-            _, _, fields, cluster, _ = entry
-            fields = dict(fields)
-            for name, value in changes.items():
-                if value is None:
-                    fields.pop(name, None)
-                else:
-                    fields[name] = value
-            new: _TaskEntry = ("task", key, fields, cluster, None)
-            tasks = [new if t is entry else t for t in tasks]
-            by_key[key] = new
-        for key in self.removals:
-            if key not in by_key:
-                self.problems.append(Problem("$", "unknown-task", f"remove_task({key!r}): no task has that key"))
-                continue
-            gone = by_key.pop(key)
-            tasks = [t for t in tasks if t is not gone]
-        return tasks
+        keys = _derive_keys(tasks)
+        if not self.edits:
+            return tasks, keys
+        entries = list(tasks)
+        alive = [True] * len(entries)
+        for count, key, changes in self.edits:
+            name = "remove_task" if changes is None else "update_task"
+            index = next((i for i in range(count - 1, -1, -1) if alive[i] and keys[i] == key), None)
+            if index is None:
+                self.problems.append(Problem("$", "unknown-task", f"{name}({key!r}): no task has that key"))
+            elif changes is None:
+                alive[index] = False
+            else:
+                _, given_key, fields, cluster, _ = entries[index]
+                fields = dict(fields)
+                for field, value in changes.items():
+                    if value is None:
+                        fields.pop(field, None)
+                    else:
+                        fields[field] = value
+                entries[index] = ("task", given_key, fields, cluster, None)
+        kept = [i for i, keep in enumerate(alive) if keep]
+        return [entries[i] for i in kept], [keys[i] for i in kept]
 
     def _attach_cluster(
         self, task: dict[str, Any], name: str, key: str, index: int, used: dict[str, list[int]]
