@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from runspec import (
     SpecError,
     SubmitTask,
     Task,
+    submit,
 )
 
 PACKAGE = Path(runspec.__file__).resolve().parent
@@ -1303,12 +1305,18 @@ def test_builder_load_defers_whole_run_checks() -> None:
 
 
 def test_body_over_ten_megabytes_is_too_large() -> None:
-    """A request body over the API's 10 MB limit is payload-too-large at $, as docs/problems.md says."""
+    """A request body over the API's 10 MB limit is payload-too-large at $ when read from JSON and before sending."""
     blob = "x" * 1_000_000  # each notebook's parameters stay under their own 1 MB limit
     tasks = [nb(f"t{i}", notebook_task={"notebook_path": "/a", "base_parameters": {"blob": blob}}) for i in range(11)]
-    errors, _ = outcome(body(*tasks))
-    assert [(p.path, p.code) for p in errors] == [("$", "payload-too-large")]
-    assert re.search(r"at most 10 MB", errors[0].message)
+    text = json.dumps(body(*tasks))
+    with pytest.raises(SpecError) as caught:
+        RunSpec.from_json(text)
+    assert [(p.path, p.code) for p in caught.value.problems] == [("$", "payload-too-large")]
+    assert re.search(r"at most 10 MB", caught.value.problems[0].message)
+    spec = RunSpec.from_dict(body(*tasks))  # a dict has no size until it is written out
+    with pytest.raises(SpecError) as caught:
+        submit(spec, host="https://adb-1.azuredatabricks.net", token="t", deadline=0)
+    assert [(p.path, p.code) for p in caught.value.problems] == [("$", "payload-too-large")]
 
 
 @pytest.mark.parametrize(

@@ -45,9 +45,11 @@ from runspec.errors import (
     BadRequest,
     NotFound,
     PermissionDenied,
+    Problem,
     RateLimited,
     ResourceConflict,
     ServerError,
+    SpecError,
     SubmitError,
     TransportError,
     Unauthenticated,
@@ -62,6 +64,9 @@ __all__ = [
     "Transport",
     "parse_retry_after",
 ]
+
+#: The Jobs API refuses request bodies over 10 MB.
+MAX_BODY_BYTES = 10 * 1024 * 1024
 
 log = logging.getLogger("runspec")
 
@@ -378,6 +383,17 @@ class Transport:
         method = method.upper()
         post = method != "GET"
         data = json.dumps(dict(body)).encode("utf-8") if body is not None else None
+        if data is not None and len(data) > MAX_BODY_BYTES:
+            raise SpecError(
+                [
+                    Problem(
+                        "$",
+                        "payload-too-large",
+                        f"the request body is {len(data):,} bytes; the API takes at most 10 MB",
+                    )
+                ],
+                subject="the request body",
+            )
 
         secret_names: set[str] = {"authorization"}
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from runspec.errors import Problem, SpecError
 from runspec.spec._base import LoadContext, SpecObject, plain_json, wire_of
-from runspec.spec._checks import check_run
+from runspec.spec._checks import MAX_BODY_BYTES, check_run
 from runspec.spec._objects import (
     GitSource,
     JobAccessControlRequest,
@@ -136,7 +136,17 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
                 [Problem("$", "wrong-type", f"the request body must be a JSON object; this is {kind}")],
                 subject="the request body",
             )
-        return cls.from_dict(data, strict=strict)
+        size = len(text) if not isinstance(text, str) else len(text.encode("utf-8", "surrogatepass"))
+        if size <= MAX_BODY_BYTES:
+            return cls.from_dict(data, strict=strict)
+        too_large = Problem(
+            "$", "payload-too-large", f"the request body is {size:,} bytes; the API takes at most 10 MB"
+        )
+        try:
+            cls.from_dict(data, strict=strict)
+        except SpecError as exc:
+            raise SpecError([too_large, *exc.problems], subject="the request body", warnings=exc.warnings) from None
+        raise SpecError([too_large], subject="the request body")
 
     # -- output ------------------------------------------------------------------------------------
 
