@@ -229,7 +229,7 @@ class Run:
         """
         Return a copy of this run with one more task.
 
-        ``task`` is a task-type object (``NotebookTask(...)``, ``SqlTask.query(...)``, ...) or a whole
+        ``task`` is a task-type object (``NotebookTask(...)``, ``SqlTask(warehouse_id, query=...)``, ...) or a whole
         ``SubmitTask``. ``key`` defaults to a readable name derived from the task (the notebook or file
         name, the entry point, ...), made unique within the run. ``depends_on`` lists upstream task keys;
         use ``TaskDependency(key, outcome="true")`` after a condition task. ``cluster`` names a cluster
@@ -690,9 +690,13 @@ class Run:
             key = fields.pop("task_key", None)
             if task._extra_map():
                 fields["extra"] = task._extra_map()
-            run = run._push(("task", key, fields, None, None))
+            # A loaded task keeps its compute as written: the run's one named cluster is not given to it.
+            run = run._push(("task", key, fields, _AS_LOADED, None))
         return run
 
+
+#: The cluster name of a task loaded from a body: none, and the run's one named cluster is not added.
+_AS_LOADED = "\x00as-loaded"  # a name nobody gives a cluster: compile() reads it as "none, as loaded"
 
 _object_new = object.__new__
 # Run refuses attribute assignment, so its constructors write its slots directly.
@@ -801,6 +805,8 @@ class _Intent:
         for i, ((_, _, fields, name, flagged), key) in enumerate(zip(tasks, keys, strict=True)):
             if name is None and only is not None and _wants_cluster(fields):
                 name = only
+            elif name == _AS_LOADED:
+                name = None
             d: dict[str, Any] = {"task_key": key, **fields}
             if name is not None:
                 cluster = clusters.get(name)

@@ -728,3 +728,25 @@ def test_markdown_of_a_broken_run_lists_its_problems() -> None:
     text = Run("x").task(SparkPythonTask("/a.py"))._repr_markdown_()
     assert "does not compile" in text
     assert "missing-compute" in text
+
+
+def test_loaded_tasks_keep_their_compute_when_a_cluster_is_declared() -> None:
+    """After Run.from_dict, the run's one named cluster goes to new tasks only, not to loaded serverless ones."""
+    body = {"tasks": [{"task_key": "nb", "notebook_task": {"notebook_path": "/x"}}]}
+    cluster = NewCluster(spark_version="15.4.x-scala2.12", num_workers=1)
+    tasks = Run.from_dict(body).cluster("c", cluster).task(NotebookTask("/y")).to_dict()["tasks"]
+    assert tasks[0] == body["tasks"][0]
+    assert tasks[1]["new_cluster"] == cluster.to_dict()
+
+
+def test_an_empty_library_list_does_not_need_a_cluster() -> None:
+    """libraries=[] on a serverless task is sent as given and is not a libraries-need-cluster problem."""
+    body = Run("x").task(NotebookTask("/a"), libraries=[]).to_dict()
+    assert body["tasks"][0]["libraries"] == []
+
+
+def test_extra_null_is_absent() -> None:
+    """extra={'x': None} sends nothing for x, so the body reloads to the same object."""
+    task = NotebookTask("/a", extra={"x": None, "y": 1})
+    assert task.to_dict() == {"notebook_path": "/a", "y": 1}
+    assert NotebookTask.from_dict(task.to_dict(), strict=False) == task

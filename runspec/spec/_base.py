@@ -787,7 +787,8 @@ def _set_extra(obj: SpecObject, extra: Mapping[str, Any]) -> FrozenMap[str, Any]
                 f"{cls.__name__}: a {cls.__name__} is sent as a bare path string, so it cannot carry extra fields"
             )
         try:
-            frozen[k] = freeze_json(v)
+            if v is not None:  # null means absent, as everywhere in a body
+                frozen[k] = freeze_json(v)
         except (TypeError, ValueError) as exc:
             raise TypeError(f"{type(obj).__name__}: extra[{k!r}] is not a JSON value: {exc}") from None
     x = FrozenMap._adopt(frozen)

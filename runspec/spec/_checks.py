@@ -987,7 +987,7 @@ def _compute(
             )
         return
     if not on_cluster:
-        if "libraries" in d:
+        if d.get("libraries"):
             r.error(
                 jpath(path, "libraries"),
                 "libraries-need-cluster",
