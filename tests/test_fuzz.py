@@ -389,6 +389,24 @@ def test_emulator_reads_a_null_field_as_absent(emulator: Emulator, http: request
     assert [t["state"]["result_state"] for t in got.json()["tasks"]] == ["SUCCESS", "SUCCESS"]
 
 
+def test_emulator_refuses_a_null_inside_a_map_as_runspec_does(emulator: Emulator, http: requests.Session) -> None:
+    # A null field is absent, but a null map value is not a string: both sides must say 400.
+    body = {
+        "run_name": "nulls",
+        "tasks": [
+            {
+                "task_key": "a",
+                "notebook_task": {"notebook_path": "/a", "base_parameters": {"day": None}},
+                "existing_cluster_id": "c",
+            }
+        ],
+    }
+    with pytest.raises(SpecError) as caught:
+        RunSpec.from_dict(body)
+    assert [p.path for p in caught.value.problems] == ["$.tasks[0].notebook_task.base_parameters.day"]
+    assert_answer(post(http, emulator, json.dumps(body)), accepted=False)
+
+
 @pytest.mark.parametrize("value", [[1], "loop", 5, True])
 def test_emulator_answers_a_for_each_task_of_the_wrong_type_with_400(
     emulator: Emulator, http: requests.Session, value: Any

@@ -34,20 +34,20 @@ def check_submit_body(body: Any, *, api_version: str, use_runspec: bool = True) 
     """
     if not isinstance(body, dict):
         raise ApiFailure(400, "MALFORMED_REQUEST", "Invalid JSON given in the body of the request - expected a map")
-    try:
-        # A workspace reads a null field as an absent one.
-        cleaned: dict[str, Any] = dict(_without_nulls(body))
-    except RecursionError:
-        raise ApiFailure(400, "MALFORMED_REQUEST", "Invalid JSON given in the body of the request") from None
-    body = cleaned
     if _uses_shared_clusters(body):
         raise invalid(SHARED_CLUSTER_MESSAGE)
     tasks = body.get("tasks")
     if isinstance(tasks, list) and api_version == "2.1" and len(tasks) > MAX_TASKS_21:
         raise invalid(TOO_MANY_TASKS_21)
     if use_runspec:
+        # On the body as sent: a null field is absent there, but a null inside a map is refused.
         _check_with_runspec(body)
-    _check_structure(body)
+    try:
+        # The engine reads what a workspace keeps: null fields dropped.
+        cleaned: dict[str, Any] = dict(_without_nulls(body))
+    except RecursionError:
+        raise ApiFailure(400, "MALFORMED_REQUEST", "Invalid JSON given in the body of the request") from None
+    _check_structure(cleaned)
     return cleaned
 
 
@@ -61,7 +61,7 @@ def _without_nulls(value: Any) -> Any:
 
 
 def _uses_shared_clusters(body: Mapping[str, Any]) -> bool:
-    if "job_clusters" in body:
+    if body.get("job_clusters") is not None:
         return True
     tasks = body.get("tasks")
     if not isinstance(tasks, list):
@@ -69,11 +69,11 @@ def _uses_shared_clusters(body: Mapping[str, Any]) -> bool:
     for task in tasks:
         if not isinstance(task, Mapping):
             continue
-        if "job_cluster_key" in task:
+        if task.get("job_cluster_key") is not None:
             return True
         loop = task.get("for_each_task")
         nested = loop.get("task") if isinstance(loop, Mapping) else None
-        if isinstance(nested, Mapping) and "job_cluster_key" in nested:
+        if isinstance(nested, Mapping) and nested.get("job_cluster_key") is not None:
             return True
     return False
 
