@@ -97,6 +97,8 @@ class Cli:
         """A running ``runspec`` process; killed after SUBPROCESS_TIMEOUT, and in any case at the end."""
         process = subprocess.Popen(
             [sys.executable, "-m", "runspec", *args],
+            # A shell that starts CI in the background may ignore SIGINT; the child must not inherit that.
+            preexec_fn=_default_sigint,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -113,6 +115,10 @@ class Cli:
             if process.poll() is None:
                 process.kill()
             process.communicate()
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.fixture

@@ -244,6 +244,8 @@ def test_serve_runs_in_the_foreground_until_interrupted(tmp_path: Any) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
         [sys.executable, "-c", code],
+        # A shell that starts CI in the background may ignore SIGINT; the child must not inherit that.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -268,7 +270,7 @@ def test_serve_runs_in_the_foreground_until_interrupted(tmp_path: Any) -> None:
     finally:
         if process.poll() is None:
             process.kill()
-            process.wait()
+            process.communicate()
     assert process.returncode == 0, err
     assert "stopped" in out
 
