@@ -6,8 +6,15 @@ bounded profile unless ``HYPOTHESIS_PROFILE=long`` asks for the thorough one.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+try:  # the same module the client tests import, so its classes are the same objects
+    from tests.http_fixture import FakeClock, FakeWorkspace
+except ImportError:  # pragma: no cover - run from inside tests/
+    from http_fixture import FakeClock, FakeWorkspace  # type: ignore[no-redef]
 
 try:
     from hypothesis import HealthCheck, settings
@@ -30,8 +37,26 @@ else:
 
 
 @pytest.fixture(autouse=True)
-def _no_databricks_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Hide every DATABRICKS_* variable so a developer's own workspace never leaks into a test."""
+def _no_databricks_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """
+    Hide every DATABRICKS_* variable, and the developer's ~/.databrickscfg (HOME is the test's own
+    temporary folder), so a developer's own workspace never leaks into a test.
+    """
     for name in list(os.environ):
         if name.startswith("DATABRICKS_"):
             monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+
+
+@pytest.fixture
+def ws() -> Iterator[FakeWorkspace]:
+    """A scripted workspace: a real HTTP server on 127.0.0.1 (see tests/http_fixture.py)."""
+    server = FakeWorkspace()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A clock the client sleeps on without waiting (see tests/http_fixture.py)."""
+    return FakeClock()

@@ -35,13 +35,6 @@ def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return tmp_path
 
 
-@pytest.fixture
-def ws() -> Any:
-    server = FakeWorkspace()
-    yield server
-    server.close()
-
-
 def write_cfg(home: Path, text: str, name: str = ".databrickscfg") -> Path:
     path = home / name
     path.write_text(textwrap.dedent(text))

@@ -10,10 +10,9 @@ from runspec import NotFound, RunHandle
 from runspec.client import OutputView, RunView
 
 try:
-    from tests.http_fixture import DATABRICKS_VARS, FakeWorkspace, run_json, task_json
+    from tests.http_fixture import FakeWorkspace, run_json, task_json
 except ImportError:  # tests/ run as a plain directory
     from http_fixture import (  # type: ignore[no-redef]
-        DATABRICKS_VARS,
         FakeWorkspace,
         run_json,
         task_json,
@@ -21,20 +20,6 @@ except ImportError:  # tests/ run as a plain directory
 
 TOKEN = "dapi-outputs-secret-token"
 RUN = 55
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
-    for name in DATABRICKS_VARS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path))
-
-
-@pytest.fixture
-def ws() -> Any:
-    server = FakeWorkspace()
-    yield server
-    server.close()
 
 
 @pytest.fixture

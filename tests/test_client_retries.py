@@ -28,7 +28,6 @@ from runspec.spec import RunSpec
 
 try:
     from tests.http_fixture import (
-        DATABRICKS_VARS,
         Delay,
         Drop,
         DropAfter,
@@ -39,7 +38,6 @@ try:
     )
 except ImportError:  # tests/ run as a plain directory
     from http_fixture import (  # type: ignore[no-redef]
-        DATABRICKS_VARS,
         Delay,
         Drop,
         DropAfter,
@@ -60,25 +58,6 @@ BODY: dict[str, Any] = {
 
 def make_spec() -> RunSpec:
     return RunSpec.from_dict(BODY)
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
-    for name in DATABRICKS_VARS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path))
-
-
-@pytest.fixture
-def ws() -> Any:
-    server = FakeWorkspace()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 def do_submit(ws: FakeWorkspace, clock: FakeClock, **kwargs: Any) -> RunHandle:

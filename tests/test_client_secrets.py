@@ -15,7 +15,6 @@ from runspec.spec import RunSpec
 
 try:
     from tests.http_fixture import (
-        DATABRICKS_VARS,
         Drop,
         DropAfter,
         FakeClock,
@@ -26,7 +25,6 @@ try:
     )
 except ImportError:  # tests/ run as a plain directory
     from http_fixture import (  # type: ignore[no-redef]
-        DATABRICKS_VARS,
         Drop,
         DropAfter,
         FakeClock,
@@ -38,20 +36,6 @@ except ImportError:  # tests/ run as a plain directory
 
 TOKEN = "dapiSECRETpat0123456789"
 CLIENT_SECRET = "doseSECRETclient987"
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
-    for name in DATABRICKS_VARS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path))
-
-
-@pytest.fixture
-def ws() -> Any:
-    server = FakeWorkspace()
-    yield server
-    server.close()
 
 
 def spec() -> RunSpec:

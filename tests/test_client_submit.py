@@ -14,9 +14,9 @@ from runspec.errors import SpecError
 from runspec.spec import RunSpec
 
 try:
-    from tests.http_fixture import DATABRICKS_VARS, FakeClock, FakeWorkspace
+    from tests.http_fixture import FakeClock, FakeWorkspace
 except ImportError:  # tests/ run as a plain directory
-    from http_fixture import DATABRICKS_VARS, FakeClock, FakeWorkspace  # type: ignore[no-redef]
+    from http_fixture import FakeClock, FakeWorkspace  # type: ignore[no-redef]
 
 TOKEN = "dapi-0123456789abcdef-secret"
 BODY: dict[str, Any] = {
@@ -35,25 +35,6 @@ BODY: dict[str, Any] = {
 
 def make_spec(body: dict[str, Any]) -> RunSpec:
     return RunSpec.from_dict(body)
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
-    for name in DATABRICKS_VARS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path))
-
-
-@pytest.fixture
-def ws() -> Any:
-    server = FakeWorkspace()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 def _submit(ws: FakeWorkspace, clock: FakeClock, spec: Any = None, **kwargs: Any) -> RunHandle:

@@ -12,7 +12,6 @@ from runspec.client import Progress, RunView
 
 try:
     from tests.http_fixture import (
-        DATABRICKS_VARS,
         FakeClock,
         FakeWorkspace,
         Reply,
@@ -21,7 +20,6 @@ try:
     )
 except ImportError:  # tests/ run as a plain directory
     from http_fixture import (  # type: ignore[no-redef]
-        DATABRICKS_VARS,
         FakeClock,
         FakeWorkspace,
         Reply,
@@ -31,25 +29,6 @@ except ImportError:  # tests/ run as a plain directory
 
 TOKEN = "dapi-wait-secret-token"
 RUN = 77
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
-    for name in DATABRICKS_VARS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path))
-
-
-@pytest.fixture
-def ws() -> Any:
-    server = FakeWorkspace()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture

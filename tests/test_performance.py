@@ -17,6 +17,7 @@ from __future__ import annotations
 import gc
 import itertools
 import json
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,9 +36,8 @@ from runspec import (
     SparkPythonTask,
     SpecError,
     SqlTask,
-    Whl,
 )
-from runspec.spec import AwsAttributes, SparkSubmitTask, SqlTaskQuery, SubmitTask, TaskDependency
+from runspec.spec import SparkSubmitTask, SqlTaskQuery, SubmitTask, TaskDependency
 from runspec.spec import _checks as checks
 
 RATIO_LIMIT = 2.0
@@ -45,62 +45,14 @@ GROWTH_LIMIT = 12.0
 ROUNDS = 3
 SHAPES = ("chain", "fanout")
 
-CLUSTER = {
-    "spark_version": "15.4.x-scala2.12",
-    "node_type_id": "i3.xlarge",
-    "num_workers": 2,
-    "spark_conf": {"spark.speculation": "true"},
-    "aws_attributes": {"availability": "SPOT_WITH_FALLBACK", "first_on_demand": 1},
-    "custom_tags": {"team": "etl"},
-}
-
-
-def _upstream(shape: str, i: int) -> str | None:
-    if i == 0:
-        return None
-    return f"t{i - 1}" if shape == "chain" else "t0"
-
-
-def plain(n: int, shape: str) -> str:
-    """The body as plain dicts and json.dumps: the floor any client pays."""
-    tasks = []
-    for i in range(n):
-        task: dict[str, Any] = {
-            "task_key": f"t{i}",
-            "notebook_task": {"notebook_path": f"/Repos/etl/step_{i}", "base_parameters": {"i": str(i)}},
-            "new_cluster": CLUSTER,
-            "libraries": [{"pypi": {"package": "pandas==2.2.2"}}, {"whl": "/Volumes/etl/libs/etl.whl"}],
-        }
-        up = _upstream(shape, i)
-        if up is not None:
-            task["depends_on"] = [{"task_key": up}]
-        tasks.append(task)
-    return json.dumps({"run_name": "bench", "tasks": tasks, "timeout_seconds": 3600})
-
-
-def with_runspec(n: int, shape: str) -> str:
-    """The same body through Run(...).cluster(...).task(...) ... .compile().to_json()."""
-    run = Run("bench").cluster(
-        "etl",
-        NewCluster(
-            spark_version="15.4.x-scala2.12",
-            node_type_id="i3.xlarge",
-            num_workers=2,
-            spark_conf={"spark.speculation": "true"},
-            aws_attributes=AwsAttributes(availability="SPOT_WITH_FALLBACK", first_on_demand=1),
-            custom_tags={"team": "etl"},
-        ),
-    )
-    for i in range(n):
-        up = _upstream(shape, i)
-        run = run.task(
-            NotebookTask(f"/Repos/etl/step_{i}", base_parameters={"i": str(i)}),
-            key=f"t{i}",
-            depends_on=[up] if up is not None else (),
-            cluster="etl",
-            libraries=[PyPI("pandas==2.2.2"), Whl("/Volumes/etl/libs/etl.whl")],
-        )
-    return run.timeout(3600).compile().to_json()
+# The bodies timed are exactly the ones benchmarks/build.py times, so the test and the benchmark agree.
+_BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+sys.path.insert(0, str(_BENCHMARKS))
+try:
+    from build import floor as plain
+    from build import with_runspec
+finally:
+    sys.path.remove(str(_BENCHMARKS))
 
 
 def best(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
