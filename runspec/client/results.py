@@ -304,7 +304,33 @@ def _short(text: str, limit: int = 60) -> str:
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
-class TaskView(_View):
+class _Timed(_View):
+    """The timings a run and each of its task runs share."""
+
+    __slots__ = ()
+
+    @property
+    def start_time(self) -> int | None:
+        """Start, in epoch milliseconds."""
+        return _int(self._raw.get("start_time")) or None
+
+    @property
+    def end_time(self) -> int | None:
+        """End, in epoch milliseconds (``None`` while running)."""
+        return _int(self._raw.get("end_time")) or None
+
+    @property
+    def run_duration(self) -> int | None:
+        """Total duration in milliseconds, once known."""
+        return _int(self._raw.get("run_duration"))
+
+    @property
+    def queue_duration(self) -> int | None:
+        """Time spent queued, in milliseconds."""
+        return _int(self._raw.get("queue_duration"))
+
+
+class TaskView(_Timed):
     """
     One task run of a run: ``task_key``, ``run_id`` (the task run id), ``state`` and timings.
 
@@ -358,21 +384,6 @@ class TaskView(_View):
         return _str(self._raw.get("run_page_url"))
 
     @property
-    def start_time(self) -> int | None:
-        """Start, in epoch milliseconds."""
-        return _int(self._raw.get("start_time")) or None
-
-    @property
-    def end_time(self) -> int | None:
-        """End, in epoch milliseconds (``None`` while running)."""
-        return _int(self._raw.get("end_time")) or None
-
-    @property
-    def run_duration(self) -> int | None:
-        """Total duration in milliseconds, once known."""
-        return _int(self._raw.get("run_duration"))
-
-    @property
     def setup_duration(self) -> int | None:
         """Cluster setup time in milliseconds."""
         return _int(self._raw.get("setup_duration"))
@@ -381,11 +392,6 @@ class TaskView(_View):
     def execution_duration(self) -> int | None:
         """Time spent running the task's code, in milliseconds."""
         return _int(self._raw.get("execution_duration"))
-
-    @property
-    def queue_duration(self) -> int | None:
-        """Time spent queued, in milliseconds."""
-        return _int(self._raw.get("queue_duration"))
 
     @property
     def is_for_each(self) -> bool:
@@ -436,7 +442,7 @@ def _latest_attempts(tasks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]
     return list(chosen.values())
 
 
-class RunView(_View):
+class RunView(_Timed):
     """
     A run as ``runs/get`` returns it, with every page of tasks joined.
 
@@ -465,26 +471,6 @@ class RunView(_View):
     def state(self) -> RunState:
         """The run's state."""
         return RunState.of(self._raw)
-
-    @property
-    def start_time(self) -> int | None:
-        """Start, in epoch milliseconds."""
-        return _int(self._raw.get("start_time")) or None
-
-    @property
-    def end_time(self) -> int | None:
-        """End, in epoch milliseconds (``None`` while running)."""
-        return _int(self._raw.get("end_time")) or None
-
-    @property
-    def run_duration(self) -> int | None:
-        """Total duration in milliseconds, once known."""
-        return _int(self._raw.get("run_duration"))
-
-    @property
-    def queue_duration(self) -> int | None:
-        """Time spent queued, in milliseconds."""
-        return _int(self._raw.get("queue_duration"))
 
     @property
     def all_attempts(self) -> tuple[TaskView, ...]:
