@@ -123,8 +123,7 @@ def _check_kind(owner: str, name: str, value: Any, kinds: type | tuple[type, ...
         shown = repr(value)
         if len(shown) > 60:
             shown = shown[:57] + "..."
-        article = "an" if type(value).__name__[:1].lower() in "aeiou" else "a"
-        raise TypeError(f"{owner}: {name!r} must be {expected} (got {shown} that is {article} {type(value).__name__})")
+        raise TypeError(f"{owner}: {name!r} must be {expected} (got {shown} that is {_article(type(value).__name__)})")
 
 
 def _as_list(owner: str, name: str, value: Any, expected: str) -> list[Any]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from runspec._frozen import FrozenMap
 from runspec.errors import Problem
 from runspec.spec._base import SpecObject, jpath
-from runspec.spec._library import Egg, Library
+from runspec.spec._library import Egg
 from runspec.spec._objects import (
     AutoScale,
     AwsAttributes,
@@ -1067,14 +1067,12 @@ def _cycles(tasks: Sequence[SubmitTask], keys: dict[str, int], r: Report) -> Non
                 first = min(cycle, key=lambda k: keys[k])
                 rotated = cycle[cycle.index(first) :] + cycle[: cycle.index(first)]
                 # The path points at the dependency that closes the cycle from the first task.
-                upstream = rotated[-1] if len(rotated) > 1 else first
+                # Self-dependencies are reported on their own and left out of the graph, so a cycle has
+                # two tasks or more, and the path points at first's dependency on the next one round it.
+                upstream = rotated[1]
                 index = keys[first]
                 dep_index = next(
-                    (
-                        j
-                        for j, d in enumerate(tasks[index].depends_on or ())
-                        if d.task_key == _next_in(rotated, first, upstream)
-                    ),
+                    (j for j, d in enumerate(tasks[index].depends_on or ()) if d.task_key == upstream),
                     0,
                 )
                 shown = " -> ".join([*rotated, first])
@@ -1105,14 +1103,3 @@ def _only_earlier_dependencies(tasks: Sequence[SubmitTask], keys: dict[str, int]
             if upstream is not None and upstream >= i:
                 return False
     return True
-
-
-def _next_in(cycle: list[str], first: str, fallback: str) -> str:
-    """The task ``first`` depends on within ``cycle`` (the DFS walks dependencies in order)."""
-    i = cycle.index(first)
-    return cycle[(i + 1) % len(cycle)] if len(cycle) > 1 else fallback
-
-
-def libraries_of(task: SubmitTask | Task) -> Sequence[Library]:
-    """The libraries of a task (empty when none)."""
-    return task.libraries or ()
