@@ -1,18 +1,27 @@
 """
-Regenerate runspec/spec/schema.json from the field list of the Jobs API runs/submit body.
+Regenerate runspec/spec/schema.json from the committed field list of the Jobs API runs/submit body.
 
-Usage: python tools/make_schema.py PATH/TO/runs_submit_fields.json
+Usage (from the repository root)::
 
-The output keeps names, wire types, required flags and enum values only. Fields that the API no longer
-accepts are kept with a "rejected" reason so that a body carrying them gets a clear problem.
+    python tools/make_schema.py                   # reads tools/api/, writes runspec/spec/schema.json
+    python tools/make_schema.py --out /tmp/schema.json
+
+The source is ``tools/api/runs_submit_fields.json``, pinned by sha256 in ``tools/api/sources.json``. The
+output keeps names, wire types, required flags and enum values only (descriptions become docstrings in
+``_objects.py``, see tools/gen_spec.py). Fields that the API no longer accepts are kept with a "rejected"
+reason so that a body carrying them gets a clear problem.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import sys
 from pathlib import Path
+from typing import Any
+
+from api_source import RUNS_SUBMIT, Fields, load
 
 OUT = Path(__file__).resolve().parent.parent / "runspec" / "spec" / "schema.json"
 
@@ -40,8 +49,8 @@ def clean_enum(values: list[str]) -> list[str]:
     return [re.sub(r"\s*\(.*\)$", "", v).strip() for v in values]
 
 
-def main(src: str) -> None:
-    raw = json.loads(Path(src).read_text())
+def build(raw: Fields) -> dict[str, dict[str, dict[str, Any]]]:
+    """The schema: type name -> field name -> {type, required, enum, enum_name, rejected}."""
     types: dict[str, dict[str, dict[str, object]]] = {}
     for type_name, fields in raw.items():
         name = type_name.split("(")[0]
@@ -70,10 +79,17 @@ def main(src: str) -> None:
             out[f["name"]] = entry
         types[name] = out
     # Types sorted by name; fields keep the API's order (it decides positional arguments).
-    ordered = {name: {f: dict(sorted(e.items())) for f, e in types[name].items()} for name in sorted(types)}
-    OUT.write_text(json.dumps(ordered, indent=1) + "\n")
-    print(f"{OUT}: {len(types)} types, {sum(len(v) for v in types.values())} fields")
+    return {name: {f: dict(sorted(e.items())) for f, e in types[name].items()} for name in sorted(types)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument("--out", type=Path, default=OUT, help="where to write schema.json")
+    args = parser.parse_args(argv)
+    schema = build(load(RUNS_SUBMIT))
+    args.out.write_bytes((json.dumps(schema, indent=1) + "\n").encode("utf-8"))
+    print(f"{args.out}: {len(schema)} types, {sum(len(v) for v in schema.values())} fields", file=sys.stderr)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main()
