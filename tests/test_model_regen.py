@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import importlib
 import importlib.util
 import json
 import shutil
@@ -42,11 +43,22 @@ def run_tool(script: str, *args: str) -> None:
 def regenerated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("model")
     run_tool("make_schema.py", "--out", str(out / "schema.json"))
-    run_tool("gen_spec.py", "--schema", str(out / "schema.json"), "--out", str(out / "_objects.py"))
+    run_tool(
+        "gen_spec.py",
+        "--schema",
+        str(out / "schema.json"),
+        "--out",
+        str(out / "_objects.py"),
+        "--jobs-out",
+        str(out / "_job_objects.py"),
+    )
     return out
 
 
-@pytest.mark.parametrize("name", ["schema.json", "_objects.py"])
+GENERATED = ["_objects.py", "_job_objects.py"]
+
+
+@pytest.mark.parametrize("name", ["schema.json", *GENERATED])
 def test_committed_model_is_what_the_tools_make(regenerated: Path, name: str) -> None:
     made = (regenerated / name).read_bytes()
     committed = (SPEC / name).read_bytes()
@@ -63,11 +75,12 @@ def test_committed_model_is_what_the_tools_make(regenerated: Path, name: str) ->
         )
 
 
-def test_generated_code_passes_the_linters_as_generated(regenerated: Path) -> None:
+@pytest.mark.parametrize("name", GENERATED)
+def test_generated_code_passes_the_linters_as_generated(regenerated: Path, name: str) -> None:
     if shutil.which("ruff") is None and importlib.util.find_spec("ruff") is None:
         pytest.fail("ruff is part of the test extra; install it to check the generated code")
     ruff = [sys.executable, "-m", "ruff"] if importlib.util.find_spec("ruff") else ["ruff"]
-    target = str(regenerated / "_objects.py")
+    target = str(regenerated / name)
     config = ["--config", str(ROOT / "ruff.toml")]
     for command in (["check", "--no-cache", *config, target], ["format", "--check", "--no-cache", *config, target]):
         result = subprocess.run([*ruff, *command], capture_output=True, text=True, check=False)
@@ -88,7 +101,7 @@ def test_a_changed_source_is_refused_until_pinned(tmp_path: Path, monkeypatch: p
     changed.write_bytes(api_source.RUNS_SUBMIT.read_bytes().replace(b'"task_key"', b'"task_name"', 1))
     with pytest.raises(SystemExit, match=r"sha256 .* but tools/api/sources.json pins"):
         api_source.load(changed)
-    unlisted = tmp_path / "jobs_fields.json"
+    unlisted = tmp_path / "pipelines_fields.json"
     unlisted.write_text("{}")
     with pytest.raises(SystemExit, match="not listed"):
         api_source.load(unlisted)
@@ -112,7 +125,7 @@ def field_docstrings(path: Path) -> dict[tuple[str, str], str | None]:
 
 
 def test_every_field_has_its_api_description_as_docstring() -> None:
-    docs = field_docstrings(SPEC / "_objects.py")
+    docs = {**field_docstrings(SPEC / "_objects.py"), **field_docstrings(SPEC / "_job_objects.py")}
     missing = [key for key, doc in docs.items() if not doc]
     assert missing == []
     assert docs[("NotebookTask", "notebook_path")] == (
@@ -121,15 +134,21 @@ def test_every_field_has_its_api_description_as_docstring() -> None:
     assert docs[("NewCluster", "num_workers")] == "Number of worker nodes that this cluster should have."
     # A launch stage stays; the field list's bookkeeping ("in SDK since v0.83.0", "per CLI schema") goes.
     assert docs[("SubmitTask", "compute")] == "[Beta] Task level compute configuration."
+    # Job-side fields take the SDK's docstrings; a job's task the notes of the runs/submit Task.
+    assert (
+        docs[("JobSettings", "max_concurrent_runs")]
+        == "An optional maximum allowed number of concurrent runs of the job."
+    )
+    assert docs[("JobTask", "task_key")] == docs[("Task", "task_key")] == "A unique name for the task."
     for key, doc in docs.items():
         assert doc is not None
         assert "SDK" not in doc and "CLI schema" not in doc, (key, doc)
         assert doc.isascii(), (key, doc)
 
 
-def test_every_class_has_a_one_line_docstring() -> None:
-    import runspec.spec._objects as objects
-
+@pytest.mark.parametrize("module", ["runspec.spec._objects", "runspec.spec._job_objects"])
+def test_every_class_has_a_one_line_docstring(module: str) -> None:
+    objects = importlib.import_module(module)
     for name in objects.__all__:
         doc = getattr(objects, name).__doc__
         assert doc and "\n" not in doc.strip(), name

@@ -22,6 +22,8 @@ SOURCES = API / "sources.json"
 
 #: The field list of the runs/submit body (and the run shapes the API answers with).
 RUNS_SUBMIT = API / "runs_submit_fields.json"
+#: The field list of the jobs/create body and the job settings (made by tools/extract_sdk_jobs.py).
+JOBS_CREATE = API / "jobs_create_fields.json"
 
 Fields = dict[str, list[dict[str, Any]]]
 

@@ -18,6 +18,7 @@ same inputs always give the same bytes; ``tests/test_model_regen.py`` checks bot
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import re
 import sys
@@ -25,11 +26,12 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from api_source import RUNS_SUBMIT, describe, load
+from api_source import JOBS_CREATE, RUNS_SUBMIT, describe, load
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = ROOT / "runspec" / "spec" / "schema.json"
 OUT = ROOT / "runspec" / "spec" / "_objects.py"
+JOBS_OUT = ROOT / "runspec" / "spec" / "_job_objects.py"
 LINE = 120  # ruff.toml line-length
 
 # Written by hand elsewhere: the top level (RunSpec, runspec/spec/run_spec.py) and the library kinds
@@ -37,11 +39,14 @@ LINE = 120  # ruff.toml line-length
 HAND_WRITTEN = {"RunsSubmitRequest", "Library", "PythonPyPiLibrary", "MavenLibrary", "RCranLibrary"}
 # The SDK's compute.ClusterSpec is the object users know as new_cluster.
 RENAMES = {"ClusterSpec": "NewCluster"}
+# The job side's task types (tools/make_schema.py): the fields of these runs/submit types, in a job.
+JOB_VARIANTS = {"Task": "JobTask", "ForEachTask": "JobForEachTask"}
 
 # Fields a caller may pass positionally, in this order (default: the required fields, schema order).
 POSITIONAL = {
     "ConditionTask": ["left", "op", "right"],
     "ForEachTask": ["inputs", "task"],
+    "JobForEachTask": ["inputs", "task"],
     "SparkJarTask": ["main_class_name"],
     "SparkSubmitTask": ["parameters"],
     "DashboardTask": ["dashboard_id"],
@@ -117,6 +122,26 @@ SUMMARIES = {
     "PythonOperatorTaskParameter": "One named parameter of a Python operator task.",
     "AlertTask": "Evaluate a Databricks alert and notify its subscribers (``alert_task``).",
     "AlertTaskSubscriber": "A user or notification destination an alert task notifies.",
+    # The job side (_job_objects.py).
+    "CreateJob": "The body of a jobs/create request: a job's settings and who may see and run it.",
+    "JobSettings": "The settings of a saved job: what jobs/create takes and jobs/get returns as ``settings``.",
+    "JobTask": "One task of a saved job: a task's fields, and ``job_cluster_key`` to run on a shared job cluster.",
+    "JobForEachTask": "Run a job's task once for each element of ``inputs`` (``for_each_task`` in a saved job).",
+    "JobCluster": "A cluster the tasks of a saved job share by ``job_cluster_key`` (one-time runs have none).",
+    "JobClusterServerlessCompute": "Serverless compute settings of a shared job cluster.",
+    "CronSchedule": "When a saved job runs: a Quartz cron expression in a time zone.",
+    "JobParameterDefinition": "A job-level parameter and its default value.",
+    "TriggerSettings": "What starts a saved job: a file arrival, a table update, a finished job, a period or a model.",
+    "TriggerConfiguration": "One of the triggers of a saved job (``triggers``).",
+    "Continuous": "Keep one run of a saved job running at all times.",
+    "JobDeployment": "Where a saved job is deployed from, such as a bundle.",
+    "FileArrivalTriggerConfiguration": "Start a run when new files arrive at a storage location.",
+    "TableUpdateTriggerConfiguration": "Start a run when tables are updated.",
+    "PeriodicTriggerConfiguration": "Start a run every ``interval`` ``unit``.",
+    "JobCompletionTriggerConfiguration": "Start a run after upstream jobs complete with a configured status.",
+    "ModelTriggerConfiguration": "Start a run on a model registry event.",
+    "MaintenanceWindow": "A weekly window in which platform maintenance may run for a continuous job.",
+    "SqlConditionConfiguration": "A SQL query, run on a warehouse, whose result decides whether a run starts.",
 }
 
 # Field descriptions the API description does not give (its note is empty); everything else comes from it.
@@ -194,7 +219,9 @@ def field_doc(t: str, name: str, field: dict[str, Any], notes: dict[tuple[str, s
     return (stage + text).strip()
 
 
-def class_docs(schema: dict[str, Any], types: list[str], notes: dict[tuple[str, str], str]) -> dict[str, str]:
+def class_docs(
+    schema: dict[str, Any], types: list[str], notes: dict[tuple[str, str], str], fallback: str
+) -> dict[str, str]:
     """Each class's one-line docstring: its summary above, or what every field that holds it says."""
     said: dict[str, set[str]] = {}
     for t in types:
@@ -210,7 +237,7 @@ def class_docs(schema: dict[str, Any], types: list[str], notes: dict[tuple[str, 
         shared = next(iter(texts)) if len(texts) == 1 else ""
         if shared.endswith("]") or len(shared) > LINE - 10:  # a launch stage alone, or more than one line
             shared = ""
-        out[t] = SUMMARIES.get(cname) or shared or f"The ``{t}`` object of the request body."
+        out[t] = SUMMARIES.get(cname) or shared or fallback.format(t)
     return out
 
 
@@ -243,55 +270,66 @@ def alias_lines(name: str, values: list[str]) -> list[str]:
     return [f"    {name}: TypeAlias = Literal[", *[f"        {item}," for item in items], "    ]"]
 
 
-def render(schema: dict[str, Any], notes: dict[tuple[str, str], str]) -> str:
-    """The text of _objects.py for ``schema``, with field docstrings from ``notes``."""
-    types = [t for t in reachable(schema, "RunsSubmitRequest") if t not in HAND_WRITTEN]
+def enum_values(schema: dict[str, Any], types: list[str]) -> dict[str, list[str]]:
+    """Enum alias name -> its values, for the enum fields of ``types``."""
     enums: dict[str, list[str]] = {}
-    for t in [*types, "RunsSubmitRequest"]:
+    for t in types:
         for spec in schema[t].values():
             if spec.get("enum_name"):
                 enums.setdefault(spec["enum_name"], [v for v in spec["enum"] if v not in LITERAL_SKIP])
+    return enums
 
-    docs = class_docs(schema, types, notes)
+
+def classes(schema: dict[str, Any], types: list[str], notes: dict[tuple[str, str], str], fallback: str) -> list[str]:
+    """The class definitions of ``types``, sorted by class name."""
+    docs = class_docs(schema, types, notes, fallback)
     body: list[str] = []
-    names = []
     for t in sorted(types, key=class_name):
         fields = {k: v for k, v in schema[t].items() if not v.get("rejected")}
         positional = POSITIONAL.get(t) or [k for k, v in fields.items() if v.get("required")]
         required_kw = [k for k, v in fields.items() if v.get("required") and k not in positional]
         rest = [k for k in fields if k not in positional and k not in required_kw]
-        cname = class_name(t)
-        names.append(cname)
         body += ["", ""]
-        body.append(f'class {cname}(SpecObject, wire="{t}"):')
+        body.append(f'class {class_name(t)}(SpecObject, wire="{t}"):')
         body += quoted_doc(docs[t], "    ")
         body.append("")
         for k in positional:
             ann = annotation(fields[k]["type"], fields[k])
             body.append(f"    {k}: {ann}" if fields[k].get("required") else f"    {k}: {ann} | None = None")
-            doc = field_doc(t, k, fields[k], notes)
-            if doc:
-                body += quoted_doc(doc, "    ")
+            body += field_lines(t, k, fields[k], notes)
         if required_kw or rest:
             body.append("    _: KW_ONLY")
         for k in required_kw:
             body.append(f"    {k}: {annotation(fields[k]['type'], fields[k])}")
-            doc = field_doc(t, k, fields[k], notes)
-            if doc:
-                body += quoted_doc(doc, "    ")
+            body += field_lines(t, k, fields[k], notes)
         for k in rest:
             body.append(f"    {k}: {annotation(fields[k]['type'], fields[k])} | None = None")
-            doc = field_doc(t, k, fields[k], notes)
-            if doc:
-                body += quoted_doc(doc, "    ")
+            body += field_lines(t, k, fields[k], notes)
+    return body
 
-    # Hand edits folded in here (the committed file had them, the old generator did not): ``Any`` is
-    # imported only when a field uses it (ruff F401), and ``TypeAlias`` comes from ``typing``, which has it
-    # since Python 3.10, the oldest runspec supports (ruff UP035 with target-version py310).
-    uses_any = any(re.search(r"\bAny\b", line) for line in body if not line.lstrip().startswith('"""'))
-    head = [
+
+def field_lines(t: str, k: str, field: dict[str, Any], notes: dict[tuple[str, str], str]) -> list[str]:
+    doc = field_doc(t, k, field, notes)
+    return quoted_doc(doc, "    ") if doc else []
+
+
+def import_lines(module: str, names: list[str], indent: str = "") -> list[str]:
+    """``from module import a, b``, split one name a line as the formatter does when it is too long."""
+    one = f"{indent}from {module} import {', '.join(names)}"
+    if len(one) <= LINE:
+        return [one]
+    return [f"{indent}from {module} import (", *[f"{indent}    {n}," for n in names], f"{indent})"]
+
+
+def code_names(body: list[str]) -> set[str]:
+    """The names the code of ``body`` uses (in annotations and bases; docstrings do not count)."""
+    return {node.id for node in ast.walk(ast.parse("\n".join(body))) if isinstance(node, ast.Name)}
+
+
+def finish(doc: list[str], imports: list[str], aliases: list[str], body: list[str], names: list[str]) -> str:
+    lines = [
         '"""',
-        "Spec classes for the object types of the runs/submit body.",
+        *doc,
         "",
         "Generated by tools/gen_spec.py from schema.json and the API description in tools/api/: edit the",
         "generator, not this file (docs/api-model.md says how to refresh it).",
@@ -299,8 +337,36 @@ def render(schema: dict[str, Any], notes: dict[tuple[str, str], str]) -> str:
         "",
         "from __future__ import annotations",
         "",
+        *imports,
+        *aliases,
+        *body,
+        "",
+        "",
+        "__all__ = [",
+        *[f'    "{n}",' for n in sorted(names)],
+        "]",
+    ]
+    too_long = [line for line in lines if len(line) > LINE]
+    if too_long:
+        raise SystemExit(f"gen_spec.py cannot format these lines within {LINE} characters: {too_long}")
+    return "\n".join(lines) + "\n"
+
+
+def run_types(schema: dict[str, Any]) -> list[str]:
+    return [t for t in reachable(schema, "RunsSubmitRequest") if t not in HAND_WRITTEN]
+
+
+def render(schema: dict[str, Any], notes: dict[tuple[str, str], str]) -> str:
+    """The text of _objects.py for ``schema``, with field docstrings from ``notes``."""
+    types = run_types(schema)
+    enums = enum_values(schema, [*types, "RunsSubmitRequest"])
+    body = classes(schema, types, notes, "The ``{}`` object of the request body.")
+    # Hand edits folded in here (the committed file had them, the old generator did not): ``Any`` is
+    # imported only when a field uses it (ruff F401), and ``TypeAlias`` comes from ``typing``, which has it
+    # since Python 3.10, the oldest runspec supports (ruff UP035 with target-version py310).
+    imports = [
         "from collections.abc import Mapping, Sequence",
-        f"from typing import TYPE_CHECKING{', Any' if uses_any else ''}",
+        f"from typing import TYPE_CHECKING{', Any' if 'Any' in code_names(body) else ''}",
         "",
         "from runspec.spec._base import SpecObject",
         "from runspec.spec._library import Library",
@@ -310,22 +376,80 @@ def render(schema: dict[str, Any], notes: dict[tuple[str, str], str]) -> str:
         "    from typing import Literal, TypeAlias",
         "",
     ]
-    for name in sorted(enums):
-        head += alias_lines(name, sorted(enums[name]))
-    tail = ["", "", "__all__ = [", *[f'    "{n}",' for n in sorted(names)], "]"]
-    lines = head + body + tail
-    too_long = [line for line in lines if len(line) > LINE]
-    if too_long:
-        raise SystemExit(f"gen_spec.py cannot format these lines within {LINE} characters: {too_long}")
-    return "\n".join(lines) + "\n"
+    aliases = [line for name in sorted(enums) for line in alias_lines(name, sorted(enums[name]))]
+    return finish(
+        ["Spec classes for the object types of the runs/submit body."],
+        imports,
+        aliases,
+        body,
+        [class_name(t) for t in types],
+    )
+
+
+def job_types(schema: dict[str, Any]) -> list[str]:
+    """The types of the job side that runs/submit does not have (their classes go in _job_objects.py)."""
+    shared = set(reachable(schema, "RunsSubmitRequest")) | HAND_WRITTEN
+    seen = [*reachable(schema, "CreateJob"), *reachable(schema, "JobSettings")]
+    return [t for t in dict.fromkeys(seen) if t not in shared]
+
+
+def render_jobs(schema: dict[str, Any], notes: dict[tuple[str, str], str]) -> str:
+    """The text of _job_objects.py: the classes of the jobs/create body that runs/submit does not share."""
+    types = job_types(schema)
+    run_side = run_types(schema)
+    run_enums = enum_values(schema, [*run_side, "RunsSubmitRequest"])
+    enums = {k: v for k, v in enum_values(schema, types).items() if k not in run_enums}
+    body = classes(schema, types, notes, "The ``{}`` object of a job's settings.")
+    used = code_names(body)
+    shared_classes = sorted(class_name(t) for t in run_side if class_name(t) in used)
+    shared_enums = sorted(n for n in run_enums if n in used)
+    typing_names = ["TYPE_CHECKING", *(["Any"] if "Any" in used else [])]
+    abc = [n for n in ("Mapping", "Sequence") if n in used]
+    imports = [
+        *([f"from collections.abc import {', '.join(abc)}"] if abc else []),
+        f"from typing import {', '.join(typing_names)}",
+        "",
+        "from runspec.spec._base import SpecObject",
+        *(["from runspec.spec._library import Library"] if "Library" in used else []),
+        *import_lines("runspec.spec._objects", shared_classes),
+        "",
+        "if TYPE_CHECKING:  # pragma: no cover - the aliases below exist for type checkers only",
+        "    from dataclasses import KW_ONLY",
+        "    from typing import Literal, TypeAlias",
+        "",
+        *([*import_lines("runspec.spec._objects", shared_enums, "    "), ""] if shared_enums else []),
+    ]
+    aliases = [line for name in sorted(enums) for line in alias_lines(name, sorted(enums[name]))]
+    return finish(
+        [
+            "Spec classes for the job side of the Jobs API: the jobs/create body (``CreateJob``), a saved job's",
+            "settings (``JobSettings``) and the object types only saved jobs have. Types a one-time run shares",
+            "with a job are the classes of ``_objects.py``.",
+            "",
+            "``import runspec`` does not load this module. ``JobSettings.from_dict(settings)`` loads a job's",
+            "settings as strictly as ``RunSpec.from_dict`` loads a runs/submit body.",
+        ],
+        imports,
+        aliases,
+        body,
+        [class_name(t) for t in types],
+    )
 
 
 def api_notes() -> dict[tuple[str, str], str]:
-    """(type, field) -> the field's note in the committed API description."""
+    """(type, field) -> the field's note in the committed API description.
+
+    A type both field lists describe takes the notes of the runs/submit list, as its fields do
+    (tools/make_schema.py); ``JobTask`` and ``JobForEachTask`` take those of ``Task`` and ``ForEachTask``.
+    """
     notes: dict[tuple[str, str], str] = {}
-    for type_name, fields in load(RUNS_SUBMIT).items():
-        for f in fields:
-            notes[(type_name.split("(")[0], f["name"])] = f.get("note", "")
+    for source in (RUNS_SUBMIT, JOBS_CREATE):
+        for type_name, fields in load(source).items():
+            for f in fields:
+                notes.setdefault((type_name.split("(")[0], f["name"]), f.get("note", ""))
+    for (t, field), note in list(notes.items()):
+        if t in JOB_VARIANTS:
+            notes[(JOB_VARIANTS[t], field)] = note
     return notes
 
 
@@ -333,11 +457,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument("--schema", type=Path, default=SCHEMA_PATH, help="schema.json to read")
     parser.add_argument("--out", type=Path, default=OUT, help="where to write _objects.py")
+    parser.add_argument("--jobs-out", type=Path, default=JOBS_OUT, help="where to write _job_objects.py")
     args = parser.parse_args(argv)
     schema = json.loads(args.schema.read_text(encoding="utf-8"))
-    text = render(schema, api_notes())
-    args.out.write_bytes(text.encode("utf-8"))
-    print(f"{args.out}: {text.count(chr(10) + 'class ')} classes", file=sys.stderr)
+    notes = api_notes()
+    for path, text in ((args.out, render(schema, notes)), (args.jobs_out, render_jobs(schema, notes))):
+        path.write_bytes(text.encode("utf-8"))
+        print(f"{path}: {text.count(chr(10) + 'class ')} classes", file=sys.stderr)
 
 
 if __name__ == "__main__":
