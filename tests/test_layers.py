@@ -2,8 +2,8 @@
 Layers depend one way, and modules import each other without cycles.
 
 Every module under ``runspec/`` is parsed with ``ast``; every import counts, wherever it is written: at the
-top, inside a function, under ``if TYPE_CHECKING:``, or as ``importlib.import_module("runspec....")`` with a
-literal name. The layers, lowest first::
+top, inside a function, under ``if TYPE_CHECKING:``, or as ``importlib.import_module("runspec....")`` (or
+``__import__``) with a literal name. The layers, lowest first::
 
     spec      runspec/spec/*, runspec/errors.py, runspec/_frozen.py and other private leaf modules
     picture   runspec/picture*                         on spec
@@ -156,7 +156,7 @@ def imports_in(source: str, importer: str, is_package: bool, known: Iterable[str
         elif isinstance(node, ast.Call):
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-            if name == "import_module" and node.args:
+            if name in ("import_module", "__import__") and node.args:
                 arg = node.args[0]
                 if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                     text = arg.value
@@ -339,6 +339,7 @@ def test_reader_sees_every_kind_of_import() -> None:
             "    from runspec.client.results import RunResult",
             "def f():",
             "    import runspec.picture",
+            "    __import__('runspec.run')",
             "    return importlib.import_module('runspec.testing')",
         ]
     )
@@ -351,6 +352,7 @@ def test_reader_sees_every_kind_of_import() -> None:
         ("runspec.client.results", "type checking"),
         ("runspec.picture", "in a function"),
         ("runspec.testing", "import_module"),
+        ("runspec.run", "import_module"),
     }
 
 
