@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import ast
 import re
-import subprocess
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -372,18 +370,3 @@ def test_dynamic_imports_in_the_package_are_only_of_known_kinds() -> None:
                 ):
                     dynamic.add(name)
     assert dynamic <= {"runspec"} | {n for n in SOURCES if re.match(r"runspec\.cli(\.|$)", n)}, dynamic
-
-
-# The client layer is loaded lazily: building and checking runs never loads requests.
-
-
-def test_import_runspec_does_not_load_requests() -> None:
-    code = "import sys, runspec, runspec.spec; print('requests' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "False"
-
-
-def test_first_use_of_submit_loads_the_client() -> None:
-    code = "import sys, runspec; runspec.submit; print('requests' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "True"
