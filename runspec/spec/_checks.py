@@ -41,6 +41,7 @@ from runspec.errors import Problem
 from runspec.spec import _object_rules as _object_rules  # registers the per-object rules
 from runspec.spec import _task_rules as _task_rules  # registers the per-task rules
 from runspec.spec._convert import REGISTRY, jpath
+from runspec.spec._load import outside_int64
 from runspec.spec._object import SpecObject
 from runspec.spec._objects import SubmitTask
 from runspec.spec._rules import OBJECT_RULES, TASK_KEY_RE, TASK_RULES, WALK_PLANS, Report, TaskScope, WalkPlan, _num
@@ -55,6 +56,8 @@ from runspec.spec.limits import (
     MAX_TASKS,
     MAX_TOKEN,
 )
+from runspec.spec.limits import INT64_MAX as _INT64_MAX
+from runspec.spec.limits import INT64_MIN as _INT64_MIN
 from runspec.spec.task_types import TASK_TYPES, task_types
 from runspec.spec.task_types import table as type_table
 
@@ -89,9 +92,9 @@ def _plan(cls: type[SpecObject]) -> WalkPlan:
         return plan
     checks = tuple(rule for t in cls.__mro__ for rule in OBJECT_RULES.get(t, ()))
     nested: dict[str, str] = {}
-    WALK_PLANS[cls] = plan = WalkPlan(
-        cls._enum_fields, checks, nested
-    )  # in place before the fields: types can nest in circles
+    ints = tuple(f.attr for f in cls._fields.values() if f.info.desc[0] in ("integer", "number"))
+    # In place before the fields are looked at: types can nest in circles.
+    WALK_PLANS[cls] = plan = WalkPlan(cls._enum_fields, ints, checks, nested)
     for f in cls._fields.values():
         inner = _object_type(f.info.desc)
         if inner is not None and _may_find(inner):
@@ -112,7 +115,7 @@ def _may_find(cls: type[SpecObject]) -> bool:
     while stack:
         klass = stack.pop()
         plan = _plan(klass)
-        if plan.enums or plan.checks or plan.nested:
+        if plan.enums or plan.ints or plan.checks or plan.nested:
             return True
         stack.extend(klass.__subclasses__())
     return False
@@ -120,9 +123,9 @@ def _may_find(cls: type[SpecObject]) -> bool:
 
 def _walk(obj: SpecObject, path: str, r: Report, seen: set[int]) -> None:
     """Run the per-object rules on ``obj`` and everything inside it that a rule can say something about."""
-    enums, checks, nested = WALK_PLANS.get(type(obj)) or _plan(type(obj))
+    enums, ints, checks, nested = WALK_PLANS.get(type(obj)) or _plan(type(obj))
     d = obj.__dict__
-    if checks or enums:
+    if checks or enums or ints:
         key = id(obj)
         if key in seen:  # an object used in several places (a named cluster) is checked once
             return
@@ -132,6 +135,10 @@ def _walk(obj: SpecObject, path: str, r: Report, seen: set[int]) -> None:
             if value is not None and (value not in allowed if type(value) is str else not allowed.issuperset(value)):
                 _check_enums(obj, path, r)
                 break
+        for name in ints:
+            value = d.get(name)
+            if type(value) is int and not _INT64_MIN <= value <= _INT64_MAX:
+                r.error(jpath(path, name), "out-of-range", outside_int64(value))
         for check in checks:
             check(obj, path, r)
     if not nested:
@@ -145,7 +152,7 @@ def _walk(obj: SpecObject, path: str, r: Report, seen: set[int]) -> None:
             sub = path + suffix
             for i, item in enumerate(value):
                 plan = plans.get(type(item)) or _plan(type(item))
-                if plan.enums or plan.checks or plan.nested:
+                if plan.enums or plan.ints or plan.checks or plan.nested:
                     _walk(item, f"{sub}[{i}]", r, seen)
         else:
             _walk(value, path + suffix, r, seen)
@@ -156,17 +163,20 @@ def _walk(obj: SpecObject, path: str, r: Report, seen: set[int]) -> None:
 
 def _run_task_rules(task: SubmitTask | Any, path: str, scope: TaskScope, inner_scope: TaskScope, r: Report) -> None:
     types = type_table()
-    scope.entries = entries = [types[k] for k in task.__dict__ if k in types]
-    scope.types = [e.field for e in entries]
-    for rule in TASK_RULES:
-        rule(task, path, scope, r)
+    d = task.__dict__
+    scope.entries = [types[k] for k in d if k in types]
+    for rule, reads, inner_only in TASK_RULES:
+        if not inner_only and (reads is None or not reads.isdisjoint(d)):
+            rule(task, path, scope, r)
     loop = task.for_each_task
     inner = loop.task if loop is not None else None
     if inner is not None:
-        inner_scope.entries = entries = [types[k] for k in inner.__dict__ if k in types]
-        inner_scope.types = [e.field for e in entries]
-        for rule in TASK_RULES:
-            rule(inner, f"{path}.for_each_task.task", inner_scope, r)
+        d = inner.__dict__
+        inner_scope.entries = [types[k] for k in d if k in types]
+        inner_path = f"{path}.for_each_task.task"
+        for rule, reads, _ in TASK_RULES:
+            if reads is None or not reads.isdisjoint(d):
+                rule(inner, inner_path, inner_scope, r)
 
 
 # ---- run-level rules ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from runspec.errors import Problem, SpecError
 from runspec.spec._checks import check_run
 from runspec.spec._convert import plain_json, wire_of
-from runspec.spec._load import LoadContext
+from runspec.spec._load import LoadContext, LongInt
 from runspec.spec._object import SpecObject
 from runspec.spec._objects import (
     GitSource,
@@ -127,12 +127,7 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
         """Parse JSON text and load it with ``from_dict``; JSON that is not an object is a ``SpecError``."""
         if not isinstance(text, (str, bytes, bytearray)):
             raise TypeError(f"RunSpec.from_json() takes str or bytes (got a {type(text).__name__})")
-        try:
-            data = json.loads(text)
-        except RecursionError:
-            raise SpecError([Problem("$", "invalid-json", "the JSON nests too deeply to read")]) from None
-        except ValueError as exc:
-            raise SpecError([Problem("$", "invalid-json", f"not valid JSON: {exc}")]) from None
+        data = read_json(text)
         if not isinstance(data, dict):
             kind = "an array" if isinstance(data, list) else "not an object"
             raise SpecError(
@@ -217,6 +212,27 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
     def task_keys(self) -> tuple[str, ...]:
         """The task keys, in order."""
         return tuple(t.task_key for t in self.tasks or ())
+
+
+def read_json(text: str | bytes | bytearray) -> Any:
+    """Parse a body's JSON text, or raise ``SpecError`` (``invalid-json``) saying why it cannot be read."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise SpecError([Problem("$", "invalid-json", "the JSON nests too deeply to read")]) from None
+    except ValueError as exc:
+        if "integer string conversion" not in str(exc):
+            raise SpecError([Problem("$", "invalid-json", f"not valid JSON: {exc}")]) from None
+    # An integer too long for int() to read: read it as a number just past the API's 64 bits, so that
+    # loading reports it where it is (out-of-range) instead of failing on the whole text.
+    try:
+        return json.loads(text, parse_int=_bounded_int)
+    except (ValueError, RecursionError) as exc:
+        raise SpecError([Problem("$", "invalid-json", f"not valid JSON: {exc}")]) from None
+
+
+def _bounded_int(text: str) -> int:
+    return int(text) if len(text) <= 400 else LongInt(-1 if text.startswith("-") else 1)
 
 
 def _compact(value: Any) -> str:
