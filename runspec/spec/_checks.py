@@ -41,11 +41,12 @@ from runspec.errors import Problem
 from runspec.spec import _object_rules as _object_rules  # registers the per-object rules
 from runspec.spec import _task_rules as _task_rules  # registers the per-task rules
 from runspec.spec._convert import REGISTRY, jpath
-from runspec.spec._load import outside_int64
+from runspec.spec._load import LoadContext, outside_int64
 from runspec.spec._object import SpecObject
 from runspec.spec._objects import SubmitTask
 from runspec.spec._rules import OBJECT_RULES, TASK_KEY_RE, TASK_RULES, WALK_PLANS, Report, TaskScope, WalkPlan, _num
 from runspec.spec._schema import closest
+from runspec.spec._single import single_task
 from runspec.spec._task_rules import task_key_shape
 from runspec.spec.limits import (
     DURATION_TARGETS,
@@ -185,9 +186,14 @@ def _run_task_rules(task: SubmitTask | Any, path: str, scope: TaskScope, inner_s
 def check_run(spec: RunSpec) -> Report:
     """Run every check on ``spec`` and return what was found."""
     r = Report()
-    _walk(spec, "$", r, set())
-    _top_level(spec, r)
-    tasks = spec.tasks or ()
+    seen: set[int] = set()
+    _walk(spec, "$", r, seen)
+    tasks: Sequence[SubmitTask] = spec.tasks or ()
+    single = _single_task(spec, r) if not tasks else None
+    if single is not None:
+        tasks = (single,)
+        _walk(single, "$", r, seen)
+    _top_level(spec, tasks, r)
     keys = _task_keys(tasks, r)
     environments = _environments(spec, r)
     used_envs: set[str] = set()
@@ -195,7 +201,7 @@ def check_run(spec: RunSpec) -> Report:
     scope = TaskScope(tasks, keys, environments, used_envs, has_git_source, inner=False)
     inner_scope = TaskScope(tasks, keys, environments, used_envs, has_git_source, inner=True)
     for i, task in enumerate(tasks):
-        _run_task_rules(task, f"$.tasks[{i}]", scope, inner_scope, r)
+        _run_task_rules(task, "$" if single is not None else f"$.tasks[{i}]", scope, inner_scope, r)
     _cycles(tasks, keys, r)
     for key, index in environments.items():
         if key not in used_envs:
@@ -208,8 +214,24 @@ def check_run(spec: RunSpec) -> Report:
     return r
 
 
-def _top_level(spec: RunSpec, r: Report) -> None:
-    tasks = spec.tasks
+def _single_task(spec: RunSpec, r: Report) -> SubmitTask | None:
+    """The one task of a body in the single-task form, read from its top level (see ``_single``)."""
+    ctx = LoadContext()
+    task = single_task(spec, ctx)
+    if task is None and not ctx.problems:
+        return None
+    r.errors.extend(ctx.problems)
+    r.warnings.extend(ctx.warnings)
+    r.warn(
+        "$",
+        "single-task-form",
+        "the task's fields are at the top level (the Jobs API 2.0 single-task form), which the service reads "
+        "as a run of one task; spec.with_tasks_form() gives the same run with tasks[]",
+    )
+    return task
+
+
+def _top_level(spec: RunSpec, tasks: Sequence[SubmitTask], r: Report) -> None:
     if not tasks:
         r.error("$.tasks", "no-tasks", "a run needs at least one task")
     elif len(tasks) > MAX_TASKS:
