@@ -19,7 +19,7 @@ from runspec import NewCluster, NotebookTask, PyPI, Run, RunSpec
 from runspec.spec import SubmitTask, Task, TaskDependency
 from runspec.spec._checks import Report, TaskScope
 from runspec.spec._convert import jpath
-from runspec.spec._rules import OBJECT_RULES, TASK_RULES, WALK_PLANS, object_rule, task_rule
+from runspec.spec._rules import OBJECT_RULES, TASK_RULES, forget_plans, object_rule, task_rule
 
 N = 1000
 CLUSTER = NewCluster(spark_version="15.4.x-scala2.12", node_type_id="i3.xlarge", num_workers=1)
@@ -89,7 +89,7 @@ def planted_object_rule() -> Iterator[None]:
         yield
     finally:
         OBJECT_RULES[NotebookTask].remove(_every_notebook)
-        WALK_PLANS.clear()
+        forget_plans()
 
 
 def _planted(spec: RunSpec) -> list[tuple[str, str]]:
