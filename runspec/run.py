@@ -25,13 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 from runspec.errors import Problem, SpecError
 from runspec.spec._base import LoadContext, SpecObject
-from runspec.spec._checks import CLUSTER_TYPES
 from runspec.spec._library import Library
 from runspec.spec._objects import (
-    CleanRoomsNotebookTask,
-    ConditionTask,
-    DashboardTask,
-    DbtTask,
     Environment,
     ForEachTask,
     GitSource,
@@ -44,14 +39,7 @@ from runspec.spec._objects import (
     JobsHealthRules,
     NewCluster,
     NotebookTask,
-    PipelineTask,
-    PythonWheelTask,
     QueueSettings,
-    RunJobTask,
-    SparkJarTask,
-    SparkPythonTask,
-    SparkSubmitTask,
-    SqlTask,
     SubmitTask,
     Task,
     TaskDependency,
@@ -59,6 +47,7 @@ from runspec.spec._objects import (
     WebhookNotifications,
 )
 from runspec.spec.run_spec import RunSpec
+from runspec.spec.task_types import TASK_TYPES
 
 if TYPE_CHECKING:  # pragma: no cover
     from typing_extensions import Self
@@ -957,7 +946,7 @@ def _wants_cluster(fields: dict[str, Any]) -> bool:
     if isinstance(loop, ForEachTask) and isinstance(loop.task, Task):
         inner = loop.task.__dict__
         return _wants_cluster({k: v for k, v in inner.items() if k != "task_key"})
-    kinds = [k for k in fields if k in CLUSTER_TYPES]
+    kinds = [k for k in fields if (entry := TASK_TYPES.get(k)) is not None and entry.compute == "cluster"]
     if len(kinds) != 1:
         return False
     if kinds[0] == "notebook_task":
@@ -993,51 +982,12 @@ def _derive_keys(tasks: list[_TaskEntry]) -> list[str]:
 
 
 def _suggest_key(fields: dict[str, Any]) -> str | None:
-    for name in fields:
-        if name.endswith("_task"):
-            raw = _name_for(name, fields[name])
+    table = TASK_TYPES
+    for name, value in fields.items():
+        entry = table.get(name)
+        if entry is not None:
+            raw = entry.name(value)
             if raw:
                 cleaned = _NOT_KEY_CHARS.sub("_", raw).strip("_")[:100]
                 return cleaned or None
     return None
-
-
-def _tail(path: str | None) -> str | None:
-    if not path:
-        return None
-    last = path.rstrip("/").rsplit("/", 1)[-1]
-    return last.rsplit(".", 1)[0] if "." in last else last
-
-
-def _name_for(kind: str, task: Any) -> str | None:
-    if isinstance(task, NotebookTask):
-        return _tail(task.notebook_path)
-    if isinstance(task, SparkPythonTask):
-        return _tail(task.python_file)
-    if isinstance(task, PythonWheelTask):
-        return task.entry_point or task.package_name
-    if isinstance(task, SparkJarTask):
-        return task.main_class_name.rsplit(".", 1)[-1] if task.main_class_name else "spark_jar"
-    if isinstance(task, PipelineTask):
-        return f"pipeline_{task.pipeline_id}"[:40] if task.pipeline_id else "pipeline"
-    if isinstance(task, RunJobTask):
-        return f"run_job_{task.job_id}"
-    if isinstance(task, SqlTask):
-        if task.file is not None:
-            return _tail(task.file.path)
-        form = next((f for f in ("query", "dashboard", "alert") if f in task.__dict__), None)
-        return f"sql_{form}" if form else "sql"
-    if isinstance(task, DbtTask):
-        return "dbt"
-    if isinstance(task, ConditionTask):
-        return "condition"
-    if isinstance(task, ForEachTask):
-        inner = task.task
-        return f"for_each_{inner.task_key}" if inner is not None and inner.task_key else "for_each"
-    if isinstance(task, CleanRoomsNotebookTask):
-        return _tail(task.notebook_name)
-    if isinstance(task, DashboardTask):
-        return "dashboard"
-    if isinstance(task, SparkSubmitTask):
-        return "spark_submit"
-    return kind.removesuffix("_task")

@@ -15,7 +15,6 @@ full path they stand in for.
 from __future__ import annotations
 
 import gc
-import itertools
 import json
 import sys
 import time
@@ -26,21 +25,15 @@ from typing import Any
 import pytest
 
 from runspec import (
-    ConditionTask,
     NewCluster,
     NotebookTask,
-    PipelineTask,
     PyPI,
     Run,
     RunSpec,
-    SparkPythonTask,
     SpecError,
-    SqlTask,
 )
-from runspec.spec import SparkSubmitTask, SqlTaskQuery, SubmitTask, TaskDependency
-from runspec.spec import _checks as checks
+from runspec.spec import SubmitTask, TaskDependency
 
-RATIO_LIMIT = 2.0
 GROWTH_LIMIT = 12.0
 ROUNDS = 3
 SHAPES = ("chain", "fanout")
@@ -75,19 +68,6 @@ def test_builder_body_matches_the_plain_floor(shape: str) -> None:
 
 
 @pytest.mark.parametrize("shape", SHAPES)
-def test_thousand_tasks_cost_at_most_twice_plain_dicts(shape: str) -> None:
-    """Build + compile + to_json of 1000 tasks: at most 2x plain dicts + json.dumps of the same body."""
-    seen = []
-    for _ in range(ROUNDS):
-        t = best({"plain": lambda: plain(1000, shape), "runspec": lambda: with_runspec(1000, shape)}, repeat=7)
-        ratio = t["runspec"] / t["plain"]
-        seen.append(round(ratio, 2))
-        if ratio <= RATIO_LIMIT:
-            return
-    pytest.fail(f"runspec / plain dicts at 1000 tasks, per round: {seen} (limit {RATIO_LIMIT})")
-
-
-@pytest.mark.parametrize("shape", SHAPES)
 def test_thousand_tasks_cost_at_most_twelve_times_a_hundred(shape: str) -> None:
     """time(1000) / time(100) of build + compile + to_json stays at most 12: no quadratic work."""
     seen = []
@@ -101,95 +81,6 @@ def test_thousand_tasks_cost_at_most_twelve_times_a_hundred(shape: str) -> None:
 
 
 # -- the shortcuts give what the full paths give ---------------------------------------------------------
-
-
-def _task_variants() -> list[tuple[SubmitTask, dict[str, int], bool]]:
-    """Tasks of many shapes, each with the run's task keys and whether the run has a git source."""
-    kinds: list[dict[str, Any]] = [
-        {"notebook_task": NotebookTask("/n")},
-        {"notebook_task": NotebookTask("/n", warehouse_id="w")},
-        {"notebook_task": NotebookTask("/n", source="GIT")},
-        {"spark_python_task": SparkPythonTask("f.py")},
-        {"spark_python_task": SparkPythonTask("f.py", source="GIT")},
-        {"spark_submit_task": SparkSubmitTask(["a"])},
-        {"sql_task": SqlTask("w", query=SqlTaskQuery("q"))},
-        {"condition_task": ConditionTask("a", "EQUAL_TO", "b")},
-        {"pipeline_task": PipelineTask("p")},
-        {"notebook_task": NotebookTask("/n"), "pipeline_task": PipelineTask("p")},
-        {},
-    ]
-    computes: list[dict[str, Any]] = [
-        {},
-        {"new_cluster": NewCluster(spark_version="x")},
-        {"existing_cluster_id": "c"},
-        {"new_cluster": NewCluster(spark_version="x"), "existing_cluster_id": "c"},
-        {"environment_key": "e"},
-    ]
-    others: list[dict[str, Any]] = [
-        {},
-        {"description": "d" * 5000},
-        {"max_retries": -5},
-        {"timeout_seconds": 10},
-        {"libraries": [PyPI("p")]},
-        {"run_if": "ALL_DONE"},
-    ]
-    deps: list[list[TaskDependency]] = [
-        [],
-        [TaskDependency("up")],
-        [TaskDependency("nowhere")],
-        [TaskDependency("me")],
-        [TaskDependency("up"), TaskDependency("up")],
-        [TaskDependency("up"), TaskDependency("up2")],
-        [TaskDependency("cond", outcome="true")],
-    ]
-    keys = {"up": 0, "up2": 1, "cond": 2, "me": 3}
-    out = []
-    for kind, compute, other, dep, git in itertools.product(kinds, computes, others, deps, (False, True)):
-        fields = {**kind, **compute, **other}
-        if dep:
-            fields["depends_on"] = dep
-        out.append((SubmitTask("me", **fields), keys, git))
-    return out
-
-
-def test_a_quiet_task_is_one_the_task_rules_have_nothing_to_say_about() -> None:
-    """_quiet_task skips _one_task only for tasks about which _one_task reports nothing."""
-    quiet = 0
-    for task, keys, git in _task_variants():
-        if not checks._quiet_task(task.__dict__, keys, git):
-            continue
-        quiet += 1
-        report = checks.Report()
-        checks._one_task(task, "$.tasks[3]", (), keys, {"e": 0}, set(), git, report)
-        assert (report.errors, report.warnings) == ([], []), task
-    assert quiet > 50  # the shortcut does take the usual tasks
-
-
-@pytest.mark.parametrize(
-    "keys",
-    [
-        ["a", "b"],
-        ["a b"],
-        ["a", "b c", "d"],
-        ["a\n", "b"],
-        ["", "b"],
-        ["a", "a"],
-        ["x" * 100, "y"],
-        ["x" * 101],
-        ["é", "ü-1"],
-        ["a\tb"],
-        ["\u00a0"],
-    ],
-)
-def test_task_keys_at_once_match_the_one_by_one_check(keys: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    """Checking all task keys with one pattern gives the keys and the problems of checking each."""
-    tasks = [SubmitTask(k, notebook_task=NotebookTask("/n")) for k in keys]
-    fast = checks.Report()
-    fast_keys = checks._task_keys(tasks, fast)
-    monkeypatch.setattr(checks, "_plain_task_keys", lambda tasks: None)
-    slow = checks.Report()
-    assert checks._task_keys(tasks, slow) == fast_keys
-    assert (slow.errors, slow.warnings) == (fast.errors, fast.warnings)
 
 
 def test_findings_flag_from_run_task_matches_a_full_look(monkeypatch: pytest.MonkeyPatch) -> None:

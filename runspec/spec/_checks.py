@@ -49,69 +49,29 @@ from runspec.spec._objects import (
     WebhookNotifications,
 )
 from runspec.spec._schema import closest
+from runspec.spec.limits import (
+    DURATION_TARGETS,
+    MAX_BODY_BYTES,
+    MAX_CUSTOM_TAGS,
+    MAX_DESCRIPTION,
+    MAX_RUN_NAME_BYTES,
+    MAX_SSH_KEYS,
+    MAX_TASK_KEY,
+    MAX_TASKS,
+    MAX_TOKEN,
+    MAX_WEBHOOKS_PER_EVENT,
+)
+from runspec.spec.task_types import TASK_TYPES, task_types
 
 if TYPE_CHECKING:  # pragma: no cover
     from runspec.spec.run_spec import RunSpec
 
-__all__ = ["TASK_TYPES", "Report", "check_run", "task_types"]
+__all__ = ["MAX_BODY_BYTES", "TASK_TYPES", "Report", "check_run", "task_types"]
 
 # ---- facts about the API -----------------------------------------------------------------------
 
-#: Every task-type field of a task (the fields of SubmitTask named ``*_task``).
-TASK_TYPES: tuple[str, ...] = (
-    "ai_function_task",
-    "ai_runtime_task",
-    "alert_task",
-    "clean_rooms_notebook_task",
-    "condition_task",
-    "dashboard_task",
-    "dbt_cloud_task",
-    "dbt_platform_task",
-    "dbt_task",
-    "for_each_task",
-    "gen_ai_compute_task",
-    "notebook_task",
-    "pipeline_task",
-    "power_bi_task",
-    "python_operator_task",
-    "python_wheel_task",
-    "run_job_task",
-    "spark_jar_task",
-    "spark_python_task",
-    "spark_submit_task",
-    "sql_task",
-)
-_TASK_TYPE_SET = frozenset(TASK_TYPES)
-_DEPRECATED_TYPES = ("spark_submit_task", "gen_ai_compute_task", "dbt_cloud_task")
-#: Types that run on a cluster or serverless compute chosen by the task's compute fields.
-CLUSTER_TYPES = frozenset(
-    {"notebook_task", "spark_jar_task", "spark_python_task", "spark_submit_task", "python_wheel_task", "dbt_task"}
-)
-#: Types that bring their own compute, or none: cluster fields and libraries do not apply.
-NO_CLUSTER_TYPES = frozenset(TASK_TYPES) - CLUSTER_TYPES - {"python_operator_task", "ai_function_task"}
-#: Types that need ``environment_key`` when they run on serverless compute.
-ENV_KEY_TYPES = frozenset({"spark_python_task", "python_wheel_task", "dbt_task"})
-# Types _compute has nothing to say about when they have exactly one cluster (new or existing) and no
-# environment_key: a notebook may use a SQL warehouse instead, and spark_submit needs a new cluster.
-_QUIET_ON_A_CLUSTER = CLUSTER_TYPES - {"notebook_task", "spark_submit_task"}
-
 TASK_KEY_RE = re.compile(r"[A-Za-z0-9_\-]+")  # used with fullmatch: "$" would let a final newline through
-MAX_TASKS = 1000
-MAX_TASK_KEY = 100
-MAX_TOKEN = 64
-MAX_RUN_NAME_BYTES = 4096
-MAX_DESCRIPTION = 4096
-MAX_CUSTOM_TAGS = 45
-MAX_WEBHOOKS_PER_EVENT = 3
-MAX_SSH_KEYS = 10
-MAX_BODY_BYTES = 10 * 1024 * 1024
-DURATION_TARGETS = ("NO_FLEXIBILITY", "4h", "12h", "24h", "72h")
 ENV_VAR_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # used with fullmatch
-
-
-def task_types(task: SubmitTask | Task) -> list[str]:
-    """The task-type fields set on ``task`` (exactly one in a valid run)."""
-    return [k for k in task.__dict__ if k in _TASK_TYPE_SET]
 
 
 def _num(value: Any) -> float | None:
@@ -613,8 +573,7 @@ def check_run(spec: RunSpec) -> Report:
     used_envs: set[str] = set()
     has_git_source = spec.git_source is not None
     for i, task in enumerate(tasks):
-        if not _quiet_task(task.__dict__, keys, has_git_source):
-            _one_task(task, f"$.tasks[{i}]", tasks, keys, environments, used_envs, has_git_source, r)
+        _one_task(task, f"$.tasks[{i}]", tasks, keys, environments, used_envs, has_git_source, r)
     _cycles(tasks, keys, r)
     for key, index in environments.items():
         if key not in used_envs:
@@ -682,10 +641,7 @@ def _top_level(spec: RunSpec, r: Report) -> None:
 
 
 def _task_keys(tasks: Sequence[SubmitTask], r: Report) -> dict[str, int]:
-    keys = _plain_task_keys(tasks)
-    if keys is not None:
-        return keys
-    keys = {}
+    keys: dict[str, int] = {}
     for i, task in enumerate(tasks):
         # A body loaded with problems may lack required fields, so each is read as optional.
         key: str | None = task.task_key
@@ -705,28 +661,6 @@ def _task_keys(tasks: Sequence[SubmitTask], r: Report) -> dict[str, int]:
         else:
             keys[key] = i
     return keys
-
-
-def _plain_task_keys(tasks: Sequence[SubmitTask]) -> dict[str, int] | None:
-    """
-    Each task's key and index, when every task has a key of the right shape, used once (the usual
-    run, checked with a few calls for all its tasks at once); None otherwise, for _task_keys to report.
-
-    Joined by spaces (not a key character), with no space inside any key (the joined text has one
-    fewer than there are keys), the keys match ``_KEYS`` exactly when each on its own is non-empty
-    and made of key characters, so each passes TASK_KEY_RE too.
-    """
-    keys = [task.task_key for task in tasks]
-    if not keys or None in keys or max(map(len, keys)) > MAX_TASK_KEY:
-        return None
-    index = dict(zip(keys, range(len(keys)), strict=True))
-    joined = " ".join(keys)
-    if len(index) != len(keys) or joined.count(" ") != len(keys) - 1 or not re.fullmatch(_KEYS, joined):
-        return None
-    return index
-
-
-_KEYS = r"[A-Za-z0-9_\-]+(?: [A-Za-z0-9_\-]+)*"  # compiled on first use (re caches it), not at import
 
 
 def _task_key_shape(key: str, path: str, r: Report) -> None:
@@ -782,8 +716,7 @@ def _one_task(
     if not _RETRY_FIELDS.isdisjoint(d):
         _retries(task, path, r)
     _compute(task, types, path, environments, used_envs, r)
-    if not has_git_source and not _GIT_SOURCED_SET.isdisjoint(d):
-        _git_use(task, path, has_git_source, r)
+    _git_use(task, types, path, has_git_source, r)
     if task.for_each_task is None:
         return
     inner = task.for_each_task.task
@@ -800,57 +733,14 @@ def _one_task(
             )
         _retries(inner, inner_path, r)
         _compute(inner, inner_types, inner_path, environments, used_envs, r)
-        _git_use(inner, inner_path, has_git_source, r)
-
-
-# Fields that give the rules of _one_task something to check whenever they are set.
-_LOUD_FIELDS = frozenset(
-    {"description", "max_retries", "min_retry_interval_millis", "timeout_seconds", "environment_key", "for_each_task"}
-)
-
-
-def _quiet_task(d: dict[str, Any], keys: dict[str, int], has_git_source: bool) -> bool:
-    """
-    True for the usual task of a large run, one that no rule of ``_one_task`` has anything to say about.
-
-    A shortcut, so it is conservative: one task type of ``CLUSTER_TYPES`` (not spark_submit, not a
-    notebook on a SQL warehouse), on exactly one cluster (new or existing), with none of
-    ``_LOUD_FIELDS``, not reading from git when the run has no git_source, and depending only on
-    known other tasks, each once, without an outcome. For anything else it says False and each
-    rule runs. tests/test_performance.py checks that every task it calls quiet passes the rules.
-    """
-    if not _LOUD_FIELDS.isdisjoint(d) or ("new_cluster" in d) is ("existing_cluster_id" in d):
-        return False
-    types = _TASK_TYPE_SET.intersection(d)
-    if len(types) != 1:
-        return False
-    (kind,) = types
-    if kind not in CLUSTER_TYPES or kind == "spark_submit_task":
-        return False
-    typed = d[kind]
-    if kind == "notebook_task" and typed.warehouse_id is not None:
-        return False
-    if kind in _GIT_SOURCED_SET and not has_git_source and typed.source == "GIT":
-        return False
-    deps = d.get("depends_on")
-    if deps:
-        own = d.get("task_key")
-        if len(deps) == 1:  # the usual case, without a set
-            dep = deps[0]
-            key = dep.task_key
-            return key != own and key in keys and dep.outcome is None
-        named: set[str | None] = {own}
-        for dep in deps:
-            key = dep.task_key
-            if key in named or key not in keys or dep.outcome is not None:
-                return False
-            named.add(key)
-    return True
+        _git_use(inner, inner_types, inner_path, has_git_source, r)
 
 
 def _task_type(task: SubmitTask | Task, path: str, r: Report) -> list[str]:
-    types = [k for k in task.__dict__ if k in _TASK_TYPE_SET]
-    if len(types) == 1 and types[0] not in _DEPRECATED_TYPES:
+    table = TASK_TYPES
+    fields = table.keys()
+    types = [k for k in task.__dict__ if k in fields]
+    if len(types) == 1 and not table[types[0]].deprecated:
         return types  # the usual case: nothing to say
     if not types:
         r.error(
@@ -861,7 +751,7 @@ def _task_type(task: SubmitTask | Task, path: str, r: Report) -> list[str]:
     elif len(types) > 1:
         r.error(path, "multiple-task-types", f"a task has exactly one type; this one has {', '.join(types)}")
     for t in types:
-        if t in _DEPRECATED_TYPES:
+        if table[t].deprecated:
             r.warn(jpath(path, t), "deprecated", f"{t} is deprecated by Databricks")
     return types
 
@@ -951,10 +841,6 @@ def _compute(
     has_new = "new_cluster" in d
     has_existing = "existing_cluster_id" in d
     env_key = d.get("environment_key")
-    if env_key is None and has_new is not has_existing and len(types) == 1:
-        kind = types[0]
-        if kind in _QUIET_ON_A_CLUSTER or (kind == "notebook_task" and d[kind].warehouse_id is None):
-            return  # the usual case: a task that runs on the one cluster it has, as the rules below allow
     if has_new and has_existing:
         r.error(path, "multiple-compute", "a task runs on new_cluster or existing_cluster_id, not both")
     if env_key is not None:
@@ -972,8 +858,9 @@ def _compute(
     if len(types) != 1:
         return
     kind = types[0]
+    entry = TASK_TYPES[kind]
     on_cluster = has_new or has_existing
-    if kind in NO_CLUSTER_TYPES:
+    if entry.compute == "none":
         for name in ("new_cluster", "existing_cluster_id", "libraries"):
             if name in d:
                 r.error(jpath(path, name), "compute-not-allowed", f"a {kind} does not run on a cluster; remove {name}")
@@ -994,7 +881,7 @@ def _compute(
                 "libraries install on classic compute only; give the task a cluster, "
                 "or list the packages in an environment's dependencies",
             )
-        if kind in ENV_KEY_TYPES and env_key is None:
+        if entry.serverless_env_key and env_key is None:
             r.error(
                 path,
                 "missing-compute",
@@ -1005,24 +892,18 @@ def _compute(
         r.warn(path, "spark-submit-needs-new-cluster", "spark_submit_task runs only on a new job cluster")
 
 
-def _git_use(task: SubmitTask | Task, path: str, has_git_source: bool, r: Report) -> None:
+def _git_use(task: SubmitTask | Task, types: list[str], path: str, has_git_source: bool, r: Report) -> None:
     if has_git_source:
         return
     d = task.__dict__
-    for kind in _GIT_SOURCED:
-        holder = d.get(kind)
-        if kind == "sql_task" and holder is not None:
-            holder, kind = holder.file, "sql_task.file"
-        if holder is not None and holder.source == "GIT":
+    for kind in types:
+        entry = TASK_TYPES[kind]
+        if entry.source_path is not None and entry.source(d[kind]) == "GIT":
             r.error(
-                f"{path}.{kind}.source",
+                ".".join((path, kind, *entry.source_path)),
                 "git-source-missing",
                 "source is 'GIT' but the run has no git_source; add one with Run.git(...) or set source='WORKSPACE'",
             )
-
-
-_GIT_SOURCED = ("notebook_task", "spark_python_task", "dbt_task", "gen_ai_compute_task", "sql_task")
-_GIT_SOURCED_SET = frozenset(_GIT_SOURCED)
 
 
 def _cycles(tasks: Sequence[SubmitTask], keys: dict[str, int], r: Report) -> None:
