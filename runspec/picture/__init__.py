@@ -34,7 +34,7 @@ from typing import Any, Final, Protocol
 from runspec.picture import _dot, _mermaid, _text
 from runspec.picture._graph import build as _build
 from runspec.picture._state import STATES, state_name, task_states
-from runspec.picture._words import oneline as _oneline
+from runspec.spec._text import oneline as _oneline
 
 __all__ = [
     "FORMATS",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from runspec.picture._graph import PALETTE, Graph, Node, flow_direction, label_lines, node_class
-from runspec.picture._words import oneline
+from runspec.spec._text import oneline
 
 __all__ = ["dot"]
 

@@ -12,7 +12,8 @@ from typing import Any, Final
 from runspec.picture._collapse import collapse
 from runspec.picture._read import Compute, Task, read_body
 from runspec.picture._state import Live, live
-from runspec.picture._words import dig, text_of
+from runspec.picture._words import dig
+from runspec.spec._text import as_text
 
 __all__ = ["PALETTE", "Graph", "Group", "Node", "build", "flow_direction", "label_lines", "node_class"]
 
@@ -54,7 +55,7 @@ class Graph:
 def _workers(cluster: Mapping[str, Any]) -> str:
     scale = dig(cluster, "autoscale")
     if scale:
-        low, high = text_of(scale.get("min_workers")) or "?", text_of(scale.get("max_workers")) or "?"
+        low, high = as_text(scale.get("min_workers")) or "?", as_text(scale.get("max_workers")) or "?"
         return f"{low}-{high} workers"
     workers = cluster.get("num_workers")
     if isinstance(workers, int) and not isinstance(workers, bool):
@@ -69,8 +70,8 @@ def _group_title(kind: str, value: Any, cluster: Mapping[str, Any] | None, name:
         described = f"serverless env {value}"
     else:
         cluster = cluster or {}
-        node = text_of(cluster.get("node_type_id"))
-        pool = text_of(cluster.get("instance_pool_id"))
+        node = as_text(cluster.get("node_type_id"))
+        pool = as_text(cluster.get("instance_pool_id"))
         head = node or (f"pool {pool}" if pool else "job cluster")
         workers = _workers(cluster)
         described = f"{head}, {workers}" if workers else head
@@ -161,13 +162,15 @@ def build(
         node_at[i] = len(nodes)
         if i < count:
             task = tasks[i]
+            key = task.key
             nodes.append(
                 Node(
                     f"t{i}",
                     [task],
-                    group=task_group[i] if group_clusters else None,
-                    state=states.get(task.key),
-                    progress=progress.get(task.key, ""),
+                    "",
+                    task_group[i] if group_clusters else None,
+                    states.get(key) if states else None,
+                    progress.get(key, "") if progress else "",
                 )
             )
         else:

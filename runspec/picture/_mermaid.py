@@ -8,7 +8,7 @@ from typing import Final
 
 from runspec.picture._graph import PALETTE, Graph, Node, flow_direction, label_lines, node_class
 from runspec.picture._state import STATES
-from runspec.picture._words import oneline
+from runspec.spec._text import oneline
 
 __all__ = ["mermaid", "mermaid_text"]
 

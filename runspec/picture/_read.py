@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from runspec.picture._kinds import detail, task_kind
-from runspec.picture._words import fields_of, inputs, is_list, text_of
+from runspec.picture._words import fields_of, inputs, is_list
+from runspec.spec._text import as_text
+from runspec.spec.task_types import TASK_TYPES, TaskType, task_type
 
 __all__ = ["Compute", "Task", "read_body"]
 
@@ -102,10 +103,32 @@ def _deps(depends_on: Any) -> list[tuple[str, str | None]]:
                 key = fields.get("task_key")
                 if type(key) is str or isinstance(key, str):
                     outcome = fields.get("outcome")
-                    deps.append((key, text_of(outcome) or None if outcome is not None else None))
+                    deps.append((key, as_text(outcome) or None if outcome is not None else None))
             elif isinstance(dep, str):
                 deps.append((dep, None))
     return deps
+
+
+# The task-type table's entry for each task field met so far (the table is fixed; fields are few).
+_ENTRIES: dict[str, TaskType] = {}
+
+
+def _kind(task: Mapping[str, Any], width: int) -> tuple[str, Mapping[str, Any] | None, str]:
+    """
+    The task's type as the task-type table names it (``notebook``; ``task`` when it has none), its
+    fields, and what it runs in a few words (the table's ``detail``).
+    """
+    for name, value in task.items():
+        if type(name) is str and name.endswith("_task"):
+            fields = fields_of(value)
+            if fields is not None:
+                entry = _ENTRIES.get(name)
+                if entry is None:
+                    entry = task_type(name)
+                    if name in TASK_TYPES:
+                        _ENTRIES[name] = entry
+                return entry.kind, fields, entry.detail(fields, width)
+    return "task", None, ""
 
 
 def _read_task(index: int, raw: Any, width: int, clusters: _Clusters) -> Task:
@@ -116,26 +139,24 @@ def _read_task(index: int, raw: Any, width: int, clusters: _Clusters) -> Task:
     key = get("task_key")
     if not (key and isinstance(key, str)):
         key = f"?{index}"
-    kind, spec = task_kind(task)
-    compute, cluster = clusters.compute(task)
+    kind, spec, what = _kind(task, width)
     inner = ""
-    if kind == "for_each":
+    compute, cluster = clusters.compute(task)
+    if kind == "for_each":  # what it repeats, over what: drawn from its own fields
+        spec = spec or {}
         concurrency = spec.get("concurrency")
         parts = []
-        repeated = text_of(spec.get("inputs"))
+        repeated = as_text(spec.get("inputs"))
         if repeated:
             parts.append("over " + inputs(repeated, max(width // 2, 8)))
         parts.append(f"concurrency {concurrency if isinstance(concurrency, int) else 1}")
         what = " · ".join(parts)
         nested = fields_of(spec.get("task"))
         if nested is not None:
-            inner_kind, inner_spec = task_kind(nested)
-            inner_detail = detail(inner_kind, inner_spec, width)
+            inner_kind, _, inner_detail = _kind(nested, width)
             inner = "↳ " + inner_kind + (" · " + inner_detail if inner_detail else "")
             if compute is None:
                 compute, cluster = clusters.compute(nested)
-    else:
-        what = detail(kind, spec, width)
     flags: tuple[str, ...] = ()
     run_if = get("run_if")
     if isinstance(run_if, str) and run_if and run_if != "ALL_SUCCESS":
@@ -156,4 +177,4 @@ def read_body(body: Any, width: int) -> tuple[str, list[Task]]:
         raw_tasks = ()
     clusters = _Clusters()
     tasks = [_read_task(i, t, width, clusters) for i, t in enumerate(raw_tasks)]
-    return text_of(data.get("run_name")) or "run", tasks
+    return as_text(data.get("run_name")) or "run", tasks

@@ -6,7 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from runspec.picture._words import dig, text_of
+from runspec.picture._words import dig
+from runspec.spec._text import as_text
 
 __all__ = ["STATES", "Live", "live", "state_name", "task_states"]
 
@@ -77,23 +78,23 @@ def state_name(run_or_task: Mapping[str, Any]) -> str:
     """
     legacy = run_or_task.get("state")
     legacy = legacy if isinstance(legacy, Mapping) else {}
-    found = _RESULT_STATES.get(text_of(legacy.get("result_state")))
+    found = _RESULT_STATES.get(as_text(legacy.get("result_state")))
     if found:
         return found
     status = run_or_task.get("status")
     if isinstance(status, Mapping):
-        current = text_of(status.get("state"))
+        current = as_text(status.get("state"))
         if current == "TERMINATED":
             details = status.get("termination_details")
             details = details if isinstance(details, Mapping) else {}
-            code = text_of(details.get("code"))
+            code = as_text(details.get("code"))
             if code in _TERMINATION_CODES:
                 return _TERMINATION_CODES[code]
             if code or details.get("type"):
                 return "succeeded" if details.get("type") == "SUCCESS" else "failed"
         elif current in _STATUS_STATES:
             return _STATUS_STATES[current]
-    return _LIFE_CYCLE_STATES.get(text_of(legacy.get("life_cycle_state")), "unknown")
+    return _LIFE_CYCLE_STATES.get(as_text(legacy.get("life_cycle_state")), "unknown")
 
 
 def task_states(run: Mapping[str, Any] | Any) -> dict[str, str]:

@@ -1,5 +1,5 @@
 """
-Reading values out of a body, and shortening them into labels.
+Reading values out of a body, whichever form it has.
 
 A body is either plain JSON (dicts, lists, strings, numbers) or a ``RunSpec`` made of spec objects
 (whose set fields are their ``vars()``), tuples and frozen maps. :func:`fields_of`
@@ -13,7 +13,9 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-__all__ = ["cut", "dig", "fields_of", "inputs", "is_list", "oneline", "tail", "text_of"]
+from runspec.spec._text import cut, oneline
+
+__all__ = ["dig", "fields_of", "inputs", "is_list"]
 
 _NOT_AN_OBJECT: Final = 0
 _MAPPING: Final = 1
@@ -50,17 +52,6 @@ def fields_of(value: Any) -> Mapping[str, Any] | None:
     return value if kind == _MAPPING else None
 
 
-def text_of(value: Any) -> str:
-    """A scalar as the text a label shows; anything else as ``""``."""
-    if type(value) is str or isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    return ""
-
-
 def is_list(value: Any) -> bool:
     """Whether ``value`` is a JSON array: a list, or the tuple a spec object holds."""
     cls = type(value)
@@ -80,24 +71,6 @@ def dig(obj: Mapping[str, Any], *keys: str) -> Mapping[str, Any]:
     return obj
 
 
-# Control characters and Unicode line/paragraph separators, each drawn as one space.
-_BREAKS: Final = str.maketrans(dict.fromkeys([*range(0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029], " "))
-
-
-def oneline(text: str) -> str:
-    return text if text.isprintable() else text.translate(_BREAKS)
-
-
-def cut(text: str, width: int) -> str:
-    """Shorten ``text`` to ``width`` characters by cutting out its middle."""
-    text = oneline(text)
-    if len(text) <= width:
-        return text
-    head = (width - 1) // 2
-    tail = width - 1 - head
-    return text[:head] + "…" + (text[-tail:] if tail else "")
-
-
 def inputs(text: str, width: int) -> str:
     """Describe for_each inputs: the JSON array itself when short, else how many items it has."""
     text = oneline(text)
@@ -110,21 +83,3 @@ def inputs(text: str, width: int) -> str:
     if isinstance(items, list):
         return f"{len(items)} inputs"
     return cut(text, width)
-
-
-def tail(text: str, width: int, sep: str = "/") -> str:
-    """Shorten a path (or dotted name) to ``width`` characters, keeping its last parts."""
-    text = oneline(text)
-    if len(text) <= width:
-        return text
-    lead = "…/" if sep == "/" else "…"
-    parts = text.split(sep)
-    kept = parts[-1]
-    for part in reversed(parts[:-1]):
-        longer = part + sep + kept
-        if len(lead) + len(longer) > width:
-            break
-        kept = longer
-    if len(lead) + len(kept) > width:  # even the last part is too long: cut its middle
-        kept = cut(kept, max(width - len(lead), 1))
-    return lead + kept
