@@ -355,7 +355,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     results["submit"] = measure_submits(args.submits, args.threads, with_sdk)
     print("measuring pictures...", file=sys.stderr)
     results["picture"] = picture_bench.measure(1000, repeats=3 if args.quick else 7)
-    results["picture_spec"] = picture_bench.measure_spec(1000, repeats=5 if args.quick else 15)
+    results["picture_spec"] = picture_bench.measure_spec(1000, repeats=10 if args.quick else 40)
     results["targets"] = targets(results, with_sdk)
     return results
 
@@ -473,7 +473,7 @@ def render(results: dict[str, Any]) -> str:
             f"{_ms(p['json_dumps']):>11} {_x(p[name + '_ratio']):>7}"
         )
     chain = results["picture_spec"]
-    for name in ("mermaid", "dot", "text"):
+    for name in ("mermaid", "dot", "text", "mermaid_100"):
         lines.append(
             f"{'picture ' + name + ' vs to_json()':<34} {'RunSpec chain':<13} {_ms(chain[name]):>11} "
             f"{_ms(chain['to_json']):>11} {_x(chain[name + '_ratio']):>7}"

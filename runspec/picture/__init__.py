@@ -71,16 +71,17 @@ def to_mermaid(
     Draw the run as a Mermaid flowchart (text for a ```` ```mermaid ```` block; GitHub renders it).
 
     ``state`` colours the tasks: a runs/get answer (dict, or an object with ``.raw``) or a ready
-    ``{task_key: state name}`` map (see :data:`STATES`). ``max_nodes`` merges alike sibling tasks
-    (same type, cluster, flags, state and neighbours) into one node showing their count, until at
-    most that many nodes are drawn; without it every task is drawn. ``cluster_names`` maps a task
-    key to the name of its cluster, which then titles the cluster's box. ``direction`` is TD, LR, BT
-    or RL.
+    ``{task_key: state name}`` map (see :data:`STATES`). ``max_nodes`` bounds the drawing to that
+    many nodes and 4 times as many edges, whatever the run's shape: alike sibling tasks (same type,
+    cluster, flags, state and neighbours) merge into one node showing their count, then long chains
+    into one segment each, then whole levels of the graph; each task is drawn or counted in exactly
+    one node. Without it every task is drawn. ``cluster_names`` maps a task key to the name of its
+    cluster, which then titles the cluster's box. ``direction`` is TD, LR, BT or RL.
     Node ids are ``t<position in tasks>`` (``m<n>`` for a dependency not in the run), so any task
     key is safe; labels are escaped with Mermaid's ``#<code>;`` entities.
 
     Mermaid refuses diagrams over 50,000 characters or 500 edges by default (a few hundred tasks):
-    use ``max_nodes`` for bigger runs.
+    use ``max_nodes`` for bigger runs (``max_nodes=100`` draws at most 100 nodes and 400 edges).
     """
     graph = _build(
         body,
@@ -206,8 +207,9 @@ def markdown(
 
     This is what ``_repr_markdown_`` returns; JupyterLab 4.1+ and GitHub draw the block.
     ``warnings`` are any objects whose ``str()`` is a message (``Problem`` instances, strings). Runs
-    of more than ``max_nodes`` tasks (default 100) have alike siblings merged so the diagram stays
-    under Mermaid's size limit; pass ``max_nodes=None`` to draw every task.
+    of more than ``max_nodes`` tasks (default 100) are drawn in at most that many nodes (see
+    :func:`to_mermaid`), so the diagram stays under Mermaid's size limits; pass ``max_nodes=None``
+    to draw every task.
     """
     notes = [_md_warning(w) for w in warnings]
     graph = _build(

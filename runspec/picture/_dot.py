@@ -29,7 +29,7 @@ def _dot_label(lines: list[str]) -> str:
 def _dot_node(node: Node, width: int) -> str:
     attrs = [f"label={_dot_label(label_lines(node, width))}"]
     members = node.members
-    kind = members[0].kind if members else ""
+    kind = node.kind
     styles: list[str] = []
     if kind == "condition":
         attrs.append("shape=diamond")

@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from runspec.picture._collapse import collapse
+from runspec.picture._collapse import Merge, collapse
 from runspec.picture._read import Compute, Task, read_body
-from runspec.picture._state import Live, live
+from runspec.picture._state import STATES, Live, live
 from runspec.picture._words import dig
 from runspec.spec._text import as_text
 
@@ -35,10 +35,19 @@ class Node:
     group: Group | None = None
     state: str | None = None
     progress: str = ""
+    merge: Merge | None = None  # how a node of several tasks was made
 
     @property
     def first(self) -> Task:
         return self.members[0]
+
+    @property
+    def kind(self) -> str:
+        """The task type that gives the node its shape: "" for a missing key, a chain or levels."""
+        members = self.members
+        if not members or (self.merge is not None and self.merge.how != "alike"):
+            return ""
+        return members[0].kind
 
 
 @dataclass(slots=True)
@@ -105,6 +114,33 @@ def _groups(tasks: list[Task], names: Mapping[str, str]) -> tuple[list[Group], l
     return groups, task_group
 
 
+def _merged(
+    node: Node,
+    members: list[Task],
+    merge: Merge,
+    states: Mapping[str, str],
+    task_group: list[Group | None] | None,
+) -> None:
+    """Make ``node`` the node of ``members``: in their box and state if they share one, else in none."""
+    node.members = members
+    node.merge = merge
+    node.progress = ""
+    if task_group is not None:
+        boxes = {id(task_group[m.index]) for m in members}
+        node.group = task_group[members[0].index] if len(boxes) == 1 else None
+    if states:
+        found = [states.get(m.key) for m in members]
+        if any(s != found[0] for s in found):
+            node.state = None
+            tally: dict[str, int] = {}
+            for s in found:
+                if s:
+                    tally[s] = tally.get(s, 0) + 1
+            node.progress = ", ".join(f"{tally[s]} {s}" for s in STATES if s in tally)
+        else:
+            node.state = found[0]
+
+
 def build(
     body: Any,
     *,
@@ -142,21 +178,19 @@ def build(
 
     states = now.states
     progress = now.progress
-    if max_nodes is not None and count > max_nodes:
-        member_of = collapse(tasks, task_group, states, preds, size, max_nodes)
-        collapsed = any(member_of[i] != i for i in range(size))
+    merges: dict[int, Merge] = {}
+    if max_nodes is not None and size > max_nodes:
+        picked = collapse(tasks, task_group, states, preds, max_nodes)
+        member_of, merges = picked.leader, picked.merges
     else:
         member_of = list(range(size))
-        collapsed = False
+    collapsed = bool(merges)
 
     nodes: list[Node] = []
     node_at: list[int] = [-1] * size  # position -> index of the node it is drawn in
     for i in range(size):
         leader = member_of[i]
-        if leader != i:
-            node = nodes[node_at[leader]]
-            node.members.append(tasks[i])
-            node.progress = ""
+        if leader != i:  # a leader is its node's lowest position: its node is made already
             node_at[i] = node_at[leader]
             continue
         node_at[i] = len(nodes)
@@ -175,6 +209,9 @@ def build(
             )
         else:
             nodes.append(Node(f"m{i - count}", [], missing=missing[i - count]))
+    for leader, merge in merges.items():
+        members = [tasks[p] for p in merge.order if p < count]
+        _merged(nodes[node_at[leader]], members, merge, states, task_group if group_clusters else None)
     edges: list[tuple[int, int, str | None]] = []
     seen: set[tuple[int, int, str | None]] = set()
     for i in range(size):
@@ -188,6 +225,8 @@ def build(
             continue
         for j, outcome in found:
             edge = (node_at[j], dst, outcome)
+            if edge[0] == dst and i != j:  # a dependency inside a merged node
+                continue
             if edge not in seen:
                 seen.add(edge)
                 edges.append(edge)
@@ -212,6 +251,9 @@ def label_lines(node: Node, width: int) -> list[str]:
     if not node.members:
         return [node.missing, "not in this run"]
     first = node.first
+    merge = node.merge
+    if merge is not None and merge.how != "alike":
+        return _segment_lines(node, merge)
     kind = first.kind
     what = first.detail
     if len(node.members) == 1:
@@ -228,6 +270,24 @@ def label_lines(node: Node, width: int) -> list[str]:
         lines.append(first.inner if all(i == first.inner for i in inner) else "↳ …")
     if first.flags:
         lines.append(" · ".join(first.flags))
+    if node.progress:
+        lines.append(node.progress)
+    return lines
+
+
+def _segment_lines(node: Node, merge: Merge) -> list[str]:
+    """A chain (``a … z``, ``chain of 976 tasks``) or some levels of the graph (``120 tasks on levels 3-7``)."""
+    members = node.members
+    count = len(members)
+    if merge.how == "chain":
+        what = f"chain of {count} tasks"
+    else:
+        low, high = merge.levels
+        what = f"{count} tasks on level {low}" if low == high else f"{count} tasks on levels {low}-{high}"
+    kinds = {m.kind for m in members}
+    if len(kinds) == 1:
+        what += " · " + kinds.pop()
+    lines = [f"{members[0].key} … {members[-1].key}", what]
     if node.progress:
         lines.append(node.progress)
     return lines
@@ -258,7 +318,8 @@ def node_class(node: Node) -> str | None:
         return "missing"
     if node.state:
         return node.state
-    if node.first.disabled:
+    members = node.members
+    if members[0].disabled and all(m.disabled for m in members):
         return "disabled"
     return None
 

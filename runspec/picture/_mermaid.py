@@ -69,8 +69,7 @@ _BOX: Final = ('["', '"]')
 
 
 def _mermaid_node(node: Node, width: int) -> str:
-    members = node.members
-    start, end = _SHAPES.get(members[0].kind, _BOX) if members else _BOX
+    start, end = _SHAPES.get(node.kind, _BOX)
     return f"{node.nid}{start}{_label(label_lines(node, width))}{end}"
 
 
