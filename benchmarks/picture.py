@@ -214,8 +214,9 @@ def measure_spec(tasks: int = 1000, repeats: int = 7) -> dict[str, float]:
     Time drawing :func:`chain_spec` straight from the ``RunSpec`` against its ``to_json()``.
 
     Returns seconds under ``to_json``, ``mermaid``, ``dot``, ``text``, ``mermaid_100`` (Mermaid with
-    ``max_nodes=100``: the chain's middle drawn as one segment) and ``<name>_ratio`` for each picture
-    divided by the ``to_json()`` time. The cases are interleaved, each keeping its best time.
+    ``max_nodes=100``: the chain's middle drawn as one segment), ``spec_to_mermaid`` (the
+    ``RunSpec.to_mermaid()`` method) and ``<name>_ratio`` for each picture divided by the
+    ``to_json()`` time. The cases are interleaved, each keeping its best time.
     """
     spec = chain_spec(tasks)
     cases: dict[str, Callable[[], object]] = {
@@ -224,6 +225,7 @@ def measure_spec(tasks: int = 1000, repeats: int = 7) -> dict[str, float]:
         "dot": lambda: picture.to_dot(spec),
         "text": lambda: picture.to_text(spec),
         "mermaid_100": lambda: picture.to_mermaid(spec, max_nodes=100),
+        "spec_to_mermaid": spec.to_mermaid,
     }
     best = dict.fromkeys(cases, float("inf"))
     for _ in range(repeats):
@@ -232,7 +234,7 @@ def measure_spec(tasks: int = 1000, repeats: int = 7) -> dict[str, float]:
             function()
             best[name] = min(best[name], time.perf_counter() - start)
     results = {"tasks": float(tasks), **best}
-    for name in ("mermaid", "dot", "text", "mermaid_100"):
+    for name in ("mermaid", "dot", "text", "mermaid_100", "spec_to_mermaid"):
         results[f"{name}_ratio"] = best[name] / best["to_json"]
     return results
 
@@ -247,7 +249,7 @@ def main() -> None:
     chain = measure_spec(repeats=40)
     print(f"runspec.picture, {int(chain['tasks'])}-task RunSpec chain on existing_cluster_id (best of 40)")
     print(f"  {'to_json() (baseline)':24} {chain['to_json'] * 1000:8.2f} ms")
-    for name in ("mermaid", "dot", "text", "mermaid_100"):
+    for name in ("mermaid", "dot", "text", "mermaid_100", "spec_to_mermaid"):
         ms = chain[name] * 1000
         print(f"  {name:24} {ms:8.2f} ms  {chain[name + '_ratio']:6.1f}x to_json()")
 
