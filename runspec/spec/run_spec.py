@@ -7,8 +7,10 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from runspec.errors import Problem, SpecError
-from runspec.spec._base import LoadContext, SpecObject, plain_json, wire_of
-from runspec.spec._checks import MAX_BODY_BYTES, check_run
+from runspec.spec._checks import check_run
+from runspec.spec._convert import plain_json, wire_of
+from runspec.spec._load import LoadContext, LongInt
+from runspec.spec._object import SpecObject
 from runspec.spec._objects import (
     GitSource,
     JobAccessControlRequest,
@@ -22,6 +24,7 @@ from runspec.spec._objects import (
     SubmitTask,
     WebhookNotifications,
 )
+from runspec.spec.limits import MAX_BODY_BYTES
 
 if TYPE_CHECKING:  # pragma: no cover
     from dataclasses import KW_ONLY
@@ -45,7 +48,7 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
     fields that were set, nothing added.
     """
 
-    __slots__ = ("_cluster_names", "_warnings")
+    __slots__ = ("_warnings",)
 
     _: KW_ONLY
     tasks: Sequence[SubmitTask] | None = None
@@ -124,12 +127,7 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
         """Parse JSON text and load it with ``from_dict``; JSON that is not an object is a ``SpecError``."""
         if not isinstance(text, (str, bytes, bytearray)):
             raise TypeError(f"RunSpec.from_json() takes str or bytes (got a {type(text).__name__})")
-        try:
-            data = json.loads(text)
-        except RecursionError:
-            raise SpecError([Problem("$", "invalid-json", "the JSON nests too deeply to read")]) from None
-        except ValueError as exc:
-            raise SpecError([Problem("$", "invalid-json", f"not valid JSON: {exc}")]) from None
+        data = read_json(text)
         if not isinstance(data, dict):
             kind = "an array" if isinstance(data, list) else "not an object"
             raise SpecError(
@@ -140,7 +138,9 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
         if size <= MAX_BODY_BYTES:
             return cls.from_dict(data, strict=strict)
         too_large = Problem(
-            "$", "payload-too-large", f"the request body is {size:,} bytes; the API takes at most 10 MB"
+            "$",
+            "payload-too-large",
+            f"the request body is {size:,} bytes; the API takes at most {MAX_BODY_BYTES // (1024 * 1024)} MB",
         )
         try:
             cls.from_dict(data, strict=strict)
@@ -170,12 +170,8 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
 
     # -- pictures ----------------------------------------------------------------------------------
 
-    def _picture_options(self, options: dict[str, Any]) -> dict[str, Any]:
-        names = getattr(self, "_cluster_names", None)  # (task keys, cluster name -> task indexes) from compile()
-        if names and "cluster_names" not in options:
-            keys, used = names
-            options["cluster_names"] = {keys[i]: name for name, indexes in used.items() for i in indexes}
-        return options
+    # The pictures draw from this value alone: two equal specs draw the same picture. (Run.to_mermaid()
+    # and the other builder methods pass the named clusters they know as cluster_names=.)
 
     def to_mermaid(self, **options: Any) -> str:
         """
@@ -185,25 +181,24 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
         """
         from runspec import picture
 
-        return picture.to_mermaid(self.to_dict(), **self._picture_options(options))
+        return picture.to_mermaid(self, **options)
 
     def to_dot(self, **options: Any) -> str:
         """Draw the run as a Graphviz DOT digraph (see ``runspec.picture.to_dot``)."""
         from runspec import picture
 
-        return picture.to_dot(self.to_dict(), **self._picture_options(options))
+        return picture.to_dot(self, **options)
 
     def to_text(self, **options: Any) -> str:
         """Describe the run as plain text, one line per task (see ``runspec.picture.to_text``)."""
         from runspec import picture
 
-        return picture.to_text(self.to_dict(), **self._picture_options(options))
+        return picture.to_text(self, **options)
 
     def _repr_markdown_(self) -> str:
         from runspec import picture
 
-        options = self._picture_options({})
-        return picture.markdown(self.to_dict(), warnings=self.warnings, **options)
+        return picture.markdown(self, warnings=self.warnings)
 
     def task(self, key: str) -> SubmitTask:
         """The task with this ``task_key``; ``KeyError`` names the known keys when there is none."""
@@ -217,6 +212,27 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
     def task_keys(self) -> tuple[str, ...]:
         """The task keys, in order."""
         return tuple(t.task_key for t in self.tasks or ())
+
+
+def read_json(text: str | bytes | bytearray) -> Any:
+    """Parse a body's JSON text, or raise ``SpecError`` (``invalid-json``) saying why it cannot be read."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise SpecError([Problem("$", "invalid-json", "the JSON nests too deeply to read")]) from None
+    except ValueError as exc:
+        if "integer string conversion" not in str(exc):
+            raise SpecError([Problem("$", "invalid-json", f"not valid JSON: {exc}")]) from None
+    # An integer too long for int() to read: read it as a number just past the API's 64 bits, so that
+    # loading reports it where it is (out-of-range) instead of failing on the whole text.
+    try:
+        return json.loads(text, parse_int=_bounded_int)
+    except (ValueError, RecursionError) as exc:
+        raise SpecError([Problem("$", "invalid-json", f"not valid JSON: {exc}")]) from None
+
+
+def _bounded_int(text: str) -> int:
+    return int(text) if len(text) <= 400 else LongInt(-1 if text.startswith("-") else 1)
 
 
 def _compact(value: Any) -> str:

@@ -40,7 +40,7 @@ from typing import Any, Literal
 from runspec.spec._schema import schema, schema_fields
 from runspec.spec._text import as_text, cut, oneline, path_stem, shorten_path
 
-__all__ = ["OVERLAY", "TASK_TYPES", "Compute", "TaskType", "fields_of", "task_type", "task_types"]
+__all__ = ["OVERLAY", "TASK_TYPES", "Compute", "TaskType", "fields_of", "table", "task_type", "task_types"]
 
 Compute = Literal["cluster", "none", "optional"]
 Namer = Callable[[Mapping[str, Any]], str | None]
@@ -54,10 +54,10 @@ def fields_of(value: Any) -> Mapping[str, Any]:
     The fields of a task-type value as a mapping: a plain JSON mapping as it is, a spec object's
     request form (its fields, ``extra`` included), and nothing for anything else.
     """
-    if isinstance(value, Mapping):
-        return value
-    w = getattr(value, "_w", None)
-    return w if isinstance(w, Mapping) else _EMPTY
+    w = getattr(value, "_w", None)  # a spec object's request form (a FrozenMap's is its dict)
+    if type(w) is dict:
+        return w
+    return value if isinstance(value, Mapping) else _EMPTY
 
 
 def _str(value: Any) -> str | None:
@@ -381,6 +381,11 @@ class _Table(Mapping[str, TaskType]):
 TASK_TYPES: Mapping[str, TaskType] = _Table()
 
 
+def table() -> dict[str, TaskType]:
+    """``TASK_TYPES`` as a plain dict (for code that reads it once per task of a large run)."""
+    return TASK_TYPES._table()  # type: ignore[attr-defined, no-any-return]
+
+
 def task_type(field: str) -> TaskType:
     """The entry for ``field``; a default one (kind from the name, no facts) for a field the table lacks."""
     entry = TASK_TYPES.get(field)
@@ -392,5 +397,5 @@ def task_type(field: str) -> TaskType:
 
 def task_types(task: Any) -> list[str]:
     """The task-type fields set on ``task`` (a spec task or a JSON mapping; exactly one in a valid run)."""
-    table = TASK_TYPES.keys()
-    return [k for k in fields_of(task) if k in table]
+    types = table()
+    return [k for k in fields_of(task) if k in types]
