@@ -491,7 +491,7 @@ def render(results: dict[str, Any]) -> str:
     }
     for name, measure in measures.items():
         lines.append(
-            f"{measure:<34} {'RunSpec chain':<13} {_ms(chain[name]):>11} "
+            f"{measure:<34} {'RunSpec chain 1000':<22} {_ms(chain[name]):>11} "
             f"{_ms(chain['to_json']):>11} {_x(chain[name + '_ratio']):>7}"
         )
     lines += ["", "targets (issue 7)"]
