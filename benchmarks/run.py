@@ -18,7 +18,9 @@ Everything is measured in one run on this machine, next to its baseline:
   bytecode caches, median of several runs;
 - submit: ``runspec.submit`` against the emulator in another process on loopback, one thread with one
   session, then 8 threads with a session each, in submits per second;
-- picture: ``runspec.picture`` drawing a 1000-task run, against ``json.dumps`` of its body.
+- picture: ``runspec.picture`` drawing a 1000-task run given as a dict, against ``json.dumps`` of
+  it; and drawing a 1000-task ``RunSpec`` chain of notebook tasks on ``existing_cluster_id`` straight
+  from the spec, against that spec's ``to_json()``.
 
 Build and load figures are the best of N interleaved repeats (noise only ever adds time); ratios are
 runspec / baseline and are what carries over between machines. The targets of issue 7 are checked at
@@ -60,6 +62,8 @@ TOKEN = "benchmark-token"
 MAX_BUILD_RATIO = 2.0
 MAX_GROWTH = 12.0
 MAX_IMPORT_FRACTION = 0.1
+# The picture target of issue 11: a 1000-task chain drawn from its RunSpec.
+MAX_PICTURE_RATIO = 5.0
 
 
 # -- build and load ---------------------------------------------------------------------------------
@@ -359,6 +363,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     results["submit"] = measure_submits(args.submits, args.threads, with_sdk)
     print("measuring pictures...", file=sys.stderr)
     results["picture"] = picture_bench.measure(1000, repeats=3 if args.quick else 7)
+    results["picture_spec"] = picture_bench.measure_spec(1000, repeats=10 if args.quick else 40)
     results["targets"] = targets(results, with_sdk)
     return results
 
@@ -390,6 +395,14 @@ def targets(results: dict[str, Any], with_sdk: bool) -> list[dict[str, Any]]:
             "target": f"linear growth: time(1000)/time(100) <= {MAX_GROWTH:g}",
             "value": ", ".join(f"{s} {g:.1f}" for s, g in grow.items()),
             "met": all(g <= MAX_GROWTH for g in grow.values()),
+        }
+    )
+    chain = results["picture_spec"]
+    out.append(
+        {
+            "target": f"Mermaid/DOT of a 1000-task RunSpec chain <= {MAX_PICTURE_RATIO:g}x its to_json()",
+            "value": ", ".join(f"{name} {chain[name + '_ratio']:.1f}x" for name in ("mermaid", "dot")),
+            "met": all(chain[name + "_ratio"] <= MAX_PICTURE_RATIO for name in ("mermaid", "dot")),
         }
     )
     imports = results["imports"]
@@ -467,6 +480,19 @@ def render(results: dict[str, Any]) -> str:
         lines.append(
             f"{'picture ' + name + ' vs json.dumps':<34} {'1000 tasks':<22} {_ms(p[name]):>11} "
             f"{_ms(p['json_dumps']):>11} {_x(p[name + '_ratio']):>7}"
+        )
+    chain = results["picture_spec"]
+    measures = {
+        "mermaid": "picture mermaid vs to_json()",
+        "dot": "picture dot vs to_json()",
+        "text": "picture text vs to_json()",
+        "mermaid_100": "mermaid max_nodes=100 vs to_json",
+        "spec_to_mermaid": "spec.to_mermaid() vs to_json()",
+    }
+    for name, measure in measures.items():
+        lines.append(
+            f"{measure:<34} {'RunSpec chain 1000':<22} {_ms(chain[name]):>11} "
+            f"{_ms(chain['to_json']):>11} {_x(chain[name + '_ratio']):>7}"
         )
     lines += ["", "targets (issue 7)"]
     for t in results["targets"]:

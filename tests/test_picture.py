@@ -826,14 +826,18 @@ def test_merging_keeps_layers_apart_so_no_cycle_appears() -> None:
                 "notebook_task": {"notebook_path": "/a"},
             }
         )
-    parsed = parse_mermaid(to_mermaid({"tasks": tasks}, max_nodes=3))
+    parsed = parse_mermaid(to_mermaid({"tasks": tasks}, max_nodes=5))
     assert len(parsed["nodes"]) == 5
     keys = {nid: n["lines"][0] for nid, n in parsed["nodes"].items()}
     edges = {(keys[s], keys[d]) for s, d, _ in parsed["edges"]}
     assert edges == {("a", "b0 … b9"), ("b0 … b9", "c"), ("c", "d0 … d9"), ("d0 … d9", "e")}
+    # Fewer still: the five now make a chain, whose middle becomes one node.
+    parsed = parse_mermaid(to_mermaid({"tasks": tasks}, max_nodes=3))
+    lines = sorted(n["lines"] for n in parsed["nodes"].values())
+    assert lines == [["a", "notebook · /a"], ["b0 … d9", "chain of 21 tasks · notebook"], ["e", "notebook · /a"]]
 
 
-def test_a_long_chain_is_not_merged_and_live_state_splits_groups() -> None:
+def test_a_long_chain_becomes_one_segment_and_live_state_splits_groups() -> None:
     chain = {
         "tasks": [
             {
@@ -844,7 +848,13 @@ def test_a_long_chain_is_not_merged_and_live_state_splits_groups() -> None:
             for i in range(30)
         ]
     }
-    assert len(parse_mermaid(to_mermaid(chain, max_nodes=3))["nodes"]) == 30
+    parsed = parse_mermaid(to_mermaid(chain, max_nodes=3))
+    assert [n["lines"] for n in parsed["nodes"].values()] == [
+        ["k0", "notebook · /x"],
+        ["k1 … k28", "chain of 28 tasks · notebook"],
+        ["k29", "notebook · /x"],
+    ]
+    assert len(parsed["edges"]) == 2
     body = fanout(20)
     states = {f"part_{i:03d}": "succeeded" for i in range(20)}
     states["part_007"] = "failed"
