@@ -693,6 +693,18 @@ class Run:
             run = run._push(("task", key, fields, _AS_LOADED, None))
         return run
 
+    @classmethod
+    def from_job_settings(
+        cls, settings: Mapping[str, Any], *, run_name: str | None = None, parameters: Mapping[str, str] | None = None
+    ) -> Run:
+        """A builder holding a one-time run of a saved job (see ``RunSpec.from_job_settings``)."""
+        from runspec.spec.jobs import job_to_run
+
+        converted = job_to_run(settings, run_name=run_name, parameters=parameters)
+        run = cls.from_spec(converted.spec)
+        # What the conversion dropped is said again by compile(), with the run's own warnings.
+        return run._then("load_warnings", converted.warnings) if converted.warnings else run
+
 
 #: The cluster name of a task loaded from a body: none, and the run's one named cluster is not added.
 _AS_LOADED = "\x00as-loaded"  # a name nobody gives a cluster: compile() reads it as "none, as loaded"

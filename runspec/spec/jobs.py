@@ -1,0 +1,701 @@
+"""
+Saved jobs and one-time runs, both ways.
+
+``job_to_run`` turns a saved job's settings (a ``jobs/create`` body, a ``jobs/get`` response, or a
+job of ``databricks bundle validate --output json``) into a checked ``RunSpec``: every shared job
+cluster is copied into the tasks that name it, job parameters are put where a run of the job would
+see them, and what a one-time run cannot carry is dropped with one warning each. Whatever cannot be
+converted faithfully is a ``SpecError`` with its path in the input, never a quiet change.
+
+``run_to_job`` goes the other way: a ``jobs/create`` body in which the per-task copies of one cluster
+become a single ``job_clusters`` entry again.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any, NamedTuple
+
+from runspec.errors import Problem, SpecError
+from runspec.spec._base import jpath
+from runspec.spec._schema import closest
+from runspec.spec.run_spec import RunSpec
+
+__all__ = ["JOB_ONLY_FIELDS", "JobConversion", "bundle_job_to_run", "job_to_run", "run_to_job"]
+
+#: Job fields a one-time run carries unchanged (their names and shapes are the same in runs/submit).
+CARRIED_FIELDS = (
+    "tasks",
+    "timeout_seconds",
+    "git_source",
+    "environments",
+    "email_notifications",
+    "webhook_notifications",
+    "notification_settings",
+    "health",
+    "queue",
+    "run_as",
+    "access_control_list",
+    "budget_policy_id",
+    "usage_policy_id",
+    "performance_target",
+    "duration_target",
+    "environment_variables",
+)
+
+#: Job fields a one-time run cannot carry, and what happens instead (the warning says so).
+JOB_ONLY_FIELDS: dict[str, str] = {
+    "schedule": "a one-time run starts once, when it is submitted; nothing starts it again on a schedule",
+    "trigger": "a one-time run starts once, when it is submitted; no file arrival, table update or "
+    "periodic trigger starts it again",
+    "continuous": "a one-time run starts once and is not started again when it ends",
+    "max_concurrent_runs": "each submit starts one more run; nothing limits how many run at the same time",
+    "tags": "runs/submit takes no job tags, so the run has none; tags in each new_cluster.custom_tags "
+    "still reach the clusters",
+    "format": "every one-time run has the multi-task format; the field is not needed",
+    "edit_mode": "a one-time run cannot be edited in the UI at all",
+    "deployment": "a one-time run belongs to no bundle or other deployment",
+    "description": "runs/submit has no job description; the text is not sent",
+    "compute": "runs/submit has no job-level compute list; each task keeps the compute it names",
+}
+
+#: Fields of a job cluster entry.
+_JOB_CLUSTER_FIELDS = ("job_cluster_key", "new_cluster", "serverless_compute", "serverless_compute_id")
+
+#: The other fields of the job settings (handled on their own) and of a bundle's job resource.
+_HANDLED = ("name", "job_clusters", "parameters")
+_BUNDLE_FIELDS = ("permissions",)
+_BUNDLE_STATE = ("id", "url", "modified_status")  # what a deployment recorded, not settings
+
+#: Task types that take key-value parameters, where a job's parameters are pushed down, and the field.
+_PUSHDOWN = {
+    "notebook_task": "base_parameters",
+    "python_wheel_task": "named_parameters",
+    "sql_task": "parameters",
+    "run_job_task": "job_parameters",
+}
+
+_REFERENCE = re.compile(r"\{\{\s*job\.parameters\.(?:`([^`]*)`|([A-Za-z0-9_]+))\s*\}\}")
+_BUNDLE_REFERENCE = re.compile(r"\$\{[^}]*\}")
+
+#: Fields of the request body that jobs/create does not take.
+_SUBMIT_ONLY = ("idempotency_token",)
+
+
+class JobConversion(NamedTuple):
+    """The run made from a job, and the warnings the conversion itself gave (also in ``spec.warnings``)."""
+
+    spec: RunSpec
+    warnings: tuple[Problem, ...]
+
+
+# --------------------------------------------------------------------------------------------------
+# Job -> run
+# --------------------------------------------------------------------------------------------------
+
+
+def job_to_run(
+    settings: Mapping[str, Any],
+    *,
+    run_name: str | None = None,
+    parameters: Mapping[str, str] | None = None,
+) -> JobConversion:
+    """
+    Convert job settings (a ``jobs/create`` body or a ``jobs/get`` response) into a checked run.
+
+    See ``RunSpec.from_job_settings``.
+    """
+    if not isinstance(settings, Mapping):
+        raise TypeError(f"RunSpec.from_job_settings() takes a dict (got a {type(settings).__name__})")
+    _check_arguments(run_name, parameters)
+    problems: list[Problem] = []
+    base = "$"
+    if "settings" in settings and "tasks" not in settings:  # a jobs/get response
+        base = "$.settings"
+        if settings.get("has_more") is True:
+            problems.append(
+                Problem(
+                    "$.has_more",
+                    "job-settings-paged",
+                    "this jobs/get answer holds only the first 100 tasks or job clusters; read every page "
+                    "(jobs/get with page_token) and join them before converting",
+                )
+            )
+        inner = settings["settings"]
+        if not isinstance(inner, Mapping):
+            raise SpecError(
+                [Problem(base, "wrong-type", "the job's settings must be an object")], subject="the job settings"
+            )
+        settings = inner
+    return _Converter(settings, base, bundle=False, problems=problems).convert(run_name, parameters)
+
+
+def bundle_job_to_run(
+    resolved: Mapping[str, Any],
+    job: str,
+    *,
+    run_name: str | None = None,
+    parameters: Mapping[str, str] | None = None,
+) -> JobConversion:
+    """Convert job ``job`` of ``databricks bundle validate --output json`` output; see ``RunSpec.from_bundle``."""
+    if not isinstance(resolved, Mapping):
+        raise TypeError(f"RunSpec.from_bundle() takes a dict (got a {type(resolved).__name__})")
+    if not isinstance(job, str):
+        raise TypeError(f"RunSpec.from_bundle(): 'job' must be str (got a {type(job).__name__})")
+    _check_arguments(run_name, parameters)
+    resources = resolved.get("resources")
+    jobs = resources.get("jobs") if isinstance(resources, Mapping) else None
+    if not isinstance(jobs, Mapping) or not isinstance(jobs.get(job), Mapping):
+        names = sorted(jobs) if isinstance(jobs, Mapping) else []
+        guess = closest(job, names)
+        hint = f"did you mean {guess!r}? " if guess else ""
+        known = ", ".join(repr(n) for n in names) or "none (is this 'databricks bundle validate -o json' output?)"
+        raise SpecError(
+            [Problem("$.resources.jobs", "unknown-job", f"the bundle has no job {job!r}; {hint}jobs: {known}")],
+            subject="the bundle",
+        )
+    base = jpath("$.resources.jobs", job)
+    return _Converter(jobs[job], base, bundle=True, problems=[]).convert(run_name, parameters)
+
+
+def _check_arguments(run_name: Any, parameters: Any) -> None:
+    if run_name is not None and not isinstance(run_name, str):
+        raise TypeError(f"'run_name' must be str (got a {type(run_name).__name__})")
+    if parameters is None:
+        return
+    if not isinstance(parameters, Mapping):
+        raise TypeError(f"'parameters' must be a dict of str to str (got a {type(parameters).__name__})")
+    for name, value in parameters.items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise TypeError(f"'parameters' must map str to str (got {name!r}: {value!r})")
+
+
+class _Converter:
+    """One conversion of job settings: the problems and warnings found, and where paths point."""
+
+    def __init__(self, settings: Mapping[str, Any], base: str, *, bundle: bool, problems: list[Problem]) -> None:
+        self.settings = settings
+        self.base = base
+        self.bundle = bundle
+        self.problems = problems
+        self.warnings: list[Problem] = []
+        # Where a path of the run body points in the job: a run field renamed, a cluster copied.
+        self.renamed: dict[str, str] = {}
+        self.cluster_paths: dict[str, str] = {}
+
+    def at(self, path: str) -> str:
+        """A path in the job settings (``$`` is the settings) as a path in the input."""
+        return self.base + path[1:]
+
+    def problem(self, path: str, code: str, message: str) -> None:
+        self.problems.append(Problem(self.at(path), code, message))
+
+    def warn(self, path: str, code: str, message: str) -> None:
+        self.warnings.append(Problem(self.at(path), code, message))
+
+    # -- the whole conversion ------------------------------------------------------------------------
+
+    def convert(self, run_name: str | None, parameters: Mapping[str, str] | None) -> JobConversion:
+        settings = self.settings
+        body: dict[str, Any] = {}
+        self._check_keys()
+        name = run_name if run_name is not None else settings.get("name")
+        if name is not None:
+            body["run_name"] = name
+            if run_name is None:
+                self.renamed["$.run_name"] = "$.name"
+        for field in CARRIED_FIELDS:
+            if settings.get(field) is not None:
+                body[field] = settings[field]
+        if self.bundle and settings.get("permissions") is not None:
+            self._permissions(body)
+        for field, instead in JOB_ONLY_FIELDS.items():
+            if settings.get(field) is not None:
+                self.warn(jpath("$", field), "job-field-dropped", f"{field!r} is not part of a one-time run: {instead}")
+        clusters = self._job_clusters()
+        values = self._parameters(parameters)
+        used: dict[str, list[int]] = {key: [] for key in clusters}
+        tasks = settings.get("tasks")
+        if isinstance(tasks, list):
+            body["tasks"] = [self._task(t, f"$.tasks[{i}]", i, clusters, used, values) for i, t in enumerate(tasks)]
+        self._cluster_warnings(clusters, used, body.get("tasks"))
+        if values is not None:
+            self._parameter_warning(values, body.get("tasks"))
+        if self.bundle:
+            self._unresolved(body, "$")
+        return self._finish(body, used)
+
+    def _check_keys(self) -> None:
+        known = [*CARRIED_FIELDS, *JOB_ONLY_FIELDS, *_HANDLED]
+        if self.bundle:
+            known += [*_BUNDLE_FIELDS, *_BUNDLE_STATE]
+        for key in self.settings:
+            if key in known:
+                continue
+            key = str(key)
+            guess = closest(key, known)
+            hint = f"; did you mean {guess!r}?" if guess else ""
+            self.problem(jpath("$", key), "unknown-field", f"JobSettings has no field {key!r}{hint}")
+
+    def _permissions(self, body: dict[str, Any]) -> None:
+        """A bundle's ``permissions`` ({level, user_name | group_name | service_principal_name}) as an ACL."""
+        permissions = self.settings["permissions"]
+        if "access_control_list" in body:
+            self.problem(
+                "$.permissions",
+                "conflicting-fields",
+                "the job sets both 'permissions' and 'access_control_list'; keep one",
+            )
+            return
+        if not isinstance(permissions, list):
+            self.problem("$.permissions", "wrong-type", "expected an array of permissions")
+            return
+        acl: list[Any] = []
+        for i, entry in enumerate(permissions):
+            if isinstance(entry, Mapping) and "level" in entry:
+                acl.append({("permission_level" if k == "level" else k): v for k, v in entry.items()})
+            else:
+                acl.append(entry)  # the run body's checks say what is wrong with it
+            if isinstance(entry, Mapping):
+                self.renamed[f"$.access_control_list[{i}].permission_level"] = f"$.permissions[{i}].level"
+        self.renamed["$.access_control_list"] = "$.permissions"
+        body["access_control_list"] = acl
+
+    def _unresolved(self, value: Any, path: str) -> None:
+        """A ``${...}`` left in a bundle job: the bundle was not fully resolved, so the value is not known."""
+        if isinstance(value, str):
+            found = _BUNDLE_REFERENCE.search(value)
+            if found:
+                self.problem(
+                    self._job_path(path),
+                    "unresolved-reference",
+                    f"{found.group(0)} is not resolved in this bundle output (a resource id is only known after "
+                    f"'databricks bundle deploy'); put the value in the job, or pass it as a bundle variable",
+                )
+        elif isinstance(value, Mapping):
+            for k, v in value.items():
+                self._unresolved(v, jpath(path, str(k)))
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                self._unresolved(v, f"{path}[{i}]")
+
+    # -- job clusters --------------------------------------------------------------------------------
+
+    def _job_clusters(self) -> dict[str, tuple[int, Any]]:
+        """The job clusters by key: (index in job_clusters, its new_cluster)."""
+        entries = self.settings.get("job_clusters")
+        out: dict[str, tuple[int, Any]] = {}
+        if entries is None:
+            return out
+        if not isinstance(entries, list):
+            self.problem("$.job_clusters", "wrong-type", "expected an array of job clusters")
+            return out
+        for i, entry in enumerate(entries):
+            path = f"$.job_clusters[{i}]"
+            if not isinstance(entry, Mapping):
+                self.problem(path, "wrong-type", "expected a job cluster object")
+                continue
+            for key in entry:
+                if key not in _JOB_CLUSTER_FIELDS:
+                    guess = closest(str(key), _JOB_CLUSTER_FIELDS)
+                    hint = f"; did you mean {guess!r}?" if guess else ""
+                    self.problem(jpath(path, str(key)), "unknown-field", f"JobCluster has no field {key!r}{hint}")
+            key = entry.get("job_cluster_key")
+            if not isinstance(key, str):
+                self.problem(jpath(path, "job_cluster_key"), "missing-field", "a job cluster needs a job_cluster_key")
+                continue
+            if key in out:
+                self.problem(
+                    jpath(path, "job_cluster_key"),
+                    "duplicate-job-cluster",
+                    f"job_clusters[{out[key][0]}] already has the key {key!r}; which one a task means is not known",
+                )
+                continue
+            cluster = entry.get("new_cluster")
+            if not isinstance(cluster, Mapping):
+                self.problem(
+                    path,
+                    "job-cluster-not-convertible",
+                    f"job cluster {key!r} has no new_cluster to copy into its tasks (a one-time run starts a "
+                    f"cluster per task from a new_cluster, or uses existing_cluster_id or serverless)",
+                )
+            out[key] = (i, cluster)
+        return out
+
+    def _attach_cluster(
+        self,
+        task: dict[str, Any],
+        path: str,
+        index: int,
+        clusters: dict[str, tuple[int, Any]],
+        used: dict[str, list[int]],
+    ) -> None:
+        """Replace the task's ``job_cluster_key`` with a copy of that job cluster's ``new_cluster``."""
+        if "job_cluster_key" not in task:
+            return
+        key = task.pop("job_cluster_key")
+        if key is None:
+            return
+        key_path = jpath(path, "job_cluster_key")
+        if not isinstance(key, str):
+            self.problem(key_path, "wrong-type", f"expected a string, got {type(key).__name__}")
+            return
+        found = clusters.get(key)
+        if found is None:
+            guess = closest(key, clusters)
+            hint = f"did you mean {guess!r}? " if guess else ""
+            declared = ", ".join(repr(k) for k in clusters) or "none"
+            self.problem(
+                key_path,
+                "unknown-job-cluster",
+                f"the task names job cluster {key!r}, which job_clusters does not define; {hint}defined: {declared}",
+            )
+            return
+        if task.get("new_cluster") is not None or task.get("existing_cluster_id") is not None:
+            self.problem(
+                path, "multiple-compute", f"the task names job cluster {key!r} and also sets its own cluster; keep one"
+            )
+            return
+        position, cluster = found
+        if not isinstance(cluster, Mapping):
+            return  # reported with the job cluster
+        task["new_cluster"] = _copy(cluster)
+        self.cluster_paths[jpath(path, "new_cluster")] = f"$.job_clusters[{position}].new_cluster"
+        if index not in used[key]:
+            used[key].append(index)
+
+    def _cluster_warnings(self, clusters: dict[str, tuple[int, Any]], used: dict[str, list[int]], tasks: Any) -> None:
+        for key, (position, _) in clusters.items():
+            indexes = used.get(key, [])
+            path = f"$.job_clusters[{position}]"
+            keys = ", ".join(repr(_task_key(tasks, i)) for i in indexes[:5])
+            more = f" and {len(indexes) - 5} more" if len(indexes) > 5 else ""
+            if not indexes:
+                self.warn(
+                    path,
+                    "job-field-dropped",
+                    f"job cluster {key!r} is named by no task; a one-time run has no shared clusters, so it is dropped",
+                )
+            elif len(indexes) > 1:
+                self.warn(
+                    path,
+                    "cluster-per-task",
+                    f"job cluster {key!r} is copied into {len(indexes)} tasks ({keys}{more}); runs/submit starts a "
+                    f"separate cluster for each of them instead of sharing one",
+                )
+            elif _in_for_each(tasks, indexes[0]):
+                self.warn(
+                    path,
+                    "cluster-per-task",
+                    f"job cluster {key!r} is copied into the task that for_each task {keys} repeats; runs/submit "
+                    f"starts a separate cluster for each iteration instead of sharing one",
+                )
+
+    # -- parameters ----------------------------------------------------------------------------------
+
+    def _parameters(self, given: Mapping[str, str] | None) -> dict[str, tuple[str | None, str]] | None:
+        """Each job parameter's value and where it came from ("default" / "given"); None without any."""
+        defined = self.settings.get("parameters")
+        values: dict[str, tuple[str | None, str]] = {}
+        if defined is not None and not isinstance(defined, list):
+            self.problem("$.parameters", "wrong-type", "expected an array of {name, default}")
+            defined = None
+        for i, entry in enumerate(defined or ()):
+            path = f"$.parameters[{i}]"
+            if not isinstance(entry, Mapping):
+                self.problem(path, "wrong-type", "expected a job parameter object {name, default}")
+                continue
+            for key in entry:
+                if key not in ("name", "default"):
+                    guess = closest(str(key), ("name", "default"))
+                    hint = f"; did you mean {guess!r}?" if guess else ""
+                    self.problem(
+                        jpath(path, str(key)), "unknown-field", f"JobParameterDefinition has no field {key!r}{hint}"
+                    )
+            name = entry.get("name")
+            if not isinstance(name, str):
+                self.problem(jpath(path, "name"), "missing-field", "a job parameter needs a name")
+                continue
+            default = entry.get("default")
+            if default is not None and not isinstance(default, str):
+                default = json.dumps(default) if not isinstance(default, str) else default
+            values[name] = (default, "default")
+        for name, value in (given or {}).items():
+            if name not in values:
+                guess = closest(name, values)
+                hint = f"did you mean {guess!r}? " if guess else ""
+                known = ", ".join(repr(n) for n in values) or "none"
+                self.problem(
+                    "$.parameters",
+                    "unknown-job-parameter",
+                    f"parameters= gives {name!r}, which the job does not define; {hint}job parameters: {known}",
+                )
+                continue
+            values[name] = (value, "given")
+        return values if defined else None
+
+    def _substitute(self, value: Any, path: str, values: dict[str, tuple[str | None, str]] | None) -> Any:
+        """``value`` with each ``{{job.parameters.NAME}}`` replaced by the parameter's value."""
+        if isinstance(value, str):
+            if "{{" not in value:
+                return value
+
+            def replace(match: re.Match[str]) -> str:
+                name = match.group(1) if match.group(1) is not None else match.group(2)
+                found = (values or {}).get(name)
+                if found is None:
+                    guess = closest(name, values or ())
+                    hint = f"did you mean {guess!r}? " if guess else ""
+                    self.problem(
+                        self._job_path(path),
+                        "unknown-job-parameter",
+                        f"{match.group(0)} names a job parameter the job does not define; {hint}"
+                        f"job parameters: {', '.join(repr(n) for n in values or ()) or 'none'}",
+                    )
+                    return match.group(0)
+                if found[0] is None:
+                    self.problem(
+                        self._job_path(path),
+                        "missing-job-parameter",
+                        f"job parameter {name!r} has no default, so a one-time run has no value for "
+                        f"{match.group(0)}; give one with parameters={{{name!r}: ...}}",
+                    )
+                    return match.group(0)
+                return found[0]
+
+            return _REFERENCE.sub(replace, value)
+        if isinstance(value, Mapping):
+            return {k: self._substitute(v, jpath(path, str(k)), values) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._substitute(v, f"{path}[{i}]", values) for i, v in enumerate(value)]
+        return value
+
+    def _pushdown(self, task: dict[str, Any], values: dict[str, tuple[str | None, str]]) -> bool:
+        """Give the job's parameters to a task that takes key-value parameters, as a job run does."""
+        pushed = {name: value for name, (value, _) in values.items() if value is not None}
+        changed = False
+        for kind, field in _PUSHDOWN.items():
+            config = task.get(kind)
+            if not isinstance(config, dict) or not pushed:
+                continue
+            if kind == "python_wheel_task" and config.get("parameters") is not None:
+                continue  # a wheel with positional parameters takes no key-value ones
+            if kind == "sql_task" and config.get("alert") is not None:
+                continue  # alerts take no parameters
+            current = config.get(field)
+            merged = {**current, **pushed} if isinstance(current, Mapping) else dict(pushed)
+            if merged != current:
+                config[field] = merged
+                changed = True
+        return changed
+
+    def _parameter_warning(self, values: dict[str, tuple[str | None, str]], tasks: Any) -> None:
+        shown = ", ".join(f"{n}={v!r} ({how})" for n, (v, how) in values.items() if v is not None)
+        pushed = [t.get("task_key") for t in tasks or () if isinstance(t, dict) and t.pop("\x00pushed", False)]
+        where = (
+            f"; they are also given to {'task' if len(pushed) == 1 else 'tasks'} {', '.join(repr(k) for k in pushed)} "
+            f"as key-value parameters, as a job run pushes them down"
+            if pushed
+            else ""
+        )
+        self.warn(
+            "$.parameters",
+            "job-parameters-inlined",
+            f"a one-time run has no job-level parameters: each {{{{job.parameters.NAME}}}} in the tasks now holds "
+            f"its value ({shown or 'none'}){where}; pass parameters={{...}} to change them",
+        )
+
+    # -- tasks ---------------------------------------------------------------------------------------
+
+    def _task(
+        self,
+        task: Any,
+        path: str,
+        index: int,
+        clusters: dict[str, tuple[int, Any]],
+        used: dict[str, list[int]],
+        values: dict[str, tuple[str | None, str]] | None,
+    ) -> Any:
+        if not isinstance(task, Mapping):
+            return task  # the run body's checks report it
+        out: dict[str, Any] = self._substitute(task, path, values)
+        self._attach_cluster(out, path, index, clusters, used)
+        pushed = values is not None and self._pushdown(out, values)
+        loop = out.get("for_each_task")
+        if isinstance(loop, dict) and isinstance(loop.get("task"), dict):
+            inner = loop["task"]
+            self._attach_cluster(inner, f"{path}.for_each_task.task", index, clusters, used)
+            if values is not None and self._pushdown(inner, values):
+                pushed = True
+        if pushed:
+            out["\x00pushed"] = True  # read (and removed) by _parameter_warning
+        return out
+
+    # -- checking the run ----------------------------------------------------------------------------
+
+    def _job_path(self, run_path: str) -> str:
+        """Where a path of the run body points in the job settings (``$`` is the settings)."""
+        for prefix, target in (*self.cluster_paths.items(), *self.renamed.items()):
+            if run_path == prefix or run_path.startswith((prefix + ".", prefix + "[")):
+                return target + run_path[len(prefix) :]
+        return run_path
+
+    def _rebase(self, problem: Problem) -> Problem:
+        return Problem(self.at(self._job_path(problem.path)), problem.code, problem.message)
+
+    def _finish(self, body: dict[str, Any], used: dict[str, list[int]]) -> JobConversion:
+        for task in body.get("tasks") or ():
+            if isinstance(task, dict):
+                task.pop("\x00pushed", None)
+        subject = "the job settings" if not self.bundle else f"bundle job at {self.base}"
+        try:
+            spec = RunSpec.from_dict(body)
+        except SpecError as exc:
+            found = _unique([*self.problems, *map(self._rebase, exc.problems)])
+            warnings = [*self.warnings, *map(self._rebase, exc.warnings)]
+            raise SpecError(found, subject=subject, warnings=warnings) from None
+        if self.problems:
+            raise SpecError(self.problems, subject=subject, warnings=[*self.warnings, *spec.warnings])
+        conversion = tuple(self.warnings)
+        _attach(spec, (*conversion, *map(self._rebase, spec.warnings)), body.get("tasks") or [], used)
+        return JobConversion(spec, conversion)
+
+
+def _attach(spec: RunSpec, warnings: tuple[Problem, ...], tasks: list[Any], used: dict[str, list[int]]) -> None:
+    """Give the run its warnings and the job cluster each task came from (pictures and run_to_job read it)."""
+    object.__setattr__(spec, "_warnings", warnings)
+    named = {key: indexes for key, indexes in used.items() if indexes}
+    if named:
+        keys = [t.get("task_key") if isinstance(t, Mapping) else None for t in tasks]
+        object.__setattr__(spec, "_cluster_names", (keys, named))
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    """Problems without repeats (a job cluster copied into several tasks is wrong once)."""
+    seen: set[Problem] = set()
+    out = []
+    for p in problems:
+        if p not in seen:
+            seen.add(p)
+            out.append(p)
+    return out
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+def _task_key(tasks: Any, index: int) -> Any:
+    try:
+        return tasks[index].get("task_key")
+    except (AttributeError, IndexError, TypeError):
+        return None
+
+
+def _in_for_each(tasks: Any, index: int) -> bool:
+    try:
+        return isinstance(tasks[index].get("for_each_task"), Mapping)
+    except (AttributeError, IndexError, TypeError):
+        return False
+
+
+# --------------------------------------------------------------------------------------------------
+# Run -> job
+# --------------------------------------------------------------------------------------------------
+
+
+def run_to_job(spec: RunSpec, *, name: str | None = None) -> dict[str, Any]:
+    """The ``jobs/create`` body for ``spec``; see ``RunSpec.to_job_settings``."""
+    if not isinstance(spec, RunSpec):
+        raise TypeError(f"to_job_settings() needs a RunSpec (got a {type(spec).__name__})")
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"'name' must be str (got a {type(name).__name__})")
+    body = spec.to_dict()
+    for field in _SUBMIT_ONLY:
+        body.pop(field, None)
+    run_name = body.pop("run_name", None)
+    job: dict[str, Any] = {}
+    if name is not None or run_name is not None:
+        job["name"] = name if name is not None else run_name
+    tasks: list[dict[str, Any]] = body.pop("tasks", [])
+    job_clusters = _share_clusters(tasks, getattr(spec, "_cluster_names", None))
+    job["tasks"] = tasks
+    if job_clusters:
+        job["job_clusters"] = job_clusters
+    job.update(body)
+    return job
+
+
+def _cluster_slots(tasks: list[dict[str, Any]]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(top-level index, the task dict holding a new_cluster): each task, and each for_each's inner task."""
+    for i, task in enumerate(tasks):
+        if "new_cluster" in task:
+            yield i, task
+        loop = task.get("for_each_task")
+        if isinstance(loop, dict) and isinstance(loop.get("task"), dict) and "new_cluster" in loop["task"]:
+            yield i, loop["task"]
+
+
+def _share_clusters(tasks: list[dict[str, Any]], names: Any) -> list[dict[str, Any]]:
+    """Turn identical per-task clusters into job clusters; return the ``job_clusters`` entries."""
+    groups: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    for index, holder in _cluster_slots(tasks):
+        text = json.dumps(holder["new_cluster"], sort_keys=True, separators=(",", ":"))
+        groups.setdefault(text, []).append((index, holder))
+    if not groups:
+        return []
+    # The names the clusters had (a job's job_cluster_key, or Run.cluster's name): by task index.
+    named_at: dict[int, str] = {}
+    order: list[str] = []
+    if isinstance(names, tuple) and len(names) == 2 and isinstance(names[1], Mapping):
+        for cluster_name, indexes in names[1].items():
+            order.append(cluster_name)
+            for i in indexes:
+                named_at.setdefault(i, cluster_name)
+    chosen: dict[str, str] = {}  # group text -> key
+    taken: set[str] = set()
+    for cluster_name in order:  # named clusters first, in the order they were declared
+        for text, members in groups.items():
+            if text not in chosen and any(named_at.get(i) == cluster_name for i, _ in members):
+                chosen[text] = _free_key(cluster_name, taken)
+                break
+    for text, members in groups.items():
+        if text not in chosen and len(members) > 1:
+            chosen[text] = _free_key(f"{members[0][1].get('task_key', 'job')}_cluster", taken)
+    entries = []
+    named = [text for text in chosen if chosen[text] in order]
+    generated = [text for text in groups if text in chosen and text not in named]
+    for text in [*named, *generated]:
+        key = chosen[text]
+        members = groups[text]
+        entries.append({"job_cluster_key": key, "new_cluster": members[0][1]["new_cluster"]})
+        for _, holder in members:
+            _replace_cluster(holder, key)
+    return entries
+
+
+def _free_key(wanted: str, taken: set[str]) -> str:
+    key = re.sub(r"[^\w\-]", "_", wanted)[:100] or "cluster"
+    candidate, n = key, 2
+    while candidate in taken:
+        suffix = f"_{n}"
+        candidate, n = key[: 100 - len(suffix)] + suffix, n + 1
+    taken.add(candidate)
+    return candidate
+
+
+def _replace_cluster(holder: dict[str, Any], key: str) -> None:
+    """Put ``job_cluster_key`` where ``new_cluster`` was, keeping the task's other keys in order."""
+    items = [(k, v) for k, v in holder.items()]
+    holder.clear()
+    for k, v in items:
+        if k == "new_cluster":
+            holder["job_cluster_key"] = key
+        else:
+            holder[k] = v
