@@ -78,7 +78,24 @@ _PUSHDOWN = {
 }
 
 _REFERENCE = re.compile(r"\{\{\s*job\.parameters\.(?:`([^`]*)`|([A-Za-z0-9_]+))\s*\}\}")
-_BUNDLE_REFERENCE = re.compile(r"\$\{[^}]*\}")
+#: A bundle substitution (``${var.x}``, ``${resources.jobs.y.id}``, ...) left in the settings.
+_BUNDLE_REFERENCE = re.compile(r"\$\{(?:var|variables|resources|bundle|workspace|artifacts)\.[^}]*\}")
+
+#: Fields of the single-task job format of API 2.0, which put one task's fields at the top.
+_SINGLE_TASK_FIELDS = (
+    "new_cluster",
+    "existing_cluster_id",
+    "notebook_task",
+    "spark_jar_task",
+    "spark_python_task",
+    "spark_submit_task",
+    "pipeline_task",
+    "python_wheel_task",
+    "libraries",
+    "max_retries",
+    "min_retry_interval_millis",
+    "retry_on_timeout",
+)
 
 #: Fields of the request body that jobs/create does not take.
 _SUBMIT_ONLY = ("idempotency_token",)
@@ -200,7 +217,8 @@ class _Converter:
     def convert(self, run_name: str | None, parameters: Mapping[str, str] | None) -> JobConversion:
         settings = self.settings
         body: dict[str, Any] = {}
-        self._check_keys()
+        if not self._check_keys():
+            raise SpecError(self.problems, subject=self._subject())
         name = run_name if run_name is not None else settings.get("name")
         if name is not None:
             body["run_name"] = name
@@ -223,11 +241,20 @@ class _Converter:
         self._cluster_warnings(clusters, used, body.get("tasks"))
         if values is not None:
             self._parameter_warning(values, body.get("tasks"))
-        if self.bundle:
-            self._unresolved(body, "$")
+        self._unresolved(body, "$")
         return self._finish(body, used)
 
-    def _check_keys(self) -> None:
+    def _check_keys(self) -> bool:
+        """Check the settings' own keys; False when they are not job settings this can convert at all."""
+        single = [key for key in _SINGLE_TASK_FIELDS if key in self.settings]
+        if single and "tasks" not in self.settings:
+            self.problem(
+                "$",
+                "single-task-format",
+                f"these settings use the single-task format of Jobs API 2.0 ({', '.join(single)} at the top, no "
+                f"tasks); read the job with API 2.1 or later (GET /api/2.2/jobs/get), which returns it as tasks",
+            )
+            return False
         known = [*CARRIED_FIELDS, *JOB_ONLY_FIELDS, *_HANDLED]
         if self.bundle:
             known += [*_BUNDLE_FIELDS, *_BUNDLE_STATE]
@@ -238,6 +265,10 @@ class _Converter:
             guess = closest(key, known)
             hint = f"; did you mean {guess!r}?" if guess else ""
             self.problem(jpath("$", key), "unknown-field", f"JobSettings has no field {key!r}{hint}")
+        return True
+
+    def _subject(self) -> str:
+        return "the job settings" if not self.bundle else f"bundle job at {self.base}"
 
     def _permissions(self, body: dict[str, Any]) -> None:
         """A bundle's ``permissions`` ({level, user_name | group_name | service_principal_name}) as an ACL."""
@@ -266,13 +297,13 @@ class _Converter:
     def _unresolved(self, value: Any, path: str) -> None:
         """A ``${...}`` left in a bundle job: the bundle was not fully resolved, so the value is not known."""
         if isinstance(value, str):
-            found = _BUNDLE_REFERENCE.search(value)
+            found = _BUNDLE_REFERENCE.findall(value)
             if found:
                 self.problem(
                     self._job_path(path),
                     "unresolved-reference",
-                    f"{found.group(0)} is not resolved in this bundle output (a resource id is only known after "
-                    f"'databricks bundle deploy'); put the value in the job, or pass it as a bundle variable",
+                    f"{', '.join(dict.fromkeys(found))}: bundle substitutions never resolved, so the value is not "
+                    f"known (resource ids only after 'databricks bundle deploy'); put the value in their place",
                 )
         elif isinstance(value, Mapping):
             for k, v in value.items():
@@ -549,7 +580,7 @@ class _Converter:
         for task in body.get("tasks") or ():
             if isinstance(task, dict):
                 task.pop("\x00pushed", None)
-        subject = "the job settings" if not self.bundle else f"bundle job at {self.base}"
+        subject = self._subject()
         try:
             spec = RunSpec.from_dict(body)
         except SpecError as exc:
