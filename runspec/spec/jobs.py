@@ -674,39 +674,41 @@ def _cluster_slots(tasks: list[dict[str, Any]]) -> Iterator[tuple[int, dict[str,
 
 
 def _share_clusters(tasks: list[dict[str, Any]], names: Any) -> list[dict[str, Any]]:
-    """Turn identical per-task clusters into job clusters; return the ``job_clusters`` entries."""
-    groups: dict[str, list[tuple[int, dict[str, Any]]]] = {}
-    for index, holder in _cluster_slots(tasks):
-        text = json.dumps(holder["new_cluster"], sort_keys=True, separators=(",", ":"))
-        groups.setdefault(text, []).append((index, holder))
-    if not groups:
-        return []
-    # The names the clusters had (a job's job_cluster_key, or Run.cluster's name): by task index.
-    named_at: dict[int, str] = {}
+    """
+    Turn per-task clusters into job clusters; return the ``job_clusters`` entries.
+
+    A cluster that had a name (a job's ``job_cluster_key``, or ``Run.cluster``'s name) becomes the job
+    cluster of that name for the tasks that named it. Identical clusters of tasks that named none become
+    one job cluster when two or more tasks have them; a task's own cluster stays its ``new_cluster``.
+    """
+    named_at: dict[int, str] = {}  # top-level task index -> the cluster name it used
     order: list[str] = []
     if isinstance(names, tuple) and len(names) == 2 and isinstance(names[1], Mapping):
         for cluster_name, indexes in names[1].items():
             order.append(cluster_name)
             for i in indexes:
                 named_at.setdefault(i, cluster_name)
-    chosen: dict[str, str] = {}  # group text -> key
+    groups: dict[tuple[str | None, str], list[dict[str, Any]]] = {}
+    named_text: dict[str, str] = {}  # a name -> the cluster it stands for (the first task's)
+    for index, holder in _cluster_slots(tasks):
+        text = json.dumps(holder["new_cluster"], sort_keys=True, separators=(",", ":"))
+        name = named_at.get(index)
+        if name is not None and named_text.setdefault(name, text) != text:
+            name = None  # changed since it was named: no longer that cluster
+        groups.setdefault((name, text), []).append(holder)
     taken: set[str] = set()
-    for cluster_name in order:  # named clusters first, in the order they were declared
-        for text, members in groups.items():
-            if text not in chosen and any(named_at.get(i) == cluster_name for i, _ in members):
-                chosen[text] = _free_key(cluster_name, taken)
-                break
-    for text, members in groups.items():
-        if text not in chosen and len(members) > 1:
-            chosen[text] = _free_key(f"{members[0][1].get('task_key', 'job')}_cluster", taken)
+    keys: dict[tuple[str | None, str], str] = {}
+    for name in order:  # named clusters first, in the order they were declared
+        if (name, named_text.get(name, "")) in groups:
+            keys[(name, named_text[name])] = _free_key(name, taken)
+    for group, members in groups.items():
+        if group[0] is None and len(members) > 1:
+            keys[group] = _free_key(f"{members[0].get('task_key', 'job')}_cluster", taken)
     entries = []
-    named = [text for text in chosen if chosen[text] in order]
-    generated = [text for text in groups if text in chosen and text not in named]
-    for text in [*named, *generated]:
-        key = chosen[text]
-        members = groups[text]
-        entries.append({"job_cluster_key": key, "new_cluster": members[0][1]["new_cluster"]})
-        for _, holder in members:
+    for group, key in keys.items():
+        members = groups[group]
+        entries.append({"job_cluster_key": key, "new_cluster": members[0]["new_cluster"]})
+        for holder in members:
             _replace_cluster(holder, key)
     return entries
 
