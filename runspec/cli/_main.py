@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 import runspec
-from runspec.cli import demo, emulator, render, submit, validate
+from runspec.cli import convert, demo, emulator, render, submit, validate
 from runspec.cli._loading import InvalidSpec
 from runspec.cli._options import FORMATTER, Parser
 from runspec.cli._output import (
@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_parser(commands)
     render.add_parser(commands)
     submit.add_parser(commands)
+    convert.add_parser(commands)
     emulator.add_parser(commands)
     demo.add_parser(commands)
     return parser

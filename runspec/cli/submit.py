@@ -131,7 +131,14 @@ def _timeout_note(timeout: float | None) -> str:
 
 def cmd_submit(args: argparse.Namespace) -> int:
     try:
-        spec = load_or_exit(args.spec)
+        if args.param and not args.from_job:
+            raise CliError("--param gives a job parameter: use it with --from-job")
+        if args.from_job:
+            from runspec.cli.convert import load_job
+
+            spec = load_job(args.spec, job=args.job, parameters=args.param)
+        else:
+            spec = load_or_exit(args.spec)
     except (InvalidSpec, CliError) as exc:
         if args.json:
             problem = exc.error if isinstance(exc, InvalidSpec) else exc
@@ -178,6 +185,7 @@ def add_parser(commands: Commands) -> None:
     )
     submit.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
     submit.add_argument("--wait", action="store_true", help="follow the run until it ends")
+    _from_job_options(submit)
     submit.add_argument("--idempotency-token", metavar="T", help="the token that makes the submit safe to repeat")
     submit.add_argument(
         "--timeout",
@@ -204,3 +212,20 @@ def add_parser(commands: Commands) -> None:
     )
     workspace_options(submit)
     submit.set_defaults(handler=cmd_submit)
+
+
+def _from_job_options(parser: argparse.ArgumentParser) -> None:
+    """``--from-job``: SPEC is a saved job, run once (see ``runspec convert``)."""
+    from runspec.cli.convert import JOB_HELP, parameter
+
+    group = parser.add_argument_group("saved jobs")
+    group.add_argument("--from-job", action="store_true", help=f"SPEC is a job: {JOB_HELP}; run it once")
+    group.add_argument("--job", metavar="NAME", help="with --from-job: the job of a bundle's output to run")
+    group.add_argument(
+        "--param",
+        type=parameter,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="with --from-job: the value of job parameter NAME (instead of its default); repeatable",
+    )
