@@ -627,7 +627,7 @@ METHOD_CALLS: dict[str, tuple[Callable[[Run], Run], Callable[[Run], Run]]] = {
 }
 #: Methods that read a Run without making a new one, and the constructors that load one.
 READERS = {"compile", "check", "to_dict", "to_json"}
-LOADERS = {"from_dict", "from_json", "from_spec"}
+LOADERS = {"from_dict", "from_json", "from_spec", "from_job_settings"}
 
 
 def test_every_builder_method_is_in_the_immutability_table() -> None:
