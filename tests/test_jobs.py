@@ -404,3 +404,45 @@ def test_other_parameters_take_the_other_branch_on_the_emulator(emu: Emulator, c
     states = {t["task_key"]: t["state"].get("result_state") for t in got["tasks"]}
     # The condition is false for apac: its "true" branch and what follows it do not run.
     assert states == {"check": "SUCCESS", "ingest": "EXCLUDED", "per_day": "EXCLUDED", "publish": "EXCLUDED"}
+
+
+def test_the_input_is_not_changed() -> None:
+    job = workflow()
+    response = {"job_id": 1, "settings": job}
+    RunSpec.from_job_settings(response, parameters={"region": "us"})
+    assert job == WORKFLOW
+
+
+def test_pushdown_reaches_only_tasks_that_take_key_value_parameters() -> None:
+    job = {
+        "parameters": [{"name": "env", "default": "prod"}],
+        "environments": [{"environment_key": "py", "spec": {"environment_version": "4"}}],
+        "tasks": [
+            {
+                "task_key": "kw",
+                "environment_key": "py",
+                "python_wheel_task": {
+                    "package_name": "p",
+                    "entry_point": "m",
+                    "named_parameters": {"env": "dev", "n": "1"},
+                },
+            },
+            {
+                "task_key": "pos",
+                "environment_key": "py",
+                "python_wheel_task": {"package_name": "p", "entry_point": "m", "parameters": ["a"]},
+            },
+            {"task_key": "legacy", "run_job_task": {"job_id": 1, "notebook_params": {"a": "b"}}},
+            {"task_key": "query", "sql_task": {"warehouse_id": "w", "query": {"query_id": "q"}}},
+            {"task_key": "alert", "sql_task": {"warehouse_id": "w", "alert": {"alert_id": "a"}}},
+        ],
+    }
+    spec = RunSpec.from_job_settings(job)
+    kw, pos, legacy, query, alert = spec.to_dict()["tasks"]
+    assert kw["python_wheel_task"]["named_parameters"] == {"env": "prod", "n": "1"}  # the job parameter wins
+    assert pos["python_wheel_task"] == {"package_name": "p", "entry_point": "m", "parameters": ["a"]}
+    assert "job_parameters" not in legacy["run_job_task"]
+    assert query["sql_task"]["parameters"] == {"env": "prod"}
+    assert "parameters" not in alert["sql_task"]
+    [inlined] = [w for w in spec.warnings if w.code == "job-parameters-inlined"]
+    assert "tasks 'kw', 'query'" in inlined.message

@@ -13,13 +13,14 @@ become a single ``job_clusters`` entry again.
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from runspec.errors import Problem, SpecError
 from runspec.spec._base import jpath
+from runspec.spec._job_parameters import JobParameters
+from runspec.spec._run_to_job import run_to_job
 from runspec.spec._schema import closest
 from runspec.spec.run_spec import RunSpec
 
@@ -69,15 +70,6 @@ _HANDLED = ("name", "job_clusters", "parameters")
 _BUNDLE_FIELDS = ("permissions",)
 _BUNDLE_STATE = ("id", "url", "modified_status")  # what a deployment recorded, not settings
 
-#: Task types that take key-value parameters, where a job's parameters are pushed down, and the field.
-_PUSHDOWN = {
-    "notebook_task": "base_parameters",
-    "python_wheel_task": "named_parameters",
-    "sql_task": "parameters",
-    "run_job_task": "job_parameters",
-}
-
-_REFERENCE = re.compile(r"\{\{\s*job\.parameters\.(?:`([^`]*)`|([A-Za-z0-9_]+))\s*\}\}")
 #: A bundle substitution (``${var.x}``, ``${resources.jobs.y.id}``, ...) left in the settings.
 _BUNDLE_REFERENCE = re.compile(r"\$\{(?:var|variables|resources|bundle|workspace|artifacts)\.[^}]*\}")
 
@@ -96,9 +88,6 @@ _SINGLE_TASK_FIELDS = (
     "min_retry_interval_millis",
     "retry_on_timeout",
 )
-
-#: Fields of the request body that jobs/create does not take.
-_SUBMIT_ONLY = ("idempotency_token",)
 
 
 class JobConversion(NamedTuple):
@@ -233,14 +222,20 @@ class _Converter:
             if settings.get(field) is not None:
                 self.warn(jpath("$", field), "job-field-dropped", f"{field!r} is not part of a one-time run: {instead}")
         clusters = self._job_clusters()
-        values = self._parameters(parameters)
+        params = JobParameters.read(settings.get("parameters"), parameters, self.problem)
         used: dict[str, list[int]] = {key: [] for key in clusters}
         tasks = settings.get("tasks")
+        pushed: list[Any] = []
         if isinstance(tasks, list):
-            body["tasks"] = [self._task(t, f"$.tasks[{i}]", i, clusters, used, values) for i, t in enumerate(tasks)]
+            body["tasks"] = []
+            for i, task in enumerate(tasks):
+                converted, got_parameters = self._task(task, f"$.tasks[{i}]", i, clusters, used, params)
+                body["tasks"].append(converted)
+                if got_parameters:
+                    pushed.append(converted.get("task_key"))
         self._cluster_warnings(clusters, used, body.get("tasks"))
-        if values is not None:
-            self._parameter_warning(values, body.get("tasks"))
+        if params.defined:
+            self.warn("$.parameters", "job-parameters-inlined", params.warning(pushed))
         self._unresolved(body, "$")
         return self._finish(body, used)
 
@@ -424,120 +419,6 @@ class _Converter:
                     f"starts a separate cluster for each iteration instead of sharing one",
                 )
 
-    # -- parameters ----------------------------------------------------------------------------------
-
-    def _parameters(self, given: Mapping[str, str] | None) -> dict[str, tuple[str | None, str]] | None:
-        """Each job parameter's value and where it came from ("default" / "given"); None without any."""
-        defined = self.settings.get("parameters")
-        values: dict[str, tuple[str | None, str]] = {}
-        if defined is not None and not isinstance(defined, list):
-            self.problem("$.parameters", "wrong-type", "expected an array of {name, default}")
-            defined = None
-        for i, entry in enumerate(defined or ()):
-            path = f"$.parameters[{i}]"
-            if not isinstance(entry, Mapping):
-                self.problem(path, "wrong-type", "expected a job parameter object {name, default}")
-                continue
-            for key in entry:
-                if key not in ("name", "default"):
-                    guess = closest(str(key), ("name", "default"))
-                    hint = f"; did you mean {guess!r}?" if guess else ""
-                    self.problem(
-                        jpath(path, str(key)), "unknown-field", f"JobParameterDefinition has no field {key!r}{hint}"
-                    )
-            name = entry.get("name")
-            if not isinstance(name, str):
-                self.problem(jpath(path, "name"), "missing-field", "a job parameter needs a name")
-                continue
-            default = entry.get("default")
-            if default is not None and not isinstance(default, str):
-                default = json.dumps(default) if not isinstance(default, str) else default
-            values[name] = (default, "default")
-        for name, value in (given or {}).items():
-            if name not in values:
-                guess = closest(name, values)
-                hint = f"did you mean {guess!r}? " if guess else ""
-                known = ", ".join(repr(n) for n in values) or "none"
-                self.problem(
-                    "$.parameters",
-                    "unknown-job-parameter",
-                    f"parameters= gives {name!r}, which the job does not define; {hint}job parameters: {known}",
-                )
-                continue
-            values[name] = (value, "given")
-        return values if defined else None
-
-    def _substitute(self, value: Any, path: str, values: dict[str, tuple[str | None, str]] | None) -> Any:
-        """``value`` with each ``{{job.parameters.NAME}}`` replaced by the parameter's value."""
-        if isinstance(value, str):
-            if "{{" not in value:
-                return value
-
-            def replace(match: re.Match[str]) -> str:
-                name = match.group(1) if match.group(1) is not None else match.group(2)
-                found = (values or {}).get(name)
-                if found is None:
-                    guess = closest(name, values or ())
-                    hint = f"did you mean {guess!r}? " if guess else ""
-                    self.problem(
-                        self._job_path(path),
-                        "unknown-job-parameter",
-                        f"{match.group(0)} names a job parameter the job does not define; {hint}"
-                        f"job parameters: {', '.join(repr(n) for n in values or ()) or 'none'}",
-                    )
-                    return match.group(0)
-                if found[0] is None:
-                    self.problem(
-                        self._job_path(path),
-                        "missing-job-parameter",
-                        f"job parameter {name!r} has no default, so a one-time run has no value for "
-                        f"{match.group(0)}; give one with parameters={{{name!r}: ...}}",
-                    )
-                    return match.group(0)
-                return found[0]
-
-            return _REFERENCE.sub(replace, value)
-        if isinstance(value, Mapping):
-            return {k: self._substitute(v, jpath(path, str(k)), values) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self._substitute(v, f"{path}[{i}]", values) for i, v in enumerate(value)]
-        return value
-
-    def _pushdown(self, task: dict[str, Any], values: dict[str, tuple[str | None, str]]) -> bool:
-        """Give the job's parameters to a task that takes key-value parameters, as a job run does."""
-        pushed = {name: value for name, (value, _) in values.items() if value is not None}
-        changed = False
-        for kind, field in _PUSHDOWN.items():
-            config = task.get(kind)
-            if not isinstance(config, dict) or not pushed:
-                continue
-            if kind == "python_wheel_task" and config.get("parameters") is not None:
-                continue  # a wheel with positional parameters takes no key-value ones
-            if kind == "sql_task" and config.get("alert") is not None:
-                continue  # alerts take no parameters
-            current = config.get(field)
-            merged = {**current, **pushed} if isinstance(current, Mapping) else dict(pushed)
-            if merged != current:
-                config[field] = merged
-                changed = True
-        return changed
-
-    def _parameter_warning(self, values: dict[str, tuple[str | None, str]], tasks: Any) -> None:
-        shown = ", ".join(f"{n}={v!r} ({how})" for n, (v, how) in values.items() if v is not None)
-        pushed = [t.get("task_key") for t in tasks or () if isinstance(t, dict) and t.pop("\x00pushed", False)]
-        where = (
-            f"; they are also given to {'task' if len(pushed) == 1 else 'tasks'} {', '.join(repr(k) for k in pushed)} "
-            f"as key-value parameters, as a job run pushes them down"
-            if pushed
-            else ""
-        )
-        self.warn(
-            "$.parameters",
-            "job-parameters-inlined",
-            f"a one-time run has no job-level parameters: each {{{{job.parameters.NAME}}}} in the tasks now holds "
-            f"its value ({shown or 'none'}){where}; pass parameters={{...}} to change them",
-        )
-
     # -- tasks ---------------------------------------------------------------------------------------
 
     def _task(
@@ -547,22 +428,20 @@ class _Converter:
         index: int,
         clusters: dict[str, tuple[int, Any]],
         used: dict[str, list[int]],
-        values: dict[str, tuple[str | None, str]] | None,
-    ) -> Any:
+        params: JobParameters,
+    ) -> tuple[Any, bool]:
+        """The task as a runs/submit task, and whether the job's parameters were pushed down into it."""
         if not isinstance(task, Mapping):
-            return task  # the run body's checks report it
-        out: dict[str, Any] = self._substitute(task, path, values)
+            return task, False  # the run body's checks report it
+        out: dict[str, Any] = params.substitute(task, path)
         self._attach_cluster(out, path, index, clusters, used)
-        pushed = values is not None and self._pushdown(out, values)
+        pushed = params.push_down(out)
         loop = out.get("for_each_task")
         if isinstance(loop, dict) and isinstance(loop.get("task"), dict):
             inner = loop["task"]
             self._attach_cluster(inner, f"{path}.for_each_task.task", index, clusters, used)
-            if values is not None and self._pushdown(inner, values):
-                pushed = True
-        if pushed:
-            out["\x00pushed"] = True  # read (and removed) by _parameter_warning
-        return out
+            pushed = params.push_down(inner) or pushed
+        return out, pushed
 
     # -- checking the run ----------------------------------------------------------------------------
 
@@ -577,9 +456,6 @@ class _Converter:
         return Problem(self.at(self._job_path(problem.path)), problem.code, problem.message)
 
     def _finish(self, body: dict[str, Any], used: dict[str, list[int]]) -> JobConversion:
-        for task in body.get("tasks") or ():
-            if isinstance(task, dict):
-                task.pop("\x00pushed", None)
         subject = self._subject()
         try:
             spec = RunSpec.from_dict(body)
@@ -634,101 +510,3 @@ def _in_for_each(tasks: Any, index: int) -> bool:
         return isinstance(tasks[index].get("for_each_task"), Mapping)
     except (AttributeError, IndexError, TypeError):
         return False
-
-
-# --------------------------------------------------------------------------------------------------
-# Run -> job
-# --------------------------------------------------------------------------------------------------
-
-
-def run_to_job(spec: RunSpec, *, name: str | None = None) -> dict[str, Any]:
-    """The ``jobs/create`` body for ``spec``; see ``RunSpec.to_job_settings``."""
-    if not isinstance(spec, RunSpec):
-        raise TypeError(f"to_job_settings() needs a RunSpec (got a {type(spec).__name__})")
-    if name is not None and not isinstance(name, str):
-        raise TypeError(f"'name' must be str (got a {type(name).__name__})")
-    body = spec.to_dict()
-    for field in _SUBMIT_ONLY:
-        body.pop(field, None)
-    run_name = body.pop("run_name", None)
-    job: dict[str, Any] = {}
-    if name is not None or run_name is not None:
-        job["name"] = name if name is not None else run_name
-    tasks: list[dict[str, Any]] = body.pop("tasks", [])
-    job_clusters = _share_clusters(tasks, getattr(spec, "_cluster_names", None))
-    job["tasks"] = tasks
-    if job_clusters:
-        job["job_clusters"] = job_clusters
-    job.update(body)
-    return job
-
-
-def _cluster_slots(tasks: list[dict[str, Any]]) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(top-level index, the task dict holding a new_cluster): each task, and each for_each's inner task."""
-    for i, task in enumerate(tasks):
-        if "new_cluster" in task:
-            yield i, task
-        loop = task.get("for_each_task")
-        if isinstance(loop, dict) and isinstance(loop.get("task"), dict) and "new_cluster" in loop["task"]:
-            yield i, loop["task"]
-
-
-def _share_clusters(tasks: list[dict[str, Any]], names: Any) -> list[dict[str, Any]]:
-    """
-    Turn per-task clusters into job clusters; return the ``job_clusters`` entries.
-
-    A cluster that had a name (a job's ``job_cluster_key``, or ``Run.cluster``'s name) becomes the job
-    cluster of that name for the tasks that named it. Identical clusters of tasks that named none become
-    one job cluster when two or more tasks have them; a task's own cluster stays its ``new_cluster``.
-    """
-    named_at: dict[int, str] = {}  # top-level task index -> the cluster name it used
-    order: list[str] = []
-    if isinstance(names, tuple) and len(names) == 2 and isinstance(names[1], Mapping):
-        for cluster_name, indexes in names[1].items():
-            order.append(cluster_name)
-            for i in indexes:
-                named_at.setdefault(i, cluster_name)
-    groups: dict[tuple[str | None, str], list[dict[str, Any]]] = {}
-    named_text: dict[str, str] = {}  # a name -> the cluster it stands for (the first task's)
-    for index, holder in _cluster_slots(tasks):
-        text = json.dumps(holder["new_cluster"], sort_keys=True, separators=(",", ":"))
-        name = named_at.get(index)
-        if name is not None and named_text.setdefault(name, text) != text:
-            name = None  # changed since it was named: no longer that cluster
-        groups.setdefault((name, text), []).append(holder)
-    taken: set[str] = set()
-    keys: dict[tuple[str | None, str], str] = {}
-    for name in order:  # named clusters first, in the order they were declared
-        if (name, named_text.get(name, "")) in groups:
-            keys[(name, named_text[name])] = _free_key(name, taken)
-    for group, members in groups.items():
-        if group[0] is None and len(members) > 1:
-            keys[group] = _free_key(f"{members[0].get('task_key', 'job')}_cluster", taken)
-    entries = []
-    for group, key in keys.items():
-        members = groups[group]
-        entries.append({"job_cluster_key": key, "new_cluster": members[0]["new_cluster"]})
-        for holder in members:
-            _replace_cluster(holder, key)
-    return entries
-
-
-def _free_key(wanted: str, taken: set[str]) -> str:
-    key = re.sub(r"[^\w\-]", "_", wanted)[:100] or "cluster"
-    candidate, n = key, 2
-    while candidate in taken:
-        suffix = f"_{n}"
-        candidate, n = key[: 100 - len(suffix)] + suffix, n + 1
-    taken.add(candidate)
-    return candidate
-
-
-def _replace_cluster(holder: dict[str, Any], key: str) -> None:
-    """Put ``job_cluster_key`` where ``new_cluster`` was, keeping the task's other keys in order."""
-    items = [(k, v) for k, v in holder.items()]
-    holder.clear()
-    for k, v in items:
-        if k == "new_cluster":
-            holder["job_cluster_key"] = key
-        else:
-            holder[k] = v
