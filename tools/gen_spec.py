@@ -1,33 +1,52 @@
 """
 Regenerate runspec/spec/_objects.py: one frozen spec class per object type of the runs/submit body.
 
-Usage: python tools/gen_spec.py   (after tools/make_schema.py when the schema changes)
+Usage (from the repository root, after tools/make_schema.py when the schema changes)::
+
+    python tools/gen_spec.py                      # writes runspec/spec/_objects.py
+    python tools/gen_spec.py --out /tmp/_objects.py --schema /tmp/schema.json
 
 Class names are the API's type names, except where a friendlier name is the one users look for
 (``ClusterSpec`` is ``NewCluster``). Required fields come first and may be given positionally; the
-rest are keyword-only, except the few listed in ``POSITIONAL``.
+rest are keyword-only, except the few listed in ``POSITIONAL``. Each field's docstring is the first
+sentence of its description in the committed API description (``tools/api/``).
+
+The output is written already formatted as ``ruff format`` would write it (no formatter is run), so the
+same inputs always give the same bytes; ``tests/test_model_regen.py`` checks both.
 """
 
 from __future__ import annotations
 
+import argparse
+import ast
 import json
 import re
-import subprocess
 import sys
+import textwrap
 from pathlib import Path
+from typing import Any
+
+from api_source import JOBS_CREATE, RUNS_SUBMIT, describe, load
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMA = json.loads((ROOT / "runspec" / "spec" / "schema.json").read_text())
+SCHEMA_PATH = ROOT / "runspec" / "spec" / "schema.json"
 OUT = ROOT / "runspec" / "spec" / "_objects.py"
+JOBS_OUT = ROOT / "runspec" / "spec" / "_job_objects.py"
+LINE = 120  # ruff.toml line-length
 
-# Written by hand elsewhere: the top level (RunSpec) and the library kinds (PyPI, Maven, ...).
+# Written by hand elsewhere: the top level (RunSpec, runspec/spec/run_spec.py) and the library kinds
+# (PyPI, Maven, ..., runspec/spec/_library.py), whose request form nests under the kind's key.
 HAND_WRITTEN = {"RunsSubmitRequest", "Library", "PythonPyPiLibrary", "MavenLibrary", "RCranLibrary"}
+# The SDK's compute.ClusterSpec is the object users know as new_cluster.
 RENAMES = {"ClusterSpec": "NewCluster"}
+# The job side's task types (tools/make_schema.py): the fields of these runs/submit types, in a job.
+JOB_VARIANTS = {"Task": "JobTask", "ForEachTask": "JobForEachTask"}
 
 # Fields a caller may pass positionally, in this order (default: the required fields, schema order).
 POSITIONAL = {
     "ConditionTask": ["left", "op", "right"],
     "ForEachTask": ["inputs", "task"],
+    "JobForEachTask": ["inputs", "task"],
     "SparkJarTask": ["main_class_name"],
     "SparkSubmitTask": ["parameters"],
     "DashboardTask": ["dashboard_id"],
@@ -40,6 +59,8 @@ POSITIONAL = {
     "SqlTask": ["warehouse_id"],
 }
 
+# One-line class docstrings. A class not listed here takes the description of the fields that hold it when
+# they all say the same, or else "The ``Type`` object of the request body."
 SUMMARIES = {
     "SubmitTask": "One task of a one-time run: its key, its type field, its compute and its options.",
     "Task": "The task a for_each task repeats (the jobs/create task shape; no shared job clusters).",
@@ -82,16 +103,63 @@ SUMMARIES = {
     "DockerBasicAuth": "Credentials for a container registry.",
     "WorkloadType": "Which kinds of workloads a cluster accepts.",
     "Compute": "Serverless GPU hardware for a task.",
+    "DbfsStorageInfo": "A DBFS location (``destination``) for cluster logs or an init script.",
+    "S3StorageInfo": "An S3 location for cluster logs or an init script, with its region or endpoint.",
+    "VolumesStorageInfo": "A Unity Catalog volume path for cluster logs or an init script.",
+    "WorkspaceStorageInfo": "A workspace file run as an init script.",
+    "GcsStorageInfo": "A Google Cloud Storage file run as an init script.",
+    "Adlsgen2Info": "An ADLS Gen2 (``abfss://``) file run as an init script.",
+    "LocalFileInfo": "A file on the cluster's nodes run as an init script.",
+    "QualifiedName": "A Unity Catalog table by catalog, schema and table name.",
+    "PipelineParams": "Pipeline options for a job a ``run_job_task`` triggers.",
+    "GitSnapshot": "The commit a run used (read-only: the API fills it in).",
+    "SparseCheckout": "Path patterns of a sparse checkout of the repository.",
+    "NodeTypeFlexibility": "Node types to fall back to when the requested one is unavailable.",
+    "SqlTaskSubscription": "A user or notification destination that receives a SQL task's result.",
+    "JobEnvironmentVariables": "Environment variables, by key, that tasks refer to by ``environment_variables_key``.",
+    "DbtPlatformTask": "Run a dbt platform job (``dbt_platform_task``; private preview).",
+    "GenAiComputeTask": "Run a training script on GPU compute (``gen_ai_compute_task``; private preview).",
+    "PythonOperatorTaskParameter": "One named parameter of a Python operator task.",
+    "AlertTask": "Evaluate a Databricks alert and notify its subscribers (``alert_task``).",
+    "AlertTaskSubscriber": "A user or notification destination an alert task notifies.",
+    # The job side (_job_objects.py).
+    "CreateJob": "The body of a jobs/create request: a job's settings and who may see and run it.",
+    "JobSettings": "The settings of a saved job: what jobs/create takes and jobs/get returns as ``settings``.",
+    "JobTask": "One task of a saved job: a task's fields, and ``job_cluster_key`` to run on a shared job cluster.",
+    "JobForEachTask": "Run a job's task once for each element of ``inputs`` (``for_each_task`` in a saved job).",
+    "JobCluster": "A cluster the tasks of a saved job share by ``job_cluster_key`` (one-time runs have none).",
+    "JobClusterServerlessCompute": "Serverless compute settings of a shared job cluster.",
+    "CronSchedule": "When a saved job runs: a Quartz cron expression in a time zone.",
+    "JobParameterDefinition": "A job-level parameter and its default value.",
+    "TriggerSettings": "What starts a saved job: a file arrival, a table update, a finished job, a period or a model.",
+    "TriggerConfiguration": "One of the triggers of a saved job (``triggers``).",
+    "Continuous": "Keep one run of a saved job running at all times.",
+    "JobDeployment": "Where a saved job is deployed from, such as a bundle.",
+    "FileArrivalTriggerConfiguration": "Start a run when new files arrive at a storage location.",
+    "TableUpdateTriggerConfiguration": "Start a run when tables are updated.",
+    "PeriodicTriggerConfiguration": "Start a run every ``interval`` ``unit``.",
+    "JobCompletionTriggerConfiguration": "Start a run after upstream jobs complete with a configured status.",
+    "ModelTriggerConfiguration": "Start a run on a model registry event.",
+    "MaintenanceWindow": "A weekly window in which platform maintenance may run for a continuous job.",
+    "SqlConditionConfiguration": "A SQL query, run on a warehouse, whose result decides whether a run starts.",
 }
 
-LITERAL_SKIP = {"COST_OPTIMIZED"}  # documented, but not accepted by every workspace: keep out of hints
+# Field descriptions the API description does not give (its note is empty); everything else comes from it.
+FIELD_DOCS = {
+    ("Webhook", "id"): "The id of a notification destination.",
+    ("LogAnalyticsInfo", "log_analytics_primary_key"): "The primary key of the Azure Log Analytics workspace.",
+    ("LogAnalyticsInfo", "log_analytics_workspace_id"): "The id of the Azure Log Analytics workspace.",
+}
+
+# Documented, but not accepted by every workspace: kept out of the type hints (the schema still has it).
+LITERAL_SKIP = {"COST_OPTIMIZED"}
 
 
 def class_name(type_name: str) -> str:
     return RENAMES.get(type_name, type_name)
 
 
-def annotation(wire: str, field: dict[str, object]) -> str:
+def annotation(wire: str, field: dict[str, Any]) -> str:
     if wire.startswith("array<"):
         return f"Sequence[{annotation(wire[6:-1], field)}]"
     if wire.startswith("map<string,"):
@@ -107,93 +175,295 @@ def annotation(wire: str, field: dict[str, object]) -> str:
         return "bool"
     if wire == "any":
         return "Any"
-    if wire == "Library":
-        return "Library"
     return class_name(wire)
 
 
-def request_types() -> list[str]:
+def reachable(schema: dict[str, Any], root: str) -> list[str]:
+    """The types a body of type ``root`` can hold, breadth first from ``root``."""
     seen: list[str] = []
-    stack = ["RunsSubmitRequest"]
-    while stack:
-        t = stack.pop(0)
-        if t in seen or t not in SCHEMA:
+    queue = [root]
+    while queue:
+        t = queue.pop(0)
+        if t in seen or t not in schema:
             continue
         seen.append(t)
-        for spec in SCHEMA[t].values():
+        for spec in schema[t].values():
             for name in re.findall(r"[A-Z][A-Za-z0-9]+", spec["type"]):
-                if name in SCHEMA:
-                    stack.append(name)
+                if name in schema:
+                    queue.append(name)
     return seen
 
 
-def main() -> None:
-    types = [t for t in request_types() if t not in HAND_WRITTEN]
+# --------------------------------------------------------------------------------------------------
+# Docstrings
+# --------------------------------------------------------------------------------------------------
+
+
+def field_doc(t: str, name: str, field: dict[str, Any], notes: dict[tuple[str, str], str]) -> str:
+    """A field's one-line description: its launch stage and the first sentence of its API note.
+
+    Where the API gives no description, say what the type says: the class summary of an object field,
+    the values of an enum field. A plain field without a description gets no docstring.
+    """
+    stage, text = describe(notes.get((t, name), ""))
+    text = text or FIELD_DOCS.get((t, name), "")
+    if not text:
+        wire = field["type"]
+        inner = wire[6:-1] if wire.startswith("array<") else wire
+        if field.get("enum"):
+            values = [f"``{v}``" for v in field["enum"]]
+            text = "One of " + (", ".join(values[:-1]) + " or " + values[-1] if len(values) > 1 else values[0]) + "."
+        elif inner[:1].isupper():
+            summary = SUMMARIES.get(class_name(inner))
+            text = summary or f"A ``{class_name(inner)}``{' list' if inner != wire else ''}."
+    return (stage + text).strip()
+
+
+def class_docs(
+    schema: dict[str, Any], types: list[str], notes: dict[tuple[str, str], str], fallback: str
+) -> dict[str, str]:
+    """Each class's one-line docstring: its summary above, or what every field that holds it says."""
+    said: dict[str, set[str]] = {}
+    for t in types:
+        for k, field in schema[t].items():
+            if field.get("rejected"):
+                continue
+            for held in re.findall(r"[A-Z][A-Za-z0-9]+", field["type"]):
+                said.setdefault(held, set()).add("".join(describe(notes.get((t, k), ""))))
+    out = {}
+    for t in types:
+        cname = class_name(t)
+        texts = said.get(t, set())
+        shared = next(iter(texts)) if len(texts) == 1 else ""
+        if shared.endswith("]") or len(shared) > LINE - 10:  # a launch stage alone, or more than one line
+            shared = ""
+        out[t] = SUMMARIES.get(cname) or shared or fallback.format(t)
+    return out
+
+
+def quoted_doc(text: str, indent: str) -> list[str]:
+    """A triple-quoted string literal, wrapped to the line length (the formatter leaves its text alone)."""
+    text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    if text.endswith('"'):
+        text = text[:-1] + '\\"'
+    width = LINE - len(indent) - 6  # room for the opening and closing quotes on one line
+    lines = textwrap.wrap(text, width=width, break_long_words=False, break_on_hyphens=False)
+    lines[0] = '"""' + lines[0]
+    lines[-1] = lines[-1] + '"""'
+    return [indent + line for line in lines]
+
+
+# --------------------------------------------------------------------------------------------------
+# Code, written as ruff format writes it
+# --------------------------------------------------------------------------------------------------
+
+
+def alias_lines(name: str, values: list[str]) -> list[str]:
+    """``Name: TypeAlias = Literal[...]`` at indent 4, split as the formatter splits a long subscript."""
+    items = [json.dumps(v) for v in values]
+    one = f"    {name}: TypeAlias = Literal[{', '.join(items)}]"
+    if len(one) <= LINE:
+        return [one]
+    inner = "        " + ", ".join(items)
+    if len(inner) <= LINE:
+        return [f"    {name}: TypeAlias = Literal[", inner, "    ]"]
+    return [f"    {name}: TypeAlias = Literal[", *[f"        {item}," for item in items], "    ]"]
+
+
+def enum_values(schema: dict[str, Any], types: list[str]) -> dict[str, list[str]]:
+    """Enum alias name -> its values, for the enum fields of ``types``."""
     enums: dict[str, list[str]] = {}
-    for t in [*types, "RunsSubmitRequest"]:
-        for spec in SCHEMA[t].values():
+    for t in types:
+        for spec in schema[t].values():
             if spec.get("enum_name"):
                 enums.setdefault(spec["enum_name"], [v for v in spec["enum"] if v not in LITERAL_SKIP])
-    out = [
+    return enums
+
+
+def classes(schema: dict[str, Any], types: list[str], notes: dict[tuple[str, str], str], fallback: str) -> list[str]:
+    """The class definitions of ``types``, sorted by class name."""
+    docs = class_docs(schema, types, notes, fallback)
+    body: list[str] = []
+    for t in sorted(types, key=class_name):
+        fields = {k: v for k, v in schema[t].items() if not v.get("rejected")}
+        positional = POSITIONAL.get(t) or [k for k, v in fields.items() if v.get("required")]
+        required_kw = [k for k, v in fields.items() if v.get("required") and k not in positional]
+        rest = [k for k in fields if k not in positional and k not in required_kw]
+        body += ["", ""]
+        body.append(f'class {class_name(t)}(SpecObject, wire="{t}"):')
+        body += quoted_doc(docs[t], "    ")
+        body.append("")
+        for k in positional:
+            ann = annotation(fields[k]["type"], fields[k])
+            body.append(f"    {k}: {ann}" if fields[k].get("required") else f"    {k}: {ann} | None = None")
+            body += field_lines(t, k, fields[k], notes)
+        if required_kw or rest:
+            body.append("    _: KW_ONLY")
+        for k in required_kw:
+            body.append(f"    {k}: {annotation(fields[k]['type'], fields[k])}")
+            body += field_lines(t, k, fields[k], notes)
+        for k in rest:
+            body.append(f"    {k}: {annotation(fields[k]['type'], fields[k])} | None = None")
+            body += field_lines(t, k, fields[k], notes)
+    return body
+
+
+def field_lines(t: str, k: str, field: dict[str, Any], notes: dict[tuple[str, str], str]) -> list[str]:
+    doc = field_doc(t, k, field, notes)
+    return quoted_doc(doc, "    ") if doc else []
+
+
+def import_lines(module: str, names: list[str], indent: str = "") -> list[str]:
+    """``from module import a, b``, split one name a line as the formatter does when it is too long."""
+    one = f"{indent}from {module} import {', '.join(names)}"
+    if len(one) <= LINE:
+        return [one]
+    return [f"{indent}from {module} import (", *[f"{indent}    {n}," for n in names], f"{indent})"]
+
+
+def code_names(body: list[str]) -> set[str]:
+    """The names the code of ``body`` uses (in annotations and bases; docstrings do not count)."""
+    return {node.id for node in ast.walk(ast.parse("\n".join(body))) if isinstance(node, ast.Name)}
+
+
+def finish(doc: list[str], imports: list[str], aliases: list[str], body: list[str], names: list[str]) -> str:
+    lines = [
         '"""',
-        "Spec classes for the object types of the runs/submit body.",
+        *doc,
         "",
-        "Generated by tools/gen_spec.py from schema.json: edit the generator, not this file.",
+        "Generated by tools/gen_spec.py from schema.json and the API description in tools/api/: edit the",
+        "generator, not this file (docs/api-model.md says how to refresh it).",
         '"""',
         "",
         "from __future__ import annotations",
         "",
+        *imports,
+        *aliases,
+        *body,
+        "",
+        "",
+        "__all__ = [",
+        *[f'    "{n}",' for n in sorted(names)],
+        "]",
+    ]
+    too_long = [line for line in lines if len(line) > LINE]
+    if too_long:
+        raise SystemExit(f"gen_spec.py cannot format these lines within {LINE} characters: {too_long}")
+    return "\n".join(lines) + "\n"
+
+
+def run_types(schema: dict[str, Any]) -> list[str]:
+    return [t for t in reachable(schema, "RunsSubmitRequest") if t not in HAND_WRITTEN]
+
+
+def render(schema: dict[str, Any], notes: dict[tuple[str, str], str]) -> str:
+    """The text of _objects.py for ``schema``, with field docstrings from ``notes``."""
+    types = run_types(schema)
+    enums = enum_values(schema, [*types, "RunsSubmitRequest"])
+    body = classes(schema, types, notes, "The ``{}`` object of the request body.")
+    # Hand edits folded in here (the committed file had them, the old generator did not): ``Any`` is
+    # imported only when a field uses it (ruff F401), and ``TypeAlias`` comes from ``typing``, which has it
+    # since Python 3.10, the oldest runspec supports (ruff UP035 with target-version py310).
+    imports = [
         "from collections.abc import Mapping, Sequence",
-        "from typing import TYPE_CHECKING, Any",
+        f"from typing import TYPE_CHECKING{', Any' if 'Any' in code_names(body) else ''}",
         "",
         "from runspec.spec._base import SpecObject",
         "from runspec.spec._library import Library",
         "",
         "if TYPE_CHECKING:  # pragma: no cover - the aliases below exist for type checkers only",
         "    from dataclasses import KW_ONLY",
-        "    from typing import Literal",
-        "",
-        "    from typing_extensions import TypeAlias",
+        "    from typing import Literal, TypeAlias",
         "",
     ]
-    for name in sorted(enums):
-        values = ", ".join(json.dumps(v) for v in sorted(enums[name]))
-        out.append(f"    {name}: TypeAlias = Literal[{values}]")
-    out.append("")
-    names = []
-    for t in sorted(types, key=class_name):
-        fields = {k: v for k, v in SCHEMA[t].items() if not v.get("rejected")}
-        positional = POSITIONAL.get(t) or [k for k, v in fields.items() if v.get("required")]
-        required_kw = [k for k, v in fields.items() if v.get("required") and k not in positional]
-        rest = [k for k in fields if k not in positional and k not in required_kw]
-        cname = class_name(t)
-        names.append(cname)
-        out.append("")
-        out.append(f'class {cname}(SpecObject, wire="{t}"):')
-        summary = SUMMARIES.get(cname, f"The ``{t}`` object of the request body.")
-        out.append(f'    """{summary}"""')
-        out.append("")
-        for k in positional:
-            ann = annotation(fields[k]["type"], fields[k])
-            if fields[k].get("required"):
-                out.append(f"    {k}: {ann}")
-            else:
-                out.append(f"    {k}: {ann} | None = None")
-        if required_kw or rest:
-            out.append("    _: KW_ONLY")
-        for k in required_kw:
-            out.append(f"    {k}: {annotation(fields[k]['type'], fields[k])}")
-        for k in rest:
-            out.append(f"    {k}: {annotation(fields[k]['type'], fields[k])} | None = None")
-        out.append("")
-    out.append("")
-    out.append("__all__ = [")
-    for n in sorted(names):
-        out.append(f'    "{n}",')
-    out.append("]")
-    OUT.write_text("\n".join(out) + "\n")
-    subprocess.run([sys.executable, "-m", "ruff", "format", "--quiet", str(OUT)], check=False)
-    print(f"{OUT}: {len(names)} classes, {len(enums)} enum aliases")
+    aliases = [line for name in sorted(enums) for line in alias_lines(name, sorted(enums[name]))]
+    return finish(
+        ["Spec classes for the object types of the runs/submit body."],
+        imports,
+        aliases,
+        body,
+        [class_name(t) for t in types],
+    )
+
+
+def job_types(schema: dict[str, Any]) -> list[str]:
+    """The types of the job side that runs/submit does not have (their classes go in _job_objects.py)."""
+    shared = set(reachable(schema, "RunsSubmitRequest")) | HAND_WRITTEN
+    seen = [*reachable(schema, "CreateJob"), *reachable(schema, "JobSettings")]
+    return [t for t in dict.fromkeys(seen) if t not in shared]
+
+
+def render_jobs(schema: dict[str, Any], notes: dict[tuple[str, str], str]) -> str:
+    """The text of _job_objects.py: the classes of the jobs/create body that runs/submit does not share."""
+    types = job_types(schema)
+    run_side = run_types(schema)
+    run_enums = enum_values(schema, [*run_side, "RunsSubmitRequest"])
+    enums = {k: v for k, v in enum_values(schema, types).items() if k not in run_enums}
+    body = classes(schema, types, notes, "The ``{}`` object of a job's settings.")
+    used = code_names(body)
+    shared_classes = sorted(class_name(t) for t in run_side if class_name(t) in used)
+    shared_enums = sorted(n for n in run_enums if n in used)
+    typing_names = ["TYPE_CHECKING", *(["Any"] if "Any" in used else [])]
+    abc = [n for n in ("Mapping", "Sequence") if n in used]
+    imports = [
+        *([f"from collections.abc import {', '.join(abc)}"] if abc else []),
+        f"from typing import {', '.join(typing_names)}",
+        "",
+        "from runspec.spec._base import SpecObject",
+        *(["from runspec.spec._library import Library"] if "Library" in used else []),
+        *import_lines("runspec.spec._objects", shared_classes),
+        "",
+        "if TYPE_CHECKING:  # pragma: no cover - the aliases below exist for type checkers only",
+        "    from dataclasses import KW_ONLY",
+        "    from typing import Literal, TypeAlias",
+        "",
+        *([*import_lines("runspec.spec._objects", shared_enums, "    "), ""] if shared_enums else []),
+    ]
+    aliases = [line for name in sorted(enums) for line in alias_lines(name, sorted(enums[name]))]
+    return finish(
+        [
+            "Spec classes for the job side of the Jobs API: the jobs/create body (``CreateJob``), a saved job's",
+            "settings (``JobSettings``) and the object types only saved jobs have. Types a one-time run shares",
+            "with a job are the classes of ``_objects.py``.",
+            "",
+            "``import runspec`` does not load this module. ``JobSettings.from_dict(settings)`` loads a job's",
+            "settings as strictly as ``RunSpec.from_dict`` loads a runs/submit body.",
+        ],
+        imports,
+        aliases,
+        body,
+        [class_name(t) for t in types],
+    )
+
+
+def api_notes() -> dict[tuple[str, str], str]:
+    """(type, field) -> the field's note in the committed API description.
+
+    A type both field lists describe takes the notes of the runs/submit list, as its fields do
+    (tools/make_schema.py); ``JobTask`` and ``JobForEachTask`` take those of ``Task`` and ``ForEachTask``.
+    """
+    notes: dict[tuple[str, str], str] = {}
+    for source in (RUNS_SUBMIT, JOBS_CREATE):
+        for type_name, fields in load(source).items():
+            for f in fields:
+                notes.setdefault((type_name.split("(")[0], f["name"]), f.get("note", ""))
+    for (t, field), note in list(notes.items()):
+        if t in JOB_VARIANTS:
+            notes[(JOB_VARIANTS[t], field)] = note
+    return notes
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument("--schema", type=Path, default=SCHEMA_PATH, help="schema.json to read")
+    parser.add_argument("--out", type=Path, default=OUT, help="where to write _objects.py")
+    parser.add_argument("--jobs-out", type=Path, default=JOBS_OUT, help="where to write _job_objects.py")
+    args = parser.parse_args(argv)
+    schema = json.loads(args.schema.read_text(encoding="utf-8"))
+    notes = api_notes()
+    for path, text in ((args.out, render(schema, notes)), (args.jobs_out, render_jobs(schema, notes))):
+        path.write_bytes(text.encode("utf-8"))
+        print(f"{path}: {text.count(chr(10) + 'class ')} classes", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,387 @@
+"""
+Layers depend one way, and modules import each other without cycles.
+
+Every module under ``runspec/`` is parsed with ``ast``; every import counts, wherever it is written: at the
+top, inside a function, under ``if TYPE_CHECKING:``, or as ``importlib.import_module("runspec....")`` with a
+literal name. The layers, lowest first::
+
+    spec      runspec/spec/*, runspec/errors.py, runspec/_frozen.py and other private leaf modules
+    picture   runspec/picture*                         on spec
+    builder   runspec/run*                             on spec
+    client    runspec/client/*                         on spec
+    testing   runspec/testing/*                        on client and spec
+    root      runspec/__init__.py                      may import anything (lazily, for the client)
+    cli       runspec/cli*, runspec/__main__.py        on everything, the public names of the root included
+
+A module may import its own layer and the layers it sits on; below the CLI, never the package root
+``runspec`` (which imports everything). No modules import each other in a cycle. An exception a design
+needs goes in ``ALLOWED`` with its reason; an import that breaks the rule today and is being removed goes
+in ``KNOWN_TO_FIX``. Both are checked for staleness: once an import is gone, its entry must go too.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import runspec
+
+PACKAGE = Path(runspec.__file__).resolve().parent
+
+# Which layers each layer may import (its own included).
+MAY_IMPORT: dict[str, frozenset[str]] = {
+    "spec": frozenset({"spec"}),
+    "picture": frozenset({"picture", "spec"}),
+    "builder": frozenset({"builder", "spec"}),
+    "client": frozenset({"client", "spec"}),
+    "testing": frozenset({"testing", "client", "spec"}),
+    "root": frozenset({"root", "testing", "client", "builder", "picture", "spec"}),
+    "cli": frozenset({"cli", "root", "testing", "client", "builder", "picture", "spec"}),
+}
+
+# Imports that break the layering or close a cycle on purpose: (importer, imported) -> why. A reason that
+# starts with TYPE_ONLY is for an import that must stay under ``if TYPE_CHECKING:`` (the test checks it).
+TYPE_ONLY = "type hints only: "
+ALLOWED: dict[tuple[str, str], str] = {
+    ("runspec.spec.run_spec", "runspec.picture"): (
+        "RunSpec.to_mermaid(), to_dot(), to_text() and the notebook view draw the run with the picture module, "
+        "imported inside those methods so that the spec layer does not load it"
+    ),
+    ("runspec.spec._checks", "runspec.spec.run_spec"): (
+        TYPE_ONLY + "the whole-run checks take the RunSpec that runs them (run_spec imports the checks)"
+    ),
+}
+
+# Imports that break the layering or close a cycle today, each being removed on its own branch.
+# Delete an entry when its import is gone (the test says which).
+KNOWN_TO_FIX: dict[tuple[str, str], str] = {
+    ("runspec.spec._base", "runspec.spec._checks"): (
+        "the spec base calls into the checks (findings flag) while the checks import the base: a cycle"
+    ),
+    ("runspec.errors", "runspec.client.results"): "errors names the client's result types (RunFailed.run)",
+    ("runspec.client.transport", "runspec"): "the transport imports the package root for __version__",
+    ("runspec.testing._server", "runspec.testing._emulator"): (
+        "the emulator's HTTP server calls the emulator's private methods while the emulator imports the server"
+    ),
+}
+
+
+def layer_of(module: str) -> str | None:
+    """The layer of a module under runspec/, or None for a module nobody has placed yet."""
+    parts = module.split(".")
+    if parts == ["runspec"]:
+        return "root"
+    top = parts[1]
+    if top == "spec" or top == "errors" or (top.startswith("_") and top != "__main__" and len(parts) == 2):
+        return "spec"
+    if top == "__main__" or top == "cli" or top.startswith("cli_"):
+        return "cli"
+    if top == "run" or top.startswith("run_"):
+        return "builder"
+    if top == "client":
+        return "client"
+    if top == "testing":
+        return "testing"
+    if top == "picture" or top.startswith("picture_"):
+        return "picture"
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading imports
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Import:
+    importer: str
+    imported: str
+    line: int
+    how: str  # "top level", "in a function", "type checking", "import_module"
+
+
+def module_name(path: Path, root: Path = PACKAGE) -> str:
+    rel = path.relative_to(root.parent).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _resolve(importer: str, is_package: bool, module: str | None, level: int) -> str:
+    if level == 0:
+        return module or ""
+    base = importer.split(".") if is_package else importer.split(".")[:-1]
+    base = base[: len(base) - (level - 1)]
+    return ".".join([*base, module] if module else base)
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def imports_in(source: str, importer: str, is_package: bool, known: Iterable[str]) -> list[Import]:
+    """Every import of a runspec module in ``source``, wherever it is written."""
+    modules = set(known)
+    found: list[Import] = []
+
+    def visit(node: ast.AST, how: str) -> None:
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            for child in node.body:
+                visit(child, "type checking")
+            for child in node.orelse:
+                visit(child, how)
+            return
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            how = "in a function"
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                found.append(Import(importer, alias.name, node.lineno, how))
+        elif isinstance(node, ast.ImportFrom):
+            base = _resolve(importer, is_package, node.module, node.level)
+            # ``from runspec.spec import _base`` imports the module runspec.spec._base;
+            # ``from runspec.spec import RunSpec`` imports runspec.spec.
+            for alias in node.names:
+                sub = f"{base}.{alias.name}"
+                found.append(Import(importer, sub if sub in modules else base, node.lineno, how))
+        elif isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name == "import_module" and node.args:
+                arg = node.args[0]
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                    text = arg.value
+                    if text.startswith("."):
+                        package = node.args[1] if len(node.args) > 1 else None
+                        anchor = package.value if isinstance(package, ast.Constant) else importer
+                        level = len(text) - len(text.lstrip("."))
+                        text = _resolve(str(anchor), True, text.lstrip(".") or None, level)
+                    found.append(Import(importer, text, node.lineno, "import_module"))
+        for child in ast.iter_child_nodes(node):
+            visit(child, how)
+
+    visit(ast.parse(source), "top level")
+    return [i for i in found if i.imported == "runspec" or i.imported.startswith("runspec.")]
+
+
+def package_sources(root: Path = PACKAGE) -> dict[str, tuple[str, bool]]:
+    """Module name -> (source, is_package) for every module under runspec/."""
+    return {
+        module_name(path, root): (path.read_text(encoding="utf-8"), path.name == "__init__.py")
+        for path in sorted(root.rglob("*.py"))
+    }
+
+
+def import_graph(sources: Mapping[str, tuple[str, bool]]) -> list[Import]:
+    edges: list[Import] = []
+    for name, (source, is_package) in sources.items():
+        for imp in imports_in(source, name, is_package, sources):
+            # An import of runspec.x.y that is not a module of ours (an attribute) counts as its module.
+            target = imp.imported
+            while target not in sources and "." in target:
+                target = target.rsplit(".", 1)[0]
+            if target != name:
+                edges.append(Import(imp.importer, target, imp.line, imp.how))
+    return edges
+
+
+# --------------------------------------------------------------------------------------------------
+# Checking
+# --------------------------------------------------------------------------------------------------
+
+
+def layer_violations(edges: Iterable[Import], exceptions: Mapping[tuple[str, str], str]) -> list[str]:
+    out = []
+    for e in edges:
+        if (e.importer, e.imported) in exceptions:
+            continue
+        mine, theirs = layer_of(e.importer), layer_of(e.imported)
+        if mine is None or theirs is None:
+            continue  # reported by test_every_module_has_a_layer
+        if theirs not in MAY_IMPORT[mine]:
+            what = "the package root" if e.imported == "runspec" else f"the {theirs} layer"
+            out.append(f"{e.importer} ({mine}) imports {e.imported}, {what} ({e.how}, line {e.line})")
+    return sorted(set(out))
+
+
+def cycles(edges: Iterable[Import], exceptions: Mapping[tuple[str, str], str]) -> list[list[str]]:
+    """The import cycles (strongly connected components of more than one module), each sorted."""
+    graph: dict[str, set[str]] = {}
+    for e in edges:
+        if (e.importer, e.imported) not in exceptions:
+            graph.setdefault(e.importer, set()).add(e.imported)
+            graph.setdefault(e.imported, set())
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def strongconnect(v: str) -> None:  # Tarjan's algorithm; the graph is small, recursion is fine
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                strongconnect(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            strongconnect(v)
+    return sorted(found)
+
+
+def _cycle_edges(edges: Iterable[Import], component: list[str]) -> list[str]:
+    members = set(component)
+    return sorted({f"{e.importer} -> {e.imported} ({e.how})" for e in edges if {e.importer, e.imported} <= members})
+
+
+# --------------------------------------------------------------------------------------------------
+# Tests
+# --------------------------------------------------------------------------------------------------
+
+SOURCES = package_sources()
+EDGES = import_graph(SOURCES)
+EXCEPTIONS = {**ALLOWED, **KNOWN_TO_FIX}
+
+
+def test_every_module_has_a_layer() -> None:
+    assert len(SOURCES) > 20
+    unplaced = sorted(name for name in SOURCES if layer_of(name) is None)
+    assert unplaced == [], f"place these modules in a layer (layer_of in tests/test_layers.py): {unplaced}"
+
+
+def test_layers_depend_one_way_and_modules_form_no_cycle() -> None:
+    problems = layer_violations(EDGES, EXCEPTIONS)
+    for component in cycles(EDGES, EXCEPTIONS):
+        problems.append(f"import cycle between {', '.join(component)}: {'; '.join(_cycle_edges(EDGES, component))}")
+    for table, entries in (("ALLOWED", ALLOWED), ("KNOWN_TO_FIX", KNOWN_TO_FIX)):
+        for (importer, imported), reason in entries.items():
+            hows = {e.how for e in EDGES if (e.importer, e.imported) == (importer, imported)}
+            if not hows:
+                problems.append(f"{importer} no longer imports {imported}: delete its entry from {table}")
+            elif reason.startswith(TYPE_ONLY) and hows != {"type checking"}:
+                problems.append(f"{importer} imports {imported} at run time; {table} allows it for type hints only")
+    assert problems == [], "\n".join(problems)
+
+
+def test_nothing_under_spec_reaches_up() -> None:
+    """Stated on its own: the spec layer reaches no other layer, not even in functions (ALLOWED aside)."""
+    up = [
+        f"{e.importer} -> {e.imported} ({e.how}, line {e.line})"
+        for e in EDGES
+        if layer_of(e.importer) == "spec"
+        and layer_of(e.imported) != "spec"
+        and (e.importer, e.imported) not in EXCEPTIONS
+    ]
+    assert up == []
+
+
+PLANTED = {
+    "top-level client import": "from runspec.client import submit\n",
+    "import inside a function": "def draw(spec):\n    from runspec.picture import to_mermaid\n    return 1\n",
+    "import under TYPE_CHECKING": (
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from runspec.run import Run\n"
+    ),
+    "importlib string": "import importlib\n\ndef load():\n    return importlib.import_module('runspec.cli')\n",
+    "relative import": "from ..testing import Emulator\n",
+    "package root": "import runspec\n",
+}
+
+
+@pytest.mark.parametrize("source", PLANTED.values(), ids=list(PLANTED))
+def test_a_planted_upward_import_fails_the_check(source: str) -> None:
+    sources = {**SOURCES, "runspec.spec._planted": (source, False)}
+    problems = layer_violations(import_graph(sources), EXCEPTIONS)
+    planted = [p for p in problems if p.startswith("runspec.spec._planted ")]
+    assert len(planted) == 1, problems
+    assert "(spec) imports runspec." in planted[0] or "the package root" in planted[0]
+
+
+def test_a_planted_cycle_fails_the_check() -> None:
+    # _frozen is imported by the spec base; making it import the base back closes a cycle.
+    source, _ = SOURCES["runspec._frozen"]
+    sources = {**SOURCES, "runspec._frozen": (source + "\ndef _late():\n    from runspec.spec import _base\n", False)}
+    found = cycles(import_graph(sources), EXCEPTIONS)
+    assert any({"runspec._frozen", "runspec.spec._base"} <= set(c) for c in found), found
+
+
+def test_reader_sees_every_kind_of_import() -> None:
+    source = "\n".join(
+        [
+            "import runspec.spec._schema",
+            "from runspec.spec import _library, RunSpec",
+            "from . import _objects",
+            "from typing import TYPE_CHECKING",
+            "if TYPE_CHECKING:",
+            "    from runspec.client.results import RunResult",
+            "def f():",
+            "    import runspec.picture",
+            "    return importlib.import_module('runspec.testing')",
+        ]
+    )
+    found = {(i.imported, i.how) for i in imports_in(source, "runspec.spec._x", False, SOURCES)}
+    assert found == {
+        ("runspec.spec._schema", "top level"),
+        ("runspec.spec._library", "top level"),
+        ("runspec.spec", "top level"),
+        ("runspec.spec._objects", "top level"),
+        ("runspec.client.results", "type checking"),
+        ("runspec.picture", "in a function"),
+        ("runspec.testing", "import_module"),
+    }
+
+
+def test_dynamic_imports_in_the_package_are_only_of_known_kinds() -> None:
+    """import_module with a computed name cannot be followed: only the root's lazy names and the CLI's
+    loading of a user's module (``runspec submit pkg.mod:run``) may do it."""
+    dynamic = set()
+    for name, (source, _) in SOURCES.items():
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Call):
+                func = node.func
+                called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if (
+                    called in ("import_module", "__import__")
+                    and node.args
+                    and not isinstance(node.args[0], ast.Constant)
+                ):
+                    dynamic.add(name)
+    assert dynamic <= {"runspec"} | {n for n in SOURCES if re.match(r"runspec\.cli(\.|$)", n)}, dynamic
+
+
+# The client layer is loaded lazily: building and checking runs never loads requests.
+
+
+def test_import_runspec_does_not_load_requests() -> None:
+    code = "import sys, runspec, runspec.spec; print('requests' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_first_use_of_submit_loads_the_client() -> None:
+    code = "import sys, runspec; runspec.submit; print('requests' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "True"
