@@ -138,15 +138,16 @@ def test_references_without_a_value_or_definition_are_problems_with_paths() -> N
     with pytest.raises(SpecError) as info:
         RunSpec.from_job_settings(job)
     assert codes(info.value.problems) == [
+        ("$.parameters[0].default", "missing-field"),  # the API requires a default
         ("$.tasks[0].condition_task.left", "missing-job-parameter"),
         ("$.tasks[1].spark_python_task.parameters[1]", "missing-job-parameter"),
         ("$.tasks[2].for_each_task.inputs", "unknown-job-parameter"),
         ("$.tasks[3].run_job_task.job_parameters.region", "missing-job-parameter"),
         ("$.tasks[3].run_job_task.job_parameters.when", "unknown-job-parameter"),
     ]
-    # With the value given, it converts.
+    # With every parameter defined, and values given, it converts.
     spec = RunSpec.from_job_settings(
-        job | {"parameters": [{"name": "region"}, {"name": "days"}, {"name": "date"}]},
+        job | {"parameters": [{"name": n, "default": ""} for n in ("region", "days", "date")]},
         parameters={"region": "us", "days": '["thu"]', "date": "2026-12-01"},
     )
     assert spec.to_dict()["tasks"][3]["run_job_task"]["job_parameters"]["when"] == "2026-12-01"
@@ -214,11 +215,12 @@ def test_job_cluster_problems_are_reported_once_where_the_cluster_is_defined() -
     with pytest.raises(SpecError) as info:
         RunSpec.from_job_settings(job)
     assert codes(info.value.problems) == [
+        ("$.job_clusters[0].new_cluster.num_wrokers", "unknown-field"),
+        ("$.job_clusters[3].labels", "unknown-field"),
         ("$.job_clusters[1].job_cluster_key", "duplicate-job-cluster"),
         ("$.job_clusters[2]", "job-cluster-not-convertible"),
-        ("$.job_clusters[3].labels", "unknown-field"),
-        ("$.job_clusters[0].new_cluster.num_wrokers", "unknown-field"),
     ]
+    assert info.value.problems[0].message == "ClusterSpec has no field 'num_wrokers'; did you mean 'num_workers'?"
 
 
 def test_misspelt_job_fields_get_the_closest_name() -> None:
@@ -446,3 +448,25 @@ def test_pushdown_reaches_only_tasks_that_take_key_value_parameters() -> None:
     assert "parameters" not in alert["sql_task"]
     [inlined] = [w for w in spec.warnings if w.code == "job-parameters-inlined"]
     assert "tasks 'kw', 'query'" in inlined.message
+
+
+def test_every_job_field_is_carried_dropped_with_a_warning_or_converted() -> None:
+    """No field of JobSettings can vanish silently: the converter knows what becomes of each."""
+    from runspec.spec._schema import schema_fields
+    from runspec.spec.jobs import CARRIED_FIELDS, JOB_ONLY_FIELDS
+
+    converted = {"name", "job_clusters", "parameters"}
+    assert set(schema_fields("JobSettings")) <= {*CARRIED_FIELDS, *JOB_ONLY_FIELDS, *converted}
+    assert set(CARRIED_FIELDS) <= set(RunSpec._fields)
+
+
+def test_job_only_fields_are_loaded_strictly_too() -> None:
+    job = workflow()
+    job["schedule"] = {"quartz_cron_expresion": "0 0 2 * * ?", "timezone_id": "UTC"}
+    job["trigger"] = {"periodic": {"interval": "1", "unit": "DAYS"}}
+    with pytest.raises(SpecError) as info:
+        RunSpec.from_job_settings(job)
+    assert codes(info.value.problems) == [
+        ("$.schedule.quartz_cron_expresion", "unknown-field"),
+        ("$.schedule.quartz_cron_expression", "missing-field"),
+    ]

@@ -46,24 +46,10 @@ class JobParameters:
     def read(cls, defined: Any, given: Mapping[str, str] | None, problem: Report) -> JobParameters:
         """The job's ``parameters`` (at ``$.parameters``) with the values in ``given`` put over the defaults."""
         values: dict[str, tuple[str | None, str]] = {}
-        if defined is not None and not isinstance(defined, list):
-            problem("$.parameters", "wrong-type", "expected an array of {name, default}")
-            defined = None
-        for i, entry in enumerate(defined or ()):
-            path = f"$.parameters[{i}]"
-            if not isinstance(entry, Mapping):
-                problem(path, "wrong-type", "expected a job parameter object {name, default}")
-                continue
-            for key in entry:
-                if key not in ("name", "default"):
-                    guess = closest(str(key), ("name", "default"))
-                    hint = f"; did you mean {guess!r}?" if guess else ""
-                    problem(
-                        jpath(path, str(key)), "unknown-field", f"JobParameterDefinition has no field {key!r}{hint}"
-                    )
-            name = entry.get("name")
+        # (Loading the settings reported wrong types, unknown keys and missing names.)
+        for entry in defined if isinstance(defined, list) else ():
+            name = entry.get("name") if isinstance(entry, Mapping) else None
             if not isinstance(name, str):
-                problem(jpath(path, "name"), "missing-field", "a job parameter needs a name")
                 continue
             default = entry.get("default")
             if default is not None and not isinstance(default, str):
@@ -81,7 +67,7 @@ class JobParameters:
                 )
                 continue
             values[name] = (value, "given")
-        return cls(values, bool(defined), problem)
+        return cls(values, isinstance(defined, list) and bool(defined), problem)
 
     def substitute(self, value: Any, path: str) -> Any:
         """A copy of ``value`` (at ``path``) with each ``{{job.parameters.NAME}}`` replaced by its value."""

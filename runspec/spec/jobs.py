@@ -19,9 +19,10 @@ from typing import Any, NamedTuple
 
 from runspec.errors import Problem, SpecError
 from runspec.spec._base import jpath
+from runspec.spec._job_objects import JobSettings
 from runspec.spec._job_parameters import JobParameters
 from runspec.spec._run_to_job import run_to_job
-from runspec.spec._schema import closest
+from runspec.spec._schema import closest, schema_fields
 from runspec.spec.run_spec import RunSpec
 
 __all__ = ["JOB_ONLY_FIELDS", "JobConversion", "bundle_job_to_run", "job_to_run", "run_to_job"]
@@ -59,11 +60,9 @@ JOB_ONLY_FIELDS: dict[str, str] = {
     "edit_mode": "a one-time run cannot be edited in the UI at all",
     "deployment": "a one-time run belongs to no bundle or other deployment",
     "description": "runs/submit has no job description; the text is not sent",
-    "compute": "runs/submit has no job-level compute list; each task keeps the compute it names",
+    "triggers": "a one-time run starts once, when it is submitted; none of the triggers starts it again",
+    "parent_path": "a one-time run is not saved in a workspace folder",
 }
-
-#: Fields of a job cluster entry.
-_JOB_CLUSTER_FIELDS = ("job_cluster_key", "new_cluster", "serverless_compute", "serverless_compute_id")
 
 #: The other fields of the job settings (handled on their own) and of a bundle's job resource.
 _HANDLED = ("name", "job_clusters", "parameters")
@@ -250,16 +249,19 @@ class _Converter:
                 f"tasks); read the job with API 2.1 or later (GET /api/2.2/jobs/get), which returns it as tasks",
             )
             return False
-        known = [*CARRIED_FIELDS, *JOB_ONLY_FIELDS, *_HANDLED]
-        if self.bundle:
-            known += [*_BUNDLE_FIELDS, *_BUNDLE_STATE]
-        for key in self.settings:
-            if key in known:
-                continue
-            key = str(key)
-            guess = closest(key, known)
-            hint = f"; did you mean {guess!r}?" if guess else ""
-            self.problem(jpath("$", key), "unknown-field", f"JobSettings has no field {key!r}{hint}")
+        # The settings load strictly as JobSettings (CreateJob's access_control_list is checked with the run).
+        skip = {"access_control_list", *(_BUNDLE_FIELDS + _BUNDLE_STATE if self.bundle else ())}
+        try:
+            JobSettings.from_dict({k: v for k, v in self.settings.items() if k not in skip})
+        except SpecError as exc:
+            # (from_job_settings has no strict=False, so the loader's hint about it does not apply)
+            hint = " (extra={...} or strict=False passes it through)"
+            self.problems.extend(Problem(self.at(p.path), p.code, p.message.replace(hint, "")) for p in exc.problems)
+        for key in self.settings:  # a field newer than this converter is dropped, never silently
+            if key in schema_fields("JobSettings") and key not in (*CARRIED_FIELDS, *JOB_ONLY_FIELDS, *_HANDLED):
+                self.warn(
+                    jpath("$", key), "job-field-dropped", f"{key!r} is not part of a one-time run; it is not sent"
+                )
         return True
 
     def _subject(self) -> str:
@@ -316,21 +318,11 @@ class _Converter:
         if entries is None:
             return out
         if not isinstance(entries, list):
-            self.problem("$.job_clusters", "wrong-type", "expected an array of job clusters")
-            return out
+            return out  # (loading the settings reported the wrong types and missing keys)
         for i, entry in enumerate(entries):
             path = f"$.job_clusters[{i}]"
-            if not isinstance(entry, Mapping):
-                self.problem(path, "wrong-type", "expected a job cluster object")
-                continue
-            for key in entry:
-                if key not in _JOB_CLUSTER_FIELDS:
-                    guess = closest(str(key), _JOB_CLUSTER_FIELDS)
-                    hint = f"; did you mean {guess!r}?" if guess else ""
-                    self.problem(jpath(path, str(key)), "unknown-field", f"JobCluster has no field {key!r}{hint}")
-            key = entry.get("job_cluster_key")
+            key = entry.get("job_cluster_key") if isinstance(entry, Mapping) else None
             if not isinstance(key, str):
-                self.problem(jpath(path, "job_cluster_key"), "missing-field", "a job cluster needs a job_cluster_key")
                 continue
             if key in out:
                 self.problem(
@@ -464,7 +456,7 @@ class _Converter:
             warnings = [*self.warnings, *map(self._rebase, exc.warnings)]
             raise SpecError(found, subject=subject, warnings=warnings) from None
         if self.problems:
-            raise SpecError(self.problems, subject=subject, warnings=[*self.warnings, *spec.warnings])
+            raise SpecError(_unique(self.problems), subject=subject, warnings=[*self.warnings, *spec.warnings])
         conversion = tuple(self.warnings)
         _attach(spec, (*conversion, *map(self._rebase, spec.warnings)), body.get("tasks") or [], used)
         return JobConversion(spec, conversion)
@@ -480,13 +472,19 @@ def _attach(spec: RunSpec, warnings: tuple[Problem, ...], tasks: list[Any], used
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:
-    """Problems without repeats (a job cluster copied into several tasks is wrong once)."""
-    seen: set[Problem] = set()
+    """
+    Each problem once: the settings and the run they became are both checked, and a job cluster is copied
+    into several tasks, so one mistake can be found several times at one path. A value that is an
+    unresolved bundle reference is not also of the wrong type.
+    """
+    seen: set[tuple[str, str]] = set()
+    unresolved = {p.path for p in problems if p.code == "unresolved-reference"}
     out = []
     for p in problems:
-        if p not in seen:
-            seen.add(p)
-            out.append(p)
+        if (p.path, p.code) in seen or (p.code == "wrong-type" and p.path in unresolved):
+            continue
+        seen.add((p.path, p.code))
+        out.append(p)
     return out
 
 
