@@ -49,19 +49,18 @@ CARRIED_FIELDS = (
 
 #: Job fields a one-time run cannot carry, and what happens instead (the warning says so).
 JOB_ONLY_FIELDS: dict[str, str] = {
-    "schedule": "a one-time run starts once, when it is submitted; nothing starts it again on a schedule",
-    "trigger": "a one-time run starts once, when it is submitted; no file arrival, table update or "
-    "periodic trigger starts it again",
-    "continuous": "a one-time run starts once and is not started again when it ends",
+    "schedule": "the run starts once, when it is submitted; nothing starts it again on a schedule",
+    "trigger": "the run starts once, when it is submitted; no file arrival, table update or periodic "
+    "trigger starts it again",
+    "continuous": "the run starts once and is not started again when it ends",
     "max_concurrent_runs": "each submit starts one more run; nothing limits how many run at the same time",
-    "tags": "runs/submit takes no job tags, so the run has none; tags in each new_cluster.custom_tags "
-    "still reach the clusters",
-    "format": "every one-time run has the multi-task format; the field is not needed",
+    "tags": "the tags in each new_cluster.custom_tags still reach the clusters",
+    "format": "every one-time run has the multi-task format",
     "edit_mode": "a one-time run cannot be edited in the UI at all",
-    "deployment": "a one-time run belongs to no bundle or other deployment",
-    "description": "runs/submit has no job description; the text is not sent",
-    "triggers": "a one-time run starts once, when it is submitted; none of the triggers starts it again",
-    "parent_path": "a one-time run is not saved in a workspace folder",
+    "deployment": "the run belongs to no bundle or other deployment",
+    "description": "the text is not sent",
+    "triggers": "the run starts once, when it is submitted; none of the triggers starts it again",
+    "parent_path": "the run is not saved in a workspace folder",
 }
 
 #: The other fields of the job settings (handled on their own) and of a bundle's job resource.
@@ -219,7 +218,11 @@ class _Converter:
             self._permissions(body)
         for field, instead in JOB_ONLY_FIELDS.items():
             if settings.get(field) is not None:
-                self.warn(jpath("$", field), "job-field-dropped", f"{field!r} is not part of a one-time run: {instead}")
+                self.warn(
+                    jpath("$", field),
+                    "job-field-dropped",
+                    f"a one-time run has no {field!r}, so it is dropped: {instead}",
+                )
         clusters = self._job_clusters()
         params = JobParameters.read(settings.get("parameters"), parameters, self.problem)
         used: dict[str, list[int]] = {key: [] for key in clusters}
