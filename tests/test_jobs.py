@@ -470,3 +470,18 @@ def test_job_only_fields_are_loaded_strictly_too() -> None:
         ("$.schedule.quartz_cron_expresion", "unknown-field"),
         ("$.schedule.quartz_cron_expression", "missing-field"),
     ]
+
+
+def test_references_outside_the_tasks_get_their_values_too() -> None:
+    job = workflow()
+    job["git_source"]["git_branch"] = "{{job.parameters.region}}-release"
+    job["job_clusters"][0]["new_cluster"] = {**CLUSTER, "spark_env_vars": {"REGION": "{{job.parameters.region}}"}}
+    body = RunSpec.from_job_settings(job, parameters={"region": "us"}).to_dict()
+    assert body["git_source"]["git_branch"] == "us-release"
+    assert body["tasks"][2]["for_each_task"]["task"]["new_cluster"]["spark_env_vars"] == {"REGION": "us"}
+    job["job_clusters"][0]["new_cluster"]["spark_env_vars"]["ZONE"] = "{{job.parameters.zone}}"
+    with pytest.raises(SpecError) as info:
+        RunSpec.from_job_settings(job)
+    assert codes(info.value.problems) == [
+        ("$.job_clusters[0].new_cluster.spark_env_vars.ZONE", "unknown-job-parameter")
+    ]

@@ -211,9 +211,10 @@ class _Converter:
             body["run_name"] = name
             if run_name is None:
                 self.renamed["$.run_name"] = "$.name"
-        for field in CARRIED_FIELDS:
-            if settings.get(field) is not None:
-                body[field] = settings[field]
+        params = JobParameters.read(settings.get("parameters"), parameters, self.problem)
+        for field in CARRIED_FIELDS:  # (the tasks are converted below)
+            if settings.get(field) is not None and field != "tasks":
+                body[field] = params.substitute(settings[field], jpath("$", field))
         if self.bundle and settings.get("permissions") is not None:
             self._permissions(body)
         for field, instead in JOB_ONLY_FIELDS.items():
@@ -223,8 +224,7 @@ class _Converter:
                     "job-field-dropped",
                     f"a one-time run has no {field!r}, so it is dropped: {instead}",
                 )
-        clusters = self._job_clusters()
-        params = JobParameters.read(settings.get("parameters"), parameters, self.problem)
+        clusters = self._job_clusters(params)
         used: dict[str, list[int]] = {key: [] for key in clusters}
         tasks = settings.get("tasks")
         pushed: list[Any] = []
@@ -314,8 +314,8 @@ class _Converter:
 
     # -- job clusters --------------------------------------------------------------------------------
 
-    def _job_clusters(self) -> dict[str, tuple[int, Any]]:
-        """The job clusters by key: (index in job_clusters, its new_cluster)."""
+    def _job_clusters(self, params: JobParameters) -> dict[str, tuple[int, Any]]:
+        """The job clusters by key: (index in job_clusters, its new_cluster with parameter values put in)."""
         entries = self.settings.get("job_clusters")
         out: dict[str, tuple[int, Any]] = {}
         if entries is None:
@@ -334,7 +334,7 @@ class _Converter:
                     f"job_clusters[{out[key][0]}] already has the key {key!r}; which one a task means is not known",
                 )
                 continue
-            cluster = entry.get("new_cluster")
+            cluster = params.substitute(entry.get("new_cluster"), jpath(path, "new_cluster"))
             if not isinstance(cluster, Mapping):
                 self.problem(
                     path,
