@@ -70,13 +70,32 @@ class JobParameters:
         return cls(values, isinstance(defined, list) and bool(defined), problem)
 
     def substitute(self, value: Any, path: str) -> Any:
-        """A copy of ``value`` (at ``path``) with each ``{{job.parameters.NAME}}`` replaced by its value."""
+        """
+        ``value`` (at ``path``) with each ``{{job.parameters.NAME}}`` replaced by its value: a new object
+        where something changed, the same object where nothing did (the input is never changed).
+        """
         if isinstance(value, str):
             return _REFERENCE.sub(lambda m: self._value_of(m, path), value) if "{{" in value else value
         if isinstance(value, Mapping):
-            return {k: self.substitute(v, jpath(path, str(k))) for k, v in value.items()}
+            changed: dict[Any, Any] | None = None
+            for k, v in value.items():
+                if _plain(v):
+                    continue
+                new = self.substitute(v, jpath(path, str(k)))
+                if new is not v:
+                    changed = changed if changed is not None else dict(value)
+                    changed[k] = new
+            return value if changed is None else changed
         if isinstance(value, list):
-            return [self.substitute(v, f"{path}[{i}]") for i, v in enumerate(value)]
+            items: list[Any] | None = None
+            for i, v in enumerate(value):
+                if _plain(v):
+                    continue
+                new = self.substitute(v, f"{path}[{i}]")
+                if new is not v:
+                    items = items if items is not None else list(value)
+                    items[i] = new
+            return value if items is None else items
         return value
 
     def _value_of(self, match: re.Match[str], path: str) -> str:
@@ -121,7 +140,7 @@ class JobParameters:
             current = config.get(field)
             merged = {**current, **pushed} if isinstance(current, Mapping) else dict(pushed)
             if merged != current:
-                config[field] = merged
+                task[kind] = {**config, field: merged}
                 changed = True
         return changed
 
@@ -139,3 +158,8 @@ class JobParameters:
             f"a one-time run has no job-level parameters: each {{{{job.parameters.NAME}}}} in the tasks now holds "
             f"its value ({shown or 'none'}){where}; pass parameters={{...}} to change them"
         )
+
+
+def _plain(value: Any) -> bool:
+    """True for a value that cannot hold a reference: not a container, not a string with ``{{``."""
+    return (isinstance(value, str) and "{{" not in value) or not isinstance(value, (str, Mapping, list))

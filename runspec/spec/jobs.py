@@ -13,6 +13,7 @@ become a single ``job_clusters`` entry again.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
@@ -70,6 +71,9 @@ _BUNDLE_STATE = ("id", "url", "modified_status")  # what a deployment recorded, 
 
 #: A bundle substitution (``${var.x}``, ``${resources.jobs.y.id}``, ...) left in the settings.
 _BUNDLE_REFERENCE = re.compile(r"\$\{(?:var|variables|resources|bundle|workspace|artifacts)\.[^}]*\}")
+
+#: The path of a task's new_cluster (or the new_cluster of the task a for_each repeats) in the run body.
+_CLUSTER_PATH = re.compile(r"\$\.tasks\[\d+\](?:\.for_each_task\.task)?\.new_cluster(?=$|[.\[])")
 
 #: Fields of the single-task job format of API 2.0, which put one task's fields at the top.
 _SINGLE_TASK_FIELDS = (
@@ -238,7 +242,8 @@ class _Converter:
         self._cluster_warnings(clusters, used, body.get("tasks"))
         if params.defined:
             self.warn("$.parameters", "job-parameters-inlined", params.warning(pushed))
-        self._unresolved(body, "$")
+        if "${" in json.dumps(body, default=str):  # (walking the whole body is only worth it then)
+            self._unresolved(body, "$")
         return self._finish(body, used)
 
     def _check_keys(self) -> bool:
@@ -382,9 +387,9 @@ class _Converter:
         position, cluster = found
         if not isinstance(cluster, Mapping):
             return  # reported with the job cluster
-        task["new_cluster"] = _copy(cluster)
+        task["new_cluster"] = cluster
         self.cluster_paths[jpath(path, "new_cluster")] = f"$.job_clusters[{position}].new_cluster"
-        if index not in used[key]:
+        if not used[key] or used[key][-1] != index:  # (a for_each task and its repeated task count once)
             used[key].append(index)
 
     def _cluster_warnings(self, clusters: dict[str, tuple[int, Any]], used: dict[str, list[int]], tasks: Any) -> None:
@@ -428,12 +433,14 @@ class _Converter:
         """The task as a runs/submit task, and whether the job's parameters were pushed down into it."""
         if not isinstance(task, Mapping):
             return task, False  # the run body's checks report it
-        out: dict[str, Any] = params.substitute(task, path)
+        # Copies of what changes here: the task, and a for_each's loop and repeated task.
+        out: dict[str, Any] = dict(params.substitute(task, path))
         self._attach_cluster(out, path, index, clusters, used)
         pushed = params.push_down(out)
         loop = out.get("for_each_task")
-        if isinstance(loop, dict) and isinstance(loop.get("task"), dict):
-            inner = loop["task"]
+        if isinstance(loop, Mapping) and isinstance(loop.get("task"), Mapping):
+            inner = dict(loop["task"])
+            out["for_each_task"] = {**loop, "task": inner}
             self._attach_cluster(inner, f"{path}.for_each_task.task", index, clusters, used)
             pushed = params.push_down(inner) or pushed
         return out, pushed
@@ -442,7 +449,10 @@ class _Converter:
 
     def _job_path(self, run_path: str) -> str:
         """Where a path of the run body points in the job settings (``$`` is the settings)."""
-        for prefix, target in (*self.cluster_paths.items(), *self.renamed.items()):
+        copied = _CLUSTER_PATH.match(run_path)
+        if copied and copied.group(0) in self.cluster_paths:  # inside a cluster copied from job_clusters
+            return self.cluster_paths[copied.group(0)] + run_path[copied.end() :]
+        for prefix, target in self.renamed.items():
             if run_path == prefix or run_path.startswith((prefix + ".", prefix + "[")):
                 return target + run_path[len(prefix) :]
         return run_path
@@ -489,14 +499,6 @@ def _unique(problems: list[Problem]) -> list[Problem]:
         seen.add((p.path, p.code))
         out.append(p)
     return out
-
-
-def _copy(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value
 
 
 def _task_key(tasks: Any, index: int) -> Any:
