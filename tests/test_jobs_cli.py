@@ -135,3 +135,21 @@ def test_param_without_from_job_is_a_usage_error(tmp_path: Path) -> None:
     bad = run_cli("convert", job, "--to", "run", "--param", "region", cwd=tmp_path)
     assert bad.returncode == 2
     assert "expected NAME=VALUE" in bad.stderr
+
+
+def test_convert_does_not_load_the_client(tmp_path: Path) -> None:
+    job = write(tmp_path / "job.json", fixture_data("tf_get_job_14"))
+    code = (
+        "import sys; from runspec.cli import main; "
+        f"rc = main(['convert', {job!r}, '--to', 'run', '-o', 'run.json']); "
+        "print(rc, 'requests' in sys.modules, 'runspec.client' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        cwd=str(tmp_path),
+        timeout=60,
+    )
+    assert result.stdout.split() == ["0", "False", "False"], result.stderr

@@ -6,6 +6,7 @@ The ``runspec`` command: check, show and submit one-time runs from the shell, se
     runspec validate pipeline.json pipelines.nightly:run   # every problem, with its JSON path and code
     runspec render pipeline.json --request                 # the exact HTTP request, token masked
     runspec submit pipeline.json --wait                    # submit once, follow it, exit 0/1/2/3
+    runspec convert job.json --to run                      # a saved job as a one-time run (and --to job)
     runspec emulator --port 8000                           # a local Jobs API until Ctrl-C
     runspec demo                                           # a multi-task run, end to end, in seconds
 
@@ -19,13 +20,14 @@ credentials, network, an API error); 130 interrupted with Ctrl-C (a run being wa
 cancelled first).
 
 Only ``submit``, ``render --request``, ``emulator`` and ``demo`` load the client layer (and with it
-``requests``); ``validate`` and ``render`` of a body or a picture use the standard library only.
+``requests``); ``validate``, ``convert`` and ``render`` of a body or a picture use the standard library
+only.
 
-The package has one module per command (``validate``, ``render``, ``submit``, ``emulator``, ``demo``),
-each registering its subcommand with ``add_parser(commands)``, and shared modules: ``_loading`` (a
-SPEC), ``_options`` (parser types and the workspace options), ``_output`` (exit codes, one-line
-errors, printing), ``_progress`` and ``_follow`` (following a run and reporting its end), ``_main``
-(the parser and ``main``).
+The package has one module per command (``validate``, ``render``, ``submit``, ``convert``,
+``emulator``, ``demo``), each registering its subcommand with ``add_parser(commands)``, and shared
+modules: ``_loading`` (a SPEC), ``_options`` (parser types and the workspace options), ``_output``
+(exit codes, one-line errors, printing), ``_progress`` and ``_follow`` (following a run and reporting
+its end), ``_main`` (the parser and ``main``).
 """
 
 from __future__ import annotations
