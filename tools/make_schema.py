@@ -9,9 +9,9 @@ Usage (from the repository root)::
 The sources are ``tools/api/runs_submit_fields.json`` (the runs/submit body) and
 ``tools/api/jobs_create_fields.json`` (the jobs/create body and job settings, made by
 tools/extract_sdk_jobs.py), each pinned by sha256 in ``tools/api/sources.json``. The output keeps names,
-wire types, required flags and enum values only (descriptions become docstrings, see tools/gen_spec.py).
-Fields that the API no longer accepts are kept with a "rejected" reason so that a body carrying them gets
-a clear problem.
+wire types, required flags, deprecated flags (a note's "[Deprecated]" launch stage) and enum values only;
+descriptions become docstrings (tools/gen_spec.py). Fields that the API no longer accepts are kept with a
+"rejected" reason so that a body carrying them gets a clear problem.
 
 The job side adds only what runs/submit does not have. A type both lists describe is one type, defined by
 the runs/submit list, so runs/submit bodies load exactly as they did; where the job list describes such a
@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from api_source import JOBS_CREATE, RUNS_SUBMIT, Fields, load
+from api_source import JOBS_CREATE, RUNS_SUBMIT, Fields, describe, load
 
 OUT = Path(__file__).resolve().parent.parent / "runspec" / "spec" / "schema.json"
 
@@ -84,6 +84,9 @@ def field_entry(f: dict[str, Any], reason: str | None, rename: dict[str, str] | 
         entry["type"] = wire
     if f.get("required"):
         entry["required"] = True
+    # The launch stage "[Deprecated]" of the note: the task-type table reads it (runspec/spec/task_types.py).
+    if "Deprecated" in describe(f.get("note", ""))[0] and not reason:
+        entry["deprecated"] = True
     if f.get("enum"):
         entry["enum"] = clean_enum(f["enum"])
     return dict(sorted(entry.items()))
@@ -94,7 +97,7 @@ def by_name(raw: Fields) -> dict[str, list[dict[str, Any]]]:
 
 
 def build(raw: Fields, jobs: Fields | None = None) -> dict[str, dict[str, dict[str, Any]]]:
-    """The schema: type name -> field name -> {type, required, enum, enum_name, rejected}."""
+    """The schema: type name -> field name -> {type, required, deprecated, enum, enum_name, rejected}."""
     runs = by_name(raw)
     types: dict[str, dict[str, dict[str, Any]]] = {}
     for name, fields in runs.items():
