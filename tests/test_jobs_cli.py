@@ -96,7 +96,9 @@ def test_convert_reports_every_problem_and_exits_2(tmp_path: Path) -> None:
     result = run_cli("convert", write(tmp_path / "job.json", job), "--to", "run", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stdout == ""
-    assert "$.schedul: JobSettings has no field 'schedul'; did you mean 'schedule'? [unknown-field]" in result.stderr
+    [unknown] = [line for line in result.stderr.splitlines() if line.startswith("  $.schedul:")]
+    assert "JobSettings has no field 'schedul'; did you mean 'schedule'?" in unknown
+    assert unknown.endswith("[unknown-field]")
     assert "$.tasks[0].job_cluster_key:" in result.stderr and "[unknown-job-cluster]" in result.stderr
 
 
