@@ -485,3 +485,11 @@ def test_references_outside_the_tasks_get_their_values_too() -> None:
     assert codes(info.value.problems) == [
         ("$.job_clusters[0].new_cluster.spark_env_vars.ZONE", "unknown-job-parameter")
     ]
+
+
+def test_settings_that_contain_themselves_are_a_problem_not_a_crash() -> None:
+    job = workflow()
+    job["tasks"][1]["spark_python_task"]["loop"] = job
+    with pytest.raises(SpecError) as info:
+        RunSpec.from_job_settings(job)
+    assert ("$", "too-deep") in codes(info.value.problems)

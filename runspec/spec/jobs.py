@@ -206,10 +206,21 @@ class _Converter:
     # -- the whole conversion ------------------------------------------------------------------------
 
     def convert(self, run_name: str | None, parameters: Mapping[str, str] | None) -> JobConversion:
-        settings = self.settings
-        body: dict[str, Any] = {}
         if not self._check_keys():
             raise SpecError(self.problems, subject=self._subject())
+        try:
+            body, used = self._build(run_name, parameters)
+        except RecursionError:  # settings that contain themselves
+            self.problem("$", "too-deep", "the settings nest too deeply to convert (do they contain themselves?)")
+            raise SpecError(_unique(self.problems), subject=self._subject()) from None
+        return self._finish(body, used)
+
+    def _build(
+        self, run_name: str | None, parameters: Mapping[str, str] | None
+    ) -> tuple[dict[str, Any], dict[str, list[int]]]:
+        """The runs/submit body of the job (not yet checked), and which tasks use which job cluster."""
+        settings = self.settings
+        body: dict[str, Any] = {}
         name = run_name if run_name is not None else settings.get("name")
         if name is not None:
             body["run_name"] = name
@@ -242,9 +253,9 @@ class _Converter:
         self._cluster_warnings(clusters, used, body.get("tasks"))
         if params.defined:
             self.warn("$.parameters", "job-parameters-inlined", params.warning(pushed))
-        if "${" in json.dumps(body, default=str):  # (walking the whole body is only worth it then)
+        if _may_hold_references(body):
             self._unresolved(body, "$")
-        return self._finish(body, used)
+        return body, used
 
     def _check_keys(self) -> bool:
         """Check the settings' own keys; False when they are not job settings this can convert at all."""
@@ -499,6 +510,14 @@ def _unique(problems: list[Problem]) -> list[Problem]:
         seen.add((p.path, p.code))
         out.append(p)
     return out
+
+
+def _may_hold_references(body: dict[str, Any]) -> bool:
+    """Whether a ``${`` is anywhere in the body (walking it for paths is only worth it then)."""
+    try:
+        return "${" in json.dumps(body, default=str)
+    except (ValueError, RecursionError):  # a cycle or absurd nesting: loading the run reports it
+        return False
 
 
 def _task_key(tasks: Any, index: int) -> Any:
