@@ -5,9 +5,12 @@ converts back to the same run, and the named clusters come back as the job clust
 
 from __future__ import annotations
 
-from hypothesis import given
+import json
 
-from runspec import RunSpec
+import pytest
+from hypothesis import assume, given
+
+from runspec import RunSpec, SpecError
 
 try:
     from tests.strategies import Drawn, budget, runs
@@ -21,6 +24,9 @@ def test_a_run_saved_as_a_job_converts_back_to_the_same_run(drawn: Drawn) -> Non
     spec = drawn.run.compile()
     job = spec.to_job_settings()
     body = spec.to_dict()
+    # A run may read {{job.parameters.x}} (a for_each's inputs, say), but has no job to define x: its job
+    # does not either, and converting that back is a problem (see the test below).
+    assume("{{job.parameters." not in json.dumps(body))
     body.pop("idempotency_token", None)  # runs/submit only: a job has none
     back = RunSpec.from_job_settings(job)
     assert back.to_dict() == body
@@ -32,3 +38,29 @@ def test_a_run_saved_as_a_job_converts_back_to_the_same_run(drawn: Drawn) -> Non
     }
     assert used <= named
     assert not [w for w in back.warnings if w.code == "job-field-dropped"]
+
+
+def test_a_run_reading_a_job_parameter_gives_a_job_that_cannot_be_run_once() -> None:
+    body = {
+        "run_name": "loop",
+        "tasks": [
+            {
+                "task_key": "each",
+                "for_each_task": {
+                    "inputs": "{{job.parameters.regions}}",
+                    "task": {
+                        "task_key": "one",
+                        "existing_cluster_id": "0923-164208-meows279",
+                        "notebook_task": {"notebook_path": "/a"},
+                    },
+                },
+            }
+        ],
+    }
+    job = RunSpec.from_dict(body).to_job_settings()
+    assert job["tasks"] == body["tasks"] and "parameters" not in job
+    with pytest.raises(SpecError) as info:
+        RunSpec.from_job_settings(job)
+    assert [(p.path, p.code) for p in info.value.problems] == [
+        ("$.tasks[0].for_each_task.inputs", "unknown-job-parameter")
+    ]
