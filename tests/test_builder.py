@@ -626,8 +626,8 @@ METHOD_CALLS: dict[str, tuple[Callable[[Run], Run], Callable[[Run], Run]]] = {
     "pipe": (lambda r: r.pipe(lambda x: x.timeout(1)), lambda r: r.pipe(lambda x: x.timeout(2))),
 }
 #: Methods that read a Run without making a new one, and the constructors that load one.
-READERS = {"compile", "check", "to_dict", "to_json", "to_mermaid", "to_dot", "to_text"}
-LOADERS = {"from_dict", "from_json", "from_spec"}
+READERS = {"compile", "check", "to_dict", "to_json", "to_mermaid", "to_dot", "to_text", "to_job_settings"}
+LOADERS = {"from_dict", "from_json", "from_spec", "from_job_settings", "from_bundle"}
 
 
 def test_every_builder_method_is_in_the_immutability_table() -> None:

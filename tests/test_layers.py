@@ -52,6 +52,10 @@ ALLOWED: dict[tuple[str, str], str] = {
         "RunSpec.to_mermaid(), to_dot(), to_text() and the notebook view draw the run with the picture module, "
         "imported inside those methods so that the spec layer does not load it"
     ),
+    ("runspec.spec.run_spec", "runspec.spec.jobs"): (
+        "RunSpec.from_job_settings(), from_bundle() and to_job_settings() delegate to the job converter, which "
+        "makes and reads RunSpecs; imported inside those methods so that loading a RunSpec does not load it"
+    ),
     ("runspec.spec._checks", "runspec.spec.run_spec"): (
         TYPE_ONLY + "the whole-run checks take the RunSpec that runs them (run_spec imports the checks)"
     ),

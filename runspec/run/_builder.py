@@ -25,6 +25,7 @@ from runspec.run._ops import (
     AddHealthRule,
     AddTask,
     Append,
+    ClusterKeys,
     LoadWarnings,
     Op,
     RemoveTask,
@@ -56,6 +57,8 @@ from runspec.spec.run_spec import RunSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     from typing_extensions import Self
+
+    from runspec.spec.jobs import JobConversion
 
 __all__ = ["Run", "TaskLike"]
 
@@ -542,6 +545,14 @@ class Run:
         """Compile and return the request body as JSON text."""
         return self.compile().to_json(indent=indent)
 
+    def to_job_settings(self, *, name: str | None = None) -> dict[str, Any]:
+        """
+        Compile and return a ``jobs/create`` body: each cluster named with ``.cluster()`` becomes the job
+        cluster of that name (see ``RunSpec.to_job_settings``).
+        """
+        compiled = self._compiled()
+        return compiled.spec.to_job_settings(name=name, cluster_names=compiled.cluster_names)
+
     # -- loading ------------------------------------------------------------------------------------
 
     @classmethod
@@ -580,6 +591,39 @@ class Run:
         if not isinstance(data, dict):
             raise SpecError([Problem("$", "wrong-type", "the request body must be a JSON object")])
         return cls.from_dict(data, strict=strict)
+
+    @classmethod
+    def from_job_settings(
+        cls, settings: Mapping[str, Any], *, run_name: str | None = None, parameters: Mapping[str, str] | None = None
+    ) -> Run:
+        """A builder holding a one-time run of a saved job (see ``RunSpec.from_job_settings``)."""
+        from runspec.spec.jobs import job_to_run
+
+        return cls._from_conversion(job_to_run(settings, run_name=run_name, parameters=parameters))
+
+    @classmethod
+    def from_bundle(
+        cls,
+        resolved: Mapping[str, Any],
+        job: str,
+        *,
+        run_name: str | None = None,
+        parameters: Mapping[str, str] | None = None,
+    ) -> Run:
+        """A builder holding a one-time run of a bundle's job (see ``RunSpec.from_bundle``)."""
+        from runspec.spec.jobs import bundle_job_to_run
+
+        return cls._from_conversion(bundle_job_to_run(resolved, job, run_name=run_name, parameters=parameters))
+
+    @classmethod
+    def _from_conversion(cls, converted: JobConversion) -> Run:
+        run = cls.from_spec(converted.spec)
+        if converted.cluster_names:
+            # The builder remembers each task's job cluster key: pictures name the boxes after it, and
+            # to_job_settings() shares the cluster under that key again.
+            run = run._push(ClusterKeys(tuple(converted.cluster_names.items())))
+        # What the conversion dropped is said again by compile(), with the run's own warnings.
+        return run._push(LoadWarnings(tuple(converted.warnings))) if converted.warnings else run
 
     @classmethod
     def _from_fields(cls, top: dict[str, Any], extra: Any) -> Run:

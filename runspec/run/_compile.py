@@ -20,6 +20,7 @@ from runspec.run._ops import (
     AddHealthRule,
     AddTask,
     Append,
+    ClusterKeys,
     LoadWarnings,
     Op,
     RemoveTask,
@@ -70,6 +71,7 @@ class Intent:
         # Each edit with the number of tasks when it was called: it applies to those tasks only.
         self.edits: list[tuple[int, str, dict[str, Any] | None]] = []
         self.load_warnings: tuple[Problem, ...] = ()
+        self.cluster_keys: dict[str, str] = {}
         tasks = self.tasks
         for op in ops:
             if isinstance(op, AddTask):
@@ -95,6 +97,8 @@ class Intent:
                 self.extra = op.extra
             elif isinstance(op, LoadWarnings):
                 self.load_warnings = op.warnings
+            elif isinstance(op, ClusterKeys):
+                self.cluster_keys.update(op.names)
 
     def _add_cluster(self, op: AddCluster) -> None:
         if op.name in self.clusters:
@@ -159,7 +163,9 @@ class Intent:
             if len(indexes) > 1
         ]
         spec._finish(self.problems, self.load_warnings, extra_warnings=warnings)
-        return Compiled(spec, {keys[i]: name for name, indexes in used.items() for i in indexes})
+        named = {key: self.cluster_keys[key] for key in keys if key in self.cluster_keys}
+        named.update({keys[i]: name for name, indexes in used.items() for i in indexes})
+        return Compiled(spec, named)
 
     def _apply_edits(self) -> tuple[list[AddTask], list[str]]:
         """

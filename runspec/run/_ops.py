@@ -21,6 +21,7 @@ __all__ = [
     "AddHealthRule",
     "AddTask",
     "Append",
+    "ClusterKeys",
     "LoadWarnings",
     "Op",
     "RemoveTask",
@@ -99,6 +100,12 @@ class AddHealthRule(NamedTuple):
     rule: JobsHealthRule
 
 
+class ClusterKeys(NamedTuple):
+    """The cluster name of loaded tasks, by task key (a job's ``job_cluster_key``): names, not compute."""
+
+    names: tuple[tuple[str, str], ...]
+
+
 class LoadWarnings(NamedTuple):
     """What loading a body noticed, reported again by ``compile()``."""
 
@@ -116,6 +123,7 @@ Op = (
     | AddCluster
     | AddEnvironment
     | AddHealthRule
+    | ClusterKeys
     | LoadWarnings
 )
 

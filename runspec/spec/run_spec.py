@@ -251,6 +251,53 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
         """The task keys, in order."""
         return tuple(t.task_key for t in self.tasks or ())
 
+    # -- saved jobs (runspec.spec.jobs does the work) ----------------------------------------------
+
+    @classmethod
+    def from_job_settings(
+        cls, settings: Mapping[str, Any], *, run_name: str | None = None, parameters: Mapping[str, str] | None = None
+    ) -> RunSpec:
+        """
+        A one-time run of a saved job: from a ``jobs/create`` body or a ``jobs/get`` response.
+
+        Shared job clusters are copied into each task that names them, ``{{job.parameters.NAME}}`` gets
+        the default or the value in ``parameters``, and what a run cannot carry (schedule, trigger, tags,
+        ...) is dropped with one warning each. Anything that cannot be converted faithfully is a
+        ``SpecError`` with its path in the input. See docs/jobs.md.
+        """
+        from runspec.spec.jobs import job_to_run
+
+        return job_to_run(settings, run_name=run_name, parameters=parameters).spec
+
+    @classmethod
+    def from_bundle(
+        cls,
+        resolved: Mapping[str, Any],
+        job: str,
+        *,
+        run_name: str | None = None,
+        parameters: Mapping[str, str] | None = None,
+    ) -> RunSpec:
+        """A one-time run of job ``job`` in ``databricks bundle validate --output json`` output."""
+        from runspec.spec.jobs import bundle_job_to_run
+
+        return bundle_job_to_run(resolved, job, run_name=run_name, parameters=parameters).spec
+
+    def to_job_settings(
+        self, *, name: str | None = None, cluster_names: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        """
+        A ``jobs/create`` body (plain dicts) for this run: identical task clusters become one job cluster.
+
+        ``name`` defaults to ``run_name``; ``idempotency_token`` is left out. ``cluster_names`` maps a
+        task key to the job cluster key its cluster should get (``Run.to_job_settings()`` passes the
+        names given to ``Run.cluster()``); other shared clusters are keyed after their first task.
+        See docs/jobs.md.
+        """
+        from runspec.spec.jobs import run_to_job
+
+        return run_to_job(self, name=name, cluster_names=cluster_names)
+
 
 def read_json(text: str | bytes | bytearray) -> Any:
     """Parse a body's JSON text, or raise ``SpecError`` (``invalid-json``) saying why it cannot be read."""

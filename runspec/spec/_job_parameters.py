@@ -1,0 +1,165 @@
+"""
+A job's parameters in a one-time run, which has none: each ``{{job.parameters.NAME}}`` in a task gets
+the parameter's value, and tasks that take key-value parameters get them all, as a job run pushes them
+down.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from runspec.spec._base import jpath
+from runspec.spec._schema import closest
+
+__all__ = ["JobParameters"]
+
+#: ``{{job.parameters.NAME}}``, or ``{{job.parameters.`NAME`}}`` for names with other characters.
+_REFERENCE = re.compile(r"\{\{\s*job\.parameters\.(?:`([^`]*)`|([A-Za-z0-9_]+))\s*\}\}")
+
+#: Task types that take key-value parameters, and the field a job run pushes the job's parameters into.
+_PUSHDOWN = {
+    "notebook_task": "base_parameters",
+    "python_wheel_task": "named_parameters",
+    "sql_task": "parameters",
+    "run_job_task": "job_parameters",
+}
+
+#: The legacy parameters of a run_job task, which do not mix with job_parameters.
+_LEGACY_RUN_JOB = ("jar_params", "notebook_params", "python_params", "python_named_params", "spark_submit_params",
+                   "sql_params", "dbt_commands")  # fmt: skip
+
+Report = Callable[[str, str, str], None]  # (path in the job settings, code, message)
+
+
+class JobParameters:
+    """The job's parameters: each one's value (None without a default or a given value) and its origin."""
+
+    def __init__(self, values: dict[str, tuple[str | None, str]], defined: bool, problem: Report) -> None:
+        self.values = values
+        self.defined = defined
+        self.problem = problem
+
+    @classmethod
+    def read(cls, defined: Any, given: Mapping[str, str] | None, problem: Report) -> JobParameters:
+        """The job's ``parameters`` (at ``$.parameters``) with the values in ``given`` put over the defaults."""
+        values: dict[str, tuple[str | None, str]] = {}
+        # (Loading the settings reported wrong types, unknown keys and missing names.)
+        for entry in defined if isinstance(defined, list) else ():
+            name = entry.get("name") if isinstance(entry, Mapping) else None
+            if not isinstance(name, str):
+                continue
+            default = entry.get("default")
+            if default is not None and not isinstance(default, str):
+                default = json.dumps(default)  # a bundle may write a number or a list
+            values[name] = (default, "default")
+        for name, value in (given or {}).items():
+            if name not in values:
+                guess = closest(name, values)
+                hint = f"did you mean {guess!r}? " if guess else ""
+                known = ", ".join(repr(n) for n in values) or "none"
+                problem(
+                    "$.parameters",
+                    "unknown-job-parameter",
+                    f"parameters= gives {name!r}, which the job does not define; {hint}job parameters: {known}",
+                )
+                continue
+            values[name] = (value, "given")
+        return cls(values, isinstance(defined, list) and bool(defined), problem)
+
+    def substitute(self, value: Any, path: str) -> Any:
+        """
+        ``value`` (at ``path``) with each ``{{job.parameters.NAME}}`` replaced by its value: a new object
+        where something changed, the same object where nothing did (the input is never changed).
+        """
+        if isinstance(value, str):
+            return _REFERENCE.sub(lambda m: self._value_of(m, path), value) if "{{" in value else value
+        if isinstance(value, Mapping):
+            changed: dict[Any, Any] | None = None
+            for k, v in value.items():
+                if _plain(v):
+                    continue
+                new = self.substitute(v, jpath(path, str(k)))
+                if new is not v:
+                    changed = changed if changed is not None else dict(value)
+                    changed[k] = new
+            return value if changed is None else changed
+        if isinstance(value, list):
+            items: list[Any] | None = None
+            for i, v in enumerate(value):
+                if _plain(v):
+                    continue
+                new = self.substitute(v, f"{path}[{i}]")
+                if new is not v:
+                    items = items if items is not None else list(value)
+                    items[i] = new
+            return value if items is None else items
+        return value
+
+    def _value_of(self, match: re.Match[str], path: str) -> str:
+        name = match.group(1) if match.group(1) is not None else match.group(2)
+        found = self.values.get(name)
+        if found is None:
+            guess = closest(name, self.values)
+            hint = f"did you mean {guess!r}? " if guess else ""
+            known = ", ".join(repr(n) for n in self.values) or "none"
+            self.problem(
+                path,
+                "unknown-job-parameter",
+                f"{match.group(0)} names a job parameter the job does not define; {hint}job parameters: {known}",
+            )
+            return match.group(0)
+        if found[0] is None:
+            self.problem(
+                path,
+                "missing-job-parameter",
+                f"job parameter {name!r} has no default, so a one-time run has no value for {match.group(0)}; "
+                f"give one with parameters={{{name!r}: ...}}",
+            )
+            return match.group(0)
+        return found[0]
+
+    def push_down(self, task: dict[str, Any]) -> bool:
+        """Give the parameters to a task that takes key-value parameters (a job parameter wins); True if any."""
+        pushed = {name: value for name, (value, _) in self.values.items() if value is not None}
+        if not pushed:
+            return False
+        changed = False
+        for kind, field in _PUSHDOWN.items():
+            config = task.get(kind)
+            if not isinstance(config, dict):
+                continue
+            if kind == "python_wheel_task" and config.get("named_parameters") is None:
+                continue  # only a wheel called with keyword arguments takes them
+            if kind == "sql_task" and config.get("alert") is not None:
+                continue  # alerts take no parameters
+            if kind == "run_job_task" and any(config.get(legacy) is not None for legacy in _LEGACY_RUN_JOB):
+                continue  # legacy parameters and job_parameters do not mix
+            current = config.get(field)
+            merged = {**current, **pushed} if isinstance(current, Mapping) else dict(pushed)
+            if merged != current:
+                task[kind] = {**config, field: merged}
+                changed = True
+        return changed
+
+    def warning(self, pushed: list[Any]) -> str:
+        """The message of ``job-parameters-inlined``: each value, and the tasks that got them pushed down."""
+        shown = ", ".join(f"{n}={v!r} ({how})" for n, (v, how) in self.values.items() if v is not None)
+        where = ""
+        if pushed:
+            noun = "task" if len(pushed) == 1 else "tasks"
+            where = (
+                f"; they are also given to {noun} {', '.join(repr(k) for k in pushed)} as key-value parameters, "
+                f"as a job run pushes them down"
+            )
+        return (
+            f"a one-time run has no job-level parameters: each {{{{job.parameters.NAME}}}} in the tasks now holds "
+            f"its value ({shown or 'none'}){where}; pass parameters={{...}} to change them"
+        )
+
+
+def _plain(value: Any) -> bool:
+    """True for a value that cannot hold a reference: not a container, not a string with ``{{``."""
+    return (isinstance(value, str) and "{{" not in value) or not isinstance(value, (str, Mapping, list))
