@@ -24,8 +24,9 @@ from __future__ import annotations
 from runspec.testing._clock import Clock, ManualClock, ScaledClock
 from runspec.testing._emulator import DEFAULT_TOKEN, Emulator, serve
 from runspec.testing._faults import Fault, Injection
+from runspec.testing._http import Request, Response
+from runspec.testing._log import RecordedRequest
 from runspec.testing._script import Outcome, Script, TaskContext, Timing
-from runspec.testing._server import RecordedRequest
 
 __all__ = [
     "DEFAULT_TOKEN",
@@ -36,6 +37,8 @@ __all__ = [
     "ManualClock",
     "Outcome",
     "RecordedRequest",
+    "Request",
+    "Response",
     "ScaledClock",
     "Script",
     "TaskContext",

@@ -14,7 +14,7 @@ from typing import Any
 
 from runspec.errors import SpecError
 from runspec.spec import RunSpec
-from runspec.testing._engine import ApiFailure, invalid
+from runspec.testing._http import ApiFailure, invalid
 
 __all__ = ["SHARED_CLUSTER_MESSAGE", "check_submit_body"]
 
