@@ -21,7 +21,7 @@ condition tasks, for_each, retries, timeouts, cancellation) on a clock the test 
 
 from __future__ import annotations
 
-from runspec.testing._clock import Clock, ManualClock, ScaledClock
+from runspec.testing._clock import Clock, InstantClock, ManualClock, ScaledClock
 from runspec.testing._emulator import DEFAULT_TOKEN, Emulator, serve
 from runspec.testing._faults import Fault, Injection
 from runspec.testing._http import Request, Response
@@ -34,6 +34,7 @@ __all__ = [
     "Emulator",
     "Fault",
     "Injection",
+    "InstantClock",
     "ManualClock",
     "Outcome",
     "RecordedRequest",

@@ -2,13 +2,12 @@
 The Jobs API surface of the emulator: which endpoint a request names, how its parameters and body are
 read, and which engine operation answers it.
 
-Called with the emulator's lock held and one clock reading (``now``), so a response shows one moment.
+Called from the server's threads; the engine locks what it touches.
 """
 
 from __future__ import annotations
 
 import html
-import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
@@ -17,92 +16,101 @@ from runspec.testing._engine import Engine
 from runspec.testing._http import ApiFailure, Request, invalid, malformed
 from runspec.testing._log import API_PATH
 from runspec.testing._validate import check_submit_body
+from runspec.testing._wire import bool_param, int64, int_param, loads
 
 __all__ = ["API_VERSIONS", "decode_body", "index_page", "not_found", "route"]
 
-API_VERSIONS = ("2.1", "2.2")
+API_VERSIONS = ("2.0", "2.1", "2.2")
 
 
-def decode_body(request: Request) -> tuple[Any, bool]:
+def decode_body(request: Request) -> tuple[Any, ApiFailure | None]:
     """
-    The body as JSON (or, for a form-encoded one, a dict of its fields) and whether it could be read.
-
-    ``None`` for an empty body.
+    The body as JSON whatever its ``Content-Type`` (a form-encoded body that is not JSON: a dict of its
+    fields), or the raw text and why it cannot be read. ``None`` for an empty body.
     """
     raw = request.body
     if not raw:
-        return None, True
-    content_type = request.header("Content-Type")
-    if content_type.startswith("application/x-www-form-urlencoded"):
-        form = parse_qs(raw.decode("utf-8", errors="replace"), keep_blank_values=True)
-        return {k: v[-1] for k, v in form.items()}, True
+        return None, None
     try:
-        return json.loads(raw.decode("utf-8")), True
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        return raw.decode("utf-8", errors="replace"), False
+        return loads(raw), None
+    except ApiFailure as failure:
+        if request.header("Content-Type").startswith("application/x-www-form-urlencoded"):
+            form = parse_qs(raw.decode("utf-8", errors="replace"), keep_blank_values=True)
+            return {k: v[-1] for k, v in form.items()}, None
+        return raw.decode("utf-8", errors="replace"), failure
 
 
 def route(
     engine: Engine,
-    now: float,
     request: Request,
     body: Any,
-    body_ok: bool,
+    problem: ApiFailure | None,
     *,
     validate: bool,
 ) -> dict[str, Any]:
     """Answer a Jobs API request (``/api/<version>/jobs/runs/...``); ``ApiFailure`` for an error."""
-    method, path, query = request.method, request.path, request.query
+    method, path = request.method, request.path
     match = API_PATH.fullmatch(path)
     if match is None or match.group("version") not in API_VERSIONS:
         raise not_found(method, path)
     version, name = match.group("version"), match.group("name")
-    if (method, name) == ("POST", "runs/submit"):
-        checked = check_submit_body(json_body(body, body_ok), api_version=version, use_runspec=validate)
-        return {"run_id": engine.submit(checked, now)}
-    if (method, name) == ("GET", "runs/get"):
-        run_id = required_run_id(query, from_query=True)
-        return engine.get(run_id, now, query.get("page_token"))
-    if (method, name) == ("GET", "runs/get-output"):
-        return engine.get_output(required_run_id(query, from_query=True), now)
-    if (method, name) == ("POST", "runs/cancel"):
-        engine.cancel(required_run_id(json_body(body, body_ok), from_query=False), now)
+    if method == "GET":
+        params = get_params(request.query, body)
+        if name == "runs/get":
+            run_id = required_run_id(params)
+            history = bool_param(params, "include_history")
+            return engine.get(run_id, _text(params.get("page_token")), history=history, version=version)
+        if name == "runs/get-output":
+            return engine.get_output(required_run_id(params))
+        if name == "runs/list":
+            return engine.list(params)
+        if name == "runs/export":
+            raise ApiFailure(501, "NOT_IMPLEMENTED", "The runspec emulator does not serve runs/export.")
+    if method == "POST" and name in _POSTS:
+        data = json_body(body, problem)
+        if name == "runs/submit":
+            checked = check_submit_body(data, api_version=version, use_runspec=validate)
+            return {"run_id": engine.submit(checked, single_task="tasks" not in data)}
+        if name == "runs/cancel":
+            engine.cancel(required_run_id(data))
+        elif name == "runs/cancel-all":
+            engine.cancel_all(int_param(data, "job_id"), bool_param(data, "all_queued_runs"))
+        elif name == "runs/delete":
+            engine.delete(required_run_id(data))
         return {}
-    if (method, name) == ("POST", "runs/cancel-all"):
-        data = json_body(body, body_ok)
-        job_id = data.get("job_id")
-        if job_id is not None and (isinstance(job_id, bool) or not isinstance(job_id, int)):
-            raise ApiFailure(400, "INVALID_PARAMETER_VALUE", "job_id must be an integer.")
-        engine.cancel_all(job_id, data.get("all_queued_runs") is True, now)
-        return {}
-    if (method, name) == ("GET", "runs/list"):
-        return engine.list(query, now)
-    if (method, name) == ("POST", "runs/delete"):
-        engine.delete(required_run_id(json_body(body, body_ok), from_query=False), now)
-        return {}
-    if name == "runs/export" and method == "GET":
-        raise ApiFailure(501, "NOT_IMPLEMENTED", "The runspec emulator does not serve runs/export.")
     raise not_found(method, path)
 
 
-def required_run_id(source: Mapping[str, Any], *, from_query: bool) -> int:
-    """The ``run_id`` of a request, as an int, or a 400 like a workspace's."""
-    value = source.get("run_id")
+_POSTS = ("runs/submit", "runs/cancel", "runs/cancel-all", "runs/delete")
+
+
+def get_params(query: Mapping[str, str], body: Any) -> Mapping[str, Any]:
+    """
+    A GET's parameters: the query string's, or, failing that, a JSON body's (Airflow's async hook sends
+    ``GET runs/get`` with ``{"run_id": N}`` as its body and no query string).
+    """
+    if isinstance(body, dict):
+        return {**body, **query}
+    return query
+
+
+def required_run_id(params: Mapping[str, Any]) -> int:
+    """The ``run_id`` of a request, a number or a numeric string, or a 400 like a workspace's."""
+    value = params.get("run_id")
     if value is None or value == "":
         raise invalid("Missing required field: run_id")
-    if from_query and isinstance(value, str):
-        try:
-            return int(value)
-        except ValueError:
-            raise invalid(f"run_id must be an integer, got {value!r}.") from None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise invalid(f"run_id must be an integer, got {value!r}.")
-    return value
+    return int64(value, "run_id")
 
 
-def json_body(body: Any, body_ok: bool) -> dict[str, Any]:
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def json_body(body: Any, problem: ApiFailure | None) -> dict[str, Any]:
     """The request's JSON object, or a 400 ``MALFORMED_REQUEST``."""
-    if not body_ok or (body is not None and not isinstance(body, dict)):
+    if problem is not None:
+        raise problem
+    if body is not None and not isinstance(body, dict):
         raise malformed()
     return body if isinstance(body, dict) else {}
 

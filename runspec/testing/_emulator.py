@@ -16,8 +16,8 @@ from types import MappingProxyType, TracebackType
 from typing import Any, TextIO
 
 from runspec.testing._api import decode_body, index_page, not_found, route
-from runspec.testing._clock import Clock, ManualClock, ScaledClock
-from runspec.testing._engine import Engine
+from runspec.testing._clock import Clock, InstantClock, ManualClock, ScaledClock
+from runspec.testing._engine import Engine, settle
 from runspec.testing._faults import Fault, Injection
 from runspec.testing._http import ApiFailure, Request, Response, error_response
 from runspec.testing._log import MASK, RecordedRequest, endpoint_of, is_secret, mask_headers
@@ -55,8 +55,12 @@ class Emulator:
     - ``token``: the bearer token accepted; ``None`` accepts any. A request without one gets 401, a wrong
       one ``invalid_token_status`` (403 with "Invalid access token.", as a workspace answers), and a token
       in ``forbidden_tokens`` 403 ``PERMISSION_DENIED``.
-    - ``speed``: how much faster than real time runs move (default 1: a few-task run takes about two
-      seconds). Or ``clock=ManualClock()`` to move time only with ``advance()`` / ``wait()``.
+    - ``clock``: what moves runs forward. By default an ``InstantClock``: runs have ended by the time
+      a client looks (a submit-and-wait test takes milliseconds). ``clock=ManualClock()`` moves time
+      only with ``advance()`` / ``wait()`` (exact states in between; if nothing moves it for
+      ``stall_after`` real seconds while a client polls, the emulator moves it, so a plain
+      ``handle.wait()`` ends). ``speed=X``: real time, X times faster (``speed=1`` for demos: a
+      few-task run takes about two seconds).
     - ``timing``: the emulated phase durations (``Timing``); ``default``: the outcome of every task not
       scripted with ``script()`` (success after ``timing.duration``).
     - ``service_principals``: ``{client_id: client_secret}`` accepted at ``/oidc/v1/token`` (OAuth
@@ -85,6 +89,9 @@ class Emulator:
         invalid_token_status: int = 403,
         service_principals: Mapping[str, str] | None = None,
         request_log_size: int = 10_000,
+        stall_after: float | None = 1.0,
+        socket_timeout: float = 30.0,
+        backlog: int = 128,
     ) -> None:
         if clock is not None and speed is not None:
             raise ValueError("give either clock= or speed=, not both")
@@ -94,7 +101,14 @@ class Emulator:
         self.forbidden_tokens = set(forbidden_tokens)
         self.host = host
         self.port = port
-        self.clock: Clock = clock if clock is not None else ScaledClock(speed or 1.0)
+        if clock is not None:
+            self.clock: Clock = clock
+        else:
+            self.clock = ScaledClock(speed) if speed is not None else InstantClock()
+        self.stall_after = stall_after
+        self.socket_timeout = socket_timeout
+        self.backlog = backlog
+        self._still: tuple[float, float] | None = None  # a manual clock's reading, and since when (real)
         self.timing = timing or Timing()
         self.validate = validate
         self.workspace_id = workspace_id
@@ -103,6 +117,7 @@ class Emulator:
         self._oauth_tokens: set[str] = set()
         self._lock = threading.RLock()
         self._engine = Engine(
+            clock=self.clock,
             timing=self.timing,
             default=default if default is not None else Outcome.success(),
             user_name=user_name,
@@ -127,7 +142,7 @@ class Emulator:
     def _bind(self) -> Server:
         if self._server is not None:
             raise RuntimeError("the emulator is already running")
-        server = Server((self.host, self.port), self.handle)
+        server = Server((self.host, self.port), self.handle, backlog=self.backlog, socket_timeout=self.socket_timeout)
         self._server = server
         self._engine.base_url = self.url
         return server
@@ -289,14 +304,11 @@ class Emulator:
 
     def run_ids(self) -> list[int]:
         """The ids of the runs that exist (not deleted), oldest first."""
-        with self._lock:
-            return list(self._engine.runs)
+        return [run.run_id for run in self._engine.snapshot()]
 
     def run(self, run_id: int) -> dict[str, Any]:
         """The run (or task run) as ``runs/get`` shows it now, with all its tasks (no paging)."""
-        with self._lock:
-            now = self.clock.now()
-            return self._engine.render(run_id, now)
+        return self._engine.render(run_id)
 
     def wait(self, run_id: int | None = None, *, timeout: float = 60.0) -> dict[str, Any] | None:
         """
@@ -310,14 +322,14 @@ class Emulator:
         manual = isinstance(self.clock, ManualClock)
         started = self.clock.now() if manual else time.monotonic()
         while True:
-            with self._lock:
-                now = self.clock.now()
-                runs = [self._engine.find(run_id)[0]] if run_id is not None else list(self._engine.runs.values())
-                for run in runs:
+            now = self.clock.now()
+            runs = [self._engine.find(run_id)[0]] if run_id is not None else self._engine.snapshot()
+            for run in runs:
+                with run.lock:
                     run.advance(now)
-                if all(not run.is_active() for run in runs):
-                    return self._engine.render(run_id, now) if run_id is not None else None
-                upcoming = next_event_time(runs)
+            if all(not run.is_active() for run in runs):
+                return self._engine.render(run_id) if run_id is not None else None
+            upcoming = next_event_time(runs)
             elapsed = (now - started) if manual else (time.monotonic() - started)
             if manual:
                 assert isinstance(self.clock, ManualClock)
@@ -347,7 +359,7 @@ class Emulator:
         ``Request`` can drive the emulator through this method.
         """
         endpoint = endpoint_of(request.path)
-        body, body_ok = decode_body(request)
+        body, problem = decode_body(request)
         record = RecordedRequest(
             method=request.method,
             path=request.path,
@@ -367,7 +379,7 @@ class Emulator:
         if fault is not None and fault.kind != "delay" and not fault.after_handling:
             return self._fault_response(fault, record)
         try:
-            payload = self._route(request, body, body_ok)
+            payload = self._route(request, body, problem)
             response = Response.html(200, payload) if isinstance(payload, str) else Response.json(200, payload)
         except ApiFailure as failure:
             response = error_response(failure)
@@ -390,7 +402,7 @@ class Emulator:
         self._record(record, fault.status, fault.label)
         return Response.json(fault.status, payload, headers)
 
-    def _route(self, request: Request, body: Any, body_ok: bool) -> dict[str, Any] | str:
+    def _route(self, request: Request, body: Any, problem: ApiFailure | None) -> dict[str, Any] | str:
         method, path = request.method, request.path
         if path == "/.well-known/databricks-config" and method == "GET":
             return {"oidc_endpoint": f"{self.url}/oidc", "workspace_id": str(self.workspace_id)}
@@ -404,15 +416,33 @@ class Emulator:
         if path == "/oidc/v1/token" and method == "POST":
             return self._issue_token(body if isinstance(body, dict) else {}, request.headers)
         if path in ("", "/") and method == "GET":
-            with self._lock:
-                now = self.clock.now()
-                runs = [self._engine.render(run_id, now) for run_id in reversed(list(self._engine.runs))]
+            runs = [self._engine.render(run.run_id) for run in reversed(self._engine.snapshot())]
             return index_page(runs)
         if not path.startswith("/api/"):
             raise not_found(method, path)
         self._authorize(request.headers)
+        self._move_clock(request.method)
+        return route(self._engine, request, body, problem, validate=self.validate)
+
+    def _move_clock(self, method: str) -> None:
+        """
+        Before an API request: an ``InstantClock`` jumps to where runs can go no further; a
+        ``ManualClock`` that has not moved for ``stall_after`` real seconds while clients read does too.
+        """
+        clock = self.clock
+        if not isinstance(clock, ManualClock) or isinstance(clock, InstantClock):
+            return  # an InstantClock moves in the engine, run by run
         with self._lock:
-            return route(self._engine, self.clock.now(), request, body, body_ok, validate=self.validate)
+            reading, real = clock.now(), time.monotonic()
+            if self._still is None or self._still[0] != reading:
+                self._still = (reading, real)
+                return
+            if method != "GET" or self.stall_after is None or real - self._still[1] < self.stall_after:
+                return
+            for run in self._engine.snapshot():
+                with run.lock:
+                    settle(run, clock)
+            self._still = (clock.now(), time.monotonic())
 
     def _issue_token(self, form: Mapping[str, Any], headers: Mapping[str, str]) -> dict[str, Any]:
         """OAuth client credentials grant: an access token for a known service principal."""

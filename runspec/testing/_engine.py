@@ -11,40 +11,49 @@ from __future__ import annotations
 
 import copy
 import itertools
+import threading
 from collections.abc import Mapping
 from typing import Any
 
+from runspec.testing._clock import Clock, InstantClock, ManualClock
 from runspec.testing._http import ApiFailure, invalid
 from runspec.testing._render import (
     PAGE_SIZE,
     decode_page_token,
     encode_page_token,
     ms,
+    render_history,
     render_output,
     render_run,
+    render_single_task,
     render_task_run,
+    task_run_items,
 )
-from runspec.testing._run import Run
+from runspec.testing._run import Run, next_event_time
 from runspec.testing._script import Script, Timing
 from runspec.testing._state import CANCELED, Attempt
+from runspec.testing._wire import bool_param, int_param
 
-__all__ = ["Engine"]
+__all__ = ["Engine", "settle"]
 
-LIST_LIMIT_MAX = 24
-LIST_LIMIT_DEFAULT = 20
+LIST_LIMIT_MAX = 25  # the published schema's maximum (and default); prefect sends 25
+LIST_LIMIT_DEFAULT = 25
 
 
 class Engine:
     """
     Every run the emulator knows, and the Jobs API operations on them.
 
-    Not thread-safe on its own: the server calls it under one lock. ``now`` is the clock's reading for
-    the request, taken once so a response shows one consistent moment.
+    Safe to call from the server's threads: each run has its own lock, so a request about one run never
+    waits for work on another (a for_each of 10,000 iterations moving forward holds only its own run).
+    Each operation reads the clock once, after moving the run forward, so a response shows one moment.
+    With an ``InstantClock`` the clock first jumps to where the run can go no further.
     """
 
     def __init__(
         self,
         *,
+        clock: Clock,
         timing: Timing,
         default: Script,
         user_name: str,
@@ -52,6 +61,7 @@ class Engine:
         first_run_id: int = 4_102_000_000_001,
         first_job_id: int = 731_000_000_001,
     ) -> None:
+        self.clock = clock
         self.timing = timing
         self.default = default
         self.scripts: dict[str, Script] = {}
@@ -60,15 +70,16 @@ class Engine:
         self.base_url = "http://127.0.0.1"
         self._ids = itertools.count(first_run_id)
         self._job_ids = itertools.count(first_job_id)
+        self._lock = threading.Lock()  # the maps below, for operations that read and then write them
         self.runs: dict[int, Run] = {}
         self.attempts: dict[int, tuple[Attempt, Run]] = {}
         self.tokens: dict[str, int] = {}
         self.deleted_tokens: set[str] = set()
 
-    # -- ids, urls -----------------------------------------------------------------------------------
+    # -- ids, urls, time -----------------------------------------------------------------------------
 
     def next_id(self) -> int:
-        return next(self._ids)
+        return next(self._ids)  # atomic: itertools.count holds the GIL for the step
 
     def register_attempt(self, attempt: Attempt, run: Run) -> None:
         self.attempts[attempt.run_id] = (attempt, run)
@@ -76,172 +87,218 @@ class Engine:
     def page_url(self, job_id: int, run_id: int) -> str:
         return f"{self.base_url}/?o={self.workspace_id}#job/{job_id}/run/{run_id}"
 
+    def catch_up(self, run: Run) -> float:
+        """Move ``run`` to the clock's time (an ``InstantClock`` first jumps ahead); the caller holds its lock."""
+        clock = self.clock
+        if isinstance(clock, InstantClock):
+            settle(run, clock)
+        now = clock.now()
+        run.advance(now)
+        return now
+
+    def snapshot(self) -> list[Run]:
+        """The runs that exist now, oldest first."""
+        with self._lock:
+            return list(self.runs.values())
+
     # -- operations ----------------------------------------------------------------------------------
 
-    def submit(self, body: dict[str, Any], now: float) -> int:
-        """Create a run from a checked body, or return the run its idempotency token already names."""
+    def submit(self, body: dict[str, Any], *, single_task: bool = False) -> int:
+        """
+        Create a run from a checked body, or return the run its idempotency token already names.
+
+        ``single_task``: the body was sent in the single-task form (task fields at the top level).
+        """
         token = body.get("idempotency_token")
-        if isinstance(token, str) and token:
-            if token in self.tokens:
-                return self.tokens[token]
-            if token in self.deleted_tokens:
-                raise invalid(
-                    f"The run submitted with idempotency token {token!r} was deleted; "
-                    "a token cannot be used again after its run is deleted."
-                )
-        run_id = self.next_id()
-        run = Run(self, run_id, next(self._job_ids), copy.deepcopy(body), now)
-        self.runs[run_id] = run
-        if isinstance(token, str) and token:
-            self.tokens[token] = run_id
-        run.advance(now)
+        with self._lock:
+            if isinstance(token, str) and token:
+                if token in self.tokens:
+                    return self.tokens[token]
+                if token in self.deleted_tokens:
+                    raise invalid(
+                        f"The run submitted with idempotency token {token!r} was deleted; "
+                        "a token cannot be used again after its run is deleted."
+                    )
+            run_id = self.next_id()
+            now = self.clock.now()
+            run = Run(self, run_id, next(self._job_ids), copy.deepcopy(body), now)
+            run.single_task = single_task
+            with run.lock:
+                self.runs[run_id] = run
+                if isinstance(token, str) and token:
+                    self.tokens[token] = run_id
+        with run.lock:
+            run.advance(now)
         return run_id
 
     def find(self, run_id: int) -> tuple[Run, Attempt | None]:
-        run = self.runs.get(run_id)
-        if run is not None:
-            return run, None
-        found = self.attempts.get(run_id)
-        if found is not None and found[1].run_id in self.runs:
-            return found[1], found[0]
+        """The run ``run_id`` names, and the task attempt when it is a task run id."""
+        with self._lock:
+            run = self.runs.get(run_id)
+            if run is not None:
+                return run, None
+            found = self.attempts.get(run_id)
+            if found is not None and found[1].run_id in self.runs:
+                return found[1], found[0]
         raise invalid(f"Run {run_id} does not exist.")
 
-    def get(self, run_id: int, now: float, page_token: str | None = None) -> dict[str, Any]:
-        """``runs/get``: the run (or task run) with ``tasks`` / ``iterations`` paged by 100."""
+    def get(
+        self,
+        run_id: int,
+        page_token: str | None = None,
+        *,
+        history: bool = False,
+        version: str = "2.2",
+    ) -> dict[str, Any]:
+        """
+        ``runs/get``: the run (or task run) with ``tasks`` / ``iterations`` paged by 100.
+
+        ``history`` adds ``repair_history`` (``include_history=true``); on ``version`` 2.0 a run submitted
+        in the single-task form also shows its task at the top level, as 2.0 clients read it.
+        """
         run, attempt = self.find(run_id)
-        run.advance(now)
-        if attempt is None:
-            full = render_run(run, self, now)
-            array = "tasks"
-        else:
-            full = render_task_run(run, attempt, self, now)
-            array = "iterations" if "iterations" in full else "tasks"
         offset = decode_page_token(page_token, run_id)
-        items = full[array]
-        if offset > len(items):
+        with run.lock:
+            now = self.catch_up(run)
+            if attempt is None:
+                full = render_run(run, self, now, page=(offset, PAGE_SIZE))
+                if history:
+                    full["repair_history"] = render_history(run, self, now)
+                if version == "2.0" and run.single_task:
+                    full.update(render_single_task(run, full["tasks"][-1] if full["tasks"] else {}))
+                total = len(run.task_entries())
+            else:
+                full = render_task_run(run, attempt, self, now, page=(offset, PAGE_SIZE))
+                total = task_run_items(attempt)
+        if offset > total:
             raise invalid("The page_token does not belong to this run.")
-        full[array] = items[offset : offset + PAGE_SIZE]
-        if array == "iterations" and offset > 0:
-            full["tasks"] = []
-        if offset + PAGE_SIZE < len(items):
+        if offset + PAGE_SIZE < total:
             full["next_page_token"] = encode_page_token(run_id, offset + PAGE_SIZE)
         return full
 
-    def get_output(self, run_id: int, now: float) -> dict[str, Any]:
+    def get_output(self, run_id: int) -> dict[str, Any]:
         """``runs/get-output`` of a task run (or of the only task of a single-task run)."""
         run, attempt = self.find(run_id)
-        run.advance(now)
-        if attempt is None:
-            if len(run.nodes) != 1:
-                raise invalid(
-                    "Retrieving the output of runs with multiple tasks is not supported. "
-                    "Please retrieve the output of each individual task run instead."
-                )
-            attempt = next(iter(run.nodes.values())).last
-        return render_output(run, attempt, self, now)
+        with run.lock:
+            now = self.catch_up(run)
+            if attempt is None:
+                if len(run.nodes) != 1:
+                    raise invalid(
+                        "Retrieving the output of runs with multiple tasks is not supported. "
+                        "Please retrieve the output of each individual task run instead."
+                    )
+                attempt = next(iter(run.nodes.values())).last
+            return render_output(run, attempt, self, now)
 
-    def render(self, run_id: int, now: float) -> dict[str, Any]:
-        """The run (or task run) as ``runs/get`` shows it at ``now``, with all its tasks (no paging)."""
+    def render(self, run_id: int) -> dict[str, Any]:
+        """The run (or task run) as ``runs/get`` shows it now, with all its tasks (no paging)."""
         run, attempt = self.find(run_id)
-        run.advance(now)
-        if attempt is None:
-            return render_run(run, self, now)
-        return render_task_run(run, attempt, self, now)
+        with run.lock:
+            now = self.catch_up(run)
+            if attempt is None:
+                return render_run(run, self, now)
+            return render_task_run(run, attempt, self, now)
 
-    def cancel(self, run_id: int, now: float) -> None:
+    def cancel(self, run_id: int) -> None:
         """``runs/cancel``: a run, or a single task run. Asynchronous: the run goes to TERMINATING."""
         run, attempt = self.find(run_id)
-        run.advance(now)
-        if attempt is None:
-            run.abort(now, CANCELED)
-        else:
-            run.cancel_attempt(attempt, now)
-        run.advance(now)
-
-    def cancel_all(self, job_id: int | None, all_queued: bool, now: float) -> None:
-        """``runs/cancel-all``: the run of ``job_id``, or every queued run."""
-        for run in list(self.runs.values()):
-            run.advance(now)
-            chosen = run.job_id == job_id if job_id is not None else all_queued and not run.started
-            if chosen:
+        with run.lock:
+            now = self.catch_up(run)
+            if attempt is None:
                 run.abort(now, CANCELED)
+            else:
+                run.cancel_attempt(attempt, now)
             run.advance(now)
 
-    def delete(self, run_id: int, now: float) -> None:
+    def cancel_all(self, job_id: int | None, all_queued: bool) -> None:
+        """``runs/cancel-all``: the run of ``job_id``, or every queued run."""
+        for run in self.snapshot():
+            with run.lock:
+                now = self.catch_up(run)
+                chosen = run.job_id == job_id if job_id is not None else all_queued and not run.started
+                if chosen:
+                    run.abort(now, CANCELED)
+                run.advance(now)
+
+    def delete(self, run_id: int) -> None:
         """``runs/delete``: only runs that have ended; their idempotency token stays unusable."""
         run, attempt = self.find(run_id)
         if attempt is not None:
             raise invalid(f"Run {run_id} is a task run; delete the run it belongs to ({run.run_id}).")
-        run.advance(now)
-        if run.is_active():
-            raise ApiFailure(
-                400,
-                "INVALID_STATE",
-                f"Run {run_id} is still active and cannot be deleted; cancel it and wait until it has terminated.",
-            )
-        del self.runs[run_id]
-        for attempt_ in run.all_attempts():
-            self.attempts.pop(attempt_.run_id, None)
-        if run.token is not None:
-            self.tokens.pop(run.token, None)
-            self.deleted_tokens.add(run.token)
+        with run.lock:
+            self.catch_up(run)
+            if run.is_active():
+                raise ApiFailure(
+                    400,
+                    "INVALID_STATE",
+                    f"Run {run_id} is still active and cannot be deleted; cancel it and wait until it has terminated.",
+                )
+        with self._lock:
+            if self.runs.pop(run_id, None) is None:
+                raise invalid(f"Run {run_id} does not exist.")
+            for attempt_ in run.all_attempts():
+                self.attempts.pop(attempt_.run_id, None)
+            if run.token is not None:
+                self.tokens.pop(run.token, None)
+                self.deleted_tokens.add(run.token)
 
-    def list(self, query: Mapping[str, str], now: float) -> dict[str, Any]:
+    def list(self, query: Mapping[str, Any]) -> dict[str, Any]:
         """``runs/list``: newest first, filtered, paged with ``page_token`` (or the old ``offset``)."""
-        active_only = _bool_param(query, "active_only")
-        completed_only = _bool_param(query, "completed_only")
+        active_only = bool_param(query, "active_only")
+        completed_only = bool_param(query, "completed_only")
         if active_only and completed_only:
             raise invalid("active_only and completed_only cannot both be true.")
-        limit = _int_param(query, "limit")
+        limit = int_param(query, "limit")
         if limit is None:
             limit = LIST_LIMIT_DEFAULT
         elif limit == 0:
             limit = LIST_LIMIT_MAX
-        if not 0 < limit <= LIST_LIMIT_MAX:
-            raise invalid(f"limit must be between 1 and {LIST_LIMIT_MAX}, got {limit}.")
+        if limit > LIST_LIMIT_MAX:
+            raise invalid(f"Invalid limit {limit} - it has to be no more than {LIST_LIMIT_MAX}.")
+        if limit < 0:
+            raise invalid(f"Invalid limit {limit} - it has to be at least 1.")
         run_type = query.get("run_type")
         if run_type is not None and run_type not in ("JOB_RUN", "SUBMIT_RUN", "WORKFLOW_RUN"):
             raise invalid(f"Unknown run_type {run_type!r}.")
-        job_id = _int_param(query, "job_id")
-        start_from = _int_param(query, "start_time_from")
-        start_to = _int_param(query, "start_time_to")
-        expand = _bool_param(query, "expand_tasks")
-        offset = _int_param(query, "offset") or 0
+        job_id = int_param(query, "job_id")
+        start_from = int_param(query, "start_time_from")
+        start_to = int_param(query, "start_time_to")
+        expand = bool_param(query, "expand_tasks")
+        offset = int_param(query, "offset") or 0
         if query.get("page_token"):
-            offset = decode_page_token(query["page_token"], 0)
+            offset = decode_page_token(str(query["page_token"]), 0)
         if offset < 0:
             raise invalid("offset must not be negative.")
-        selected: list[Run] = []
-        for run in sorted(self.runs.values(), key=lambda r: (r.submitted, r.run_id), reverse=True):
-            run.advance(now)
+        selected: list[tuple[Run, float]] = []
+        for run in sorted(self.snapshot(), key=lambda r: (r.submitted, r.run_id), reverse=True):
+            with run.lock:
+                now = self.catch_up(run)
+                active = run.is_active()
             if run_type is not None and run_type != "SUBMIT_RUN":
                 continue
             if job_id is not None and run.job_id != job_id:
                 continue
-            if active_only and not run.is_active():
+            if active_only and not active:
                 continue
-            if completed_only and run.is_active():
+            if completed_only and active:
                 continue
             started = ms(run.submitted)
             if start_from is not None and started < start_from:
                 continue
             if start_to is not None and started > start_to:
                 continue
-            selected.append(run)
+            selected.append((run, now))
         page = selected[offset : offset + limit]
         out: dict[str, Any] = {"has_more": offset + limit < len(selected)}
         if page:
             rendered = []
-            for run in page:
-                item = render_run(run, self, now)
-                if expand:
-                    if len(item["tasks"]) > PAGE_SIZE:
-                        item["tasks"] = item["tasks"][:PAGE_SIZE]
-                        item["has_more"] = True
+            for run, now in page:
+                with run.lock:
+                    item = render_run(run, self, now, page=(0, PAGE_SIZE if expand else 0))
+                    if expand:
+                        item["has_more"] = len(run.task_entries()) > PAGE_SIZE
                     else:
-                        item["has_more"] = False
-                else:
-                    del item["tasks"]
+                        del item["tasks"]
                 rendered.append(item)
             out["runs"] = rendered
         if out["has_more"]:
@@ -250,26 +307,12 @@ class Engine:
             out["prev_page_token"] = encode_page_token(0, max(0, offset - limit))
         return out
 
-    # -- rendering -----------------------------------------------------------------------------------
 
-
-def _bool_param(query: Mapping[str, str], name: str) -> bool:
-    value = query.get(name)
-    if value is None or value == "":
-        return False
-    lowered = value.lower()
-    if lowered in ("true", "1"):
-        return True
-    if lowered in ("false", "0"):
-        return False
-    raise invalid(f"{name} must be true or false, got {value!r}.")
-
-
-def _int_param(query: Mapping[str, str], name: str) -> int | None:
-    value = query.get(name)
-    if value is None or value == "":
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise invalid(f"{name} must be an integer, got {value!r}.") from None
+def settle(run: Run, clock: ManualClock) -> None:
+    """Move ``clock`` from event to event until ``run`` has nothing more to do on its own."""
+    while True:
+        upcoming = next_event_time([run])
+        if upcoming is None:
+            return
+        clock.advance_to(upcoming)
+        run.advance(max(upcoming, clock.now()))

@@ -24,9 +24,12 @@ __all__ = [
     "decode_page_token",
     "encode_page_token",
     "ms",
+    "render_history",
     "render_output",
     "render_run",
+    "render_single_task",
     "render_task_run",
+    "task_run_items",
 ]
 
 PAGE_SIZE = 100
@@ -70,8 +73,11 @@ def span_ms(start: float | None, end: float | None) -> int:
     return max(0, round((end - start) * 1000))
 
 
-def render_run(run: Run, site: Site, t: float) -> dict[str, Any]:
-    """The run as ``runs/get`` shows it at ``t``, with every task attempt (not paged)."""
+def render_run(run: Run, site: Site, t: float, page: tuple[int, int] | None = None) -> dict[str, Any]:
+    """
+    The run as ``runs/get`` shows it at ``t``: with every task attempt, or only those of
+    ``page = (offset, count)``.
+    """
     state = run.life_cycle(t)
     out: dict[str, Any] = {
         "job_id": run.job_id,
@@ -117,12 +123,56 @@ def render_run(run: Run, site: Site, t: float) -> dict[str, Any]:
         status["termination_details"] = {"code": code, "type": kind, "message": message}
     out["state"] = legacy
     out["status"] = status
-    out["tasks"] = [render_attempt(run, a, site, t) for a in run.task_entries()]
+    entries = run.task_entries()
+    if page is not None:
+        entries = entries[page[0] : page[0] + page[1]]
+    out["tasks"] = [render_attempt(run, a, site, t) for a in entries]
     return out
 
 
-def render_task_run(run: Run, attempt: Attempt, site: Site, t: float) -> dict[str, Any]:
-    """A task run as ``runs/get`` shows it when asked for its task run id."""
+def render_history(run: Run, site: Site, t: float) -> list[dict[str, Any]]:
+    """``repair_history`` (``runs/get?include_history=true``): the original run first."""
+    rendered = render_run(run, site, t)
+    original = {
+        "type": "ORIGINAL",
+        "start_time": rendered["start_time"],
+        "end_time": rendered["end_time"],
+        "state": rendered["state"],
+        "status": rendered["status"],
+        "task_run_ids": [node.attempts[0].run_id for node in run.nodes.values()],
+    }
+    return [original]
+
+
+def render_single_task(run: Run, task: Mapping[str, Any]) -> dict[str, Any]:
+    """
+    The top-level fields Jobs API 2.0 shows for a run submitted in the single-task form: ``task`` (its
+    task type's settings), ``cluster_spec`` and ``cluster_instance``.
+    """
+    spec = next(iter(run.nodes.values())).spec
+    out: dict[str, Any] = {"task": {k: copy.deepcopy(v) for k, v in spec.items() if k.endswith("_task")}}
+    cluster = {k: copy.deepcopy(spec[k]) for k in ("existing_cluster_id", "new_cluster", "libraries") if k in spec}
+    if cluster:
+        out["cluster_spec"] = cluster
+    if "cluster_instance" in task:
+        out["cluster_instance"] = task["cluster_instance"]
+    return out
+
+
+def task_run_items(attempt: Attempt) -> int:
+    """How many entries the paged array of a task run has: its iterations (for_each), else its one task."""
+    if attempt.node.kind == "for_each":
+        return sum(len(it.attempts) for it in attempt.node.iterations)
+    return 1
+
+
+def render_task_run(
+    run: Run, attempt: Attempt, site: Site, t: float, page: tuple[int, int] | None = None
+) -> dict[str, Any]:
+    """
+    A task run as ``runs/get`` shows it when asked for its task run id. A for_each task's ``iterations``
+    are all there, or those of ``page = (offset, count)`` (``tasks`` is empty after the first page).
+    """
     entry = render_attempt(run, attempt, site, t)
     out: dict[str, Any] = {
         "job_id": run.job_id,
@@ -154,7 +204,12 @@ def render_task_run(run: Run, attempt: Attempt, site: Site, t: float) -> dict[st
             out[name] = entry[name]
     out["tasks"] = [entry]
     if attempt.node.kind == "for_each":
-        out["iterations"] = [render_attempt(run, a, site, t) for it in attempt.node.iterations for a in it.attempts]
+        iterations = [a for it in attempt.node.iterations for a in it.attempts]
+        if page is not None:
+            iterations = iterations[page[0] : page[0] + page[1]]
+            if page[0] > 0:
+                out["tasks"] = []
+        out["iterations"] = [render_attempt(run, a, site, t) for a in iterations]
     return out
 
 

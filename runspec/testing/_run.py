@@ -13,6 +13,7 @@ of the request. Which task runs when is decided by the DAG semantics in ``_dag``
 from __future__ import annotations
 
 import copy
+import threading
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
@@ -82,6 +83,8 @@ class Run:
         self.result_code = ""
         self.result_type = ""
         self.active: set[Attempt] = set()
+        self.single_task = False  # submitted in the single-task form (task fields at the top level)
+        self.lock = threading.RLock()  # held by whoever moves or reads this run
         self.nodes: dict[str, Node] = {}
         for task in body["tasks"]:
             node = make_node(task)
@@ -288,6 +291,7 @@ class Run:
 
     def _node_final(self, node: Node, t: float) -> None:
         if node.parent is not None:
+            node.parent.open_iterations -= 1
             self._iteration_done(node.parent, t)
             return
         if self.aborting is not None:
@@ -356,8 +360,7 @@ class Run:
     def _launch_iterations(self, node: Node, t: float) -> None:
         inputs = node.inputs or []
         nested = (node.spec.get("for_each_task") or {}).get("task") or {}
-        running = sum(1 for it in node.iterations if it.result is None)
-        while len(node.iterations) < len(inputs) and running < node.concurrency:
+        while len(node.iterations) < len(inputs) and node.open_iterations < node.concurrency:
             index = len(node.iterations)
             value = inputs[index]
             spec = substitute_input(nested, value)
@@ -372,10 +375,10 @@ class Run:
                 input=value,
             )
             node.iterations.append(iteration)
+            node.open_iterations += 1
             self._new_attempt(iteration, 0)
             self._begin(iteration.last, t)
-            running += 1
-        if all(it.result is not None for it in node.iterations) and len(node.iterations) == len(inputs):
+        if node.open_iterations == 0 and len(node.iterations) == len(inputs):
             self._finish_for_each(node, t)
 
     def _iteration_done(self, node: Node, t: float) -> None:

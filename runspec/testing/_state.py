@@ -93,6 +93,7 @@ class Node:
     # for_each parents
     inputs: list[Any] | None = None
     iterations: list[Node] = field(default_factory=list)
+    open_iterations: int = 0  # iterations launched that have no result yet
     concurrency: int = 1
     # for_each iterations
     parent: Node | None = None
