@@ -14,6 +14,8 @@ import math
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from runspec.spec._schema import schema
+from runspec.spec.task_types import table as task_type_table
 from runspec.testing._http import invalid
 from runspec.testing._run import Run
 from runspec.testing._state import CANCELED, FAILED, SKIP_RESULTS, SUCCESS, TIMEDOUT, Attempt, Node
@@ -34,25 +36,9 @@ __all__ = [
 
 PAGE_SIZE = 100
 
-# Fields of the Jobs API `RunTask` object (SDK 0.162.0). Submitted settings are echoed back only where
-# the response type has the field.
-RUN_TASK_FIELDS = frozenset(
-    """ai_function_task ai_runtime_task alert_task attempt_number clean_rooms_notebook_task
-    cleanup_duration cluster_instance compute condition_task dashboard_task dbt_cloud_task
-    dbt_platform_task dbt_task depends_on description disable_auto_optimization disabled
-    effective_performance_target email_notifications end_time environment_key
-    environment_variables_key execution_duration existing_cluster_id for_each_task gen_ai_compute_task
-    git_source job_cluster_key libraries max_retries min_retry_interval_millis new_cluster notebook_task
-    notification_settings pipeline_task power_bi_task python_operator_task python_wheel_task
-    queue_duration resolved_values retry_on_timeout run_duration run_id run_if run_job_task
-    run_page_url setup_duration spark_jar_task spark_python_task spark_submit_task sql_task start_time
-    state status task_key timeout_seconds webhook_notifications""".split()  # noqa: SIM905
-)
+# Submitted task settings are echoed back only where the response's `RunTask` type has the field.
+RUN_TASK_FIELDS = frozenset(schema()["RunTask"])
 ECHOED_RUN_FIELDS = ("git_source", "environment_variables", "duration_target")
-
-# Task types whose output carries `logs`, and those whose output carries `notebook_output`.
-_LOG_TASKS = ("spark_python_task", "python_wheel_task", "spark_jar_task", "python_operator_task")
-_NOTEBOOK_TASKS = ("notebook_task",)
 
 
 class Site(Protocol):
@@ -150,7 +136,8 @@ def render_single_task(run: Run, task: Mapping[str, Any]) -> dict[str, Any]:
     task type's settings), ``cluster_spec`` and ``cluster_instance``.
     """
     spec = next(iter(run.nodes.values())).spec
-    out: dict[str, Any] = {"task": {k: copy.deepcopy(v) for k, v in spec.items() if k.endswith("_task")}}
+    types = task_type_table()
+    out: dict[str, Any] = {"task": {k: copy.deepcopy(v) for k, v in spec.items() if k in types}}
     cluster = {k: copy.deepcopy(spec[k]) for k in ("existing_cluster_id", "new_cluster", "libraries") if k in spec}
     if cluster:
         out["cluster_spec"] = cluster
@@ -262,12 +249,14 @@ def render_output(run: Run, attempt: Attempt, site: Site, now: float) -> dict[st
         return out
     outcome = attempt.outcome
     spec = attempt.node.spec
-    if any(kind in spec for kind in _NOTEBOOK_TASKS):
+    types = task_type_table()
+    carried = {types[kind].output for kind in spec if kind in types}  # what the task type's output holds
+    if "notebook_output" in carried:
         notebook: dict[str, Any] = {}
         if outcome is not None and outcome.result is not None:
             notebook = {"result": outcome.result, "truncated": False}
         out["notebook_output"] = notebook
-    if any(kind in spec for kind in _LOG_TASKS):
+    if "logs" in carried:
         out["logs"] = outcome.logs if outcome is not None and outcome.logs is not None else ""
         out["logs_truncated"] = False
     if attempt.result in (FAILED, TIMEDOUT, CANCELED):

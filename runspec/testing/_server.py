@@ -24,14 +24,13 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from runspec.spec.limits import MAX_BODY_BYTES
 from runspec.testing._http import ApiFailure, Request, Response
 
-__all__ = ["MAX_BODY_BYTES", "Handler", "Server"]
+__all__ = ["Handler", "Server"]
 
 log = logging.getLogger("runspec.testing")
 
-MAX_BODY_BYTES = 10 * 1024 * 1024
-"""The largest request body the service takes (10 MB); larger ones are refused unread."""
 
 _KEPT_OF_REFUSED = 1024  # bytes of a refused body kept for the request log
 _DRAIN_SECONDS = 1.0  # how long an unread body is drained after a refusal, so the client sees the answer

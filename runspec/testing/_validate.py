@@ -14,16 +14,15 @@ from typing import Any
 
 from runspec.errors import SpecError
 from runspec.spec import RunSpec
+from runspec.spec.limits import MAX_TASKS, MAX_TOKEN
 from runspec.testing._http import ApiFailure, invalid
-from runspec.testing._wire import coerce_numbers, tasks_form
+from runspec.testing._wire import coerce_numbers, out_of_range, tasks_form
 
 __all__ = ["SHARED_CLUSTER_MESSAGE", "check_submit_body"]
 
 SHARED_CLUSTER_MESSAGE = "Shared job cluster feature is not supported in runs/submit API."
 TOO_MANY_TASKS_21 = "Resources with more than 100 tasks can only be handled by API 2.2 and above"
-MAX_TASKS = 1000
-MAX_TASKS_21 = 100
-MAX_TOKEN = 64
+MAX_TASKS_21 = 100  # API 2.0 and 2.1 take at most 100 tasks
 
 
 def check_submit_body(body: Any, *, api_version: str, use_runspec: bool = True) -> dict[str, Any]:
@@ -51,6 +50,9 @@ def check_submit_body(body: Any, *, api_version: str, use_runspec: bool = True) 
     if use_runspec:
         # On the body as sent: a null field is absent there, but a null inside a map is refused.
         _check_with_runspec(body)
+    where = out_of_range(body)
+    if where is not None:
+        raise invalid(f"{where} is out of range of a 64-bit integer.")
     try:
         # The engine reads what a workspace keeps: null fields dropped.
         cleaned: dict[str, Any] = dict(_without_nulls(body))

@@ -18,24 +18,25 @@ from functools import cache
 from typing import Any
 
 from runspec.spec._schema import parse_type, schema
+from runspec.spec.limits import INT64_MAX, INT64_MIN
+from runspec.spec.task_types import table as task_type_table
 from runspec.testing._http import invalid, malformed
 
 __all__ = [
-    "INT64_MAX",
-    "INT64_MIN",
     "bool_param",
     "coerce_numbers",
     "int64",
     "int_param",
     "loads",
+    "out_of_range",
     "single_task_key",
     "tasks_form",
 ]
 
-INT64_MAX = 2**63 - 1
-INT64_MIN = -(2**63)
 
 _DIGITS = re.compile(r"-?\d{1,19}")
+_MAX_DIGITS = 4000  # longer integers are refused while parsing (Python's own limit is 4300 digits)
+_INTEGER = re.compile(rf"\s*-?\d{{1,{_MAX_DIGITS}}}\s*")
 _NUMBER = re.compile(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 _ROOT = "RunsSubmitRequest"
 _TASK = "SubmitTask"
@@ -48,12 +49,9 @@ class _OutOfRange(ValueError):
 
 
 def _parse_int(text: str) -> int:
-    if not _DIGITS.fullmatch(text):
+    if len(text) > _MAX_DIGITS:
         raise _OutOfRange(text)
-    value = int(text)
-    if not INT64_MIN <= value <= INT64_MAX:
-        raise _OutOfRange(text)
-    return value
+    return int(text)
 
 
 def _parse_float(text: str) -> float:
@@ -70,7 +68,8 @@ def _no_constant(text: str) -> Any:
 def loads(raw: bytes) -> Any:
     """
     Parse a JSON body; ``ApiFailure`` (400 ``MALFORMED_REQUEST``) when it is not UTF-8 JSON, or holds an
-    integer outside int64 (or a number too large for a double), however many digits it has.
+    integer of thousands of digits or a number too large for a double. Integers outside int64 parse:
+    validation refuses them with their path (``out_of_range``).
     """
     try:
         text = raw.decode("utf-8")
@@ -124,6 +123,25 @@ def bool_param(params: Mapping[str, Any], name: str) -> bool:
     raise invalid(f"{name} must be true or false, got {_short(value)}.")
 
 
+def out_of_range(value: Any, path: str = "$") -> str | None:
+    """The path of the first integer in ``value`` outside int64, or ``None``."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return None if INT64_MIN <= value <= INT64_MAX else path
+    if isinstance(value, dict):
+        items: Any = ((f"{path}.{k}", v) for k, v in value.items())
+    elif isinstance(value, list):
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    for where, item in items:
+        found = out_of_range(item, where)
+        if found is not None:
+            return found
+    return None
+
+
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else f"{text[:40]}..."
@@ -149,7 +167,7 @@ def coerce_numbers(body: Mapping[str, Any]) -> dict[str, Any]:
     """
     A copy of a runs/submit body with numeric strings in integer and number fields turned into numbers.
 
-    Strings that are not numbers are left for validation to report; an integer outside int64 is a 400.
+    Strings that are not numbers are left for validation to report, and so are integers outside int64.
     """
     return dict(_coerce(body, ("object", _ROOT), "$"))
 
@@ -157,10 +175,8 @@ def coerce_numbers(body: Mapping[str, Any]) -> dict[str, Any]:
 def _coerce(value: Any, desc: tuple[Any, ...], path: str) -> Any:
     kind = desc[0]
     if kind == "integer":
-        if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
-            return int64(value, path)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return int64(value, path)
+        if isinstance(value, str) and _INTEGER.fullmatch(value):
+            return int(value)
         return value
     if kind == "number":
         if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
@@ -210,7 +226,7 @@ def tasks_form(body: Mapping[str, Any]) -> dict[str, Any] | None:
     if body.get("tasks") is not None:
         return None
     moved = {k: v for k, v in body.items() if k in _task_only_fields()}
-    if not any(k.endswith("_task") for k in moved):
+    if not any(k in task_type_table() for k in moved):
         return None
     task = {"task_key": single_task_key(body.get("run_name")), **moved}
     run = {k: v for k, v in body.items() if k not in moved}
