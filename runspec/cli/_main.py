@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 import runspec
-from runspec.cli import demo, emulator, render, submit, validate
+from runspec.cli import cancel, demo, emulator, outputs, render, status, submit, validate, wait
 from runspec.cli._loading import InvalidSpec
 from runspec.cli._options import FORMATTER, Parser
 from runspec.cli._output import (
@@ -51,6 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_parser(commands)
     render.add_parser(commands)
     submit.add_parser(commands)
+    status.add_parser(commands)
+    wait.add_parser(commands)
+    cancel.add_parser(commands)
+    outputs.add_parser(commands)
     emulator.add_parser(commands)
     demo.add_parser(commands)
     return parser
@@ -61,12 +65,21 @@ class _LogFormatter(logging.Formatter):
         return f"runspec: {record.getMessage()}"
 
 
+def _not_the_clients_interrupt_note(record: logging.LogRecord) -> bool:
+    """
+    Drop ``wait()``'s own note that an interrupt leaves the run going: the command cancels the run
+    itself after an interrupt (``cancel_on_interrupt=False``) and says what came of it.
+    """
+    return not (record.funcName == "wait" and "interrupted" in str(record.msg))
+
+
 def _setup_logging() -> Callable[[], None]:
     """Warnings of the client (retries, a cancel that failed) on standard error, one line each."""
     logger = logging.getLogger("runspec")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_LogFormatter())
     handler.setLevel(logging.WARNING)
+    handler.addFilter(_not_the_clients_interrupt_note)
     logger.addHandler(handler)
     previous = logger.propagate
     logger.propagate = False

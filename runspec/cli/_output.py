@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -51,8 +52,21 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+def for_shell(problem: Problem) -> Problem:
+    """
+    The problem as the command shows it: an ``unknown-field`` points at ``--lenient``, not Python's ``strict=False``.
+    """
+    if problem.code != "unknown-field":
+        return problem
+    message = problem.message.replace("extra={...} or strict=False", "--lenient").replace("strict=False", "--lenient")
+    if "--lenient" not in message:
+        message += " (--lenient passes it through)"
+    return Problem(problem.path, problem.code, message)
+
+
 def problem_lines(problems: Sequence[Problem], prefix: str = "") -> list[str]:
-    return [f"  {prefix}{p}" for p in problems]
+    """One indented line per problem (``prefix`` ``"warning: "`` for warnings, shown as they are)."""
+    return [f"  {prefix}{p if prefix else for_shell(p)}" for p in problems]
 
 
 def report_invalid(source: str, exc: SpecError) -> None:
@@ -102,7 +116,7 @@ def error_object(status: str, code: int, exc: BaseException, message: str | None
     error: dict[str, Any] = {"type": type(exc).__name__, "message": message or " ".join(str(exc).split())}
     if isinstance(exc, SpecError):
         error["message"] = f"{plural(len(exc.problems), 'problem')}"
-        error["problems"] = [p.to_dict() for p in exc.problems]
+        error["problems"] = [for_shell(p).to_dict() for p in exc.problems]
         error["warnings"] = [w.to_dict() for w in exc.warnings]
     token = getattr(exc, "idempotency_token", None)
     return {
@@ -140,3 +154,25 @@ def submit_error_line(exc: BaseException, token: str | None) -> str:
     if isinstance(exc, SubmitError) and token and maybe_sent:
         text += f" (the run may exist: submitting again with --idempotency-token {token} cannot start a second one)"
     return " ".join(text.split())
+
+
+def report_workspace_error(exc: BaseException, *, as_json: bool, token: str | None = None) -> int:
+    """
+    Print a failure to reach or use the workspace (one line, or the ``--json`` object too); return its exit code.
+
+    ``token`` is the idempotency token of a submit that may have reached the workspace: the line then
+    says how to resubmit without starting a second run.
+    """
+    from runspec.errors import ConfigError, SubmitError
+
+    if isinstance(exc, ConfigError):
+        line = config_line(exc)
+        if as_json:
+            echo(json.dumps(error_object("error", EXIT_SUBMIT_ERROR, exc, line), indent=2))
+        error(line)
+        return EXIT_SUBMIT_ERROR
+    if as_json:
+        echo(json.dumps(error_object("error", EXIT_SUBMIT_ERROR, exc, submit_error_line(exc, None)), indent=2))
+    sent = exc.idempotency_token if isinstance(exc, SubmitError) and exc.idempotency_token else token
+    error(submit_error_line(exc, sent))
+    return EXIT_SUBMIT_ERROR

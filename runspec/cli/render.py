@@ -8,7 +8,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from runspec.cli._loading import load_or_exit
-from runspec.cli._options import FORMATTER, SPEC_HELP, workspace_options
+from runspec.cli._options import FORMATTER, SPEC_HELP, lenient_option, nonempty_token, workspace_options
 from runspec.cli._output import EXIT_OK, config_line, echo, note, report_warnings, use_color
 from runspec.spec import RunSpec
 
@@ -54,7 +54,7 @@ def _prepare(spec: RunSpec, args: argparse.Namespace) -> PreparedRequest:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    spec = load_or_exit(args.spec)
+    spec = load_or_exit(args.spec, strict=not args.lenient)
     if args.request:
         prepared = _prepare(spec, args)
         if args.json:
@@ -101,6 +101,9 @@ def add_parser(commands: Commands) -> None:
         "--graph", choices=("mermaid", "dot", "text"), help="a picture of the tasks and their dependencies"
     )
     render.add_argument("--json", action="store_true", help="with --request: the request as one JSON object")
-    render.add_argument("--idempotency-token", metavar="T", help="with --request: the token to put in the body")
+    render.add_argument(
+        "--idempotency-token", type=nonempty_token, metavar="T", help="with --request: the token to put in the body"
+    )
+    lenient_option(render)
     workspace_options(render)
     render.set_defaults(handler=cmd_render)

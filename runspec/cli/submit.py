@@ -9,24 +9,32 @@ import time
 import uuid
 from typing import TYPE_CHECKING
 
-from runspec.cli._follow import follow, json_result, report
+from runspec.cli._follow import follow, workspace_words
 from runspec.cli._loading import InvalidSpec, load_or_exit
-from runspec.cli._options import FORMATTER, SPEC_HELP, positive, workspace_options
+from runspec.cli._options import (
+    FORMATTER,
+    SPEC_HELP,
+    deadline_option,
+    follow_options,
+    json_option,
+    lenient_option,
+    nonempty_token,
+    workspace_options,
+)
 from runspec.cli._output import (
-    EXIT_INTERRUPTED,
     EXIT_INVALID,
-    EXIT_SUBMIT_ERROR,
     CliError,
-    config_line,
     echo,
     elapsed,
     error,
     error_object,
     report_invalid,
     report_warnings,
-    submit_error_line,
+    report_workspace_error,
 )
-from runspec.errors import SpecError
+from runspec.cli._report import json_result, print_next_steps, report
+from runspec.cli._signals import interrupt_code, interrupt_words, signals_as_interrupts
+from runspec.errors import RunspecError, SpecError
 from runspec.spec import RunSpec
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -47,9 +55,43 @@ def submit_and_follow(
     as_json: bool,
     picture: bool = True,
 ) -> int:
-    """Submit ``spec``, print what happened (text or one JSON object), return the exit code."""
+    """
+    Submit ``spec``, print what happened (text or one JSON object), return the exit code.
+
+    SIGTERM and SIGHUP count as Ctrl-C throughout: while submitting they stop with the token to
+    resubmit with; while waiting they cancel the run (``follow``).
+    """
+    with signals_as_interrupts():
+        return _submit_and_follow(
+            spec,
+            host=host,
+            token=token,
+            profile=profile,
+            idempotency_token=idempotency_token,
+            deadline=deadline,
+            wait=wait,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            as_json=as_json,
+            picture=picture,
+        )
+
+
+def _submit_and_follow(
+    spec: RunSpec,
+    *,
+    host: str | None,
+    token: str | None,
+    profile: str | None,
+    idempotency_token: str | None,
+    deadline: float,
+    wait: bool,
+    timeout: float | None,
+    poll_interval: float,
+    as_json: bool,
+    picture: bool,
+) -> int:
     from runspec.client import submit
-    from runspec.errors import ConfigError, SubmitError
 
     out = sys.stdout
     progress = sys.stderr if as_json else sys.stdout
@@ -62,64 +104,38 @@ def submit_and_follow(
             echo(json.dumps(error_object("invalid", EXIT_INVALID, exc), indent=2))
         report_invalid("the run", exc)
         return EXIT_INVALID
-    except ConfigError as exc:
+    except RunspecError as exc:
+        return report_workspace_error(exc, as_json=as_json, token=chosen)
+    except KeyboardInterrupt as exc:
+        code = interrupt_code(exc)
         if as_json:
-            echo(json.dumps(error_object("error", EXIT_SUBMIT_ERROR, exc, config_line(exc)), indent=2))
-        error(config_line(exc))
-        return EXIT_SUBMIT_ERROR
-    except SubmitError as exc:
-        if as_json:
-            line = submit_error_line(exc, None)
-            echo(json.dumps(error_object("error", EXIT_SUBMIT_ERROR, exc, line), indent=2))
-        error(submit_error_line(exc, exc.idempotency_token or chosen))
-        return EXIT_SUBMIT_ERROR
-    except KeyboardInterrupt:
-        if as_json:
-            echo(
-                json.dumps(
-                    {"status": "interrupted", "exit_code": EXIT_INTERRUPTED, "idempotency_token": chosen}, indent=2
-                )
-            )
+            echo(json.dumps({"status": "interrupted", "exit_code": code, "idempotency_token": chosen}, indent=2))
         error(
-            "interrupted while submitting; if the run was created, submitting again with "
+            f"{interrupt_words(exc)} while submitting; if the run was created, submitting again with "
             f"--idempotency-token {chosen} returns it instead of starting another"
         )
-        return EXIT_INTERRUPTED
+        return code
     with handle:
         echo(f"submitted run {handle.run_id} (idempotency token {handle.idempotency_token})", file=progress)
         if wait:
-            echo(
-                f"waiting for it to finish (Ctrl-C cancels the run){_timeout_note(timeout)}",
-                file=progress,
-            )
-        try:
-            outcome = follow(
-                handle,
-                spec,
-                wait=wait,
-                timeout=timeout,
-                poll_interval=poll_interval,
-                progress=progress,
-                start=start,
-            )
-        except KeyboardInterrupt:
-            if as_json:
-                result = {
-                    "status": "interrupted",
-                    "exit_code": EXIT_INTERRUPTED,
-                    "run_id": handle.run_id,
-                    "idempotency_token": handle.idempotency_token,
-                    "message": "interrupted; cancel requested",
-                }
-                echo(json.dumps(result, indent=2))
-            error(f"interrupted: asked the workspace to cancel run {handle.run_id}")
-            return EXIT_INTERRUPTED
+            echo(f"waiting for it to finish (Ctrl-C cancels the run){_timeout_note(timeout)}", file=progress)
+        outcome = follow(
+            handle,
+            keys=spec.task_keys,
+            wait=wait,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            progress=progress,
+            start=start,
+            workspace=workspace_words(host, profile),
+        )
         if not wait and outcome.run is not None and outcome.run.run_page_url and not as_json:
             echo(f"  {outcome.run.run_page_url}", file=progress)
         if as_json:
             echo(json.dumps(json_result(outcome), indent=2, ensure_ascii=False), file=out)
             if outcome.exit_code:
                 error(outcome.message or outcome.status)
+                print_next_steps(outcome)
         elif wait or outcome.message:
             report(outcome, spec, out, picture=picture)
         return outcome.exit_code
@@ -131,7 +147,7 @@ def _timeout_note(timeout: float | None) -> str:
 
 def cmd_submit(args: argparse.Namespace) -> int:
     try:
-        spec = load_or_exit(args.spec)
+        spec = load_or_exit(args.spec, strict=not args.lenient)
     except (InvalidSpec, CliError) as exc:
         if args.json:
             problem = exc.error if isinstance(exc, InvalidSpec) else exc
@@ -164,7 +180,8 @@ def add_parser(commands: Commands) -> None:
             "\n"
             "With --wait, print each task's state changes with the time since submitting, then the final\n"
             "picture of the run and the tasks' outputs, or each failed task's error and trace. Ctrl-C\n"
-            "cancels the run and exits 130.\n"
+            "cancels the run and exits 130 (SIGTERM: 143, SIGHUP: 129). When --timeout passes, the run\n"
+            "goes on: runspec wait RUN_ID follows it again, runspec cancel RUN_ID stops it.\n"
             "\n"
             "exit codes: 0 submitted (with --wait: succeeded), 1 the run did not succeed or --timeout\n"
             "passed (the run goes on), 2 invalid spec, 3 configuration, credentials, network or API error"
@@ -178,29 +195,15 @@ def add_parser(commands: Commands) -> None:
     )
     submit.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
     submit.add_argument("--wait", action="store_true", help="follow the run until it ends")
-    submit.add_argument("--idempotency-token", metavar="T", help="the token that makes the submit safe to repeat")
     submit.add_argument(
-        "--timeout",
-        type=positive,
-        metavar="S",
-        help="with --wait: stop waiting after S seconds (exit 1; the run is not cancelled)",
+        "--idempotency-token",
+        type=nonempty_token,
+        metavar="T",
+        help="the token that makes the submit safe to repeat",
     )
-    submit.add_argument(
-        "--poll-interval",
-        type=positive,
-        default=30.0,
-        metavar="S",
-        help="with --wait: longest pause between polls, in seconds (default 30; polls sooner after changes)",
-    )
-    submit.add_argument(
-        "--deadline",
-        type=positive,
-        default=300.0,
-        metavar="S",
-        help="how long one request may keep retrying network errors, 429 and 5xx (default 300 s)",
-    )
-    submit.add_argument(
-        "--json", action="store_true", help="print one JSON object at the end (progress goes to standard error)"
-    )
+    follow_options(submit, prefix="with --wait: ")
+    deadline_option(submit)
+    json_option(submit, "print one JSON object at the end (progress goes to standard error)")
+    lenient_option(submit)
     workspace_options(submit)
     submit.set_defaults(handler=cmd_submit)
