@@ -12,7 +12,8 @@ from typing import Any, Literal
 
 import requests
 
-from runspec.client.auth import AuthHook, resolve_workspace
+from runspec.client.auth import Workspace
+from runspec.client.credentials import AuthHook
 from runspec.client.results import OutputView, RunView, TaskView
 from runspec.client.transport import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, Timeout, Transport
 from runspec.errors import RunFailed, RunspecError, WaitTimeout
@@ -80,6 +81,7 @@ class RunHandle:
         host: str | None = None,
         token: str | None = None,
         *,
+        workspace: Workspace | None = None,
         profile: str | None = None,
         auth: AuthHook | None = None,
         client_id: str | None = None,
@@ -93,17 +95,20 @@ class RunHandle:
         """
         A handle on an existing run, found by id (nothing is sent until you call a method).
 
-        Host and credentials are resolved as for ``submit()``.
+        Host and credentials are resolved as for ``submit()`` (``Workspace.resolve()``), or given
+        as ``workspace=``.
         """
-        workspace = resolve_workspace(
-            host,
-            token,
-            client_id=client_id,
-            client_secret=client_secret,
-            auth=auth,
-            profile=profile,
-            clock=clock,
-        )
+        if workspace is None:
+            workspace = Workspace.resolve(
+                host,
+                token,
+                client_id=client_id,
+                client_secret=client_secret,
+                auth=auth,
+                profile=profile,
+                session=session,
+                clock=clock,
+            )
         transport = Transport(workspace, session=session, timeout=timeout, deadline=deadline, sleep=sleep, clock=clock)
         return cls(run_id, transport)
 

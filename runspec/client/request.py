@@ -1,12 +1,19 @@
 """
-``submit()`` and the request it sends, which ``perform_request=False`` hands back unsent.
+``prepare()``: the runs/submit request as a value; ``submit()`` is ``prepare(...).send()``.
+
+::
+
+    request = prepare(spec)      # resolves the workspace, picks the idempotency token; sends nothing
+    print(request)               # method, URL, headers (credentials masked) and the JSON body
+    handle = request.send()      # POST with retries; sending it again reaches the same run
+
+``submit(..., perform_request=False)`` is the older spelling of ``prepare(...)``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -14,14 +21,11 @@ from typing import Any, Literal, overload
 
 import requests
 
-from runspec.client.auth import (
-    AuthHook,
-    Credentials,
-    Workspace,
-    normalize_host,
-    resolve_workspace,
-)
+from runspec.client.auth import Workspace
+from runspec.client.credentials import AuthHook, Credentials
 from runspec.client.handle import RunHandle
+from runspec.client.hosts import check_host
+from runspec.client.redact import is_sensitive_header, mask_header
 from runspec.client.transport import (
     API_PREFIX,
     DEFAULT_DEADLINE,
@@ -33,23 +37,13 @@ from runspec.client.transport import (
 from runspec.errors import Problem, SpecError, SubmitError
 from runspec.spec import RunSpec
 
-__all__ = ["MAX_IDEMPOTENCY_TOKEN", "PreparedRequest", "submit"]
+__all__ = ["MAX_IDEMPOTENCY_TOKEN", "PreparedRequest", "prepare", "submit"]
 
 log = logging.getLogger("runspec")
 
 MAX_IDEMPOTENCY_TOKEN = 64
 SUBMIT_ENDPOINT = "runs/submit"
-_SENSITIVE = re.compile(r"auth|token|secret|password|cookie|key", re.IGNORECASE)
-_REDACTED = "<redacted>"
-
-
-def _mask(name: str, value: str) -> str:
-    if not _SENSITIVE.search(name):
-        return value
-    scheme, space, _ = value.partition(" ")
-    if space and scheme.isalpha() and len(scheme) <= 10:
-        return f"{scheme} {_REDACTED}"
-    return _REDACTED
+_mask = mask_header
 
 
 class _GivenHeaders(Credentials):
@@ -61,7 +55,7 @@ class _GivenHeaders(Credentials):
         self._values: tuple[str, ...] = tuple(
             part
             for name, value in headers.items()
-            if _SENSITIVE.search(name)
+            if is_sensitive_header(name)
             for part in (value, value.partition(" ")[2])
             if part
         )
@@ -151,7 +145,7 @@ class PreparedRequest:
         failed send) returns the same run: the body carries its idempotency token.
         """
         options = self._options
-        origin = normalize_host(self.url, source="url")
+        origin = check_host(self.url, source="the request's url")
         workspace = self._workspace
         if workspace is None or workspace.host != origin:
             # Sent somewhere else than the workspace it was made for: only its own headers go.
@@ -177,7 +171,8 @@ class PreparedRequest:
         run_id = answer.get("run_id") if isinstance(answer, dict) else None
         if isinstance(run_id, bool) or not isinstance(run_id, int):
             raise SubmitError(
-                f"{self.method} {path} answered without a run_id ({str(answer)[:200]!r})",
+                f"{self.method} {path} answered without a run_id "
+                f"({transport.redactor.text(json.dumps(transport.redactor.json(answer)))[:200]})",
                 method=self.method,
                 path=path,
                 idempotency_token=token,
@@ -214,72 +209,12 @@ def _mint_token() -> str:
     return "runspec-" + uuid.uuid4().hex
 
 
-@overload
-def submit(
+def prepare(
     spec: Any,
     host: str | None = None,
     token: str | None = None,
     *,
-    perform_request: Literal[True] = True,
-    timeout: Timeout = ...,
-    deadline: float = ...,
-    session: requests.Session | None = ...,
-    sleep: Callable[[float], None] = ...,
-    clock: Callable[[], float] = ...,
-    auth: AuthHook | None = ...,
-    profile: str | None = ...,
-    client_id: str | None = ...,
-    client_secret: str | None = ...,
-    idempotency_token: str | None = ...,
-) -> RunHandle: ...
-
-
-@overload
-def submit(
-    spec: Any,
-    host: str | None = None,
-    token: str | None = None,
-    *,
-    perform_request: Literal[False],
-    timeout: Timeout = ...,
-    deadline: float = ...,
-    session: requests.Session | None = ...,
-    sleep: Callable[[float], None] = ...,
-    clock: Callable[[], float] = ...,
-    auth: AuthHook | None = ...,
-    profile: str | None = ...,
-    client_id: str | None = ...,
-    client_secret: str | None = ...,
-    idempotency_token: str | None = ...,
-) -> PreparedRequest: ...
-
-
-@overload
-def submit(
-    spec: Any,
-    host: str | None = None,
-    token: str | None = None,
-    *,
-    perform_request: bool,
-    timeout: Timeout = ...,
-    deadline: float = ...,
-    session: requests.Session | None = ...,
-    sleep: Callable[[float], None] = ...,
-    clock: Callable[[], float] = ...,
-    auth: AuthHook | None = ...,
-    profile: str | None = ...,
-    client_id: str | None = ...,
-    client_secret: str | None = ...,
-    idempotency_token: str | None = ...,
-) -> RunHandle | PreparedRequest: ...
-
-
-def submit(
-    spec: Any,
-    host: str | None = None,
-    token: str | None = None,
-    *,
-    perform_request: bool = True,
+    workspace: Workspace | None = None,
     timeout: Timeout = DEFAULT_TIMEOUT,
     deadline: float = DEFAULT_DEADLINE,
     session: requests.Session | None = None,
@@ -290,26 +225,15 @@ def submit(
     client_id: str | None = None,
     client_secret: str | None = None,
     idempotency_token: str | None = None,
-) -> RunHandle | PreparedRequest:
+) -> PreparedRequest:
     """
-    Submit a one-time run (``POST /api/2.2/jobs/runs/submit``) exactly once; a ``RunHandle`` on it.
+    The runs/submit request for ``spec``, complete and unsent; ``.send()`` returns the ``RunHandle``.
 
-    ``spec`` is a ``RunSpec``, a ``Run`` (compiled first) or a request body dict (checked with
-    ``RunSpec.from_dict``). Host and credentials: ``host=`` / ``token=``, else the environment,
-    else ``~/.databrickscfg`` (see ``runspec.client.auth``); ``client_id`` / ``client_secret`` for
-    OAuth machine-to-machine, ``auth=`` for anything that makes headers, ``profile=`` to pick a
-    config profile.
-
-    * Idempotency: when neither the spec nor ``idempotency_token=`` has a token, a random one is
-      minted for this call and sent on every retry, so however the network fails there is at most
-      one run. It is on the handle and in every ``SubmitError``: submitting again with it returns
-      the same run.
-    * ``perform_request=False`` sends nothing and returns the ``PreparedRequest`` (print it: the
-      token is masked; ``.send()`` it later).
-    * ``timeout``: seconds, or ``(connect, read)``, for each HTTP request (default 10 s / 60 s).
-      ``deadline``: seconds all retries of one call may take (default 300).
-    * ``session``: your ``requests.Session`` (proxies, CA bundle); ``sleep`` and ``clock`` replace
-      ``time.sleep`` and ``time.monotonic`` (tests), for submit and for the handle's ``wait()``.
+    Checks the spec, resolves the workspace (``workspace=`` a ``Workspace.resolve()`` result, or
+    ``host=`` / ``token=`` / ``profile=`` / ``auth=`` / ``client_id=`` + ``client_secret=``, else the
+    environment, else ``~/.databrickscfg``), and picks the idempotency token (``idempotency_token=``,
+    else the spec's, else a fresh random one). Nothing is sent. The other arguments are kept for
+    ``send()``; see ``submit()`` for what they mean.
     """
     body = _request_body(spec)
     given = idempotency_token if idempotency_token else None
@@ -338,15 +262,17 @@ def submit(
         )
     body["idempotency_token"] = chosen
 
-    workspace = resolve_workspace(
-        host,
-        token,
-        client_id=client_id,
-        client_secret=client_secret,
-        auth=auth,
-        profile=profile,
-        clock=clock,
-    )
+    if workspace is None:
+        workspace = Workspace.resolve(
+            host,
+            token,
+            client_id=client_id,
+            client_secret=client_secret,
+            auth=auth,
+            profile=profile,
+            session=session,
+            clock=clock,
+        )
     headers = {
         "Accept": "application/json",
         "Content-Type": "application/json",
@@ -355,7 +281,7 @@ def submit(
     if workspace.workspace_id:
         headers["X-Databricks-Workspace-Id"] = workspace.workspace_id
     headers.update(workspace.credentials.cached_headers() or {})
-    prepared = PreparedRequest(
+    return PreparedRequest(
         "POST",
         workspace.host + API_PREFIX + SUBMIT_ENDPOINT,
         headers,
@@ -368,6 +294,128 @@ def submit(
             "sleep": sleep,
             "clock": clock,
         },
+    )
+
+
+@overload
+def submit(
+    spec: Any,
+    host: str | None = None,
+    token: str | None = None,
+    *,
+    perform_request: Literal[True] = True,
+    workspace: Workspace | None = ...,
+    timeout: Timeout = ...,
+    deadline: float = ...,
+    session: requests.Session | None = ...,
+    sleep: Callable[[float], None] = ...,
+    clock: Callable[[], float] = ...,
+    auth: AuthHook | None = ...,
+    profile: str | None = ...,
+    client_id: str | None = ...,
+    client_secret: str | None = ...,
+    idempotency_token: str | None = ...,
+) -> RunHandle: ...
+
+
+@overload
+def submit(
+    spec: Any,
+    host: str | None = None,
+    token: str | None = None,
+    *,
+    perform_request: Literal[False],
+    workspace: Workspace | None = ...,
+    timeout: Timeout = ...,
+    deadline: float = ...,
+    session: requests.Session | None = ...,
+    sleep: Callable[[float], None] = ...,
+    clock: Callable[[], float] = ...,
+    auth: AuthHook | None = ...,
+    profile: str | None = ...,
+    client_id: str | None = ...,
+    client_secret: str | None = ...,
+    idempotency_token: str | None = ...,
+) -> PreparedRequest: ...
+
+
+@overload
+def submit(
+    spec: Any,
+    host: str | None = None,
+    token: str | None = None,
+    *,
+    perform_request: bool,
+    workspace: Workspace | None = ...,
+    timeout: Timeout = ...,
+    deadline: float = ...,
+    session: requests.Session | None = ...,
+    sleep: Callable[[float], None] = ...,
+    clock: Callable[[], float] = ...,
+    auth: AuthHook | None = ...,
+    profile: str | None = ...,
+    client_id: str | None = ...,
+    client_secret: str | None = ...,
+    idempotency_token: str | None = ...,
+) -> RunHandle | PreparedRequest: ...
+
+
+def submit(
+    spec: Any,
+    host: str | None = None,
+    token: str | None = None,
+    *,
+    perform_request: bool = True,
+    workspace: Workspace | None = None,
+    timeout: Timeout = DEFAULT_TIMEOUT,
+    deadline: float = DEFAULT_DEADLINE,
+    session: requests.Session | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    auth: AuthHook | None = None,
+    profile: str | None = None,
+    client_id: str | None = None,
+    client_secret: str | None = None,
+    idempotency_token: str | None = None,
+) -> RunHandle | PreparedRequest:
+    """
+    Submit a one-time run (``POST /api/2.2/jobs/runs/submit``) exactly once; a ``RunHandle`` on it.
+
+    The same as ``prepare(...).send()``. ``spec`` is a ``RunSpec``, a ``Run`` (compiled first) or a
+    request body dict (checked with ``RunSpec.from_dict``). Host and credentials: ``workspace=``
+    (from ``Workspace.resolve()``), or ``host=`` / ``token=``, else the environment, else
+    ``~/.databrickscfg`` (see ``runspec.client.auth``); ``client_id`` / ``client_secret`` for
+    OAuth machine-to-machine, ``auth=`` for anything that makes headers, ``profile=`` to pick a
+    config profile.
+
+    * Idempotency: when neither the spec nor ``idempotency_token=`` has a token, a random one is
+      minted for this call and sent on every retry, so however the network fails there is at most
+      one run. It is on the handle and in every ``SubmitError``: submitting again with it returns
+      the same run.
+    * ``perform_request=False`` sends nothing and returns the ``PreparedRequest``, like
+      ``prepare()`` (print it: the token is masked; ``.send()`` it later).
+    * ``timeout``: seconds, or ``(connect, read)``, for each HTTP request (default 10 s / 60 s).
+      ``deadline``: seconds the whole call may take, retries and each request included (default
+      300). A host that refuses connections (or does not resolve) fails within seconds with
+      ``WorkspaceUnreachable``: nothing was sent.
+    * ``session``: your ``requests.Session`` (proxies, CA bundle); ``sleep`` and ``clock`` replace
+      ``time.sleep`` and ``time.monotonic`` (tests), for submit and for the handle's ``wait()``.
+    """
+    prepared = prepare(
+        spec,
+        host,
+        token,
+        workspace=workspace,
+        timeout=timeout,
+        deadline=deadline,
+        session=session,
+        sleep=sleep,
+        clock=clock,
+        auth=auth,
+        profile=profile,
+        client_id=client_id,
+        client_secret=client_secret,
+        idempotency_token=idempotency_token,
     )
     if not perform_request:
         return prepared
