@@ -344,3 +344,66 @@ def _one_line_error_text(err: str) -> str:
     lines = [line for line in err.splitlines() if line.startswith("runspec: error:")]
     assert len(lines) == 1, err
     return lines[0]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Host settings and unreachable hosts
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("127.0.0.1:{port}", "has no scheme; write it as http://127.0.0.1:{port}"),
+        ("adb-123.4.azuredatabricks.net", "has no scheme; write it as https://adb-123.4.azuredatabricks.net"),
+        ("adb 123", "contains spaces"),
+        ("https://adb-1.azuredatabricks.net/some/path", "write the host as https://adb-1.azuredatabricks.net"),
+    ],
+)
+def test_a_bad_host_is_a_usage_error_with_the_corrected_form(
+    cli: Cli, emu: Emulator, tmp_path: Path, host: str, expected: str
+) -> None:
+    port = emu.url.rsplit(":", 1)[1]
+    host, expected = host.format(port=port), expected.format(port=port)
+    spec = _write(tmp_path / "run.json", small_body("bad_host"))
+    before = len(emu.requests)
+    for args in (["submit", spec, "--wait"], ["render", spec, "--request"], ["status", "1"], ["wait", "1"]):
+        started = time.monotonic()
+        result = cli(*args, "--host", host, env={"DATABRICKS_TOKEN": TOKEN})
+        assert time.monotonic() - started < 15
+        assert result.returncode == 2, (args, result.stderr)
+        line = _one_line_error(result)
+        assert line.startswith(f"runspec: error: --host {host!r}"), line
+        assert expected in line
+    data = _json(cli("submit", spec, "--json", "--host", host, env={"DATABRICKS_TOKEN": TOKEN}))
+    assert (data["status"], data["exit_code"]) == ("invalid", 2)
+    assert expected in data["error"]["message"]
+    # From the environment, the message names the variable.
+    result = cli("status", "1", env={"DATABRICKS_HOST": host, "DATABRICKS_TOKEN": TOKEN})
+    assert result.returncode == 2
+    assert _one_line_error(result).startswith(f"runspec: error: DATABRICKS_HOST {host!r}")
+    assert len(emu.requests) == before, "nothing may be sent to a host that is not a workspace URL"
+
+
+def test_a_refused_port_fails_fast_and_says_no_run_was_created(cli: Cli, tmp_path: Path) -> None:
+    from tests.test_cli import _free_port
+
+    host = f"http://127.0.0.1:{_free_port()}"
+    spec = _write(tmp_path / "run.json", small_body("refused"))
+    started = time.monotonic()
+    result = cli("submit", spec, "--wait", "--host", host, env={"DATABRICKS_TOKEN": TOKEN})
+    assert time.monotonic() - started < 15
+    assert result.returncode == 3
+    line = _one_line_error(result)
+    assert line.startswith(f"runspec: error: cannot connect to {host} (host from --host): the connection was refused")
+    assert "no run was created" in line
+    assert "--idempotency-token" not in line and "may exist" not in line
+    assert all(len(text) < 300 for text in result.stderr.splitlines()), result.stderr  # short retry lines
+    data = _json(cli("submit", spec, "--json", "--host", host, env={"DATABRICKS_TOKEN": TOKEN}))
+    assert (data["status"], data["exit_code"], data["error"]["type"]) == ("error", 3, "WorkspaceUnreachable")
+    assert "no run was created" in data["error"]["message"]
+
+    result = cli("status", "42", "--host", host, env={"DATABRICKS_TOKEN": TOKEN})
+    assert result.returncode == 3
+    line = _one_line_error(result)
+    assert "cannot connect to" in line and "the connection was refused" in line
+    assert "no run was created" not in line  # status creates nothing: no need to reassure

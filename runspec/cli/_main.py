@@ -16,13 +16,11 @@ from runspec.cli._output import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_INVALID,
-    EXIT_SUBMIT_ERROR,
     CliError,
-    config_line,
     error,
     report_invalid,
-    submit_error_line,
 )
+from runspec.cli._workspace import report_workspace_error
 from runspec.errors import SpecError
 
 
@@ -122,12 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         from runspec.errors import ConfigError, SubmitError
 
-        if isinstance(exc, ConfigError):
-            error(config_line(exc))
-            return EXIT_SUBMIT_ERROR
-        if isinstance(exc, SubmitError):
-            error(submit_error_line(exc, None))
-            return EXIT_SUBMIT_ERROR
+        if isinstance(exc, (ConfigError, SubmitError)):
+            return report_workspace_error(exc, as_json=False)
         raise
     finally:
         undo()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -127,52 +126,18 @@ def error_object(status: str, code: int, exc: BaseException, message: str | None
     }
 
 
-_ARGUMENT_WORDS = (
-    ("arguments (host=, token=, client_id=/client_secret=, auth=)", "the command line (--host)"),
-    ("host= ", "--host "),
-    ("profile=", "--profile"),
-)
-
-
-def config_line(exc: BaseException) -> str:
-    """A ``ConfigError`` as one line, naming the command's options instead of ``submit()``'s arguments."""
-    text = " ".join(str(exc).split())
-    for python, shell in _ARGUMENT_WORDS:
-        text = text.replace(python, shell)
-    return text
-
-
 def submit_error_line(exc: BaseException, token: str | None) -> str:
-    from runspec.errors import ApiError, SubmitError
+    from runspec.errors import ApiError, SubmitError, WorkspaceUnreachable
 
     text = exc.message if isinstance(exc, SubmitError) else str(exc)
     if isinstance(exc, ApiError):
         where = f"{exc.method} {exc.path} -> " if exc.method and exc.path else ""
         code = f" {exc.error_code}" if exc.error_code else ""
         text = f"{where}{exc.status}{code}: {exc.message}"
-    maybe_sent = not isinstance(exc, ApiError) or exc.status >= 500 or exc.status == 429
+    if isinstance(exc, WorkspaceUnreachable):
+        maybe_sent = False  # no connection was made: nothing reached the workspace
+    else:
+        maybe_sent = not isinstance(exc, ApiError) or exc.status >= 500 or exc.status == 429
     if isinstance(exc, SubmitError) and token and maybe_sent:
         text += f" (the run may exist: submitting again with --idempotency-token {token} cannot start a second one)"
     return " ".join(text.split())
-
-
-def report_workspace_error(exc: BaseException, *, as_json: bool, token: str | None = None) -> int:
-    """
-    Print a failure to reach or use the workspace (one line, or the ``--json`` object too); return its exit code.
-
-    ``token`` is the idempotency token of a submit that may have reached the workspace: the line then
-    says how to resubmit without starting a second run.
-    """
-    from runspec.errors import ConfigError, SubmitError
-
-    if isinstance(exc, ConfigError):
-        line = config_line(exc)
-        if as_json:
-            echo(json.dumps(error_object("error", EXIT_SUBMIT_ERROR, exc, line), indent=2))
-        error(line)
-        return EXIT_SUBMIT_ERROR
-    if as_json:
-        echo(json.dumps(error_object("error", EXIT_SUBMIT_ERROR, exc, submit_error_line(exc, None)), indent=2))
-    sent = exc.idempotency_token if isinstance(exc, SubmitError) and exc.idempotency_token else token
-    error(submit_error_line(exc, sent))
-    return EXIT_SUBMIT_ERROR

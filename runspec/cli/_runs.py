@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from runspec.cli._options import FORMATTER, deadline_option, json_option, workspace_options
 from runspec.cli._output import EXIT_FAILED, EXIT_OK
+from runspec.cli._workspace import resolve
 
 if TYPE_CHECKING:  # pragma: no cover - the client layer is imported only when a command runs
     from runspec.cli._options import Commands
@@ -48,7 +49,7 @@ def attach(args: argparse.Namespace) -> RunHandle:
     """A handle on ``args.run_id`` in the workspace the options name (``ConfigError`` when none is usable)."""
     from runspec.client import RunHandle
 
-    return RunHandle.attach(args.run_id, args.host, profile=args.profile, deadline=args.deadline)
+    return RunHandle.attach(args.run_id, workspace=resolve(args.host, args.profile), deadline=args.deadline)
 
 
 def status_of(run: RunView) -> str:

@@ -7,8 +7,9 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from runspec.cli._follow import command, workspace_words
-from runspec.cli._output import EXIT_OK, echo, report_workspace_error
+from runspec.cli._output import EXIT_OK, echo
 from runspec.cli._runs import add_run_parser, attach
+from runspec.cli._workspace import report_workspace_error
 from runspec.errors import RunspecError
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -8,9 +8,10 @@ import sys
 from typing import TYPE_CHECKING
 
 from runspec.cli._follow import Outcome
-from runspec.cli._output import echo, report_workspace_error, use_color
+from runspec.cli._output import echo, use_color
 from runspec.cli._report import json_result, picture_of
 from runspec.cli._runs import EXIT_CODES, add_run_parser, attach, exit_code_of, status_of
+from runspec.cli._workspace import report_workspace_error
 from runspec.errors import RunspecError
 
 if TYPE_CHECKING:  # pragma: no cover

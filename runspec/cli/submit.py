@@ -30,10 +30,10 @@ from runspec.cli._output import (
     error_object,
     report_invalid,
     report_warnings,
-    report_workspace_error,
 )
 from runspec.cli._report import json_result, print_next_steps, report
 from runspec.cli._signals import interrupt_code, interrupt_words, signals_as_interrupts
+from runspec.cli._workspace import report_workspace_error, resolve
 from runspec.errors import RunspecError, SpecError
 from runspec.spec import RunSpec
 
@@ -98,14 +98,15 @@ def _submit_and_follow(
     chosen = idempotency_token or spec.idempotency_token or f"runspec-{uuid.uuid4().hex}"
     start = time.monotonic()
     try:
-        handle = submit(spec, host, token, profile=profile, idempotency_token=chosen, deadline=deadline)
+        workspace = resolve(host, profile, token)
+        handle = submit(spec, workspace=workspace, idempotency_token=chosen, deadline=deadline)
     except SpecError as exc:
         if as_json:
             echo(json.dumps(error_object("invalid", EXIT_INVALID, exc), indent=2))
         report_invalid("the run", exc)
         return EXIT_INVALID
     except RunspecError as exc:
-        return report_workspace_error(exc, as_json=as_json, token=chosen)
+        return report_workspace_error(exc, as_json=as_json, token=chosen, submitting=True)
     except KeyboardInterrupt as exc:
         code = interrupt_code(exc)
         if as_json:

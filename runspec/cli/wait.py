@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 
 from runspec.cli._follow import follow, workspace_words
 from runspec.cli._options import follow_options
-from runspec.cli._output import echo, error, report_workspace_error
+from runspec.cli._output import echo, error
 from runspec.cli._report import json_result, print_next_steps, report
 from runspec.cli._runs import add_run_parser, attach
 from runspec.cli._signals import signals_as_interrupts
+from runspec.cli._workspace import report_workspace_error
 from runspec.errors import RunspecError
 
 if TYPE_CHECKING:  # pragma: no cover
