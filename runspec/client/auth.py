@@ -217,9 +217,7 @@ def _profile_names(section: str) -> dict[str, str]:
 
 def _parse_failure(path: str, exc: configparser.Error) -> ConfigError:
     """A config file parse error with the file and line numbers, never a line's text (it may be a token)."""
-    lines: list[int] = []
-    if isinstance(exc, configparser.ParsingError):
-        lines = [int(number) for number, _ in exc.errors]
+    lines: list[int] = [int(number) for number, _ in getattr(exc, "errors", ())]
     number = getattr(exc, "lineno", None)
     if isinstance(number, int) and number not in lines:
         lines.append(number)
@@ -244,12 +242,16 @@ def _read_profile(path: str, requested: str | None, requested_how: str | None) -
             )
         return None, f"config file {path} (no such file)"
     parser = configparser.ConfigParser(interpolation=None, default_section="\x00no-default-merging\x00", strict=False)
+    failure: ConfigError | None = None
     try:
         parser.read(expanded, encoding="utf-8")
     except configparser.Error as exc:
-        raise _parse_failure(path, exc) from None
+        failure = _parse_failure(path, exc)
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config file {path} cannot be read: {type(exc).__name__}") from None
+        failure = ConfigError(f"config file {path} cannot be read: {type(exc).__name__}")
+    if failure is not None:
+        # Raised outside the handler, so the parser's error (which quotes the line) is not kept.
+        raise failure
     name = requested
     how = requested_how
     if name is None and parser.has_section(_SETTINGS):

@@ -25,6 +25,7 @@ from runspec.client.auth import Workspace
 from runspec.client.credentials import AuthHook, Credentials
 from runspec.client.handle import RunHandle
 from runspec.client.hosts import check_host
+from runspec.client.pages import first_page
 from runspec.client.redact import is_sensitive_header, mask_header
 from runspec.client.transport import (
     API_PREFIX,
@@ -34,7 +35,7 @@ from runspec.client.transport import (
     Transport,
     user_agent,
 )
-from runspec.errors import Problem, SpecError, SubmitError
+from runspec.errors import ApiError, Problem, SpecError, SubmitError
 from runspec.spec import RunSpec
 
 __all__ = ["MAX_IDEMPOTENCY_TOKEN", "PreparedRequest", "prepare", "submit"]
@@ -78,7 +79,7 @@ class PreparedRequest:
     with the idempotency token that ``submit()`` chose.
     """
 
-    __slots__ = ("_options", "_workspace", "headers", "json", "method", "url")
+    __slots__ = ("_options", "_sent", "_workspace", "headers", "json", "method", "url")
 
     def __init__(
         self,
@@ -96,6 +97,7 @@ class PreparedRequest:
         self.json: dict[str, Any] = dict(json)
         self._workspace = workspace
         self._options: dict[str, Any] = dict(options or {})
+        self._sent = False
 
     @property
     def idempotency_token(self) -> str | None:
@@ -160,6 +162,10 @@ class PreparedRequest:
         )
         token = self.idempotency_token
         path = self.url[len(origin) :].split("?")[0] or "/"
+        # A token this call minted cannot have been used before; any other one may have been.
+        check = bool(token) and (self._sent or not options.get("minted"))
+        before = _newest_run(transport) if check else None
+        self._sent = True
         answer = transport.send(
             self.method,
             self.url,
@@ -177,8 +183,51 @@ class PreparedRequest:
                 path=path,
                 idempotency_token=token,
             )
-        log.info("submitted run %d (idempotency token %s)", run_id, token)
-        return RunHandle(run_id, transport, idempotency_token=token)
+        reattached = _existed_before(transport, run_id, before)
+        if reattached:
+            log.warning(
+                "runs/submit returned the existing run %d: idempotency token %s had been used before", run_id, token
+            )
+        else:
+            log.info("submitted run %d (idempotency token %s)", run_id, token)
+        return RunHandle(run_id, transport, idempotency_token=token, reattached=reattached)
+
+
+def _newest_run(transport: Transport) -> tuple[int, int] | None:
+    """
+    (run id, start time) of the newest one-time run the caller can see; ``None`` when there is
+    none, or the workspace would not say (then no run can be told to have existed before).
+    """
+    try:
+        answer = transport.call("GET", "runs/list", query={"run_type": "SUBMIT_RUN", "limit": 1})
+    except ApiError as exc:
+        log.debug("runs/list failed (%s); cannot tell whether the run existed before", exc)
+        return None
+    runs = answer.get("runs") if isinstance(answer, dict) else None
+    if not isinstance(runs, list) or not runs or not isinstance(runs[0], dict):
+        return None
+    run_id, started = runs[0].get("run_id"), runs[0].get("start_time")
+    if isinstance(run_id, int) and isinstance(started, int):
+        return run_id, started
+    return None
+
+
+def _existed_before(transport: Transport, run_id: int, before: tuple[int, int] | None) -> bool:
+    """
+    Whether the run submit answered with existed before this call: it is the newest one-time run
+    the workspace listed just before the submit, or it started before that one (both times are
+    the workspace's own, so the local clock does not matter).
+    """
+    if before is None:
+        return False
+    newest_id, newest_start = before
+    if run_id == newest_id:
+        return True
+    try:
+        started = first_page(transport, run_id).get("start_time")
+    except ApiError:
+        return False
+    return isinstance(started, int) and not isinstance(started, bool) and started < newest_start
 
 
 def _request_body(spec: Any) -> dict[str, Any]:
@@ -248,6 +297,7 @@ def prepare(
                 )
             ]
         )
+    minted = not (given or in_spec)
     chosen = str(given or in_spec or _mint_token())
     if len(chosen) > MAX_IDEMPOTENCY_TOKEN:
         raise SpecError(
@@ -293,6 +343,7 @@ def prepare(
             "session": session,
             "sleep": sleep,
             "clock": clock,
+            "minted": minted,
         },
     )
 
