@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from runspec.client import RunHandle
-from runspec.testing import Emulator, Fault, Outcome
+from runspec.testing import Emulator, Fault, Outcome, TaskContext
 from tests.test_cli import SUBPROCESS_TIMEOUT, TOKEN, Cli, _json, _on, _one_line_error, _write, small_body
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
@@ -278,7 +278,9 @@ def test_sigterm_and_sighup_during_submit_wait_cancel_the_run(
     assert process.returncode == code, "".join(seen) + rest + err
     assert time.monotonic() - started < 15
     assert "Traceback" not in err and TOKEN not in err + rest
-    assert err.strip() == f"runspec: error: stopped by {name}: asked the workspace to cancel run {run_id}"
+    line = _one_line_error_text(err)
+    assert line == f"runspec: error: stopped by {name}: asked the workspace to cancel run {run_id}"
+    assert "the run goes on" not in err
     assert {"run_id": run_id} in [r.body for r in emu.requests_to("runs/cancel")]
     assert _finished(emu, run_id)["state"]["result_state"] == "CANCELED"
 
@@ -315,7 +317,7 @@ def test_cancel_that_fails_after_ctrl_c_says_so(cli: Cli, emu: Emulator, tmp_pat
     line = _one_line_error_text(err)
     assert line.startswith(f"runspec: error: interrupted: could not cancel run {run_id} (")
     assert "403 PERMISSION_DENIED: Cancelling is not allowed here." in line
-    assert f"to cancel it: runspec cancel {run_id}" in line
+    assert f"cancel it: runspec cancel {run_id}" in line
     assert "asked the workspace to cancel" not in err
     RunHandle.attach(run_id, emu.url, TOKEN).cancel()
 
@@ -335,7 +337,7 @@ def test_second_ctrl_c_while_cancelling_says_what_happened(cli: Cli, emu: Emulat
     assert process.returncode == 130
     assert "could not cancel ()" not in err
     line = _one_line_error_text(err)
-    assert f"interrupted, then interrupted while cancelling run {run_id}" in line
+    assert f"interrupted, then interrupted again while cancelling run {run_id}" in line
     assert f"runspec cancel {run_id}" in line
     RunHandle.attach(run_id, emu.url, TOKEN).cancel()
 
@@ -407,3 +409,42 @@ def test_a_refused_port_fails_fast_and_says_no_run_was_created(cli: Cli, tmp_pat
     line = _one_line_error(result)
     assert "cannot connect to" in line and "the connection was refused" in line
     assert "no run was created" not in line  # status creates nothing: no need to reassure
+
+
+def test_a_failed_for_each_iteration_is_listed_under_its_task(cli: Cli, emu: Emulator, tmp_path: Path) -> None:
+    def item(ctx: TaskContext) -> Outcome:
+        return Outcome.fail(f"no data for {ctx.input}") if ctx.input == "b" else Outcome.success()
+
+    emu.script("fe_item", item)
+    body = {
+        "run_name": "loop-failed",
+        "tasks": [
+            {"task_key": "fe_first", "notebook_task": {"notebook_path": "/x"}},
+            {
+                "task_key": "fe_loop",
+                "depends_on": [{"task_key": "fe_first"}],
+                "for_each_task": {
+                    "inputs": '["a", "b", "c"]',
+                    "task": {"task_key": "fe_item", "notebook_task": {"notebook_path": "/y"}},
+                },
+            },
+        ],
+    }
+    spec = _write(tmp_path / "run.json", body)
+    result = cli("submit", spec, "--wait", "--poll-interval", "0.1", env=_on(emu))
+    assert result.returncode == 1, result.stdout + result.stderr
+    out = result.stdout
+    failed = out[out.index("failed tasks:") :]
+    assert re.search(r"^  fe_loop: ", failed, re.MULTILINE), failed
+    assert re.search(r"^    fe_loop\[1\]: .*no data for b", failed, re.MULTILINE), failed
+    assert "fe_loop[0]" not in failed and "fe_loop[2]" not in failed
+    assert "1 task did not succeed" in _one_line_error(result)  # tasks are counted, not iterations
+    data = _json(cli("wait", str(_json_run_id(out)), "--json", env=_on(emu)))
+    assert [t["key"] for t in data["failed_tasks"]] == ["fe_loop"]
+    assert [i["key"] for i in data["failed_tasks"][0]["failed_iterations"]] == ["fe_loop[1]"]
+
+
+def _json_run_id(out: str) -> int:
+    match = re.search(r"submitted run (\d+)", out)
+    assert match, out
+    return int(match.group(1))

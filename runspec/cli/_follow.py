@@ -4,9 +4,9 @@ Following a run to its end (``submit --wait``, ``wait``, ``demo``), and cancelli
 ``follow`` never raises for what the workspace says or for an interrupt: it returns an ``Outcome``
 holding the final state, the outputs or failed tasks, the exit code and the message, which
 ``_report`` prints as text or as the ``--json`` object. An interrupt (Ctrl-C, or SIGTERM / SIGHUP
-inside ``signals_as_interrupts``) cancels the run unless it had already finished, and the message
-says what happened: the cancel was requested, it failed (and why), the run had already finished, or
-a second interrupt stopped the cancel.
+inside ``signals_as_interrupts``) during ``wait()`` cancels the run there, and the message says what
+happened: the cancel was requested, it failed (and why), a second interrupt stopped it, or the run
+had already finished.
 """
 
 from __future__ import annotations
@@ -24,9 +24,6 @@ from runspec.cli._signals import interrupt_code, interrupt_words
 
 if TYPE_CHECKING:  # pragma: no cover - the client layer is imported only by the commands that use it
     from runspec.client import OutputView, RunHandle, RunView, TaskView
-
-#: How long the cancel after an interrupt may keep retrying (the documented limit of ``wait()``'s own).
-CANCEL_DEADLINE = 30.0
 
 
 @dataclass
@@ -63,37 +60,42 @@ def workspace_words(host: str | None, profile: str | None) -> list[str]:
     return words
 
 
-def cancel_after_interrupt(
+def describe_interrupt(
     handle: RunHandle, exc: BaseException, last: RunView | None, workspace: Sequence[str]
 ) -> tuple[str, str]:
     """
-    Cancel the run after an interrupt; return ``(what happened, the message saying so)``.
+    What came of an interrupt while following the run: ``(what, the message saying so)``.
 
-    ``last`` is the run as last seen: when it had finished, nothing is cancelled. A second interrupt
-    while cancelling stops the cancel (and says so); so does the end of ``CANCEL_DEADLINE``.
+    ``wait()`` itself cancels the run on an interrupt and records what happened in
+    ``handle.interrupt_outcome``; an interrupt outside ``wait()`` (reading the outputs after the
+    end) found the run finished (``last``), with nothing to cancel.
     """
-    from runspec.errors import RunspecError
-
     words = interrupt_words(exc)
     run_id = handle.run_id
-    if last is not None and last.state.finished:
-        return "already_finished", f"{words}: run {run_id} had already finished ({last.state.label}); nothing to cancel"
     again = command(["cancel", str(run_id)], workspace)
-    try:
-        handle.cancel(deadline=CANCEL_DEADLINE)
-    except KeyboardInterrupt as second:
+    happened = handle.interrupt_outcome
+    if happened is None:
+        if last is not None and last.state.finished:
+            return (
+                "already_finished",
+                f"{words}: run {run_id} had already finished ({last.state.label}); nothing to cancel",
+            )
+        return "left_running", f"{words}: run {run_id} goes on; to cancel it: {again}"
+    if happened == "cancel requested":
+        return "requested", f"{words}: asked the workspace to cancel run {run_id}"
+    if happened == "cancel interrupted":
         return (
             "stopped",
-            f"{words}, then {interrupt_words(second)} while cancelling run {run_id}: the cancel may not have "
-            f"reached the workspace and the run may still be going; to cancel it: {again}",
+            f"{words}, then interrupted again while cancelling run {run_id}: the cancel may not have reached "
+            f"the workspace and the run may still be going; to cancel it: {again}",
         )
-    except RunspecError as failure:
+    if happened.startswith("cancel failed: "):
+        reason = " ".join(happened.removeprefix("cancel failed: ").split())
         return (
             "failed",
-            f"{words}: could not cancel run {run_id} ({submit_error_line(failure, None)}); "
-            f"it may still be going; to cancel it: {again}",
+            f"{words}: could not cancel run {run_id} ({reason}); it may still be going; to cancel it: {again}",
         )
-    return "requested", f"{words}: asked the workspace to cancel run {run_id}"
+    return "left_running", f"{words}: run {run_id} goes on; to cancel it: {again}"
 
 
 def follow(
@@ -102,7 +104,7 @@ def follow(
     keys: Sequence[str],
     wait: bool,
     timeout: float | None,
-    poll_interval: float,
+    poll_interval: float | None,
     progress: TextIO | None,
     start: float,
     workspace: Sequence[str] = (),
@@ -113,6 +115,7 @@ def follow(
     Never raises a ``RunspecError`` or ``KeyboardInterrupt``: an interrupt cancels the run and ends
     the outcome as ``interrupted`` with the exit code of the signal.
     """
+    from runspec.client.follow import DEFAULT_POLL_INTERVAL
     from runspec.errors import RunFailed, SubmitError, WaitTimeout
 
     outcome = Outcome(handle)
@@ -126,9 +129,8 @@ def follow(
     try:
         try:
             try:
-                run = handle.wait(
-                    timeout=timeout, poll_interval=poll_interval, on_progress=printer, cancel_on_interrupt=False
-                )
+                pause = poll_interval if poll_interval is not None else DEFAULT_POLL_INTERVAL
+                run = handle.wait(timeout=timeout, poll_interval=pause, on_progress=printer)
             finally:
                 printer.flush()
         except RunFailed as exc:
@@ -161,6 +163,6 @@ def follow(
     except KeyboardInterrupt as exc:
         outcome.status, outcome.exit_code = "interrupted", interrupt_code(exc)
         outcome.run = printer.last
-        outcome.cancel, outcome.message = cancel_after_interrupt(handle, exc, printer.last, workspace)
+        outcome.cancel, outcome.message = describe_interrupt(handle, exc, printer.last, workspace)
     outcome.elapsed = time.monotonic() - start
     return outcome

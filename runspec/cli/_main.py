@@ -63,21 +63,12 @@ class _LogFormatter(logging.Formatter):
         return f"runspec: {record.getMessage()}"
 
 
-def _not_the_clients_interrupt_note(record: logging.LogRecord) -> bool:
-    """
-    Drop ``wait()``'s own note that an interrupt leaves the run going: the command cancels the run
-    itself after an interrupt (``cancel_on_interrupt=False``) and says what came of it.
-    """
-    return not (record.funcName == "wait" and "interrupted" in str(record.msg))
-
-
 def _setup_logging() -> Callable[[], None]:
     """Warnings of the client (retries, a cancel that failed) on standard error, one line each."""
     logger = logging.getLogger("runspec")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_LogFormatter())
     handler.setLevel(logging.WARNING)
-    handler.addFilter(_not_the_clients_interrupt_note)
     logger.addHandler(handler)
     previous = logger.propagate
     logger.propagate = False

@@ -88,9 +88,8 @@ def follow_options(parser: argparse.ArgumentParser, *, prefix: str = "") -> None
     parser.add_argument(
         "--poll-interval",
         type=positive,
-        default=30.0,
         metavar="S",
-        help=f"{prefix}longest pause between polls, in seconds (default 30; polls sooner after changes)",
+        help=f"{prefix}longest pause between polls, in seconds (default: wait()'s, 7.5)",
     )
 
 

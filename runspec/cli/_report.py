@@ -36,6 +36,8 @@ def task_entry(task: TaskView) -> dict[str, Any]:
         entry["error_trace"] = task.error_trace
     if task.run_page_url:
         entry["run_page_url"] = task.run_page_url
+    if task.failed_iterations:
+        entry["failed_iterations"] = [task_entry(item) for item in task.failed_iterations]
     return entry
 
 
@@ -69,18 +71,25 @@ def print_outputs(outputs: Mapping[str, OutputView], stream: TextIO) -> None:
 
 
 def print_failed(tasks: Sequence[TaskView], stream: TextIO) -> None:
+    """Each failed task with its error and the end of its trace; a for-each task's failed iterations under it."""
     own = [t for t in tasks if not t.state.knock_on]
     knock_on = [t for t in tasks if t.state.knock_on]
     if own:
         echo("failed tasks:", file=stream)
     for task in own:
-        echo(f"  {task.describe()}", file=stream)
-        if task.error_trace:
-            for line in clip(task.error_trace, tail=True):
-                echo(f"      {line}", file=stream)
+        _print_failed_task(task, stream, indent="  ")
+        for item in task.failed_iterations:
+            _print_failed_task(item, stream, indent="    ")
     if knock_on:
         keys = ", ".join(t.key for t in knock_on)
         echo(f"not run because of an upstream failure: {keys}", file=stream)
+
+
+def _print_failed_task(task: TaskView, stream: TextIO, *, indent: str) -> None:
+    echo(f"{indent}{task.describe()}", file=stream)
+    if task.error_trace:
+        for line in clip(task.error_trace, tail=True):
+            echo(f"{indent}    {line}", file=stream)
 
 
 def picture_of(run: RunView, spec: RunSpec | None, *, color: bool) -> str:

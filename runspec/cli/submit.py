@@ -51,7 +51,7 @@ def submit_and_follow(
     deadline: float,
     wait: bool,
     timeout: float | None,
-    poll_interval: float,
+    poll_interval: float | None,
     as_json: bool,
     picture: bool = True,
 ) -> int:
@@ -87,7 +87,7 @@ def _submit_and_follow(
     deadline: float,
     wait: bool,
     timeout: float | None,
-    poll_interval: float,
+    poll_interval: float | None,
     as_json: bool,
     picture: bool,
 ) -> int:
