@@ -448,3 +448,20 @@ def _json_run_id(out: str) -> int:
     match = re.search(r"submitted run (\d+)", out)
     assert match, out
     return int(match.group(1))
+
+
+def test_resubmitting_with_a_used_token_says_it_returned_the_existing_run(
+    cli: Cli, emu: Emulator, tmp_path: Path
+) -> None:
+    spec = _write(tmp_path / "run.json", small_body("again", name="again"))
+    token = f"cli-again-{time.time_ns()}"
+    first = cli("submit", spec, "--idempotency-token", token, env=_on(emu))
+    assert first.returncode == 0, first.stderr
+    run_id = _json_run_id(first.stdout)
+    second = cli("submit", spec, "--idempotency-token", token, env=_on(emu))
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.startswith(f"returned the existing run {run_id} (idempotency token {token} was used")
+    assert "submitted run" not in second.stdout
+    data = _json(cli("submit", spec, "--idempotency-token", token, "--json", env=_on(emu)))
+    assert (data["run_id"], data["reattached"]) == (run_id, True)
+    assert [r.body.get("idempotency_token") for r in emu.requests_to("runs/submit")].count(token) == 3

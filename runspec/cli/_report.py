@@ -159,6 +159,8 @@ def json_result(outcome: Outcome) -> dict[str, Any]:
     }
     if handle.idempotency_token is not None:  # None for a run attached to by id
         result["idempotency_token"] = handle.idempotency_token
+    if handle.reattached:  # submit returned a run an earlier submit with the same token created
+        result["reattached"] = True
     if run is not None:
         result["state"] = run.state.label
         result["tasks"] = {t.key: t.state.label for t in run.tasks}

@@ -39,6 +39,7 @@ from runspec.spec import RunSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     from runspec.cli._options import Commands
+    from runspec.client import RunHandle
 
 
 def submit_and_follow(
@@ -117,7 +118,7 @@ def _submit_and_follow(
         )
         return code
     with handle:
-        echo(f"submitted run {handle.run_id} (idempotency token {handle.idempotency_token})", file=progress)
+        echo(_submitted_line(handle), file=progress)
         if wait:
             echo(f"waiting for it to finish (Ctrl-C cancels the run){_timeout_note(timeout)}", file=progress)
         outcome = follow(
@@ -140,6 +141,15 @@ def _submit_and_follow(
         elif wait or outcome.message:
             report(outcome, spec, out, picture=picture)
         return outcome.exit_code
+
+
+def _submitted_line(handle: RunHandle) -> str:
+    if handle.reattached:
+        return (
+            f"returned the existing run {handle.run_id} (idempotency token {handle.idempotency_token} was used "
+            "before, so no second run was started)"
+        )
+    return f"submitted run {handle.run_id} (idempotency token {handle.idempotency_token})"
 
 
 def _timeout_note(timeout: float | None) -> str:
