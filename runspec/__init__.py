@@ -24,6 +24,9 @@ from runspec.errors import (
     HostError as HostError,
 )
 from runspec.errors import (
+    KeyConflict as KeyConflict,
+)
+from runspec.errors import (
     NotFound as NotFound,
 )
 from runspec.errors import (
@@ -270,6 +273,7 @@ __all__ = [
     "JobRunAs",
     "JobsHealthRule",
     "JobsHealthRules",
+    "KeyConflict",
     "Library",
     "Maven",
     "NewCluster",

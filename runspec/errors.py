@@ -10,6 +10,7 @@ Every exception runspec raises, in one place.
     ├── SubmitError                   talking to the workspace went wrong; .idempotency_token when one was sent
     │   ├── TransportError            no HTTP answer: connection refused or reset, DNS, timeout
     │   │   └── WorkspaceUnreachable  no connection could be made at all: nothing was sent, no run was created
+    │   ├── KeyConflict               submit(key=...) reached a run made from a different spec; no second run
     │   └── ApiError                  the workspace answered with an error status
     │       ├── BadRequest            400
     │       ├── Unauthenticated       401
@@ -34,6 +35,7 @@ __all__ = [
     "BadRequest",
     "ConfigError",
     "HostError",
+    "KeyConflict",
     "NotFound",
     "PermissionDenied",
     "Problem",
@@ -219,6 +221,22 @@ class WorkspaceUnreachable(TransportError):
         self.host = host
         self.host_source = host_source
         self.reason = reason
+
+
+class KeyConflict(SubmitError):
+    """
+    ``submit(spec, key=...)`` reached a run the key already names, and that run was made from a
+    different spec (another run name, or other task keys). No second run was started.
+
+    ``key`` is the key, ``run_id`` the run it names, ``differences`` what differs, one line each.
+    Use a new key, or ``attempt=`` to run this spec under the same key.
+    """
+
+    def __init__(self, message: str, *, key: str, run_id: int, differences: Sequence[str] = ()) -> None:
+        super().__init__(message, method="POST", path="/api/2.2/jobs/runs/submit")
+        self.key = key
+        self.run_id = run_id
+        self.differences = tuple(differences)
 
 
 class ApiError(SubmitError):

@@ -145,6 +145,10 @@ class FakeWorkspace:
         self.cancelled: list[int] = []
         self.oauth_tokens: list[str] = []
         self.oauth_expires_in = 3600
+        self.deleted_tokens: set[str] = set()
+        self.repairs: list[dict[str, Any]] = []
+        self.repair_ids: dict[int, list[int]] = {}
+        self.refuse_submit_repairs = False
         self._scripts: dict[tuple[str, str], deque[Action]] = defaultdict(deque)
         self._next_id = 1000
         self._lock = threading.Lock()
@@ -280,6 +284,13 @@ class FakeWorkspace:
                 newest = sorted(self.runs.values(), key=lambda r: (r.get("start_time", 0), r["run_id"]), reverse=True)
                 limit = int(record.query.get("limit") or 20)
                 return Reply(200, {"runs": newest[:limit], "has_more": len(newest) > limit})
+            if record.method == "POST" and endpoint == "runs/repair":
+                return self._repair(record)
+            if record.method == "POST" and endpoint == "runs/delete":
+                run_id = int((record.json or {}).get("run_id", 0))
+                self.runs.pop(run_id, None)
+                self.deleted_tokens.update(t for t, r in self.tokens.items() if r == run_id)
+                return Reply(200, {})
             if record.method == "POST" and endpoint == "runs/cancel":
                 run_id = int((record.json or {}).get("run_id", 0))
                 self.cancelled.append(run_id)
@@ -300,6 +311,14 @@ class FakeWorkspace:
     def _submit(self, record: Recorded) -> Reply:
         body = record.json or {}
         token = body.get("idempotency_token")
+        if token and token in self.deleted_tokens:
+            return Reply(
+                400,
+                {
+                    "error_code": "INVALID_PARAMETER_VALUE",
+                    "message": f"The run with idempotency token {token} was deleted.",
+                },
+            )
         if token and token in self.tokens:
             return Reply(200, {"run_id": self.tokens[token]})
         self._next_id += 1
@@ -311,8 +330,42 @@ class FakeWorkspace:
             task_json(t.get("task_key", f"t{i}"), run_id * 100 + i, "PENDING")
             for i, t in enumerate(body.get("tasks") or [])
         ]
-        self.runs[run_id] = run_json(run_id, "PENDING", tasks=tasks, start_time=1_767_225_600_000 + run_id)
+        self.runs[run_id] = run_json(
+            run_id,
+            "PENDING",
+            tasks=tasks,
+            start_time=1_767_225_600_000 + run_id,
+            run_name=body.get("run_name") or "Untitled",
+        )
         return Reply(200, {"run_id": run_id})
+
+    def _repair(self, record: Recorded) -> Reply:
+        body = record.json or {}
+        run_id = int(body.get("run_id", 0))
+        run = self.runs.get(run_id)
+        if run is None:
+            return Reply(400, {"error_code": "INVALID_PARAMETER_VALUE", "message": f"Run {run_id} does not exist."})
+        if self.refuse_submit_repairs and run.get("run_type") == "SUBMIT_RUN":
+            return Reply(
+                400,
+                {
+                    "error_code": "INVALID_PARAMETER_VALUE",
+                    "message": "Repair is not supported for runs of type SUBMIT_RUN",
+                },
+            )
+        if (run.get("status") or {}).get("state") != "TERMINATED":
+            return Reply(400, {"error_code": "INVALID_STATE", "message": f"Run {run_id} is still active."})
+        history = self.repair_ids.setdefault(run_id, [])
+        if history and body.get("latest_repair_id") != history[-1]:
+            return Reply(
+                400,
+                {"error_code": "INVALID_PARAMETER_VALUE", "message": f"latest_repair_id must be {history[-1]}"},
+            )
+        repair_id = 9000 + len(self.repairs)
+        history.append(repair_id)
+        self.repairs.append(body)
+        run["repair_history"] = [{"type": "ORIGINAL", "id": run_id}] + [{"type": "REPAIR", "id": i} for i in history]
+        return Reply(200, {"repair_id": repair_id})
 
     def _snapshot(self, run_id: int) -> dict[str, Any] | None:
         timeline = self.timelines.get(run_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import requests
@@ -15,6 +15,7 @@ from runspec.client.auth import Workspace
 from runspec.client.credentials import AuthHook
 from runspec.client.follow import DEFAULT_POLL_INTERVAL, Progress, follow, iteration_key
 from runspec.client.pages import read_run
+from runspec.client.repair import repair_run
 from runspec.client.results import OutputView, RunView, TaskView
 from runspec.client.transport import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, Timeout, Transport
 
@@ -25,7 +26,8 @@ log = logging.getLogger("runspec")
 
 class RunHandle:
     """
-    A run in a workspace: ``get()`` it, ``wait()`` for it, ``cancel()`` it, read its ``outputs()``.
+    A run in a workspace: ``get()`` it, ``wait()`` for it, ``cancel()`` it, read its ``outputs()``,
+    ``repair()`` it.
 
     ``run_id``, ``host`` and ``idempotency_token`` (the token submit sent, ``None`` when attached)
     are plain attributes; ``run_page_url`` is ``None`` until the run was read once. Close the
@@ -49,6 +51,7 @@ class RunHandle:
         self.interrupt_outcome: str | None = None
         self._transport = transport
         self._run_page_url: str | None = None
+        self._latest_repair_id: int | None = None
 
     @classmethod
     def attach(
@@ -139,6 +142,19 @@ class RunHandle:
         """
         self._transport.call("POST", "runs/cancel", body={"run_id": self.run_id}, idempotent=True, deadline=deadline)
         log.info("run %d: cancel requested", self.run_id)
+
+    def repair(self, tasks: Sequence[str] | None = None, *, dependents: bool = True) -> int:
+        """
+        Re-run tasks of this finished run in the same run (``runs/repair``); the repair id.
+
+        ``tasks=None`` re-runs every failed task; a list re-runs those task keys (each once,
+        however many attempts it had). ``dependents`` re-runs the tasks that depend on them too
+        (``rerun_dependent_tasks``). The latest repair id is tracked (``latest_repair_id``), a run
+        still active is refused before anything is sent, and ``wait()`` then follows the repaired
+        run to its end. A workspace that does not repair one-time runs answers with an
+        ``ApiError`` that says so; resubmit with a new ``attempt`` instead.
+        """
+        return repair_run(self, tasks, dependents=dependents)
 
     def _output(self, task_run_id: int, key: str) -> OutputView:
         raw = self._transport.call("GET", "runs/get-output", query={"run_id": task_run_id})

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -25,7 +26,8 @@ from runspec.client.auth import Workspace
 from runspec.client.credentials import AuthHook, Credentials
 from runspec.client.handle import RunHandle
 from runspec.client.hosts import check_host
-from runspec.client.pages import first_page
+from runspec.client.keys import check_key_run, deleted_key_error, key_token
+from runspec.client.pages import first_page, read_run
 from runspec.client.redact import is_sensitive_header, mask_header
 from runspec.client.transport import (
     API_PREFIX,
@@ -166,14 +168,20 @@ class PreparedRequest:
         check = bool(token) and (self._sent or not options.get("minted"))
         before = _newest_run(transport) if check else None
         self._sent = True
-        answer = transport.send(
-            self.method,
-            self.url,
-            body=self.json,
-            idempotent=bool(token),
-            idempotency_token=token,
-            headers=self.headers,
-        )
+        key = options.get("key")
+        try:
+            answer = transport.send(
+                self.method,
+                self.url,
+                body=self.json,
+                idempotent=bool(token),
+                idempotency_token=token,
+                headers=self.headers,
+            )
+        except ApiError as exc:
+            if key and exc.status in (400, 404, 409) and re.search(r"delet|idempoten", exc.message, re.IGNORECASE):
+                raise deleted_key_error(exc, key, options.get("attempt")) from None
+            raise
         run_id = answer.get("run_id") if isinstance(answer, dict) else None
         if isinstance(run_id, bool) or not isinstance(run_id, int):
             raise SubmitError(
@@ -183,8 +191,15 @@ class PreparedRequest:
                 path=path,
                 idempotency_token=token,
             )
-        reattached = _existed_before(transport, run_id, before)
-        if reattached:
+        started: Any = None
+        if key:
+            run = read_run(transport, run_id)
+            check_key_run(key, options.get("attempt"), self.json, run, run_id)
+            started = run.get("start_time")
+        reattached = _existed_before(transport, run_id, before, started)
+        if reattached and key:
+            log.warning("key %r: reattached to run %d, which existed before this call", key, run_id)
+        elif reattached:
             log.warning(
                 "runs/submit returned the existing run %d: idempotency token %s had been used before", run_id, token
             )
@@ -212,7 +227,7 @@ def _newest_run(transport: Transport) -> tuple[int, int] | None:
     return None
 
 
-def _existed_before(transport: Transport, run_id: int, before: tuple[int, int] | None) -> bool:
+def _existed_before(transport: Transport, run_id: int, before: tuple[int, int] | None, started: Any = None) -> bool:
     """
     Whether the run submit answered with existed before this call: it is the newest one-time run
     the workspace listed just before the submit, or it started before that one (both times are
@@ -223,10 +238,11 @@ def _existed_before(transport: Transport, run_id: int, before: tuple[int, int] |
     newest_id, newest_start = before
     if run_id == newest_id:
         return True
-    try:
-        started = first_page(transport, run_id).get("start_time")
-    except ApiError:
-        return False
+    if started is None:
+        try:
+            started = first_page(transport, run_id).get("start_time")
+        except ApiError:
+            return False
     return isinstance(started, int) and not isinstance(started, bool) and started < newest_start
 
 
@@ -263,6 +279,8 @@ def prepare(
     host: str | None = None,
     token: str | None = None,
     *,
+    key: str | None = None,
+    attempt: int | None = None,
     workspace: Workspace | None = None,
     timeout: Timeout = DEFAULT_TIMEOUT,
     deadline: float = DEFAULT_DEADLINE,
@@ -280,13 +298,29 @@ def prepare(
 
     Checks the spec, resolves the workspace (``workspace=`` a ``Workspace.resolve()`` result, or
     ``host=`` / ``token=`` / ``profile=`` / ``auth=`` / ``client_id=`` + ``client_secret=``, else the
-    environment, else ``~/.databrickscfg``), and picks the idempotency token (``idempotency_token=``,
-    else the spec's, else a fresh random one). Nothing is sent. The other arguments are kept for
-    ``send()``; see ``submit()`` for what they mean.
+    environment, else ``~/.databrickscfg``), and picks the idempotency token (derived from ``key=``
+    and ``attempt=``, else ``idempotency_token=``, else the spec's, else a fresh random one).
+    Nothing is sent. The other arguments are kept for ``send()``; see ``submit()`` for what they
+    mean.
     """
     body = _request_body(spec)
     given = idempotency_token if idempotency_token else None
     in_spec = body.get("idempotency_token") or None
+    if key is not None or attempt is not None:
+        if key is None:
+            raise ValueError("attempt= needs key=: it numbers the runs made under one key")
+        if given or in_spec:
+            raise SpecError(
+                [
+                    Problem(
+                        "$.idempotency_token",
+                        "idempotency-token-conflict",
+                        "key= derives the idempotency token; do not give one as well (remove it from the spec or "
+                        "from idempotency_token=)",
+                    )
+                ]
+            )
+        given = key_token(key, attempt)
     if given and in_spec and given != in_spec:
         raise SpecError(
             [
@@ -344,6 +378,8 @@ def prepare(
             "sleep": sleep,
             "clock": clock,
             "minted": minted,
+            "key": key,
+            "attempt": attempt,
         },
     )
 
@@ -355,6 +391,8 @@ def submit(
     token: str | None = None,
     *,
     perform_request: Literal[True] = True,
+    key: str | None = ...,
+    attempt: int | None = ...,
     workspace: Workspace | None = ...,
     timeout: Timeout = ...,
     deadline: float = ...,
@@ -376,6 +414,8 @@ def submit(
     token: str | None = None,
     *,
     perform_request: Literal[False],
+    key: str | None = ...,
+    attempt: int | None = ...,
     workspace: Workspace | None = ...,
     timeout: Timeout = ...,
     deadline: float = ...,
@@ -397,6 +437,8 @@ def submit(
     token: str | None = None,
     *,
     perform_request: bool,
+    key: str | None = ...,
+    attempt: int | None = ...,
     workspace: Workspace | None = ...,
     timeout: Timeout = ...,
     deadline: float = ...,
@@ -417,6 +459,8 @@ def submit(
     token: str | None = None,
     *,
     perform_request: bool = True,
+    key: str | None = None,
+    attempt: int | None = None,
     workspace: Workspace | None = None,
     timeout: Timeout = DEFAULT_TIMEOUT,
     deadline: float = DEFAULT_DEADLINE,
@@ -443,6 +487,11 @@ def submit(
       minted for this call and sent on every retry, so however the network fails there is at most
       one run. It is on the handle and in every ``SubmitError``: submitting again with it returns
       the same run.
+    * ``key="orders/2026-12-01"``: a name for the run. The idempotency token is derived from it (and
+      ``attempt``, default 1; see ``runspec.client.keys``), so the same key and spec reach the same
+      run from any process, even after a crash: the handle then has ``reattached`` True (and the
+      log says so). A key whose run has another run name or other task keys raises ``KeyConflict``;
+      ``attempt=2`` runs the spec again under the same key.
     * ``perform_request=False`` sends nothing and returns the ``PreparedRequest``, like
       ``prepare()`` (print it: the token is masked; ``.send()`` it later).
     * ``timeout``: seconds, or ``(connect, read)``, for each HTTP request (default 10 s / 60 s).
@@ -456,6 +505,8 @@ def submit(
         spec,
         host,
         token,
+        key=key,
+        attempt=attempt,
         workspace=workspace,
         timeout=timeout,
         deadline=deadline,
