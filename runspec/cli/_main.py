@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 import runspec
-from runspec.cli import cancel, demo, emulator, outputs, render, status, submit, validate, wait
+from runspec.cli import cancel, demo, emulator, outputs, render, repair, status, submit, validate, wait
 from runspec.cli._loading import InvalidSpec
 from runspec.cli._options import FORMATTER, Parser
 from runspec.cli._output import (
@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     wait.add_parser(commands)
     cancel.add_parser(commands)
     outputs.add_parser(commands)
+    repair.add_parser(commands)
     emulator.add_parser(commands)
     demo.add_parser(commands)
     return parser

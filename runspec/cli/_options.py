@@ -44,6 +44,24 @@ def nonempty_token(text: str) -> str:
     return text
 
 
+def run_key(text: str) -> str:
+    """A ``--key`` value: not empty (an unset variable would make every run share one key)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the key is empty (an unset variable?); name the run, or leave --key out")
+    return text
+
+
+def attempt_number(text: str) -> int:
+    """An ``--attempt`` value: a whole number, 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"an attempt is a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"attempts count from 1, got {value}")
+    return value
+
+
 class Parser(argparse.ArgumentParser):
     """argparse that says ``runspec: error: ...`` with the usage, and exits 2 (as it always does)."""
 

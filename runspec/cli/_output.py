@@ -126,18 +126,26 @@ def error_object(status: str, code: int, exc: BaseException, message: str | None
     }
 
 
-def submit_error_line(exc: BaseException, token: str | None) -> str:
-    from runspec.errors import ApiError, SubmitError, WorkspaceUnreachable
+def submit_error_line(exc: BaseException, token: str | None, *, key: str | None = None) -> str:
+    """
+    A ``SubmitError`` as one line. When the request may have reached the workspace and ``token`` (the
+    idempotency token sent) is given, the line says how to submit again without a second run: with the
+    same token, or (``key``) by running the same command again.
+    """
+    from runspec.errors import ApiError, KeyConflict, SubmitError, WorkspaceUnreachable
 
     text = exc.message if isinstance(exc, SubmitError) else str(exc)
     if isinstance(exc, ApiError):
         where = f"{exc.method} {exc.path} -> " if exc.method and exc.path else ""
         code = f" {exc.error_code}" if exc.error_code else ""
         text = f"{where}{exc.status}{code}: {exc.message}"
-    if isinstance(exc, WorkspaceUnreachable):
-        maybe_sent = False  # no connection was made: nothing reached the workspace
+    if isinstance(exc, (WorkspaceUnreachable, KeyConflict)):
+        maybe_sent = False  # nothing reached the workspace, or it answered (with the key's run)
     else:
         maybe_sent = not isinstance(exc, ApiError) or exc.status >= 500 or exc.status == 429
     if isinstance(exc, SubmitError) and token and maybe_sent:
-        text += f" (the run may exist: submitting again with --idempotency-token {token} cannot start a second one)"
+        if key is not None:
+            text += f" (the run may exist: running the same command again, with --key {key}, reaches it)"
+        else:
+            text += f" (the run may exist: submitting again with --idempotency-token {token} cannot start a second one)"
     return " ".join(text.split())

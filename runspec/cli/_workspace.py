@@ -14,6 +14,7 @@ command's own option names, and the one line (and exit code) for each way reachi
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING
 
 from runspec.cli._output import EXIT_INVALID, EXIT_SUBMIT_ERROR, echo, error, error_object, submit_error_line
@@ -21,7 +22,7 @@ from runspec.cli._output import EXIT_INVALID, EXIT_SUBMIT_ERROR, echo, error, er
 if TYPE_CHECKING:  # pragma: no cover - the client layer is imported only when a command talks to a workspace
     from runspec.client import Workspace
 
-__all__ = ["CLI_NAMES", "config_line", "report_workspace_error", "resolve"]
+__all__ = ["CLI_NAMES", "config_line", "report_workspace_error", "resolve", "shell_words"]
 
 #: How the resolver's messages name the command's options.
 CLI_NAMES = {"host": "--host", "profile": "--profile"}
@@ -53,6 +54,19 @@ def config_line(exc: BaseException) -> str:
     return text
 
 
+_PYTHON_SPELLINGS = (
+    (re.compile(r"submit\(spec, key=\.\.\., attempt=N\+1\)"), "runspec submit SPEC --key KEY --attempt N+1"),
+    (re.compile(r"\battempt=(\d+|N\+1)"), r"--attempt \1"),
+)
+
+
+def shell_words(text: str) -> str:
+    """A message of the client as the command says it: ``--attempt 2`` for Python's ``attempt=2``."""
+    for pattern, shell in _PYTHON_SPELLINGS:
+        text = pattern.sub(shell, text)
+    return text
+
+
 def _unreachable_line(exc: BaseException, *, submitting: bool) -> str:
     host = getattr(exc, "host", "the workspace")
     source = getattr(exc, "host_source", None)
@@ -64,7 +78,7 @@ def _unreachable_line(exc: BaseException, *, submitting: bool) -> str:
 
 
 def report_workspace_error(
-    exc: BaseException, *, as_json: bool, token: str | None = None, submitting: bool = False
+    exc: BaseException, *, as_json: bool, token: str | None = None, key: str | None = None, submitting: bool = False
 ) -> int:
     """
     Print a failure to reach or use the workspace (one line, and the ``--json`` object); return its exit code.
@@ -83,7 +97,8 @@ def report_workspace_error(
         line = json_line = _unreachable_line(exc, submitting=submitting)
     else:
         sent = exc.idempotency_token if isinstance(exc, SubmitError) and exc.idempotency_token else token
-        line, json_line = submit_error_line(exc, sent), submit_error_line(exc, None)
+        line, json_line = submit_error_line(exc, sent, key=key), submit_error_line(exc, None)
+        line, json_line = shell_words(line), shell_words(json_line)
     if as_json:
         status = "invalid" if code == EXIT_INVALID else "error"
         echo(json.dumps(error_object(status, code, exc, json_line), indent=2))

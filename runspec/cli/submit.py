@@ -14,11 +14,13 @@ from runspec.cli._loading import InvalidSpec, load_or_exit
 from runspec.cli._options import (
     FORMATTER,
     SPEC_HELP,
+    attempt_number,
     deadline_option,
     follow_options,
     json_option,
     lenient_option,
     nonempty_token,
+    run_key,
     workspace_options,
 )
 from runspec.cli._output import (
@@ -50,6 +52,8 @@ def submit_and_follow(
     profile: str | None,
     idempotency_token: str | None,
     deadline: float,
+    key: str | None = None,
+    attempt: int | None = None,
     wait: bool,
     timeout: float | None,
     poll_interval: float | None,
@@ -70,6 +74,8 @@ def submit_and_follow(
             profile=profile,
             idempotency_token=idempotency_token,
             deadline=deadline,
+            key=key,
+            attempt=attempt,
             wait=wait,
             timeout=timeout,
             poll_interval=poll_interval,
@@ -86,6 +92,8 @@ def _submit_and_follow(
     profile: str | None,
     idempotency_token: str | None,
     deadline: float,
+    key: str | None = None,
+    attempt: int | None = None,
     wait: bool,
     timeout: float | None,
     poll_interval: float | None,
@@ -93,32 +101,44 @@ def _submit_and_follow(
     picture: bool,
 ) -> int:
     from runspec.client import submit
+    from runspec.client.keys import key_token
 
     out = sys.stdout
     progress = sys.stderr if as_json else sys.stdout
-    chosen = idempotency_token or spec.idempotency_token or f"runspec-{uuid.uuid4().hex}"
+    if key is not None:
+        chosen = key_token(key, attempt)  # what submit derives from the key, for the messages
+    else:
+        chosen = idempotency_token or spec.idempotency_token or f"runspec-{uuid.uuid4().hex}"
     start = time.monotonic()
     try:
         workspace = resolve(host, profile, token)
-        handle = submit(spec, workspace=workspace, idempotency_token=chosen, deadline=deadline)
+        if key is not None:
+            handle = submit(spec, workspace=workspace, key=key, attempt=attempt, deadline=deadline)
+        else:
+            handle = submit(spec, workspace=workspace, idempotency_token=chosen, deadline=deadline)
     except SpecError as exc:
         if as_json:
             echo(json.dumps(error_object("invalid", EXIT_INVALID, exc), indent=2))
         report_invalid("the run", exc)
         return EXIT_INVALID
     except RunspecError as exc:
-        return report_workspace_error(exc, as_json=as_json, token=chosen, submitting=True)
+        return report_workspace_error(exc, as_json=as_json, token=chosen, key=key, submitting=True)
     except KeyboardInterrupt as exc:
         code = interrupt_code(exc)
         if as_json:
             echo(json.dumps({"status": "interrupted", "exit_code": code, "idempotency_token": chosen}, indent=2))
+        again = (
+            f"running the same command again (--key {key})"
+            if key is not None
+            else (f"submitting again with --idempotency-token {chosen}")
+        )
         error(
-            f"{interrupt_words(exc)} while submitting; if the run was created, submitting again with "
-            f"--idempotency-token {chosen} returns it instead of starting another"
+            f"{interrupt_words(exc)} while submitting; if the run was created, {again} returns it instead of "
+            "starting another"
         )
         return code
     with handle:
-        echo(_submitted_line(handle), file=progress)
+        echo(_submitted_line(handle, key), file=progress)
         if wait:
             echo(f"waiting for it to finish (Ctrl-C cancels the run){_timeout_note(timeout)}", file=progress)
         outcome = follow(
@@ -134,7 +154,10 @@ def _submit_and_follow(
         if not wait and outcome.run is not None and outcome.run.run_page_url and not as_json:
             echo(f"  {outcome.run.run_page_url}", file=progress)
         if as_json:
-            echo(json.dumps(json_result(outcome), indent=2, ensure_ascii=False), file=out)
+            result = json_result(outcome)
+            if key is not None:
+                result.update(key=key, attempt=attempt or 1)
+            echo(json.dumps(result, indent=2, ensure_ascii=False), file=out)
             if outcome.exit_code:
                 error(outcome.message or outcome.status)
                 print_next_steps(outcome)
@@ -143,7 +166,11 @@ def _submit_and_follow(
         return outcome.exit_code
 
 
-def _submitted_line(handle: RunHandle) -> str:
+def _submitted_line(handle: RunHandle, key: str | None) -> str:
+    if key is not None and handle.reattached:
+        return f"attached to run {handle.run_id}: key {key!r} already names it (an earlier submit started it)"
+    if key is not None:
+        return f"submitted run {handle.run_id} (key {key!r}, idempotency token {handle.idempotency_token})"
     if handle.reattached:
         return (
             f"returned the existing run {handle.run_id} (idempotency token {handle.idempotency_token} was used "
@@ -157,6 +184,10 @@ def _timeout_note(timeout: float | None) -> str:
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
+    if args.attempt is not None and args.key is None:
+        raise CliError("--attempt needs --key: it numbers the runs made under one key")
+    if args.key is not None and args.idempotency_token is not None:
+        raise CliError("--key derives the idempotency token from the key; give --key or --idempotency-token, not both")
     try:
         spec = load_or_exit(args.spec, strict=not args.lenient)
     except (InvalidSpec, CliError) as exc:
@@ -172,6 +203,8 @@ def cmd_submit(args: argparse.Namespace) -> int:
         profile=args.profile,
         idempotency_token=args.idempotency_token,
         deadline=args.deadline,
+        key=args.key,
+        attempt=args.attempt,
         wait=args.wait,
         timeout=args.timeout,
         poll_interval=args.poll_interval,
@@ -211,6 +244,19 @@ def add_parser(commands: Commands) -> None:
         type=nonempty_token,
         metavar="T",
         help="the token that makes the submit safe to repeat",
+    )
+    submit.add_argument(
+        "--key",
+        type=run_key,
+        metavar="KEY",
+        help="a name for the run (orders/2026-12-01): the same key reaches the same run from anywhere, even after "
+        "a crash; running the command again attaches to it",
+    )
+    submit.add_argument(
+        "--attempt",
+        type=attempt_number,
+        metavar="N",
+        help="with --key: run the spec again under the same key (a new run; default 1)",
     )
     follow_options(submit, prefix="with --wait: ")
     deadline_option(submit)
