@@ -26,6 +26,7 @@ from runspec.testing._emulator import DEFAULT_TOKEN, Emulator, serve
 from runspec.testing._faults import Fault, Injection
 from runspec.testing._http import Request, Response
 from runspec.testing._log import RecordedRequest
+from runspec.testing._outcome_file import load_outcomes
 from runspec.testing._script import Outcome, Script, TaskContext, Timing
 
 __all__ = [
@@ -44,5 +45,6 @@ __all__ = [
     "Script",
     "TaskContext",
     "Timing",
+    "load_outcomes",
     "serve",
 ]

@@ -201,7 +201,8 @@ class Emulator:
         """
         Decide what every task (or for_each iteration) with ``task_key`` does, in every later run.
 
-        ``script`` is an ``Outcome`` (every attempt), a list of outcomes (by attempt number; the last one
+        ``task_key`` ``"*"`` scripts every task that has no script of its own. ``script`` is an ``Outcome``
+        (every attempt), a list of outcomes (by attempt number; the last one
         repeats, so ``[Outcome.fail("x"), Outcome.success()]`` succeeds on the first retry), or a
         callable taking a ``TaskContext`` and returning an ``Outcome``. The callable runs while the
         emulator holds its lock: it must not send requests to the emulator.

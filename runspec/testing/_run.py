@@ -222,7 +222,8 @@ class Run:
 
     def _outcome(self, attempt: Attempt) -> Outcome:
         node = attempt.node
-        script = self.engine.scripts.get(node.key, self.engine.default)
+        scripts = self.engine.scripts
+        script = scripts.get(node.key) or scripts.get("*") or self.engine.default
         context = TaskContext(
             task_key=node.key,
             run_id=self.run_id,
