@@ -81,6 +81,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             reason = "Error"
         text = message or explain or reason
         self.close_connection = True
+        self.request_version = "HTTP/1.1"  # a request line too broken to name a version still gets headers
         self._send(Response.json(code, {"error_code": "BAD_REQUEST", "message": text}))
 
     def _handle(self) -> None:
