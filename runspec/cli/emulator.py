@@ -66,7 +66,7 @@ def add_parser(commands: Commands) -> None:
             "runspec or any Databricks client at it.\n\n"
             '--script FILE is JSON mapping task keys ("*": every other task) to outcomes, or to a list of\n'
             "outcomes by attempt (the last repeats):\n"
-            '  {"transform": {"error": "division by zero", "trace": "Traceback ..."},\n'
+            '  {"transform": {"error": "division by zero", "trace": "File etl.py, line 3 ..."},\n'
             '   "load": [{"error": "connection reset"}, {"logs": "loaded"}],\n'
             '   "ingest": {"result": "1200 rows", "values": {"rows": 1200}, "seconds": 5}}\n'
             "An outcome takes seconds, result, logs, values, error (with trace, code, type) or hang."
