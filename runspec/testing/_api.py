@@ -77,11 +77,15 @@ def route(
             engine.cancel_all(int_param(data, "job_id"), bool_param(data, "all_queued_runs"))
         elif name == "runs/delete":
             engine.delete(required_run_id(data))
+        elif name == "runs/repair":
+            if version == "2.0":
+                raise not_found(method, path)
+            return engine.repair(data)
         return {}
     raise not_found(method, path)
 
 
-_POSTS = ("runs/submit", "runs/cancel", "runs/cancel-all", "runs/delete")
+_POSTS = ("runs/submit", "runs/cancel", "runs/cancel-all", "runs/delete", "runs/repair")
 
 
 def get_params(query: Mapping[str, str], body: Any) -> Mapping[str, Any]:

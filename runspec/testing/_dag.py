@@ -14,10 +14,15 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from runspec.testing._state import (
+    CANCELED,
     CANCELED_CLASS,
     DISABLED,
     EXCLUDED,
+    FAILED,
+    FAILED_CLASS,
     SUCCESS,
+    SUCCESS_WITH_FAILURES,
+    TIMEDOUT,
     UPSTREAM_CANCELED,
     UPSTREAM_FAILED,
     Node,
@@ -28,6 +33,7 @@ __all__ = [
     "for_each_inputs",
     "lookup",
     "resolve",
+    "run_result",
     "substitute_input",
     "topological",
     "verdict",
@@ -90,6 +96,40 @@ def _run_if_verdict(run_if: str, classes: list[str]) -> str | None:
     if run_if == "ALL_FAILED":
         return None if classes and all(c == "failed" for c in classes) else EXCLUDED
     return None if all(ok) else upstream()
+
+
+def run_result(nodes: Mapping[str, Node]) -> tuple[str, str, str, str]:
+    """
+    A finished run's result from its tasks' (not cancelled or timed out as a whole):
+    ``(result_state, termination code, termination type, message)``.
+
+    ``SUCCESS`` when no task failed or was cancelled; ``SUCCESS_WITH_FAILURES`` when some did but every
+    leaf (a task nothing depends on) succeeded, was excluded or disabled; else ``FAILED`` (naming the
+    first failed task) or ``CANCELED``.
+    """
+    tasks = list(nodes.values())
+    bad = [n for n in tasks if n.result in FAILED_CLASS or n.result in CANCELED_CLASS]
+    if not bad:
+        return SUCCESS, "SUCCESS", "SUCCESS", ""
+    leaf_results = {n.result for n in tasks if not n.dependents}
+    if leaf_results <= {SUCCESS, EXCLUDED, DISABLED}:
+        keys = ", ".join(n.key for n in bad)
+        return (
+            SUCCESS_WITH_FAILURES,
+            "SUCCESS_WITH_FAILURES",
+            "SUCCESS",
+            f"The run succeeded, but these tasks did not: {keys}.",
+        )
+    if leaf_results & FAILED_CLASS:
+        first_failed = next((n for n in tasks if n.result in (FAILED, TIMEDOUT)), None)
+        if first_failed is None:
+            return FAILED, "RUN_EXECUTION_ERROR", "CLIENT_ERROR", "A task did not succeed."
+        attempt = first_failed.last
+        code, kind = "RUN_EXECUTION_ERROR", "CLIENT_ERROR"
+        if attempt.termination_type in ("INTERNAL_ERROR", "CLOUD_FAILURE"):
+            code, kind = attempt.termination_code or "INTERNAL_ERROR", attempt.termination_type
+        return FAILED, code, kind, f"Task {first_failed.key} failed: {attempt.message}"
+    return CANCELED, "USER_CANCELED", "CLIENT_ERROR", "A task of the run was canceled."
 
 
 def topological(nodes: Mapping[str, Node]) -> list[Node]:

@@ -46,9 +46,9 @@ class Emulator:
             client = WorkspaceClient(host=emu.url, token="t")   # or runspec.submit(..., host=emu.url)
 
     It serves ``runs/submit``, ``runs/get``, ``runs/get-output``, ``runs/cancel``, ``runs/cancel-all``,
-    ``runs/list`` and ``runs/delete`` under ``/api/2.2/jobs/`` (and ``/api/2.1/jobs/``), with a
-    workspace's JSON shapes, error format and status codes, plus the ``/.well-known/databricks-config``
-    probe SDK clients send first.
+    ``runs/list``, ``runs/delete`` and ``runs/repair`` under ``/api/2.2/jobs/`` (and ``/api/2.1/jobs/``;
+    ``/api/2.0/jobs/`` without repair), with a workspace's JSON shapes, error format and status codes,
+    plus the ``/.well-known/databricks-config`` probe SDK clients send first.
 
     Options:
 
@@ -69,6 +69,8 @@ class Emulator:
     - ``validate``: check each submitted body with runspec's validation and answer 400 where a workspace
       would (structural checks the engine needs run always).
     - ``port``: 0 picks a free port; ``host`` should stay a loopback address.
+    - ``repair_one_time_runs``: ``False`` answers every ``runs/repair`` with the refusal of a workspace
+      that does not repair runs made by ``runs/submit`` (whether workspaces do is not documented).
     """
 
     def __init__(
@@ -92,6 +94,7 @@ class Emulator:
         stall_after: float | None = 1.0,
         socket_timeout: float = 30.0,
         backlog: int = 128,
+        repair_one_time_runs: bool = True,
     ) -> None:
         if clock is not None and speed is not None:
             raise ValueError("give either clock= or speed=, not both")
@@ -124,6 +127,7 @@ class Emulator:
             workspace_id=workspace_id,
         )
         self._engine.scripts.update(scripts or {})
+        self._engine.repair_one_time_runs = repair_one_time_runs
         self._injections: list[Injection] = []
         self._faults_lock = threading.Lock()
         self._requests: deque[RecordedRequest] = deque(maxlen=request_log_size)

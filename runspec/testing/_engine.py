@@ -29,10 +29,11 @@ from runspec.testing._render import (
     render_task_run,
     task_run_items,
 )
+from runspec.testing._repair import ONE_TIME_REFUSAL, repair
 from runspec.testing._run import Run, next_event_time
 from runspec.testing._script import Script, Timing
 from runspec.testing._state import CANCELED, Attempt
-from runspec.testing._wire import bool_param, int_param
+from runspec.testing._wire import bool_param, int64, int_param
 
 __all__ = ["Engine", "settle"]
 
@@ -62,6 +63,7 @@ class Engine:
         first_job_id: int = 731_000_000_001,
     ) -> None:
         self.clock = clock
+        self.repair_one_time_runs = True
         self.timing = timing
         self.default = default
         self.scripts: dict[str, Script] = {}
@@ -219,6 +221,22 @@ class Engine:
                 if chosen:
                     run.abort(now, CANCELED)
                 run.advance(now)
+
+    def repair(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """``runs/repair``: re-run tasks of a finished run; ``{"repair_id": ...}``."""
+        if "run_id" not in request or request["run_id"] in (None, ""):
+            raise invalid("Missing required field: run_id")
+        run_id = int64(request["run_id"], "run_id")
+        run, attempt = self.find(run_id)
+        if attempt is not None:
+            raise invalid(f"Run {run_id} is a task run; repair the run it belongs to ({run.run_id}).")
+        if not self.repair_one_time_runs:
+            raise invalid(ONE_TIME_REFUSAL)
+        with run.lock:
+            now = self.catch_up(run)
+            repair_id = self.next_id()
+            repair(run, request, self, now, repair_id=repair_id)
+        return {"repair_id": repair_id}
 
     def delete(self, run_id: int) -> None:
         """``runs/delete``: only runs that have ended; their idempotency token stays unusable."""

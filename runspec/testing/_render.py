@@ -25,6 +25,7 @@ __all__ = [
     "Site",
     "decode_page_token",
     "encode_page_token",
+    "history_entry",
     "ms",
     "render_history",
     "render_output",
@@ -117,17 +118,28 @@ def render_run(run: Run, site: Site, t: float, page: tuple[int, int] | None = No
 
 
 def render_history(run: Run, site: Site, t: float) -> list[dict[str, Any]]:
-    """``repair_history`` (``runs/get?include_history=true``): the original run first."""
-    rendered = render_run(run, site, t)
-    original = {
-        "type": "ORIGINAL",
-        "start_time": rendered["start_time"],
-        "end_time": rendered["end_time"],
-        "state": rendered["state"],
-        "status": rendered["status"],
-        "task_run_ids": [node.attempts[0].run_id for node in run.nodes.values()],
+    """
+    ``repair_history`` (``runs/get?include_history=true``): the ``ORIGINAL`` entry first, then one
+    ``REPAIR`` entry (with its ``id``) per repair, each with its times, state and task run ids.
+    """
+    return [*copy.deepcopy(run.closed_rounds), history_entry(run, site, t)]
+
+
+def history_entry(run: Run, site: Site, t: float) -> dict[str, Any]:
+    """The run's latest round (the original run, or its latest repair) as a ``repair_history`` entry."""
+    repair_id, start, task_run_ids = run.rounds[-1]
+    shown = render_run(run, site, t, page=(0, 0))
+    entry: dict[str, Any] = {
+        "type": "ORIGINAL" if repair_id is None else "REPAIR",
+        "start_time": ms(start),
+        "end_time": shown["end_time"],
+        "state": shown["state"],
+        "status": shown["status"],
+        "task_run_ids": list(task_run_ids),
     }
-    return [original]
+    if repair_id is not None:
+        entry["id"] = repair_id
+    return entry
 
 
 def render_single_task(run: Run, task: Mapping[str, Any]) -> dict[str, Any]:

@@ -18,17 +18,23 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
-from runspec.testing._dag import evaluate_condition, for_each_inputs, lookup, substitute_input, topological, verdict
+from runspec.testing._dag import (
+    evaluate_condition,
+    for_each_inputs,
+    lookup,
+    run_result,
+    substitute_input,
+    topological,
+    verdict,
+)
 from runspec.testing._script import Outcome, Script, TaskContext, Timing, pick_outcome
 from runspec.testing._state import (
     CANCELED,
-    CANCELED_CLASS,
     DISABLED,
     EXCLUDED,
     FAILED,
     FAILED_CLASS,
     SUCCESS,
-    SUCCESS_WITH_FAILURES,
     TIMEDOUT,
     UPSTREAM_CANCELED,
     UPSTREAM_FAILED,
@@ -85,6 +91,9 @@ class Run:
         self.active: set[Attempt] = set()
         self.single_task = False  # submitted in the single-task form (task fields at the top level)
         self.lock = threading.RLock()  # held by whoever moves or reads this run
+        # Rounds of the run: the original, then one per repair: (repair id or None, start, task run ids).
+        self.rounds: list[tuple[int | None, float, list[int]]] = []
+        self.closed_rounds: list[dict[str, Any]] = []  # repair_history entries of rounds a repair ended
         self.nodes: dict[str, Node] = {}
         for task in body["tasks"]:
             node = make_node(task)
@@ -93,6 +102,7 @@ class Run:
             for dep_key, _ in node.deps:
                 self.nodes[dep_key].dependents.append(node)
             self._new_attempt(node, 0)
+        self.rounds.append((None, submitted, [node.last.run_id for node in self.nodes.values()]))
 
     # -- ids and attempts ------------------------------------------------------------------------
 
@@ -113,7 +123,7 @@ class Run:
     def all_attempts(self) -> Iterator[Attempt]:
         for node in self.nodes.values():
             yield from node.attempts
-            for iteration in node.iterations:
+            for iteration in (*node.past_iterations, *node.iterations):
                 yield from iteration.attempts
 
     # -- simulation ------------------------------------------------------------------------------
@@ -269,7 +279,7 @@ class Run:
             return False
         if attempt.result not in (FAILED, TIMEDOUT):
             return False
-        return node.max_retries == -1 or attempt.attempt_number < node.max_retries
+        return node.max_retries == -1 or attempt.attempt_number - node.round_start < node.max_retries
 
     def _skip(self, node: Node, result: str, t: float, message: str) -> None:
         attempt = node.last
@@ -477,7 +487,6 @@ class Run:
                     self._cut(iteration.last, t, reason, message)
 
     def _conclude(self) -> None:
-        nodes = list(self.nodes.values())
         if self.aborting == CANCELED:
             self.result = CANCELED
             self.result_code, self.result_type = "USER_CANCELED", "CLIENT_ERROR"
@@ -489,35 +498,45 @@ class Run:
             timeout = self.body.get("timeout_seconds")
             self.result_message = f"The run timed out after {timeout} seconds (timeout_seconds)."
             return
-        bad = [n for n in nodes if n.result in FAILED_CLASS or n.result in CANCELED_CLASS]
-        if not bad:
-            self.result = SUCCESS
-            self.result_code, self.result_type = "SUCCESS", "SUCCESS"
-            self.result_message = ""
-            return
-        leaves = [n for n in nodes if not n.dependents]
-        leaf_results = {n.result for n in leaves}
-        first_failed = next((n for n in nodes if n.result in (FAILED, TIMEDOUT)), None)
-        if leaf_results <= {SUCCESS, EXCLUDED, DISABLED}:
-            self.result = SUCCESS_WITH_FAILURES
-            self.result_code, self.result_type = "SUCCESS_WITH_FAILURES", "SUCCESS"
-            keys = ", ".join(n.key for n in bad)
-            self.result_message = f"The run succeeded, but these tasks did not: {keys}."
-        elif leaf_results & FAILED_CLASS:
-            self.result = FAILED
-            self.result_code, self.result_type = "RUN_EXECUTION_ERROR", "CLIENT_ERROR"
-            if first_failed is not None:
-                attempt = first_failed.last
-                if attempt.termination_type in ("INTERNAL_ERROR", "CLOUD_FAILURE"):
-                    self.result_code = attempt.termination_code or "INTERNAL_ERROR"
-                    self.result_type = attempt.termination_type
-                self.result_message = f"Task {first_failed.key} failed: {attempt.message}"
+        self.result, self.result_code, self.result_type, self.result_message = run_result(self.nodes)
+
+    # -- repairs ---------------------------------------------------------------------------------------
+
+    def rerun(self, keys: Iterable[str], repair_id: int, t: float) -> list[Attempt]:
+        """
+        Repair: run the tasks ``keys`` again from ``t``, each with a new attempt, in this run, which is
+        active again until they end. Tasks that depend on them wait for them; the rest keep their results.
+        """
+        chosen = set(keys)
+        self.aborting = None
+        self.all_final_at = self.end_time = self.result = None
+        self.result_message = self.result_code = self.result_type = ""
+        timeout = self.body.get("timeout_seconds")
+        self.deadline = t + float(timeout) if isinstance(timeout, (int, float)) and timeout > 0 else None
+        order = [node for node in topological(self.nodes) if node.key in chosen]
+        fresh: list[Attempt] = []
+        for node in order:
+            node.result = None
+            node.values = {}
+            node.past_iterations.extend(node.iterations)
+            node.iterations, node.inputs, node.open_iterations = [], None, 0
+            attempt = self._new_attempt(node, node.last.attempt_number + 1)
+            node.round_start = attempt.attempt_number
+            fresh.append(attempt)
+        self.rounds.append((repair_id, t, [a.run_id for a in fresh]))
+        for node in order:
+            if node.result is not None or node.last.started is not None:
+                continue  # already decided when a task before it ended
+            if any(self.nodes[key].result is None for key, _ in node.deps):
+                continue  # waits for a task that runs again
+            if node.spec.get("disabled") is True:
+                self._skip(node, DISABLED, t, "The task is disabled.")
+            elif node.deps:
+                self._decide(node, t)
             else:
-                self.result_message = "A task did not succeed."
-        else:
-            self.result = CANCELED
-            self.result_code, self.result_type = "USER_CANCELED", "CLIENT_ERROR"
-            self.result_message = "A task of the run was canceled."
+                self._begin(node.last, t)
+        self._settle(t)
+        return fresh
 
     # -- views ---------------------------------------------------------------------------------------
 

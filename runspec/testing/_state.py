@@ -89,11 +89,13 @@ class Node:
     dependents: list[Node] = field(default_factory=list)
     attempts: list[Attempt] = field(default_factory=list)
     result: str | None = None
+    round_start: int = 0  # the attempt number the latest round (the run, or a repair) started from
     values: dict[str, Any] = field(default_factory=dict)
     # for_each parents
     inputs: list[Any] | None = None
     iterations: list[Node] = field(default_factory=list)
     open_iterations: int = 0  # iterations launched that have no result yet
+    past_iterations: list[Node] = field(default_factory=list)  # iterations of runs before a repair
     concurrency: int = 1
     # for_each iterations
     parent: Node | None = None
