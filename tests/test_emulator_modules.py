@@ -51,7 +51,7 @@ def test_emulator_modules_form_no_cycle() -> None:
 
 def test_only_the_public_entry_points_import_the_emulator() -> None:
     importers = {m for m, deps in _graph().items() if "runspec.testing._emulator" in deps}
-    assert importers <= {"runspec.testing.pytest_plugin", "runspec.testing._outcomes_file"}, importers
+    assert importers <= {"runspec.testing.pytest_plugin"}, importers
 
 
 def test_emulator_modules_stay_small() -> None:
