@@ -209,7 +209,7 @@ class Emulator:
         (every attempt), a list of outcomes (by attempt number; the last one
         repeats, so ``[Outcome.fail("x"), Outcome.success()]`` succeeds on the first retry), or a
         callable taking a ``TaskContext`` and returning an ``Outcome``. The callable runs while the
-        emulator holds its lock: it must not send requests to the emulator.
+        emulator holds its run's lock: it must not send requests about that run to the emulator.
         """
         with self._lock:
             self._engine.scripts[task_key] = script
