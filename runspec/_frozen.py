@@ -18,6 +18,7 @@ V = TypeVar("V")
 #: How deep free-form JSON (``extra`` and untyped fields) may nest before it is refused.
 MAX_DEPTH = 64
 _INF = float("inf")
+_INT64 = 2**63
 
 
 class FrozenMap(Mapping[K, V]):
@@ -126,8 +127,12 @@ def freeze_json(value: Any, depth: int = 0) -> Any:
     Raises ``TypeError`` for anything JSON cannot hold, and ``ValueError`` past ``MAX_DEPTH`` levels.
     """
     t = type(value)
-    if value is None or t is str or t is int or t is bool:
+    if value is None or t is str or t is bool:
         return value
+    if t is int:
+        if -_INT64 <= value < _INT64:
+            return value
+        raise ValueError("an integer outside the 64 bits JSON numbers carry to the API")
     if t is float:
         if value != value or value in (_INF, -_INF):
             raise ValueError(f"{value!r} is not a number JSON can carry")
@@ -143,8 +148,10 @@ def freeze_json(value: Any, depth: int = 0) -> Any:
         return FrozenMap._adopt(out)
     if isinstance(value, (list, tuple)):
         return tuple(freeze_json(v, depth + 1) for v in value)
-    if isinstance(value, (str, int, float)):  # subclasses such as str enums
+    if isinstance(value, (str, float)):  # subclasses such as str enums
         return value
+    if isinstance(value, int):
+        return freeze_json(int(value), depth)
     raise TypeError(f"{value!r} (a {t.__name__}) is not a JSON value")
 
 

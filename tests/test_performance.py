@@ -88,15 +88,18 @@ MARKER = "\x00runspec-shared-cluster-0\x00"
 @pytest.mark.parametrize(
     "run",
     [
-        Run("x").cluster("c", NewCluster(spark_version="x")).task(NotebookTask("/a")).task(NotebookTask("/b")),
+        Run("x")
+        .cluster("c", NewCluster(spark_version="x", num_workers=1))
+        .task(NotebookTask("/a"))
+        .task(NotebookTask("/b")),
         # The marker text in the body itself: written plainly.
         Run(MARKER)
-        .cluster("c", NewCluster(spark_version=MARKER, custom_tags={MARKER: MARKER}))
+        .cluster("c", NewCluster(spark_version=MARKER, num_workers=1, custom_tags={MARKER: MARKER}))
         .task(NotebookTask(MARKER), key="a")
         .task(NotebookTask("/b", base_parameters={"k": MARKER}), key="b"),
         Run("x")
-        .cluster("c", NewCluster(spark_version="x"))
-        .cluster("d", NewCluster(spark_version="\x00runspec-shared-cluster-1\x00"))
+        .cluster("c", NewCluster(spark_version="x", num_workers=1))
+        .cluster("d", NewCluster(spark_version="\x00runspec-shared-cluster-1\x00", num_workers=1))
         .task(NotebookTask("/a"), cluster="c")
         .task(NotebookTask("/a"), cluster="d")
         .task(NotebookTask("/a"), cluster="c")
@@ -114,7 +117,7 @@ def test_many_distinct_clusters_are_written_plainly() -> None:
     """More distinct clusters than splicing pays for: the same text, dumped plainly."""
     run = Run("x")
     for i in range(40):
-        run = run.cluster(f"c{i}", NewCluster(spark_version=f"v{i}"))
+        run = run.cluster(f"c{i}", NewCluster(spark_version=f"v{i}", num_workers=1))
     for i in range(80):
         run = run.task(NotebookTask(f"/n{i}"), cluster=f"c{i % 40}")
     spec = run.compile()

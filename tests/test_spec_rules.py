@@ -19,7 +19,7 @@ from runspec import NewCluster, NotebookTask, PyPI, Run, RunSpec
 from runspec.spec import SubmitTask, Task, TaskDependency
 from runspec.spec._checks import Report, TaskScope
 from runspec.spec._convert import jpath
-from runspec.spec._rules import OBJECT_RULES, TASK_RULES, WALK_PLANS, object_rule, task_rule
+from runspec.spec._rules import OBJECT_RULES, TASK_RULES, forget_plans, object_rule, task_rule
 
 N = 1000
 CLUSTER = NewCluster(spark_version="15.4.x-scala2.12", node_type_id="i3.xlarge", num_workers=1)
@@ -74,7 +74,7 @@ def planted_task_rule() -> Iterator[None]:
     try:
         yield
     finally:
-        TASK_RULES.remove(_every_task)
+        TASK_RULES[:] = [e for e in TASK_RULES if e.rule is not _every_task]
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ def planted_object_rule() -> Iterator[None]:
         yield
     finally:
         OBJECT_RULES[NotebookTask].remove(_every_notebook)
-        WALK_PLANS.clear()
+        forget_plans()
 
 
 def _planted(spec: RunSpec) -> list[tuple[str, str]]:
@@ -116,6 +116,22 @@ def test_a_planted_task_rule_sees_the_task_inside_a_for_each(planted_task_rule: 
     assert [p for p, _ in _planted(spec)] == ["$.tasks[0].task_key", "$.tasks[0].for_each_task.task.task_key"]
 
 
+def test_a_rule_that_reads_some_fields_runs_on_the_tasks_that_set_them() -> None:
+    @task_rule(reads=("timeout_seconds",))
+    def _timed(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) -> None:
+        r.warn(path, "planted", "timed")
+
+    try:
+        run = (
+            Run("x")
+            .task(NotebookTask("/a"), key="a", existing_cluster_id="c", timeout_seconds=5)
+            .task(NotebookTask("/b"), key="b", existing_cluster_id="c")
+        )
+        assert [p for p, _ in _planted(run.compile())] == ["$.tasks[0]"]
+    finally:
+        TASK_RULES[:] = [e for e in TASK_RULES if e.rule is not _timed]
+
+
 def test_a_planted_error_stops_every_way_of_making_a_run() -> None:
     @task_rule
     def _no_t7(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) -> None:
@@ -129,7 +145,7 @@ def test_a_planted_error_stops_every_way_of_making_a_run() -> None:
             problems: Any = getattr(err.value, "problems", ())
             assert [(p.path, p.code) for p in problems] == [("$.tasks[7]", "planted")], made_by
     finally:
-        TASK_RULES.remove(_no_t7)
+        TASK_RULES[:] = [e for e in TASK_RULES if e.rule is not _no_t7]
 
 
 # -- the spec base does not reach into the checks ---------------------------------------------------------

@@ -824,6 +824,28 @@ RUN_CASES = [
         r"num_workers or autoscale, not both",
     ),
     Case(
+        "missing-cluster-size",
+        lambda: body(on_cluster(num_workers=None)),
+        "$.tasks[0].new_cluster",
+        "missing-cluster-size",
+        r"needs num_workers \(0 for a single node\) or autoscale",
+    ),
+    Case(
+        "int64",
+        lambda: body(nb(timeout_seconds=2**63)),
+        "$.tasks[0].timeout_seconds",
+        "out-of-range",
+        r"9223372036854775808 is outside the 64-bit integers the API takes",
+    ),
+    Case(
+        "single-task-form",
+        lambda: {"run_name": "x", "notebook_task": {"notebook_path": "/n"}, "existing_cluster_id": ALL_PURPOSE},
+        "$",
+        "single-task-form",
+        r"spec.with_tasks_form\(\) gives the same run with tasks\[\]",
+        warning=True,
+    ),
+    Case(
         "num-workers",
         lambda: body(on_cluster(num_workers=-1)),
         "$.tasks[0].new_cluster.num_workers",

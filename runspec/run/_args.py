@@ -5,13 +5,24 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from runspec.spec._classes import freeze_extra
 from runspec.spec._convert import REGISTRY
 from runspec.spec._objects import SubmitTask, TaskDependency
 from runspec.spec._schema import closest
 from runspec.spec._text import article, shown
 from runspec.spec.task_types import TASK_TYPES
 
-__all__ = ["as_list", "check_kind", "dependencies", "hashable", "task_fields", "unknown_kwarg"]
+__all__ = [
+    "NAMED_FIELDS",
+    "NONE_GIVEN",
+    "add_fields",
+    "as_list",
+    "check_kind",
+    "dependencies",
+    "hashable",
+    "task_fields",
+    "unknown_kwarg",
+]
 
 
 def _task_field_for(obj: object) -> str | None:
@@ -98,3 +109,36 @@ def hashable(value: Any) -> Any:
     if isinstance(value, dict):
         return tuple((k, hashable(v)) for k, v in value.items())
     return value
+
+
+#: The SubmitTask fields Run.task names as keyword arguments, in its signature's order.
+NAMED_FIELDS = (
+    "libraries",
+    "run_if",
+    "max_retries",
+    "min_retry_interval_millis",
+    "retry_on_timeout",
+    "timeout_seconds",
+    "description",
+    "disabled",
+    "environment_key",
+    "existing_cluster_id",
+    "new_cluster",
+)
+NONE_GIVEN = (None,) * len(NAMED_FIELDS)
+
+
+def add_fields(owner: str, given: dict[str, Any], fields: Iterable[tuple[str, Any]]) -> None:
+    """Check and freeze each SubmitTask field given (``None``: not given) into ``given``."""
+    table = SubmitTask._fields
+    for name, value in fields:
+        if value is None:
+            continue
+        if name == "extra":
+            # Checked now, the way SubmitTask would, so a mistake points at this call.
+            given["extra"] = freeze_extra(SubmitTask, value)
+            continue
+        f = table.get(name)
+        if f is None or name == "task_key":
+            raise TypeError(unknown_kwarg(owner, name, table))
+        given[name] = value if type(value) is f.exact else f.conv(value)

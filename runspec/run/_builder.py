@@ -1,4 +1,4 @@
-"""The ``Run`` builder: one method per thing a run can say, each returning a new ``Run``."""
+"""The ``Run`` builder: one method per thing a run can say, each returning a new ``Run`` (about 600 lines)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from runspec.errors import Problem, SpecError
-from runspec.run._args import as_list, check_kind, dependencies, hashable, task_fields, unknown_kwarg
+from runspec.run._args import (
+    NAMED_FIELDS,
+    NONE_GIVEN,
+    add_fields,
+    as_list,
+    check_kind,
+    dependencies,
+    hashable,
+    task_fields,
+    unknown_kwarg,
+)
 from runspec.run._compile import Compiled, Intent
 from runspec.run._ops import (
     AS_LOADED,
@@ -221,10 +231,10 @@ class Run:
             existing_cluster_id,
             new_cluster,
         )
-        if named != _UNSET:
-            _add_fields(owner, given, zip(_NAMED, named, strict=True))
+        if named != NONE_GIVEN:
+            add_fields(owner, given, zip(NAMED_FIELDS, named, strict=True))
         if fields:
-            _add_fields(owner, given, fields.items())
+            add_fields(owner, given, fields.items())
         return self._push(AddTask(key, given, cluster))
 
     def update_task(self, key: str, **fields: Any) -> Self:
@@ -587,39 +597,6 @@ class Run:
             # A loaded task keeps its compute as written: the run's one named cluster is not given to it.
             run = run._push(AddTask(key, fields, AS_LOADED))
         return run
-
-
-#: The SubmitTask fields Run.task names as keyword arguments, in its signature's order.
-_NAMED = (
-    "libraries",
-    "run_if",
-    "max_retries",
-    "min_retry_interval_millis",
-    "retry_on_timeout",
-    "timeout_seconds",
-    "description",
-    "disabled",
-    "environment_key",
-    "existing_cluster_id",
-    "new_cluster",
-)
-_UNSET = (None,) * len(_NAMED)
-
-
-def _add_fields(owner: str, given: dict[str, Any], fields: Iterable[tuple[str, Any]]) -> None:
-    """Check and freeze each SubmitTask field given (``None``: not given) into ``given``."""
-    table = SubmitTask._fields
-    for name, value in fields:
-        if value is None:
-            continue
-        if name == "extra":
-            # Checked now, the way SubmitTask would, so a mistake points at this call.
-            given["extra"] = freeze_extra(SubmitTask, value)
-            continue
-        f = table.get(name)
-        if f is None or name == "task_key":
-            raise TypeError(unknown_kwarg(owner, name, table))
-        given[name] = value if type(value) is f.exact else f.conv(value)
 
 
 _object_new = object.__new__

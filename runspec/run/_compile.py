@@ -9,7 +9,6 @@ is checked, once, by the same checks every ``RunSpec`` gets.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -41,11 +40,9 @@ from runspec.spec import (
 )
 from runspec.spec._schema import closest
 from runspec.spec.limits import MAX_TASK_KEY
-from runspec.spec.task_types import TASK_TYPES
+from runspec.spec.task_types import TASK_TYPES, suggest_key
 
 __all__ = ["Compiled", "Intent"]
-
-_NOT_KEY_CHARS = re.compile(r"[^A-Za-z0-9_\-]+")  # the characters a task key may not have (ASCII)
 
 
 class Compiled:
@@ -147,7 +144,8 @@ class Intent:
             existing = rules.rules if isinstance(rules, JobsHealthRules) and rules.rules else ()
             top["health"] = JobsHealthRules(rules=[*existing, *self.health])
         fields = {"run_name": top.pop("run_name")} if "run_name" in top else {}
-        fields["tasks"] = tuple(built)
+        if built:
+            fields["tasks"] = tuple(built)
         fields.update(top)
         spec = RunSpec._new(fields, self.extra)
         warnings = [
@@ -281,7 +279,7 @@ def _derive_keys(tasks: list[AddTask]) -> list[str]:
         if given_key is not None:
             keys.append(given_key)
             continue
-        base = _suggest_key(fields) or "task"
+        base = suggest_key(fields) or "task"
         n = counts.get(base, 0)
         key = base
         while key in taken:
@@ -292,15 +290,3 @@ def _derive_keys(tasks: list[AddTask]) -> list[str]:
         taken.add(key)
         keys.append(key)
     return keys
-
-
-def _suggest_key(fields: dict[str, Any]) -> str | None:
-    table = TASK_TYPES
-    for name, value in fields.items():
-        entry = table.get(name)
-        if entry is not None:
-            raw = entry.name(value)
-            if raw:
-                cleaned = _NOT_KEY_CHARS.sub("_", raw).strip("_")[:MAX_TASK_KEY]
-                return cleaned or None
-    return None

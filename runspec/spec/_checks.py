@@ -34,6 +34,7 @@ edit: the registries are read by ``check_run`` for every object and every task, 
 
 from __future__ import annotations
 
+import linecache
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -41,10 +42,24 @@ from runspec.errors import Problem
 from runspec.spec import _object_rules as _object_rules  # registers the per-object rules
 from runspec.spec import _task_rules as _task_rules  # registers the per-task rules
 from runspec.spec._convert import REGISTRY, jpath
+from runspec.spec._load import LoadContext, outside_int64
 from runspec.spec._object import SpecObject
 from runspec.spec._objects import SubmitTask
-from runspec.spec._rules import OBJECT_RULES, TASK_KEY_RE, TASK_RULES, WALK_PLANS, Report, TaskScope, WalkPlan, _num
+from runspec.spec._rules import (
+    OBJECT_RULES,
+    TASK_KEY_RE,
+    TASK_RULES,
+    WALK_PLANS,
+    WALKERS,
+    Report,
+    TaskRuleEntry,
+    TaskScope,
+    Walker,
+    WalkPlan,
+    _num,
+)
 from runspec.spec._schema import closest
+from runspec.spec._single import single_task
 from runspec.spec._task_rules import task_key_shape
 from runspec.spec.limits import (
     DURATION_TARGETS,
@@ -55,6 +70,8 @@ from runspec.spec.limits import (
     MAX_TASKS,
     MAX_TOKEN,
 )
+from runspec.spec.limits import INT64_MAX as _INT64_MAX
+from runspec.spec.limits import INT64_MIN as _INT64_MIN
 from runspec.spec.task_types import TASK_TYPES, task_types
 from runspec.spec.task_types import table as type_table
 
@@ -89,9 +106,9 @@ def _plan(cls: type[SpecObject]) -> WalkPlan:
         return plan
     checks = tuple(rule for t in cls.__mro__ for rule in OBJECT_RULES.get(t, ()))
     nested: dict[str, str] = {}
-    WALK_PLANS[cls] = plan = WalkPlan(
-        cls._enum_fields, checks, nested
-    )  # in place before the fields: types can nest in circles
+    ints = tuple(f.attr for f in cls._fields.values() if f.info.desc[0] in ("integer", "number"))
+    # In place before the fields are looked at: types can nest in circles.
+    WALK_PLANS[cls] = plan = WalkPlan(cls._enum_fields, ints, checks, nested)
     for f in cls._fields.values():
         inner = _object_type(f.info.desc)
         if inner is not None and _may_find(inner):
@@ -112,7 +129,7 @@ def _may_find(cls: type[SpecObject]) -> bool:
     while stack:
         klass = stack.pop()
         plan = _plan(klass)
-        if plan.enums or plan.checks or plan.nested:
+        if plan.enums or plan.ints or plan.checks or plan.nested:
             return True
         stack.extend(klass.__subclasses__())
     return False
@@ -120,53 +137,114 @@ def _may_find(cls: type[SpecObject]) -> bool:
 
 def _walk(obj: SpecObject, path: str, r: Report, seen: set[int]) -> None:
     """Run the per-object rules on ``obj`` and everything inside it that a rule can say something about."""
-    enums, checks, nested = WALK_PLANS.get(type(obj)) or _plan(type(obj))
-    d = obj.__dict__
-    if checks or enums:
-        key = id(obj)
-        if key in seen:  # an object used in several places (a named cluster) is checked once
-            return
-        seen.add(key)
-        for name, allowed in enums:
-            value = d.get(name)
-            if value is not None and (value not in allowed if type(value) is str else not allowed.issuperset(value)):
-                _check_enums(obj, path, r)
-                break
-        for check in checks:
-            check(obj, path, r)
-    if not nested:
-        return
-    plans = WALK_PLANS
-    for name, value in d.items():
-        suffix = nested.get(name)
-        if suffix is None:
-            continue
-        if type(value) is tuple:
-            sub = path + suffix
-            for i, item in enumerate(value):
-                plan = plans.get(type(item)) or _plan(type(item))
-                if plan.enums or plan.checks or plan.nested:
-                    _walk(item, f"{sub}[{i}]", r, seen)
-        else:
-            _walk(value, path + suffix, r, seen)
+    walk = WALKERS.get(type(obj), _UNKNOWN)
+    if walk is _UNKNOWN:
+        walk = _walker(type(obj))
+    if walk is not None:
+        walk(obj, path, r, seen)
+
+
+_UNKNOWN: Any = object()
+
+
+def _walker(cls: type[SpecObject]) -> Walker | None:
+    """
+    The walk of one class's objects, generated once from its plan (as ``__init__``\\ s are), or None
+    for a class no rule can say anything about.
+
+    Each object with something to check is checked once per run (``seen``: a named cluster copied into
+    many tasks): its enum fields, its integer fields against the API's 64 bits, then its per-object
+    rules; then the walk goes into each field the plan names, building the JSON path as it goes.
+    """
+    WALKERS[cls] = None  # in place first: types can nest in circles
+    enums, ints, checks, nested = _plan(cls)
+    if not (enums or ints or checks or nested):
+        return None
+    env: dict[str, Any] = {
+        "_check_enums": _check_enums,
+        "_outside": outside_int64,
+        "_MIN": _INT64_MIN,
+        "_MAX": _INT64_MAX,
+        "_WALKERS": WALKERS,
+        "_UNKNOWN": _UNKNOWN,
+        "_walker": _walker,
+        "_N": nested,
+    }
+    lines = ["def walk(obj, path, r, seen):", " d = obj.__dict__"]
+    if enums or ints or checks:
+        lines += [" key = id(obj)", " if key in seen:", "  return", " seen.add(key)"]
+        if enums:
+            lines.append(" bad = False")
+            for i, (name, allowed) in enumerate(enums):
+                env[f"_E{i}"] = allowed
+                lines += [
+                    f" v = d.get({name!r})",
+                    f" if v is not None and (v not in _E{i} if type(v) is str else not _E{i}.issuperset(v)):",
+                    "  bad = True",
+                ]
+            lines.append(" if bad: _check_enums(obj, path, r)")
+        for name in ints:
+            lines += [
+                f" v = d.get({name!r})",
+                f" if type(v) is int and not _MIN <= v <= _MAX: r.error(path + {jpath('', name)!r}, "
+                "'out-of-range', _outside(v))",
+            ]
+        for i, check in enumerate(checks):
+            env[f"_R{i}"] = check
+            lines.append(f" _R{i}(obj, path, r)")
+    if nested:
+        lines += [
+            " for name, v in d.items():",
+            "  suffix = _N.get(name)",
+            "  if suffix is None:",
+            "   continue",
+            "  if type(v) is tuple:",
+            "   sub = path + suffix",
+            "   for i, item in enumerate(v):",
+            "    w = _WALKERS.get(type(item), _UNKNOWN)",
+            "    if w is _UNKNOWN: w = _walker(type(item))",
+            "    if w is not None: w(item, f'{sub}[{i}]', r, seen)",
+            "  else:",
+            "   w = _WALKERS.get(type(v), _UNKNOWN)",
+            "   if w is _UNKNOWN: w = _walker(type(v))",
+            "   if w is not None: w(v, path + suffix, r, seen)",
+        ]
+    code = "\n".join(lines) + "\n"
+    filename = f"<runspec generated walk of {cls.__module__}.{cls.__qualname__}>"
+    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+    exec(compile(code, filename, "exec"), env)
+    walk: Walker = env["walk"]
+    WALKERS[cls] = walk
+    return walk
 
 
 # ---- per-task rules, run on every task of the run ----------------------------------------------
 
 
-def _run_task_rules(task: SubmitTask | Any, path: str, scope: TaskScope, inner_scope: TaskScope, r: Report) -> None:
+def _run_task_rules(
+    task: SubmitTask | Any,
+    path: str,
+    scope: TaskScope,
+    inner_scope: TaskScope,
+    rules: list[TaskRuleEntry],
+    r: Report,
+) -> None:
+    """Run each task rule on ``task`` (and on the task inside it, for a for_each), in the order registered."""
     types = type_table()
-    scope.entries = entries = [types[k] for k in task.__dict__ if k in types]
-    scope.types = [e.field for e in entries]
-    for rule in TASK_RULES:
-        rule(task, path, scope, r)
+    d = task.__dict__
+    scope.entries = [types[k] for k in d if k in types]
+    for rule, reads, inner_only in rules:
+        if not inner_only and (reads is None or not reads.isdisjoint(d)):
+            rule(task, path, scope, r)
     loop = task.for_each_task
     inner = loop.task if loop is not None else None
     if inner is not None:
-        inner_scope.entries = entries = [types[k] for k in inner.__dict__ if k in types]
-        inner_scope.types = [e.field for e in entries]
-        for rule in TASK_RULES:
-            rule(inner, f"{path}.for_each_task.task", inner_scope, r)
+        d = inner.__dict__
+        inner_scope.entries = [types[k] for k in d if k in types]
+        inner_path = f"{path}.for_each_task.task"
+        for rule, reads, _ in rules:
+            if reads is None or not reads.isdisjoint(d):
+                rule(inner, inner_path, inner_scope, r)
 
 
 # ---- run-level rules ---------------------------------------------------------------------------
@@ -175,17 +253,23 @@ def _run_task_rules(task: SubmitTask | Any, path: str, scope: TaskScope, inner_s
 def check_run(spec: RunSpec) -> Report:
     """Run every check on ``spec`` and return what was found."""
     r = Report()
-    _walk(spec, "$", r, set())
-    _top_level(spec, r)
-    tasks = spec.tasks or ()
+    seen: set[int] = set()
+    _walk(spec, "$", r, seen)
+    tasks: Sequence[SubmitTask] = spec.tasks or ()
+    single = _single_task(spec, r) if not tasks else None
+    if single is not None:
+        tasks = (single,)
+        _walk(single, "$", r, seen)
+    _top_level(spec, tasks, r)
     keys = _task_keys(tasks, r)
     environments = _environments(spec, r)
     used_envs: set[str] = set()
     has_git_source = spec.git_source is not None
     scope = TaskScope(tasks, keys, environments, used_envs, has_git_source, inner=False)
     inner_scope = TaskScope(tasks, keys, environments, used_envs, has_git_source, inner=True)
+    rules = list(TASK_RULES)  # as registered when the check began
     for i, task in enumerate(tasks):
-        _run_task_rules(task, f"$.tasks[{i}]", scope, inner_scope, r)
+        _run_task_rules(task, "$" if single is not None else f"$.tasks[{i}]", scope, inner_scope, rules, r)
     _cycles(tasks, keys, r)
     for key, index in environments.items():
         if key not in used_envs:
@@ -198,8 +282,24 @@ def check_run(spec: RunSpec) -> Report:
     return r
 
 
-def _top_level(spec: RunSpec, r: Report) -> None:
-    tasks = spec.tasks
+def _single_task(spec: RunSpec, r: Report) -> SubmitTask | None:
+    """The one task of a body in the single-task form, read from its top level (see ``_single``)."""
+    ctx = LoadContext()
+    task = single_task(spec, ctx)
+    if task is None and not ctx.problems:
+        return None
+    r.errors.extend(ctx.problems)
+    r.warnings.extend(ctx.warnings)
+    r.warn(
+        "$",
+        "single-task-form",
+        "the task's fields are at the top level (the Jobs API 2.0 single-task form), which the service reads "
+        "as a run of one task; spec.with_tasks_form() gives the same run with tasks[]",
+    )
+    return task
+
+
+def _top_level(spec: RunSpec, tasks: Sequence[SubmitTask], r: Report) -> None:
     if not tasks:
         r.error("$.tasks", "no-tasks", "a run needs at least one task")
     elif len(tasks) > MAX_TASKS:

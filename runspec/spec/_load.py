@@ -18,7 +18,7 @@ from runspec._frozen import FrozenMap, freeze_json
 from runspec.errors import Problem
 from runspec.spec._convert import REGISTRY, jpath
 from runspec.spec._schema import Desc, closest, describe
-from runspec.spec.limits import MAX_OBJECT_DEPTH
+from runspec.spec.limits import INT64_MAX, INT64_MIN, MAX_OBJECT_DEPTH
 
 if TYPE_CHECKING:  # pragma: no cover
     from runspec.spec._object import SpecObject
@@ -28,10 +28,12 @@ __all__ = [
     "BAIL",
     "Bail",
     "LoadContext",
+    "LongInt",
     "json_kind",
     "load_checked",
     "load_object",
     "load_value",
+    "outside_int64",
     "quick_object",
 ]
 
@@ -78,13 +80,35 @@ def json_kind(value: Any) -> str:
 
 def _is_numeric_string(value: str, integer: bool) -> bool:
     text = value.strip()
-    if not text:
+    if not text or len(text) > _MAX_NUMBER_TEXT:
         return False
     try:
         int(text) if integer else float(text)
     except ValueError:
         return False
     return True
+
+
+# Longer numeric strings are not numbers the API reads (an int64 has at most 20 characters); this also
+# keeps int() away from its limit on digits.
+_MAX_NUMBER_TEXT = 400
+
+
+class LongInt(int):
+    """Stands in, in parsed JSON, for an integer whose text is too long to read (``RunSpec.from_json``)."""
+
+
+def outside_int64(value: int) -> str:
+    """The message for an integer the API cannot take (without writing out all of a huge one)."""
+    if type(value) is LongInt:
+        shown = f"an integer of more than {_MAX_NUMBER_TEXT} digits"
+    elif value.bit_length() <= 100:
+        shown = str(value)
+    elif value.bit_length() < 4000:
+        shown = f"a {len(str(abs(value)))}-digit integer"
+    else:  # str() refuses integers this long
+        shown = f"an integer of about {int(value.bit_length() * 0.30103)} digits"
+    return f"{shown} is outside the 64-bit integers the API takes (-2**63 to 2**63 - 1)"
 
 
 def load_value(desc: Desc, value: Any, path: str, ctx: LoadContext, depth: int) -> Any:
@@ -97,14 +121,24 @@ def load_value(desc: Desc, value: Any, path: str, ctx: LoadContext, depth: int) 
         if isinstance(value, str):  # a str Enum member, read as json.dumps would write it
             return str.__str__(value)
     elif kind == "integer":
-        if t is int:
-            return value
+        if t is int or t is LongInt:
+            if t is int and INT64_MIN <= value <= INT64_MAX:
+                return value
+            ctx.problem(path, "out-of-range", outside_int64(value))
+            return BAD
         if t is str and _is_numeric_string(value, integer=True):
+            number = int(value.strip())
+            if not INT64_MIN <= number <= INT64_MAX:
+                ctx.problem(path, "out-of-range", outside_int64(number))
+                return BAD
             ctx.warn(path, "number-as-string", f"{value!r} is a string; the API reads it as an integer")
             return value
     elif kind == "number":
-        if t is int:
-            return value
+        if t is int or t is LongInt:
+            if t is int and INT64_MIN <= value <= INT64_MAX:
+                return value
+            ctx.problem(path, "out-of-range", outside_int64(value))
+            return BAD
         if t is float:
             if value != value or value in (_INF, -_INF):
                 ctx.problem(path, "invalid-value", f"{value!r} is not a number JSON can carry")
@@ -173,6 +207,7 @@ _Q_ANY = 6  # free-form JSON
 _Q_ARRAY = 7  # any other list (arg: the step for its items)
 _Q_MAP = 8  # any other object (arg: the step for its values)
 _Q_ENUM = 9  # a str from an enum (arg: the values); another str is a finding, not a problem to load
+_Q_INT = 10  # an int within the API's 64 bits
 
 
 class Bail(Exception):
@@ -180,11 +215,13 @@ class Bail(Exception):
 
 
 BAIL = Bail()
-_EXACT_TYPES = {"string": str, "integer": int, "boolean": bool}
+_EXACT_TYPES = {"string": str, "boolean": bool}
 
 
 def _quick_step(desc: Desc) -> tuple[int, Any]:
     kind = desc[0]
+    if kind == "integer":
+        return (_Q_INT, None)
     if kind in _EXACT_TYPES:
         return (_Q_EXACT, _EXACT_TYPES[kind])
     if kind == "number":
@@ -225,8 +262,13 @@ def _quick_value(code: int, arg: Any, value: Any, depth: int) -> Any:
                 if type(k) is not str or type(item) is not arg:
                     raise BAIL
             return _adopt(value.copy())
+    elif code == _Q_INT:
+        if t is int and INT64_MIN <= value <= INT64_MAX:
+            return value
     elif code == _Q_NUMBER:
-        if t is int or (t is float and value == value and value not in (_INF, -_INF)):
+        if (t is int and INT64_MIN <= value <= INT64_MAX) or (
+            t is float and value == value and value not in (_INF, -_INF)
+        ):
             return value
     elif code == _Q_ANY:
         try:

@@ -131,10 +131,23 @@ def _autoscale_bounds(scale: AutoScale, path: str, r: Report) -> None:
         )
 
 
+# The fields that size a cluster: the service takes exactly one (virtual_cluster_size where it exists).
+_SIZE_FIELDS = frozenset({"num_workers", "autoscale", "virtual_cluster_size"})
+
+
 @object_rule(NewCluster)
 def _cluster_shape(cluster: NewCluster, path: str, r: Report) -> None:
     if cluster.num_workers is not None and cluster.autoscale is not None:
         r.error(path, "cluster-size-conflict", "set num_workers or autoscale, not both")
+    d = cluster.__dict__
+    if _SIZE_FIELDS.isdisjoint(d) and cluster.policy_id is None and cluster.is_single_node is not True:
+        # A policy may fix the size, and is_single_node sets num_workers itself: nothing to say then.
+        r.error(
+            path,
+            "missing-cluster-size",
+            "a new_cluster needs num_workers (0 for a single node) or autoscale; the service refuses a "
+            "cluster with neither unless its policy (policy_id) sets one",
+        )
     workers = _num(cluster.num_workers)
     if workers is not None and workers < 0:
         r.error(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 from runspec._frozen import FrozenMap
 from runspec.errors import Problem
@@ -24,25 +24,34 @@ __all__ = [
     "OBJECT_RULES",
     "TASK_KEY_RE",
     "TASK_RULES",
+    "WALKERS",
     "WALK_PLANS",
     "ObjectRule",
     "Report",
     "TaskRule",
     "TaskScope",
     "WalkPlan",
+    "Walker",
+    "forget_plans",
     "object_rule",
     "task_rule",
 ]
 
+_INT64 = 2**63
 TASK_KEY_RE = re.compile(r"[A-Za-z0-9_\-]+")  # used with fullmatch: "$" would let a final newline through
 ENV_VAR_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # used with fullmatch
 
 
 def _num(value: Any) -> float | None:
-    """A number field's value as a number (bodies may carry numeric strings), or None."""
+    """
+    A number field's value as a number (bodies may carry numeric strings), or None. An integer outside
+    the API's 64 bits is None too: the walk reports it, and no rule writes it out in a message.
+    """
     if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
+    if isinstance(value, int):
+        return value if -_INT64 <= value < _INT64 else None
+    if isinstance(value, float):
         return value
     try:
         return float(value)
@@ -95,7 +104,7 @@ class TaskScope:
     environments tasks use.
     """
 
-    __slots__ = ("entries", "environments", "has_git_source", "inner", "keys", "tasks", "types", "used_envs")
+    __slots__ = ("entries", "environments", "has_git_source", "inner", "keys", "tasks", "used_envs")
 
     def __init__(
         self,
@@ -112,8 +121,12 @@ class TaskScope:
         self.used_envs = used_envs
         self.has_git_source = has_git_source
         self.inner = inner
-        self.types: list[str] = []
         self.entries: list[TaskType] = []
+
+    @property
+    def types(self) -> list[str]:
+        """The task-type fields set on the task (exactly one in a valid run)."""
+        return [e.field for e in self.entries]
 
 
 #: A rule about one object: ``rule(obj, path, report)``.
@@ -124,23 +137,35 @@ TaskRule = Callable[["SubmitTask | Task", str, TaskScope, Report], None]
 #: Class -> the rules for each object of that class (and of its subclasses), in the order registered.
 OBJECT_RULES: dict[type, list[ObjectRule]] = {}
 #: The rules for each task of a run (and the task inside each for_each task), in the order registered.
-TASK_RULES: list[TaskRule] = []
+TASK_RULES: list[TaskRuleEntry] = []
 
 
 class WalkPlan(NamedTuple):
     """
-    What the checks' walk does with the objects of one class: its enum fields with their values, the
-    per-object rules to run on each, and the fields to walk into, each with its JSON path suffix. A field
-    is walked only when a rule can report something about its objects or inside them.
+    What the checks' walk does with the objects of one class: its enum fields with their values, its
+    integer fields, the per-object rules to run on each, and the fields to walk into, each with its JSON
+    path suffix. A field is walked only when a rule can report something about its objects or inside them.
     """
 
     enums: tuple[tuple[str, frozenset[str]], ...]
+    #: The fields that hold an integer (the API's are 64-bit).
+    ints: tuple[str, ...]
     checks: tuple[ObjectRule, ...]
     nested: dict[str, str]
 
 
 #: Class -> its walk plan, made on first use from OBJECT_RULES (and made again when a rule is added).
 WALK_PLANS: dict[type, WalkPlan] = {}
+#: The walk of one object and what is inside it: ``walk(obj, path, report, seen)``.
+Walker = Callable[[Any, str, Report, set[int]], None]
+#: Class -> its walk, generated from its plan on first use (None: nothing to check in its objects).
+WALKERS: dict[type, Walker | None] = {}
+
+
+def forget_plans() -> None:
+    """Drop the walk plans and walks made so far: the next check makes them again from the rules."""
+    WALK_PLANS.clear()
+    WALKERS.clear()
 
 
 def object_rule(*types: type) -> Callable[[ObjectRule], ObjectRule]:
@@ -149,16 +174,46 @@ def object_rule(*types: type) -> Callable[[ObjectRule], ObjectRule]:
     def register(fn: ObjectRule) -> ObjectRule:
         for t in types:
             OBJECT_RULES.setdefault(t, []).append(fn)
-        WALK_PLANS.clear()
+        forget_plans()
         return fn
 
     return register
 
 
-def task_rule(fn: TaskRule) -> TaskRule:
-    """Register a rule run once on every task of a run, and on the task inside each for_each task."""
-    TASK_RULES.append(fn)
-    return fn
+class TaskRuleEntry(NamedTuple):
+    """A registered task rule: the function, the fields it reads (None: it looks at every task) and where it runs."""
+
+    rule: TaskRule
+    reads: frozenset[str] | None
+    inner_only: bool
+
+
+@overload
+def task_rule(fn: TaskRule) -> TaskRule: ...
+
+
+@overload
+def task_rule(
+    fn: None = None, *, reads: Iterable[str] | None = None, inner_only: bool = False
+) -> Callable[[TaskRule], TaskRule]: ...
+
+
+def task_rule(
+    fn: TaskRule | None = None, *, reads: Iterable[str] | None = None, inner_only: bool = False
+) -> TaskRule | Callable[[TaskRule], TaskRule]:
+    """
+    Register a rule run once on every task of a run, and on the task inside each for_each task.
+
+    ``@task_rule`` runs the rule on every task. ``@task_rule(reads=("depends_on",))`` says the rule has
+    nothing to say about a task that sets none of those fields, so it runs on the tasks that set one;
+    ``inner_only=True`` runs it on the task inside each for_each task only.
+    """
+
+    def register(rule: TaskRule) -> TaskRule:
+        TASK_RULES.append(TaskRuleEntry(rule, frozenset(reads) if reads is not None else None, inner_only))
+        return rule
+
+    return register if fn is None else register(fn)
 
 
 def _exactly_one(obj: SpecObject, names: Sequence[str], path: str, r: Report, code: str, what: str) -> None:

@@ -11,7 +11,16 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["Desc", "FieldInfo", "closest", "parse_type", "schema", "schema_fields"]
+__all__ = [
+    "CASE_INSENSITIVE_ENUMS",
+    "Desc",
+    "FieldInfo",
+    "FoldedEnum",
+    "closest",
+    "parse_type",
+    "schema",
+    "schema_fields",
+]
 
 # A type descriptor is a tuple: ("string",), ("integer",), ("number",), ("boolean",), ("any",),
 # ("array", inner), ("map", inner) or ("object", "TypeName").
@@ -89,6 +98,29 @@ def describe(desc: Desc) -> str:
     }[kind]
 
 
+class FoldedEnum(frozenset[str]):
+    """
+    The values of an enum the service reads without regard to case (``git_provider``: ``github`` is
+    ``gitHub``). A value matches when it matches one of them case-insensitively, and stays as written.
+    """
+
+    _folded: frozenset[str]
+
+    def __new__(cls, values: Iterable[str]) -> FoldedEnum:
+        self = super().__new__(cls, values)
+        self._folded = frozenset(v.lower() for v in self)
+        return self
+
+    def __contains__(self, value: object) -> bool:
+        return frozenset.__contains__(self, value) or (isinstance(value, str) and value.lower() in self._folded)
+
+    def issuperset(self, values: Iterable[object]) -> bool:
+        return all(v in self for v in values)
+
+
+#: (type, field) of the enums the service matches case-insensitively.
+CASE_INSENSITIVE_ENUMS = frozenset({("GitSource", "git_provider")})
+
 _FIELD_CACHE: dict[str, dict[str, FieldInfo]] = {}
 
 
@@ -100,11 +132,14 @@ def schema_fields(type_name: str) -> dict[str, FieldInfo]:
     out: dict[str, FieldInfo] = {}
     for name, spec in schema()[type_name].items():
         enum = spec.get("enum")
+        values: frozenset[str] | None = None
+        if enum:
+            values = FoldedEnum(enum) if (type_name, name) in CASE_INSENSITIVE_ENUMS else frozenset(enum)
         out[name] = FieldInfo(
             name=name,
             desc=parse_type(spec["type"]),
             required=bool(spec.get("required")),
-            enum=frozenset(enum) if enum else None,
+            enum=values,
             rejected=spec.get("rejected"),
         )
     _FIELD_CACHE[type_name] = out

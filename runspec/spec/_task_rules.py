@@ -17,10 +17,10 @@ from runspec.spec.limits import MAX_DESCRIPTION, MAX_TASK_KEY
 __all__ = ["task_key_shape"]
 
 
-@task_rule
+@task_rule(reads=("task_key",), inner_only=True)
 def _inner_task_key(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) -> None:
     # The keys of a run's own tasks are checked together, for duplicates too (runspec.spec._checks).
-    if scope.inner and task.task_key is not None:
+    if task.task_key is not None:
         task_key_shape(task.task_key, jpath(path, "task_key"), r)
 
 
@@ -43,14 +43,14 @@ def _task_type(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) 
             r.warn(jpath(path, entry.field), "deprecated", f"{entry.field} is deprecated by Databricks")
 
 
-@task_rule
+@task_rule(reads=("description",))
 def _description(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) -> None:
     description = task.description
     if description is not None and len(description) > MAX_DESCRIPTION and not scope.inner:
         r.error(jpath(path, "description"), "too-long", f"a task description has at most {MAX_DESCRIPTION} characters")
 
 
-@task_rule
+@task_rule(reads=("depends_on",))
 def _dependencies(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) -> None:
     deps = task.depends_on
     if not deps:
@@ -107,13 +107,8 @@ def _dependencies(task: SubmitTask | Task, path: str, scope: TaskScope, r: Repor
                 )
 
 
-_RETRY_FIELDS = frozenset({"max_retries", "min_retry_interval_millis", "timeout_seconds"})
-
-
-@task_rule
+@task_rule(reads=("max_retries", "min_retry_interval_millis", "timeout_seconds"))
 def _retries(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) -> None:
-    if _RETRY_FIELDS.isdisjoint(task.__dict__):
-        return
     retries = _num(task.max_retries)
     if retries is not None and retries < -1:
         r.error(
@@ -137,7 +132,7 @@ def _retries(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) ->
 
 @task_rule
 def _compute(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) -> None:
-    types = scope.types
+    entries = scope.entries
     environments = scope.environments
     d = task.__dict__
     has_new = "new_cluster" in d
@@ -157,7 +152,7 @@ def _compute(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) ->
                 "unknown-environment",
                 f"environment {env_key!r} is not declared in environments (declared: {declared}){hint}",
             )
-    if len(types) != 1:
+    if len(entries) != 1:
         return
     entry = scope.entries[0]
     kind = entry.field

@@ -14,7 +14,10 @@ def article(noun: str) -> str:
 
 def shown(value: Any, limit: int = 60) -> str:
     """``repr(value)``, cut to ``limit`` characters for a message."""
-    text = repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # an integer too long for repr()
+        return "a very long integer"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

@@ -6,10 +6,11 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+from runspec._frozen import freeze_json
 from runspec.errors import Problem, SpecError
 from runspec.spec._checks import check_run
-from runspec.spec._convert import plain_json, wire_of
-from runspec.spec._load import LoadContext
+from runspec.spec._convert import jpath, plain_json, wire_of
+from runspec.spec._load import BAD, LoadContext, LongInt, load_object
 from runspec.spec._object import SpecObject
 from runspec.spec._objects import (
     GitSource,
@@ -24,6 +25,7 @@ from runspec.spec._objects import (
     SubmitTask,
     WebhookNotifications,
 )
+from runspec.spec._single import is_task_field, looks_single, single_task, task_fields
 from runspec.spec.limits import MAX_BODY_BYTES
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -123,16 +125,47 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
         return spec  # type: ignore[return-value]
 
     @classmethod
+    def _load(cls, value: Any, path: str, ctx: LoadContext, depth: int) -> Any:
+        if path != "$" or not isinstance(value, Mapping) or not looks_single(value):
+            return load_object(cls, value, path, ctx, depth)
+        # The single-task form: the run's own fields load as usual; the task's fields are carried as
+        # they are (the checks read them as the run's one task, see runspec.spec._single).
+        run_fields = cls._fields
+        spec = load_object(cls, {k: v for k, v in value.items() if not is_task_field(k, run_fields)}, path, ctx, depth)
+        if spec is BAD:
+            return BAD
+        carried = dict(spec._extra_map() or {})
+        for key, item in value.items():
+            if item is None or not is_task_field(key, run_fields):
+                continue
+            try:
+                carried[key] = freeze_json(item)
+            except (TypeError, ValueError) as exc:
+                ctx.problem(jpath(path, key), "wrong-type", f"not a usable JSON value: {exc}")
+        return cls._new(dict(spec.__dict__), carried)
+
+    def with_tasks_form(self) -> RunSpec:
+        """
+        This run with ``tasks[]``: a body in the single-task form (the task's fields at the top level, as
+        Jobs API 2.0 and Airflow send it) becomes a run of one task, keyed after what it runs (a
+        notebook ``/a/ingest`` is ``ingest``). Any other spec is returned as it is.
+        """
+        fields = task_fields(self)
+        if not fields:
+            return self
+        task = single_task(self, LoadContext())
+        assert task is not None  # the spec was checked when it was made
+        rest = {k: v for k, v in (self._extra_map() or {}).items() if k not in fields}
+        spec = RunSpec._new({"tasks": (task,), **self.__dict__}, rest or None)
+        spec._finish((), ())
+        return spec
+
+    @classmethod
     def from_json(cls, text: str | bytes, *, strict: bool = True) -> Self:
         """Parse JSON text and load it with ``from_dict``; JSON that is not an object is a ``SpecError``."""
         if not isinstance(text, (str, bytes, bytearray)):
             raise TypeError(f"RunSpec.from_json() takes str or bytes (got a {type(text).__name__})")
-        try:
-            data = json.loads(text)
-        except RecursionError:
-            raise SpecError([Problem("$", "invalid-json", "the JSON nests too deeply to read")]) from None
-        except ValueError as exc:
-            raise SpecError([Problem("$", "invalid-json", f"not valid JSON: {exc}")]) from None
+        data = read_json(text)
         if not isinstance(data, dict):
             kind = "an array" if isinstance(data, list) else "not an object"
             raise SpecError(
@@ -186,24 +219,24 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
         """
         from runspec import picture
 
-        return picture.to_mermaid(self, **options)
+        return picture.to_mermaid(self.with_tasks_form(), **options)
 
     def to_dot(self, **options: Any) -> str:
         """Draw the run as a Graphviz DOT digraph (see ``runspec.picture.to_dot``)."""
         from runspec import picture
 
-        return picture.to_dot(self, **options)
+        return picture.to_dot(self.with_tasks_form(), **options)
 
     def to_text(self, **options: Any) -> str:
         """Describe the run as plain text, one line per task (see ``runspec.picture.to_text``)."""
         from runspec import picture
 
-        return picture.to_text(self, **options)
+        return picture.to_text(self.with_tasks_form(), **options)
 
     def _repr_markdown_(self) -> str:
         from runspec import picture
 
-        return picture.markdown(self, warnings=self.warnings)
+        return picture.markdown(self.with_tasks_form(), warnings=self.warnings)
 
     def task(self, key: str) -> SubmitTask:
         """The task with this ``task_key``; ``KeyError`` names the known keys when there is none."""
@@ -217,6 +250,27 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
     def task_keys(self) -> tuple[str, ...]:
         """The task keys, in order."""
         return tuple(t.task_key for t in self.tasks or ())
+
+
+def read_json(text: str | bytes | bytearray) -> Any:
+    """Parse a body's JSON text, or raise ``SpecError`` (``invalid-json``) saying why it cannot be read."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise SpecError([Problem("$", "invalid-json", "the JSON nests too deeply to read")]) from None
+    except ValueError as exc:
+        if "integer string conversion" not in str(exc):
+            raise SpecError([Problem("$", "invalid-json", f"not valid JSON: {exc}")]) from None
+    # An integer too long for int() to read: read it as a number just past the API's 64 bits, so that
+    # loading reports it where it is (out-of-range) instead of failing on the whole text.
+    try:
+        return json.loads(text, parse_int=_bounded_int)
+    except (ValueError, RecursionError) as exc:
+        raise SpecError([Problem("$", "invalid-json", f"not valid JSON: {exc}")]) from None
+
+
+def _bounded_int(text: str) -> int:
+    return int(text) if len(text) <= 400 else LongInt(-1 if text.startswith("-") else 1)
 
 
 def _compact(value: Any) -> str:

@@ -27,20 +27,32 @@ task type, with these keys (each optional):
     a function from the task-type value and a width to a one-line description for pictures. Default "".
 
 A task type the schema gains appears in the table with those defaults and needs no hand edit; give it an
-``OVERLAY`` entry when a default is wrong for it (docs/api-model.md says the same).
+``OVERLAY`` entry when a default is wrong for it: that is the one hand edit a new task type may need.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, Sequence, ValuesView
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from runspec.spec._schema import schema, schema_fields
 from runspec.spec._text import as_text, cut, oneline, path_stem, shorten_path
+from runspec.spec.limits import MAX_TASK_KEY
 
-__all__ = ["OVERLAY", "TASK_TYPES", "Compute", "TaskType", "fields_of", "table", "task_type", "task_types"]
+__all__ = [
+    "OVERLAY",
+    "TASK_TYPES",
+    "Compute",
+    "TaskType",
+    "fields_of",
+    "suggest_key",
+    "table",
+    "task_type",
+    "task_types",
+]
 
 Compute = Literal["cluster", "none", "optional"]
 Namer = Callable[[Mapping[str, Any]], str | None]
@@ -393,6 +405,22 @@ def task_type(field: str) -> TaskType:
         return entry
     kind = field.removesuffix("_task")
     return TaskType(field=field, kind=kind, class_name="".join(p.title() for p in kind.split("_")) + "Task")
+
+
+_NOT_KEY_CHARS = re.compile(r"[^A-Za-z0-9_\-]+")  # the characters a task key may not have (ASCII)
+
+
+def suggest_key(fields: Mapping[str, Any]) -> str | None:
+    """A task key for a task with these fields, from its task type's naming rule (None: no suggestion)."""
+    types = table()
+    for name, value in fields.items():
+        entry = types.get(name)
+        if entry is not None:
+            raw = entry.name(value)
+            if raw:
+                cleaned = _NOT_KEY_CHARS.sub("_", raw).strip("_")[:MAX_TASK_KEY]
+                return cleaned or None
+    return None
 
 
 def task_types(task: Any) -> list[str]:
