@@ -86,11 +86,12 @@ def test_airflow_string_max_retries_retries_the_task(emu: Emulator) -> None:
 
 
 def test_airflow_named_arguments_post_the_single_task_form_to_2_2(emu: Emulator) -> None:
-    emu.script("prepare_data", Outcome.success(result="prepared"))
+    emu.script("PrepareData", Outcome.success(result="prepared"))  # keyed after the notebook it runs
     airflow = Airflow(emu.url, TOKEN)
     run_id = airflow.submit(AIRFLOW_NAMED_ARGS_BODY)
     run = airflow.get_run(run_id)
-    assert [t["task_key"] for t in run["tasks"]] == ["prepare_data"]
+    assert [t["task_key"] for t in run["tasks"]] == ["PrepareData"]
+    assert run["run_name"] == "prepare_data"
     assert run["tasks"][0]["libraries"] == [{"pypi": {"package": "simplejson==3.19.2"}}]
     assert run["tasks"][0]["existing_cluster_id"] == "1234-567890-abcde123"
     output = airflow.a_get_run(run_id, "runs/get-output").json()
@@ -125,18 +126,11 @@ def test_airflow_reads_repair_history_of_a_run_never_repaired(emu: Emulator) -> 
     assert "repair_history" not in run
 
 
-def test_airflow_lowercase_git_provider_runs_with_validation_off() -> None:
-    with Emulator(token=TOKEN, validate=False) as emulator:
-        airflow = Airflow(emulator.url, TOKEN)
-        run = airflow.get_run(airflow.submit(AIRFLOW_GIT_BODY))
-        assert result_of(run) == "SUCCESS"
-        assert run["git_source"]["git_provider"] == "github"
-
-
-@pytest.mark.xfail(strict=True, reason="git_provider is matched case-insensitively by the spec layer, not yet here")
-def test_airflow_lowercase_git_provider_passes_validation(emu: Emulator) -> None:
+def test_airflow_lowercase_git_provider_is_accepted_and_kept_as_written(emu: Emulator) -> None:
     airflow = Airflow(emu.url, TOKEN)
-    assert result_of(airflow.get_run(airflow.submit(AIRFLOW_GIT_BODY))) == "SUCCESS"
+    run = airflow.get_run(airflow.submit(AIRFLOW_GIT_BODY))
+    assert result_of(run) == "SUCCESS"
+    assert run["git_source"]["git_provider"] == "github"
 
 
 # -- the legacy databricks-cli and databricks-api -----------------------------------------------------
@@ -144,7 +138,7 @@ def test_airflow_lowercase_git_provider_passes_validation(emu: Emulator) -> None
 
 def test_legacy_cli_runs_on_jobs_api_2_0_with_text_json_and_string_run_ids() -> None:
     with Emulator(token=TOKEN, clock=ManualClock()) as emulator:
-        emulator.script("legacy-cli-run", Outcome.success(seconds=60, logs="42 rows\n"))
+        emulator.script("etl", Outcome.success(seconds=60, logs="42 rows\n"))  # keyed after dbfs:/scripts/etl.py
         cli = LegacyCli(emulator.url, TOKEN)
         submitted = cli.perform_query("POST", "/jobs/runs/submit", LEGACY_CLI_BODY)
         assert submitted.status_code == 200, submitted.text
@@ -187,7 +181,7 @@ def test_legacy_cli_version_2_1_uses_the_same_endpoints() -> None:
         cli = LegacyCli(emulator.url, TOKEN, version="2.1")
         run_id = cli.perform_query("POST", "/jobs/runs/submit", LEGACY_CLI_BODY).json()["run_id"]
         run = cli.perform_query("GET", "/jobs/runs/get", {"run_id": run_id}).json()
-        assert run["tasks"][0]["task_key"] == "legacy-cli-run" and "task" not in run
+        assert run["tasks"][0]["task_key"] == "etl" and "task" not in run
 
 
 # -- prefect-databricks -------------------------------------------------------------------------------

@@ -18,8 +18,9 @@ from functools import cache
 from typing import Any
 
 from runspec.spec._schema import parse_type, schema
+from runspec.spec._single import is_task_field, looks_single
 from runspec.spec.limits import INT64_MAX, INT64_MIN
-from runspec.spec.task_types import table as task_type_table
+from runspec.spec.task_types import suggest_key
 from runspec.testing._http import invalid, malformed
 
 __all__ = [
@@ -29,7 +30,6 @@ __all__ = [
     "int_param",
     "loads",
     "out_of_range",
-    "single_task_key",
     "tasks_form",
 ]
 
@@ -39,7 +39,6 @@ _MAX_DIGITS = 4000  # longer integers are refused while parsing (Python's own li
 _INTEGER = re.compile(rf"\s*-?\d{{1,{_MAX_DIGITS}}}\s*")
 _NUMBER = re.compile(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 _ROOT = "RunsSubmitRequest"
-_TASK = "SubmitTask"
 
 
 class _OutOfRange(ValueError):
@@ -199,36 +198,21 @@ def _coerce(value: Any, desc: tuple[Any, ...], path: str) -> Any:
 # The single-task body: task fields beside run_name
 
 
-@cache
-def _task_only_fields() -> frozenset[str]:
-    return frozenset(schema()[_TASK]) - frozenset(schema()[_ROOT]) - {"task_key"}
-
-
-def single_task_key(run_name: Any) -> str:
-    """
-    The task key a single-task body's task gets: its ``run_name`` with every character a task key cannot
-    hold replaced by ``_`` (cut to 100 characters), or ``Untitled`` without one.
-    """
-    if not isinstance(run_name, str) or not run_name:
-        return "Untitled"
-    return re.sub(r"[^\w-]", "_", run_name)[:100]
-
-
 def tasks_form(body: Mapping[str, Any]) -> dict[str, Any] | None:
     """
     The ``tasks[]`` form of a single-task body (task fields such as ``notebook_task``,
     ``existing_cluster_id`` or ``libraries`` beside ``run_name``), or ``None`` when ``body`` is not one.
 
     Jobs API 2.0 takes only this form; Airflow's operator with named arguments sends it to 2.1 and 2.2.
-    The task fields move into one task keyed by ``single_task_key(run_name)``; run-level fields
-    (``timeout_seconds``, notifications, ``git_source``, ...) stay on the run.
+    The task fields move into one task, keyed as ``RunSpec.with_tasks_form()`` keys it (after what it
+    runs: a notebook ``/a/ingest`` is ``ingest``; ``task`` when nothing suggests a name); run-level
+    fields (``timeout_seconds``, notifications, ``git_source``, ...) stay on the run.
     """
-    if body.get("tasks") is not None:
+    if not looks_single(body):
         return None
-    moved = {k: v for k, v in body.items() if k in _task_only_fields()}
-    if not any(k in task_type_table() for k in moved):
-        return None
-    task = {"task_key": single_task_key(body.get("run_name")), **moved}
+    run_fields = schema()[_ROOT]
+    moved = {k: v for k, v in body.items() if is_task_field(k, run_fields)}
+    task = {"task_key": suggest_key(moved) or "task", **moved}
     run = {k: v for k, v in body.items() if k not in moved}
     run["tasks"] = [task]
     return run
