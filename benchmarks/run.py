@@ -21,6 +21,8 @@ Everything is measured in one run on this machine, next to its baseline:
 - picture: ``runspec.picture`` drawing a 1000-task run given as a dict, against ``json.dumps`` of
   it; and drawing a 1000-task ``RunSpec`` chain of notebook tasks on ``existing_cluster_id`` straight
   from the spec, against that spec's ``to_json()``.
+- wait: following an emulated 300-task run to its end, runspec's ``wait()`` against the SDK's
+  waiter: requests made and how late each noticed the end (``benchmarks/wait.py``).
 
 Build and load figures are the best of N interleaved repeats (noise only ever adds time); ratios are
 runspec / baseline and are what carries over between machines. The targets of issue 7 are checked at
@@ -50,6 +52,7 @@ sys.path.insert(0, str(HERE))
 import build  # noqa: E402 - benchmarks/ is not a package
 import picture as picture_bench  # noqa: E402
 import sdk  # noqa: E402
+import wait as wait_bench  # noqa: E402
 
 from runspec import RunSpec  # noqa: E402
 
@@ -364,6 +367,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     print("measuring pictures...", file=sys.stderr)
     results["picture"] = picture_bench.measure(1000, repeats=3 if args.quick else 7)
     results["picture_spec"] = picture_bench.measure_spec(1000, repeats=10 if args.quick else 40)
+    if args.wait_runs:
+        print(f"following a 300-task run, runspec and the SDK's waiter ({args.wait_runs} runs)...", file=sys.stderr)
+        results["wait"] = wait_bench.measure(args.wait_runs)
     results["targets"] = targets(results, with_sdk)
     return results
 
@@ -405,6 +411,16 @@ def targets(results: dict[str, Any], with_sdk: bool) -> list[dict[str, Any]]:
             "met": all(chain[name + "_ratio"] <= MAX_PICTURE_RATIO for name in ("mermaid", "dot")),
         }
     )
+    wait = results.get("wait")
+    if wait and "request_ratio" in wait:
+        out.append(
+            {
+                "target": "wait(): at most half the SDK waiter's requests, end noticed no later (mean)",
+                "value": f"{wait['request_ratio']:.2f}x the requests; end after {wait['runspec_mean_latency']:.1f} s "
+                f"vs {wait['sdk_mean_latency']:.1f} s",
+                "met": wait["request_ratio"] <= 0.5 and wait["runspec_mean_latency"] <= wait["sdk_mean_latency"],
+            }
+        )
     imports = results["imports"]
     if "databricks.sdk" in imports:
         fraction = imports["runspec"]["median"] / imports["databricks.sdk"]["median"]
@@ -494,6 +510,8 @@ def render(results: dict[str, Any]) -> str:
             f"{measure:<34} {'RunSpec chain 1000':<22} {_ms(chain[name]):>11} "
             f"{_ms(chain['to_json']):>11} {_x(chain[name + '_ratio']):>7}"
         )
+    if "wait" in results:
+        lines += ["", wait_bench.render(results["wait"])]
     lines += ["", "targets (issue 7)"]
     for t in results["targets"]:
         lines.append(f"  {_verdict(t['met']):<8} {t['target']}: {t['value']}")
@@ -509,7 +527,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=8, help="threads for the threaded submits (default 8)")
     parser.add_argument("--no-sdk", action="store_true", help="leave databricks-sdk out even when installed")
     parser.add_argument("--json", metavar="PATH", help="also write every figure to PATH as JSON")
+    parser.add_argument("--wait-runs", type=int, help="emulated 300-task runs to follow (default 3, quick 1; 0 skips)")
     args = parser.parse_args(argv)
+    args.wait_runs = (1 if args.quick else 3) if args.wait_runs is None else args.wait_runs
     args.repeat = args.repeat or (3 if args.quick else 15)
     args.import_runs = args.import_runs or (3 if args.quick else 9)
     args.submits = args.submits or (80 if args.quick else 800)

@@ -3,13 +3,14 @@ runspec: describe a Databricks one-time run in Python, check all of it on your m
 exact request, send it exactly once, and follow it to its end.
 
 The spec layer (``Run``, ``RunSpec``, task, cluster and library classes) needs only the standard
-library. The client layer (``submit``, ``RunHandle``) loads ``requests`` the first time it is used.
+library. The client layer (``submit``, ``prepare``, ``RunHandle``) loads ``requests`` the first time it is used.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from runspec._version import __version__ as __version__
 from runspec.errors import (
     ApiError as ApiError,
 )
@@ -18,6 +19,12 @@ from runspec.errors import (
 )
 from runspec.errors import (
     ConfigError as ConfigError,
+)
+from runspec.errors import (
+    HostError as HostError,
+)
+from runspec.errors import (
+    KeyConflict as KeyConflict,
 )
 from runspec.errors import (
     NotFound as NotFound,
@@ -57,6 +64,9 @@ from runspec.errors import (
 )
 from runspec.errors import (
     WaitTimeout as WaitTimeout,
+)
+from runspec.errors import (
+    WorkspaceUnreachable as WorkspaceUnreachable,
 )
 from runspec.run import Run as Run
 from runspec.spec import (
@@ -204,11 +214,10 @@ from runspec.spec import (
     Whl as Whl,
 )
 
-__version__ = "0.1.0"
-
 # Client-layer names, imported on first use so that `import runspec` never imports requests.
 _LAZY = {
     "submit": "runspec.client",
+    "prepare": "runspec.client",
     "RunHandle": "runspec.client",
     "PreparedRequest": "runspec.client",
 }
@@ -216,6 +225,7 @@ _LAZY = {
 if TYPE_CHECKING:  # pragma: no cover
     from runspec.client import PreparedRequest as PreparedRequest
     from runspec.client import RunHandle as RunHandle
+    from runspec.client import prepare as prepare
     from runspec.client import submit as submit
 
 
@@ -253,6 +263,7 @@ __all__ = [
     "ForEachTask",
     "GcpAttributes",
     "GitSource",
+    "HostError",
     "InitScriptInfo",
     "Jar",
     "JobAccessControlRequest",
@@ -262,6 +273,7 @@ __all__ = [
     "JobRunAs",
     "JobsHealthRule",
     "JobsHealthRules",
+    "KeyConflict",
     "Library",
     "Maven",
     "NewCluster",
@@ -302,5 +314,7 @@ __all__ = [
     "WaitTimeout",
     "WebhookNotifications",
     "Whl",
+    "WorkspaceUnreachable",
+    "prepare",
     "submit",
 ]

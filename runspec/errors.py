@@ -5,9 +5,12 @@ Every exception runspec raises, in one place.
 
     RunspecError                      catch this to catch everything runspec raises
     ├── SpecError (also ValueError)   the run is not valid; .problems lists each one with its JSON path
-    ├── ConfigError                   no usable host or credentials, or an unsafe host (plain http)
+    ├── ConfigError                   no usable host or credentials, or a config file that cannot be read
+    │   └── HostError (also ValueError)   a host value that is not a workspace URL; the message shows the fix
     ├── SubmitError                   talking to the workspace went wrong; .idempotency_token when one was sent
     │   ├── TransportError            no HTTP answer: connection refused or reset, DNS, timeout
+    │   │   └── WorkspaceUnreachable  no connection could be made at all: nothing was sent, no run was created
+    │   ├── KeyConflict               submit(key=...) reached a run made from a different spec; no second run
     │   └── ApiError                  the workspace answered with an error status
     │       ├── BadRequest            400
     │       ├── Unauthenticated       401
@@ -25,15 +28,14 @@ No message, ``repr`` or attribute of these exceptions ever holds a token.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:  # pragma: no cover - imported for annotations only
-    from runspec.client.results import RunView, TaskView
+from typing import Any
 
 __all__ = [
     "ApiError",
     "BadRequest",
     "ConfigError",
+    "HostError",
+    "KeyConflict",
     "NotFound",
     "PermissionDenied",
     "Problem",
@@ -47,6 +49,7 @@ __all__ = [
     "TransportError",
     "Unauthenticated",
     "WaitTimeout",
+    "WorkspaceUnreachable",
 ]
 
 
@@ -150,6 +153,14 @@ class ConfigError(RunspecError):
     """No usable host or credentials were found, or the host is unsafe to send a token to."""
 
 
+class HostError(ConfigError, ValueError):
+    """
+    A host value is not a workspace URL (no scheme, spaces, a path that is not a workspace page,
+    plain ``http://`` to a host that is not loopback). The message names where the value came
+    from and shows the corrected form. Nothing was looked up or sent.
+    """
+
+
 class SubmitError(RunspecError):
     """
     Talking to the workspace failed.
@@ -187,13 +198,56 @@ class TransportError(SubmitError):
     """No HTTP answer came back: the connection failed, was reset, or timed out."""
 
 
+class WorkspaceUnreachable(TransportError):
+    """
+    No connection to the workspace could be made (refused, name not resolved, no route, TLS
+    handshake failed), after a few quick tries: no byte of the request reached the server, so
+    no run was created. Usually a wrong host: ``host`` is the host tried, ``host_source`` where it
+    came from (``--host``, ``DATABRICKS_HOST``, a profile), ``reason`` what went wrong in words.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        host: str,
+        host_source: str | None = None,
+        reason: str = "",
+        method: str | None = None,
+        path: str | None = None,
+        attempts: int | None = None,
+    ) -> None:
+        super().__init__(message, method=method, path=path, attempts=attempts)
+        self.host = host
+        self.host_source = host_source
+        self.reason = reason
+
+
+class KeyConflict(SubmitError):
+    """
+    ``submit(spec, key=...)`` reached a run the key already names, and that run was made from a
+    different spec (another run name, or other task keys). No second run was started.
+
+    ``key`` is the key, ``run_id`` the run it names, ``differences`` what differs, one line each.
+    Use a new key, or ``attempt=`` to run this spec under the same key.
+    """
+
+    def __init__(self, message: str, *, key: str, run_id: int, differences: Sequence[str] = ()) -> None:
+        super().__init__(message, method="POST", path="/api/2.2/jobs/runs/submit")
+        self.key = key
+        self.run_id = run_id
+        self.differences = tuple(differences)
+
+
 class ApiError(SubmitError):
     """
     The workspace answered with an error status.
 
     ``status`` is the HTTP status, ``error_code`` the Databricks code (``INVALID_PARAMETER_VALUE``),
     ``message`` the workspace's text, ``details`` the parsed ``details`` list, and ``method`` / ``path``
-    the request that failed (never its headers or query).
+    the request that failed (never its headers or query). Every string from the server is redacted.
+    ``note`` is what runspec adds (for 401 and 403: which credentials were used and where they
+    came from, such as ``pat credentials from DATABRICKS_TOKEN``); ``str()`` shows it.
     """
 
     def __init__(
@@ -209,6 +263,7 @@ class ApiError(SubmitError):
         request_id: str | None = None,
         idempotency_token: str | None = None,
         attempts: int | None = None,
+        note: str | None = None,
     ) -> None:
         super().__init__(
             message,
@@ -217,6 +272,8 @@ class ApiError(SubmitError):
             idempotency_token=idempotency_token,
             attempts=attempts,
         )
+        #: What runspec adds to the workspace's message: for 401 and 403, where the credentials came from.
+        self.note = note
         self.status = status
         self.error_code = error_code
         self.details = tuple(details)
@@ -227,6 +284,8 @@ class ApiError(SubmitError):
         where = f"{self.method} {self.path} -> " if self.method and self.path else ""
         code = f" {self.error_code}" if self.error_code else ""
         text = f"{where}{self.status}{code}: {self.message}"
+        if self.note:
+            text += f" ({self.note})"
         if self.idempotency_token:
             text += (
                 f" (idempotency token {self.idempotency_token!r}: submitting again with it cannot start a second run)"
@@ -266,11 +325,12 @@ class RunFailed(RunspecError):
     """
     A run ended in any state but success.
 
-    ``run`` is the finished run as ``get()`` returns it; ``failed_tasks`` lists each task that did not
-    succeed, with its ``task_key``, state, ``error`` and ``error_trace``.
+    ``run`` is the finished run, as ``handle.get()`` returns it; ``failed_tasks`` lists each task
+    that did not succeed, with its ``task_key``, state, ``error`` and ``error_trace``. A for-each
+    task counts once; its failed iterations are in its ``failed_iterations`` and printed under it.
     """
 
-    def __init__(self, message: str, *, run: RunView, failed_tasks: Sequence[TaskView] = ()) -> None:
+    def __init__(self, message: str, *, run: Any, failed_tasks: Sequence[Any] = ()) -> None:
         super().__init__(message)
         self.message = message
         self.run = run
@@ -280,6 +340,8 @@ class RunFailed(RunspecError):
         lines = [self.message]
         for task in self.failed_tasks:
             lines.append(f"  {task.describe()}")
+            for item in getattr(task, "failed_iterations", ()):
+                lines.append(f"    {item.describe()}")
         return "\n".join(lines)
 
 

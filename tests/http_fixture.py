@@ -145,6 +145,10 @@ class FakeWorkspace:
         self.cancelled: list[int] = []
         self.oauth_tokens: list[str] = []
         self.oauth_expires_in = 3600
+        self.deleted_tokens: set[str] = set()
+        self.repairs: list[dict[str, Any]] = []
+        self.repair_ids: dict[int, list[int]] = {}
+        self.refuse_submit_repairs = False
         self._scripts: dict[tuple[str, str], deque[Action]] = defaultdict(deque)
         self._next_id = 1000
         self._lock = threading.Lock()
@@ -276,6 +280,17 @@ class FakeWorkspace:
                 return self._get(record)
             if record.method == "GET" and endpoint == "runs/get-output":
                 return self._get_output(record)
+            if record.method == "GET" and endpoint == "runs/list":
+                newest = sorted(self.runs.values(), key=lambda r: (r.get("start_time", 0), r["run_id"]), reverse=True)
+                limit = int(record.query.get("limit") or 20)
+                return Reply(200, {"runs": newest[:limit], "has_more": len(newest) > limit})
+            if record.method == "POST" and endpoint == "runs/repair":
+                return self._repair(record)
+            if record.method == "POST" and endpoint == "runs/delete":
+                run_id = int((record.json or {}).get("run_id", 0))
+                self.runs.pop(run_id, None)
+                self.deleted_tokens.update(t for t, r in self.tokens.items() if r == run_id)
+                return Reply(200, {})
             if record.method == "POST" and endpoint == "runs/cancel":
                 run_id = int((record.json or {}).get("run_id", 0))
                 self.cancelled.append(run_id)
@@ -296,6 +311,14 @@ class FakeWorkspace:
     def _submit(self, record: Recorded) -> Reply:
         body = record.json or {}
         token = body.get("idempotency_token")
+        if token and token in self.deleted_tokens:
+            return Reply(
+                400,
+                {
+                    "error_code": "INVALID_PARAMETER_VALUE",
+                    "message": f"The run with idempotency token {token} was deleted.",
+                },
+            )
         if token and token in self.tokens:
             return Reply(200, {"run_id": self.tokens[token]})
         self._next_id += 1
@@ -307,8 +330,42 @@ class FakeWorkspace:
             task_json(t.get("task_key", f"t{i}"), run_id * 100 + i, "PENDING")
             for i, t in enumerate(body.get("tasks") or [])
         ]
-        self.runs[run_id] = run_json(run_id, "PENDING", tasks=tasks)
+        self.runs[run_id] = run_json(
+            run_id,
+            "PENDING",
+            tasks=tasks,
+            start_time=1_767_225_600_000 + run_id,
+            run_name=body.get("run_name") or "Untitled",
+        )
         return Reply(200, {"run_id": run_id})
+
+    def _repair(self, record: Recorded) -> Reply:
+        body = record.json or {}
+        run_id = int(body.get("run_id", 0))
+        run = self.runs.get(run_id)
+        if run is None:
+            return Reply(400, {"error_code": "INVALID_PARAMETER_VALUE", "message": f"Run {run_id} does not exist."})
+        if self.refuse_submit_repairs and run.get("run_type") == "SUBMIT_RUN":
+            return Reply(
+                400,
+                {
+                    "error_code": "INVALID_PARAMETER_VALUE",
+                    "message": "Repair is not supported for runs of type SUBMIT_RUN",
+                },
+            )
+        if (run.get("status") or {}).get("state") != "TERMINATED":
+            return Reply(400, {"error_code": "INVALID_STATE", "message": f"Run {run_id} is still active."})
+        history = self.repair_ids.setdefault(run_id, [])
+        if history and body.get("latest_repair_id") != history[-1]:
+            return Reply(
+                400,
+                {"error_code": "INVALID_PARAMETER_VALUE", "message": f"latest_repair_id must be {history[-1]}"},
+            )
+        repair_id = 9000 + len(self.repairs)
+        history.append(repair_id)
+        self.repairs.append(body)
+        run["repair_history"] = [{"type": "ORIGINAL", "id": run_id}] + [{"type": "REPAIR", "id": i} for i in history]
+        return Reply(200, {"repair_id": repair_id})
 
     def _snapshot(self, run_id: int) -> dict[str, Any] | None:
         timeline = self.timelines.get(run_id)
@@ -383,3 +440,103 @@ DATABRICKS_VARS = (
     "DATABRICKS_AUTH_TYPE",
     "DATABRICKS_WORKSPACE_ID",
 )
+
+
+class RawServer:
+    """
+    A TCP server on 127.0.0.1 whose every connection is handed to ``serve(conn)`` in a thread:
+    the building block of the misbehaving servers below. ``connections`` counts accepted ones.
+    """
+
+    def __init__(self, serve: Callable[[socket.socket], None]) -> None:
+        self._serve = serve
+        self._sock = socket.socket()
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(16)
+        self.port = self._sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.connections = 0
+        self.received: list[bytes] = []
+        self._open: list[socket.socket] = []
+        self._closed = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            self._open.append(conn)
+            threading.Thread(target=self._run, args=(conn,), daemon=True).start()
+
+    def _run(self, conn: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            self._serve(conn)
+
+    def read_request(self, conn: socket.socket) -> bytes:
+        """Read one request's head (and nothing more); record it."""
+        data = b""
+        conn.settimeout(5)
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        self.received.append(data)
+        return data
+
+    def close(self) -> None:
+        self._closed.set()
+        for conn in self._open:
+            with contextlib.suppress(OSError):
+                conn.close()
+        with contextlib.suppress(OSError):
+            self._sock.close()
+
+    def __enter__(self) -> RawServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def silent_server() -> RawServer:
+    """Accepts connections, reads the request, and never answers."""
+
+    def serve(conn: socket.socket) -> None:
+        server.read_request(conn)
+        server._closed.wait(60)
+
+    server = RawServer(serve)
+    return server
+
+
+def trickling_server(interval: float = 0.2, size: int = 10_000) -> RawServer:
+    """Answers 200 at once, then sends its JSON body one byte every ``interval`` seconds."""
+
+    def serve(conn: socket.socket) -> None:
+        server.read_request(conn)
+        body = json.dumps({"run_id": 1, "pad": "x" * size}).encode()
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        conn.sendall(head.encode())
+        for byte in body:
+            if server._closed.wait(interval):
+                return
+            conn.sendall(bytes([byte]))
+
+    server = RawServer(serve)
+    return server
+
+
+def recording_proxy() -> RawServer:
+    """A proxy that records every request sent through it and answers 502."""
+
+    def serve(conn: socket.socket) -> None:
+        server.read_request(conn)
+        conn.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+
+    server = RawServer(serve)
+    return server

@@ -58,7 +58,7 @@ def used(**kwargs: Any) -> tuple[str, str | None]:
 
 
 def test_arguments_only() -> None:
-    assert used(host="adb-1.azuredatabricks.net", token="t-arg") == (
+    assert used(host="https://adb-1.azuredatabricks.net", token="t-arg") == (
         "https://adb-1.azuredatabricks.net",
         "Bearer t-arg",
     )
@@ -93,7 +93,7 @@ def test_arguments_beat_environment(monkeypatch: pytest.MonkeyPatch, home: Path)
 
 def test_environment_beats_profile_and_file_is_not_read(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
     write_cfg(home, "this is [not an ini file\n")
-    monkeypatch.setenv("DATABRICKS_HOST", "env.cloud.databricks.com")
+    monkeypatch.setenv("DATABRICKS_HOST", "https://env.cloud.databricks.com/")
     monkeypatch.setenv("DATABRICKS_TOKEN", "t-env")
     assert used() == ("https://env.cloud.databricks.com", "Bearer t-env")
 
@@ -172,7 +172,7 @@ def test_named_profile_without_file(home: Path) -> None:
 
 
 def test_config_file_from_environment(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
-    path = write_cfg(home, "[DEFAULT]\nhost = elsewhere.cloud.databricks.com\ntoken = t-x\n", "cfg.ini")
+    path = write_cfg(home, "[DEFAULT]\nhost = https://elsewhere.cloud.databricks.com\ntoken = t-x\n", "cfg.ini")
     monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(path))
     assert used() == ("https://elsewhere.cloud.databricks.com", "Bearer t-x")
 
@@ -223,19 +223,20 @@ def test_two_methods_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_two_methods_in_arguments() -> None:
     with pytest.raises(ConfigError, match=r"custom \(auth=\) and pat \(token=\)"):
-        used(host="h.cloud.databricks.com", token="t", auth=lambda: {"Authorization": "x"})
+        used(host="https://h.cloud.databricks.com", token="t", auth=lambda: {"Authorization": "x"})
 
 
 def test_two_methods_in_a_profile(home: Path) -> None:
     write_cfg(
         home,
-        "[DEFAULT]\nhost = h.cloud.databricks.com\ntoken = t\nclient_id = i\nclient_secret = s\n",
+        "[DEFAULT]\nhost = https://h.cloud.databricks.com\ntoken = t\nclient_id = i\nclient_secret = s\n",
     )
     with pytest.raises(ConfigError, match=r"pat \(token in \[DEFAULT\]\) and oauth-m2m"):
         used()
     write_cfg(
         home,
-        "[DEFAULT]\nhost = h.cloud.databricks.com\ntoken = t\nclient_id = i\nclient_secret = s\nauth_type = pat\n",
+        "[DEFAULT]\nhost = https://h.cloud.databricks.com\ntoken = t\n"
+        "client_id = i\nclient_secret = s\nauth_type = pat\n",
     )
     assert used() == ("https://h.cloud.databricks.com", "Bearer t")
 
@@ -260,11 +261,11 @@ def test_half_an_oauth_pair(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("given", "expected"),
     [
-        ("adb-123.4.azuredatabricks.net", "https://adb-123.4.azuredatabricks.net"),
+        ("https://adb-123.4.azuredatabricks.net", "https://adb-123.4.azuredatabricks.net"),
         ("https://x.cloud.databricks.com/", "https://x.cloud.databricks.com"),
         ("https://X.Cloud.Databricks.com:443/", "https://x.cloud.databricks.com"),
         ("https://x.cloud.databricks.com/?o=123#job/5", "https://x.cloud.databricks.com"),
-        ("x.cloud.databricks.com/browse/folders/1", "https://x.cloud.databricks.com"),
+        ("https://x.cloud.databricks.com/browse/folders/1", "https://x.cloud.databricks.com"),
         ("  https://x.cloud.databricks.com:8443/api ", "https://x.cloud.databricks.com:8443"),
         ("http://localhost:8080/", "http://localhost:8080"),
         ("http://127.0.0.1", "http://127.0.0.1"),

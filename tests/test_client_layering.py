@@ -40,3 +40,23 @@ def test_first_use_of_submit_loads_the_client() -> None:
     code = "import sys, runspec; runspec.submit; print('requests' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "True"
+
+
+def test_errors_do_not_name_the_client_result_types() -> None:
+    """runspec.errors sits below the client: no import of it, not even for annotations or in strings."""
+    errors = CLIENT.parent / "errors.py"
+    text = errors.read_text()
+    assert not [m for m in imported_modules(errors) if m.startswith("runspec.client")]
+    for name in ("RunView", "TaskView", "OutputView", "runspec.client"):
+        assert name not in text, name
+
+
+def test_the_transport_reads_the_version_without_the_package_root() -> None:
+    for path in sorted(CLIENT.glob("*.py")):
+        found = imported_modules(path)
+        assert "runspec" not in found and not any(m == "runspec.__version__" for m in found), path.name
+
+
+def test_client_modules_stay_small() -> None:
+    for path in sorted(CLIENT.glob("*.py")):
+        assert len(path.read_text().splitlines()) <= 600, path.name

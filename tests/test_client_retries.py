@@ -22,6 +22,7 @@ from runspec import (
     SubmitError,
     TransportError,
     Unauthenticated,
+    WorkspaceUnreachable,
     submit,
 )
 from runspec.spec import RunSpec
@@ -148,19 +149,24 @@ def test_read_timeouts_are_retried(ws: FakeWorkspace, clock: FakeClock) -> None:
     assert len(clock.sleeps) == 1
 
 
-def test_refused_connection_gives_transport_error_after_deadline(clock: FakeClock) -> None:
+def test_refused_connection_is_a_wrong_host_after_a_few_quick_tries(clock: FakeClock) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    with pytest.raises(TransportError) as error:
+    with pytest.raises(WorkspaceUnreachable) as error:
         submit(make_spec(), f"http://127.0.0.1:{port}", TOKEN, sleep=clock.sleep, clock=clock, deadline=20)
     err = error.value
-    assert err.idempotency_token is not None
-    assert err.attempts == len(clock.sleeps) + 1
-    assert err.attempts >= 4
-    assert sum(clock.sleeps) <= 20
-    assert "gave up after" in str(err)
-    assert "the connection failed" in str(err)
+    assert isinstance(err, TransportError)
+    # Nothing was sent, so there is no token to resubmit with: no run exists.
+    assert err.idempotency_token is None
+    assert err.attempts == len(clock.sleeps) + 1 == 3
+    assert sum(clock.sleeps) <= 2
+    assert err.host == f"http://127.0.0.1:{port}"
+    assert err.host_source == "host="
+    assert f"cannot connect to http://127.0.0.1:{port} (host from host=)" in str(err)
+    assert "the connection was refused" in str(err)
+    assert "no run was created" in str(err)
+    assert "may exist" not in str(err)
     # The underlying error is attached.
     import requests
 
@@ -377,9 +383,10 @@ def test_retries_are_logged_without_secrets(
 def test_tls_failure_is_not_retried(ws: FakeWorkspace, clock: FakeClock) -> None:
     # https:// to a plain-http server fails the TLS handshake: retrying cannot help.
     https_url = ws.url.replace("http://", "https://")
-    with pytest.raises(TransportError, match="TLS") as error:
+    with pytest.raises(WorkspaceUnreachable, match="TLS handshake failed") as error:
         RunHandle.attach(7, https_url, TOKEN, sleep=clock.sleep, clock=clock).get()
     assert error.value.attempts == 1
+    assert "no run was created" in str(error.value)
     assert clock.sleeps == []
 
 

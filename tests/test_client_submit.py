@@ -225,3 +225,54 @@ def test_prepared_request_sent_elsewhere_carries_only_its_own_headers(ws: FakeWo
         assert "Authorization" not in other.calls("runs/submit")[0].headers
     finally:
         other.close()
+
+
+# -- prepare() and the one workspace resolver ------------------------------------------------------
+
+
+def test_prepare_is_the_request_as_a_value_and_send_submits_it(ws: FakeWorkspace, clock: FakeClock) -> None:
+    request = runspec.prepare(make_spec(BODY), ws.url, TOKEN, sleep=clock.sleep, clock=clock)
+    assert isinstance(request, PreparedRequest)
+    assert ws.requests == []
+    assert TOKEN not in repr(request) and TOKEN not in str(request)
+    assert "Bearer <redacted>" in str(request)
+    handle = request.send()
+    (sent,) = ws.calls("runs/submit")
+    assert sent.json == {**BODY, "idempotency_token": request.idempotency_token}
+    assert handle.idempotency_token == request.idempotency_token
+    # Sending it again reaches the same run.
+    assert request.send().run_id == handle.run_id
+    assert len(ws.created) == 1
+
+
+def test_submit_is_prepare_then_send(ws: FakeWorkspace, clock: FakeClock) -> None:
+    prepared = runspec.prepare(make_spec(BODY), ws.url, TOKEN, idempotency_token="same-token")
+    unsent = submit(make_spec(BODY), ws.url, TOKEN, idempotency_token="same-token", perform_request=False)
+    assert unsent.redacted() == prepared.redacted()
+    handle = _submit(ws, clock, idempotency_token="same-token")
+    assert ws.calls("runs/submit")[0].json == prepared.json
+    assert handle.run_id == prepared.send().run_id
+
+
+def test_workspace_resolve_says_where_each_setting_came_from(
+    ws: FakeWorkspace, monkeypatch: pytest.MonkeyPatch, clock: FakeClock
+) -> None:
+    from runspec.client import Workspace
+
+    monkeypatch.setenv("DATABRICKS_HOST", ws.url)
+    monkeypatch.setenv("DATABRICKS_TOKEN", TOKEN)
+    workspace = Workspace.resolve()
+    assert (workspace.host, workspace.host_source, workspace.credentials_source) == (
+        ws.url,
+        "DATABRICKS_HOST",
+        "DATABRICKS_TOKEN",
+    )
+    cli_names = {"host": "--host", "token": "--token", "profile": "--profile"}
+    given = Workspace.resolve(ws.url, "other-token", names=cli_names)
+    assert (given.host_source, given.credentials_source) == ("--host", "--token")
+    assert TOKEN not in repr(workspace) and "other-token" not in repr(given)
+    # submit, prepare and attach all take the resolved workspace.
+    handle = submit(make_spec(BODY), workspace=workspace, sleep=clock.sleep, clock=clock)
+    attached = RunHandle.attach(handle.run_id, workspace=given)
+    assert attached.get().run_id == handle.run_id
+    assert ws.requests[-1].headers["Authorization"] == "Bearer other-token"

@@ -74,7 +74,8 @@ def test_success_returns_the_run_and_reports_progress(
     logged = [r.getMessage() for r in caplog.records if r.name == "runspec"]
     assert logged == [e.message for e in events]
     assert len(ws.calls("runs/get")) == 4
-    assert clock.sleeps == [1.0, 1.0, 1.5]
+    # The pause grows by half each poll; state changes do not reset it.
+    assert clock.sleeps == [1.0, 1.5, 2.25]
     assert handle.run_page_url == f"https://example.invalid/#job/runs/{RUN}"
 
 
@@ -219,10 +220,17 @@ def test_failed_for_each_iterations_are_listed(ws: FakeWorkspace, handle: RunHan
     ws.outputs[202] = {"error": "ValueError: bad input 2", "error_trace": "trace 2"}
     with pytest.raises(RunFailed) as error:
         handle.wait()
-    keys = [t.key for t in error.value.failed_tasks]
-    assert keys == ["loop", "loop[1]"]
-    assert error.value.failed_tasks[1].error == "ValueError: bad input 2"
-    assert "loop[1]: TERMINATED RUN_EXECUTION_ERROR: ValueError: bad input 2" in str(error.value)
+    # The for-each task counts once; its failed iteration is listed under it.
+    (loop_task,) = error.value.failed_tasks
+    assert loop_task.key == "loop"
+    assert [t.key for t in loop_task.failed_iterations] == ["loop[1]"]
+    assert loop_task.failed_iterations[0].error == "ValueError: bad input 2"
+    text = str(error.value)
+    assert "; 1 task did not succeed, with 1 failed for-each iteration" in text
+    assert (
+        "\n  loop: TERMINATED RUN_EXECUTION_ERROR\n    loop[1]: TERMINATED RUN_EXECUTION_ERROR: ValueError: bad input 2"
+        in text
+    )
     assert [r.query["run_id"] for r in ws.calls("runs/get-output")] == ["202"]
 
 

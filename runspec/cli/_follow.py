@@ -1,28 +1,26 @@
-"""Following a submitted run and reporting its end: the text report and the ``--json`` object."""
+"""
+Following a run to its end (``submit --wait``, ``wait``, ``demo``), and cancelling it when interrupted.
+
+``follow`` never raises for what the workspace says or for an interrupt: it returns an ``Outcome``
+holding the final state, the outputs or failed tasks, the exit code and the message, which
+``_report`` prints as text or as the ``--json`` object. An interrupt (Ctrl-C, or SIGTERM / SIGHUP
+inside ``signals_as_interrupts``) during ``wait()`` cancels the run there, and the message says what
+happened: the cancel was requested, it failed (and why), a second interrupt stopped it, or the run
+had already finished.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import json
+import shlex
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
-from runspec.cli._output import (
-    EXIT_FAILED,
-    EXIT_OK,
-    EXIT_SUBMIT_ERROR,
-    clip,
-    echo,
-    elapsed,
-    error,
-    note,
-    submit_error_line,
-    use_color,
-)
+from runspec.cli._output import EXIT_FAILED, EXIT_OK, EXIT_SUBMIT_ERROR, elapsed, submit_error_line
 from runspec.cli._progress import ProgressPrinter
-from runspec.spec import RunSpec
+from runspec.cli._signals import interrupt_code, interrupt_words
 
 if TYPE_CHECKING:  # pragma: no cover - the client layer is imported only by the commands that use it
     from runspec.client import OutputView, RunHandle, RunView, TaskView
@@ -41,41 +39,83 @@ class Outcome:
     message: str | None = None
     elapsed: float | None = None
     error: dict[str, Any] | None = None
+    #: Commands to run next (after ``--timeout``): follow the run again, or cancel it.
+    next_steps: list[str] = field(default_factory=list)
+    #: After an interrupt: ``requested``, ``failed``, ``stopped`` (a second interrupt) or ``already_finished``.
+    cancel: str | None = None
 
 
-def _output_entry(output: OutputView) -> dict[str, Any]:
-    entry: dict[str, Any] = {}
-    for name in ("notebook_result", "logs", "error", "error_trace", "sql_output", "dbt_output", "run_job_output"):
-        value = getattr(output, name)
-        if value is not None:
-            entry[name] = value
-    return entry
+def command(words: Sequence[str], workspace: Sequence[str]) -> str:
+    """A ``runspec`` command line to print, with the workspace options the user gave (quoted for a shell)."""
+    return shlex.join(["runspec", *words, *workspace])
 
 
-def _task_entry(task: TaskView) -> dict[str, Any]:
-    entry: dict[str, Any] = {"key": task.key, "state": task.state.label}
-    if task.attempt_number:
-        entry["attempt"] = task.attempt_number + 1
-    if task.error:
-        entry["error"] = task.error
-    if task.error_trace:
-        entry["error_trace"] = task.error_trace
-    if task.run_page_url:
-        entry["run_page_url"] = task.run_page_url
-    return entry
+def workspace_words(host: str | None, profile: str | None) -> list[str]:
+    """The ``--host`` / ``--profile`` options a printed command needs to reach the same workspace."""
+    words: list[str] = []
+    if host:
+        words += ["--host", host]
+    if profile:
+        words += ["--profile", profile]
+    return words
+
+
+def describe_interrupt(
+    handle: RunHandle, exc: BaseException, last: RunView | None, workspace: Sequence[str]
+) -> tuple[str, str]:
+    """
+    What came of an interrupt while following the run: ``(what, the message saying so)``.
+
+    ``wait()`` itself cancels the run on an interrupt and records what happened in
+    ``handle.interrupt_outcome``; an interrupt outside ``wait()`` (reading the outputs after the
+    end) found the run finished (``last``), with nothing to cancel.
+    """
+    words = interrupt_words(exc)
+    run_id = handle.run_id
+    again = command(["cancel", str(run_id)], workspace)
+    happened = handle.interrupt_outcome
+    if happened is None:
+        if last is not None and last.state.finished:
+            return (
+                "already_finished",
+                f"{words}: run {run_id} had already finished ({last.state.label}); nothing to cancel",
+            )
+        return "left_running", f"{words}: run {run_id} goes on; to cancel it: {again}"
+    if happened == "cancel requested":
+        return "requested", f"{words}: asked the workspace to cancel run {run_id}"
+    if happened == "cancel interrupted":
+        return (
+            "stopped",
+            f"{words}, then interrupted again while cancelling run {run_id}: the cancel may not have reached "
+            f"the workspace and the run may still be going; to cancel it: {again}",
+        )
+    if happened.startswith("cancel failed: "):
+        reason = " ".join(happened.removeprefix("cancel failed: ").split())
+        return (
+            "failed",
+            f"{words}: could not cancel run {run_id} ({reason}); it may still be going; to cancel it: {again}",
+        )
+    return "left_running", f"{words}: run {run_id} goes on; to cancel it: {again}"
 
 
 def follow(
     handle: RunHandle,
-    spec: RunSpec,
     *,
+    keys: Sequence[str],
     wait: bool,
     timeout: float | None,
-    poll_interval: float,
+    poll_interval: float | None,
     progress: TextIO | None,
     start: float,
+    workspace: Sequence[str] = (),
 ) -> Outcome:
-    """Wait for the run (when asked) and gather what the report needs. Never raises a RunspecError."""
+    """
+    Wait for the run (when asked) and gather what the report needs.
+
+    Never raises a ``RunspecError`` or ``KeyboardInterrupt``: an interrupt cancels the run and ends
+    the outcome as ``interrupted`` with the exit code of the signal.
+    """
+    from runspec.client.follow import DEFAULT_POLL_INTERVAL
     from runspec.errors import RunFailed, SubmitError, WaitTimeout
 
     outcome = Outcome(handle)
@@ -85,144 +125,44 @@ def follow(
         except SubmitError as exc:
             outcome.message = f"submitted, but reading the run failed: {exc}"
         return outcome
-    keys = spec.task_keys
-    printer = ProgressPrinter(progress, keys, start, show_url=True) if progress is not None else None
+    printer = ProgressPrinter(progress, keys, start, show_url=True)
     try:
         try:
-            run = handle.wait(timeout=timeout, poll_interval=poll_interval, on_progress=printer)
-        finally:
-            if printer is not None:
+            try:
+                pause = poll_interval if poll_interval is not None else DEFAULT_POLL_INTERVAL
+                run = handle.wait(timeout=timeout, poll_interval=pause, on_progress=printer)
+            finally:
                 printer.flush()
-    except RunFailed as exc:
-        outcome.status, outcome.exit_code = "failed", EXIT_FAILED
-        outcome.run, outcome.failed_tasks = exc.run, list(exc.failed_tasks)
-        outcome.message = exc.message
-    except WaitTimeout as exc:
-        outcome.status, outcome.exit_code = "timed_out", EXIT_FAILED
-        with contextlib.suppress(SubmitError):
-            outcome.run = handle.get()
-        label = outcome.run.state.label if outcome.run is not None else "not finished"
-        url = (outcome.run.run_page_url if outcome.run is not None else None) or handle.run_page_url
-        outcome.message = (
-            f"stopped waiting after {elapsed(timeout or 0)}: run {exc.run_id} is still {label} and goes on"
-            + (f"; cancel it from {url}" if url else "")
-        )
-    except SubmitError as exc:
-        outcome.status, outcome.exit_code = "error", EXIT_SUBMIT_ERROR
-        outcome.message = f"following run {handle.run_id} failed: {exc}"
-        outcome.error = {"type": type(exc).__name__, "message": submit_error_line(exc, None)}
-    else:
-        outcome.status, outcome.run = "succeeded", run
-        try:
-            outcome.outputs = handle.outputs()
+        except RunFailed as exc:
+            outcome.status, outcome.exit_code = "failed", EXIT_FAILED
+            outcome.run, outcome.failed_tasks = exc.run, list(exc.failed_tasks)
+            outcome.message = exc.message
+        except WaitTimeout as exc:
+            outcome.status, outcome.exit_code = "timed_out", EXIT_FAILED
+            with contextlib.suppress(SubmitError):
+                outcome.run = handle.get()
+            label = outcome.run.state.label if outcome.run is not None else "not finished"
+            outcome.message = (
+                f"stopped waiting after {elapsed(timeout or 0)}: run {exc.run_id} is still {label} and goes on"
+            )
+            outcome.next_steps = [
+                command(["wait", str(exc.run_id)], workspace),
+                command(["cancel", str(exc.run_id)], workspace),
+            ]
         except SubmitError as exc:
-            outcome.message = f"the run succeeded, but reading its outputs failed: {exc}"
+            outcome.status, outcome.exit_code = "error", EXIT_SUBMIT_ERROR
+            outcome.message = f"following run {handle.run_id} failed: {exc}"
+            outcome.error = {"type": type(exc).__name__, "message": submit_error_line(exc, None)}
+        else:
+            outcome.status, outcome.run = "succeeded", run
+            printer.last = run
+            try:
+                outcome.outputs = handle.outputs()
+            except SubmitError as exc:
+                outcome.message = f"the run succeeded, but reading its outputs failed: {exc}"
+    except KeyboardInterrupt as exc:
+        outcome.status, outcome.exit_code = "interrupted", interrupt_code(exc)
+        outcome.run = printer.last
+        outcome.cancel, outcome.message = describe_interrupt(handle, exc, printer.last, workspace)
     outcome.elapsed = time.monotonic() - start
     return outcome
-
-
-def _print_outputs(outputs: Mapping[str, OutputView], stream: TextIO) -> None:
-    shown: list[tuple[str, str, str]] = []
-    silent: list[str] = []
-    for key, output in outputs.items():
-        if output.error:
-            shown.append((key, "error", output.error))
-        elif output.notebook_result is not None:
-            shown.append((key, "", output.notebook_result))
-        elif output.logs:
-            shown.append((key, "logs", output.logs))
-        elif output.sql_output or output.dbt_output or output.run_job_output:
-            value = output.sql_output or output.dbt_output or output.run_job_output
-            shown.append((key, "", json.dumps(value, sort_keys=True)))
-        else:
-            silent.append(key)
-    echo("outputs:", file=stream)
-    if not shown:
-        echo("  (no task returned output)", file=stream)
-    width = max([0, *(len(k) for k, _, _ in shown)])
-    for key, kind, text in shown:
-        lines = clip(text, tail=kind == "logs")
-        label = f"{kind}: " if kind else ""
-        echo(f"  {key:<{width}}  {label}{lines[0]}", file=stream)
-        for line in lines[1:]:
-            echo(f"  {'':<{width}}  {line}", file=stream)
-    if silent and shown:
-        echo(f"  (no output: {', '.join(silent)})", file=stream)
-
-
-def _print_failed(tasks: Sequence[TaskView], stream: TextIO) -> None:
-    own = [t for t in tasks if not t.state.knock_on]
-    knock_on = [t for t in tasks if t.state.knock_on]
-    if own:
-        echo("failed tasks:", file=stream)
-    for task in own:
-        echo(f"  {task.describe()}", file=stream)
-        if task.error_trace:
-            for line in clip(task.error_trace, tail=True):
-                echo(f"      {line}", file=stream)
-    if knock_on:
-        keys = ", ".join(t.key for t in knock_on)
-        echo(f"not run because of an upstream failure: {keys}", file=stream)
-
-
-def report(outcome: Outcome, spec: RunSpec, stream: TextIO, *, picture: bool = True) -> None:
-    """
-    The end of ``submit --wait`` (and of ``demo``): the final state, outputs or errors, the verdict.
-
-    The final state is the text picture of the run with each task's state, or (``picture=False``,
-    when the picture was shown before) its one-line summary.
-    """
-    handle, run = outcome.handle, outcome.run
-    if outcome.status in ("succeeded", "failed", "timed_out") and run is not None:
-        echo("", file=stream)
-        if picture:
-            echo(spec.to_text(state=run, color=use_color(stream)).rstrip("\n"), file=stream)
-        else:
-            from runspec.picture import summary
-
-            echo(summary(spec, state=run), file=stream)
-    if outcome.status == "succeeded":
-        echo("", file=stream)
-        _print_outputs(outcome.outputs, stream)
-    elif outcome.status == "failed" and outcome.failed_tasks:
-        echo("", file=stream)
-        _print_failed(outcome.failed_tasks, stream)
-    took = f" in {elapsed(outcome.elapsed)}" if outcome.elapsed is not None else ""
-    if outcome.status == "succeeded":
-        echo("", file=stream)
-        echo(f"run {handle.run_id} succeeded{took}", file=stream)
-        if outcome.message:
-            note(outcome.message)
-    elif outcome.status == "failed":
-        echo("", file=stream)
-        error(outcome.message or f"run {handle.run_id} failed")
-    elif outcome.status in ("timed_out", "error"):
-        error(outcome.message or f"run {handle.run_id}: {outcome.status}")
-    elif outcome.message:
-        note(outcome.message)
-
-
-def json_result(outcome: Outcome) -> dict[str, Any]:
-    handle, run = outcome.handle, outcome.run
-    result: dict[str, Any] = {
-        "status": outcome.status,
-        "exit_code": outcome.exit_code,
-        "run_id": handle.run_id,
-        "run_page_url": (run.run_page_url if run is not None else None) or handle.run_page_url,
-        "idempotency_token": handle.idempotency_token,
-        "host": handle.host,
-    }
-    if run is not None:
-        result["state"] = run.state.label
-        result["tasks"] = {t.key: t.state.label for t in run.tasks}
-    if outcome.elapsed is not None:
-        result["elapsed_seconds"] = round(outcome.elapsed, 3)
-    if outcome.status == "succeeded":
-        result["outputs"] = {key: _output_entry(out) for key, out in outcome.outputs.items()}
-    if outcome.failed_tasks:
-        result["failed_tasks"] = [_task_entry(t) for t in outcome.failed_tasks]
-    if outcome.message:
-        result["message"] = outcome.message
-    if outcome.error:
-        result["error"] = outcome.error
-    return result

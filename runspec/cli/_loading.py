@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import difflib
+import errno
 import importlib
 import inspect
 import os
 import re
+import stat
 import sys
 import traceback
 from collections.abc import Mapping
@@ -29,14 +31,30 @@ _PACKAGE_DIR = str(Path(runspec.__file__).resolve().parent)
 class Stdin:
     """Standard input may be read once per command; a second ``-`` is a mistake."""
 
-    stream: TextIO
+    stream: TextIO | None
     used: bool = False
 
     def read(self) -> str:
         if self.used:
             raise CliError("'-' (standard input) can be given only once")
         self.used = True
-        return self.stream.read()
+        if self.stream is None:  # started with standard input closed (``<&-``)
+            raise CliError("standard input is closed; pipe the JSON body in, or give a file name")
+        try:
+            buffer = getattr(self.stream, "buffer", None)
+            data: str | bytes = buffer.read() if buffer is not None else self.stream.read()
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise CliError(f"cannot read standard input: {reason}") from None
+        return decode(data) if isinstance(data, bytes) else data
+
+
+def decode(data: bytes) -> str:
+    """The text of a JSON document read as bytes (a UTF-8 byte order mark is allowed), or ``CliError``."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CliError(f"not UTF-8 text ({exc.reason} at byte {exc.start}); is it a JSON file?") from None
 
 
 def _short_path(path: str) -> str:
@@ -81,9 +99,9 @@ def _import_module(name: str) -> Any:
                 "run runspec from the directory that holds it, or set PYTHONPATH)"
             ) from None
         raise CliError(f"importing {name} failed: {_describe_exception(exc)}") from None
-    except SpecError:
+    except (SpecError, KeyboardInterrupt):
         raise
-    except Exception as exc:
+    except BaseException as exc:  # SystemExit and other BaseExceptions of the user's module included
         raise CliError(f"importing {name} failed: {_describe_exception(exc)}") from None
 
 
@@ -112,19 +130,21 @@ def _resolve_attribute(module: Any, module_name: str, attr: str) -> Any:
                 elif specs:
                     hint = f"; runs defined there: {', '.join(specs)}"
             raise CliError(f"{walked} has no attribute {part!r}{hint}") from None
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
             raise CliError(f"reading {walked}.{part} failed: {_describe_exception(exc)}") from None
         walked = f"{walked}.{part}"
     return value
 
 
-def _as_spec(value: Any, label: str, *, call: bool = True) -> RunSpec:
+def _as_spec(value: Any, label: str, *, strict: bool, call: bool = True) -> RunSpec:
     if isinstance(value, RunSpec):
         return value
     if isinstance(value, Run):
         return value.compile()
     if isinstance(value, Mapping):
-        return RunSpec.from_dict(value)
+        return RunSpec.from_dict(value, strict=strict)
     if call and callable(value) and not isinstance(value, type):
         try:
             inspect.signature(value).bind()
@@ -134,11 +154,11 @@ def _as_spec(value: Any, label: str, *, call: bool = True) -> RunSpec:
             pass  # no signature to read (a builtin): just call it
         try:
             produced = value()
-        except SpecError:
+        except (SpecError, KeyboardInterrupt):
             raise
-        except Exception as exc:
+        except BaseException as exc:
             raise CliError(f"calling {label}() failed: {_describe_exception(exc)}") from None
-        return _as_spec(produced, f"{label}()", call=False)
+        return _as_spec(produced, f"{label}()", strict=strict, call=False)
     kind = type(value).__name__
     what = "it is" if call else "the function returned"
     raise CliError(f"{what} {article(kind)} {kind}, not a Run, a RunSpec or a function returning one")
@@ -148,32 +168,51 @@ def article(word: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
 
 
-def load_spec(source: str, stdin: TextIO | None = None) -> RunSpec:
+def load_spec(source: str, stdin: TextIO | None = None, *, strict: bool = True) -> RunSpec:
     """
     Load the ``RunSpec`` a SPEC argument names: a JSON file, ``-`` (standard input) or ``module:attribute``.
 
     Raises ``SpecError`` when the run is invalid (bad JSON included, as problem ``invalid-json``) and
     ``CliError`` (one line) when it cannot be read: no such file, unknown module or attribute, an
-    exception while importing the module.
+    exception while importing the module. ``strict=False`` (``--lenient``) passes fields newer than
+    runspec through, with a warning each, as ``RunSpec.from_json(..., strict=False)`` does.
     """
-    return load(source, Stdin(stdin or sys.stdin))
+    return load(source, Stdin(stdin if stdin is not None else sys.stdin), strict=strict)
 
 
-def load(source: str, stdin: Stdin) -> RunSpec:
+def _kind_of(path: Path) -> str:
+    """``"file"``, ``"dir"`` or ``""`` (nothing there); ``CliError`` for a device or a name the OS refuses."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return ""
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return ""
+        if exc.errno == errno.ENAMETOOLONG:
+            raise CliError("the file name is too long for this system") from None
+        raise CliError(f"cannot look it up: {exc.strerror or exc}") from None
+    except ValueError as exc:  # an embedded NUL byte
+        raise CliError(f"not a usable file name ({exc})") from None
+    if stat.S_ISDIR(mode):
+        return "dir"
+    if stat.S_ISREG(mode) or stat.S_ISFIFO(mode):  # a FIFO: ``runspec validate <(make-body)``
+        return "file"
+    raise CliError("not a regular file; give a JSON file, '-' or module:attribute")
+
+
+def load(source: str, stdin: Stdin, *, strict: bool = True) -> RunSpec:
     if source == "-":
-        return RunSpec.from_json(stdin.read())
+        return RunSpec.from_json(stdin.read(), strict=strict)
     path = Path(source)
-    if path.is_file():
+    kind = _kind_of(path)
+    if kind == "file":
         try:
             data = path.read_bytes()
         except OSError as exc:
             raise CliError(f"cannot read it: {exc.strerror or exc}") from None
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise CliError(f"not UTF-8 text ({exc.reason} at byte {exc.start}); is it a JSON file?") from None
-        return RunSpec.from_json(text)
-    if path.is_dir():
+        return RunSpec.from_json(decode(data), strict=strict)
+    if kind == "dir":
         raise CliError("a directory; give a JSON file, '-' or module:attribute")
     match = _MODULE_REF.fullmatch(source)
     if match is None:
@@ -183,7 +222,7 @@ def load(source: str, stdin: Stdin) -> RunSpec:
     module_name, attr = match.group("module"), match.group("attr")
     module = _import_module(module_name)
     value = _resolve_attribute(module, module_name, attr)
-    return _as_spec(value, source)
+    return _as_spec(value, source, strict=strict)
 
 
 class InvalidSpec(Exception):
@@ -193,10 +232,10 @@ class InvalidSpec(Exception):
         self.error = error
 
 
-def load_or_exit(source: str) -> RunSpec:
+def load_or_exit(source: str, *, strict: bool = True) -> RunSpec:
     """``load_spec``, with errors that name the SPEC (``InvalidSpec``, or ``CliError`` exiting 2)."""
     try:
-        return load_spec(source)
+        return load_spec(source, strict=strict)
     except SpecError as exc:
         raise InvalidSpec(source, exc) from None
     except CliError as exc:

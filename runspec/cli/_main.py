@@ -9,20 +9,18 @@ import sys
 from collections.abc import Callable, Sequence
 
 import runspec
-from runspec.cli import convert, demo, emulator, render, submit, validate
+from runspec.cli import cancel, convert, demo, emulator, outputs, render, repair, status, submit, validate, wait
 from runspec.cli._loading import InvalidSpec
 from runspec.cli._options import FORMATTER, Parser
 from runspec.cli._output import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_INVALID,
-    EXIT_SUBMIT_ERROR,
     CliError,
-    config_line,
     error,
     report_invalid,
-    submit_error_line,
 )
+from runspec.cli._workspace import report_workspace_error
 from runspec.errors import SpecError
 
 
@@ -51,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_parser(commands)
     render.add_parser(commands)
     submit.add_parser(commands)
+    status.add_parser(commands)
+    wait.add_parser(commands)
+    cancel.add_parser(commands)
+    outputs.add_parser(commands)
+    repair.add_parser(commands)
     convert.add_parser(commands)
     emulator.add_parser(commands)
     demo.add_parser(commands)
@@ -110,12 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         from runspec.errors import ConfigError, SubmitError
 
-        if isinstance(exc, ConfigError):
-            error(config_line(exc))
-            return EXIT_SUBMIT_ERROR
-        if isinstance(exc, SubmitError):
-            error(submit_error_line(exc, None))
-            return EXIT_SUBMIT_ERROR
+        if isinstance(exc, (ConfigError, SubmitError)):
+            return report_workspace_error(exc, as_json=False)
         raise
     finally:
         undo()

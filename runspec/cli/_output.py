@@ -51,8 +51,21 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+def for_shell(problem: Problem) -> Problem:
+    """
+    The problem as the command shows it: an ``unknown-field`` points at ``--lenient``, not Python's ``strict=False``.
+    """
+    if problem.code != "unknown-field":
+        return problem
+    message = problem.message.replace("extra={...} or strict=False", "--lenient").replace("strict=False", "--lenient")
+    if "--lenient" not in message:
+        message += " (--lenient passes it through)"
+    return Problem(problem.path, problem.code, message)
+
+
 def problem_lines(problems: Sequence[Problem], prefix: str = "") -> list[str]:
-    return [f"  {prefix}{p}" for p in problems]
+    """One indented line per problem (``prefix`` ``"warning: "`` for warnings, shown as they are)."""
+    return [f"  {prefix}{p if prefix else for_shell(p)}" for p in problems]
 
 
 def report_invalid(source: str, exc: SpecError) -> None:
@@ -102,7 +115,7 @@ def error_object(status: str, code: int, exc: BaseException, message: str | None
     error: dict[str, Any] = {"type": type(exc).__name__, "message": message or " ".join(str(exc).split())}
     if isinstance(exc, SpecError):
         error["message"] = f"{plural(len(exc.problems), 'problem')}"
-        error["problems"] = [p.to_dict() for p in exc.problems]
+        error["problems"] = [for_shell(p).to_dict() for p in exc.problems]
         error["warnings"] = [w.to_dict() for w in exc.warnings]
     token = getattr(exc, "idempotency_token", None)
     return {
@@ -113,30 +126,26 @@ def error_object(status: str, code: int, exc: BaseException, message: str | None
     }
 
 
-_ARGUMENT_WORDS = (
-    ("arguments (host=, token=, client_id=/client_secret=, auth=)", "the command line (--host)"),
-    ("host= ", "--host "),
-    ("profile=", "--profile"),
-)
-
-
-def config_line(exc: BaseException) -> str:
-    """A ``ConfigError`` as one line, naming the command's options instead of ``submit()``'s arguments."""
-    text = " ".join(str(exc).split())
-    for python, shell in _ARGUMENT_WORDS:
-        text = text.replace(python, shell)
-    return text
-
-
-def submit_error_line(exc: BaseException, token: str | None) -> str:
-    from runspec.errors import ApiError, SubmitError
+def submit_error_line(exc: BaseException, token: str | None, *, key: str | None = None) -> str:
+    """
+    A ``SubmitError`` as one line. When the request may have reached the workspace and ``token`` (the
+    idempotency token sent) is given, the line says how to submit again without a second run: with the
+    same token, or (``key``) by running the same command again.
+    """
+    from runspec.errors import ApiError, KeyConflict, SubmitError, WorkspaceUnreachable
 
     text = exc.message if isinstance(exc, SubmitError) else str(exc)
     if isinstance(exc, ApiError):
         where = f"{exc.method} {exc.path} -> " if exc.method and exc.path else ""
         code = f" {exc.error_code}" if exc.error_code else ""
         text = f"{where}{exc.status}{code}: {exc.message}"
-    maybe_sent = not isinstance(exc, ApiError) or exc.status >= 500 or exc.status == 429
+    if isinstance(exc, (WorkspaceUnreachable, KeyConflict)):
+        maybe_sent = False  # nothing reached the workspace, or it answered (with the key's run)
+    else:
+        maybe_sent = not isinstance(exc, ApiError) or exc.status >= 500 or exc.status == 429
     if isinstance(exc, SubmitError) and token and maybe_sent:
-        text += f" (the run may exist: submitting again with --idempotency-token {token} cannot start a second one)"
+        if key is not None:
+            text += f" (the run may exist: running the same command again, with --key {key}, reaches it)"
+        else:
+            text += f" (the run may exist: submitting again with --idempotency-token {token} cannot start a second one)"
     return " ".join(text.split())

@@ -9,20 +9,32 @@ from typing import TYPE_CHECKING, TextIO
 from runspec.cli._output import echo, elapsed
 
 if TYPE_CHECKING:  # pragma: no cover - the client layer is imported only by the commands that use it
-    from runspec.client import Progress
+    from runspec.client import Progress, RunView
 
 
 class ProgressPrinter:
-    """Prints each change ``wait()`` reports as one line: elapsed time, task (or ``run``), state."""
+    """
+    Prints each change ``wait()`` reports as one line: elapsed time, task (or ``run``), state.
 
-    def __init__(self, stream: TextIO, keys: Sequence[str], start: float, show_url: bool) -> None:
+    With ``stream=None`` it prints nothing and only keeps ``last``, the run as last seen (what a
+    cancel after an interrupt needs to know). Without ``keys`` the key column takes the width of
+    the task keys in the first change seen.
+    """
+
+    def __init__(self, stream: TextIO | None, keys: Sequence[str], start: float, show_url: bool) -> None:
         self.stream = stream
-        self.width = max([3, *(len(k) for k in keys)])
+        self.width = max([3, *(len(k) for k in keys)]) if keys else 0
         self.start = start
         self.show_url = show_url
-        self._last: str | None = None
+        self.last: RunView | None = None
+        self._held: str | None = None
 
     def __call__(self, event: Progress) -> None:
+        self.last = event.run
+        if self.stream is None:
+            return
+        if not self.width:
+            self.width = max([3, *(len(t.key) for t in event.run.tasks)])
         if event.kind == "url":
             if self.show_url and event.run.run_page_url:
                 echo(f"  {event.run.run_page_url}", file=self.stream)
@@ -44,12 +56,12 @@ class ProgressPrinter:
         if message:
             line += f": {' '.join(message.split())[:200]}"
         if event.kind == "run" and event.run.state.finished:
-            self._last = line  # the run's end reads best after its tasks' last changes
+            self._held = line  # the run's end reads best after its tasks' last changes
             return
         echo(line, file=self.stream)
 
     def flush(self) -> None:
         """Print the line held back (the run's final state)."""
-        if self._last is not None:
-            echo(self._last, file=self.stream)
-            self._last = None
+        if self._held is not None and self.stream is not None:
+            echo(self._held, file=self.stream)
+        self._held = None

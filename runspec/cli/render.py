@@ -8,8 +8,9 @@ import sys
 from typing import TYPE_CHECKING
 
 from runspec.cli._loading import load_or_exit
-from runspec.cli._options import FORMATTER, SPEC_HELP, workspace_options
-from runspec.cli._output import EXIT_OK, config_line, echo, note, report_warnings, use_color
+from runspec.cli._options import FORMATTER, SPEC_HELP, lenient_option, nonempty_token, workspace_options
+from runspec.cli._output import EXIT_OK, echo, note, report_warnings, use_color
+from runspec.cli._workspace import config_line, resolve
 from runspec.spec import RunSpec
 
 if TYPE_CHECKING:  # pragma: no cover - the client layer is imported only when --request asks for it
@@ -22,39 +23,32 @@ _PLACEHOLDER_TOKEN = "placeholder-token"
 
 def _prepare(spec: RunSpec, args: argparse.Namespace) -> PreparedRequest:
     """The request ``submit`` would send; with placeholders (and a note) when no workspace is configured."""
-    from runspec import ConfigError
-    from runspec.client import submit
-
-    def prepare(host: str | None, token: str | None) -> PreparedRequest:
-        return submit(
-            spec,
-            host,
-            token,
-            perform_request=False,
-            profile=args.profile,
-            idempotency_token=args.idempotency_token,
-        )
+    from runspec.client import prepare
+    from runspec.errors import ConfigError, HostError
 
     try:
-        return prepare(args.host, None)
-    except ConfigError as first:
-        reason = first
-    try:
-        # Credentials missing: keep the configured host, use a placeholder token (it is masked anyway).
-        prepared = prepare(args.host, _PLACEHOLDER_TOKEN)
-        what = "the Authorization header holds a placeholder token"
-    except ConfigError:
-        if args.host:
+        workspace = resolve(args.host, args.profile)
+    except HostError:
+        raise  # a host that is set but wrong: say so, never draw a placeholder instead
+    except ConfigError as reason:
+        try:
+            # Credentials missing: keep the configured host, use a placeholder token (it is masked anyway).
+            workspace = resolve(args.host, args.profile, token=_PLACEHOLDER_TOKEN)
+            what = "the Authorization header holds a placeholder token"
+        except HostError:
             raise
-        prepared = prepare(PLACEHOLDER_HOST, _PLACEHOLDER_TOKEN)
-        what = f"the URL uses the placeholder host {PLACEHOLDER_HOST} and a placeholder token"
-    note(f"note: {config_line(reason)}")
-    note(f"note: showing the request anyway: {what}")
-    return prepared
+        except ConfigError:
+            if args.host:
+                raise
+            workspace = resolve(PLACEHOLDER_HOST, args.profile, token=_PLACEHOLDER_TOKEN)
+            what = f"the URL uses the placeholder host {PLACEHOLDER_HOST} and a placeholder token"
+        note(f"note: {config_line(reason)}")
+        note(f"note: showing the request anyway: {what}")
+    return prepare(spec, workspace=workspace, idempotency_token=args.idempotency_token)
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    spec = load_or_exit(args.spec)
+    spec = load_or_exit(args.spec, strict=not args.lenient)
     if args.request:
         prepared = _prepare(spec, args)
         if args.json:
@@ -101,6 +95,9 @@ def add_parser(commands: Commands) -> None:
         "--graph", choices=("mermaid", "dot", "text"), help="a picture of the tasks and their dependencies"
     )
     render.add_argument("--json", action="store_true", help="with --request: the request as one JSON object")
-    render.add_argument("--idempotency-token", metavar="T", help="with --request: the token to put in the body")
+    render.add_argument(
+        "--idempotency-token", type=nonempty_token, metavar="T", help="with --request: the token to put in the body"
+    )
+    lenient_option(render)
     workspace_options(render)
     render.set_defaults(handler=cmd_render)

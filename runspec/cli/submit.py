@@ -9,28 +9,39 @@ import time
 import uuid
 from typing import TYPE_CHECKING
 
-from runspec.cli._follow import follow, json_result, report
+from runspec.cli._follow import follow, workspace_words
 from runspec.cli._loading import InvalidSpec, load_or_exit
-from runspec.cli._options import FORMATTER, SPEC_HELP, positive, workspace_options
+from runspec.cli._options import (
+    FORMATTER,
+    SPEC_HELP,
+    attempt_number,
+    deadline_option,
+    follow_options,
+    json_option,
+    lenient_option,
+    nonempty_token,
+    run_key,
+    workspace_options,
+)
 from runspec.cli._output import (
-    EXIT_INTERRUPTED,
     EXIT_INVALID,
-    EXIT_SUBMIT_ERROR,
     CliError,
-    config_line,
     echo,
     elapsed,
     error,
     error_object,
     report_invalid,
     report_warnings,
-    submit_error_line,
 )
-from runspec.errors import SpecError
+from runspec.cli._report import json_result, print_next_steps, report
+from runspec.cli._signals import interrupt_code, interrupt_words, signals_as_interrupts
+from runspec.cli._workspace import report_workspace_error, resolve
+from runspec.errors import RunspecError, SpecError
 from runspec.spec import RunSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     from runspec.cli._options import Commands
+    from runspec.client import RunHandle
 
 
 def submit_and_follow(
@@ -41,88 +52,131 @@ def submit_and_follow(
     profile: str | None,
     idempotency_token: str | None,
     deadline: float,
+    key: str | None = None,
+    attempt: int | None = None,
     wait: bool,
     timeout: float | None,
-    poll_interval: float,
+    poll_interval: float | None,
     as_json: bool,
     picture: bool = True,
 ) -> int:
-    """Submit ``spec``, print what happened (text or one JSON object), return the exit code."""
+    """
+    Submit ``spec``, print what happened (text or one JSON object), return the exit code.
+
+    SIGTERM and SIGHUP count as Ctrl-C throughout: while submitting they stop with the token to
+    resubmit with; while waiting they cancel the run (``follow``).
+    """
+    with signals_as_interrupts():
+        return _submit_and_follow(
+            spec,
+            host=host,
+            token=token,
+            profile=profile,
+            idempotency_token=idempotency_token,
+            deadline=deadline,
+            key=key,
+            attempt=attempt,
+            wait=wait,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            as_json=as_json,
+            picture=picture,
+        )
+
+
+def _submit_and_follow(
+    spec: RunSpec,
+    *,
+    host: str | None,
+    token: str | None,
+    profile: str | None,
+    idempotency_token: str | None,
+    deadline: float,
+    key: str | None = None,
+    attempt: int | None = None,
+    wait: bool,
+    timeout: float | None,
+    poll_interval: float | None,
+    as_json: bool,
+    picture: bool,
+) -> int:
     from runspec.client import submit
-    from runspec.errors import ConfigError, SubmitError
+    from runspec.client.keys import key_token
 
     out = sys.stdout
     progress = sys.stderr if as_json else sys.stdout
-    chosen = idempotency_token or spec.idempotency_token or f"runspec-{uuid.uuid4().hex}"
+    if key is not None:
+        chosen = key_token(key, attempt)  # what submit derives from the key, for the messages
+    else:
+        chosen = idempotency_token or spec.idempotency_token or f"runspec-{uuid.uuid4().hex}"
     start = time.monotonic()
     try:
-        handle = submit(spec, host, token, profile=profile, idempotency_token=chosen, deadline=deadline)
+        workspace = resolve(host, profile, token)
+        if key is not None:
+            handle = submit(spec, workspace=workspace, key=key, attempt=attempt, deadline=deadline)
+        else:
+            handle = submit(spec, workspace=workspace, idempotency_token=chosen, deadline=deadline)
     except SpecError as exc:
         if as_json:
             echo(json.dumps(error_object("invalid", EXIT_INVALID, exc), indent=2))
         report_invalid("the run", exc)
         return EXIT_INVALID
-    except ConfigError as exc:
+    except RunspecError as exc:
+        return report_workspace_error(exc, as_json=as_json, token=chosen, key=key, submitting=True)
+    except KeyboardInterrupt as exc:
+        code = interrupt_code(exc)
         if as_json:
-            echo(json.dumps(error_object("error", EXIT_SUBMIT_ERROR, exc, config_line(exc)), indent=2))
-        error(config_line(exc))
-        return EXIT_SUBMIT_ERROR
-    except SubmitError as exc:
-        if as_json:
-            line = submit_error_line(exc, None)
-            echo(json.dumps(error_object("error", EXIT_SUBMIT_ERROR, exc, line), indent=2))
-        error(submit_error_line(exc, exc.idempotency_token or chosen))
-        return EXIT_SUBMIT_ERROR
-    except KeyboardInterrupt:
-        if as_json:
-            echo(
-                json.dumps(
-                    {"status": "interrupted", "exit_code": EXIT_INTERRUPTED, "idempotency_token": chosen}, indent=2
-                )
-            )
-        error(
-            "interrupted while submitting; if the run was created, submitting again with "
-            f"--idempotency-token {chosen} returns it instead of starting another"
+            echo(json.dumps({"status": "interrupted", "exit_code": code, "idempotency_token": chosen}, indent=2))
+        again = (
+            f"running the same command again (--key {key})"
+            if key is not None
+            else (f"submitting again with --idempotency-token {chosen}")
         )
-        return EXIT_INTERRUPTED
+        error(
+            f"{interrupt_words(exc)} while submitting; if the run was created, {again} returns it instead of "
+            "starting another"
+        )
+        return code
     with handle:
-        echo(f"submitted run {handle.run_id} (idempotency token {handle.idempotency_token})", file=progress)
+        echo(_submitted_line(handle, key), file=progress)
         if wait:
-            echo(
-                f"waiting for it to finish (Ctrl-C cancels the run){_timeout_note(timeout)}",
-                file=progress,
-            )
-        try:
-            outcome = follow(
-                handle,
-                spec,
-                wait=wait,
-                timeout=timeout,
-                poll_interval=poll_interval,
-                progress=progress,
-                start=start,
-            )
-        except KeyboardInterrupt:
-            if as_json:
-                result = {
-                    "status": "interrupted",
-                    "exit_code": EXIT_INTERRUPTED,
-                    "run_id": handle.run_id,
-                    "idempotency_token": handle.idempotency_token,
-                    "message": "interrupted; cancel requested",
-                }
-                echo(json.dumps(result, indent=2))
-            error(f"interrupted: asked the workspace to cancel run {handle.run_id}")
-            return EXIT_INTERRUPTED
+            echo(f"waiting for it to finish (Ctrl-C cancels the run){_timeout_note(timeout)}", file=progress)
+        outcome = follow(
+            handle,
+            keys=spec.task_keys,
+            wait=wait,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            progress=progress,
+            start=start,
+            workspace=workspace_words(host, profile),
+        )
         if not wait and outcome.run is not None and outcome.run.run_page_url and not as_json:
             echo(f"  {outcome.run.run_page_url}", file=progress)
         if as_json:
-            echo(json.dumps(json_result(outcome), indent=2, ensure_ascii=False), file=out)
+            result = json_result(outcome)
+            if key is not None:
+                result.update(key=key, attempt=attempt or 1)
+            echo(json.dumps(result, indent=2, ensure_ascii=False), file=out)
             if outcome.exit_code:
                 error(outcome.message or outcome.status)
+                print_next_steps(outcome)
         elif wait or outcome.message:
             report(outcome, spec, out, picture=picture)
         return outcome.exit_code
+
+
+def _submitted_line(handle: RunHandle, key: str | None) -> str:
+    if key is not None and handle.reattached:
+        return f"attached to run {handle.run_id}: key {key!r} already names it (an earlier submit started it)"
+    if key is not None:
+        return f"submitted run {handle.run_id} (key {key!r}, idempotency token {handle.idempotency_token})"
+    if handle.reattached:
+        return (
+            f"returned the existing run {handle.run_id} (idempotency token {handle.idempotency_token} was used "
+            "before, so no second run was started)"
+        )
+    return f"submitted run {handle.run_id} (idempotency token {handle.idempotency_token})"
 
 
 def _timeout_note(timeout: float | None) -> str:
@@ -130,6 +184,10 @@ def _timeout_note(timeout: float | None) -> str:
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
+    if args.attempt is not None and args.key is None:
+        raise CliError("--attempt needs --key: it numbers the runs made under one key")
+    if args.key is not None and args.idempotency_token is not None:
+        raise CliError("--key derives the idempotency token from the key; give --key or --idempotency-token, not both")
     try:
         if args.param and not args.from_job:
             raise CliError("--param gives a job parameter: use it with --from-job")
@@ -138,7 +196,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
             spec = load_job(args.spec, job=args.job, parameters=args.param)
         else:
-            spec = load_or_exit(args.spec)
+            spec = load_or_exit(args.spec, strict=not args.lenient)
     except (InvalidSpec, CliError) as exc:
         if args.json:
             problem = exc.error if isinstance(exc, InvalidSpec) else exc
@@ -152,6 +210,8 @@ def cmd_submit(args: argparse.Namespace) -> int:
         profile=args.profile,
         idempotency_token=args.idempotency_token,
         deadline=args.deadline,
+        key=args.key,
+        attempt=args.attempt,
         wait=args.wait,
         timeout=args.timeout,
         poll_interval=args.poll_interval,
@@ -171,7 +231,8 @@ def add_parser(commands: Commands) -> None:
             "\n"
             "With --wait, print each task's state changes with the time since submitting, then the final\n"
             "picture of the run and the tasks' outputs, or each failed task's error and trace. Ctrl-C\n"
-            "cancels the run and exits 130.\n"
+            "cancels the run and exits 130 (SIGTERM: 143, SIGHUP: 129). When --timeout passes, the run\n"
+            "goes on: runspec wait RUN_ID follows it again, runspec cancel RUN_ID stops it.\n"
             "\n"
             "exit codes: 0 submitted (with --wait: succeeded), 1 the run did not succeed or --timeout\n"
             "passed (the run goes on), 2 invalid spec, 3 configuration, credentials, network or API error"
@@ -186,30 +247,29 @@ def add_parser(commands: Commands) -> None:
     submit.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
     submit.add_argument("--wait", action="store_true", help="follow the run until it ends")
     _from_job_options(submit)
-    submit.add_argument("--idempotency-token", metavar="T", help="the token that makes the submit safe to repeat")
     submit.add_argument(
-        "--timeout",
-        type=positive,
-        metavar="S",
-        help="with --wait: stop waiting after S seconds (exit 1; the run is not cancelled)",
+        "--idempotency-token",
+        type=nonempty_token,
+        metavar="T",
+        help="the token that makes the submit safe to repeat",
     )
     submit.add_argument(
-        "--poll-interval",
-        type=positive,
-        default=30.0,
-        metavar="S",
-        help="with --wait: longest pause between polls, in seconds (default 30; polls sooner after changes)",
+        "--key",
+        type=run_key,
+        metavar="KEY",
+        help="a name for the run (orders/2026-12-01): the same key reaches the same run from anywhere, even after "
+        "a crash; running the command again attaches to it",
     )
     submit.add_argument(
-        "--deadline",
-        type=positive,
-        default=300.0,
-        metavar="S",
-        help="how long one request may keep retrying network errors, 429 and 5xx (default 300 s)",
+        "--attempt",
+        type=attempt_number,
+        metavar="N",
+        help="with --key: run the spec again under the same key (a new run; default 1)",
     )
-    submit.add_argument(
-        "--json", action="store_true", help="print one JSON object at the end (progress goes to standard error)"
-    )
+    follow_options(submit, prefix="with --wait: ")
+    deadline_option(submit)
+    json_option(submit, "print one JSON object at the end (progress goes to standard error)")
+    lenient_option(submit)
     workspace_options(submit)
     submit.set_defaults(handler=cmd_submit)
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from runspec.cli._loading import Stdin, load
-from runspec.cli._options import FORMATTER, SPEC_HELP
-from runspec.cli._output import EXIT_INVALID, EXIT_OK, CliError, echo, plural, problem_lines
+from runspec.cli._options import FORMATTER, SPEC_HELP, lenient_option
+from runspec.cli._output import EXIT_INVALID, EXIT_OK, CliError, echo, for_shell, plural, problem_lines
 from runspec.errors import Problem, SpecError
 from runspec.spec import RunSpec
 
@@ -35,15 +35,15 @@ class _Checked:
             "spec": self.source,
             "valid": self.valid,
             "tasks": len(self.spec.tasks or ()) if self.spec is not None else None,
-            "problems": [p.to_dict() for p in self.problems],
+            "problems": [for_shell(p).to_dict() for p in self.problems],
             "warnings": [w.to_dict() for w in self.warnings],
             "error": self.error,
         }
 
 
-def _check_one(source: str, stdin: Stdin) -> _Checked:
+def _check_one(source: str, stdin: Stdin, strict: bool) -> _Checked:
     try:
-        spec = load(source, stdin)
+        spec = load(source, stdin, strict=strict)
     except SpecError as exc:
         return _Checked(source, problems=exc.problems, warnings=exc.warnings)
     except CliError as exc:
@@ -53,7 +53,7 @@ def _check_one(source: str, stdin: Stdin) -> _Checked:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     stdin = Stdin(sys.stdin)
-    results = [_check_one(source, stdin) for source in args.specs]
+    results = [_check_one(source, stdin, not args.lenient) for source in args.specs]
     valid = all(r.valid for r in results)
     if args.json:
         echo(json.dumps({"valid": valid, "specs": [r.to_dict() for r in results]}, indent=2))
@@ -93,4 +93,5 @@ def add_parser(commands: Commands) -> None:
     )
     validate.add_argument("specs", nargs="+", metavar="SPEC", help=SPEC_HELP)
     validate.add_argument("--json", action="store_true", help="print one JSON object: {valid, specs: [...]}")
+    lenient_option(validate)
     validate.set_defaults(handler=cmd_validate)

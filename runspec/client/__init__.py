@@ -8,7 +8,12 @@ The client layer: send a run to a workspace exactly once and follow it to its en
     handle.outputs()                       # {task_key: OutputView}; iterations as "loop[0]"
     RunHandle.attach(run_id).cancel()
 
-    prepared = submit(spec, perform_request=False)   # nothing sent; print(prepared) masks the token
+    request = prepare(spec)                # nothing sent; print(request) masks the token
+    handle = request.send()                # submit(spec) is prepare(spec).send()
+
+    workspace = Workspace.resolve(host=None, profile="dev")   # host, credentials, where each came from
+    handle = submit(spec, workspace=workspace)
+    RunHandle.attach(run_id, workspace=workspace).wait()
 
 This package is the only part of runspec that imports ``requests``; ``import runspec`` loads it on
 first use of ``runspec.submit`` or ``runspec.RunHandle``.
@@ -16,9 +21,11 @@ first use of ``runspec.submit`` or ``runspec.RunHandle``.
 
 from __future__ import annotations
 
-from runspec.client.auth import AuthHook, Workspace, normalize_host, resolve_workspace
+from runspec.client.auth import Workspace, resolve_workspace
+from runspec.client.credentials import AuthHook, clear_token_cache
 from runspec.client.handle import Progress, RunHandle
-from runspec.client.request import PreparedRequest, submit
+from runspec.client.hosts import check_host, normalize_host
+from runspec.client.request import PreparedRequest, prepare, submit
 from runspec.client.results import OutputView, RunState, RunView, TaskView
 from runspec.client.transport import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, RetryPolicy
 
@@ -35,7 +42,10 @@ __all__ = [
     "RunView",
     "TaskView",
     "Workspace",
+    "check_host",
+    "clear_token_cache",
     "normalize_host",
+    "prepare",
     "resolve_workspace",
     "submit",
 ]

@@ -26,24 +26,33 @@ Rules worth knowing:
 * ``auth=`` takes anything that makes request headers: a callable returning a mapping of headers,
   or an object with ``authenticate()`` (such as ``databricks.sdk.core.Config``, which then also
   supplies the host when none is given).
-* Plain ``http://`` is refused (``ConfigError``) unless the host is loopback (``localhost``,
-  ``127.0.0.0/8``, ``::1``), before anything is looked up or connected to.
+* Host values are checked (``runspec.client.hosts``) before anything is looked up or connected
+  to: a missing scheme, spaces, plain ``http://`` to anything but loopback, or a path that is not
+  a workspace page raise ``HostError`` naming where the value came from and its corrected form.
+* A config file that cannot be parsed is reported with its path and line numbers, never the text
+  of the line (it may hold a token).
+
+``Workspace.resolve()`` is the one place this happens: ``submit()``, ``prepare()``,
+``RunHandle.attach()`` and the ``runspec`` command all call it. Its ``host_source`` and
+``credentials_source`` say where each came from, in the caller's own words (``names=``).
 """
 
 from __future__ import annotations
 
-import base64
 import configparser
-import ipaddress
 import os
-import threading
+import re
 import time
-import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
+from runspec.client.credentials import AuthHook, Credentials, CustomAuth, OAuthM2M, PatAuth
+from runspec.client.hosts import check_host, is_loopback, normalize_host, origin_of
 from runspec.errors import ConfigError
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    import requests
 
 __all__ = [
     "AuthHook",
@@ -51,14 +60,12 @@ __all__ = [
     "CustomAuth",
     "OAuthM2M",
     "PatAuth",
-    "TokenFetcher",
     "Workspace",
     "is_loopback",
     "normalize_host",
+    "origin_of",
     "resolve_workspace",
 ]
-
-REDACTED = "<redacted>"
 
 _ENV_HOST = "DATABRICKS_HOST"
 _ENV_TOKEN = "DATABRICKS_TOKEN"
@@ -72,232 +79,6 @@ _ENV_WORKSPACE_ID = "DATABRICKS_WORKSPACE_ID"
 _DEFAULT_FILE = "~/.databrickscfg"
 _SETTINGS = "__settings__"
 _AUTH_TYPES = ("pat", "oauth-m2m")
-# Renew an OAuth token this many seconds before the workspace says it expires.
-_OAUTH_MARGIN = 60.0
-
-
-# ---------------------------------------------------------------------------------------------
-# Host
-
-
-def is_loopback(hostname: str) -> bool:
-    """True for ``localhost`` and loopback addresses (``127.0.0.0/8``, ``::1``)."""
-    name = hostname.strip("[]").lower().rstrip(".")
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
-def normalize_host(host: str, *, source: str = "host") -> str:
-    """
-    The workspace origin for a host as users write it: ``https://<name>[:port]``.
-
-    ``adb-123.azuredatabricks.net`` gets ``https://``; a path, query or fragment (a URL copied
-    from the browser) is dropped, as is a default port. ``http://`` is refused with
-    ``ConfigError`` unless the host is loopback, so a token never travels in clear text.
-    """
-    text = host.strip()
-    if not text:
-        raise ConfigError(f"{source} is empty")
-    if "://" not in text:
-        text = "https://" + text
-    try:
-        parts = urllib.parse.urlsplit(text)
-        port = parts.port
-    except ValueError as exc:
-        raise ConfigError(f"{source} {host!r} is not a valid URL: {exc}") from None
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
-        raise ConfigError(f"{source} {host!r}: only https:// hosts are supported")
-    if parts.username or parts.password:
-        raise ConfigError(f"{source} must not contain a user name or password; pass credentials separately")
-    hostname = (parts.hostname or "").lower()
-    if not hostname:
-        raise ConfigError(f"{source} {host!r} has no host name")
-    if scheme == "http" and not is_loopback(hostname):
-        raise ConfigError(
-            f"{source} {host!r} uses plain http://, which would send the token in clear text; "
-            "use https:// (plain http is only allowed for localhost and loopback addresses)"
-        )
-    netloc = f"[{hostname}]" if ":" in hostname else hostname
-    if port is not None and port != (443 if scheme == "https" else 80):
-        netloc += f":{port}"
-    return f"{scheme}://{netloc}"
-
-
-def origin_of(url: str) -> tuple[str, str, int]:
-    """(scheme, host, port) of a URL, to tell whether a redirect leaves the workspace."""
-    parts = urllib.parse.urlsplit(url)
-    scheme = parts.scheme.lower()
-    port = parts.port or (443 if scheme == "https" else 80)
-    return scheme, (parts.hostname or "").lower(), port
-
-
-# ---------------------------------------------------------------------------------------------
-# Credentials
-
-
-class TokenFetcher(Protocol):
-    """What OAuth needs from the transport: POST a form, get JSON back."""
-
-    def post_form(self, url: str, form: Mapping[str, str], headers: Mapping[str, str]) -> Any:
-        """POST ``form`` url-encoded to ``url`` and return the decoded JSON answer."""
-        ...
-
-
-@runtime_checkable
-class _SupportsAuthenticate(Protocol):
-    def authenticate(self) -> Mapping[str, str]: ...
-
-
-AuthHook = Callable[[], Mapping[str, str]] | _SupportsAuthenticate
-"""What ``auth=`` accepts: a callable returning headers, or an object with ``authenticate()``."""
-
-
-class Credentials:
-    """Produces the headers that authenticate a request. Never shows a secret in ``repr``."""
-
-    auth_type: str = "unknown"
-
-    def headers(self, fetcher: TokenFetcher | None = None) -> dict[str, str]:
-        """The headers to add to a request (``fetcher`` is used by OAuth to get a token)."""
-        raise NotImplementedError
-
-    def cached_headers(self) -> dict[str, str] | None:
-        """The headers if they can be made without any network call, else ``None``."""
-        return self.headers(None)
-
-    def secrets(self) -> tuple[str, ...]:
-        """Every secret value, so messages can be scrubbed of them."""
-        return ()
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(auth_type={self.auth_type!r})"
-
-
-class PatAuth(Credentials):
-    """A personal access token sent as ``Authorization: Bearer <token>``."""
-
-    auth_type = "pat"
-    __slots__ = ("_token",)
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def headers(self, fetcher: TokenFetcher | None = None) -> dict[str, str]:
-        """``Authorization: Bearer <token>``."""
-        return {"Authorization": f"Bearer {self._token}"}
-
-    def secrets(self) -> tuple[str, ...]:
-        """The token."""
-        return (self._token,)
-
-    def __repr__(self) -> str:
-        return f"PatAuth(token={REDACTED!r})"
-
-
-class OAuthM2M(Credentials):
-    """
-    OAuth machine-to-machine (service principal) credentials.
-
-    The first request fetches an access token from ``<host>/oidc/v1/token`` with the client id and
-    secret (HTTP Basic, ``grant_type=client_credentials``, ``scope=all-apis``); it is reused until a
-    minute before its ``expires_in`` runs out. Safe to share between threads.
-    """
-
-    auth_type = "oauth-m2m"
-
-    def __init__(
-        self,
-        host: str,
-        client_id: str,
-        client_secret: str,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.host = host
-        self.client_id = client_id
-        self._secret = client_secret
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._token: str | None = None
-        self._expires = 0.0
-        self._seen: list[str] = []
-
-    @property
-    def token_url(self) -> str:
-        """Where tokens come from."""
-        return f"{self.host}/oidc/v1/token"
-
-    def cached_headers(self) -> dict[str, str] | None:
-        """The headers of a still-valid cached token, else ``None`` (no network call)."""
-        with self._lock:
-            if self._token is not None and self._clock() < self._expires:
-                return {"Authorization": f"Bearer {self._token}"}
-        return None
-
-    def headers(self, fetcher: TokenFetcher | None = None) -> dict[str, str]:
-        """``Authorization: Bearer <access token>``, fetching a token when none is valid."""
-        with self._lock:
-            if self._token is None or self._clock() >= self._expires:
-                if fetcher is None:
-                    raise ConfigError("OAuth needs a connection to fetch a token")
-                self._refresh(fetcher)
-            return {"Authorization": f"Bearer {self._token}"}
-
-    def _refresh(self, fetcher: TokenFetcher) -> None:
-        basic = base64.b64encode(f"{self.client_id}:{self._secret}".encode()).decode("ascii")
-        answer = fetcher.post_form(
-            self.token_url,
-            {"grant_type": "client_credentials", "scope": "all-apis"},
-            {"Authorization": f"Basic {basic}"},
-        )
-        token = answer.get("access_token") if isinstance(answer, dict) else None
-        if not isinstance(token, str) or not token:
-            raise ConfigError(f"{self.token_url} answered without an access_token")
-        expires_in = answer.get("expires_in")
-        lifetime = float(expires_in) if isinstance(expires_in, (int, float)) else 3600.0
-        self._token = token
-        self._seen.append(token)
-        self._expires = self._clock() + max(lifetime - _OAUTH_MARGIN, lifetime / 2)
-
-    def secrets(self) -> tuple[str, ...]:
-        """The client secret and every access token fetched so far."""
-        return (self._secret, *self._seen)
-
-    def __repr__(self) -> str:
-        return f"OAuthM2M(host={self.host!r}, client_id={self.client_id!r}, client_secret={REDACTED!r})"
-
-
-class CustomAuth(Credentials):
-    """Headers from a caller's ``auth=`` hook: a callable, or an object with ``authenticate()``."""
-
-    def __init__(self, hook: AuthHook) -> None:
-        self._hook = hook
-        self._seen: set[str] = set()
-        kind = getattr(hook, "auth_type", None)
-        self.auth_type = kind if isinstance(kind, str) and kind else "custom"
-
-    def headers(self, fetcher: TokenFetcher | None = None) -> dict[str, str]:
-        """Whatever the hook returns, as a fresh dict."""
-        hook = self._hook
-        produced = hook.authenticate() if isinstance(hook, _SupportsAuthenticate) else hook()
-        if not isinstance(produced, Mapping):
-            raise ConfigError(f"auth= hook returned {type(produced).__name__}, expected a mapping of headers")
-        result = {str(k): str(v) for k, v in produced.items()}
-        for value in result.values():
-            self._seen.add(value)
-            _, _, rest = value.partition(" ")
-            if rest:
-                self._seen.add(rest)
-        return result
-
-    def secrets(self) -> tuple[str, ...]:
-        """Every header value the hook produced so far."""
-        return tuple(self._seen)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -307,21 +88,69 @@ class CustomAuth(Credentials):
 @dataclass(frozen=True)
 class Workspace:
     """
-    A resolved workspace: normalised ``host``, ``credentials`` and where each came from.
+    A resolved workspace: checked ``host``, ``credentials``, an optional ``session``, and where the
+    host and credentials came from.
 
-    ``auth_type`` is ``pat``, ``oauth-m2m``, ``custom`` (or the hook's own ``auth_type``).
+    ``host_source`` and ``credentials_source`` name the setting a user would change: ``host=``
+    (or the caller's own name, such as ``--host``), ``DATABRICKS_HOST``, ``host in profile [dev]
+    of ~/.databrickscfg``. ``auth_type`` is ``pat``, ``oauth-m2m``, ``custom`` (or the hook's own
+    ``auth_type``). Make one with ``Workspace.resolve()``.
     """
 
     host: str
     credentials: Credentials = field(repr=False)
-    host_source: str = "arguments"
+    host_source: str = "host="
     credentials_source: str = "arguments"
     workspace_id: str | None = None
+    session: requests.Session | None = field(default=None, repr=False, compare=False)
 
     @property
     def auth_type(self) -> str:
         """The credential method."""
         return self.credentials.auth_type
+
+    @classmethod
+    def resolve(
+        cls,
+        host: str | None = None,
+        token: str | None = None,
+        *,
+        profile: str | None = None,
+        auth: AuthHook | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        session: requests.Session | None = None,
+        names: Mapping[str, str] | None = None,
+        environ: Mapping[str, str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> Workspace:
+        """
+        Find the host and credentials (arguments, then environment, then the config file).
+
+        ``names`` maps the argument names (``host``, ``token``, ``profile``, ``client_id``,
+        ``client_secret``, ``auth``) to the caller's own spelling, used in every message and in
+        ``host_source`` / ``credentials_source``: the ``runspec`` command passes ``{"host":
+        "--host", "profile": "--profile", ...}``. Raises ``HostError`` for an unusable host and
+        ``ConfigError`` when nothing usable is found (listing every place it looked).
+        """
+        return resolve_workspace(
+            host,
+            token,
+            client_id=client_id,
+            client_secret=client_secret,
+            auth=auth,
+            profile=profile,
+            session=session,
+            names=names,
+            environ=environ,
+            clock=clock,
+        )
+
+    def describe(self) -> str:
+        """One line: the host and where it and the credentials came from."""
+        return (
+            f"{self.host} (host from {self.host_source}; {self.auth_type} credentials from {self.credentials_source})"
+        )
 
 
 def _clean(value: Any) -> str | None:
@@ -345,24 +174,24 @@ class _Place:
     auth_type: str | None = None
     workspace_id: str | None = None
     names: dict[str, str] = field(default_factory=dict)
+    #: Added to a name to say where it is (`` of ~/.databrickscfg`` for a profile).
+    where: str = ""
 
     def has_any(self) -> bool:
         return any(v is not None for v in (self.host, self.token, self.client_id, self.client_secret, self.hook))
+
+    def name(self, key: str) -> str:
+        return self.names.get(key, key)
 
     def methods(self) -> list[tuple[str, str]]:
         """(auth type, how it is named here) for each credential method configured here."""
         found: list[tuple[str, str]] = []
         if self.hook is not None:
-            found.append(("custom", self.names.get("hook", "auth")))
+            found.append(("custom", self.name("hook")))
         if self.token is not None:
-            found.append(("pat", self.names.get("token", "token")))
+            found.append(("pat", self.name("token")))
         if self.client_id is not None or self.client_secret is not None:
-            found.append(
-                (
-                    "oauth-m2m",
-                    f"{self.names.get('client_id', 'client_id')} + {self.names.get('client_secret', 'client_secret')}",
-                )
-            )
+            found.append(("oauth-m2m", f"{self.name('client_id')} + {self.name('client_secret')}"))
         return found
 
 
@@ -372,6 +201,7 @@ _ARG_NAMES = {
     "client_id": "client_id=",
     "client_secret": "client_secret=",
     "hook": "auth=",
+    "profile": "profile=",
 }
 _ENV_NAMES = {
     "host": _ENV_HOST,
@@ -385,6 +215,23 @@ def _profile_names(section: str) -> dict[str, str]:
     return {key: f"{key} in [{section}]" for key in ("host", "token", "client_id", "client_secret")}
 
 
+def _parse_failure(path: str, exc: configparser.Error) -> ConfigError:
+    """A config file parse error with the file and line numbers, never a line's text (it may be a token)."""
+    lines: list[int] = [int(number) for number, _ in getattr(exc, "errors", ())]
+    number = getattr(exc, "lineno", None)
+    if isinstance(number, int) and number not in lines:
+        lines.append(number)
+    if isinstance(exc, configparser.MissingSectionHeaderError):
+        what = "a line before the first [section] header"
+    elif isinstance(exc, configparser.ParsingError):
+        what = "lines that are neither 'key = value' nor a [section] header"
+    else:
+        what = re.sub(r"\s+", " ", type(exc).__name__)
+    where = ", ".join(str(n) for n in sorted(lines))
+    at = f" at line{'s' if len(lines) != 1 else ''} {where}" if lines else ""
+    return ConfigError(f"config file {path} cannot be read{at}: {what}")
+
+
 def _read_profile(path: str, requested: str | None, requested_how: str | None) -> tuple[_Place | None, str]:
     """The chosen profile of the config file (or ``None``) and a note on what was found."""
     expanded = os.path.expanduser(path)
@@ -395,10 +242,16 @@ def _read_profile(path: str, requested: str | None, requested_how: str | None) -
             )
         return None, f"config file {path} (no such file)"
     parser = configparser.ConfigParser(interpolation=None, default_section="\x00no-default-merging\x00", strict=False)
+    failure: ConfigError | None = None
     try:
         parser.read(expanded, encoding="utf-8")
     except configparser.Error as exc:
-        raise ConfigError(f"config file {path} cannot be read: {exc}") from None
+        failure = _parse_failure(path, exc)
+    except (OSError, UnicodeDecodeError) as exc:
+        failure = ConfigError(f"config file {path} cannot be read: {type(exc).__name__}")
+    if failure is not None:
+        # Raised outside the handler, so the parser's error (which quotes the line) is not kept.
+        raise failure
     name = requested
     how = requested_how
     if name is None and parser.has_section(_SETTINGS):
@@ -423,11 +276,13 @@ def _read_profile(path: str, requested: str | None, requested_how: str | None) -
         auth_type=values.get("auth_type"),
         workspace_id=values.get("workspace_id"),
         names=_profile_names(name),
+        where=f" of {path}",
     )
     return place, place.label
 
 
-def _choose_credentials(place: _Place, host: str, clock: Callable[[], float]) -> Credentials | None:
+def _choose_credentials(place: _Place, host: str, clock: Callable[[], float]) -> tuple[Credentials, str] | None:
+    """The credentials configured in ``place`` and how they are named there, or ``None``."""
     methods = place.methods()
     if methods and place.auth_type is not None:
         wanted = place.auth_type.lower()
@@ -450,17 +305,16 @@ def _choose_credentials(place: _Place, host: str, clock: Callable[[], float]) ->
     kind, how = methods[0]
     if kind == "custom":
         assert place.hook is not None
-        return CustomAuth(place.hook)
+        return CustomAuth(place.hook), how
     if kind == "pat":
         assert place.token is not None
-        return PatAuth(place.token)
+        return PatAuth(place.token), how
     if place.client_id is None or place.client_secret is None:
         missing = "client_secret" if place.client_id is not None else "client_id"
         raise ConfigError(
-            f"OAuth machine-to-machine needs both {how} in {place.label}; "
-            f"{place.names.get(missing, missing)} is missing"
+            f"OAuth machine-to-machine needs both {how} in {place.label}; {place.name(missing)} is missing"
         )
-    return OAuthM2M(host, place.client_id, place.client_secret, clock=clock)
+    return OAuthM2M(host, place.client_id, place.client_secret, clock=clock), how
 
 
 def resolve_workspace(
@@ -471,19 +325,23 @@ def resolve_workspace(
     client_secret: str | None = None,
     auth: AuthHook | None = None,
     profile: str | None = None,
+    session: requests.Session | None = None,
+    names: Mapping[str, str] | None = None,
     environ: Mapping[str, str] | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> Workspace:
     """
     Find the host and credentials to use (see the module documentation for the order).
 
-    Raises ``ConfigError`` when there is no host or no credentials (listing every place it looked),
-    when one place configures two credential methods, or when the host is unsafe.
+    The function behind ``Workspace.resolve()``. Raises ``HostError`` for an unusable host,
+    ``ConfigError`` when there is no host or no credentials (listing every place it looked) or
+    when one place configures two credential methods.
     """
     env = os.environ if environ is None else environ
+    arg_names = {**_ARG_NAMES, **(names or {})}
     explicit_host = _clean(host)
     if explicit_host is not None:
-        explicit_host = normalize_host(explicit_host, source="host=")
+        explicit_host = check_host(explicit_host, source=arg_names["host"])
 
     args = _Place(
         "arguments",
@@ -492,17 +350,19 @@ def resolve_workspace(
         client_id=_clean(client_id),
         client_secret=_clean(client_secret),
         hook=auth,
-        names=_ARG_NAMES,
+        names=arg_names,
     )
     if args.host is None and auth is not None:
         hook_host = getattr(auth, "host", None)
         if isinstance(hook_host, str) and _clean(hook_host):
-            args.host = normalize_host(hook_host, source="the auth= object's host")
-            args.names = {**args.names, "host": "the auth= object's host"}
+            args.names = {**args.names, "host": f"the {arg_names['hook']} object's host"}
+            args.host = check_host(hook_host, source=args.names["host"])
 
     profile_arg = _clean(profile)
     places: list[_Place] = [args]
-    looked: list[str] = ["arguments (host=, token=, client_id=/client_secret=, auth=)"]
+    pair = f"{arg_names['client_id']}/{arg_names['client_secret']}"
+    arg_list = f"{arg_names['host']}, {arg_names['token']}, {pair}, {arg_names['hook']}"
+    looked: list[str] = [f"arguments ({arg_list})"]
 
     if profile_arg is None:
         environment = _Place(
@@ -518,22 +378,22 @@ def resolve_workspace(
         places.append(environment)
         looked.append(f"environment ({_ENV_HOST}, {_ENV_TOKEN}, {_ENV_CLIENT_ID}/{_ENV_CLIENT_SECRET})")
         if environment.host is not None:
-            environment.host = normalize_host(environment.host, source=_ENV_HOST)
+            environment.host = check_host(environment.host, source=_ENV_HOST)
 
     requested = profile_arg or _clean(env.get(_ENV_PROFILE))
-    requested_how = "profile=" if profile_arg else (_ENV_PROFILE if requested else None)
+    requested_how = arg_names["profile"] if profile_arg else (_ENV_PROFILE if requested else None)
     path = _clean(env.get(_ENV_FILE)) or _DEFAULT_FILE
     if requested is not None or not any(p.has_any() for p in places):
         found, note = _read_profile(path, requested, requested_how)
         looked.append(note)
         if found is not None:
             if found.host is not None:
-                found.host = normalize_host(found.host, source=f"host in {found.label}")
+                found.host = check_host(found.host, source=found.name("host") + found.where)
             places.append(found)
     else:
         looked.append(
             f"config file {path} (not read: a host or credentials were already set and no profile "
-            f"was named; name one with profile= or {_ENV_PROFILE})"
+            f"was named; name one with {arg_names['profile']} or {_ENV_PROFILE})"
         )
 
     host_place = next((p for p in places if p.host is not None), None)
@@ -541,20 +401,21 @@ def resolve_workspace(
         raise ConfigError("no Databricks workspace host found; looked in " + "; ".join(looked))
     resolved_host = host_place.host
 
-    credentials: Credentials | None = None
-    cred_place: _Place | None = None
-    for place in places:
-        credentials = _choose_credentials(place, resolved_host, clock)
-        if credentials is not None:
-            cred_place = place
+    chosen: tuple[Credentials, str] | None = None
+    cred_place = places[0]
+    for cred_place in places:
+        chosen = _choose_credentials(cred_place, resolved_host, clock)
+        if chosen is not None:
             break
-    if credentials is None or cred_place is None:
+    if chosen is None:
         raise ConfigError(f"no Databricks credentials found for {resolved_host}; looked in " + "; ".join(looked))
+    credentials, credentials_source = chosen
     workspace_id = next((p.workspace_id for p in places if p.workspace_id is not None), None)
     return Workspace(
         host=resolved_host,
         credentials=credentials,
-        host_source=host_place.label,
-        credentials_source=cred_place.label,
+        host_source=host_place.name("host") + host_place.where,
+        credentials_source=credentials_source + cred_place.where,
         workspace_id=workspace_id,
+        session=session,
     )

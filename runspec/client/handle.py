@@ -6,72 +6,52 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import requests
 
-from runspec.client.auth import AuthHook, resolve_workspace
+from runspec.client.auth import Workspace
+from runspec.client.credentials import AuthHook
+from runspec.client.follow import DEFAULT_POLL_INTERVAL, Progress, follow, iteration_key
+from runspec.client.pages import read_run
+from runspec.client.repair import repair_run
 from runspec.client.results import OutputView, RunView, TaskView
 from runspec.client.transport import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, Timeout, Transport
-from runspec.errors import RunFailed, RunspecError, WaitTimeout
 
 __all__ = ["Progress", "RunHandle"]
 
 log = logging.getLogger("runspec")
 
-#: Most get-output calls ``wait()`` makes to explain a failure; further failed tasks keep their
-#: state message only.
-MAX_ERROR_FETCHES = 100
-#: How long cancelling on Ctrl-C may keep retrying before giving up.
-INTERRUPT_CANCEL_DEADLINE = 30.0
-_FIRST_POLL = 1.0
-_POLL_GROWTH = 1.5
-
-
-@dataclass(frozen=True)
-class Progress:
-    """
-    One thing ``wait()`` noticed, passed to its ``on_progress`` callback and logged at INFO.
-
-    ``kind`` is ``"url"`` (the run page URL, once), ``"run"`` (the run's state changed) or
-    ``"task"`` (a task's state changed; ``task`` is set). ``message`` is a ready-to-print line;
-    ``state`` the new state label and ``previous`` the one before (``None`` the first time).
-    """
-
-    kind: Literal["url", "run", "task"]
-    message: str
-    run: RunView
-    state: str | None = None
-    previous: str | None = None
-    task: TaskView | None = None
-
-
-def _queue_note(run: RunView) -> str:
-    """`` (why it waits)`` for a queued run, else nothing."""
-    reason = run.state.queue_reason
-    return f" ({reason})" if reason and run.state.state == "QUEUED" else ""
-
-
-def _iteration_key(parent: str, index: int) -> str:
-    return f"{parent}[{index}]"
-
 
 class RunHandle:
     """
-    A run in a workspace: ``get()`` it, ``wait()`` for it, ``cancel()`` it, read its ``outputs()``.
+    A run in a workspace: ``get()`` it, ``wait()`` for it, ``cancel()`` it, read its ``outputs()``,
+    ``repair()`` it.
 
     ``run_id``, ``host`` and ``idempotency_token`` (the token submit sent, ``None`` when attached)
     are plain attributes; ``run_page_url`` is ``None`` until the run was read once. Close the
     handle (or use it as a context manager) to close the HTTP session runspec made for it.
     """
 
-    def __init__(self, run_id: int, transport: Transport, *, idempotency_token: str | None = None) -> None:
+    def __init__(
+        self,
+        run_id: int,
+        transport: Transport,
+        *,
+        idempotency_token: str | None = None,
+        reattached: bool = False,
+    ) -> None:
         self.run_id = int(run_id)
         self.idempotency_token = idempotency_token
+        #: True when submit reached a run that existed before the call (its token had been used).
+        self.reattached = reattached
+        #: After ``wait()`` was interrupted: ``"cancel requested"``, ``"cancel failed: ..."``,
+        #: ``"cancel interrupted"`` or ``"left running"``; ``None`` until then.
+        self.interrupt_outcome: str | None = None
         self._transport = transport
         self._run_page_url: str | None = None
+        self._latest_repair_id: int | None = None
 
     @classmethod
     def attach(
@@ -80,6 +60,7 @@ class RunHandle:
         host: str | None = None,
         token: str | None = None,
         *,
+        workspace: Workspace | None = None,
         profile: str | None = None,
         auth: AuthHook | None = None,
         client_id: str | None = None,
@@ -93,17 +74,20 @@ class RunHandle:
         """
         A handle on an existing run, found by id (nothing is sent until you call a method).
 
-        Host and credentials are resolved as for ``submit()``.
+        Host and credentials are resolved as for ``submit()`` (``Workspace.resolve()``), or given
+        as ``workspace=``.
         """
-        workspace = resolve_workspace(
-            host,
-            token,
-            client_id=client_id,
-            client_secret=client_secret,
-            auth=auth,
-            profile=profile,
-            clock=clock,
-        )
+        if workspace is None:
+            workspace = Workspace.resolve(
+                host,
+                token,
+                client_id=client_id,
+                client_secret=client_secret,
+                auth=auth,
+                profile=profile,
+                session=session,
+                clock=clock,
+            )
         transport = Transport(workspace, session=session, timeout=timeout, deadline=deadline, sleep=sleep, clock=clock)
         return cls(run_id, transport)
 
@@ -134,32 +118,20 @@ class RunHandle:
 
     def _get_run(self, run_id: int) -> dict[str, Any]:
         """``runs/get`` of any run id, every page joined into one JSON object."""
-        first = self._transport.call("GET", "runs/get", query={"run_id": run_id})
-        if not isinstance(first, dict):
-            first = {}
-        merged = dict(first)
-        token = first.get("next_page_token")
-        seen: set[str] = set()
-        while isinstance(token, str) and token and token not in seen:
-            seen.add(token)
-            page = self._transport.call("GET", "runs/get", query={"run_id": run_id, "page_token": token})
-            if not isinstance(page, dict):
-                break
-            for key, value in page.items():
-                if isinstance(value, list) and isinstance(merged.get(key), list):
-                    merged[key] = [*merged[key], *value]
-                elif key not in merged:
-                    merged[key] = value
-            token = page.get("next_page_token")
-        merged.pop("next_page_token", None)
-        merged.pop("has_more", None)
-        return merged
+        return read_run(self._transport, run_id)
 
-    def get(self) -> RunView:
-        """The run with all of its tasks (``runs/get``, following ``next_page_token``)."""
-        run = RunView(self._get_run(self.run_id))
+    def _seen(self, run: RunView) -> None:
         if run.run_page_url:
             self._run_page_url = run.run_page_url
+
+    def get(self) -> RunView:
+        """
+        The run with all of its tasks (``runs/get``, following ``next_page_token``).
+
+        A workspace that repeats a page token or never stops sending them gets a ``SubmitError``.
+        """
+        run = RunView(self._get_run(self.run_id))
+        self._seen(run)
         return run
 
     def cancel(self, *, deadline: float | None = None) -> None:
@@ -170,6 +142,19 @@ class RunHandle:
         """
         self._transport.call("POST", "runs/cancel", body={"run_id": self.run_id}, idempotent=True, deadline=deadline)
         log.info("run %d: cancel requested", self.run_id)
+
+    def repair(self, tasks: Sequence[str] | None = None, *, dependents: bool = True) -> int:
+        """
+        Re-run tasks of this finished run in the same run (``runs/repair``); the repair id.
+
+        ``tasks=None`` re-runs every failed task; a list re-runs those task keys (each once,
+        however many attempts it had). ``dependents`` re-runs the tasks that depend on them too
+        (``rerun_dependent_tasks``). The latest repair id is tracked (``latest_repair_id``), a run
+        still active is refused before anything is sent, and ``wait()`` then follows the repaired
+        run to its end. A workspace that does not repair one-time runs answers with an
+        ``ApiError`` that says so; resubmit with a new ``attempt`` instead.
+        """
+        return repair_run(self, tasks, dependents=dependents)
 
     def _output(self, task_run_id: int, key: str) -> OutputView:
         raw = self._transport.call("GET", "runs/get-output", query={"run_id": task_run_id})
@@ -182,7 +167,7 @@ class RunHandle:
             if task.is_for_each and task.run_id is not None:
                 inner = RunView(self._get_run(task.run_id))
                 for index, item in enumerate(inner.iterations):
-                    result.append(TaskView(item.raw, key=_iteration_key(task.key, index)))
+                    result.append(TaskView(item.raw, key=iteration_key(task.key, index)))
             else:
                 result.append(task)
         return result
@@ -224,54 +209,11 @@ class RunHandle:
 
     # -- waiting ---------------------------------------------------------------------------------
 
-    def _failed_tasks(self, run: RunView, allow_success_with_failures: bool) -> list[TaskView]:
-        """The tasks (and for-each iterations) that did not succeed, each with its get-output."""
-        failed: list[TaskView] = []
-        fetches = 0
-        for task in run.tasks:
-            state = task.state
-            if state.succeeded(allow_success_with_failures=allow_success_with_failures):
-                continue
-            if state.termination_code == "DISABLED" or state.result_state == "DISABLED":
-                continue
-            candidates = [task]
-            if task.is_for_each and task.run_id is not None:
-                try:
-                    inner = RunView(self._get_run(task.run_id))
-                except RunspecError as exc:
-                    log.warning("run %d: could not read for-each task %s: %s", self.run_id, task.key, exc)
-                    inner = RunView({})
-                for index, item in enumerate(inner.iterations):
-                    if not item.state.succeeded():
-                        candidates.append(TaskView(item.raw, key=_iteration_key(task.key, index)))
-            for candidate in candidates:
-                own_failure = not candidate.state.knock_on and not candidate.is_for_each
-                if own_failure and candidate.run_id is not None and fetches < MAX_ERROR_FETCHES:
-                    fetches += 1
-                    try:
-                        output = self._output(candidate.run_id, candidate.key)
-                    except RunspecError as exc:
-                        log.warning(
-                            "run %d: could not read the output of %s: %s",
-                            self.run_id,
-                            candidate.key,
-                            exc,
-                        )
-                    else:
-                        candidate = candidate.with_output(output)
-                failed.append(candidate)
-        return failed
-
-    def _report(self, event: Progress, on_progress: Callable[[Progress], None] | None) -> None:
-        log.info("%s", event.message)
-        if on_progress is not None:
-            on_progress(event)
-
     def wait(
         self,
         timeout: float | None = None,
         *,
-        poll_interval: float = 30.0,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
         on_progress: Callable[[Progress], None] | None = None,
         cancel_on_interrupt: bool = True,
         allow_success_with_failures: bool = False,
@@ -280,108 +222,30 @@ class RunHandle:
         Poll the run until it finishes; return it on success, raise ``RunFailed`` otherwise.
 
         * No time limit unless ``timeout`` (seconds) is given; then ``WaitTimeout`` says the run is
-          still going (it is not cancelled) and how to cancel it.
-        * Polls after 1 s, then backs off by half each time up to ``poll_interval`` seconds; any
-          change of state polls quickly again.
+          still going (it is not cancelled) and how to cancel it. The timeout bounds every request
+          of the wait, so a hung request cannot stretch it.
+        * Polls after 1 s, then backs off by half each time up to ``poll_interval`` seconds
+          (default 7.5); task changes do not make it poll faster. Each poll reads only the first
+          page of ``runs/get`` (it has the run's state); the other pages are read at the end, and
+          on every poll when ``on_progress`` is given.
         * Progress (the run page URL once, then each change of the run's or a task's state) is
           logged at INFO on the ``runspec`` logger and passed to ``on_progress`` as ``Progress``.
-        * ``RunFailed.failed_tasks`` lists each task (and for-each iteration) that did not succeed,
-          with its ``error`` and ``error_trace`` from get-output. Tasks that only did not run
-          because another failed are listed too, without output.
+          Without ``on_progress``, task changes are logged for the tasks of the first page only.
+        * ``RunFailed.failed_tasks`` lists each task that did not succeed, with its ``error`` and
+          ``error_trace`` from get-output; a for-each task appears once, with its failed iterations
+          in ``failed_iterations``. Tasks that only did not run because another failed are listed
+          too, without output.
         * ``SUCCESS_WITH_FAILURES`` (leaf tasks succeeded, others failed) raises ``RunFailed``
           unless ``allow_success_with_failures=True``.
-        * Ctrl-C (``KeyboardInterrupt``) cancels the run, then re-raises; pass
-          ``cancel_on_interrupt=False`` to leave the run going.
+        * Ctrl-C (``KeyboardInterrupt``) cancels the run (within 30 s), then re-raises; what
+          happened is in ``interrupt_outcome``. Pass ``cancel_on_interrupt=False`` to leave the run
+          going.
         """
-        if poll_interval <= 0:
-            raise ValueError("poll_interval must be > 0 seconds")
-        clock = self._transport.clock
-        sleep = self._transport.sleep
-        start = clock()
-        interval = min(_FIRST_POLL, poll_interval)
-        seen_url = False
-        run_label: str | None = None
-        task_labels: dict[str, str] = {}
-        try:
-            while True:
-                run = self.get()
-                changed = False
-                if not seen_url and run.run_page_url:
-                    seen_url = True
-                    self._report(Progress("url", f"run {self.run_id}: {run.run_page_url}", run), on_progress)
-                label = run.state.label
-                if label != run_label:
-                    changed = True
-                    self._report(
-                        Progress(
-                            "run",
-                            f"run {self.run_id}: {label}{_queue_note(run)}",
-                            run,
-                            state=label,
-                            previous=run_label,
-                        ),
-                        on_progress,
-                    )
-                    run_label = label
-                for task in run.tasks:
-                    task_label = task.state.label
-                    before = task_labels.get(task.key)
-                    if task_label != before:
-                        changed = True
-                        task_labels[task.key] = task_label
-                        self._report(
-                            Progress(
-                                "task",
-                                f"run {self.run_id}: task {task.key}: {task_label}",
-                                run,
-                                state=task_label,
-                                previous=before,
-                                task=task,
-                            ),
-                            on_progress,
-                        )
-                if run.state.finished:
-                    return self._finish(run, allow_success_with_failures)
-                interval = min(_FIRST_POLL, poll_interval) if changed else min(poll_interval, interval * _POLL_GROWTH)
-                pause = interval
-                if timeout is not None:
-                    remaining = timeout - (clock() - start)
-                    if remaining <= 0:
-                        raise self._timeout(run, timeout)
-                    pause = min(pause, remaining)
-                sleep(pause)
-        except KeyboardInterrupt:
-            if cancel_on_interrupt:
-                log.warning("run %d: interrupted; cancelling the run", self.run_id)
-                try:
-                    self.cancel(deadline=INTERRUPT_CANCEL_DEADLINE)
-                except (RunspecError, KeyboardInterrupt) as exc:
-                    log.error("run %d: could not cancel (%s); it may still be running", self.run_id, exc)
-            else:
-                log.warning("run %d: interrupted; the run goes on", self.run_id)
-            raise
-
-    def _timeout(self, run: RunView, timeout: float) -> WaitTimeout:
-        where = f" ({run.run_page_url})" if run.run_page_url else ""
-        return WaitTimeout(
-            f"run {self.run_id} is still {run.state.label} after waiting {timeout:g} s{where}; "
-            "it goes on in the workspace. Cancel it with "
-            f"RunHandle.attach({self.run_id}).cancel() or from the run page",
-            run_id=self.run_id,
+        return follow(
+            self,
+            timeout,
+            poll_interval=poll_interval,
+            on_progress=on_progress,
+            cancel_on_interrupt=cancel_on_interrupt,
+            allow_success_with_failures=allow_success_with_failures,
         )
-
-    def _finish(self, run: RunView, allow_success_with_failures: bool) -> RunView:
-        if run.succeeded(allow_success_with_failures=allow_success_with_failures):
-            return run
-        failed = self._failed_tasks(run, allow_success_with_failures)
-        state = run.state
-        text = run.describe()
-        if state.outcome == "SUCCESS_WITH_FAILURES":
-            text += (
-                " (its last tasks succeeded but others failed; pass allow_success_with_failures=True to accept this)"
-            )
-        if failed:
-            text += f"; {len(failed)} task{'s' if len(failed) != 1 else ''} did not succeed"
-        if run.run_page_url:
-            text += f" - {run.run_page_url}"
-        raise RunFailed(text, run=run, failed_tasks=failed)

@@ -1,5 +1,13 @@
 """
-``submit()`` and the request it sends, which ``perform_request=False`` hands back unsent.
+``prepare()``: the runs/submit request as a value; ``submit()`` is ``prepare(...).send()``.
+
+::
+
+    request = prepare(spec)      # resolves the workspace, picks the idempotency token; sends nothing
+    print(request)               # method, URL, headers (credentials masked) and the JSON body
+    handle = request.send()      # POST with retries; sending it again reaches the same run
+
+``submit(..., perform_request=False)`` is the older spelling of ``prepare(...)``.
 """
 
 from __future__ import annotations
@@ -14,14 +22,13 @@ from typing import Any, Literal, overload
 
 import requests
 
-from runspec.client.auth import (
-    AuthHook,
-    Credentials,
-    Workspace,
-    normalize_host,
-    resolve_workspace,
-)
+from runspec.client.auth import Workspace
+from runspec.client.credentials import AuthHook, Credentials
 from runspec.client.handle import RunHandle
+from runspec.client.hosts import check_host
+from runspec.client.keys import check_key_run, deleted_key_error, key_token
+from runspec.client.pages import first_page, read_run
+from runspec.client.redact import is_sensitive_header, mask_header
 from runspec.client.transport import (
     API_PREFIX,
     DEFAULT_DEADLINE,
@@ -30,26 +37,16 @@ from runspec.client.transport import (
     Transport,
     user_agent,
 )
-from runspec.errors import Problem, SpecError, SubmitError
+from runspec.errors import ApiError, Problem, SpecError, SubmitError
 from runspec.spec import RunSpec
 
-__all__ = ["MAX_IDEMPOTENCY_TOKEN", "PreparedRequest", "submit"]
+__all__ = ["MAX_IDEMPOTENCY_TOKEN", "PreparedRequest", "prepare", "submit"]
 
 log = logging.getLogger("runspec")
 
 MAX_IDEMPOTENCY_TOKEN = 64
 SUBMIT_ENDPOINT = "runs/submit"
-_SENSITIVE = re.compile(r"auth|token|secret|password|cookie|key", re.IGNORECASE)
-_REDACTED = "<redacted>"
-
-
-def _mask(name: str, value: str) -> str:
-    if not _SENSITIVE.search(name):
-        return value
-    scheme, space, _ = value.partition(" ")
-    if space and scheme.isalpha() and len(scheme) <= 10:
-        return f"{scheme} {_REDACTED}"
-    return _REDACTED
+_mask = mask_header
 
 
 class _GivenHeaders(Credentials):
@@ -61,7 +58,7 @@ class _GivenHeaders(Credentials):
         self._values: tuple[str, ...] = tuple(
             part
             for name, value in headers.items()
-            if _SENSITIVE.search(name)
+            if is_sensitive_header(name)
             for part in (value, value.partition(" ")[2])
             if part
         )
@@ -84,7 +81,7 @@ class PreparedRequest:
     with the idempotency token that ``submit()`` chose.
     """
 
-    __slots__ = ("_options", "_workspace", "headers", "json", "method", "url")
+    __slots__ = ("_options", "_sent", "_workspace", "headers", "json", "method", "url")
 
     def __init__(
         self,
@@ -102,6 +99,7 @@ class PreparedRequest:
         self.json: dict[str, Any] = dict(json)
         self._workspace = workspace
         self._options: dict[str, Any] = dict(options or {})
+        self._sent = False
 
     @property
     def idempotency_token(self) -> str | None:
@@ -151,7 +149,7 @@ class PreparedRequest:
         failed send) returns the same run: the body carries its idempotency token.
         """
         options = self._options
-        origin = normalize_host(self.url, source="url")
+        origin = check_host(self.url, source="the request's url")
         workspace = self._workspace
         if workspace is None or workspace.host != origin:
             # Sent somewhere else than the workspace it was made for: only its own headers go.
@@ -166,24 +164,86 @@ class PreparedRequest:
         )
         token = self.idempotency_token
         path = self.url[len(origin) :].split("?")[0] or "/"
-        answer = transport.send(
-            self.method,
-            self.url,
-            body=self.json,
-            idempotent=bool(token),
-            idempotency_token=token,
-            headers=self.headers,
-        )
+        # A token this call minted cannot have been used before; any other one may have been.
+        check = bool(token) and (self._sent or not options.get("minted"))
+        before = _newest_run(transport) if check else None
+        self._sent = True
+        key = options.get("key")
+        try:
+            answer = transport.send(
+                self.method,
+                self.url,
+                body=self.json,
+                idempotent=bool(token),
+                idempotency_token=token,
+                headers=self.headers,
+            )
+        except ApiError as exc:
+            if key and exc.status in (400, 404, 409) and re.search(r"delet|idempoten", exc.message, re.IGNORECASE):
+                raise deleted_key_error(exc, key, options.get("attempt")) from None
+            raise
         run_id = answer.get("run_id") if isinstance(answer, dict) else None
         if isinstance(run_id, bool) or not isinstance(run_id, int):
             raise SubmitError(
-                f"{self.method} {path} answered without a run_id ({str(answer)[:200]!r})",
+                f"{self.method} {path} answered without a run_id "
+                f"({transport.redactor.text(json.dumps(transport.redactor.json(answer)))[:200]})",
                 method=self.method,
                 path=path,
                 idempotency_token=token,
             )
-        log.info("submitted run %d (idempotency token %s)", run_id, token)
-        return RunHandle(run_id, transport, idempotency_token=token)
+        started: Any = None
+        if key:
+            run = read_run(transport, run_id)
+            check_key_run(key, options.get("attempt"), self.json, run, run_id)
+            started = run.get("start_time")
+        reattached = _existed_before(transport, run_id, before, started)
+        if reattached and key:
+            log.warning("key %r: reattached to run %d, which existed before this call", key, run_id)
+        elif reattached:
+            log.warning(
+                "runs/submit returned the existing run %d: idempotency token %s had been used before", run_id, token
+            )
+        else:
+            log.info("submitted run %d (idempotency token %s)", run_id, token)
+        return RunHandle(run_id, transport, idempotency_token=token, reattached=reattached)
+
+
+def _newest_run(transport: Transport) -> tuple[int, int] | None:
+    """
+    (run id, start time) of the newest one-time run the caller can see; ``None`` when there is
+    none, or the workspace would not say (then no run can be told to have existed before).
+    """
+    try:
+        answer = transport.call("GET", "runs/list", query={"run_type": "SUBMIT_RUN", "limit": 1})
+    except ApiError as exc:
+        log.debug("runs/list failed (%s); cannot tell whether the run existed before", exc)
+        return None
+    runs = answer.get("runs") if isinstance(answer, dict) else None
+    if not isinstance(runs, list) or not runs or not isinstance(runs[0], dict):
+        return None
+    run_id, started = runs[0].get("run_id"), runs[0].get("start_time")
+    if isinstance(run_id, int) and isinstance(started, int):
+        return run_id, started
+    return None
+
+
+def _existed_before(transport: Transport, run_id: int, before: tuple[int, int] | None, started: Any = None) -> bool:
+    """
+    Whether the run submit answered with existed before this call: it is the newest one-time run
+    the workspace listed just before the submit, or it started before that one (both times are
+    the workspace's own, so the local clock does not matter).
+    """
+    if before is None:
+        return False
+    newest_id, newest_start = before
+    if run_id == newest_id:
+        return True
+    if started is None:
+        try:
+            started = first_page(transport, run_id).get("start_time")
+        except ApiError:
+            return False
+    return isinstance(started, int) and not isinstance(started, bool) and started < newest_start
 
 
 def _request_body(spec: Any) -> dict[str, Any]:
@@ -214,6 +274,116 @@ def _mint_token() -> str:
     return "runspec-" + uuid.uuid4().hex
 
 
+def prepare(
+    spec: Any,
+    host: str | None = None,
+    token: str | None = None,
+    *,
+    key: str | None = None,
+    attempt: int | None = None,
+    workspace: Workspace | None = None,
+    timeout: Timeout = DEFAULT_TIMEOUT,
+    deadline: float = DEFAULT_DEADLINE,
+    session: requests.Session | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    auth: AuthHook | None = None,
+    profile: str | None = None,
+    client_id: str | None = None,
+    client_secret: str | None = None,
+    idempotency_token: str | None = None,
+) -> PreparedRequest:
+    """
+    The runs/submit request for ``spec``, complete and unsent; ``.send()`` returns the ``RunHandle``.
+
+    Checks the spec, resolves the workspace (``workspace=`` a ``Workspace.resolve()`` result, or
+    ``host=`` / ``token=`` / ``profile=`` / ``auth=`` / ``client_id=`` + ``client_secret=``, else the
+    environment, else ``~/.databrickscfg``), and picks the idempotency token (derived from ``key=``
+    and ``attempt=``, else ``idempotency_token=``, else the spec's, else a fresh random one).
+    Nothing is sent. The other arguments are kept for ``send()``; see ``submit()`` for what they
+    mean.
+    """
+    body = _request_body(spec)
+    given = idempotency_token if idempotency_token else None
+    in_spec = body.get("idempotency_token") or None
+    if key is not None or attempt is not None:
+        if key is None:
+            raise ValueError("attempt= needs key=: it numbers the runs made under one key")
+        if given or in_spec:
+            raise SpecError(
+                [
+                    Problem(
+                        "$.idempotency_token",
+                        "idempotency-token-conflict",
+                        "key= derives the idempotency token; do not give one as well (remove it from the spec or "
+                        "from idempotency_token=)",
+                    )
+                ]
+            )
+        given = key_token(key, attempt)
+    if given and in_spec and given != in_spec:
+        raise SpecError(
+            [
+                Problem(
+                    "$.idempotency_token",
+                    "idempotency-token-conflict",
+                    f"the spec has idempotency token {in_spec!r} but submit() was given {given!r}; use one of them",
+                )
+            ]
+        )
+    minted = not (given or in_spec)
+    chosen = str(given or in_spec or _mint_token())
+    if len(chosen) > MAX_IDEMPOTENCY_TOKEN:
+        raise SpecError(
+            [
+                Problem(
+                    "$.idempotency_token",
+                    "idempotency-token-too-long",
+                    f"the idempotency token has {len(chosen)} characters; the API allows at most "
+                    f"{MAX_IDEMPOTENCY_TOKEN}",
+                )
+            ]
+        )
+    body["idempotency_token"] = chosen
+
+    if workspace is None:
+        workspace = Workspace.resolve(
+            host,
+            token,
+            client_id=client_id,
+            client_secret=client_secret,
+            auth=auth,
+            profile=profile,
+            session=session,
+            clock=clock,
+        )
+    headers = {
+        "Accept": "application/json",
+        "Content-Type": "application/json",
+        "User-Agent": user_agent(workspace.auth_type),
+    }
+    if workspace.workspace_id:
+        headers["X-Databricks-Workspace-Id"] = workspace.workspace_id
+    headers.update(workspace.credentials.cached_headers() or {})
+    return PreparedRequest(
+        "POST",
+        workspace.host + API_PREFIX + SUBMIT_ENDPOINT,
+        headers,
+        body,
+        workspace=workspace,
+        options={
+            "timeout": timeout,
+            "deadline": deadline,
+            "session": session,
+            "sleep": sleep,
+            "clock": clock,
+            "minted": minted,
+            "key": key,
+            "attempt": attempt,
+        },
+    )
+
+
 @overload
 def submit(
     spec: Any,
@@ -221,6 +391,9 @@ def submit(
     token: str | None = None,
     *,
     perform_request: Literal[True] = True,
+    key: str | None = ...,
+    attempt: int | None = ...,
+    workspace: Workspace | None = ...,
     timeout: Timeout = ...,
     deadline: float = ...,
     session: requests.Session | None = ...,
@@ -241,6 +414,9 @@ def submit(
     token: str | None = None,
     *,
     perform_request: Literal[False],
+    key: str | None = ...,
+    attempt: int | None = ...,
+    workspace: Workspace | None = ...,
     timeout: Timeout = ...,
     deadline: float = ...,
     session: requests.Session | None = ...,
@@ -261,6 +437,9 @@ def submit(
     token: str | None = None,
     *,
     perform_request: bool,
+    key: str | None = ...,
+    attempt: int | None = ...,
+    workspace: Workspace | None = ...,
     timeout: Timeout = ...,
     deadline: float = ...,
     session: requests.Session | None = ...,
@@ -280,6 +459,9 @@ def submit(
     token: str | None = None,
     *,
     perform_request: bool = True,
+    key: str | None = None,
+    attempt: int | None = None,
+    workspace: Workspace | None = None,
     timeout: Timeout = DEFAULT_TIMEOUT,
     deadline: float = DEFAULT_DEADLINE,
     session: requests.Session | None = None,
@@ -294,9 +476,10 @@ def submit(
     """
     Submit a one-time run (``POST /api/2.2/jobs/runs/submit``) exactly once; a ``RunHandle`` on it.
 
-    ``spec`` is a ``RunSpec``, a ``Run`` (compiled first) or a request body dict (checked with
-    ``RunSpec.from_dict``). Host and credentials: ``host=`` / ``token=``, else the environment,
-    else ``~/.databrickscfg`` (see ``runspec.client.auth``); ``client_id`` / ``client_secret`` for
+    The same as ``prepare(...).send()``. ``spec`` is a ``RunSpec``, a ``Run`` (compiled first) or a
+    request body dict (checked with ``RunSpec.from_dict``). Host and credentials: ``workspace=``
+    (from ``Workspace.resolve()``), or ``host=`` / ``token=``, else the environment, else
+    ``~/.databrickscfg`` (see ``runspec.client.auth``); ``client_id`` / ``client_secret`` for
     OAuth machine-to-machine, ``auth=`` for anything that makes headers, ``profile=`` to pick a
     config profile.
 
@@ -304,70 +487,37 @@ def submit(
       minted for this call and sent on every retry, so however the network fails there is at most
       one run. It is on the handle and in every ``SubmitError``: submitting again with it returns
       the same run.
-    * ``perform_request=False`` sends nothing and returns the ``PreparedRequest`` (print it: the
-      token is masked; ``.send()`` it later).
+    * ``key="orders/2026-12-01"``: a name for the run. The idempotency token is derived from it (and
+      ``attempt``, default 1; see ``runspec.client.keys``), so the same key and spec reach the same
+      run from any process, even after a crash: the handle then has ``reattached`` True (and the
+      log says so). A key whose run has another run name or other task keys raises ``KeyConflict``;
+      ``attempt=2`` runs the spec again under the same key.
+    * ``perform_request=False`` sends nothing and returns the ``PreparedRequest``, like
+      ``prepare()`` (print it: the token is masked; ``.send()`` it later).
     * ``timeout``: seconds, or ``(connect, read)``, for each HTTP request (default 10 s / 60 s).
-      ``deadline``: seconds all retries of one call may take (default 300).
+      ``deadline``: seconds the whole call may take, retries and each request included (default
+      300). A host that refuses connections (or does not resolve) fails within seconds with
+      ``WorkspaceUnreachable``: nothing was sent.
     * ``session``: your ``requests.Session`` (proxies, CA bundle); ``sleep`` and ``clock`` replace
       ``time.sleep`` and ``time.monotonic`` (tests), for submit and for the handle's ``wait()``.
     """
-    body = _request_body(spec)
-    given = idempotency_token if idempotency_token else None
-    in_spec = body.get("idempotency_token") or None
-    if given and in_spec and given != in_spec:
-        raise SpecError(
-            [
-                Problem(
-                    "$.idempotency_token",
-                    "idempotency-token-conflict",
-                    f"the spec has idempotency token {in_spec!r} but submit() was given {given!r}; use one of them",
-                )
-            ]
-        )
-    chosen = str(given or in_spec or _mint_token())
-    if len(chosen) > MAX_IDEMPOTENCY_TOKEN:
-        raise SpecError(
-            [
-                Problem(
-                    "$.idempotency_token",
-                    "idempotency-token-too-long",
-                    f"the idempotency token has {len(chosen)} characters; the API allows at most "
-                    f"{MAX_IDEMPOTENCY_TOKEN}",
-                )
-            ]
-        )
-    body["idempotency_token"] = chosen
-
-    workspace = resolve_workspace(
+    prepared = prepare(
+        spec,
         host,
         token,
-        client_id=client_id,
-        client_secret=client_secret,
+        key=key,
+        attempt=attempt,
+        workspace=workspace,
+        timeout=timeout,
+        deadline=deadline,
+        session=session,
+        sleep=sleep,
+        clock=clock,
         auth=auth,
         profile=profile,
-        clock=clock,
-    )
-    headers = {
-        "Accept": "application/json",
-        "Content-Type": "application/json",
-        "User-Agent": user_agent(workspace.auth_type),
-    }
-    if workspace.workspace_id:
-        headers["X-Databricks-Workspace-Id"] = workspace.workspace_id
-    headers.update(workspace.credentials.cached_headers() or {})
-    prepared = PreparedRequest(
-        "POST",
-        workspace.host + API_PREFIX + SUBMIT_ENDPOINT,
-        headers,
-        body,
-        workspace=workspace,
-        options={
-            "timeout": timeout,
-            "deadline": deadline,
-            "session": session,
-            "sleep": sleep,
-            "clock": clock,
-        },
+        client_id=client_id,
+        client_secret=client_secret,
+        idempotency_token=idempotency_token,
     )
     if not perform_request:
         return prepared

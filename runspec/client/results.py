@@ -339,19 +339,40 @@ class TaskView(_Timed):
     ``key`` is ``task_key`` for a task and ``loop[3]`` for iteration 3 of a for-each task ``loop``.
     """
 
-    __slots__ = ("_key", "_output")
+    __slots__ = ("_failed_iterations", "_key", "_output")
 
     _key: str
     _output: OutputView | None
+    _failed_iterations: tuple[TaskView, ...]
 
-    def __init__(self, raw: Mapping[str, Any], *, key: str | None = None, output: OutputView | None = None) -> None:
+    def __init__(
+        self,
+        raw: Mapping[str, Any],
+        *,
+        key: str | None = None,
+        output: OutputView | None = None,
+        failed_iterations: Sequence[TaskView] = (),
+    ) -> None:
         super().__init__(raw)
         object.__setattr__(self, "_key", key or _str(raw.get("task_key")) or "")
         object.__setattr__(self, "_output", output)
+        object.__setattr__(self, "_failed_iterations", tuple(failed_iterations))
 
     def with_output(self, output: OutputView | None) -> TaskView:
         """The same task with its ``runs/get-output`` result attached."""
-        return TaskView(self._raw, key=self._key, output=output)
+        return TaskView(self._raw, key=self._key, output=output, failed_iterations=self._failed_iterations)
+
+    def with_failed_iterations(self, iterations: Sequence[TaskView]) -> TaskView:
+        """The same for-each task with the iterations that did not succeed attached."""
+        return TaskView(self._raw, key=self._key, output=self._output, failed_iterations=iterations)
+
+    @property
+    def failed_iterations(self) -> tuple[TaskView, ...]:
+        """
+        For a failed for-each task in ``RunFailed.failed_tasks``: its iterations that did not
+        succeed (keys ``loop[3]``), each with its error. Empty otherwise.
+        """
+        return self._failed_iterations
 
     @property
     def key(self) -> str:

@@ -1,29 +1,34 @@
 """
-HTTP to the workspace: one ``requests.Session``, timeouts on every request, retries that cannot
+HTTP to the workspace: one ``requests.Session``, a deadline on every call, retries that cannot
 start a second run, and errors that say what happened.
 
 What is retried, and when:
 
 * Requests that are safe to repeat: every GET, ``runs/cancel``, and ``runs/submit`` with an
-  idempotency token (``submit()`` always sends one). A POST without a token is retried only when the
-  connection could not even be opened, so it cannot have reached the workspace.
+  idempotency token (``submit()`` always sends one). A POST without a token is retried only when
+  the connection could not even be opened, so it cannot have reached the workspace.
+* A connection that cannot be opened at all (refused, name not resolved, no route, TLS handshake
+  failed) before this transport ever reached the workspace is most likely a wrong host: after
+  three quick tries (about two seconds) it raises ``WorkspaceUnreachable``, which names the host,
+  where it came from and what went wrong, and says that no run was created. Once the workspace
+  has answered, the same failures are retried patiently like the others.
 * On: connection errors, timeouts, and the statuses 429, 500, 502, 503 and 504. Other 4xx are never
-  retried: the same request would fail the same way. Neither is a failed TLS certificate check.
+  retried: the same request would fail the same way.
 * Waiting: exponential backoff (1 s, 2 s, 4 s, ... up to 30 s, each with random jitter in its upper
-  half), or exactly what the ``Retry-After`` header asks (seconds or an HTTP date, read against the
-  response's ``Date`` header when it has one).
-* Until the call's ``deadline`` (seconds, 300 by default) would be passed by the next wait; then the
-  last error is raised, with the attempt count in the message and the underlying error as
-  ``__cause__``.
+  half), or what the ``Retry-After`` header asks (seconds or an HTTP date), but never less than
+  ``RetryPolicy.floor`` (1 s), so ``Retry-After: 0`` cannot make a tight loop.
+* Until the call's ``deadline`` (seconds, 300 by default). The deadline bounds the whole call:
+  connecting, each read, and the whole body of each answer (a server trickling its answer is cut
+  off when the deadline passes). One short log line per retry.
 
-Redirects are followed by hand (at most 5). The credential headers are dropped as soon as a redirect
-leaves the workspace's scheme, host and port, a POST is never turned into a GET, and a redirect to
-plain ``http://`` (other than loopback) is refused.
+Plain ``http://`` to a loopback host never goes through a proxy (``HTTP_PROXY`` would see the
+token in clear text). Redirects are followed by hand (at most 5). The credential headers are dropped
+as soon as a redirect leaves the workspace's scheme, host and port, a POST is never turned into a
+GET, and a redirect to plain ``http://`` (other than loopback) is refused.
 """
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
 import platform
@@ -34,28 +39,27 @@ import time
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 import requests
 
-from runspec.client.auth import Credentials, Workspace, is_loopback, origin_of
+from runspec._version import __version__
+from runspec.client.auth import Workspace
+from runspec.client.credentials import Credentials
+from runspec.client.failures import DeadlinePassed, Watchdog, connect_failure, timeout_words, transient
+from runspec.client.hosts import is_loopback, origin_of
+from runspec.client.redact import Redactor
+from runspec.client.responses import api_error, parse_retry_after, title_of_html
 from runspec.errors import (
-    ApiError,
-    BadRequest,
-    NotFound,
-    PermissionDenied,
     Problem,
-    RateLimited,
-    ResourceConflict,
-    ServerError,
     SpecError,
     SubmitError,
     TransportError,
-    Unauthenticated,
+    WorkspaceUnreachable,
 )
 
 __all__ = [
+    "API_PREFIX",
     "DEFAULT_DEADLINE",
     "DEFAULT_TIMEOUT",
     "RETRY_STATUSES",
@@ -63,6 +67,7 @@ __all__ = [
     "Timeout",
     "Transport",
     "parse_retry_after",
+    "user_agent",
 ]
 
 #: The Jobs API refuses request bodies over 10 MB.
@@ -78,82 +83,33 @@ DEFAULT_DEADLINE = 300.0
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 API_PREFIX = "/api/2.2/jobs/"
 _MAX_REDIRECTS = 5
-_REDACTED = "<redacted>"
-
-_CODE_CLASSES: dict[str, type[ApiError]] = {
-    "INVALID_PARAMETER_VALUE": BadRequest,
-    "INVALID_STATE": BadRequest,
-    "BAD_REQUEST": BadRequest,
-    "MALFORMED_REQUEST": BadRequest,
-    "UNAUTHENTICATED": Unauthenticated,
-    "PERMISSION_DENIED": PermissionDenied,
-    "RESOURCE_DOES_NOT_EXIST": NotFound,
-    "NOT_FOUND": NotFound,
-    "ABORTED": ResourceConflict,
-    "ALREADY_EXISTS": ResourceConflict,
-    "RESOURCE_ALREADY_EXISTS": ResourceConflict,
-    "RESOURCE_CONFLICT": ResourceConflict,
-    "REQUEST_LIMIT_EXCEEDED": RateLimited,
-    "RESOURCE_EXHAUSTED": RateLimited,
-    "TOO_MANY_REQUESTS": RateLimited,
-}
-_STATUS_CLASSES: dict[int, type[ApiError]] = {
-    400: BadRequest,
-    401: Unauthenticated,
-    403: PermissionDenied,
-    404: NotFound,
-    409: ResourceConflict,
-    429: RateLimited,
-}
+#: Tries, and the waits between them, for a workspace never reached yet that refuses connections.
+_QUICK_WAITS = (0.5, 1.0)
+#: The quick tries stop once this many seconds went by (a connect timeout each, say).
+_QUICK_BUDGET = 10.0
+#: No single socket operation is given less than this (a deadline about to pass still gets a try).
+_MIN_IO = 0.05
+# ``None`` for a scheme tells requests to use no proxy for it, whatever the environment says.
+_NO_PROXY: dict[str, Any] = {"http": None, "https": None, "all": None}
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Backoff between attempts: ``initial`` seconds, times ``multiplier``, at most ``maximum``."""
+    """
+    Backoff between attempts: ``initial`` seconds, times ``multiplier``, at most ``maximum``;
+    never less than ``floor``, whatever ``Retry-After`` says.
+    """
 
     initial: float = 1.0
     maximum: float = 30.0
     multiplier: float = 2.0
+    floor: float = 1.0
 
     def delay(self, attempt: int, rng: random.Random | None = None) -> float:
         """The wait after failed attempt ``attempt`` (1-based), with jitter in its upper half."""
         ceiling = min(self.maximum, self.initial * self.multiplier ** max(0, attempt - 1))
         draw = (rng or random).random()
-        return ceiling / 2 + draw * ceiling / 2
-
-
-def parse_retry_after(value: str | None, response_date: str | None = None) -> float | None:
-    """
-    Seconds to wait from a ``Retry-After`` header: a number of seconds, or an HTTP date.
-
-    A date is measured against the response's ``Date`` header when there is one (so a skewed local
-    clock does not matter), else against the local clock. ``None`` when absent or unreadable.
-    """
-    if value is None:
-        return None
-    text = value.strip()
-    if not text:
-        return None
-    try:
-        seconds = float(text)
-    except ValueError:
-        pass
-    else:
-        return max(0.0, seconds) if seconds == seconds else None  # NaN check
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    reference = datetime.now(timezone.utc)
-    if response_date:
-        try:
-            parsed = email.utils.parsedate_to_datetime(response_date)
-            reference = parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-        except (TypeError, ValueError, IndexError):
-            pass
-    return max(0.0, (when - reference).total_seconds())
+        return max(self.floor, ceiling / 2 + draw * ceiling / 2)
 
 
 def _os_name() -> str:
@@ -169,63 +125,8 @@ def _os_name() -> str:
 
 def user_agent(auth_type: str) -> str:
     """``runspec/<version> python/<x.y.z> os/<os> auth/<type>``."""
-    from runspec import __version__
-
     kind = re.sub(r"[^a-zA-Z0-9_.+-]", "-", auth_type) or "unknown"
     return f"runspec/{__version__} python/{platform.python_version()} os/{_os_name()} auth/{kind}"
-
-
-def _title_of_html(text: str) -> str | None:
-    for tag in ("pre", "title"):
-        match = re.search(rf"<{tag}[^>]*>(.*?)</{tag}>", text, re.IGNORECASE | re.DOTALL)
-        if match and match.group(1).strip():
-            return re.sub(r"\s+", " ", match.group(1)).strip()
-    return None
-
-
-def _parse_error_body(response: requests.Response) -> tuple[str | None, str, list[Any]]:
-    """(error_code, message, details) from any of the error shapes the workspace uses."""
-    text = response.text or ""
-    try:
-        data = json.loads(text) if text.strip() else None
-    except ValueError:
-        data = None
-    if isinstance(data, dict):
-        code = data.get("error_code")
-        message = data.get("message") or data.get("error") or data.get("detail")
-        details = data.get("details")
-        return (
-            code if isinstance(code, str) and code else None,
-            str(message) if message else (response.reason or f"HTTP {response.status_code}"),
-            details if isinstance(details, list) else [],
-        )
-    stripped = text.strip()
-    if stripped.startswith("<"):
-        return None, _title_of_html(stripped) or (response.reason or ""), []
-    match = re.match(r"^([A-Z][A-Z_]+): (.*)$", stripped, re.DOTALL)
-    if match:
-        return match.group(1), match.group(2).strip(), []
-    if stripped:
-        return None, stripped[:500], []
-    return None, response.reason or f"HTTP {response.status_code}", []
-
-
-def _request_id(response: requests.Response, details: list[Any]) -> str | None:
-    for detail in details:
-        if isinstance(detail, dict) and isinstance(detail.get("request_id"), str):
-            return str(detail["request_id"])
-    for name in ("x-request-id", "x-databricks-request-id"):
-        value = response.headers.get(name)
-        if value:
-            return value
-    return None
-
-
-def _transient(exc: requests.RequestException) -> bool:
-    """Worth another try: connection failures and timeouts, but not a failed certificate check."""
-    if isinstance(exc, requests.exceptions.SSLError):
-        return False
-    return isinstance(exc, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError))
 
 
 def _path_of(url: str) -> str:
@@ -237,8 +138,8 @@ class Transport:
     Sends API requests to one workspace, with the retry rules of this module.
 
     ``sleep`` and ``clock`` (a monotonic clock) are injectable so tests never wait. ``session`` is
-    the caller's ``requests.Session`` (proxies, custom CA, connection reuse), or a new one that
-    ``close()`` closes.
+    the caller's ``requests.Session`` (proxies, custom CA, connection reuse), else the workspace's,
+    else a new one that ``close()`` closes.
     """
 
     def __init__(
@@ -268,9 +169,13 @@ class Transport:
         self.clock = clock
         self.retry = retry or RetryPolicy()
         self.rng = rng
-        self._own_session = session is None
-        self.session = session if session is not None else requests.Session()
+        given = session if session is not None else workspace.session
+        self._own_session = given is None
+        self.session = given if given is not None else requests.Session()
         self.user_agent = user_agent(workspace.auth_type)
+        self.redactor = Redactor(lambda: self.credentials.secrets())
+        #: True once the workspace answered anything: connection failures are then not a wrong host.
+        self.reached = False
 
     @property
     def credentials(self) -> Credentials:
@@ -297,11 +202,8 @@ class Transport:
         return headers
 
     def scrub(self, text: str) -> str:
-        """``text`` with every known secret replaced by ``<redacted>``."""
-        for secret in self.credentials.secrets():
-            if secret and len(secret) >= 4 and secret in text:
-                text = text.replace(secret, _REDACTED)
-        return text
+        """``text`` with every secret replaced by ``<redacted>`` (the one redaction of this module)."""
+        return self.redactor.text(text)
 
     # -- OAuth token fetch (TokenFetcher) --------------------------------------------------------
 
@@ -431,7 +333,9 @@ class Transport:
     ) -> Any:
         path = _path_of(url)
         start = self.clock()
+        ends = start + deadline
         attempt = 0
+        maybe_sent = False
         previous: BaseException | None = None
         while True:
             attempt += 1
@@ -439,27 +343,52 @@ class Transport:
             cause: BaseException | None
             try:
                 request_headers = make_headers()
-                response = self._send_following_redirects(method, url, request_headers, data, secret_headers)
+                status, text, reply_headers, reason = self._fetch(
+                    method, url, request_headers, data, secret_headers, ends
+                )
             except requests.RequestException as exc:
-                error: SubmitError = self._transport_error(exc, method, path, idempotency_token, attempt)
-                cause = exc
+                failure = connect_failure(exc)
+                if failure is not None and not maybe_sent and not self.reached:
+                    elapsed = self.clock() - start
+                    hopeless = isinstance(exc, requests.exceptions.SSLError)  # retrying cannot help
+                    if hopeless or attempt > len(_QUICK_WAITS) or elapsed >= min(_QUICK_BUDGET, deadline):
+                        raise self._unreachable(failure, method, path, attempt) from exc
+                    wait = _QUICK_WAITS[attempt - 1]
+                    log.warning("%s %s: %s; trying again in %.1f s", method, path, failure.split(" (")[0], wait)
+                    self.sleep(wait)
+                    continue
+                maybe_sent = maybe_sent or failure is None
+                error: SubmitError = self._transport_error(exc, failure, method, path, idempotency_token, attempt)
+                cause = None
                 # A POST that is not safe to repeat is retried only if it never left this machine.
-                retryable = _transient(exc) and (idempotent or isinstance(exc, requests.ConnectTimeout))
-                reason = self.scrub(f"{type(exc).__name__}: {exc}")
+                retryable = transient(exc) and (idempotent or failure is not None)
+                short = failure.split(" (")[0] if failure else timeout_words(exc)
             else:
-                if 200 <= response.status_code < 300:
-                    return self._decode(response, method, path, idempotency_token, attempt)
-                error = self._api_error(response, method, path, idempotency_token, attempt)
+                self.reached = True
+                maybe_sent = True
+                if 200 <= status < 300:
+                    return self._decode(status, text, reply_headers, method, path, idempotency_token, attempt)
+                error = api_error(
+                    status=status,
+                    reason=reason,
+                    text=text,
+                    headers=reply_headers,
+                    method=method,
+                    path=path,
+                    token=idempotency_token,
+                    attempts=attempt,
+                    redactor=self.redactor,
+                    credentials_note=self._credentials_note(),
+                )
                 cause = previous
-                retryable = idempotent and response.status_code in RETRY_STATUSES
-                retry_after = parse_retry_after(response.headers.get("Retry-After"), response.headers.get("Date"))
-                reason = f"HTTP {response.status_code}"
-                response.close()
+                retryable = idempotent and status in RETRY_STATUSES
+                retry_after = parse_retry_after(reply_headers.get("Retry-After"), reply_headers.get("Date"))
+                short = f"HTTP {status}"
 
             if not retryable:
                 raise error from cause
             elapsed = self.clock() - start
-            wait = retry_after if retry_after is not None else self.retry.delay(attempt, self.rng)
+            wait = self.retry.delay(attempt, self.rng) if retry_after is None else max(self.retry.floor, retry_after)
             if elapsed + wait > deadline:
                 if attempt > 1 or wait > 0:
                     why = (
@@ -469,102 +398,151 @@ class Transport:
                     )
                     error.message += f" (gave up after {attempt} attempts in {elapsed:.1f} s: {why})"
                 raise error from cause
-            log.warning(
-                "%s %s failed (%s); retrying in %.1f s (attempt %d)",
-                method,
-                path,
-                reason,
-                wait,
-                attempt + 1,
-            )
+            log.warning("%s %s: %s; retrying in %.1f s (attempt %d)", method, path, short, wait, attempt + 1)
             previous = error
             self.sleep(wait)
 
-    def _send_following_redirects(
+    def _credentials_note(self) -> str:
+        workspace = self.workspace
+        return f"{workspace.auth_type} credentials from {workspace.credentials_source}"
+
+    def _unreachable(self, failure: str, method: str, path: str, attempts: int) -> WorkspaceUnreachable:
+        workspace = self.workspace
+        tries = f"{attempts} tr{'ies' if attempts != 1 else 'y'}"
+        return WorkspaceUnreachable(
+            f"cannot connect to {workspace.host} (host from {workspace.host_source}): {failure}; "
+            f"gave up after {tries}. Nothing reached the workspace: no run was created. Check the host",
+            host=workspace.host,
+            host_source=workspace.host_source,
+            reason=failure,
+            method=method,
+            path=path,
+            attempts=attempts,
+        )
+
+    def _fetch(
         self,
         method: str,
         url: str,
         headers: dict[str, str],
         data: bytes | None,
         secret_headers: set[str] | frozenset[str],
-    ) -> requests.Response:
+        ends: float,
+    ) -> tuple[int, str, requests.structures.CaseInsensitiveDict[str], str]:
+        """One exchange (following redirects) within the deadline: status, body text, headers, reason."""
         home = origin_of(url)
         current = url
         for _ in range(_MAX_REDIRECTS + 1):
+            remaining = max(ends - self.clock(), _MIN_IO)
+            scheme, hostname, _ = origin_of(current)
+            proxies = _NO_PROXY if scheme == "http" and is_loopback(hostname) else None
             started = time.monotonic()
             response = self.session.request(
                 method,
                 current,
                 headers=headers,
                 data=data,
-                timeout=self.timeout,
+                timeout=(min(self.timeout[0], remaining), min(self.timeout[1], remaining)),
                 allow_redirects=False,
-            )
-            log.debug(
-                "%s %s -> %d in %.3f s",
-                method,
-                _path_of(current),
-                response.status_code,
-                time.monotonic() - started,
+                stream=True,
+                proxies=proxies,
             )
             location = response.headers.get("Location")
             if response.status_code not in (301, 302, 303, 307, 308) or not location:
-                return response
-            response.close()
-            target = urllib.parse.urljoin(current, location)
-            scheme, hostname, _ = origin_of(target)
-            if scheme not in ("http", "https") or (scheme == "http" and not is_loopback(hostname)):
-                raise SubmitError(
-                    f"{method} {_path_of(url)} was redirected to {scheme}://{hostname}, which "
-                    "is not https; runspec does not follow it",
-                    method=method,
-                    path=_path_of(url),
-                )
-            if method != "GET" and response.status_code in (301, 302, 303):
-                raise SubmitError(
-                    f"{method} {_path_of(url)} was redirected ({response.status_code}) to "
-                    f"{scheme}://{hostname}{_path_of(target)}; runspec does not turn a {method} "
-                    "into a GET. Check that the host is the workspace URL",
-                    method=method,
-                    path=_path_of(url),
-                )
-            if origin_of(target) != home:
-                headers = {k: v for k, v in headers.items() if k.lower() not in secret_headers}
-                log.info(
-                    "%s %s redirected to %s://%s; credentials are not sent there",
+                text = self._read_body(response, max(ends - self.clock(), _MIN_IO))
+                log.debug(
+                    "%s %s -> %d in %.3f s",
                     method,
-                    _path_of(url),
-                    scheme,
-                    hostname,
+                    _path_of(current),
+                    response.status_code,
+                    time.monotonic() - started,
                 )
-            current = target
+                return response.status_code, text, response.headers, response.reason or ""
+            response.close()
+            current, headers = self._redirect(
+                method, url, current, location, response.status_code, headers, home, secret_headers
+            )
         raise SubmitError(
             f"{method} {_path_of(url)}: more than {_MAX_REDIRECTS} redirects",
             method=method,
             path=_path_of(url),
         )
 
+    @staticmethod
+    def _read_body(response: requests.Response, seconds: float) -> str:
+        """The whole body, or ``DeadlinePassed`` when it is still arriving after ``seconds``."""
+        watchdog = Watchdog(response, seconds)
+        try:
+            content = response.content
+        except requests.RequestException:
+            if watchdog.fired:
+                raise DeadlinePassed("the answer was still arriving when the deadline passed") from None
+            raise
+        finally:
+            watchdog.cancel()
+            response.close()
+        if watchdog.fired:
+            raise DeadlinePassed("the answer was still arriving when the deadline passed")
+        response.encoding = response.encoding or "utf-8"
+        return content.decode(response.encoding, errors="replace")
+
+    @staticmethod
+    def _redirect(
+        method: str,
+        url: str,
+        current: str,
+        location: str,
+        status: int,
+        headers: dict[str, str],
+        home: tuple[str, str, int],
+        secret_headers: set[str] | frozenset[str],
+    ) -> tuple[str, dict[str, str]]:
+        target = urllib.parse.urljoin(current, location)
+        scheme, hostname, _ = origin_of(target)
+        if scheme not in ("http", "https") or (scheme == "http" and not is_loopback(hostname)):
+            raise SubmitError(
+                f"{method} {_path_of(url)} was redirected to {scheme}://{hostname}, which "
+                "is not https; runspec does not follow it",
+                method=method,
+                path=_path_of(url),
+            )
+        if method != "GET" and status in (301, 302, 303):
+            raise SubmitError(
+                f"{method} {_path_of(url)} was redirected ({status}) to "
+                f"{scheme}://{hostname}{_path_of(target)}; runspec does not turn a {method} "
+                "into a GET. Check that the host is the workspace URL",
+                method=method,
+                path=_path_of(url),
+            )
+        if origin_of(target) != home:
+            headers = {k: v for k, v in headers.items() if k.lower() not in secret_headers}
+            log.info(
+                "%s %s redirected to %s://%s; credentials are not sent there", method, _path_of(url), scheme, hostname
+            )
+        return target, headers
+
     # -- building answers and errors ------------------------------------------------------------
 
     def _decode(
         self,
-        response: requests.Response,
+        status: int,
+        text: str,
+        headers: Mapping[str, str],
         method: str,
         path: str,
         token: str | None,
         attempts: int,
     ) -> Any:
-        text = response.text
         if not text.strip():
             return {}
         try:
             return json.loads(text)
         except ValueError:
-            kind = response.headers.get("Content-Type", "unknown type")
-            snippet = _title_of_html(text) or text.strip()[:120]
+            kind = headers.get("Content-Type", "unknown type")
+            snippet = title_of_html(text) or text.strip()[:120]
             raise SubmitError(
                 self.scrub(
-                    f"{method} {path} answered {response.status_code} but not with JSON "
+                    f"{method} {path} answered {status} but not with JSON "
                     f"({kind}: {snippet!r}); is the host the workspace URL?"
                 ),
                 method=method,
@@ -576,71 +554,17 @@ class Transport:
     def _transport_error(
         self,
         exc: requests.RequestException,
+        failure: str | None,
         method: str,
         path: str,
         token: str | None,
         attempts: int,
     ) -> TransportError:
-        if isinstance(exc, requests.exceptions.SSLError):
-            what = (
-                "the TLS connection failed (for a private CA, pass session= a requests.Session "
-                "whose verify= is the CA bundle)"
-            )
-        elif isinstance(exc, requests.ConnectTimeout):
-            what = "connecting timed out"
-        elif isinstance(exc, requests.Timeout):
-            what = "the workspace did not answer in time"
-        elif isinstance(exc, requests.ConnectionError):
-            what = "the connection failed"
-        else:
-            what = "the request failed"
-        detail = self.scrub(str(exc))
+        what = failure or timeout_words(exc)
         return TransportError(
-            f"{method} {path}: {what} ({type(exc).__name__}: {detail})",
+            f"{method} {path}: {what}",
             method=method,
             path=path,
-            idempotency_token=token,
-            attempts=attempts,
-        )
-
-    def _api_error(
-        self,
-        response: requests.Response,
-        method: str,
-        path: str,
-        token: str | None,
-        attempts: int,
-    ) -> ApiError:
-        status = response.status_code
-        code, message, details = _parse_error_body(response)
-        message = self.scrub(message)
-        cls: type[ApiError]
-        if (
-            path.endswith("/runs/get")
-            and status == 400
-            and code == "INVALID_PARAMETER_VALUE"
-            and "does not exist" in message
-        ):
-            cls = NotFound
-        elif code is not None and code in _CODE_CLASSES:
-            cls = _CODE_CLASSES[code]
-        elif status in _STATUS_CLASSES:
-            cls = _STATUS_CLASSES[status]
-        elif status >= 500:
-            cls = ServerError
-        else:
-            cls = ApiError
-        if status == 429 and path.endswith("/runs/submit"):
-            message = f"the workspace has no capacity to start this run right now: {message}"
-        return cls(
-            message,
-            status=status,
-            error_code=code,
-            method=method,
-            path=path,
-            details=details,
-            retry_after=parse_retry_after(response.headers.get("Retry-After"), response.headers.get("Date")),
-            request_id=_request_id(response, details),
             idempotency_token=token,
             attempts=attempts,
         )

@@ -102,7 +102,7 @@ class TaskContext:
 
     ``task`` is the task's settings as submitted (for a for_each iteration: the nested task, with
     ``{{input}}`` replaced by the iteration's input), ``input`` the iteration's input (``None`` outside a
-    for_each), ``attempt_number`` 0 for the first attempt and one more for each retry.
+    for_each), ``attempt_number`` 0 for the first attempt and one more for each retry and each repair.
     """
 
     task_key: str

@@ -1,0 +1,236 @@
+"""
+Run keys (the same key reaches the same run from any process) and repair of a finished run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import runspec
+from runspec import ApiError, KeyConflict, RunFailed, RunHandle, SubmitError, submit
+from runspec.client.keys import key_token
+from runspec.testing import Emulator
+
+try:
+    from tests.http_fixture import FakeClock, FakeWorkspace, run_json, task_json
+except ImportError:  # tests/ run as a plain directory
+    from http_fixture import FakeClock, FakeWorkspace, run_json, task_json  # type: ignore[no-redef]
+
+TOKEN = "dapi-keys-0123456789abcdef"
+ROOT = Path(runspec.__file__).resolve().parent.parent
+
+
+def body(name: str = "orders", keys: tuple[str, ...] = ("ingest", "load")) -> dict[str, Any]:
+    return {"run_name": name, "tasks": [{"task_key": k, "notebook_task": {"notebook_path": f"/{k}"}} for k in keys]}
+
+
+# -- keys ---------------------------------------------------------------------------------------------
+
+
+def test_the_token_is_derived_from_the_key_as_documented() -> None:
+    token = key_token("orders/2026-12-01")
+    expected = hashlib.sha256(b"runspec key v1\norders/2026-12-01\n1").hexdigest()[:56]
+    assert token == "rskey1-" + expected
+    assert len(token) <= 64
+    assert key_token("orders/2026-12-01", 1) == token
+    assert key_token("orders/2026-12-01", 2) != token
+    assert key_token("orders/2026-12-02") != token
+    with pytest.raises(ValueError):
+        key_token("")
+    with pytest.raises(ValueError):
+        key_token("k", 0)
+
+
+def test_the_same_key_reaches_the_same_run_and_says_so(ws: FakeWorkspace, caplog: pytest.LogCaptureFixture) -> None:
+    first = submit(body(), ws.url, TOKEN, key="orders/2026-12-01")
+    assert first.reattached is False
+    assert ws.calls("runs/submit")[0].json["idempotency_token"] == key_token("orders/2026-12-01")
+    with caplog.at_level(logging.INFO, logger="runspec"):
+        again = submit(body(), ws.url, TOKEN, key="orders/2026-12-01")
+    assert (again.run_id, again.reattached) == (first.run_id, True)
+    assert f"key 'orders/2026-12-01': reattached to run {first.run_id}" in caplog.text
+    assert len(ws.created) == 1
+    # A deliberate re-run: a new attempt under the same key.
+    second = submit(body(), ws.url, TOKEN, key="orders/2026-12-01", attempt=2)
+    assert second.run_id != first.run_id and second.reattached is False
+    assert len(ws.created) == 2
+
+
+def test_a_key_with_another_spec_is_a_conflict_and_starts_nothing(ws: FakeWorkspace) -> None:
+    run = submit(body(), ws.url, TOKEN, key="k1")
+    with pytest.raises(KeyConflict) as error:
+        submit(body(name="orders-v2", keys=("ingest", "transform")), ws.url, TOKEN, key="k1")
+    err = error.value
+    assert isinstance(err, SubmitError)
+    assert (err.key, err.run_id) == ("k1", run.run_id)
+    text = str(err)
+    assert f"key 'k1' already names run {run.run_id}" in text
+    assert "its run name is 'orders', this spec's is 'orders-v2'" in text
+    assert "tasks only in this spec: transform" in text and "tasks only in the run: load" in text
+    assert "attempt=2" in text
+    assert len(ws.created) == 1
+
+
+def test_key_and_token_cannot_both_be_given(ws: FakeWorkspace) -> None:
+    with pytest.raises(runspec.SpecError, match="key= derives the idempotency token"):
+        submit(body(), ws.url, TOKEN, key="k", idempotency_token="t")
+    with pytest.raises(ValueError, match="attempt= needs key="):
+        submit(body(), ws.url, TOKEN, attempt=2)
+    assert ws.requests == []
+
+
+def test_a_deleted_runs_key_says_the_way_out(ws: FakeWorkspace) -> None:
+    run = submit(body(), ws.url, TOKEN, key="gone")
+    ws.runs[run.run_id] = run_json(run.run_id, "TERMINATED", code="SUCCESS", kind="SUCCESS")
+    ws.tokens.pop(key_token("gone"))
+    ws.deleted_tokens.add(key_token("gone"))
+    with pytest.raises(ApiError) as error:
+        submit(body(), ws.url, TOKEN, key="gone")
+    assert "the run of key 'gone' was deleted" in str(error.value)
+    assert "use a new key, or attempt=2" in str(error.value)
+
+
+def test_a_failed_run_stays_the_keys_run(ws: FakeWorkspace, clock: FakeClock) -> None:
+    run = submit(body(), ws.url, TOKEN, key="nightly", sleep=clock.sleep, clock=clock)
+    failed = run_json(
+        run.run_id,
+        "TERMINATED",
+        code="RUN_EXECUTION_ERROR",
+        kind="CLIENT_ERROR",
+        tasks=[task_json("ingest", 1, "TERMINATED", code="RUN_EXECUTION_ERROR", kind="CLIENT_ERROR")],
+        run_name="orders",
+        start_time=ws.runs[run.run_id]["start_time"],
+    )
+    ws.runs[run.run_id] = {
+        **failed,
+        "tasks": failed["tasks"] + [task_json("load", 2, "TERMINATED", code="UPSTREAM_FAILED", kind="CLIENT_ERROR")],
+    }
+    again = submit(body(), ws.url, TOKEN, key="nightly", sleep=clock.sleep, clock=clock)
+    assert again.reattached is True
+    with pytest.raises(RunFailed):
+        again.wait()
+    assert len(ws.created) == 1
+
+
+_CHILD = """
+import sys
+from runspec import submit
+handle = submit({body!r}, sys.argv[1], "t", key="cross-process/1")
+print(handle.run_id, handle.reattached)
+"""
+
+
+def test_two_processes_with_the_same_key_reach_one_run() -> None:
+    with Emulator(token="t", speed=1.0) as emu:
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        code = _CHILD.format(body=body())
+        outs = [
+            subprocess.run([sys.executable, "-c", code, emu.url], capture_output=True, text=True, env=env, timeout=60)
+            for _ in range(2)
+        ]
+        for out in outs:
+            assert out.returncode == 0, out.stderr
+        (first_id, first_again), (second_id, second_again) = (o.stdout.split() for o in outs)
+        assert first_id == second_id
+        assert (first_again, second_again) == ("False", "True")
+        assert "reattached to run" in outs[1].stderr
+        assert len(emu.requests_to("runs/submit")) == 2
+        assert len({r.body["idempotency_token"] for r in emu.requests_to("runs/submit")}) == 1
+        RunHandle.attach(int(first_id), emu.url, "t").cancel()
+
+
+# -- repair ---------------------------------------------------------------------------------------
+
+
+def _failed_run(ws: FakeWorkspace, run_id: int) -> None:
+    ws.runs[run_id] = run_json(
+        run_id,
+        "TERMINATED",
+        code="RUN_EXECUTION_ERROR",
+        kind="CLIENT_ERROR",
+        tasks=[
+            task_json("ingest", 11, "TERMINATED", code="SUCCESS", kind="SUCCESS"),
+            task_json("load", 12, "TERMINATED", code="RUN_EXECUTION_ERROR", kind="CLIENT_ERROR", attempt_number=0),
+            task_json("load", 13, "TERMINATED", code="RUN_EXECUTION_ERROR", kind="CLIENT_ERROR", attempt_number=1),
+        ],
+    )
+
+
+def test_repair_reruns_failed_tasks_tracks_the_latest_repair_and_wait_follows_it(
+    ws: FakeWorkspace, clock: FakeClock
+) -> None:
+    _failed_run(ws, 77)
+    handle = RunHandle.attach(77, ws.url, TOKEN, sleep=clock.sleep, clock=clock)
+    first = handle.repair()
+    assert ws.repairs[-1] == {"run_id": 77, "rerun_dependent_tasks": True, "rerun_all_failed_tasks": True}
+    # The run fails again, then a repair of one task (retried twice before) succeeds.
+    _failed_run(ws, 77)
+    ws.runs[77]["repair_history"] = [{"type": "ORIGINAL", "id": 77}, {"type": "REPAIR", "id": first}]
+    second = handle.repair(["load", "load"], dependents=False)
+    assert ws.repairs[-1] == {
+        "run_id": 77,
+        "rerun_dependent_tasks": False,
+        "rerun_tasks": ["load"],
+        "latest_repair_id": first,
+    }
+    assert second != first
+    ws.timeline(
+        77,
+        run_json(77, "RUNNING", tasks=[task_json("load", 14, "RUNNING", attempt_number=2)]),
+        run_json(
+            77,
+            "TERMINATED",
+            code="SUCCESS",
+            kind="SUCCESS",
+            tasks=[
+                task_json("ingest", 11, "TERMINATED", code="SUCCESS", kind="SUCCESS"),
+                task_json("load", 14, "TERMINATED", code="SUCCESS", kind="SUCCESS", attempt_number=2),
+            ],
+        ),
+    )
+    run = handle.wait()
+    assert run.succeeded()
+    assert run.task("load").run_id == 14
+
+
+def test_a_handle_attached_elsewhere_reads_the_latest_repair_from_the_history(ws: FakeWorkspace) -> None:
+    _failed_run(ws, 78)
+    RunHandle.attach(78, ws.url, TOKEN).repair()
+    _failed_run(ws, 78)
+    ws.runs[78]["repair_history"] = [{"type": "ORIGINAL", "id": 78}, {"type": "REPAIR", "id": ws.repair_ids[78][-1]}]
+    RunHandle.attach(78, ws.url, TOKEN).repair()
+    assert ws.repairs[-1]["latest_repair_id"] == ws.repair_ids[78][0]
+    assert ws.calls("runs/get")[-1].query["include_history"] == "true"
+
+
+def test_repair_refuses_an_active_run_before_sending(ws: FakeWorkspace) -> None:
+    ws.runs[79] = run_json(79, "RUNNING", tasks=[task_json("a", 1)])
+    with pytest.raises(SubmitError, match="run 79 is still RUNNING; a run can be repaired once it has finished"):
+        RunHandle.attach(79, ws.url, TOKEN).repair()
+    assert ws.calls("runs/repair") == []
+
+
+def test_repair_of_an_unknown_task_is_refused(ws: FakeWorkspace) -> None:
+    _failed_run(ws, 80)
+    with pytest.raises(ValueError, match="run 80 has no task 'nope'"):
+        RunHandle.attach(80, ws.url, TOKEN).repair(["nope"])
+    assert ws.calls("runs/repair") == []
+
+
+def test_a_workspace_that_does_not_repair_one_time_runs_says_so(ws: FakeWorkspace) -> None:
+    ws.refuse_submit_repairs = True
+    _failed_run(ws, 81)
+    with pytest.raises(ApiError) as error:
+        RunHandle.attach(81, ws.url, TOKEN).repair()
+    text = str(error.value)
+    assert "the workspace does not repair one-time runs" in text
+    assert "new attempt" in text and "attempt=N+1" in text
+    assert len(ws.calls("runs/repair")) == 1
