@@ -234,3 +234,27 @@ def test_a_workspace_that_does_not_repair_one_time_runs_says_so(ws: FakeWorkspac
     assert "the workspace does not repair one-time runs" in text
     assert "new attempt" in text and "attempt=N+1" in text
     assert len(ws.calls("runs/repair")) == 1
+
+
+def test_wait_after_repair_is_not_fooled_by_the_state_before_it(ws: FakeWorkspace, clock: FakeClock) -> None:
+    _failed_run(ws, 82)
+    handle = RunHandle.attach(82, ws.url, TOKEN, sleep=clock.sleep, clock=clock)
+    repair_id = handle.repair()
+    stale = dict(ws.runs[82])
+    history = [{"type": "ORIGINAL", "id": 82}]
+    ws.timeline(
+        82,
+        {**stale, "repair_history": history},  # the workspace has not listed the repair yet
+        {**stale, "repair_history": [*history, {"type": "REPAIR", "id": repair_id, "status": {"state": "RUNNING"}}]},
+        run_json(
+            82,
+            "TERMINATED",
+            code="SUCCESS",
+            kind="SUCCESS",
+            tasks=[task_json("load", 15, "TERMINATED", code="SUCCESS", kind="SUCCESS", attempt_number=2)],
+            repair_history=[*history, {"type": "REPAIR", "id": repair_id, "status": {"state": "TERMINATED"}}],
+        ),
+    )
+    assert handle.wait().succeeded()
+    polls = ws.calls("runs/get")[-3:]
+    assert [r.query.get("include_history") for r in polls] == ["true"] * 3
