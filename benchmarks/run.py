@@ -1,7 +1,7 @@
 """
 runspec's benchmark table: build, load, import, submit and picture times, with ratios and targets.
 
-    python benchmarks/run.py            # full run (about a minute)
+    python benchmarks/run.py            # full run (about a minute, plus a few for the wait scenario)
     python benchmarks/run.py --quick    # fewer repeats, fewer submits (a few seconds plus the imports)
     python benchmarks/run.py --json out.json
 
