@@ -304,6 +304,18 @@ def prepare(
     mean.
     """
     body = _request_body(spec)
+    if idempotency_token is not None and not idempotency_token.strip():
+        # An empty token is most likely an unset variable: a random one would lose exactly-once.
+        raise SpecError(
+            [
+                Problem(
+                    "$.idempotency_token",
+                    "invalid-value",
+                    "the idempotency token given is empty (an unset variable?); give a token, or leave it out "
+                    "and submit() mints one",
+                )
+            ]
+        )
     given = idempotency_token if idempotency_token else None
     in_spec = body.get("idempotency_token") or None
     if key is not None or attempt is not None:
