@@ -268,3 +268,44 @@ def test_the_crash_safe_runs_page_runs_as_written() -> None:
     assert len(blocks) == 2
     for block in blocks:
         exec(compile(block, "docs/crash-safe.md", "exec"), {})
+
+
+_FOLLOWER = """
+import sys
+from runspec import submit
+handle = submit({body!r}, sys.argv[1], "t", key="killed/1")
+print("reattached" if handle.reattached else "created", handle.run_id, flush=True)
+run = handle.wait(poll_interval=0.2)
+print("finished", run.state.label, flush=True)
+"""
+
+
+def test_a_process_killed_mid_wait_is_replaced_by_one_that_reattaches() -> None:
+    import signal
+    import time
+
+    from runspec.testing import Outcome
+
+    with Emulator(token="t", speed=1.0) as emu:
+        emu.script("load", Outcome.success(seconds=4))
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        code = _FOLLOWER.format(body=body())
+        first = subprocess.Popen(
+            [sys.executable, "-c", code, emu.url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
+        assert first.stdout is not None
+        line = first.stdout.readline().split()
+        assert line[0] == "created"
+        time.sleep(0.5)
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        first.stdout.close()
+        assert first.stderr is not None
+        first.stderr.close()
+        second = subprocess.run(
+            [sys.executable, "-c", code, emu.url], capture_output=True, text=True, env=env, timeout=60
+        )
+        assert second.returncode == 0, second.stderr
+        assert second.stdout.splitlines() == [f"reattached {line[1]}", "finished TERMINATED SUCCESS"]
+        assert len({r.body["idempotency_token"] for r in emu.requests_to("runs/submit")}) == 1
+        assert len(emu.requests_to("runs/list")) == 2
