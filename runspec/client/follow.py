@@ -274,4 +274,4 @@ def _finish(handle: RunHandle, run: RunView, allow_success_with_failures: bool) 
             text += f", with {iterations} failed for-each iteration{'s' if iterations != 1 else ''}"
     if run.run_page_url:
         text += f" - {run.run_page_url}"
-    raise RunFailed(text, run=run, failed_tasks=failed)
+    raise RunFailed(handle._transport.redactor.text(text), run=run, failed_tasks=failed)
