@@ -17,13 +17,15 @@ Everything is measured in one run on this machine, next to its baseline:
   bytecode caches, median of several runs;
 - submit: ``runspec.submit`` against the emulator in another process on loopback, one thread with one
   session, then 8 threads with a session each, in submits per second;
-- picture: ``runspec.picture`` drawing a 1000-task run, against ``json.dumps`` of its body;
-- wait: following an emulated 300-task run to its end, runspec's ``wait()`` against the SDK's
-  waiter: requests made and how late each noticed the end (``benchmarks/wait.py``).
+- picture: ``runspec.picture`` drawing a 1000-task run, against ``json.dumps`` of its body.
 
 Build and load figures are the best of N interleaved repeats (noise only ever adds time); ratios are
 runspec / baseline and are what carries over between machines. The targets of issue 7 are checked at
 the end and printed as met or NOT met.
+
+The wait scenario (``benchmarks/wait.py``, ``--wait-runs``) follows an emulated 300-task run to its
+end with runspec's ``wait()`` and with the SDK's waiter: requests made and how late each noticed the
+end.
 """
 
 from __future__ import annotations

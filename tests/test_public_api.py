@@ -132,27 +132,3 @@ def test_spec_layer_imports_neither_builder_nor_client() -> None:
 def test_builder_does_not_import_the_client() -> None:
     """runspec.run builds specs only: it imports nothing from the client layer."""
     assert [m for m in _imports(PACKAGE / "run.py") if m.startswith("runspec.client") or m == "requests"] == []
-
-
-def test_prepare_and_the_new_client_names_are_public_and_lazy() -> None:
-    """runspec.prepare loads the client on first use; the new errors are plain attributes."""
-    out = _run(
-        """
-        import sys
-        import runspec
-        print("requests" in sys.modules)
-        from runspec.client import prepare
-        print(runspec.prepare is prepare)
-        print(issubclass(runspec.KeyConflict, runspec.SubmitError))
-        print(issubclass(runspec.WorkspaceUnreachable, runspec.TransportError))
-        print(issubclass(runspec.HostError, (runspec.ConfigError)) and issubclass(runspec.HostError, ValueError))
-        """
-    )
-    assert out.splitlines() == ["False", "True", "True", "True", "True"]
-
-
-def test_the_version_has_one_home() -> None:
-    """runspec.__version__ comes from runspec/_version.py, which the client reads without the package root."""
-    from runspec._version import __version__
-
-    assert runspec.__version__ == __version__
