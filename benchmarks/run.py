@@ -471,8 +471,6 @@ def render(results: dict[str, Any]) -> str:
             f"{'submits/s to emulator, ' + way:<34} {str(s['count']) + ' submits':<13} {ours:>9.0f}/s {'':>11} "
             f"{'':>7} {(f'{theirs:.0f}/s' if theirs else '-'):>11} {_x(theirs / ours if theirs else None):>7}"
         )
-    if "wait" in results:
-        lines += [wait_bench.render(results["wait"]), ""]
     p = results["picture"]
     for name in ("mermaid", "dot", "text"):
         lines.append(
@@ -482,6 +480,8 @@ def render(results: dict[str, Any]) -> str:
     lines += ["", "targets (issue 7)"]
     for t in results["targets"]:
         lines.append(f"  {_verdict(t['met']):<8} {t['target']}: {t['value']}")
+    if "wait" in results:
+        lines += ["", wait_bench.render(results["wait"])]
     return "\n".join(lines)
 
 
