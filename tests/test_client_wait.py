@@ -291,6 +291,37 @@ def test_ctrl_c_cancels_the_run_and_reraises(ws: FakeWorkspace, caplog: pytest.L
         handle.wait()
     assert ws.cancelled == [RUN]
     assert any("cancelling" in r.getMessage() for r in caplog.records)
+    assert handle.interrupt_outcome == "cancel requested"
+    handle.close()
+
+
+def test_a_termination_signal_raised_as_an_interrupt_cancels_too(ws: FakeWorkspace) -> None:
+    class Terminated(KeyboardInterrupt):
+        """What a SIGTERM or SIGHUP handler can raise to get the same cancel."""
+
+    def terminated(seconds: float) -> None:
+        raise Terminated
+
+    ws.timeline(RUN, run_json(RUN, "RUNNING"))
+    handle = RunHandle.attach(RUN, ws.url, TOKEN, sleep=terminated)
+    with pytest.raises(Terminated):
+        handle.wait()
+    assert ws.cancelled == [RUN]
+    handle.close()
+
+
+def test_a_second_interrupt_during_the_cancel_says_so(ws: FakeWorkspace, caplog: pytest.LogCaptureFixture) -> None:
+    def interrupted(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    ws.timeline(RUN, run_json(RUN, "RUNNING"))
+    handle = RunHandle.attach(RUN, ws.url, TOKEN, sleep=interrupted)
+    handle.cancel = lambda **kwargs: (_ for _ in ()).throw(KeyboardInterrupt())  # type: ignore[method-assign]
+    with caplog.at_level(logging.WARNING, logger="runspec"), pytest.raises(KeyboardInterrupt):
+        handle.wait()
+    assert handle.interrupt_outcome == "cancel interrupted"
+    assert "interrupted again before the cancel went through; it may still be running" in caplog.text
+    assert "could not cancel ()" not in caplog.text
     handle.close()
 
 
@@ -316,6 +347,8 @@ def test_ctrl_c_when_cancel_fails_still_reraises(ws: FakeWorkspace) -> None:
     with pytest.raises(KeyboardInterrupt):
         handle.wait()
     assert len(ws.calls("runs/cancel")) == 1
+    assert handle.interrupt_outcome is not None
+    assert handle.interrupt_outcome.startswith("cancel failed: POST /api/2.2/jobs/runs/cancel -> 403")
     handle.close()
 
 
