@@ -39,8 +39,8 @@ def _upstream(shape: str, i: int) -> str | None:
     return f"t{i - 1}" if shape == "chain" else "t0"
 
 
-def sdk_tasks(n: int, shape: str) -> list[Any]:
-    """The benchmark's tasks as ``jobs.SubmitTask`` objects, one shared ``ClusterSpec``."""
+def sdk_tasks(n: int, shape: str, style: str = "named") -> list[Any]:
+    """The benchmark's tasks as ``jobs.SubmitTask`` objects, on one shared ``ClusterSpec`` or an existing cluster."""
     cluster = compute.ClusterSpec(
         spark_version="15.4.x-scala2.12",
         node_type_id="i3.xlarge",
@@ -59,7 +59,8 @@ def sdk_tasks(n: int, shape: str) -> list[Any]:
             jobs.SubmitTask(
                 task_key=f"t{i}",
                 notebook_task=jobs.NotebookTask(notebook_path=f"/Repos/etl/step_{i}", base_parameters={"i": str(i)}),
-                new_cluster=cluster,
+                new_cluster=cluster if style == "named" else None,
+                existing_cluster_id=None if style == "named" else "0923-164208-meows279",
                 libraries=[
                     compute.Library(pypi=compute.PythonPyPiLibrary(package="pandas==2.2.2")),
                     compute.Library(whl="/Volumes/etl/libs/etl.whl"),
@@ -70,9 +71,9 @@ def sdk_tasks(n: int, shape: str) -> list[Any]:
     return tasks
 
 
-def with_sdk(n: int, shape: str) -> str:
+def with_sdk(n: int, shape: str, style: str = "named") -> str:
     """Build the body with SDK dataclasses, serialise it as ``jobs.submit()`` does, and dump it."""
-    tasks = sdk_tasks(n, shape)
+    tasks = sdk_tasks(n, shape, style)
     # JobsAPI.submit() builds its request body this way from its keyword arguments.
     body: dict[str, Any] = {}
     body["run_name"] = "bench"

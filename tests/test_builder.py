@@ -626,7 +626,7 @@ METHOD_CALLS: dict[str, tuple[Callable[[Run], Run], Callable[[Run], Run]]] = {
     "pipe": (lambda r: r.pipe(lambda x: x.timeout(1)), lambda r: r.pipe(lambda x: x.timeout(2))),
 }
 #: Methods that read a Run without making a new one, and the constructors that load one.
-READERS = {"compile", "check", "to_dict", "to_json"}
+READERS = {"compile", "check", "to_dict", "to_json", "to_mermaid", "to_dot", "to_text"}
 LOADERS = {"from_dict", "from_json", "from_spec"}
 
 
@@ -714,13 +714,26 @@ def test_non_strict_builder_load_keeps_load_warnings() -> None:
 
 
 def test_pictures_name_the_resolved_clusters() -> None:
-    """RunSpec's text and Mermaid pictures show each task and the name of the cluster it was given."""
-    spec = Run("x").cluster("etl", SMALL).task(NotebookTask("/a/ingest")).task(PipelineTask("p"), key="p").compile()
-    text = spec.to_text()
+    """A Run's pictures show each task and the name of the cluster it was given."""
+    run = Run("x").cluster("etl", SMALL).task(NotebookTask("/a/ingest")).task(PipelineTask("p"), key="p")
+    text = run.to_text()
     assert "ingest" in text and "etl" in text and "p" in text
-    assert "ingest" in spec.to_mermaid()
-    assert "ingest" in spec.to_dot()
-    assert "ingest" in spec._repr_markdown_()
+    assert "etl" in run.to_mermaid() and "ingest" in run.to_mermaid()
+    assert "etl" in run.to_dot()
+    assert "etl" in run._repr_markdown_()
+    spec = run.compile()
+    assert "ingest" in spec.to_text() and "ingest" in spec.to_dot() and "ingest" in spec._repr_markdown_()
+
+
+def test_equal_specs_draw_the_same_picture() -> None:
+    """A RunSpec carries no hidden state: the one compile() made and its equal loaded from JSON draw alike."""
+    run = Run("x").cluster("etl", SMALL).task(NotebookTask("/a/ingest")).task(PipelineTask("p"), key="p")
+    compiled = run.compile()
+    loaded = RunSpec.from_json(compiled.to_json())
+    assert compiled == loaded
+    for draw in ("to_text", "to_mermaid", "to_dot", "_repr_markdown_"):
+        assert getattr(compiled, draw)() == getattr(loaded, draw)(), draw
+    assert "etl" not in compiled.to_text()  # the cluster's name is the builder's, not the body's
 
 
 def test_markdown_of_a_broken_run_lists_its_problems() -> None:

@@ -3,9 +3,10 @@ Performance guard: building, compiling and serialising a 1000-task run costs abo
 100-task run, not a hundred (no quadratic work, for example a ``.task()`` that copies all earlier tasks).
 
 No absolute seconds are asserted. Each figure is the best of several runs with the garbage collector
-paused, and the 1000/100 growth is compared with 12. On a busy machine even plain dicts grow more than
-tenfold (memory and cache effects), so the bound widens by however much the plain-dict floor itself
-grows beyond ten in the same round; a real quadratic term shows as a growth of 15 to 100 and still fails.
+paused, and the 1000/100 growth is compared with 20 (linear is 10), loose enough that a loaded machine
+cannot fail it. On a busy machine even plain dicts grow more than tenfold (memory and cache effects), so
+the bound widens by however much the plain-dict floor itself grows beyond ten in the same round; a
+quadratic term (a ``.task()`` copying every earlier task) shows as a growth near 100 and still fails.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from runspec import NewCluster, NotebookTask, PyPI, Run, RunSpec, Whl
 
 CLUSTER: dict[str, Any] = {"spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge", "num_workers": 2}
-LIMIT = 12.0
+LIMIT = 20.0
 ROUNDS = 5
 
 
@@ -91,13 +92,13 @@ def test_builder_bodies_match_the_plain_floor() -> None:
 
 
 def test_build_compile_serialise_grows_linearly() -> None:
-    """Build + compile + to_json of 1000 tasks costs at most about 12 times 100 tasks."""
+    """Build + compile + to_json of 1000 tasks costs less than 20 times 100 tasks."""
     ok, seen = within_limit(with_builder)
     assert ok, f"time(1000)/time(100) per round (runspec, plain dicts): {seen}"
 
 
 def test_load_with_checks_grows_linearly() -> None:
-    """RunSpec.from_json of 1000 tasks, with every check, costs at most about 12 times 100 tasks."""
+    """RunSpec.from_json of 1000 tasks, with every check, costs less than 20 times 100 tasks."""
     texts = {n: plain(n) for n in (100, 1000)}
     ok, seen = within_limit(lambda n: RunSpec.from_json(texts[n]))
     assert ok, f"time(1000)/time(100) per round (runspec, plain dicts): {seen}"

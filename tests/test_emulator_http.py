@@ -101,7 +101,7 @@ def test_host_metadata_probe_answers_without_a_token(emu: Emulator) -> None:
         ("GET", "/api/2.2/jobs/runs/submit"),
         ("POST", "/api/2.2/jobs/runs/get"),
         ("GET", "/api/2.2/jobs/runs/nonsense"),
-        ("GET", "/api/2.0/jobs/runs/get"),
+        ("GET", "/api/1.2/jobs/runs/get"),
         ("GET", "/api/2.2/clusters/list"),
     ],
 )

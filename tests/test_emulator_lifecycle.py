@@ -293,7 +293,7 @@ def test_runs_list_filters_and_pages(emu: Emulator, api: Api) -> None:
 
 @pytest.mark.parametrize(
     "params",
-    [{"limit": 25}, {"limit": -1}, {"active_only": "true", "completed_only": "true"}, {"limit": "x"}],
+    [{"limit": 26}, {"limit": -1}, {"active_only": "true", "completed_only": "true"}, {"limit": "x"}],
 )
 def test_runs_list_rejects_bad_parameters(api: Api, params: dict[str, Any]) -> None:
     response = api.call("GET", "runs/list", params=params)

@@ -1201,7 +1201,9 @@ def _codes_in(path: Path) -> set[str]:
     return codes
 
 
-SOURCES = ["spec/_checks.py", "spec/_base.py", "spec/_library.py", "spec/run_spec.py", "run.py"]
+SOURCES = sorted(
+    str(path.relative_to(PACKAGE)) for folder in ("spec", "run") for path in (PACKAGE / folder).glob("*.py")
+)
 
 
 def test_every_code_in_the_source_has_a_case() -> None:

@@ -12,7 +12,9 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from runspec._frozen import FrozenMap, freeze_json
-from runspec.spec._base import _BAD, _BAIL, REGISTRY, LoadContext, SpecObject, _json_kind, jpath
+from runspec.spec._convert import REGISTRY, jpath
+from runspec.spec._load import BAD, BAIL, LoadContext, json_kind, load_object, quick_object
+from runspec.spec._object import SpecObject
 from runspec.spec._schema import FieldInfo, closest
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -45,25 +47,25 @@ class Library(SpecObject, wire="Library", fields={}):
 
     @classmethod
     def _quick_load(cls, value: Any, depth: int) -> Any:
-        # As _load does, when the entry has nothing to report (see SpecObject._quick_load).
+        # As _load does, when the entry has nothing to report (see runspec.spec._load.quick_object).
         if type(value) is not dict or len(value) != 1:
-            raise _BAIL
+            raise BAIL
         for kind, inner in value.items():
             lib_cls = _KINDS.get(kind)
             if lib_cls is None:
-                raise _BAIL
+                raise BAIL
             if "path" in lib_cls._fields:
                 if type(inner) is not str:
-                    raise _BAIL
+                    raise BAIL
                 return lib_cls._new({"path": inner})
-            return SpecObject._quick_load.__func__(lib_cls, inner, depth)  # type: ignore[attr-defined]
-        raise _BAIL  # pragma: no cover - the loop returns or raises
+            return quick_object(lib_cls, inner, depth)
+        raise BAIL  # pragma: no cover - the loop returns or raises
 
     @classmethod
     def _load(cls, value: Any, path: str, ctx: LoadContext, depth: int) -> Any:
         if not isinstance(value, Mapping):
-            ctx.problem(path, "wrong-type", f"expected a library object, got {_json_kind(value)}")
-            return _BAD
+            ctx.problem(path, "wrong-type", f"expected a library object, got {json_kind(value)}")
+            return BAD
         kinds = [k for k in value if k in _KINDS]
         unknown = [k for k in value if k not in _KINDS]
         if not ctx.strict and not kinds and len(unknown) == 1 and isinstance(unknown[0], str):
@@ -75,7 +77,7 @@ class Library(SpecObject, wire="Library", fields={}):
                 passed = FrozenMap._adopt({kind: freeze_json(value[kind])})
             except (TypeError, ValueError) as exc:
                 ctx.problem(jpath(path, kind), "wrong-type", f"not a usable JSON value: {exc}")
-                return _BAD
+                return BAD
             ctx.warn(jpath(path, kind), "unknown-field", f"a library has no kind {kind!r}{hint}; sent as given")
             return _OtherKind._new({}, passed)
         for k in unknown:
@@ -95,17 +97,17 @@ class Library(SpecObject, wire="Library", fields={}):
                     f"({', '.join(sorted(_KINDS))}); this one has "
                     + (", ".join(repr(k) for k in kinds) if kinds else "none"),
                 )
-            return _BAD
+            return BAD
         kind = kinds[0]
         lib_cls = _KINDS[kind]
         inner = value[kind]
         sub = jpath(path, kind)
         if "path" in lib_cls._fields:
             if type(inner) is not str:
-                ctx.problem(sub, "wrong-type", f"expected a string path, got {_json_kind(inner)}")
-                return _BAD
+                ctx.problem(sub, "wrong-type", f"expected a string path, got {json_kind(inner)}")
+                return BAD
             return lib_cls._new({"path": inner})
-        return SpecObject._load.__func__(lib_cls, inner, sub, ctx, depth)  # type: ignore[attr-defined]
+        return load_object(lib_cls, inner, sub, ctx, depth)
 
 
 class PyPI(Library, wire="PythonPyPiLibrary"):

@@ -7,8 +7,10 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from runspec.errors import Problem, SpecError
-from runspec.spec._base import LoadContext, SpecObject, plain_json, wire_of
-from runspec.spec._checks import MAX_BODY_BYTES, check_run
+from runspec.spec._checks import check_run
+from runspec.spec._convert import plain_json, wire_of
+from runspec.spec._load import LoadContext
+from runspec.spec._object import SpecObject
 from runspec.spec._objects import (
     GitSource,
     JobAccessControlRequest,
@@ -22,6 +24,7 @@ from runspec.spec._objects import (
     SubmitTask,
     WebhookNotifications,
 )
+from runspec.spec.limits import MAX_BODY_BYTES
 
 if TYPE_CHECKING:  # pragma: no cover
     from dataclasses import KW_ONLY
@@ -45,7 +48,7 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
     fields that were set, nothing added.
     """
 
-    __slots__ = ("_cluster_names", "_warnings")
+    __slots__ = ("_warnings",)
 
     _: KW_ONLY
     tasks: Sequence[SubmitTask] | None = None
@@ -140,7 +143,9 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
         if size <= MAX_BODY_BYTES:
             return cls.from_dict(data, strict=strict)
         too_large = Problem(
-            "$", "payload-too-large", f"the request body is {size:,} bytes; the API takes at most 10 MB"
+            "$",
+            "payload-too-large",
+            f"the request body is {size:,} bytes; the API takes at most {MAX_BODY_BYTES // (1024 * 1024)} MB",
         )
         try:
             cls.from_dict(data, strict=strict)
@@ -170,12 +175,8 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
 
     # -- pictures ----------------------------------------------------------------------------------
 
-    def _picture_options(self, options: dict[str, Any]) -> dict[str, Any]:
-        names = getattr(self, "_cluster_names", None)  # (task keys, cluster name -> task indexes) from compile()
-        if names and "cluster_names" not in options:
-            keys, used = names
-            options["cluster_names"] = {keys[i]: name for name, indexes in used.items() for i in indexes}
-        return options
+    # The pictures draw from this value alone: two equal specs draw the same picture. (Run.to_mermaid()
+    # and the other builder methods pass the named clusters they know as cluster_names=.)
 
     def to_mermaid(self, **options: Any) -> str:
         """
@@ -185,25 +186,24 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
         """
         from runspec import picture
 
-        return picture.to_mermaid(self.to_dict(), **self._picture_options(options))
+        return picture.to_mermaid(self, **options)
 
     def to_dot(self, **options: Any) -> str:
         """Draw the run as a Graphviz DOT digraph (see ``runspec.picture.to_dot``)."""
         from runspec import picture
 
-        return picture.to_dot(self.to_dict(), **self._picture_options(options))
+        return picture.to_dot(self, **options)
 
     def to_text(self, **options: Any) -> str:
         """Describe the run as plain text, one line per task (see ``runspec.picture.to_text``)."""
         from runspec import picture
 
-        return picture.to_text(self.to_dict(), **self._picture_options(options))
+        return picture.to_text(self, **options)
 
     def _repr_markdown_(self) -> str:
         from runspec import picture
 
-        options = self._picture_options({})
-        return picture.markdown(self.to_dict(), warnings=self.warnings, **options)
+        return picture.markdown(self, warnings=self.warnings)
 
     def task(self, key: str) -> SubmitTask:
         """The task with this ``task_key``; ``KeyError`` names the known keys when there is none."""

@@ -12,20 +12,24 @@ runspec.testing: a local Databricks Jobs API for one-time runs, to test pipeline
         assert emu.requests_to("runs/submit")[0].body["run_name"] == "nightly"
 
 The emulator is a real HTTP server on 127.0.0.1 that speaks the runs endpoints of Jobs API 2.2 (and
-2.1): submit, get (paged), get-output, cancel, cancel-all, list and delete, with a workspace's JSON
-shapes, errors and status codes. Runs follow the documented life cycle and DAG semantics (``run_if``,
-condition tasks, for_each, retries, timeouts, cancellation) on a clock the test controls
-(``ManualClock``) or real time sped up (``speed=``). The pytest fixture ``runspec_emulator`` comes from
+2.1, 2.0): submit, get (paged), get-output, cancel, cancel-all, list, delete and repair, with a
+workspace's JSON shapes, errors and status codes, reading requests as the service does (numbers as
+strings, GET parameters in a body, the single-task body). Runs follow the documented life cycle and
+DAG semantics (``run_if``, condition tasks, for_each, retries, timeouts, cancellation, repairs); by
+default they have ended by the time a client looks (``InstantClock``), or they move on a clock the
+test controls (``ManualClock``) or on real time sped up (``speed=``). The pytest fixture ``runspec_emulator`` comes from
 ``runspec.testing.pytest_plugin``. Only the standard library is used.
 """
 
 from __future__ import annotations
 
-from runspec.testing._clock import Clock, ManualClock, ScaledClock
+from runspec.testing._clock import Clock, InstantClock, ManualClock, ScaledClock
 from runspec.testing._emulator import DEFAULT_TOKEN, Emulator, serve
 from runspec.testing._faults import Fault, Injection
+from runspec.testing._http import Request, Response
+from runspec.testing._log import RecordedRequest
+from runspec.testing._outcome_file import load_outcomes
 from runspec.testing._script import Outcome, Script, TaskContext, Timing
-from runspec.testing._server import RecordedRequest
 
 __all__ = [
     "DEFAULT_TOKEN",
@@ -33,12 +37,16 @@ __all__ = [
     "Emulator",
     "Fault",
     "Injection",
+    "InstantClock",
     "ManualClock",
     "Outcome",
     "RecordedRequest",
+    "Request",
+    "Response",
     "ScaledClock",
     "Script",
     "TaskContext",
     "Timing",
+    "load_outcomes",
     "serve",
 ]

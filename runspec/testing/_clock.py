@@ -6,7 +6,7 @@ import threading
 import time
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "ManualClock", "ScaledClock"]
+__all__ = ["Clock", "InstantClock", "ManualClock", "ScaledClock"]
 
 # 2026-01-01T00:00:00Z: a fixed, realistic epoch so that manual-clock timestamps are reproducible.
 _DEFAULT_EPOCH = 1_767_225_600.0
@@ -52,6 +52,11 @@ class ManualClock:
         with self._lock:
             self._now += seconds
 
+    def advance_to(self, epoch_seconds: float) -> None:
+        """Move forward to ``epoch_seconds`` if that is later than now (else nothing happens)."""
+        with self._lock:
+            self._now = max(self._now, float(epoch_seconds))
+
     def set(self, epoch_seconds: float) -> None:
         """Jump to ``epoch_seconds``, which must not be earlier than the current time."""
         with self._lock:
@@ -61,6 +66,22 @@ class ManualClock:
 
     def __repr__(self) -> str:
         return f"ManualClock(now={self.now()!r})"
+
+
+class InstantClock(ManualClock):
+    """
+    A manual clock the emulator moves itself: before it answers a request, time jumps to the moment the
+    runs can go no further without a client (every run has ended, or waits on something that never
+    comes, such as a task that hangs with no timeout).
+
+    The default of ``Emulator()``: a run is finished by the first ``runs/get`` after its submit, with the
+    timings, retries, timeouts and results it would have had in real time, so a submit-and-wait test
+    costs milliseconds. Cancelling a running run needs a clock that leaves it running: ``ManualClock``
+    or ``speed=``.
+    """
+
+    def __repr__(self) -> str:
+        return f"InstantClock(now={self.now()!r})"
 
 
 class ScaledClock:

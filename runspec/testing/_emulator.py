@@ -3,36 +3,37 @@
 from __future__ import annotations
 
 import base64
+import logging
 import secrets
 import sys
 import threading
 import time
+import traceback
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Any, TextIO
 
-from runspec.testing._clock import Clock, ManualClock, ScaledClock
-from runspec.testing._engine import ApiFailure, Engine, next_event_time
+from runspec.testing._api import decode_body, index_page, not_found, route
+from runspec.testing._clock import Clock, InstantClock, ManualClock, ScaledClock
+from runspec.testing._engine import Engine, settle
 from runspec.testing._faults import Fault, Injection
+from runspec.testing._http import ApiFailure, Request, Response, error_response
+from runspec.testing._log import MASK, RecordedRequest, endpoint_of, is_secret, mask_headers
+from runspec.testing._run import next_event_time
 from runspec.testing._script import Outcome, Script, Timing
-from runspec.testing._server import (
-    _API_PATH,
-    RecordedRequest,
-    Server,
-    index_page,
-    json_body,
-    not_found,
-    required_run_id,
-)
-from runspec.testing._validate import check_submit_body
+from runspec.testing._server import Server
 
 __all__ = ["DEFAULT_TOKEN", "Emulator", "serve"]
 
+log = logging.getLogger("runspec.testing")
+
+_FORM = "application/x-www-form-urlencoded"
+_KEPT_BODY = 1024  # bytes of a refused request's body kept in the request log
+
 DEFAULT_TOKEN = "runspec-emulator-token"
 """The token ``Emulator()`` accepts when no ``token`` is given; pass it as the client's token."""
-
-_API_VERSIONS = ("2.1", "2.2")
 
 
 class Emulator:
@@ -45,17 +46,21 @@ class Emulator:
             client = WorkspaceClient(host=emu.url, token="t")   # or runspec.submit(..., host=emu.url)
 
     It serves ``runs/submit``, ``runs/get``, ``runs/get-output``, ``runs/cancel``, ``runs/cancel-all``,
-    ``runs/list`` and ``runs/delete`` under ``/api/2.2/jobs/`` (and ``/api/2.1/jobs/``), with a
-    workspace's JSON shapes, error format and status codes, plus the ``/.well-known/databricks-config``
-    probe SDK clients send first.
+    ``runs/list``, ``runs/delete`` and ``runs/repair`` under ``/api/2.2/jobs/`` (and ``/api/2.1/jobs/``;
+    ``/api/2.0/jobs/`` without repair), with a workspace's JSON shapes, error format and status codes,
+    plus the ``/.well-known/databricks-config`` probe SDK clients send first.
 
     Options:
 
     - ``token``: the bearer token accepted; ``None`` accepts any. A request without one gets 401, a wrong
       one ``invalid_token_status`` (403 with "Invalid access token.", as a workspace answers), and a token
       in ``forbidden_tokens`` 403 ``PERMISSION_DENIED``.
-    - ``speed``: how much faster than real time runs move (default 1: a few-task run takes about two
-      seconds). Or ``clock=ManualClock()`` to move time only with ``advance()`` / ``wait()``.
+    - ``clock``: what moves runs forward. By default an ``InstantClock``: runs have ended by the time
+      a client looks (a submit-and-wait test takes milliseconds). ``clock=ManualClock()`` moves time
+      only with ``advance()`` / ``wait()`` (exact states in between; if nothing moves it for
+      ``stall_after`` real seconds while a client polls, the emulator moves it, so a plain
+      ``handle.wait()`` ends). ``speed=X``: real time, X times faster (``speed=1`` for demos: a
+      few-task run takes about two seconds).
     - ``timing``: the emulated phase durations (``Timing``); ``default``: the outcome of every task not
       scripted with ``script()`` (success after ``timing.duration``).
     - ``service_principals``: ``{client_id: client_secret}`` accepted at ``/oidc/v1/token`` (OAuth
@@ -64,6 +69,8 @@ class Emulator:
     - ``validate``: check each submitted body with runspec's validation and answer 400 where a workspace
       would (structural checks the engine needs run always).
     - ``port``: 0 picks a free port; ``host`` should stay a loopback address.
+    - ``repair_one_time_runs``: ``False`` answers every ``runs/repair`` with the refusal of a workspace
+      that does not repair runs made by ``runs/submit`` (whether workspaces do is not documented).
     """
 
     def __init__(
@@ -83,6 +90,11 @@ class Emulator:
         user_name: str = "emulator@example.com",
         invalid_token_status: int = 403,
         service_principals: Mapping[str, str] | None = None,
+        request_log_size: int = 10_000,
+        stall_after: float | None = 1.0,
+        socket_timeout: float = 30.0,
+        backlog: int = 128,
+        repair_one_time_runs: bool = True,
     ) -> None:
         if clock is not None and speed is not None:
             raise ValueError("give either clock= or speed=, not both")
@@ -92,7 +104,14 @@ class Emulator:
         self.forbidden_tokens = set(forbidden_tokens)
         self.host = host
         self.port = port
-        self.clock: Clock = clock if clock is not None else ScaledClock(speed or 1.0)
+        if clock is not None:
+            self.clock: Clock = clock
+        else:
+            self.clock = ScaledClock(speed) if speed is not None else InstantClock()
+        self.stall_after = stall_after
+        self.socket_timeout = socket_timeout
+        self.backlog = backlog
+        self._still: tuple[float, float] | None = None  # a manual clock's reading, and since when (real)
         self.timing = timing or Timing()
         self.validate = validate
         self.workspace_id = workspace_id
@@ -101,15 +120,17 @@ class Emulator:
         self._oauth_tokens: set[str] = set()
         self._lock = threading.RLock()
         self._engine = Engine(
+            clock=self.clock,
             timing=self.timing,
             default=default if default is not None else Outcome.success(),
             user_name=user_name,
             workspace_id=workspace_id,
         )
         self._engine.scripts.update(scripts or {})
+        self._engine.repair_one_time_runs = repair_one_time_runs
         self._injections: list[Injection] = []
         self._faults_lock = threading.Lock()
-        self._requests: list[RecordedRequest] = []
+        self._requests: deque[RecordedRequest] = deque(maxlen=request_log_size)
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -120,12 +141,12 @@ class Emulator:
         """The base URL to give clients as ``host``, e.g. ``http://127.0.0.1:53127``."""
         if self._server is None:
             raise RuntimeError("the emulator is not running: use it as a context manager or start()")
-        return f"http://{self.host}:{self._server.server_address[1]}"
+        return f"http://{self._server.url_host()}:{self._server.server_address[1]}"
 
     def _bind(self) -> Server:
         if self._server is not None:
             raise RuntimeError("the emulator is already running")
-        server = Server((self.host, self.port), self)
+        server = Server((self.host, self.port), self.handle, backlog=self.backlog, socket_timeout=self.socket_timeout)
         self._server = server
         self._engine.base_url = self.url
         return server
@@ -184,7 +205,8 @@ class Emulator:
         """
         Decide what every task (or for_each iteration) with ``task_key`` does, in every later run.
 
-        ``script`` is an ``Outcome`` (every attempt), a list of outcomes (by attempt number; the last one
+        ``task_key`` ``"*"`` scripts every task that has no script of its own. ``script`` is an ``Outcome``
+        (every attempt), a list of outcomes (by attempt number; the last one
         repeats, so ``[Outcome.fail("x"), Outcome.success()]`` succeeds on the first retry), or a
         callable taking a ``TaskContext`` and returning an ``Outcome``. The callable runs while the
         emulator holds its lock: it must not send requests to the emulator.
@@ -287,18 +309,11 @@ class Emulator:
 
     def run_ids(self) -> list[int]:
         """The ids of the runs that exist (not deleted), oldest first."""
-        with self._lock:
-            return list(self._engine.runs)
+        return [run.run_id for run in self._engine.snapshot()]
 
     def run(self, run_id: int) -> dict[str, Any]:
         """The run (or task run) as ``runs/get`` shows it now, with all its tasks (no paging)."""
-        with self._lock:
-            now = self.clock.now()
-            run, attempt = self._engine._find(run_id)
-            run.advance(now)
-            if attempt is None:
-                return run.render(now)
-            return self._engine.render_task_run(run, attempt, now)
+        return self._engine.render(run_id)
 
     def wait(self, run_id: int | None = None, *, timeout: float = 60.0) -> dict[str, Any] | None:
         """
@@ -312,14 +327,14 @@ class Emulator:
         manual = isinstance(self.clock, ManualClock)
         started = self.clock.now() if manual else time.monotonic()
         while True:
-            with self._lock:
-                now = self.clock.now()
-                runs = [self._engine._find(run_id)[0]] if run_id is not None else list(self._engine.runs.values())
-                for run in runs:
+            now = self.clock.now()
+            runs = [self._engine.find(run_id)[0]] if run_id is not None else self._engine.snapshot()
+            for run in runs:
+                with run.lock:
                     run.advance(now)
-                if all(not run.is_active() for run in runs):
-                    return runs[0].render(now) if run_id is not None else None
-                upcoming = next_event_time(runs)
+            if all(not run.is_active() for run in runs):
+                return self._engine.render(run_id) if run_id is not None else None
+            upcoming = next_event_time(runs)
             elapsed = (now - started) if manual else (time.monotonic() - started)
             if manual:
                 assert isinstance(self.clock, ManualClock)
@@ -338,31 +353,62 @@ class Emulator:
                 pause = min(0.05, max(0.001, (upcoming - now) / self.clock.speed))
             time.sleep(pause)
 
-    # -- request handling (called by the server's threads) ------------------------------------------
+    # -- request handling (the interface the HTTP server calls) -------------------------------------
 
-    def _dispatch(
-        self,
-        method: str,
-        path: str,
-        query: Mapping[str, str],
-        body: Any,
-        body_ok: bool,
-        headers: Mapping[str, str],
-    ) -> tuple[int, dict[str, Any] | str, dict[str, str]]:
+    def handle(self, request: Request) -> Response:
+        """
+        Answer one HTTP request: what the server calls for each request it reads, from its own thread.
+
+        Records the request, applies an injected fault that matches it, and routes it (the discovery
+        and OAuth endpoints, the runs page at ``/``, the Jobs API). Any transport that can build a
+        ``Request`` can drive the emulator through this method.
+        """
+        endpoint = endpoint_of(request.path)
+        body, problem = decode_body(request)
+        record = RecordedRequest(
+            method=request.method,
+            path=request.path,
+            endpoint=endpoint,
+            query=request.query,
+            body=_masked_form(body) if request.header("Content-Type").startswith(_FORM) else body,
+            headers=MappingProxyType(mask_headers(request.headers)),
+            time=time.time(),
+        )
+        if request.refusal is not None:
+            refused = replace(record, body=_short(request.body))
+            self._record(refused, request.refusal.status, None)
+            return error_response(request.refusal)
+        fault = self._pick_fault(endpoint)
+        if fault is not None and fault.kind == "delay":
+            time.sleep(fault.seconds)
+        if fault is not None and fault.kind != "delay" and not fault.after_handling:
+            return self._fault_response(fault, record)
         try:
-            return 200, self._route(method, path, query, body, body_ok, headers), {}
+            payload = self._route(request, body, problem)
+            response = Response.html(200, payload) if isinstance(payload, str) else Response.json(200, payload)
         except ApiFailure as failure:
-            return failure.status, failure.body(), {}
+            response = error_response(failure)
+        except Exception as exc:  # a bug in the emulator (or a user's script): answer like a 500
+            log.error("runspec emulator failed on %s %s:\n%s", request.method, request.path, traceback.format_exc())
+            response = Response.json(500, {"error_code": "INTERNAL_ERROR", "message": repr(exc)})
+        if fault is not None and fault.kind != "delay":
+            return self._fault_response(fault, record)
+        if response.status >= 400 and len(request.body) > _KEPT_BODY:
+            record = replace(record, body=_short(request.body))
+        self._record(record, response.status, fault.label if fault else None)
+        return response
 
-    def _route(
-        self,
-        method: str,
-        path: str,
-        query: Mapping[str, str],
-        body: Any,
-        body_ok: bool,
-        headers: Mapping[str, str],
-    ) -> dict[str, Any] | str:
+    def _fault_response(self, fault: Fault, record: RecordedRequest) -> Response:
+        if fault.kind == "drop":
+            self._record(record, None, fault.label)
+            return Response(0, drop=True)
+        headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+        payload = {"error_code": fault.error_code or "UNKNOWN", "message": fault.message or ""}
+        self._record(record, fault.status, fault.label)
+        return Response.json(fault.status, payload, headers)
+
+    def _route(self, request: Request, body: Any, problem: ApiFailure | None) -> dict[str, Any] | str:
+        method, path = request.method, request.path
         if path == "/.well-known/databricks-config" and method == "GET":
             return {"oidc_endpoint": f"{self.url}/oidc", "workspace_id": str(self.workspace_id)}
         if path == "/oidc/.well-known/oauth-authorization-server" and method == "GET":
@@ -373,51 +419,35 @@ class Emulator:
                 "grant_types_supported": ["client_credentials"],
             }
         if path == "/oidc/v1/token" and method == "POST":
-            return self._issue_token(body if isinstance(body, dict) else {}, headers)
+            return self._issue_token(body if isinstance(body, dict) else {}, request.headers)
         if path in ("", "/") and method == "GET":
-            with self._lock:
-                now = self.clock.now()
-                runs = []
-                for run in reversed(list(self._engine.runs.values())):
-                    run.advance(now)
-                    runs.append(run.render(now))
+            runs = [self._engine.render(run.run_id) for run in reversed(self._engine.snapshot())]
             return index_page(runs)
         if not path.startswith("/api/"):
             raise not_found(method, path)
-        self._authorize(headers)
-        match = _API_PATH.fullmatch(path)
-        if match is None or match.group("version") not in _API_VERSIONS:
-            raise not_found(method, path)
-        version, name = match.group("version"), match.group("name")
+        self._authorize(request.headers)
+        self._move_clock(request.method)
+        return route(self._engine, request, body, problem, validate=self.validate)
+
+    def _move_clock(self, method: str) -> None:
+        """
+        Before an API request: an ``InstantClock`` jumps to where runs can go no further; a
+        ``ManualClock`` that has not moved for ``stall_after`` real seconds while clients read does too.
+        """
+        clock = self.clock
+        if not isinstance(clock, ManualClock) or isinstance(clock, InstantClock):
+            return  # an InstantClock moves in the engine, run by run
         with self._lock:
-            now = self.clock.now()
-            engine = self._engine
-            if (method, name) == ("POST", "runs/submit"):
-                checked = check_submit_body(json_body(body, body_ok), api_version=version, use_runspec=self.validate)
-                return {"run_id": engine.submit(checked, now)}
-            if (method, name) == ("GET", "runs/get"):
-                run_id = required_run_id(query, from_query=True)
-                return engine.get(run_id, now, query.get("page_token"))
-            if (method, name) == ("GET", "runs/get-output"):
-                return engine.get_output(required_run_id(query, from_query=True), now)
-            if (method, name) == ("POST", "runs/cancel"):
-                engine.cancel(required_run_id(json_body(body, body_ok), from_query=False), now)
-                return {}
-            if (method, name) == ("POST", "runs/cancel-all"):
-                data = json_body(body, body_ok)
-                job_id = data.get("job_id")
-                if job_id is not None and (isinstance(job_id, bool) or not isinstance(job_id, int)):
-                    raise ApiFailure(400, "INVALID_PARAMETER_VALUE", "job_id must be an integer.")
-                engine.cancel_all(job_id, data.get("all_queued_runs") is True, now)
-                return {}
-            if (method, name) == ("GET", "runs/list"):
-                return engine.list(query, now)
-            if (method, name) == ("POST", "runs/delete"):
-                engine.delete(required_run_id(json_body(body, body_ok), from_query=False), now)
-                return {}
-            if name == "runs/export" and method == "GET":
-                raise ApiFailure(501, "NOT_IMPLEMENTED", "The runspec emulator does not serve runs/export.")
-        raise not_found(method, path)
+            reading, real = clock.now(), time.monotonic()
+            if self._still is None or self._still[0] != reading:
+                self._still = (reading, real)
+                return
+            if method != "GET" or self.stall_after is None or real - self._still[1] < self.stall_after:
+                return
+            for run in self._engine.snapshot():
+                with run.lock:
+                    settle(run, clock)
+            self._still = (clock.now(), time.monotonic())
 
     def _issue_token(self, form: Mapping[str, Any], headers: Mapping[str, str]) -> dict[str, Any]:
         """OAuth client credentials grant: an access token for a known service principal."""
@@ -504,3 +534,17 @@ def serve(
     finally:
         server.server_close()
         emulator._server = None
+
+
+def _short(raw: bytes) -> str | None:
+    """A refused body as the request log keeps it: its first kilobyte, and its size when cut."""
+    if not raw:
+        return None
+    text = raw[:_KEPT_BODY].decode("utf-8", errors="replace")
+    return text if len(raw) <= _KEPT_BODY else f"{text}... ({len(raw)} bytes)"
+
+
+def _masked_form(body: Any) -> Any:
+    if not isinstance(body, dict):
+        return body
+    return {k: MASK if is_secret(k) else v for k, v in body.items()}

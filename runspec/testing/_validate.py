@@ -14,34 +14,45 @@ from typing import Any
 
 from runspec.errors import SpecError
 from runspec.spec import RunSpec
-from runspec.testing._engine import ApiFailure, invalid
+from runspec.spec.limits import MAX_TASKS, MAX_TOKEN
+from runspec.testing._http import ApiFailure, invalid
+from runspec.testing._wire import coerce_numbers, out_of_range, tasks_form
 
 __all__ = ["SHARED_CLUSTER_MESSAGE", "check_submit_body"]
 
 SHARED_CLUSTER_MESSAGE = "Shared job cluster feature is not supported in runs/submit API."
 TOO_MANY_TASKS_21 = "Resources with more than 100 tasks can only be handled by API 2.2 and above"
-MAX_TASKS = 1000
-MAX_TASKS_21 = 100
-MAX_TOKEN = 64
+MAX_TASKS_21 = 100  # API 2.0 and 2.1 take at most 100 tasks
 
 
 def check_submit_body(body: Any, *, api_version: str, use_runspec: bool = True) -> dict[str, Any]:
     """
-    Return ``body`` when a workspace would accept it; raise ``ApiFailure`` (a 400) when it would not.
+    Return the run ``body`` asks for when a workspace would accept it; raise ``ApiFailure`` (a 400) when it
+    would not.
 
-    ``api_version`` is ``"2.1"`` or ``"2.2"`` (2.1 accepts at most 100 tasks). With ``use_runspec``, runspec's
-    full validation (``RunSpec.from_dict``) runs too.
+    Numeric strings in integer fields become numbers, and a single-task body (the 2.0 form, task fields
+    at the top level) becomes a one-task ``tasks[]`` body, before any check. ``api_version`` is
+    ``"2.0"``, ``"2.1"`` or ``"2.2"`` (2.0 and 2.1 accept at most 100 tasks). With ``use_runspec``,
+    runspec's full validation (``RunSpec.from_dict``) runs too.
     """
     if not isinstance(body, dict):
         raise ApiFailure(400, "MALFORMED_REQUEST", "Invalid JSON given in the body of the request - expected a map")
+    try:
+        body = coerce_numbers(body)
+    except RecursionError:
+        raise ApiFailure(400, "MALFORMED_REQUEST", "Invalid JSON given in the body of the request") from None
+    body = tasks_form(body) or body
     if _uses_shared_clusters(body):
         raise invalid(SHARED_CLUSTER_MESSAGE)
     tasks = body.get("tasks")
-    if isinstance(tasks, list) and api_version == "2.1" and len(tasks) > MAX_TASKS_21:
+    if isinstance(tasks, list) and api_version in ("2.0", "2.1") and len(tasks) > MAX_TASKS_21:
         raise invalid(TOO_MANY_TASKS_21)
     if use_runspec:
         # On the body as sent: a null field is absent there, but a null inside a map is refused.
         _check_with_runspec(body)
+    where = out_of_range(body)
+    if where is not None:
+        raise invalid(f"{where} is out of range of a 64-bit integer.")
     try:
         # The engine reads what a workspace keeps: null fields dropped.
         cleaned: dict[str, Any] = dict(_without_nulls(body))

@@ -13,6 +13,15 @@ Options for one test go in a marker, passed to ``Emulator``::
     @pytest.mark.runspec_emulator(clock=ManualClock(), token="t")
     def test_timeout(runspec_emulator): ...
 
+The clock for every test of a suite is an ini option (``pytest.ini``, ``[tool.pytest.ini_options]``)::
+
+    runspec_emulator_clock = instant    # the default: runs have ended by the time a client looks
+    runspec_emulator_clock = manual     # a ManualClock per test (move it with runspec_emulator.advance)
+    runspec_emulator_clock = real       # real time, sped up by runspec_emulator_speed (default 1)
+
+A marker's ``clock=`` (a ``Clock``, or one of those three words) or ``speed=`` wins over the ini option.
+The fixture's clock is ``runspec_emulator.clock``.
+
 ``runspec_emulator_env`` is the same emulator with ``DATABRICKS_HOST`` and ``DATABRICKS_TOKEN`` set to
 it (and other Databricks settings cleared) for code that reads its configuration from the environment.
 """
@@ -23,6 +32,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from runspec.testing._clock import Clock, InstantClock, ManualClock, ScaledClock
 from runspec.testing._emulator import Emulator
 
 __all__ = ["runspec_emulator", "runspec_emulator_env"]
@@ -40,6 +50,32 @@ _CLEARED = (
 )
 
 
+_CLOCKS = ("instant", "manual", "real")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(
+        "runspec_emulator_clock",
+        "clock of the runspec_emulator fixture: instant (default), manual or real",
+        default="instant",
+    )
+    parser.addini(
+        "runspec_emulator_speed",
+        "with runspec_emulator_clock = real: how much faster than real time runs move (default 1)",
+        default="1",
+    )
+
+
+def _clock(name: str, speed: float) -> Clock:
+    if name == "instant":
+        return InstantClock()
+    if name == "manual":
+        return ManualClock()
+    if name == "real":
+        return ScaledClock(speed)
+    raise pytest.UsageError(f"runspec_emulator clock must be one of {', '.join(_CLOCKS)}, got {name!r}")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
@@ -52,6 +88,15 @@ def runspec_emulator(request: pytest.FixtureRequest) -> Iterator[Emulator]:
     """A running ``Emulator`` for this test (options from a ``runspec_emulator`` marker)."""
     marker = request.node.get_closest_marker("runspec_emulator")
     options = dict(marker.kwargs) if marker is not None else {}
+    config = request.config
+    try:
+        speed = float(str(options.pop("speed", None) or config.getini("runspec_emulator_speed")))
+    except ValueError:
+        raise pytest.UsageError("runspec_emulator_speed must be a number") from None
+    clock = options.get("clock")
+    if isinstance(clock, str) or clock is None:
+        chosen = clock or ("real" if marker is not None and "speed" in marker.kwargs else None)
+        options["clock"] = _clock(chosen or str(config.getini("runspec_emulator_clock")).strip(), speed)
     with Emulator(**options) as emulator:
         yield emulator
 

@@ -1,0 +1,119 @@
+"""The ``runspec`` command's parser and entry point: one module per command registers its subcommand."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+import runspec
+from runspec.cli import cancel, demo, emulator, outputs, render, repair, status, submit, validate, wait
+from runspec.cli._loading import InvalidSpec
+from runspec.cli._options import FORMATTER, Parser
+from runspec.cli._output import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_INVALID,
+    CliError,
+    error,
+    report_invalid,
+)
+from runspec.cli._workspace import report_workspace_error
+from runspec.errors import SpecError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``runspec`` command."""
+    parser = Parser(
+        prog="runspec",
+        description=(
+            "Check, show and submit Databricks one-time runs (Jobs API runs/submit), and try them "
+            "against a local emulator."
+        ),
+        formatter_class=FORMATTER,
+        epilog=(
+            "SPEC is a JSON file with the request body, '-' for standard input, or module:attribute\n"
+            "naming a Run, a RunSpec or a function returning one (imported from the current directory).\n"
+            "\n"
+            "exit codes: 0 success, 1 the run did not succeed, 2 invalid spec or usage,\n"
+            "            3 configuration, network or API error, 130 interrupted (Ctrl-C)\n"
+            "\n"
+            "Start with: runspec demo"
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"runspec {runspec.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    validate.add_parser(commands)
+    render.add_parser(commands)
+    submit.add_parser(commands)
+    status.add_parser(commands)
+    wait.add_parser(commands)
+    cancel.add_parser(commands)
+    outputs.add_parser(commands)
+    repair.add_parser(commands)
+    emulator.add_parser(commands)
+    demo.add_parser(commands)
+    return parser
+
+
+class _LogFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"runspec: {record.getMessage()}"
+
+
+def _setup_logging() -> Callable[[], None]:
+    """Warnings of the client (retries, a cancel that failed) on standard error, one line each."""
+    logger = logging.getLogger("runspec")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_LogFormatter())
+    handler.setLevel(logging.WARNING)
+    logger.addHandler(handler)
+    previous = logger.propagate
+    logger.propagate = False
+
+    def undo() -> None:
+        logger.removeHandler(handler)
+        logger.propagate = previous
+
+    return undo
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``runspec`` command with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return EXIT_INVALID
+    undo = _setup_logging()
+    try:
+        return handler(args)
+    except InvalidSpec as exc:
+        report_invalid(exc.source, exc.error)
+        return EXIT_INVALID
+    except CliError as exc:
+        error(exc.message)
+        return exc.code
+    except SpecError as exc:
+        report_invalid("the run", exc)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        error("interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (``runspec render ... | head``): stop quietly.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILED
+    except Exception as exc:
+        from runspec.errors import ConfigError, SubmitError
+
+        if isinstance(exc, (ConfigError, SubmitError)):
+            return report_workspace_error(exc, as_json=False)
+        raise
+    finally:
+        undo()

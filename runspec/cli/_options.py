@@ -1,0 +1,125 @@
+"""The argument parser's shared parts: value types, the error behaviour, the workspace options."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from typing import TYPE_CHECKING, NoReturn
+
+from runspec.cli._output import EXIT_INVALID
+
+SPEC_HELP = (
+    "a JSON file with the runs/submit request body, '-' for standard input, or module:attribute naming a "
+    "Run, a RunSpec or a function without arguments returning one (imported from the current directory)"
+)
+
+
+def positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is between 0 and 65535, got {value}")
+    return value
+
+
+def nonempty_token(text: str) -> str:
+    """An ``--idempotency-token`` value: never empty (an unset ``$VAR`` would silently lose exactly-once)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "the token is empty (an unset variable?); give a value, or leave the option out to get a new token"
+        )
+    return text
+
+
+def run_key(text: str) -> str:
+    """A ``--key`` value: not empty (an unset variable would make every run share one key)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the key is empty (an unset variable?); name the run, or leave --key out")
+    return text
+
+
+def attempt_number(text: str) -> int:
+    """An ``--attempt`` value: a whole number, 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"an attempt is a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"attempts count from 1, got {value}")
+    return value
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that says ``runspec: error: ...`` with the usage, and exits 2 (as it always does)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_INVALID, f"{self.prog}: error: {message}\n")
+
+
+FORMATTER = argparse.RawDescriptionHelpFormatter
+
+if TYPE_CHECKING:  # pragma: no cover
+    Commands = argparse._SubParsersAction[Parser]
+    """What each command module's ``add_parser(commands)`` registers its subcommand with."""
+
+
+def workspace_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "workspace",
+        "Host and credentials come from --host / --profile, else DATABRICKS_HOST and DATABRICKS_TOKEN "
+        "(or DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET), else ~/.databrickscfg.",
+    )
+    group.add_argument("--host", metavar="URL", help="workspace URL, e.g. https://adb-123.4.azuredatabricks.net")
+    group.add_argument("--profile", metavar="NAME", help="profile of ~/.databrickscfg (DATABRICKS_CONFIG_FILE)")
+
+
+def lenient_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--lenient",
+        action="store_true",
+        help="pass fields runspec does not know (newer than it) through unchanged, with a warning each",
+    )
+
+
+def follow_options(parser: argparse.ArgumentParser, *, prefix: str = "") -> None:
+    """``--timeout`` and ``--poll-interval``, for the commands that follow a run (``prefix``: ``"with --wait: "``)."""
+    parser.add_argument(
+        "--timeout",
+        type=positive,
+        metavar="S",
+        help=f"{prefix}stop waiting after S seconds (exit 1; the run is not cancelled)",
+    )
+    parser.add_argument(
+        "--poll-interval",
+        type=positive,
+        metavar="S",
+        help=f"{prefix}longest pause between polls, in seconds (default: wait()'s, 7.5)",
+    )
+
+
+def deadline_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--deadline",
+        type=positive,
+        default=300.0,
+        metavar="S",
+        help="how long one request may keep retrying network errors, 429 and 5xx (default 300 s)",
+    )
+
+
+def json_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--json", action="store_true", help=what)

@@ -1,0 +1,151 @@
+"""Exit codes, the one-line error, and printing: every command writes through these."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from runspec.errors import Problem, SpecError
+from runspec.spec import RunSpec
+
+_MAX_LINES = 20
+
+EXIT_OK = 0
+"""Everything worked: the specs are valid, the run succeeded."""
+EXIT_FAILED = 1
+"""The run ended in any state but success, or ``--timeout`` passed while it was still going."""
+EXIT_INVALID = 2
+"""The spec is invalid or cannot be read (missing file, bad JSON, unknown module), or a usage error."""
+EXIT_SUBMIT_ERROR = 3
+"""No usable host or credentials, an unsafe host, the network failed, or the API answered an error."""
+EXIT_INTERRUPTED = 130
+"""Ctrl-C (SIGINT); a run being waited for was cancelled first."""
+
+
+class CliError(Exception):
+    """A mistake or failure the command reports as one line; ``code`` is the exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_INVALID) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def echo(text: str = "", *, file: TextIO | None = None) -> None:
+    stream = file if file is not None else sys.stdout
+    stream.write(text + "\n")
+    stream.flush()
+
+
+def error(message: str) -> None:
+    echo(f"runspec: error: {message}", file=sys.stderr)
+
+
+def note(message: str) -> None:
+    echo(f"runspec: {message}", file=sys.stderr)
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def for_shell(problem: Problem) -> Problem:
+    """
+    The problem as the command shows it: an ``unknown-field`` points at ``--lenient``, not Python's ``strict=False``.
+    """
+    if problem.code != "unknown-field":
+        return problem
+    message = problem.message.replace("extra={...} or strict=False", "--lenient").replace("strict=False", "--lenient")
+    if "--lenient" not in message:
+        message += " (--lenient passes it through)"
+    return Problem(problem.path, problem.code, message)
+
+
+def problem_lines(problems: Sequence[Problem], prefix: str = "") -> list[str]:
+    """One indented line per problem (``prefix`` ``"warning: "`` for warnings, shown as they are)."""
+    return [f"  {prefix}{p if prefix else for_shell(p)}" for p in problems]
+
+
+def report_invalid(source: str, exc: SpecError) -> None:
+    """The one line and the problems of an invalid spec, on standard error."""
+    error(f"{source} is not a valid run ({plural(len(exc.problems), 'problem')}):")
+    for line in problem_lines(exc.problems):
+        echo(line, file=sys.stderr)
+    for line in problem_lines(exc.warnings, "warning: "):
+        echo(line, file=sys.stderr)
+
+
+def report_warnings(spec: RunSpec) -> None:
+    for line in problem_lines(spec.warnings, "warning: "):
+        echo(line, file=sys.stderr)
+
+
+def use_color(stream: TextIO) -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and os.environ.get("TERM") != "dumb"
+
+
+def elapsed(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
+
+
+def clip(text: str, *, tail: bool = False) -> list[str]:
+    lines = text.rstrip("\n").splitlines() or [""]
+    if len(lines) <= _MAX_LINES:
+        return lines
+    hidden = len(lines) - _MAX_LINES
+    if tail:
+        return [f"... ({plural(hidden, 'earlier line')} not shown)", *lines[-_MAX_LINES:]]
+    return [*lines[:_MAX_LINES], f"... ({plural(hidden, 'more line')} not shown)"]
+
+
+def error_object(status: str, code: int, exc: BaseException, message: str | None = None) -> dict[str, Any]:
+    """The ``--json`` object of a command that failed before or while submitting."""
+    error: dict[str, Any] = {"type": type(exc).__name__, "message": message or " ".join(str(exc).split())}
+    if isinstance(exc, SpecError):
+        error["message"] = f"{plural(len(exc.problems), 'problem')}"
+        error["problems"] = [for_shell(p).to_dict() for p in exc.problems]
+        error["warnings"] = [w.to_dict() for w in exc.warnings]
+    token = getattr(exc, "idempotency_token", None)
+    return {
+        "status": status,
+        "exit_code": code,
+        "error": error,
+        **({"idempotency_token": token} if token else {}),
+    }
+
+
+def submit_error_line(exc: BaseException, token: str | None, *, key: str | None = None) -> str:
+    """
+    A ``SubmitError`` as one line. When the request may have reached the workspace and ``token`` (the
+    idempotency token sent) is given, the line says how to submit again without a second run: with the
+    same token, or (``key``) by running the same command again.
+    """
+    from runspec.errors import ApiError, KeyConflict, SubmitError, WorkspaceUnreachable
+
+    text = exc.message if isinstance(exc, SubmitError) else str(exc)
+    if isinstance(exc, ApiError):
+        where = f"{exc.method} {exc.path} -> " if exc.method and exc.path else ""
+        code = f" {exc.error_code}" if exc.error_code else ""
+        text = f"{where}{exc.status}{code}: {exc.message}"
+    if isinstance(exc, (WorkspaceUnreachable, KeyConflict)):
+        maybe_sent = False  # nothing reached the workspace, or it answered (with the key's run)
+    else:
+        maybe_sent = not isinstance(exc, ApiError) or exc.status >= 500 or exc.status == 429
+    if isinstance(exc, SubmitError) and token and maybe_sent:
+        if key is not None:
+            text += f" (the run may exist: running the same command again, with --key {key}, reaches it)"
+        else:
+            text += f" (the run may exist: submitting again with --idempotency-token {token} cannot start a second one)"
+    return " ".join(text.split())

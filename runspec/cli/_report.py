@@ -1,0 +1,181 @@
+"""
+The end of following a run, as text or as the ``--json`` object: final picture, outputs, failed tasks, verdict.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
+
+from runspec.cli._follow import Outcome
+from runspec.cli._output import clip, echo, elapsed, error, note, use_color
+
+if TYPE_CHECKING:  # pragma: no cover - the client layer is imported only by the commands that use it
+    from runspec.client import OutputView, RunView, TaskView
+    from runspec.spec import RunSpec
+
+
+def output_entry(output: OutputView) -> dict[str, Any]:
+    entry: dict[str, Any] = {}
+    for name in ("notebook_result", "logs", "error", "error_trace", "sql_output", "dbt_output", "run_job_output"):
+        value = getattr(output, name)
+        if value is not None:
+            entry[name] = value
+    return entry
+
+
+def task_entry(task: TaskView) -> dict[str, Any]:
+    entry: dict[str, Any] = {"key": task.key, "state": task.state.label}
+    if task.attempt_number:
+        entry["attempt"] = task.attempt_number + 1
+    if task.error:
+        entry["error"] = task.error
+    if task.error_trace:
+        entry["error_trace"] = task.error_trace
+    if task.run_page_url:
+        entry["run_page_url"] = task.run_page_url
+    if task.failed_iterations:
+        entry["failed_iterations"] = [task_entry(item) for item in task.failed_iterations]
+    return entry
+
+
+def print_outputs(outputs: Mapping[str, OutputView], stream: TextIO) -> None:
+    shown: list[tuple[str, str, str]] = []
+    silent: list[str] = []
+    for key, output in outputs.items():
+        if output.error:
+            shown.append((key, "error", output.error))
+        elif output.notebook_result is not None:
+            shown.append((key, "", output.notebook_result))
+        elif output.logs:
+            shown.append((key, "logs", output.logs))
+        elif output.sql_output or output.dbt_output or output.run_job_output:
+            value = output.sql_output or output.dbt_output or output.run_job_output
+            shown.append((key, "", json.dumps(value, sort_keys=True)))
+        else:
+            silent.append(key)
+    echo("outputs:", file=stream)
+    if not shown:
+        echo("  (no task returned output)", file=stream)
+    width = max([0, *(len(k) for k, _, _ in shown)])
+    for key, kind, text in shown:
+        lines = clip(text, tail=kind == "logs")
+        label = f"{kind}: " if kind else ""
+        echo(f"  {key:<{width}}  {label}{lines[0]}", file=stream)
+        for line in lines[1:]:
+            echo(f"  {'':<{width}}  {line}", file=stream)
+    if silent and shown:
+        echo(f"  (no output: {', '.join(silent)})", file=stream)
+
+
+def print_failed(tasks: Sequence[TaskView], stream: TextIO) -> None:
+    """Each failed task with its error and the end of its trace; a for-each task's failed iterations under it."""
+    own = [t for t in tasks if not t.state.knock_on]
+    knock_on = [t for t in tasks if t.state.knock_on]
+    if own:
+        echo("failed tasks:", file=stream)
+    for task in own:
+        _print_failed_task(task, stream, indent="  ")
+        for item in task.failed_iterations:
+            _print_failed_task(item, stream, indent="    ")
+    if knock_on:
+        keys = ", ".join(t.key for t in knock_on)
+        echo(f"not run because of an upstream failure: {keys}", file=stream)
+
+
+def _print_failed_task(task: TaskView, stream: TextIO, *, indent: str) -> None:
+    echo(f"{indent}{task.describe()}", file=stream)
+    if task.error_trace:
+        for line in clip(task.error_trace, tail=True):
+            echo(f"{indent}    {line}", file=stream)
+
+
+def picture_of(run: RunView, spec: RunSpec | None, *, color: bool) -> str:
+    """The text picture of the run with each task's state; drawn from the run itself when there is no spec."""
+    from runspec.picture import to_text
+
+    body: Any = spec if spec is not None else run.raw
+    return to_text(body, state=run, color=color).rstrip("\n")
+
+
+def report(outcome: Outcome, spec: RunSpec | None, stream: TextIO, *, picture: bool = True) -> None:
+    """
+    The end of ``submit --wait``, ``wait`` and ``demo``: the final state, outputs or errors, the verdict.
+
+    The final state is the text picture of the run with each task's state (of ``spec``, else drawn
+    from the run as the workspace describes it), or (``picture=False``, when the picture was shown
+    before) its one-line summary.
+    """
+    handle, run = outcome.handle, outcome.run
+    if outcome.status in ("succeeded", "failed", "timed_out") and run is not None:
+        echo("", file=stream)
+        if picture:
+            echo(picture_of(run, spec, color=use_color(stream)), file=stream)
+        else:
+            from runspec.picture import summary
+
+            echo(summary(spec if spec is not None else run.raw, state=run), file=stream)
+    if outcome.status == "succeeded":
+        echo("", file=stream)
+        print_outputs(outcome.outputs, stream)
+    elif outcome.status == "failed" and outcome.failed_tasks:
+        echo("", file=stream)
+        print_failed(outcome.failed_tasks, stream)
+    took = f" in {elapsed(outcome.elapsed)}" if outcome.elapsed is not None else ""
+    if outcome.status == "succeeded":
+        echo("", file=stream)
+        echo(f"run {handle.run_id} succeeded{took}", file=stream)
+        if outcome.message:
+            note(outcome.message)
+    elif outcome.status == "failed":
+        echo("", file=stream)
+        error(outcome.message or f"run {handle.run_id} failed")
+    elif outcome.status in ("timed_out", "error", "interrupted"):
+        error(outcome.message or f"run {handle.run_id}: {outcome.status}")
+    elif outcome.message:
+        note(outcome.message)
+    print_next_steps(outcome)
+
+
+def print_next_steps(outcome: Outcome) -> None:
+    """After ``--timeout``: the commands that follow the run again or cancel it (on standard error)."""
+    if len(outcome.next_steps) == 2:
+        follow_it, cancel_it = outcome.next_steps
+        echo(f"  follow it:  {follow_it}", file=sys.stderr)
+        echo(f"  cancel it:  {cancel_it}", file=sys.stderr)
+
+
+def json_result(outcome: Outcome) -> dict[str, Any]:
+    """The ``--json`` object at the end of following a run."""
+    handle, run = outcome.handle, outcome.run
+    result: dict[str, Any] = {
+        "status": outcome.status,
+        "exit_code": outcome.exit_code,
+        "run_id": handle.run_id,
+        "run_page_url": (run.run_page_url if run is not None else None) or handle.run_page_url,
+        "host": handle.host,
+    }
+    if handle.idempotency_token is not None:  # None for a run attached to by id
+        result["idempotency_token"] = handle.idempotency_token
+    if handle.reattached:  # submit returned a run an earlier submit with the same token created
+        result["reattached"] = True
+    if run is not None:
+        result["state"] = run.state.label
+        result["tasks"] = {t.key: t.state.label for t in run.tasks}
+    if outcome.elapsed is not None:
+        result["elapsed_seconds"] = round(outcome.elapsed, 3)
+    if outcome.status == "succeeded":
+        result["outputs"] = {key: output_entry(out) for key, out in outcome.outputs.items()}
+    if outcome.failed_tasks:
+        result["failed_tasks"] = [task_entry(t) for t in outcome.failed_tasks]
+    if outcome.message:
+        result["message"] = outcome.message
+    if outcome.error:
+        result["error"] = outcome.error
+    if outcome.cancel:
+        result["cancel"] = outcome.cancel
+    if outcome.next_steps:
+        result["next"] = list(outcome.next_steps)
+    return result

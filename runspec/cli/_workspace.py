@@ -1,0 +1,106 @@
+"""
+The workspace a command talks to, found by the client's one resolver (``Workspace.resolve``) with the
+command's own option names, and the one line (and exit code) for each way reaching it can fail.
+
+* ``HostError``: the host value is not a workspace URL (no scheme, spaces, a path, plain ``http://``
+  to a remote host): exit 2, a usage error, with the corrected form the client's message shows.
+* ``ConfigError``: no host or no credentials anywhere runspec looked: exit 3.
+* ``WorkspaceUnreachable``: no connection could be made at all: exit 3, and for ``submit`` the line
+  says that no run was created (nothing reached the workspace).
+* any other ``SubmitError``: exit 3; after a submit that may have reached the workspace, the line
+  says how to resubmit without starting a second run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING
+
+from runspec.cli._output import EXIT_INVALID, EXIT_SUBMIT_ERROR, echo, error, error_object, submit_error_line
+
+if TYPE_CHECKING:  # pragma: no cover - the client layer is imported only when a command talks to a workspace
+    from runspec.client import Workspace
+
+__all__ = ["CLI_NAMES", "config_line", "report_workspace_error", "resolve", "shell_words"]
+
+#: How the resolver's messages name the command's options.
+CLI_NAMES = {"host": "--host", "profile": "--profile"}
+
+_ARGUMENT_WORDS = (
+    ("arguments (--host, token=, client_id=/client_secret=, auth=)", "the command line (--host)"),
+    ("arguments (host=, token=, client_id=/client_secret=, auth=)", "the command line (--host)"),
+    ("host= ", "--host "),
+    ("profile=", "--profile"),
+)
+
+# What the client suggests for a failed TLS handshake names Python arguments; a shell user sets this instead.
+_PYTHON_TLS_ADVICE = "pass session= a requests.Session whose verify= is the CA bundle"
+_SHELL_TLS_ADVICE = "set REQUESTS_CA_BUNDLE to the CA bundle file"
+
+
+def resolve(host: str | None, profile: str | None, token: str | None = None) -> Workspace:
+    """Host and credentials from ``--host`` / ``--profile``, else the environment, else ``~/.databrickscfg``."""
+    from runspec.client import Workspace
+
+    return Workspace.resolve(host, token, profile=profile, names=CLI_NAMES)
+
+
+def config_line(exc: BaseException) -> str:
+    """A ``ConfigError`` as one line, naming the command's options instead of Python's arguments."""
+    text = " ".join(str(exc).split())
+    for python, shell in _ARGUMENT_WORDS:
+        text = text.replace(python, shell)
+    return text
+
+
+_PYTHON_SPELLINGS = (
+    (re.compile(r"submit\(spec, key=\.\.\., attempt=N\+1\)"), "runspec submit SPEC --key KEY --attempt N+1"),
+    (re.compile(r"\battempt=(\d+|N\+1)"), r"--attempt \1"),
+)
+
+
+def shell_words(text: str) -> str:
+    """A message of the client as the command says it: ``--attempt 2`` for Python's ``attempt=2``."""
+    for pattern, shell in _PYTHON_SPELLINGS:
+        text = pattern.sub(shell, text)
+    return text
+
+
+def _unreachable_line(exc: BaseException, *, submitting: bool) -> str:
+    host = getattr(exc, "host", "the workspace")
+    source = getattr(exc, "host_source", None)
+    reason = str(getattr(exc, "reason", "") or "the connection could not be opened")
+    reason = reason.replace(_PYTHON_TLS_ADVICE, _SHELL_TLS_ADVICE)
+    where = f" (host from {source})" if source else ""
+    outcome = "nothing reached the workspace, so no run was created" if submitting else "nothing reached it"
+    return " ".join(f"cannot connect to {host}{where}: {reason}; {outcome}. Check the host".split())
+
+
+def report_workspace_error(
+    exc: BaseException, *, as_json: bool, token: str | None = None, key: str | None = None, submitting: bool = False
+) -> int:
+    """
+    Print a failure to reach or use the workspace (one line, and the ``--json`` object); return its exit code.
+
+    ``token`` is the idempotency token of a submit that may have reached the workspace: the line then
+    says how to resubmit without starting a second run.
+    """
+    from runspec.errors import ConfigError, HostError, SubmitError, WorkspaceUnreachable
+
+    code = EXIT_SUBMIT_ERROR
+    if isinstance(exc, HostError):
+        code, line, json_line = EXIT_INVALID, config_line(exc), config_line(exc)
+    elif isinstance(exc, ConfigError):
+        line = json_line = config_line(exc)
+    elif isinstance(exc, WorkspaceUnreachable):
+        line = json_line = _unreachable_line(exc, submitting=submitting)
+    else:
+        sent = exc.idempotency_token if isinstance(exc, SubmitError) and exc.idempotency_token else token
+        line, json_line = submit_error_line(exc, sent, key=key), submit_error_line(exc, None)
+        line, json_line = shell_words(line), shell_words(json_line)
+    if as_json:
+        status = "invalid" if code == EXIT_INVALID else "error"
+        echo(json.dumps(error_object(status, code, exc, json_line), indent=2))
+    error(line)
+    return code

@@ -1,0 +1,93 @@
+"""``runspec emulator``: serve the local Jobs API emulator on 127.0.0.1 until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from typing import TYPE_CHECKING
+
+from runspec.cli._options import FORMATTER, port, positive
+from runspec.cli._output import EXIT_INVALID, EXIT_OK, EXIT_SUBMIT_ERROR, CliError, echo
+
+if TYPE_CHECKING:  # pragma: no cover
+    from runspec.cli._options import Commands
+
+
+def cmd_emulator(args: argparse.Namespace) -> int:
+    from runspec.testing import Emulator, load_outcomes
+
+    scripts = None
+    if args.script is not None:
+        try:
+            scripts = load_outcomes(args.script)
+        except OSError as exc:
+            raise CliError(f"cannot read {args.script}: {exc.strerror or exc}", EXIT_INVALID) from None
+        except ValueError as exc:
+            raise CliError(str(exc), EXIT_INVALID) from None
+    emulator = Emulator(
+        token=args.token, port=args.port, speed=args.speed, scripts=scripts, forbidden_tokens=args.forbid
+    )
+    try:
+        emulator.start()
+    except OSError as exc:
+        raise CliError(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}", EXIT_SUBMIT_ERROR) from None
+    stop = threading.Event()
+    try:
+        url = emulator.url
+        accepts = "any bearer token" if args.token is None else "only the token given with --token"
+        speed = f", {args.speed:g}x real time" if args.speed not in (None, 1) else ""
+        echo(f"runspec emulator: a Jobs API for one-time runs on {url} ({accepts}{speed})")
+        if scripts:
+            echo(f"task outcomes from {args.script}: {', '.join(sorted(scripts))}")
+        echo("point runspec (or any Databricks client) at it:")
+        echo(f"  export DATABRICKS_HOST={url}")
+        token_hint = "anything" if args.token is None else "<the value of --token>"
+        echo(f"  export DATABRICKS_TOKEN={token_hint}")
+        echo("  runspec submit pipeline.json --wait")
+        echo(f"runs are listed at {url}/ ; Ctrl-C stops the emulator")
+        while not stop.wait(3600):
+            pass
+    except KeyboardInterrupt:
+        echo("runspec emulator: stopped")
+    finally:
+        emulator.stop()
+    return EXIT_OK
+
+
+def add_parser(commands: Commands) -> None:
+    """Register ``runspec emulator``."""
+    emulator = commands.add_parser(
+        "emulator",
+        help="serve a local Jobs API for one-time runs until Ctrl-C",
+        description=(
+            "Serve the runspec emulator, a local Jobs API 2.2 for one-time runs (submit, get, get-output,\n"
+            "cancel, list, delete; 2.0 and 2.1 too) on 127.0.0.1, until Ctrl-C. Runs move through the real\n"
+            "life cycle; every task succeeds after a short while unless --script says otherwise. Point\n"
+            "runspec or any Databricks client at it.\n\n"
+            '--script FILE is JSON mapping task keys ("*": every other task) to outcomes, or to a list of\n'
+            "outcomes by attempt (the last repeats):\n"
+            '  {"transform": {"error": "division by zero", "trace": "File etl.py, line 3 ..."},\n'
+            '   "load": [{"error": "connection reset"}, {"logs": "loaded"}],\n'
+            '   "ingest": {"result": "1200 rows", "values": {"rows": 1200}, "seconds": 5}}\n'
+            "An outcome takes seconds, result, logs, values, error (with trace, code, type) or hang."
+        ),
+        epilog="example:\n  runspec emulator --port 8000 --token secret\n"
+        "  DATABRICKS_HOST=http://127.0.0.1:8000 DATABRICKS_TOKEN=secret runspec submit body.json --wait",
+        formatter_class=FORMATTER,
+    )
+    emulator.add_argument("--port", type=port, default=0, metavar="N", help="port to listen on (default: a free one)")
+    emulator.add_argument("--token", metavar="T", help="the only bearer token accepted (default: any)")
+    emulator.add_argument(
+        "--speed", type=positive, default=1.0, metavar="X", help="how much faster than real time runs move (default 1)"
+    )
+    emulator.add_argument(
+        "--script", metavar="FILE", help="JSON file of task outcomes by task key (see above; default: all succeed)"
+    )
+    emulator.add_argument(
+        "--forbid",
+        action="append",
+        default=[],
+        metavar="TOKEN",
+        help="answer requests with this token 403 PERMISSION_DENIED (repeatable)",
+    )
+    emulator.set_defaults(handler=cmd_emulator)

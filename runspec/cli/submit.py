@@ -1,0 +1,266 @@
+"""``runspec submit SPEC``: submit a run exactly once and, with ``--wait``, follow it to its end."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import uuid
+from typing import TYPE_CHECKING
+
+from runspec.cli._follow import follow, workspace_words
+from runspec.cli._loading import InvalidSpec, load_or_exit
+from runspec.cli._options import (
+    FORMATTER,
+    SPEC_HELP,
+    attempt_number,
+    deadline_option,
+    follow_options,
+    json_option,
+    lenient_option,
+    nonempty_token,
+    run_key,
+    workspace_options,
+)
+from runspec.cli._output import (
+    EXIT_INVALID,
+    CliError,
+    echo,
+    elapsed,
+    error,
+    error_object,
+    report_invalid,
+    report_warnings,
+)
+from runspec.cli._report import json_result, print_next_steps, report
+from runspec.cli._signals import interrupt_code, interrupt_words, signals_as_interrupts
+from runspec.cli._workspace import report_workspace_error, resolve
+from runspec.errors import RunspecError, SpecError
+from runspec.spec import RunSpec
+
+if TYPE_CHECKING:  # pragma: no cover
+    from runspec.cli._options import Commands
+    from runspec.client import RunHandle
+
+
+def submit_and_follow(
+    spec: RunSpec,
+    *,
+    host: str | None,
+    token: str | None,
+    profile: str | None,
+    idempotency_token: str | None,
+    deadline: float,
+    key: str | None = None,
+    attempt: int | None = None,
+    wait: bool,
+    timeout: float | None,
+    poll_interval: float | None,
+    as_json: bool,
+    picture: bool = True,
+) -> int:
+    """
+    Submit ``spec``, print what happened (text or one JSON object), return the exit code.
+
+    SIGTERM and SIGHUP count as Ctrl-C throughout: while submitting they stop with the token to
+    resubmit with; while waiting they cancel the run (``follow``).
+    """
+    with signals_as_interrupts():
+        return _submit_and_follow(
+            spec,
+            host=host,
+            token=token,
+            profile=profile,
+            idempotency_token=idempotency_token,
+            deadline=deadline,
+            key=key,
+            attempt=attempt,
+            wait=wait,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            as_json=as_json,
+            picture=picture,
+        )
+
+
+def _submit_and_follow(
+    spec: RunSpec,
+    *,
+    host: str | None,
+    token: str | None,
+    profile: str | None,
+    idempotency_token: str | None,
+    deadline: float,
+    key: str | None = None,
+    attempt: int | None = None,
+    wait: bool,
+    timeout: float | None,
+    poll_interval: float | None,
+    as_json: bool,
+    picture: bool,
+) -> int:
+    from runspec.client import submit
+    from runspec.client.keys import key_token
+
+    out = sys.stdout
+    progress = sys.stderr if as_json else sys.stdout
+    if key is not None:
+        chosen = key_token(key, attempt)  # what submit derives from the key, for the messages
+    else:
+        chosen = idempotency_token or spec.idempotency_token or f"runspec-{uuid.uuid4().hex}"
+    start = time.monotonic()
+    try:
+        workspace = resolve(host, profile, token)
+        if key is not None:
+            handle = submit(spec, workspace=workspace, key=key, attempt=attempt, deadline=deadline)
+        else:
+            handle = submit(spec, workspace=workspace, idempotency_token=chosen, deadline=deadline)
+    except SpecError as exc:
+        if as_json:
+            echo(json.dumps(error_object("invalid", EXIT_INVALID, exc), indent=2))
+        report_invalid("the run", exc)
+        return EXIT_INVALID
+    except RunspecError as exc:
+        return report_workspace_error(exc, as_json=as_json, token=chosen, key=key, submitting=True)
+    except KeyboardInterrupt as exc:
+        code = interrupt_code(exc)
+        if as_json:
+            echo(json.dumps({"status": "interrupted", "exit_code": code, "idempotency_token": chosen}, indent=2))
+        again = (
+            f"running the same command again (--key {key})"
+            if key is not None
+            else (f"submitting again with --idempotency-token {chosen}")
+        )
+        error(
+            f"{interrupt_words(exc)} while submitting; if the run was created, {again} returns it instead of "
+            "starting another"
+        )
+        return code
+    with handle:
+        echo(_submitted_line(handle, key), file=progress)
+        if wait:
+            echo(f"waiting for it to finish (Ctrl-C cancels the run){_timeout_note(timeout)}", file=progress)
+        outcome = follow(
+            handle,
+            keys=spec.task_keys,
+            wait=wait,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            progress=progress,
+            start=start,
+            workspace=workspace_words(host, profile),
+        )
+        if not wait and outcome.run is not None and outcome.run.run_page_url and not as_json:
+            echo(f"  {outcome.run.run_page_url}", file=progress)
+        if as_json:
+            result = json_result(outcome)
+            if key is not None:
+                result.update(key=key, attempt=attempt or 1)
+            echo(json.dumps(result, indent=2, ensure_ascii=False), file=out)
+            if outcome.exit_code:
+                error(outcome.message or outcome.status)
+                print_next_steps(outcome)
+        elif wait or outcome.message:
+            report(outcome, spec, out, picture=picture)
+        return outcome.exit_code
+
+
+def _submitted_line(handle: RunHandle, key: str | None) -> str:
+    if key is not None and handle.reattached:
+        return f"attached to run {handle.run_id}: key {key!r} already names it (an earlier submit started it)"
+    if key is not None:
+        return f"submitted run {handle.run_id} (key {key!r}, idempotency token {handle.idempotency_token})"
+    if handle.reattached:
+        return (
+            f"returned the existing run {handle.run_id} (idempotency token {handle.idempotency_token} was used "
+            "before, so no second run was started)"
+        )
+    return f"submitted run {handle.run_id} (idempotency token {handle.idempotency_token})"
+
+
+def _timeout_note(timeout: float | None) -> str:
+    return f"; giving up waiting after {elapsed(timeout)}" if timeout is not None else ""
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    if args.attempt is not None and args.key is None:
+        raise CliError("--attempt needs --key: it numbers the runs made under one key")
+    if args.key is not None and args.idempotency_token is not None:
+        raise CliError("--key derives the idempotency token from the key; give --key or --idempotency-token, not both")
+    try:
+        spec = load_or_exit(args.spec, strict=not args.lenient)
+    except (InvalidSpec, CliError) as exc:
+        if args.json:
+            problem = exc.error if isinstance(exc, InvalidSpec) else exc
+            echo(json.dumps(error_object("invalid", EXIT_INVALID, problem), indent=2))
+        raise
+    report_warnings(spec)
+    return submit_and_follow(
+        spec,
+        host=args.host,
+        token=None,
+        profile=args.profile,
+        idempotency_token=args.idempotency_token,
+        deadline=args.deadline,
+        key=args.key,
+        attempt=args.attempt,
+        wait=args.wait,
+        timeout=args.timeout,
+        poll_interval=args.poll_interval,
+        as_json=args.json,
+    )
+
+
+def add_parser(commands: Commands) -> None:
+    """Register ``runspec submit``."""
+    submit = commands.add_parser(
+        "submit",
+        help="submit a run (exactly once), and with --wait follow it to its end",
+        description=(
+            "Submit SPEC to POST /api/2.2/jobs/runs/submit and print the run id and its page. The request\n"
+            "carries an idempotency token (printed; --idempotency-token chooses it), so retries and\n"
+            "resubmitting with the same token never start a second run.\n"
+            "\n"
+            "With --wait, print each task's state changes with the time since submitting, then the final\n"
+            "picture of the run and the tasks' outputs, or each failed task's error and trace. Ctrl-C\n"
+            "cancels the run and exits 130 (SIGTERM: 143, SIGHUP: 129). When --timeout passes, the run\n"
+            "goes on: runspec wait RUN_ID follows it again, runspec cancel RUN_ID stops it.\n"
+            "\n"
+            "exit codes: 0 submitted (with --wait: succeeded), 1 the run did not succeed or --timeout\n"
+            "passed (the run goes on), 2 invalid spec, 3 configuration, credentials, network or API error"
+        ),
+        epilog=(
+            "examples:\n  runspec submit pipeline.json --wait\n"
+            "  runspec submit pipelines.nightly:run --wait --profile prod --json > result.json\n"
+            "  DATABRICKS_HOST=http://127.0.0.1:8000 DATABRICKS_TOKEN=x runspec submit body.json --wait"
+        ),
+        formatter_class=FORMATTER,
+    )
+    submit.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
+    submit.add_argument("--wait", action="store_true", help="follow the run until it ends")
+    submit.add_argument(
+        "--idempotency-token",
+        type=nonempty_token,
+        metavar="T",
+        help="the token that makes the submit safe to repeat",
+    )
+    submit.add_argument(
+        "--key",
+        type=run_key,
+        metavar="KEY",
+        help="a name for the run (orders/2026-12-01): the same key reaches the same run from anywhere, even after "
+        "a crash; running the command again attaches to it",
+    )
+    submit.add_argument(
+        "--attempt",
+        type=attempt_number,
+        metavar="N",
+        help="with --key: run the spec again under the same key (a new run; default 1)",
+    )
+    follow_options(submit, prefix="with --wait: ")
+    deadline_option(submit)
+    json_option(submit, "print one JSON object at the end (progress goes to standard error)")
+    lenient_option(submit)
+    workspace_options(submit)
+    submit.set_defaults(handler=cmd_submit)

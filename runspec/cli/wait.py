@@ -1,0 +1,71 @@
+"""``runspec wait RUN_ID``: follow a run to its end, as ``submit --wait`` does, with the same exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import TYPE_CHECKING
+
+from runspec.cli._follow import follow, workspace_words
+from runspec.cli._options import follow_options
+from runspec.cli._output import echo, error
+from runspec.cli._report import json_result, print_next_steps, report
+from runspec.cli._runs import add_run_parser, attach
+from runspec.cli._signals import signals_as_interrupts
+from runspec.cli._workspace import report_workspace_error
+from runspec.errors import RunspecError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from runspec.cli._options import Commands
+
+
+def cmd_wait(args: argparse.Namespace) -> int:
+    try:
+        handle = attach(args)
+    except RunspecError as exc:
+        return report_workspace_error(exc, as_json=args.json)
+    progress = sys.stderr if args.json else sys.stdout
+    with handle, signals_as_interrupts():
+        limit = f"; giving up waiting after {args.timeout:g}s" if args.timeout is not None else ""
+        echo(f"waiting for run {handle.run_id} to finish (Ctrl-C cancels the run){limit}", file=progress)
+        outcome = follow(
+            handle,
+            keys=(),
+            wait=True,
+            timeout=args.timeout,
+            poll_interval=args.poll_interval,
+            progress=progress,
+            start=time.monotonic(),
+            workspace=workspace_words(args.host, args.profile),
+        )
+        if args.json:
+            echo(json.dumps(json_result(outcome), indent=2, ensure_ascii=False))
+            if outcome.exit_code:
+                error(outcome.message or outcome.status)
+                print_next_steps(outcome)
+        else:
+            report(outcome, None, sys.stdout)
+    return outcome.exit_code
+
+
+def add_parser(commands: Commands) -> None:
+    """Register ``runspec wait``."""
+    parser = add_run_parser(
+        commands,
+        "wait",
+        summary="follow a run to its end (as submit --wait does)",
+        description=(
+            "Follow the run until it ends: each task's state changes, then the picture of the run with\n"
+            "each task's state and the tasks' outputs, or each failed task's error and trace. Ctrl-C\n"
+            "cancels the run and exits 130 (SIGTERM: 143, SIGHUP: 129).\n"
+            "\n"
+            "exit codes: 0 the run succeeded, 1 it did not (or --timeout passed; the run goes on),\n"
+            "2 usage, 3 configuration, credentials, network or API error, 130 interrupted"
+        ),
+        epilog="examples:\n  runspec wait 123456\n  runspec wait 123456 --timeout 600 --json > result.json",
+        json_help="print one JSON object at the end (progress goes to standard error)",
+    )
+    follow_options(parser)
+    parser.set_defaults(handler=cmd_wait)

@@ -1,0 +1,100 @@
+"""The checks a builder call makes on its arguments, with the messages they give (``TypeError`` at the call)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from runspec.spec._convert import REGISTRY
+from runspec.spec._objects import SubmitTask, TaskDependency
+from runspec.spec._schema import closest
+from runspec.spec._text import article, shown
+from runspec.spec.task_types import TASK_TYPES
+
+__all__ = ["as_list", "check_kind", "dependencies", "hashable", "task_fields", "unknown_kwarg"]
+
+
+def _task_field_for(obj: object) -> str | None:
+    """The SubmitTask field a task-type object goes in (``notebook_task`` for a NotebookTask)."""
+    fields = _TYPE_FIELDS or _fill_type_fields()
+    return fields.get(type(obj))
+
+
+#: Task-type class -> SubmitTask field, filled from the task-type table on first use.
+_TYPE_FIELDS: dict[type, str] = {}
+
+
+def _fill_type_fields() -> dict[type, str]:
+    for entry in TASK_TYPES.values():
+        cls = REGISTRY.get(entry.class_name)
+        if cls is not None:
+            _TYPE_FIELDS[cls] = entry.field
+    return _TYPE_FIELDS
+
+
+def check_kind(owner: str, name: str, value: Any, kinds: type | tuple[type, ...], expected: str) -> None:
+    if not isinstance(value, kinds) or (
+        isinstance(value, bool) and bool not in (kinds if isinstance(kinds, tuple) else (kinds,))
+    ):
+        raise TypeError(
+            f"{owner}: {name!r} must be {expected} (got {shown(value)} that is {article(type(value).__name__)})"
+        )
+
+
+def as_list(owner: str, name: str, value: Any, expected: str) -> list[Any]:
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        hint = f"; did you mean [{value!r}]?" if isinstance(value, str) else ""
+        raise TypeError(
+            f"{owner}: {name!r} must be {expected} (got {shown(value)} that is a {type(value).__name__}){hint}"
+        )
+    return list(value)
+
+
+def task_fields(owner: str, task: Any, key: str | None) -> tuple[dict[str, Any], str | None]:
+    """The fields ``task`` gives a new task (a task-type object, or a whole SubmitTask), and its key."""
+    type_field = _task_field_for(task)
+    if type_field is not None:
+        return {type_field: task}, key
+    if isinstance(task, SubmitTask):
+        given = dict(task.__dict__)
+        task_key = given.pop("task_key", None)
+        x = task._extra_map()
+        if x:
+            given["extra"] = x
+        return given, task_key if key is None else key
+    raise TypeError(
+        f"{owner}: 'task' must be a task such as NotebookTask(...), SparkPythonTask(...) or a SubmitTask "
+        f"(got {task!r} that is {article(type(task).__name__)})"
+    )
+
+
+def dependencies(owner: str, depends_on: Iterable[str | TaskDependency]) -> tuple[TaskDependency, ...]:
+    """Check ``depends_on`` and turn task keys into ``TaskDependency`` objects."""
+    if type(depends_on) is not list and type(depends_on) is not tuple:
+        depends_on = as_list(owner, "depends_on", depends_on, "a list of task keys")
+    out = []
+    for dep in depends_on:
+        if type(dep) is str:
+            out.append(TaskDependency(dep))
+        elif isinstance(dep, TaskDependency):
+            out.append(dep)
+        elif isinstance(dep, str):
+            out.append(TaskDependency(str(dep)))
+        else:
+            check_kind(owner, "depends_on[]", dep, (str, TaskDependency), "a task key (str) or a TaskDependency")
+    return tuple(out)
+
+
+def unknown_kwarg(owner: str, name: str, table: Mapping[str, Any], exclude: Iterable[str] = ()) -> str:
+    known = [k for k in table if k not in exclude]
+    guess = closest(name, known)
+    hint = f"; did you mean {guess!r}?" if guess else ""
+    return f"{owner}() got an unexpected keyword argument {name!r}{hint}"
+
+
+def hashable(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return tuple(hashable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple((k, hashable(v)) for k, v in value.items())
+    return value

@@ -1,0 +1,306 @@
+"""
+``compile()``: the operations of a ``Run`` folded into what they say, then into a checked ``RunSpec``.
+
+Folding resolves what the builder left open: task keys not given are derived from the task (its
+task type's naming rule), named clusters are copied into each task that uses them (runs/submit has no
+shared job clusters), edits apply to the tasks that existed when they were made. Then the whole run
+is checked, once, by the same checks every ``RunSpec`` gets.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from runspec.errors import Problem
+from runspec.run._ops import (
+    AS_LOADED,
+    AddCluster,
+    AddEnvironment,
+    AddHealthRule,
+    AddTask,
+    Append,
+    LoadWarnings,
+    Op,
+    RemoveTask,
+    SetExtra,
+    SetField,
+    UpdateTask,
+)
+from runspec.spec import (
+    ForEachTask,
+    JobEnvironment,
+    JobsHealthRule,
+    JobsHealthRules,
+    NewCluster,
+    NotebookTask,
+    RunSpec,
+    SubmitTask,
+    Task,
+)
+from runspec.spec._schema import closest
+from runspec.spec.limits import MAX_TASK_KEY
+from runspec.spec.task_types import TASK_TYPES
+
+__all__ = ["Compiled", "Intent"]
+
+_NOT_KEY_CHARS = re.compile(r"[^A-Za-z0-9_\-]+")  # the characters a task key may not have (ASCII)
+
+
+class Compiled:
+    """What ``compile()`` made: the spec, and which named cluster each task got (for the pictures)."""
+
+    __slots__ = ("cluster_names", "spec")
+
+    def __init__(self, spec: RunSpec, cluster_names: dict[str, str]) -> None:
+        self.spec = spec
+        self.cluster_names = cluster_names
+
+
+class Intent:
+    """The operations of a Run folded into what they say, then compiled into a RunSpec."""
+
+    def __init__(self, ops: Sequence[Op]) -> None:
+        self.top: dict[str, Any] = {}
+        self.extra: Any = None
+        self.tasks: list[AddTask] = []
+        self.clusters: dict[str, NewCluster] = {}
+        self.problems: list[Problem] = []
+        self.environments: list[JobEnvironment] = []
+        self.health: list[JobsHealthRule] = []
+        self.appended: dict[str, list[Any]] = {}
+        # Each edit with the number of tasks when it was called: it applies to those tasks only.
+        self.edits: list[tuple[int, str, dict[str, Any] | None]] = []
+        self.load_warnings: tuple[Problem, ...] = ()
+        tasks = self.tasks
+        for op in ops:
+            if isinstance(op, AddTask):
+                tasks.append(op)
+            elif isinstance(op, SetField):
+                if op.value is None:
+                    self.top.pop(op.name, None)
+                else:
+                    self.top[op.name] = op.value
+            elif isinstance(op, AddCluster):
+                self._add_cluster(op)
+            elif isinstance(op, AddEnvironment):
+                self.environments.append(op.environment)
+            elif isinstance(op, Append):
+                self.appended.setdefault(op.name, []).append(op.item)
+            elif isinstance(op, AddHealthRule):
+                self.health.append(op.rule)
+            elif isinstance(op, UpdateTask):
+                self.edits.append((len(tasks), op.key, op.changes))
+            elif isinstance(op, RemoveTask):
+                self.edits.append((len(tasks), op.key, None))
+            elif isinstance(op, SetExtra):
+                self.extra = op.extra
+            elif isinstance(op, LoadWarnings):
+                self.load_warnings = op.warnings
+
+    def _add_cluster(self, op: AddCluster) -> None:
+        if op.name in self.clusters:
+            self.problems.append(
+                Problem(
+                    "$",
+                    "duplicate-cluster",
+                    f"cluster {op.name!r} is declared twice; give each .cluster() its own name",
+                )
+            )
+        self.clusters[op.name] = op.cluster
+
+    def compile(self) -> Compiled:
+        tasks, keys = self._apply_edits()
+        used: dict[str, list[int]] = {}
+        only = next(iter(self.clusters)) if len(self.clusters) == 1 else None
+        built: list[SubmitTask] = []
+        new_task = SubmitTask._new
+        for i, (entry, key) in enumerate(zip(tasks, keys, strict=True)):
+            name = entry.cluster
+            fields = entry.fields
+            if name is None and only is not None and _wants_cluster(fields):
+                name = only
+            elif name == AS_LOADED:
+                name = None
+            d: dict[str, Any] = {"task_key": key, **fields}
+            if name is not None:
+                self._attach_cluster(d, name, key, i, used)
+            built.append(new_task(d, d.pop("extra") if "extra" in d else None))
+        for name in self.clusters:
+            if name not in used:
+                self.problems.append(
+                    Problem(
+                        "$",
+                        "unused-cluster",
+                        f"cluster {name!r} is declared but no task uses it; "
+                        f"pass cluster={name!r} to .task() or remove it",
+                    )
+                )
+        top = dict(self.top)
+        if self.environments:
+            top["environments"] = (*top.get("environments", ()), *self.environments)
+        for field, items in self.appended.items():
+            top[field] = (*top.get(field, ()), *items)
+        if self.health:
+            rules = top.get("health")
+            existing = rules.rules if isinstance(rules, JobsHealthRules) and rules.rules else ()
+            top["health"] = JobsHealthRules(rules=[*existing, *self.health])
+        fields = {"run_name": top.pop("run_name")} if "run_name" in top else {}
+        fields["tasks"] = tuple(built)
+        fields.update(top)
+        spec = RunSpec._new(fields, self.extra)
+        warnings = [
+            Problem(
+                f"$.tasks[{indexes[0]}].new_cluster",
+                "cluster-per-task",
+                f"cluster {name!r} is copied into {len(indexes)} tasks ({_first_keys(keys, indexes)}); runs/submit "
+                f"starts a separate cluster for each of them",
+            )
+            for name, indexes in used.items()
+            if len(indexes) > 1
+        ]
+        spec._finish(self.problems, self.load_warnings, extra_warnings=warnings)
+        return Compiled(spec, {keys[i]: name for name, indexes in used.items() for i in indexes})
+
+    def _apply_edits(self) -> tuple[list[AddTask], list[str]]:
+        """
+        The tasks and their keys after ``update_task`` / ``remove_task``, applied in the order called.
+
+        An edit finds its task by key (given or derived) among the tasks that existed when it was
+        called, so ``.remove_task("a").task(..., key="a")`` keeps the new task.
+        """
+        tasks = self.tasks
+        keys = _derive_keys(tasks)
+        if not self.edits:
+            return tasks, keys
+        entries = list(tasks)
+        alive = [True] * len(entries)
+        for count, key, changes in self.edits:
+            name = "remove_task" if changes is None else "update_task"
+            index = next((i for i in range(count - 1, -1, -1) if alive[i] and keys[i] == key), None)
+            if index is None:
+                self.problems.append(Problem("$", "unknown-task", f"{name}({key!r}): no task has that key"))
+            elif changes is None:
+                alive[index] = False
+            else:
+                entry = entries[index]
+                fields = dict(entry.fields)
+                for field, value in changes.items():
+                    if value is None:
+                        fields.pop(field, None)
+                    else:
+                        fields[field] = value
+                entries[index] = entry._replace(fields=fields)
+        kept = [i for i, keep in enumerate(alive) if keep]
+        return [entries[i] for i in kept], [keys[i] for i in kept]
+
+    def _attach_cluster(
+        self, task: dict[str, Any], name: str, key: str, index: int, used: dict[str, list[int]]
+    ) -> None:
+        """Put named cluster ``name`` into ``task`` (the fields of task ``index``), or note why not."""
+        cluster = self.clusters.get(name)
+        path = f"$.tasks[{index}]"
+        if cluster is None:
+            guess = closest(name, self.clusters)
+            hint = f"did you mean {guess!r}? " if guess else ""
+            declared = ", ".join(repr(c) for c in self.clusters) or "none"
+            self.problems.append(
+                Problem(
+                    path,
+                    "unknown-cluster",
+                    f"task {key!r} names cluster {name!r}, which is not declared; {hint}declared: {declared}",
+                )
+            )
+            return
+        used.setdefault(name, []).append(index)
+        loop = task.get("for_each_task")
+        if isinstance(loop, ForEachTask) and isinstance(loop.task, Task):
+            # A for_each task has no cluster of its own: the cluster goes to the task it repeats.
+            inner = loop.task
+            if "new_cluster" in inner.__dict__ or "existing_cluster_id" in inner.__dict__:
+                self.problems.append(
+                    Problem(
+                        f"{path}.for_each_task.task",
+                        "multiple-compute",
+                        f"the task inside {key!r} already has a cluster; drop cluster={name!r}",
+                    )
+                )
+                return
+            new_inner = Task._new({**inner.__dict__, "new_cluster": cluster})
+            task["for_each_task"] = ForEachTask._new({**loop.__dict__, "task": new_inner})
+            return
+        if "new_cluster" in task or "existing_cluster_id" in task:
+            self.problems.append(
+                Problem(
+                    path,
+                    "multiple-compute",
+                    f"task {key!r} names cluster {name!r} and also sets its own cluster; keep one",
+                )
+            )
+            return
+        task["new_cluster"] = cluster
+
+
+# A task with none of these takes a named cluster as its new_cluster as it is.
+_NO_COMPUTE_YET = frozenset({"for_each_task", "new_cluster", "existing_cluster_id"})
+
+
+def _first_keys(keys: list[str], indexes: list[int]) -> str:
+    shown = ", ".join(repr(keys[i]) for i in indexes[:5])
+    return shown + (f" and {len(indexes) - 5} more" if len(indexes) > 5 else "")
+
+
+def _wants_cluster(fields: dict[str, Any]) -> bool:
+    """True for a task that needs classic compute and names none (so the run's one cluster applies)."""
+    if "new_cluster" in fields or "existing_cluster_id" in fields or "environment_key" in fields:
+        return False
+    loop = fields.get("for_each_task")
+    if isinstance(loop, ForEachTask) and isinstance(loop.task, Task):
+        inner = loop.task.__dict__
+        return _wants_cluster({k: v for k, v in inner.items() if k != "task_key"})
+    kinds = [k for k in fields if (entry := TASK_TYPES.get(k)) is not None and entry.compute == "cluster"]
+    if len(kinds) != 1:
+        return False
+    if kinds[0] == "notebook_task":
+        nb = fields["notebook_task"]
+        if isinstance(nb, NotebookTask) and nb.warehouse_id is not None:
+            return False
+    return True
+
+
+# -- task keys ----------------------------------------------------------------------------------
+
+
+def _derive_keys(tasks: list[AddTask]) -> list[str]:
+    """Each task's key: the one given, or one derived from the task and made unique in the run."""
+    taken = {e.key for e in tasks if e.key is not None}
+    counts: dict[str, int] = {}
+    keys: list[str] = []
+    for given_key, fields, _ in tasks:
+        if given_key is not None:
+            keys.append(given_key)
+            continue
+        base = _suggest_key(fields) or "task"
+        n = counts.get(base, 0)
+        key = base
+        while key in taken:
+            n += 1
+            suffix = f"_{n + 1}"
+            key = base[: MAX_TASK_KEY - len(suffix)] + suffix
+        counts[base] = n
+        taken.add(key)
+        keys.append(key)
+    return keys
+
+
+def _suggest_key(fields: dict[str, Any]) -> str | None:
+    table = TASK_TYPES
+    for name, value in fields.items():
+        entry = table.get(name)
+        if entry is not None:
+            raw = entry.name(value)
+            if raw:
+                cleaned = _NOT_KEY_CHARS.sub("_", raw).strip("_")[:MAX_TASK_KEY]
+                return cleaned or None
+    return None

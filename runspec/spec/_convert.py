@@ -1,0 +1,170 @@
+"""
+Call-site conversion: check a Python value against a field's type, freeze it, or raise ``TypeError``.
+
+Also the small pieces every other part of the spec base shares: the registry of spec classes by wire
+type, JSON paths, and the request form of a value (``wire_of``, ``plain_json``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any
+
+from runspec._frozen import FrozenMap, freeze_json
+from runspec.spec._schema import Desc, describe
+from runspec.spec._text import article, shown
+
+if TYPE_CHECKING:  # pragma: no cover
+    from runspec.spec._object import SpecObject
+
+__all__ = ["REGISTRY", "bad_type", "converter", "jpath", "plain_json", "wire_of"]
+
+#: Wire type name -> the spec class that stands for it.
+REGISTRY: dict[str, type[SpecObject]] = {}
+
+_INF = float("inf")
+
+
+def jpath(base: str, key: str) -> str:
+    """Append an object key to a JSON path: ``$.tasks[0]`` + ``task_key``."""
+    if key.isidentifier():
+        return f"{base}.{key}"
+    escaped = key.replace("\\", "\\\\").replace("'", "\\'")
+    return f"{base}['{escaped}']"
+
+
+def bad_type(owner: str, name: str, expected: str, value: Any) -> TypeError:
+    """The ``TypeError`` for a wrong Python type at a call: names the class, the argument and the type."""
+    return TypeError(
+        f"{owner}: {name!r} must be {expected} (got {shown(value)} that is {article(type(value).__name__)})"
+    )
+
+
+#: The JSON encoder's ``default``: the request form of a spec object, or the dict of a FrozenMap.
+#:
+#: A spec object's request form (``_w``) is made of frozen values: usually the object's own dict, whose
+#: values are strings, numbers, tuples, FrozenMaps and other spec objects. ``json.dumps(...,
+#: default=wire_of)`` writes tuples as arrays and asks ``wire_of`` for everything else, so no plain copy
+#: of the body is built to serialise it; ``plain_json`` makes one for callers who want dicts and lists.
+wire_of: Callable[[Any], Any] = attrgetter("_w")
+
+
+def plain_json(value: Any) -> Any:
+    """A request form, or part of one, as new plain dicts and lists (for callers to keep and change)."""
+    t = type(value)
+    if t is dict:
+        return {k: plain_json(v) for k, v in value.items()}
+    if t is tuple or t is list:
+        return [plain_json(v) for v in value]
+    if t is str or t is int or t is float or t is bool or value is None:
+        return value
+    w = getattr(value, "_w", None)  # a spec object's request form, or a FrozenMap's dict
+    return value if w is None else plain_json(w)
+
+
+def converter(owner: str, name: str, desc: Desc) -> Callable[[Any], Any]:
+    kind = desc[0]
+    expected = describe(desc)
+
+    if kind == "string":
+
+        def conv(v: Any) -> Any:
+            if isinstance(v, str):
+                return str.__str__(v)  # a str Enum member's value, not 'Source.GIT'
+            raise bad_type(owner, name, expected, v)
+
+    elif kind == "integer":
+
+        def conv(v: Any) -> Any:
+            if isinstance(v, int) and not isinstance(v, bool):
+                return int(v)
+            raise bad_type(owner, name, expected, v)
+
+    elif kind == "number":
+
+        def conv(v: Any) -> Any:
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                if v != v or v in (_INF, -_INF):
+                    raise ValueError(f"{owner}: {name!r} must be a finite number; JSON cannot carry {v!r}")
+                return v
+            raise bad_type(owner, name, expected, v)
+
+    elif kind == "boolean":
+
+        def conv(v: Any) -> Any:
+            if isinstance(v, bool):
+                return v
+            raise bad_type(owner, name, expected, v)
+
+    elif kind == "any":
+
+        def conv(v: Any) -> Any:
+            try:
+                return freeze_json(v)
+            except (TypeError, ValueError) as exc:
+                raise TypeError(f"{owner}: {name!r} must be a JSON value: {exc}") from None
+
+    elif kind == "array":
+        inner = converter(owner, name + "[]", desc[1])
+        inner_kind = desc[1][0]
+
+        def conv(v: Any) -> Any:
+            t = type(v)
+            if (
+                t is not list
+                and t is not tuple
+                and (isinstance(v, (str, bytes, Mapping)) or not isinstance(v, Iterable))
+            ):
+                raise bad_type(owner, name, expected, v)
+            if inner_kind == "string":
+                items = tuple(v)
+                for item in items:
+                    if type(item) is not str:
+                        inner(item)
+                return items
+            if inner_kind == "object":
+                # Most lists hold the right spec objects already: keep them as they are.
+                items = tuple(v)
+                cls = REGISTRY[desc[1][1]]
+                for item in items:
+                    if not isinstance(item, cls):
+                        return tuple(inner(item) for item in items)
+                return items
+            return tuple(inner(item) for item in v)
+
+    elif kind == "map":
+        inner = converter(owner, name + "[]", desc[1])
+        inner_kind = desc[1][0]
+
+        def conv(v: Any) -> Any:
+            if type(v) is dict and inner_kind == "string":
+                # The usual case, a dict of str to str, in one pass with no calls.
+                for k, item in v.items():
+                    if type(k) is not str or type(item) is not str:
+                        break
+                else:
+                    return FrozenMap._copy_of(v)
+            if type(v) is not dict and not isinstance(v, Mapping):
+                raise bad_type(owner, name, expected, v)
+            out = {}
+            for k, item in v.items():
+                if type(k) is not str:
+                    raise bad_type(owner, f"{name} key", "str", k)
+                out[k] = item if (inner_kind == "string" and type(item) is str) else inner(item)
+            return FrozenMap._adopt(out)
+
+    elif kind == "object":
+        type_name = desc[1]
+
+        def conv(v: Any) -> Any:
+            cls = REGISTRY[type_name]
+            if type(v) is cls or isinstance(v, cls):
+                return v
+            if isinstance(v, Mapping):
+                return cls.from_dict(v)
+            raise bad_type(owner, name, f"a {cls.__name__}", v)
+
+    else:  # pragma: no cover - the schema has no other kinds
+        raise AssertionError(kind)
+    return conv

@@ -1,0 +1,171 @@
+"""
+The registries of the checks, and what every rule shares: ``Report``, ``object_rule``, ``task_rule``.
+
+See ``runspec.spec._checks`` for how the rules run and how to add one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from runspec._frozen import FrozenMap
+from runspec.errors import Problem
+
+if TYPE_CHECKING:  # pragma: no cover
+    from runspec.spec._object import SpecObject
+    from runspec.spec._objects import SubmitTask, Task
+    from runspec.spec.task_types import TaskType
+
+__all__ = [
+    "ENV_VAR_NAME_RE",
+    "OBJECT_RULES",
+    "TASK_KEY_RE",
+    "TASK_RULES",
+    "WALK_PLANS",
+    "ObjectRule",
+    "Report",
+    "TaskRule",
+    "TaskScope",
+    "WalkPlan",
+    "object_rule",
+    "task_rule",
+]
+
+TASK_KEY_RE = re.compile(r"[A-Za-z0-9_\-]+")  # used with fullmatch: "$" would let a final newline through
+ENV_VAR_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # used with fullmatch
+
+
+def _num(value: Any) -> float | None:
+    """A number field's value as a number (bodies may carry numeric strings), or None."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return value
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _json_size(value: Any) -> int:
+    return len(json.dumps(_plain(value), separators=(",", ":")).encode("utf-8"))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, FrozenMap):
+        return dict(value)
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def _quote_keys(keys: Iterable[str], limit: int = 8) -> str:
+    keys = list(keys)
+    shown = ", ".join(repr(k) for k in keys[:limit])
+    return shown + (f" and {len(keys) - limit} more" if len(keys) > limit else "")
+
+
+# ---- reporting ---------------------------------------------------------------------------------
+
+
+class Report:
+    """Collects errors and warnings in the order they are found."""
+
+    __slots__ = ("errors", "warnings")
+
+    def __init__(self) -> None:
+        self.errors: list[Problem] = []
+        self.warnings: list[Problem] = []
+
+    def error(self, path: str, code: str, message: str) -> None:
+        self.errors.append(Problem(path, code, message))
+
+    def warn(self, path: str, code: str, message: str) -> None:
+        self.warnings.append(Problem(path, code, message))
+
+
+class TaskScope:
+    """
+    What a task rule may know besides the task: the run's tasks and keys, its environments, whether it
+    has a git source, and about the task itself its task types (``types``: the fields, ``entries``: their
+    ``TaskType``) and whether it is the task inside a for_each task (``inner``). ``used_envs`` collects the
+    environments tasks use.
+    """
+
+    __slots__ = ("entries", "environments", "has_git_source", "inner", "keys", "tasks", "types", "used_envs")
+
+    def __init__(
+        self,
+        tasks: Sequence[SubmitTask],
+        keys: dict[str, int],
+        environments: dict[str, int],
+        used_envs: set[str],
+        has_git_source: bool,
+        inner: bool,
+    ) -> None:
+        self.tasks = tasks
+        self.keys = keys
+        self.environments = environments
+        self.used_envs = used_envs
+        self.has_git_source = has_git_source
+        self.inner = inner
+        self.types: list[str] = []
+        self.entries: list[TaskType] = []
+
+
+#: A rule about one object: ``rule(obj, path, report)``.
+ObjectRule = Callable[[Any, str, Report], None]
+#: A rule about one task in its run: ``rule(task, path, scope, report)``.
+TaskRule = Callable[["SubmitTask | Task", str, TaskScope, Report], None]
+
+#: Class -> the rules for each object of that class (and of its subclasses), in the order registered.
+OBJECT_RULES: dict[type, list[ObjectRule]] = {}
+#: The rules for each task of a run (and the task inside each for_each task), in the order registered.
+TASK_RULES: list[TaskRule] = []
+
+
+class WalkPlan(NamedTuple):
+    """
+    What the checks' walk does with the objects of one class: its enum fields with their values, the
+    per-object rules to run on each, and the fields to walk into, each with its JSON path suffix. A field
+    is walked only when a rule can report something about its objects or inside them.
+    """
+
+    enums: tuple[tuple[str, frozenset[str]], ...]
+    checks: tuple[ObjectRule, ...]
+    nested: dict[str, str]
+
+
+#: Class -> its walk plan, made on first use from OBJECT_RULES (and made again when a rule is added).
+WALK_PLANS: dict[type, WalkPlan] = {}
+
+
+def object_rule(*types: type) -> Callable[[ObjectRule], ObjectRule]:
+    """Register a rule run once on every object of ``types``, wherever it appears in a run."""
+
+    def register(fn: ObjectRule) -> ObjectRule:
+        for t in types:
+            OBJECT_RULES.setdefault(t, []).append(fn)
+        WALK_PLANS.clear()
+        return fn
+
+    return register
+
+
+def task_rule(fn: TaskRule) -> TaskRule:
+    """Register a rule run once on every task of a run, and on the task inside each for_each task."""
+    TASK_RULES.append(fn)
+    return fn
+
+
+def _exactly_one(obj: SpecObject, names: Sequence[str], path: str, r: Report, code: str, what: str) -> None:
+    present = [n for n in names if n in obj.__dict__]
+    if len(present) == 1:
+        return
+    if present:
+        r.error(path, code, f"{what} takes exactly one of {', '.join(names)}; this one sets {', '.join(present)}")
+    else:
+        r.error(path, code, f"{what} needs exactly one of {', '.join(names)}; this one sets none")

@@ -1,0 +1,64 @@
+"""The emulator's request log: what each request looked like, with credentials masked."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["RecordedRequest", "endpoint_of", "is_secret", "mask_headers"]
+
+API_PATH = re.compile(r"/api/(?P<version>\d+\.\d+)/jobs/(?P<name>runs/[A-Za-z-]+)")
+MASK = "****"
+_SECRET_HEADERS = ("authorization", "cookie", "token", "secret", "password")
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """
+    One request the emulator received, for assertions. Tokens in headers are masked.
+
+    ``endpoint`` is the Jobs API name without version (``"runs/submit"``) or the raw path for anything
+    else; ``body`` the parsed JSON (the raw text when it is not JSON, ``None`` when empty); ``status`` the
+    HTTP status sent (``None`` when the connection was dropped); form bodies (the OAuth token request)
+    are a dict with secrets masked; ``fault`` the injected fault's label,
+    if one applied; ``time`` the wall-clock time it arrived.
+    """
+
+    method: str
+    path: str
+    endpoint: str
+    query: Mapping[str, str]
+    body: Any
+    headers: Mapping[str, str]
+    status: int | None = None
+    fault: str | None = None
+    time: float = field(default=0.0, compare=False)
+
+
+def endpoint_of(path: str) -> str:
+    """``"runs/submit"`` for ``/api/2.2/jobs/runs/submit``; the path itself for anything else."""
+    match = API_PATH.fullmatch(path)
+    return match.group("name") if match else path
+
+
+def is_secret(name: str) -> bool:
+    """Whether a header or form field named ``name`` holds a credential."""
+    lowered = name.lower()
+    return any(word in lowered for word in _SECRET_HEADERS)
+
+
+def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """A copy of ``headers`` with credentials replaced by ``****`` (the scheme of Authorization stays)."""
+    out: dict[str, str] = {}
+    for name, value in headers.items():
+        lowered = name.lower()
+        if lowered == "authorization":
+            scheme, _, rest = value.partition(" ")
+            out[name] = f"{scheme} {MASK}" if rest else MASK
+        elif is_secret(name):
+            out[name] = MASK
+        else:
+            out[name] = value
+    return out

@@ -1,0 +1,47 @@
+"""A ``Run`` is a value: copies, deep copies and pickles work at the API's 1000 tasks and compare equal."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+import pytest
+
+from runspec import NewCluster, NotebookTask, PyPI, Run
+from runspec.run._ops import AddTask, SetField, Start
+
+
+def _run(n: int) -> Run:
+    run = Run("values").cluster("c", NewCluster(spark_version="15.4.x-scala2.12", num_workers=1))
+    for i in range(n):
+        run = run.task(
+            NotebookTask(f"/n/{i}"), key=f"t{i}", depends_on=[f"t{i - 1}"] if i else (), libraries=[PyPI("p")]
+        )
+    return run.timeout(60).update_task("t0", description="first")
+
+
+@pytest.mark.parametrize("n", [0, 1, 300, 1000])
+def test_copy_deepcopy_and_pickle_of_a_run(n: int) -> None:
+    run = _run(n)
+    body = run.compile().to_dict() if n else None
+    for other in (copy.copy(run), copy.deepcopy(run), pickle.loads(pickle.dumps(run))):
+        assert other == run
+        assert hash(other) == hash(run)
+        if body is not None:
+            assert other.compile().to_dict() == body
+
+
+def test_a_pickled_run_keeps_growing_on_its_own() -> None:
+    run = _run(3)
+    loaded = pickle.loads(pickle.dumps(run))
+    longer = loaded.task(NotebookTask("/n/extra"), key="extra")
+    assert longer.compile().task_keys == ("t0", "t1", "t2", "extra")
+    assert run.compile().task_keys == ("t0", "t1", "t2")
+
+
+def test_operations_are_typed_records() -> None:
+    run = Run("x").task(NotebookTask("/a"), key="a", cluster=None)
+    ops = run._ops()
+    assert ops[0] == SetField("run_name", "x")
+    assert isinstance(ops[1], AddTask) and ops[1].key == "a" and ops[1].cluster is None
+    assert isinstance(Run()._ops()[0], Start)

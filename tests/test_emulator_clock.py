@@ -1,0 +1,139 @@
+"""
+Fast by default: an ``Emulator()`` runs on an ``InstantClock``; a ``ManualClock`` cannot hang a client
+that polls; the fixture's clock and speed are ini options or marker arguments.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from runspec import NotebookTask, Run, submit
+from runspec.testing import Emulator, InstantClock, ManualClock, Outcome
+
+SPEC = (
+    Run("three")
+    .task(NotebookTask("/Workspace/a"), key="a")
+    .task(NotebookTask("/Workspace/b"), key="b", depends_on=["a"])
+    .task(NotebookTask("/Workspace/c"), key="c", depends_on=["b"])
+    .compile()
+)
+
+
+def test_default_emulator_has_the_run_finished_by_the_first_poll() -> None:
+    slept: list[float] = []
+    with Emulator() as emu:
+        assert isinstance(emu.clock, InstantClock)
+        handle = submit(SPEC, host=emu.url, token=emu.token, sleep=slept.append)
+        finished = handle.wait()
+        assert finished.state.result_state == "SUCCESS"
+        assert slept == []  # no poll had to wait
+        run = emu.run(handle.run_id)
+    a, b, c = run["tasks"]
+    assert a["end_time"] <= b["start_time"] and b["end_time"] <= c["start_time"]  # the timeline is intact
+    assert run["run_duration"] > 0
+
+
+def test_instant_clock_still_times_out_and_retries() -> None:
+    with Emulator() as emu:
+        emu.script("a", [Outcome.fail("flaky"), Outcome.success(seconds=3600)])
+        body = {
+            "run_name": "r",
+            "tasks": [
+                {"task_key": "a", "notebook_task": {"notebook_path": "/a"}, "max_retries": 1, "timeout_seconds": 60}
+            ],
+        }
+        handle = submit(body, host=emu.url, token=emu.token)
+        run = emu.run(handle.run_id)
+    assert [t["state"]["result_state"] for t in run["tasks"]] == ["FAILED", "TIMEDOUT"]
+
+
+def test_a_manual_clock_nobody_moves_does_not_hang_a_plain_wait() -> None:
+    with Emulator(clock=ManualClock(), stall_after=0.05) as emu:
+        handle = submit(SPEC, host=emu.url, token=emu.token)
+        assert handle.wait(timeout=30).state.result_state == "SUCCESS"
+
+
+def test_a_manual_clock_read_without_pause_stays_where_the_test_put_it() -> None:
+    with Emulator(clock=ManualClock()) as emu:
+        handle = submit(SPEC, host=emu.url, token=emu.token)
+        first = handle.get()
+        again = handle.get()
+        assert first.state.label == again.state.label and not first.state.finished
+
+
+USER_SUITE = """
+import pytest
+from runspec import NotebookTask, Run, submit
+from runspec.testing import InstantClock, ManualClock, ScaledClock
+
+SPEC = Run("r").task(NotebookTask("/a"), key="a").compile()
+
+
+def test_ini_clock(runspec_emulator):
+    assert type(runspec_emulator.clock).__name__ == "{ini_class}"
+
+
+@pytest.mark.runspec_emulator(clock="instant")
+def test_marker_word_instant(runspec_emulator):
+    assert isinstance(runspec_emulator.clock, InstantClock)
+    submit(SPEC, host=runspec_emulator.url, token=runspec_emulator.token).wait()
+
+
+@pytest.mark.runspec_emulator(clock="manual")
+def test_marker_word_manual(runspec_emulator):
+    assert type(runspec_emulator.clock) is ManualClock
+
+
+@pytest.mark.runspec_emulator(speed=20)
+def test_marker_speed_is_real_time_sped_up(runspec_emulator):
+    assert isinstance(runspec_emulator.clock, ScaledClock) and runspec_emulator.clock.speed == 20
+"""
+
+
+def _pytest(folder: Path, ini: str) -> subprocess.CompletedProcess[str]:
+    (folder / "pytest.ini").write_text(f"[pytest]\n{ini}\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATABRICKS_")}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--strict-markers", str(folder)],
+        capture_output=True,
+        text=True,
+        cwd=folder,
+        env=env,
+        timeout=300,
+    )
+
+
+def test_fixture_clock_from_the_ini_file_and_from_markers(tmp_path: Path) -> None:
+    for ini, expected in (("", "InstantClock"), ("runspec_emulator_clock = manual", "ManualClock")):
+        (tmp_path / "test_user.py").write_text(textwrap.dedent(USER_SUITE.replace("{ini_class}", expected)))
+        done = _pytest(tmp_path, ini)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "4 passed" in done.stdout
+    (tmp_path / "test_user.py").write_text(
+        "def test_real(runspec_emulator):\n    assert runspec_emulator.clock.speed == 3.5\n"
+    )
+    done = _pytest(tmp_path, "runspec_emulator_clock = real\nrunspec_emulator_speed = 3.5")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_fifty_submit_and_wait_tests_pass_with_the_fixture_as_the_readme_uses_it(tmp_path: Path) -> None:
+    """The suite the README describes (timed in benchmarks/emulator_suite.py, not here)."""
+    tests = "".join(
+        f"\ndef test_run_{i}(runspec_emulator):\n"
+        "    handle = submit(SPEC, host=runspec_emulator.url, token=runspec_emulator.token)\n"
+        "    handle.wait()\n"
+        for i in range(50)
+    )
+    header = "from runspec import NotebookTask, Run, submit\n\n"
+    spec = (
+        'SPEC = (Run("s").task(NotebookTask("/a"), key="a").task(NotebookTask("/b"), key="b", depends_on=["a"])'
+        '.task(NotebookTask("/c"), key="c", depends_on=["b"]).compile())\n'
+    )
+    (tmp_path / "test_fifty.py").write_text(header + spec + tests, encoding="utf-8")
+    done = _pytest(tmp_path, "")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "50 passed" in done.stdout

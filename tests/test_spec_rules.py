@@ -1,0 +1,158 @@
+"""
+The checks run the same rules on every object and every task, however the run was made.
+
+A rule added as ``runspec.spec._checks`` says (``@task_rule`` or ``@object_rule``) applies to each of
+the 1000 tasks of a run built with the builder, with the classes and with ``from_dict``; and the spec
+base (objects, classes, conversion, loading) does not reach into the checks at all.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runspec import NewCluster, NotebookTask, PyPI, Run, RunSpec
+from runspec.spec import SubmitTask, Task, TaskDependency
+from runspec.spec._checks import Report, TaskScope
+from runspec.spec._convert import jpath
+from runspec.spec._rules import OBJECT_RULES, TASK_RULES, WALK_PLANS, object_rule, task_rule
+
+N = 1000
+CLUSTER = NewCluster(spark_version="15.4.x-scala2.12", node_type_id="i3.xlarge", num_workers=1)
+
+
+def built_by_builder() -> RunSpec:
+    run = Run("planted").cluster("c", CLUSTER)
+    for i in range(N):
+        run = run.task(
+            NotebookTask(f"/n/{i}"),
+            key=f"t{i}",
+            depends_on=[f"t{i - 1}"] if i else (),
+            cluster="c",
+            libraries=[PyPI("p")],
+        )
+    return run.compile()
+
+
+def built_by_classes() -> RunSpec:
+    tasks = [
+        SubmitTask(
+            f"t{i}",
+            notebook_task=NotebookTask(f"/n/{i}"),
+            depends_on=[TaskDependency(f"t{i - 1}")] if i else None,
+            new_cluster=CLUSTER,
+            libraries=[PyPI("p")],
+        )
+        for i in range(N)
+    ]
+    return RunSpec(run_name="planted", tasks=tasks)
+
+
+def built_by_from_dict() -> RunSpec:
+    return RunSpec.from_dict(built_by_classes().to_dict())
+
+
+MAKERS: dict[str, Callable[[], RunSpec]] = {
+    "builder": built_by_builder,
+    "classes": built_by_classes,
+    "from_dict": built_by_from_dict,
+}
+
+
+@pytest.fixture
+def planted_task_rule() -> Iterator[None]:
+    """A per-task rule added the documented way: it warns about every task it sees."""
+
+    @task_rule
+    def _every_task(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) -> None:
+        r.warn(jpath(path, "task_key"), "planted", f"saw {task.task_key} with {scope.types}")
+
+    try:
+        yield
+    finally:
+        TASK_RULES.remove(_every_task)
+
+
+@pytest.fixture
+def planted_object_rule() -> Iterator[None]:
+    """A per-object rule added the documented way: it warns about every notebook task it sees."""
+
+    @object_rule(NotebookTask)
+    def _every_notebook(task: NotebookTask, path: str, r: Report) -> None:
+        r.warn(jpath(path, "notebook_path"), "planted", task.notebook_path)
+
+    try:
+        yield
+    finally:
+        OBJECT_RULES[NotebookTask].remove(_every_notebook)
+        WALK_PLANS.clear()
+
+
+def _planted(spec: RunSpec) -> list[tuple[str, str]]:
+    return [(w.path, w.message) for w in spec.warnings if w.code == "planted"]
+
+
+@pytest.mark.parametrize("made_by", MAKERS)
+def test_a_planted_task_rule_fires_on_every_task(made_by: str, planted_task_rule: None) -> None:
+    found = _planted(MAKERS[made_by]())
+    assert found == [(f"$.tasks[{i}].task_key", f"saw t{i} with ['notebook_task']") for i in range(N)]
+
+
+@pytest.mark.parametrize("made_by", MAKERS)
+def test_a_planted_object_rule_fires_on_every_object(made_by: str, planted_object_rule: None) -> None:
+    found = _planted(MAKERS[made_by]())
+    assert found == [(f"$.tasks[{i}].notebook_task.notebook_path", f"/n/{i}") for i in range(N)]
+
+
+def test_a_planted_task_rule_sees_the_task_inside_a_for_each(planted_task_rule: None) -> None:
+    from runspec.spec import ForEachTask
+
+    inner = Task("inner", notebook_task=NotebookTask("/n"), existing_cluster_id="c")
+    spec = Run("x").task(ForEachTask("[1, 2]", inner), key="loop").compile()
+    assert [p for p, _ in _planted(spec)] == ["$.tasks[0].task_key", "$.tasks[0].for_each_task.task.task_key"]
+
+
+def test_a_planted_error_stops_every_way_of_making_a_run() -> None:
+    @task_rule
+    def _no_t7(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) -> None:
+        if task.task_key == "t7":
+            r.error(path, "planted", "t7 is not allowed")
+
+    try:
+        for made_by, make in MAKERS.items():
+            with pytest.raises(Exception) as err:
+                make()
+            problems: Any = getattr(err.value, "problems", ())
+            assert [(p.path, p.code) for p in problems] == [("$.tasks[7]", "planted")], made_by
+    finally:
+        TASK_RULES.remove(_no_t7)
+
+
+# -- the spec base does not reach into the checks ---------------------------------------------------------
+
+PACKAGE = Path(__file__).resolve().parent.parent / "runspec"
+BASE_MODULES = ["_base", "_classes", "_convert", "_load", "_object", "_schema", "_text", "limits", "task_types"]
+CHECK_MODULES = {"_checks", "_rules", "_object_rules", "_task_rules"}
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Every module a file imports, at the top, in functions or under TYPE_CHECKING."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+@pytest.mark.parametrize("module", BASE_MODULES)
+def test_the_spec_base_does_not_import_the_checks(module: str) -> None:
+    imported = _imported_modules(PACKAGE / "spec" / f"{module}.py")
+    reached = {m for m in imported if m.rsplit(".", 1)[-1] in CHECK_MODULES}
+    assert reached == set()
