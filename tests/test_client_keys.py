@@ -309,3 +309,82 @@ def test_a_process_killed_mid_wait_is_replaced_by_one_that_reattaches() -> None:
         assert second.stdout.splitlines() == [f"reattached {line[1]}", "finished TERMINATED SUCCESS"]
         assert len({r.body["idempotency_token"] for r in emu.requests_to("runs/submit")}) == 1
         assert len(emu.requests_to("runs/list")) == 2
+
+
+# -- against the emulator's runs/repair ---------------------------------------------------------------
+
+
+def _emulated(**kwargs: Any) -> Any:
+    from runspec.testing import ManualClock
+
+    clock = ManualClock()
+    return Emulator(token="t", clock=clock, **kwargs), clock
+
+
+def test_repair_against_the_emulator_reruns_what_failed_once_and_ends_succeeded() -> None:
+    from runspec.testing import Outcome
+
+    emu, clock = _emulated()
+    with emu:
+        # load fails on its first attempt and its retry, and succeeds when repaired.
+        emu.script("load", [Outcome.fail("flaky"), Outcome.fail("flaky again"), Outcome.success()])
+        spec = {
+            "run_name": "orders",
+            "tasks": [
+                {"task_key": "ingest", "notebook_task": {"notebook_path": "/i"}},
+                {
+                    "task_key": "load",
+                    "depends_on": [{"task_key": "ingest"}],
+                    "notebook_task": {"notebook_path": "/l"},
+                    "max_retries": 1,
+                },
+                {"task_key": "report", "depends_on": [{"task_key": "load"}], "notebook_task": {"notebook_path": "/r"}},
+            ],
+        }
+        handle = submit(spec, emu.url, "t", key="orders/repair", sleep=clock.advance, clock=clock.now)
+        with pytest.raises(RunFailed) as failed:
+            handle.wait()
+        assert [t.key for t in failed.value.failed_tasks] == ["load", "report"]
+        first = handle.repair(["load", "load"])
+        (sent,) = [r.body for r in emu.requests_to("runs/repair")]
+        assert sent == {"run_id": handle.run_id, "rerun_dependent_tasks": True, "rerun_tasks": ["load"]}
+        run = handle.wait()
+        assert run.succeeded()
+        assert run.task("load").state.label == "TERMINATED SUCCESS"
+        # A second repair names the first.
+        handle.repair(["report"], dependents=False)
+        assert emu.requests_to("runs/repair")[-1].body["latest_repair_id"] == first
+        handle.wait()
+        history = RunHandle.attach(handle.run_id, emu.url, "t")._transport.call(
+            "GET", "runs/get", query={"run_id": handle.run_id, "include_history": True}
+        )["repair_history"]
+        assert [h["type"] for h in history] == ["ORIGINAL", "REPAIR", "REPAIR"]
+        assert len(emu.requests_to("runs/submit")) == 1
+
+
+def test_the_emulator_refusing_one_time_repairs_gives_the_way_out() -> None:
+    from runspec.testing import Outcome
+
+    emu, clock = _emulated(repair_one_time_runs=False)
+    with emu:
+        emu.script("load", Outcome.fail("boom"))
+        handle = submit(body(keys=("load",)), emu.url, "t", key="refused", sleep=clock.advance, clock=clock.now)
+        with pytest.raises(RunFailed):
+            handle.wait()
+        with pytest.raises(ApiError) as error:
+            handle.repair()
+    text = str(error.value)
+    assert "the workspace does not repair one-time runs" in text
+    assert "attempt=N+1" in text
+
+
+def test_the_emulator_answers_a_deleted_runs_key_and_runspec_adds_the_way_out() -> None:
+    emu, clock = _emulated()
+    with emu:
+        handle = submit(body(), emu.url, "t", key="deleted/1", sleep=clock.advance, clock=clock.now)
+        handle.wait()
+        handle._transport.call("POST", "runs/delete", body={"run_id": handle.run_id})
+        with pytest.raises(ApiError) as error:
+            submit(body(), emu.url, "t", key="deleted/1", sleep=clock.advance, clock=clock.now)
+    assert "was deleted" in str(error.value)
+    assert "use a new key, or attempt=2" in str(error.value)
