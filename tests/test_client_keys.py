@@ -260,16 +260,6 @@ def test_wait_after_repair_is_not_fooled_by_the_state_before_it(ws: FakeWorkspac
     assert [r.query.get("include_history") for r in polls] == ["true"] * 3
 
 
-def test_the_crash_safe_runs_page_runs_as_written() -> None:
-    import re
-
-    page = (ROOT / "docs" / "crash-safe.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```python\n(.*?)```", page, re.S)
-    assert len(blocks) == 2
-    for block in blocks:
-        exec(compile(block, "docs/crash-safe.md", "exec"), {})
-
-
 _FOLLOWER = """
 import sys
 from runspec import submit
