@@ -436,3 +436,26 @@ def test_a_prepared_request_sent_twice_reports_the_second_as_existing(ws: FakeWo
     assert request.send().reattached is False
     assert request.send().reattached is True
     assert len(ws.created) == 1
+
+
+def test_retry_log_lines_are_one_short_line_each(
+    ws: FakeWorkspace, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    busy = Reply(503, {"error_code": "TEMPORARILY_UNAVAILABLE", "message": "busy " * 100})
+    ws.script("GET", "runs/get", busy, busy)
+    ws.runs[9] = run_json(9, "RUNNING")
+    refused = f"http://127.0.0.1:{free_port()}"
+    with caplog.at_level(logging.WARNING, logger="runspec"):
+        RunHandle.attach(9, ws.url, TOKEN, sleep=clock.sleep, clock=clock).get()
+        with pytest.raises(WorkspaceUnreachable):
+            RunHandle.attach(9, refused, TOKEN, sleep=clock.sleep, clock=clock).get()
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[:2] == [
+        f"GET /api/2.2/jobs/runs/get: HTTP 503; retrying in {clock.sleeps[0]:.1f} s (attempt 2)",
+        f"GET /api/2.2/jobs/runs/get: HTTP 503; retrying in {clock.sleeps[1]:.1f} s (attempt 3)",
+    ]
+    assert lines[2:] == [
+        "GET /api/2.2/jobs/runs/get: the connection was refused; trying again in 0.5 s",
+        "GET /api/2.2/jobs/runs/get: the connection was refused; trying again in 1.0 s",
+    ]
+    assert all(len(line) < 100 and "\n" not in line for line in lines)

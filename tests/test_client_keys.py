@@ -234,3 +234,147 @@ def test_a_workspace_that_does_not_repair_one_time_runs_says_so(ws: FakeWorkspac
     assert "the workspace does not repair one-time runs" in text
     assert "new attempt" in text and "attempt=N+1" in text
     assert len(ws.calls("runs/repair")) == 1
+
+
+def test_wait_after_repair_is_not_fooled_by_the_state_before_it(ws: FakeWorkspace, clock: FakeClock) -> None:
+    _failed_run(ws, 82)
+    handle = RunHandle.attach(82, ws.url, TOKEN, sleep=clock.sleep, clock=clock)
+    repair_id = handle.repair()
+    stale = dict(ws.runs[82])
+    history = [{"type": "ORIGINAL", "id": 82}]
+    ws.timeline(
+        82,
+        {**stale, "repair_history": history},  # the workspace has not listed the repair yet
+        {**stale, "repair_history": [*history, {"type": "REPAIR", "id": repair_id, "status": {"state": "RUNNING"}}]},
+        run_json(
+            82,
+            "TERMINATED",
+            code="SUCCESS",
+            kind="SUCCESS",
+            tasks=[task_json("load", 15, "TERMINATED", code="SUCCESS", kind="SUCCESS", attempt_number=2)],
+            repair_history=[*history, {"type": "REPAIR", "id": repair_id, "status": {"state": "TERMINATED"}}],
+        ),
+    )
+    assert handle.wait().succeeded()
+    polls = ws.calls("runs/get")[-3:]
+    assert [r.query.get("include_history") for r in polls] == ["true"] * 3
+
+
+_FOLLOWER = """
+import sys
+from runspec import submit
+handle = submit({body!r}, sys.argv[1], "t", key="killed/1")
+print("reattached" if handle.reattached else "created", handle.run_id, flush=True)
+run = handle.wait(poll_interval=0.2)
+print("finished", run.state.label, flush=True)
+"""
+
+
+def test_a_process_killed_mid_wait_is_replaced_by_one_that_reattaches() -> None:
+    import signal
+    import time
+
+    from runspec.testing import Outcome
+
+    with Emulator(token="t", speed=1.0) as emu:
+        emu.script("load", Outcome.success(seconds=4))
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        code = _FOLLOWER.format(body=body())
+        first = subprocess.Popen(
+            [sys.executable, "-c", code, emu.url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
+        assert first.stdout is not None
+        line = first.stdout.readline().split()
+        assert line[0] == "created"
+        time.sleep(0.5)
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        first.stdout.close()
+        assert first.stderr is not None
+        first.stderr.close()
+        second = subprocess.run(
+            [sys.executable, "-c", code, emu.url], capture_output=True, text=True, env=env, timeout=60
+        )
+        assert second.returncode == 0, second.stderr
+        assert second.stdout.splitlines() == [f"reattached {line[1]}", "finished TERMINATED SUCCESS"]
+        assert len({r.body["idempotency_token"] for r in emu.requests_to("runs/submit")}) == 1
+        assert len(emu.requests_to("runs/list")) == 2
+
+
+# -- against the emulator's runs/repair ---------------------------------------------------------------
+
+
+def _emulated(**kwargs: Any) -> Any:
+    from runspec.testing import ManualClock
+
+    clock = ManualClock()
+    return Emulator(token="t", clock=clock, **kwargs), clock
+
+
+def test_repair_against_the_emulator_reruns_what_failed_once_and_ends_succeeded() -> None:
+    from runspec.testing import Outcome
+
+    emu, clock = _emulated()
+    with emu:
+        # load fails on its first attempt and its retry, and succeeds when repaired.
+        emu.script("load", [Outcome.fail("flaky"), Outcome.fail("flaky again"), Outcome.success()])
+        spec = {
+            "run_name": "orders",
+            "tasks": [
+                {"task_key": "ingest", "notebook_task": {"notebook_path": "/i"}},
+                {
+                    "task_key": "load",
+                    "depends_on": [{"task_key": "ingest"}],
+                    "notebook_task": {"notebook_path": "/l"},
+                    "max_retries": 1,
+                },
+                {"task_key": "report", "depends_on": [{"task_key": "load"}], "notebook_task": {"notebook_path": "/r"}},
+            ],
+        }
+        handle = submit(spec, emu.url, "t", key="orders/repair", sleep=clock.advance, clock=clock.now)
+        with pytest.raises(RunFailed) as failed:
+            handle.wait()
+        assert [t.key for t in failed.value.failed_tasks] == ["load", "report"]
+        first = handle.repair(["load", "load"])
+        (sent,) = [r.body for r in emu.requests_to("runs/repair")]
+        assert sent == {"run_id": handle.run_id, "rerun_dependent_tasks": True, "rerun_tasks": ["load"]}
+        run = handle.wait()
+        assert run.succeeded()
+        assert run.task("load").state.label == "TERMINATED SUCCESS"
+        # A second repair names the first.
+        handle.repair(["report"], dependents=False)
+        assert emu.requests_to("runs/repair")[-1].body["latest_repair_id"] == first
+        handle.wait()
+        history = RunHandle.attach(handle.run_id, emu.url, "t")._transport.call(
+            "GET", "runs/get", query={"run_id": handle.run_id, "include_history": True}
+        )["repair_history"]
+        assert [h["type"] for h in history] == ["ORIGINAL", "REPAIR", "REPAIR"]
+        assert len(emu.requests_to("runs/submit")) == 1
+
+
+def test_the_emulator_refusing_one_time_repairs_gives_the_way_out() -> None:
+    from runspec.testing import Outcome
+
+    emu, clock = _emulated(repair_one_time_runs=False)
+    with emu:
+        emu.script("load", Outcome.fail("boom"))
+        handle = submit(body(keys=("load",)), emu.url, "t", key="refused", sleep=clock.advance, clock=clock.now)
+        with pytest.raises(RunFailed):
+            handle.wait()
+        with pytest.raises(ApiError) as error:
+            handle.repair()
+    text = str(error.value)
+    assert "the workspace does not repair one-time runs" in text
+    assert "attempt=N+1" in text
+
+
+def test_the_emulator_answers_a_deleted_runs_key_and_runspec_adds_the_way_out() -> None:
+    emu, clock = _emulated()
+    with emu:
+        handle = submit(body(), emu.url, "t", key="deleted/1", sleep=clock.advance, clock=clock.now)
+        handle.wait()
+        handle._transport.call("POST", "runs/delete", body={"run_id": handle.run_id})
+        with pytest.raises(ApiError) as error:
+            submit(body(), emu.url, "t", key="deleted/1", sleep=clock.advance, clock=clock.now)
+    assert "was deleted" in str(error.value)
+    assert "use a new key, or attempt=2" in str(error.value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import runspec.client
@@ -60,3 +61,29 @@ def test_the_transport_reads_the_version_without_the_package_root() -> None:
 def test_client_modules_stay_small() -> None:
     for path in sorted(CLIENT.glob("*.py")):
         assert len(path.read_text().splitlines()) <= 600, path.name
+
+
+def test_prepare_and_the_new_client_names_are_public_and_lazy() -> None:
+    """runspec.prepare loads the client on first use; the new errors are plain attributes."""
+    code = textwrap.dedent(
+        """
+        import sys
+        import runspec
+        print("requests" in sys.modules)
+        from runspec.client import prepare
+        print(runspec.prepare is prepare)
+        print(issubclass(runspec.KeyConflict, runspec.SubmitError))
+        print(issubclass(runspec.WorkspaceUnreachable, runspec.TransportError))
+        print(issubclass(runspec.HostError, (runspec.ConfigError)) and issubclass(runspec.HostError, ValueError))
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False", "True", "True", "True", "True"]
+
+
+def test_the_version_has_one_home() -> None:
+    """runspec.__version__ comes from runspec/_version.py, which the client reads without the package root."""
+    import runspec
+    from runspec._version import __version__
+
+    assert runspec.__version__ == __version__

@@ -276,3 +276,11 @@ def test_workspace_resolve_says_where_each_setting_came_from(
     attached = RunHandle.attach(handle.run_id, workspace=given)
     assert attached.get().run_id == handle.run_id
     assert ws.requests[-1].headers["Authorization"] == "Bearer other-token"
+
+
+def test_an_empty_idempotency_token_is_refused(ws: FakeWorkspace) -> None:
+    with pytest.raises(SpecError) as error:
+        submit(make_spec(BODY), ws.url, TOKEN, idempotency_token="")
+    assert error.value.codes == ("invalid-value",)
+    assert "empty (an unset variable?)" in str(error.value)
+    assert ws.requests == []

@@ -291,6 +291,37 @@ def test_ctrl_c_cancels_the_run_and_reraises(ws: FakeWorkspace, caplog: pytest.L
         handle.wait()
     assert ws.cancelled == [RUN]
     assert any("cancelling" in r.getMessage() for r in caplog.records)
+    assert handle.interrupt_outcome == "cancel requested"
+    handle.close()
+
+
+def test_a_termination_signal_raised_as_an_interrupt_cancels_too(ws: FakeWorkspace) -> None:
+    class Terminated(KeyboardInterrupt):
+        """What a SIGTERM or SIGHUP handler can raise to get the same cancel."""
+
+    def terminated(seconds: float) -> None:
+        raise Terminated
+
+    ws.timeline(RUN, run_json(RUN, "RUNNING"))
+    handle = RunHandle.attach(RUN, ws.url, TOKEN, sleep=terminated)
+    with pytest.raises(Terminated):
+        handle.wait()
+    assert ws.cancelled == [RUN]
+    handle.close()
+
+
+def test_a_second_interrupt_during_the_cancel_says_so(ws: FakeWorkspace, caplog: pytest.LogCaptureFixture) -> None:
+    def interrupted(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    ws.timeline(RUN, run_json(RUN, "RUNNING"))
+    handle = RunHandle.attach(RUN, ws.url, TOKEN, sleep=interrupted)
+    handle.cancel = lambda **kwargs: (_ for _ in ()).throw(KeyboardInterrupt())  # type: ignore[method-assign]
+    with caplog.at_level(logging.WARNING, logger="runspec"), pytest.raises(KeyboardInterrupt):
+        handle.wait()
+    assert handle.interrupt_outcome == "cancel interrupted"
+    assert "interrupted again before the cancel went through; it may still be running" in caplog.text
+    assert "could not cancel ()" not in caplog.text
     handle.close()
 
 
@@ -316,6 +347,8 @@ def test_ctrl_c_when_cancel_fails_still_reraises(ws: FakeWorkspace) -> None:
     with pytest.raises(KeyboardInterrupt):
         handle.wait()
     assert len(ws.calls("runs/cancel")) == 1
+    assert handle.interrupt_outcome is not None
+    assert handle.interrupt_outcome.startswith("cancel failed: POST /api/2.2/jobs/runs/cancel -> 403")
     handle.close()
 
 
@@ -341,3 +374,43 @@ def test_queued_run_says_why(ws: FakeWorkspace, handle: RunHandle) -> None:
     events: list[Progress] = []
     handle.wait(on_progress=events.append)
     assert f"run {RUN}: QUEUED (Too many active runs)" in [e.message for e in events]
+
+
+def test_wait_reads_one_page_per_poll_and_every_page_once_at_the_end() -> None:
+    from runspec import submit
+    from runspec.testing import Emulator, ManualClock, Outcome
+
+    clock = ManualClock()
+    body = {
+        "run_name": "wide",
+        "tasks": [{"task_key": f"t{i}", "notebook_task": {"notebook_path": f"/t{i}"}} for i in range(250)],
+    }
+    with Emulator(token="t", clock=clock) as emu:
+        for i in range(250):
+            emu.script(f"t{i}", Outcome.success(seconds=30 + i % 7))
+        handle = submit(body, emu.url, "t", sleep=clock.advance, clock=clock.now)
+        emu.clear_requests()
+        sleeps: list[float] = []
+
+        def sleep(seconds: float) -> None:
+            sleeps.append(seconds)
+            clock.advance(seconds)
+
+        handle._transport.sleep = sleep
+        run = handle.wait()
+        gets = emu.requests_to("runs/get")
+    assert run.succeeded() and len(run.tasks) == 250
+    paged = [r for r in gets if "page_token" in r.query]
+    # 250 tasks are three pages: the two others are read once, at the end.
+    assert len(paged) == 2 and gets[-2:] == paged
+    assert len(gets) == len(sleeps) + 3
+    # The pause grows from 1 s by half each poll up to poll_interval, and never shrinks.
+    assert sleeps[0] == 1.0 and sleeps == sorted(sleeps) and max(sleeps) == 7.5
+
+
+def test_wait_honours_a_longer_poll_interval(ws: FakeWorkspace, handle: RunHandle, clock: FakeClock) -> None:
+    running = run_json(RUN, "RUNNING", tasks=[task_json("a", 1, "RUNNING")])
+    ws.timeline(RUN, *[running] * 12, finished("SUCCESS", "SUCCESS"))
+    handle.wait(poll_interval=30)
+    assert max(clock.sleeps) == 30 and clock.sleeps[-1] == 30
+    assert len(ws.calls("runs/get")) == 13

@@ -15,6 +15,10 @@ The client layer: send a run to a workspace exactly once and follow it to its en
     handle = submit(spec, workspace=workspace)
     RunHandle.attach(run_id, workspace=workspace).wait()
 
+    handle = submit(spec, key="orders/2026-12-01")   # the same key reaches the same run from anywhere
+    handle.reattached                      # True when that run existed before this call
+    handle.repair()                        # re-run the failed tasks of a finished run; then wait()
+
 This package is the only part of runspec that imports ``requests``; ``import runspec`` loads it on
 first use of ``runspec.submit`` or ``runspec.RunHandle``.
 """
@@ -25,6 +29,7 @@ from runspec.client.auth import Workspace, resolve_workspace
 from runspec.client.credentials import AuthHook, clear_token_cache
 from runspec.client.handle import Progress, RunHandle
 from runspec.client.hosts import check_host, normalize_host
+from runspec.client.keys import key_token
 from runspec.client.request import PreparedRequest, prepare, submit
 from runspec.client.results import OutputView, RunState, RunView, TaskView
 from runspec.client.transport import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, RetryPolicy
@@ -44,6 +49,7 @@ __all__ = [
     "Workspace",
     "check_host",
     "clear_token_cache",
+    "key_token",
     "normalize_host",
     "prepare",
     "resolve_workspace",

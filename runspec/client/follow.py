@@ -20,10 +20,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from runspec.client.pages import first_page, more_pages, read_run
-from runspec.client.results import RunView, TaskView
+from runspec.client.results import RunState, RunView, TaskView
 from runspec.errors import RunFailed, RunspecError, WaitTimeout
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
@@ -136,14 +136,16 @@ def follow(
 
     try:
         while True:
-            page = first_page(transport, handle.run_id, deadline=bound())
+            awaiting = handle._awaiting_repair
+            page = first_page(transport, handle.run_id, deadline=bound(), history=awaiting is not None)
             run = RunView(page)
-            finished = run.state.finished
+            finished = run.state.finished and (awaiting is None or _repair_finished(page, awaiting))
             if finished or on_progress is not None:
                 run = RunView(more_pages(transport, handle.run_id, page, deadline=bound()))
             handle._seen(run)
             watcher.look(run)
             if finished:
+                handle._awaiting_repair = None
                 return _finish(handle, run, allow_success_with_failures)
             left = remaining()
             if left is not None and left <= 0:
@@ -160,6 +162,23 @@ def follow(
         if timeout is not None and not isinstance(exc, (RunFailed, WaitTimeout)) and (remaining() or 0) <= 0:
             raise _timeout(handle.run_id, None, timeout) from exc
         raise
+
+
+def _repair_finished(page: dict[str, Any], repair_id: int) -> bool:
+    """
+    After ``repair()``: whether the run's finished state belongs to that repair (its entry in
+    ``repair_history`` has finished), not to the run before it. A history that does not list the
+    repair yet means not yet; no history at all, or an entry without a state, leaves the run's own
+    state to decide.
+    """
+    history = page.get("repair_history")
+    if not isinstance(history, list):
+        return True
+    for entry in history:
+        if isinstance(entry, dict) and entry.get("id") == repair_id:
+            state = RunState.of(entry)
+            return state.finished if state.state is not None else True
+    return False
 
 
 def _interrupted(handle: RunHandle, cancel_on_interrupt: bool) -> None:
@@ -255,4 +274,4 @@ def _finish(handle: RunHandle, run: RunView, allow_success_with_failures: bool) 
             text += f", with {iterations} failed for-each iteration{'s' if iterations != 1 else ''}"
     if run.run_page_url:
         text += f" - {run.run_page_url}"
-    raise RunFailed(text, run=run, failed_tasks=failed)
+    raise RunFailed(handle._transport.redactor.text(text), run=run, failed_tasks=failed)

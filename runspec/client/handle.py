@@ -52,6 +52,8 @@ class RunHandle:
         self._transport = transport
         self._run_page_url: str | None = None
         self._latest_repair_id: int | None = None
+        #: The repair ``wait()`` must see finish before the run counts as finished again.
+        self._awaiting_repair: int | None = None
 
     @classmethod
     def attach(

@@ -18,9 +18,14 @@ MAX_PAGES = 200
 _MAX_EMPTY_PAGES = 3
 
 
-def first_page(transport: Transport, run_id: int, *, deadline: float | None = None) -> dict[str, Any]:
-    """The first page of ``runs/get``: the run's state, scalars and first 100 tasks."""
-    page = transport.call("GET", "runs/get", query={"run_id": run_id}, deadline=deadline)
+def first_page(
+    transport: Transport, run_id: int, *, deadline: float | None = None, history: bool = False
+) -> dict[str, Any]:
+    """The first page of ``runs/get``: the run's state, scalars and first 100 tasks (and repairs with ``history``)."""
+    query: dict[str, Any] = {"run_id": run_id}
+    if history:
+        query["include_history"] = True
+    page = transport.call("GET", "runs/get", query=query, deadline=deadline)
     return page if isinstance(page, dict) else {}
 
 

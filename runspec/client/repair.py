@@ -114,6 +114,7 @@ def repair_run(handle: RunHandle, tasks: Sequence[str] | None, *, dependents: bo
             path="/api/2.2/jobs/runs/repair",
         )
     handle._latest_repair_id = repair_id
+    handle._awaiting_repair = repair_id
     what = "every failed task" if tasks is None else ", ".join(body["rerun_tasks"])
     log.info("run %d: repair %d re-runs %s%s", handle.run_id, repair_id, what, " and dependents" if dependents else "")
     return repair_id

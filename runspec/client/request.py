@@ -208,13 +208,19 @@ class PreparedRequest:
         return RunHandle(run_id, transport, idempotency_token=token, reattached=reattached)
 
 
+#: Seconds the lookups that only tell whether a run existed before may take.
+_LOOKUP = 10.0
+
+
 def _newest_run(transport: Transport) -> tuple[int, int] | None:
     """
     (run id, start time) of the newest one-time run the caller can see; ``None`` when there is
     none, or the workspace would not say (then no run can be told to have existed before).
     """
     try:
-        answer = transport.call("GET", "runs/list", query={"run_type": "SUBMIT_RUN", "limit": 1})
+        answer = transport.call(
+            "GET", "runs/list", query={"run_type": "SUBMIT_RUN", "limit": 1}, deadline=min(transport.deadline, _LOOKUP)
+        )
     except ApiError as exc:
         log.debug("runs/list failed (%s); cannot tell whether the run existed before", exc)
         return None
@@ -240,8 +246,9 @@ def _existed_before(transport: Transport, run_id: int, before: tuple[int, int] |
         return True
     if started is None:
         try:
-            started = first_page(transport, run_id).get("start_time")
-        except ApiError:
+            started = first_page(transport, run_id, deadline=min(transport.deadline, _LOOKUP)).get("start_time")
+        except SubmitError as exc:  # the run is there either way; only the note about it is lost
+            log.debug("could not read run %d (%s); cannot tell whether it existed before", run_id, exc)
             return False
     return isinstance(started, int) and not isinstance(started, bool) and started < newest_start
 
@@ -304,6 +311,18 @@ def prepare(
     mean.
     """
     body = _request_body(spec)
+    if idempotency_token is not None and not idempotency_token.strip():
+        # An empty token is most likely an unset variable: a random one would lose exactly-once.
+        raise SpecError(
+            [
+                Problem(
+                    "$.idempotency_token",
+                    "invalid-value",
+                    "the idempotency token given is empty (an unset variable?); give a token, or leave it out "
+                    "and submit() mints one",
+                )
+            ]
+        )
     given = idempotency_token if idempotency_token else None
     in_spec = body.get("idempotency_token") or None
     if key is not None or attempt is not None:

@@ -486,8 +486,8 @@ class Transport:
         response.encoding = response.encoding or "utf-8"
         return content.decode(response.encoding, errors="replace")
 
-    @staticmethod
     def _redirect(
+        self,
         method: str,
         url: str,
         current: str,
@@ -499,26 +499,25 @@ class Transport:
     ) -> tuple[str, dict[str, str]]:
         target = urllib.parse.urljoin(current, location)
         scheme, hostname, _ = origin_of(target)
+        # Where the server points is the server's text: it goes through the redaction too.
+        shown = self.redactor.text(f"{scheme}://{hostname}")
         if scheme not in ("http", "https") or (scheme == "http" and not is_loopback(hostname)):
             raise SubmitError(
-                f"{method} {_path_of(url)} was redirected to {scheme}://{hostname}, which "
-                "is not https; runspec does not follow it",
+                f"{method} {_path_of(url)} was redirected to {shown}, which is not https; runspec does not follow it",
                 method=method,
                 path=_path_of(url),
             )
         if method != "GET" and status in (301, 302, 303):
             raise SubmitError(
                 f"{method} {_path_of(url)} was redirected ({status}) to "
-                f"{scheme}://{hostname}{_path_of(target)}; runspec does not turn a {method} "
+                f"{shown}{self.redactor.text(_path_of(target))}; runspec does not turn a {method} "
                 "into a GET. Check that the host is the workspace URL",
                 method=method,
                 path=_path_of(url),
             )
         if origin_of(target) != home:
             headers = {k: v for k, v in headers.items() if k.lower() not in secret_headers}
-            log.info(
-                "%s %s redirected to %s://%s; credentials are not sent there", method, _path_of(url), scheme, hostname
-            )
+            log.info("%s %s redirected to %s; credentials are not sent there", method, _path_of(url), shown)
         return target, headers
 
     # -- building answers and errors ------------------------------------------------------------
