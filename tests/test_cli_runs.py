@@ -465,3 +465,18 @@ def test_resubmitting_with_a_used_token_says_it_returned_the_existing_run(
     data = _json(cli("submit", spec, "--idempotency-token", token, "--json", env=_on(emu)))
     assert (data["run_id"], data["reattached"]) == (run_id, True)
     assert [r.body.get("idempotency_token") for r in emu.requests_to("runs/submit")].count(token) == 3
+
+
+def test_every_new_command_is_listed_with_help_and_examples(cli: Cli) -> None:
+    listed = cli("--help").stdout
+    for command in ("status", "wait", "cancel", "outputs", "repair"):
+        assert re.search(rf"^\s+{command}\s", listed, re.MULTILINE), command
+        result = cli(command, "--help")
+        assert result.returncode == 0, command
+        assert "examples:" in result.stdout and "exit codes:" in result.stdout, command
+        for flag in ("--json", "--host", "--profile", "RUN_ID"):
+            assert flag in result.stdout, (command, flag)
+    for command in ("validate", "render", "submit"):
+        assert "--lenient" in cli(command, "--help").stdout, command
+    submit_help = cli("submit", "--help").stdout
+    assert "--key" in submit_help and "--attempt" in submit_help
