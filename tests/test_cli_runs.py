@@ -20,7 +20,17 @@ import pytest
 
 from runspec.client import RunHandle
 from runspec.testing import Emulator, Fault, Outcome, TaskContext
-from tests.test_cli import SUBPROCESS_TIMEOUT, TOKEN, Cli, _json, _on, _one_line_error, _write, small_body
+from tests.test_cli import (
+    PYTHON_TRACEBACK,
+    SUBPROCESS_TIMEOUT,
+    TOKEN,
+    Cli,
+    _json,
+    _on,
+    _one_line_error,
+    _write,
+    small_body,
+)
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
@@ -277,7 +287,7 @@ def test_sigterm_and_sighup_during_submit_wait_cancel_the_run(
         rest, err = process.communicate(timeout=SUBPROCESS_TIMEOUT)
     assert process.returncode == code, "".join(seen) + rest + err
     assert time.monotonic() - started < 15
-    assert "Traceback" not in err and TOKEN not in err + rest
+    assert PYTHON_TRACEBACK not in err and TOKEN not in err + rest
     line = _one_line_error_text(err)
     assert line == f"runspec: error: stopped by {name}: asked the workspace to cancel run {run_id}"
     assert "the run goes on" not in err
