@@ -18,7 +18,18 @@ from pathlib import Path
 import pytest
 
 from runspec.testing import Emulator
-from tests.test_cli import SUBPROCESS_TIMEOUT, TOKEN, Cli, _env, _json, _on, _one_line_error, _write, small_body
+from tests.test_cli import (
+    PYTHON_TRACEBACK,
+    SUBPROCESS_TIMEOUT,
+    TOKEN,
+    Cli,
+    _env,
+    _json,
+    _on,
+    _one_line_error,
+    _write,
+    small_body,
+)
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +55,7 @@ def _closed_stdin(cli: Cli, *args: str) -> subprocess.CompletedProcess[str]:
         cwd=str(cli.cwd),
         timeout=SUBPROCESS_TIMEOUT,
     )
-    assert "Traceback" not in result.stdout + result.stderr, result.stderr
+    assert PYTHON_TRACEBACK not in result.stdout + result.stderr, result.stderr
     return result
 
 
@@ -74,7 +85,7 @@ def test_binary_stdin_is_one_line(cli: Cli) -> None:
     )
     err = result.stderr.decode()
     assert result.returncode == 2
-    assert "Traceback" not in err
+    assert PYTHON_TRACEBACK not in err
     assert "not UTF-8 text" in err
 
 

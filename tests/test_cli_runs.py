@@ -20,7 +20,17 @@ import pytest
 
 from runspec.client import RunHandle
 from runspec.testing import Emulator, Fault, Outcome, TaskContext
-from tests.test_cli import SUBPROCESS_TIMEOUT, TOKEN, Cli, _json, _on, _one_line_error, _write, small_body
+from tests.test_cli import (
+    PYTHON_TRACEBACK,
+    SUBPROCESS_TIMEOUT,
+    TOKEN,
+    Cli,
+    _json,
+    _on,
+    _one_line_error,
+    _write,
+    small_body,
+)
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
@@ -277,7 +287,7 @@ def test_sigterm_and_sighup_during_submit_wait_cancel_the_run(
         rest, err = process.communicate(timeout=SUBPROCESS_TIMEOUT)
     assert process.returncode == code, "".join(seen) + rest + err
     assert time.monotonic() - started < 15
-    assert "Traceback" not in err and TOKEN not in err + rest
+    assert PYTHON_TRACEBACK not in err and TOKEN not in err + rest
     line = _one_line_error_text(err)
     assert line == f"runspec: error: stopped by {name}: asked the workspace to cancel run {run_id}"
     assert "the run goes on" not in err
@@ -465,3 +475,18 @@ def test_resubmitting_with_a_used_token_says_it_returned_the_existing_run(
     data = _json(cli("submit", spec, "--idempotency-token", token, "--json", env=_on(emu)))
     assert (data["run_id"], data["reattached"]) == (run_id, True)
     assert [r.body.get("idempotency_token") for r in emu.requests_to("runs/submit")].count(token) == 3
+
+
+def test_every_new_command_is_listed_with_help_and_examples(cli: Cli) -> None:
+    listed = cli("--help").stdout
+    for command in ("status", "wait", "cancel", "outputs", "repair"):
+        assert re.search(rf"^\s+{command}\s", listed, re.MULTILINE), command
+        result = cli(command, "--help")
+        assert result.returncode == 0, command
+        assert "examples:" in result.stdout and "exit codes:" in result.stdout, command
+        for flag in ("--json", "--host", "--profile", "RUN_ID"):
+            assert flag in result.stdout, (command, flag)
+    for command in ("validate", "render", "submit"):
+        assert "--lenient" in cli(command, "--help").stdout, command
+    submit_help = cli("submit", "--help").stdout
+    assert "--key" in submit_help and "--attempt" in submit_help

@@ -7,6 +7,9 @@ The ``runspec`` command: check, show and submit one-time runs from the shell, se
     runspec render pipeline.json --request                 # the exact HTTP request, token masked
     runspec submit pipeline.json --wait                    # submit once, follow it, exit 0/1/2/3
     runspec convert job.json --to run                      # a saved job as a one-time run (and --to job)
+    runspec submit pipeline.json --key nightly-1 --wait    # again after a crash: attaches to the same run
+    runspec status|wait|cancel|outputs RUN_ID              # act on a run by id
+    runspec repair RUN_ID --wait                           # re-run the failed tasks in the same run
     runspec emulator --port 8000                           # a local Jobs API until Ctrl-C
     runspec demo                                           # a multi-task run, end to end, in seconds
 
@@ -16,18 +19,20 @@ importable from the current directory.
 
 Exit codes: 0 success; 1 the run did not succeed (or ``--timeout`` passed); 2 the spec is invalid or
 cannot be read (and command line mistakes); 3 submitting or following failed (configuration,
-credentials, network, an API error); 130 interrupted with Ctrl-C (a run being waited for is
-cancelled first).
+credentials, network, an API error); 130 interrupted with Ctrl-C, 143 / 129 stopped by SIGTERM /
+SIGHUP (a run being waited for is cancelled first).
 
-Only ``submit``, ``render --request``, ``emulator`` and ``demo`` load the client layer (and with it
-``requests``); ``validate``, ``convert`` and ``render`` of a body or a picture use the standard library
-only.
+Only the commands that talk to a workspace (``submit``, ``render --request``, ``status``, ``wait``, ``cancel``,
+``outputs``, ``repair``), ``emulator`` and ``demo`` load the client layer (and with it ``requests``);
+``validate``, ``convert`` and ``render`` of a body or a picture use the standard library only.
 
-The package has one module per command (``validate``, ``render``, ``submit``, ``convert``,
-``emulator``, ``demo``), each registering its subcommand with ``add_parser(commands)``, and shared
-modules: ``_loading`` (a SPEC), ``_options`` (parser types and the workspace options), ``_output``
-(exit codes, one-line errors, printing), ``_progress`` and ``_follow`` (following a run and reporting
-its end), ``_main`` (the parser and ``main``).
+The package has one module per command (``validate``, ``render``, ``submit``, ``convert``, ``status``, ``wait``,
+``cancel``, ``outputs``, ``repair``, ``emulator``, ``demo``), each registering its subcommand with
+``add_parser(commands)``, and shared modules: ``_loading`` (a SPEC), ``_options`` (parser types and
+shared options), ``_output`` (exit codes, one-line errors, printing), ``_workspace`` (finding the
+workspace, wording its failures), ``_signals`` (SIGTERM and SIGHUP as interrupts), ``_progress``,
+``_follow`` and ``_report`` (following a run and reporting its end), ``_runs`` (commands on a run
+id), ``_main`` (the parser and ``main``).
 """
 
 from __future__ import annotations

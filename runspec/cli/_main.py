@@ -38,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
             "naming a Run, a RunSpec or a function returning one (imported from the current directory).\n"
             "\n"
             "exit codes: 0 success, 1 the run did not succeed, 2 invalid spec or usage,\n"
-            "            3 configuration, network or API error, 130 interrupted (Ctrl-C)\n"
+            "            3 configuration, network or API error, 130 interrupted (Ctrl-C;\n"
+            "            143 SIGTERM, 129 SIGHUP)\n"
             "\n"
             "Start with: runspec demo"
         ),
