@@ -34,7 +34,6 @@ edit: the registries are read by ``check_run`` for every object and every task, 
 
 from __future__ import annotations
 
-import linecache
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -210,6 +209,8 @@ def _walker(cls: type[SpecObject]) -> Walker | None:
             "   if w is not None: w(v, path + suffix, r, seen)",
         ]
     code = "\n".join(lines) + "\n"
+    import linecache  # only when a class is first used: it costs import time
+
     filename = f"<runspec generated walk of {cls.__module__}.{cls.__qualname__}>"
     linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
     exec(compile(code, filename, "exec"), env)
