@@ -34,8 +34,7 @@ edit: the registries are read by ``check_run`` for every object and every task, 
 
 from __future__ import annotations
 
-import linecache
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from runspec.errors import Problem
@@ -52,7 +51,6 @@ from runspec.spec._rules import (
     WALK_PLANS,
     WALKERS,
     Report,
-    TaskRuleEntry,
     TaskScope,
     Walker,
     WalkPlan,
@@ -210,6 +208,8 @@ def _walker(cls: type[SpecObject]) -> Walker | None:
             "   if w is not None: w(v, path + suffix, r, seen)",
         ]
     code = "\n".join(lines) + "\n"
+    import linecache  # only when a class is first used: it costs import time
+
     filename = f"<runspec generated walk of {cls.__module__}.{cls.__qualname__}>"
     linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
     exec(compile(code, filename, "exec"), env)
@@ -221,30 +221,55 @@ def _walker(cls: type[SpecObject]) -> Walker | None:
 # ---- per-task rules, run on every task of the run ----------------------------------------------
 
 
-def _run_task_rules(
-    task: SubmitTask | Any,
-    path: str,
-    scope: TaskScope,
-    inner_scope: TaskScope,
-    rules: list[TaskRuleEntry],
-    r: Report,
-) -> None:
-    """Run each task rule on ``task`` (and on the task inside it, for a for_each), in the order registered."""
-    types = type_table()
-    d = task.__dict__
-    scope.entries = [types[k] for k in d if k in types]
-    for rule, reads, inner_only in rules:
-        if not inner_only and (reads is None or not reads.isdisjoint(d)):
-            rule(task, path, scope, r)
-    loop = task.for_each_task
-    inner = loop.task if loop is not None else None
-    if inner is not None:
-        d = inner.__dict__
-        inner_scope.entries = [types[k] for k in d if k in types]
-        inner_path = f"{path}.for_each_task.task"
-        for rule, reads, _ in rules:
-            if reads is None or not reads.isdisjoint(d):
-                rule(inner, inner_path, inner_scope, r)
+#: The task-rule driver generated for the rules registered so far: (those rules, the driver).
+_DRIVER: list[Any] = [(), None]
+
+
+def _task_driver() -> Callable[[Any, str, TaskScope, TaskScope, Report], None]:
+    """
+    ``run(task, path, scope, inner_scope, report)``: every task rule on one task, then on the task inside
+    it when it is a for_each task, in the order registered; generated once for the rules registered, as
+    the walks are, with each rule's ``reads`` as a test of the task's fields.
+    """
+    rules = tuple(TASK_RULES)
+    if _DRIVER[0] == rules:
+        driver: Callable[[Any, str, TaskScope, TaskScope, Report], None] = _DRIVER[1]
+        return driver
+    env: dict[str, Any] = {"_types": type_table()}
+    top: list[str] = []
+    inner: list[str] = []
+    for i, (rule, reads, inner_only) in enumerate(rules):
+        env[f"_R{i}"] = rule
+        guard = " or ".join(f"{name!r} in d" for name in sorted(reads)) if reads is not None else ""
+        for lines, who, where, scope in ((top, "task", "path", "scope"), (inner, "inner", "ipath", "inner_scope")):
+            if inner_only and lines is top:
+                continue
+            call = f"_R{i}({who}, {where}, {scope}, r)"
+            lines.append(f"if {guard}: {call}" if guard else call)
+    code = "\n".join(
+        [
+            "def run(task, path, scope, inner_scope, r):",
+            " d = task.__dict__",
+            " scope.entries = [_types[k] for k in d if k in _types]",
+            *(f" {line}" for line in top),
+            " loop = d.get('for_each_task')",
+            " inner = loop.task if loop is not None else None",
+            " if inner is None:",
+            "  return",
+            " d = inner.__dict__",
+            " inner_scope.entries = [_types[k] for k in d if k in _types]",
+            " ipath = path + '.for_each_task.task'",
+            *(f" {line}" for line in inner),
+        ]
+    )
+    import linecache  # only when the checks first run: it costs import time
+
+    filename = "<runspec generated task rules>"
+    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+    exec(compile(code + "\n", filename, "exec"), env)
+    driver = env["run"]
+    _DRIVER[:] = [rules, driver]
+    return driver
 
 
 # ---- run-level rules ---------------------------------------------------------------------------
@@ -267,9 +292,9 @@ def check_run(spec: RunSpec) -> Report:
     has_git_source = spec.git_source is not None
     scope = TaskScope(tasks, keys, environments, used_envs, has_git_source, inner=False)
     inner_scope = TaskScope(tasks, keys, environments, used_envs, has_git_source, inner=True)
-    rules = list(TASK_RULES)  # as registered when the check began
+    run_rules = _task_driver()
     for i, task in enumerate(tasks):
-        _run_task_rules(task, "$" if single is not None else f"$.tasks[{i}]", scope, inner_scope, rules, r)
+        run_rules(task, "$" if single is not None else f"$.tasks[{i}]", scope, inner_scope, r)
     _cycles(tasks, keys, r)
     for key, index in environments.items():
         if key not in used_envs:

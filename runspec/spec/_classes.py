@@ -17,7 +17,6 @@ stores only the fields given. Its source is compiled under a file name registere
 
 from __future__ import annotations
 
-import linecache
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -237,6 +236,8 @@ def _make_init(cls: Any, table: dict[str, _Field]) -> Callable[..., None]:
     if hasattr(cls, "__post_init__"):
         lines.append(" self.__post_init__()")
     code = "\n".join(lines) + "\n"
+    import linecache  # only when a class is first used: it costs import time
+
     filename = f"<runspec generated __init__ of {cls.__module__}.{cls.__qualname__}>"
     linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
     exec(compile(code, filename, "exec"), env)

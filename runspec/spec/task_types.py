@@ -32,10 +32,8 @@ A task type the schema gains appears in the table with those defaults and needs 
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, Sequence, ValuesView
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from runspec.spec._schema import schema, schema_fields
@@ -256,24 +254,93 @@ OVERLAY: dict[str, dict[str, Any]] = {
 }
 
 
-@dataclass(frozen=True)
 class TaskType:
-    """What runspec knows about one task type (one ``*_task`` field of a task)."""
+    """
+    What runspec knows about one task type (one ``*_task`` field of a task). Read-only; compares by its
+    facts.
 
-    #: The task field: ``"notebook_task"``.
+    ``field`` is the task field (``"notebook_task"``), ``kind`` the field without ``_task`` (what
+    pictures print), ``class_name`` the spec class's name (``"NotebookTask"``), ``source_path`` where in
+    the task-type value its ``source`` is (``("source",)``, ``("file", "source")``) or None; the other
+    facts are described in the module docstring.
+    """
+
+    __slots__ = (
+        "_describer",
+        "_namer",
+        "class_name",
+        "compute",
+        "deprecated",
+        "field",
+        "kind",
+        "output",
+        "serverless_env_key",
+        "source_path",
+    )
+
     field: str
-    #: The field without ``_task``: ``"notebook"`` (what pictures print).
     kind: str
-    #: The spec class's name: ``"NotebookTask"``.
     class_name: str
-    compute: Compute = "optional"
-    serverless_env_key: bool = False
-    deprecated: bool = False
-    output: str | None = None
-    #: Where in the task-type value its ``source`` is (``("source",)``, ``("file", "source")``), or None.
-    source_path: tuple[str, ...] | None = None
-    _namer: Namer | None = dataclasses.field(default=None, repr=False, compare=False)
-    _describer: Describer | None = dataclasses.field(default=None, repr=False, compare=False)
+    compute: Compute
+    serverless_env_key: bool
+    deprecated: bool
+    output: str | None
+    source_path: tuple[str, ...] | None
+    _namer: Namer | None
+    _describer: Describer | None
+
+    def __init__(
+        self,
+        *,
+        field: str,
+        kind: str,
+        class_name: str,
+        compute: Compute = "optional",
+        serverless_env_key: bool = False,
+        deprecated: bool = False,
+        output: str | None = None,
+        source_path: tuple[str, ...] | None = None,
+        namer: Namer | None = None,
+        describer: Describer | None = None,
+    ) -> None:
+        for name, value in (
+            ("field", field),
+            ("kind", kind),
+            ("class_name", class_name),
+            ("compute", compute),
+            ("serverless_env_key", serverless_env_key),
+            ("deprecated", deprecated),
+            ("output", output),
+            ("source_path", source_path),
+            ("_namer", namer),
+            ("_describer", describer),
+        ):
+            object.__setattr__(self, name, value)
+
+    def _facts(self) -> tuple[Any, ...]:
+        return (
+            self.field,
+            self.kind,
+            self.class_name,
+            self.compute,
+            self.serverless_env_key,
+            self.deprecated,
+            self.output,
+            self.source_path,
+        )
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("TaskType is read-only")
+
+    def __eq__(self, other: object) -> bool:
+        return self._facts() == other._facts() if isinstance(other, TaskType) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._facts())
+
+    def __repr__(self) -> str:
+        names = ("field", "kind", "class_name", "compute", "serverless_env_key", "deprecated", "output", "source_path")
+        return "TaskType(" + ", ".join(f"{n}={v!r}" for n, v in zip(names, self._facts(), strict=True)) + ")"
 
     @property
     def git_sourced(self) -> bool:
@@ -340,8 +407,8 @@ def _build() -> dict[str, TaskType]:
             deprecated=hand.get("deprecated", bool(raw[name].get("deprecated"))),
             output=hand.get("output"),
             source_path=_source_path(class_name),
-            _namer=hand.get("name"),
-            _describer=hand.get("detail"),
+            namer=hand.get("name"),
+            describer=hand.get("detail"),
         )
     return table
 
