@@ -1,4 +1,9 @@
-"""The ``Run`` builder: one method per thing a run can say, each returning a new ``Run`` (about 600 lines)."""
+"""
+The ``Run`` builder: one method per thing a run can say, each returning a new ``Run``.
+
+Over 600 lines on purpose: it is one public class, and its methods are short and documented one by one;
+argument checking lives in ``_args``, the operations in ``_ops`` and compiling in ``_compile``.
+"""
 
 from __future__ import annotations
 
