@@ -414,3 +414,31 @@ def test_wait_honours_a_longer_poll_interval(ws: FakeWorkspace, handle: RunHandl
     handle.wait(poll_interval=30)
     assert max(clock.sleeps) == 30 and clock.sleeps[-1] == 30
     assert len(ws.calls("runs/get")) == 13
+
+
+def test_progress_reads_the_other_pages_at_most_once_per_two_poll_intervals() -> None:
+    from runspec import submit
+    from runspec.testing import Emulator, ManualClock, Outcome
+
+    clock = ManualClock()
+    body = {
+        "run_name": "wide",
+        "tasks": [{"task_key": f"t{i}", "notebook_task": {"notebook_path": f"/t{i}"}} for i in range(250)],
+    }
+    with Emulator(token="t", clock=clock) as emu:
+        for i in range(250):
+            emu.script(f"t{i}", Outcome.success(seconds=60 + 3 * i))
+        handle = submit(body, emu.url, "t", sleep=clock.advance, clock=clock.now)
+        emu.clear_requests()
+        events: list[Progress] = []
+        run = handle.wait(on_progress=events.append)
+        gets = emu.requests_to("runs/get")
+    assert run.succeeded()
+    firsts = [r for r in gets if "page_token" not in r.query]
+    paged = [r for r in gets if "page_token" in r.query]
+    # Two further pages per full read; full reads on the first poll, then at most every 15 s, and at the end.
+    duration = (run.end_time or 0) / 1000 - (run.start_time or 0) / 1000
+    assert len(paged) <= 2 * (duration / 15 + 2)
+    assert len(paged) < len(firsts)
+    finals = {e.task.key for e in events if e.kind == "task" and e.task and e.state == "TERMINATED SUCCESS"}
+    assert len(finals) == 250

@@ -5,8 +5,9 @@ How it polls:
 
 * Each poll reads only the first page of ``runs/get``: it carries the run's state (and its first
   100 tasks). The other pages are read only when something needs them: an ``on_progress``
-  callback (it is told about every task), and the end (the finished run, with every task, is
-  what ``wait()`` returns or puts in ``RunFailed``).
+  callback (it is told about every task; the other pages are then read at most once per two
+  ``poll_interval``), and the end (the finished run, with every task, is what ``wait()`` returns
+  or puts in ``RunFailed``).
 * The pause between polls starts at 1 s and grows by half each poll up to ``poll_interval``
   (7.5 s by default); task changes do not reset it (a run of 300 tasks changes every few seconds,
   and the run's end is what matters). ``poll_interval`` is the longest pause, and is honoured. A
@@ -45,6 +46,8 @@ INTERRUPT_CANCEL_DEADLINE = 30.0
 DEFAULT_POLL_INTERVAL = 7.5
 _FIRST_POLL = 1.0
 _POLL_GROWTH = 1.5
+#: With ``on_progress``, the pages after the first are read at most once per this many ``poll_interval``.
+_PROGRESS_PAGES = 2.0
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,7 @@ def follow(
     start = clock()
     interval = min(_FIRST_POLL, poll_interval)
     watcher = _Watcher(handle.run_id, on_progress)
+    last_full: float | None = None
 
     def remaining() -> float | None:
         return None if timeout is None else timeout - (clock() - start)
@@ -140,8 +144,14 @@ def follow(
             page = first_page(transport, handle.run_id, deadline=bound(), history=awaiting is not None)
             run = RunView(page)
             finished = run.state.finished and (awaiting is None or _repair_finished(page, awaiting))
-            if finished or on_progress is not None:
+            # Progress needs every task, but not on every poll: the other pages are read at most
+            # once per two longest pauses (the first page, read each poll, has the run's state).
+            progress_due = on_progress is not None and (
+                last_full is None or clock() - last_full >= _PROGRESS_PAGES * poll_interval
+            )
+            if finished or progress_due:
                 run = RunView(more_pages(transport, handle.run_id, page, deadline=bound()))
+                last_full = clock()
             handle._seen(run)
             watcher.look(run)
             if finished:

@@ -229,7 +229,7 @@ class RunHandle:
         * Polls after 1 s, then backs off by half each time up to ``poll_interval`` seconds
           (default 7.5); task changes do not make it poll faster. Each poll reads only the first
           page of ``runs/get`` (it has the run's state); the other pages are read at the end, and
-          on every poll when ``on_progress`` is given.
+          at most once per two ``poll_interval`` when ``on_progress`` is given.
         * Progress (the run page URL once, then each change of the run's or a task's state) is
           logged at INFO on the ``runspec`` logger and passed to ``on_progress`` as ``Progress``.
           Without ``on_progress``, task changes are logged for the tasks of the first page only.
