@@ -498,3 +498,30 @@ def test_settings_that_contain_themselves_are_a_problem_not_a_crash() -> None:
     with pytest.raises(SpecError) as info:
         RunSpec.from_job_settings(job)
     assert ("$", "too-deep") in codes(info.value.problems)
+
+
+def test_every_code_of_the_converter_is_exercised() -> None:
+    """Each problem or warning code the job converter can report is asserted by a test or a fixture."""
+    from pathlib import Path
+
+    try:
+        from tests.test_validation import JOB_CONVERTER, PACKAGE, _codes_in
+    except ImportError:  # tests/ run as a plain directory
+        from test_validation import JOB_CONVERTER, PACKAGE, _codes_in  # type: ignore[no-redef]
+
+    codes = set().union(*(_codes_in(PACKAGE / name) for name in JOB_CONVERTER))
+    assert {"job-field-dropped", "unknown-job-cluster"} <= codes  # the scan works
+    here = Path(__file__).parent
+    tested = "".join(p.read_text() for p in here.glob("test_jobs*.py")) + "".join(
+        p.read_text() for p in (here / "golden" / "jobs").glob("*.json")
+    )
+    assert sorted(c for c in codes if f'"{c}"' not in tested) == []
+
+
+def test_settings_of_the_wrong_shape_are_wrong_type_problems_at_their_path() -> None:
+    with pytest.raises(SpecError) as info:
+        RunSpec.from_job_settings({"settings": ["not", "an", "object"]})
+    assert [(p.path, p.code) for p in info.value.problems] == [("$.settings", "wrong-type")]
+    with pytest.raises(SpecError) as info:
+        RunSpec.from_bundle({"resources": {"jobs": {"nightly": {**WORKFLOW, "permissions": "everyone"}}}}, "nightly")
+    assert ("$.resources.jobs.nightly.permissions", "wrong-type") in [(p.path, p.code) for p in info.value.problems]
