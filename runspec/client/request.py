@@ -39,12 +39,14 @@ from runspec.client.transport import (
 )
 from runspec.errors import ApiError, Problem, SpecError, SubmitError
 from runspec.spec import RunSpec
+from runspec.spec.limits import MAX_TOKEN
 
 __all__ = ["MAX_IDEMPOTENCY_TOKEN", "PreparedRequest", "prepare", "submit"]
 
 log = logging.getLogger("runspec")
 
-MAX_IDEMPOTENCY_TOKEN = 64
+#: Characters in an idempotency token (the API's limit; kept under this name for existing callers).
+MAX_IDEMPOTENCY_TOKEN = MAX_TOKEN
 SUBMIT_ENDPOINT = "runs/submit"
 _mask = mask_header
 

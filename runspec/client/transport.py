@@ -57,6 +57,7 @@ from runspec.errors import (
     TransportError,
     WorkspaceUnreachable,
 )
+from runspec.spec.limits import MAX_BODY_BYTES
 
 __all__ = [
     "API_PREFIX",
@@ -70,8 +71,6 @@ __all__ = [
     "user_agent",
 ]
 
-#: The Jobs API refuses request bodies over 10 MB.
-MAX_BODY_BYTES = 10 * 1024 * 1024
 
 log = logging.getLogger("runspec")
 
