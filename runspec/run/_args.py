@@ -16,6 +16,7 @@ __all__ = [
     "NAMED_FIELDS",
     "NONE_GIVEN",
     "add_fields",
+    "add_named",
     "as_list",
     "check_kind",
     "dependencies",
@@ -126,6 +127,21 @@ NAMED_FIELDS = (
     "new_cluster",
 )
 NONE_GIVEN = (None,) * len(NAMED_FIELDS)
+#: For each of NAMED_FIELDS: (name, the Python type kept as it is, the converter), read once from SubmitTask.
+_NAMED: list[tuple[str, type | None, Any]] = []
+
+
+def add_named(given: dict[str, Any], values: tuple[Any, ...]) -> None:
+    """
+    Check and freeze the SubmitTask fields ``Run.task`` names (``values`` in NAMED_FIELDS order, ``None``:
+    not given) into ``given``: the conversion ``add_fields`` makes, with the field table read once.
+    """
+    if not _NAMED:
+        table = SubmitTask._fields
+        _NAMED.extend((name, table[name].exact, table[name].conv) for name in NAMED_FIELDS)
+    for (name, exact, conv), value in zip(_NAMED, values):  # noqa: B905 - both follow NAMED_FIELDS
+        if value is not None:
+            given[name] = value if type(value) is exact else conv(value)
 
 
 def add_fields(owner: str, given: dict[str, Any], fields: Iterable[tuple[str, Any]]) -> None:

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from runspec.errors import Problem, SpecError
 from runspec.run._args import (
-    NAMED_FIELDS,
     NONE_GIVEN,
     add_fields,
+    add_named,
     as_list,
     check_kind,
     dependencies,
@@ -240,7 +240,7 @@ class Run:
             new_cluster,
         )
         if named != NONE_GIVEN:
-            add_fields(owner, given, zip(NAMED_FIELDS, named, strict=True))
+            add_named(given, named)
         if fields:
             add_fields(owner, given, fields.items())
         return self._push(AddTask(key, given, cluster))
