@@ -763,3 +763,29 @@ def test_extra_null_is_absent() -> None:
     task = NotebookTask("/a", extra={"x": None, "y": 1})
     assert task.to_dict() == {"notebook_path": "/a", "y": 1}
     assert NotebookTask.from_dict(task.to_dict(), strict=False) == task
+
+
+def test_run_task_keyword_fields_go_in_the_body_in_signature_order_with_the_field_types_checked() -> None:
+    # Run.task converts its named SubmitTask fields in one generated step (runspec.run._args.NAMED_FIELDS);
+    # the names and their order must follow the signature, whatever order the call gives them in.
+    from runspec.run._args import NAMED_FIELDS
+
+    params = inspect.signature(Run.task).parameters
+    keyword = [p.name for p in params.values() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    assert tuple(keyword) == NAMED_FIELDS
+    run = Run().task(
+        NotebookTask("/n"),
+        key="a",
+        new_cluster=NewCluster(spark_version="15.4.x-scala2.12", num_workers=1),
+        description="d",
+        max_retries=2,
+        run_if="ALL_DONE",
+        libraries=[PyPI("p")],
+    )
+    task = run.compile().to_dict()["tasks"][0]
+    order = ["task_key", "notebook_task", "libraries", "run_if", "max_retries", "description", "new_cluster"]
+    assert list(task) == order
+    with pytest.raises(TypeError, match="max_retries"):
+        Run().task(NotebookTask("/n"), key="a", max_retries="2")
+    with pytest.raises(TypeError, match="libraries"):
+        Run().task(NotebookTask("/n"), key="a", libraries=PyPI("p"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from runspec.spec._classes import freeze_extra
@@ -13,13 +13,13 @@ from runspec.spec._text import article, shown
 from runspec.spec.task_types import TASK_TYPES
 
 __all__ = [
+    "NAMED_ADDER",
     "NAMED_FIELDS",
-    "NONE_GIVEN",
     "add_fields",
-    "add_named",
     "as_list",
     "check_kind",
     "dependencies",
+    "fill_named_adder",
     "hashable",
     "task_fields",
     "unknown_kwarg",
@@ -126,22 +126,37 @@ NAMED_FIELDS = (
     "existing_cluster_id",
     "new_cluster",
 )
-NONE_GIVEN = (None,) * len(NAMED_FIELDS)
-#: For each of NAMED_FIELDS: (name, the Python type kept as it is, the converter), read once from SubmitTask.
-_NAMED: list[tuple[str, type | None, Any]] = []
 
 
-def add_named(given: dict[str, Any], values: tuple[Any, ...]) -> None:
+def _make_add_named() -> Callable[..., None]:
     """
-    Check and freeze the SubmitTask fields ``Run.task`` names (``values`` in NAMED_FIELDS order, ``None``:
-    not given) into ``given``: the conversion ``add_fields`` makes, with the field table read once.
+    Generate ``add_named(given, libraries, run_if, ...)``: check and freeze each SubmitTask field that
+    ``Run.task`` names (``None``: not given) into ``given``, in NAMED_FIELDS order, with the conversion
+    ``add_fields`` makes (the value as it is when of the field's exact type, else the field's converter).
     """
-    if not _NAMED:
-        table = SubmitTask._fields
-        _NAMED.extend((name, table[name].exact, table[name].conv) for name in NAMED_FIELDS)
-    for (name, exact, conv), value in zip(_NAMED, values):  # noqa: B905 - both follow NAMED_FIELDS
-        if value is not None:
-            given[name] = value if type(value) is exact else conv(value)
+    table = SubmitTask._fields
+    env: dict[str, Any] = {}
+    lines = [f"def add_named(given, {', '.join(NAMED_FIELDS)}):"]
+    for i, name in enumerate(NAMED_FIELDS):
+        env[f"_T{i}"], env[f"_C{i}"] = table[name].exact, table[name].conv
+        lines += [f" if {name} is not None:", f"  given[{name!r}] = {name} if type({name}) is _T{i} else _C{i}({name})"]
+    code = "\n".join(lines) + "\n"
+    import linecache  # only when a task is first added: it costs import time
+
+    filename = "<runspec generated add_named of Run.task>"
+    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+    exec(compile(code, filename, "exec"), env)
+    fn: Callable[..., None] = env["add_named"]
+    return fn
+
+
+#: The generated ``add_named``, made on first use (reading SubmitTask's field table sets the class up).
+NAMED_ADDER: list[Callable[..., None]] = []
+
+
+def fill_named_adder() -> list[Callable[..., None]]:
+    NAMED_ADDER.append(_make_add_named())
+    return NAMED_ADDER
 
 
 def add_fields(owner: str, given: dict[str, Any], fields: Iterable[tuple[str, Any]]) -> None:

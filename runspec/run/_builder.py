@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from runspec.errors import Problem, SpecError
 from runspec.run._args import (
-    NONE_GIVEN,
+    NAMED_ADDER,
     add_fields,
-    add_named,
     as_list,
     check_kind,
     dependencies,
+    fill_named_adder,
     hashable,
     task_fields,
     unknown_kwarg,
@@ -226,7 +226,8 @@ class Run:
         if depends_on:
             deps = dependencies(owner, depends_on)
             given["depends_on"] = (*given["depends_on"], *deps) if "depends_on" in given else deps
-        named = (
+        (NAMED_ADDER or fill_named_adder())[0](
+            given,
             libraries,
             run_if,
             max_retries,
@@ -239,8 +240,6 @@ class Run:
             existing_cluster_id,
             new_cluster,
         )
-        if named != NONE_GIVEN:
-            add_named(given, named)
         if fields:
             add_fields(owner, given, fields.items())
         return self._push(AddTask(key, given, cluster))
