@@ -5,7 +5,6 @@ required flags (``schema.json``), parsed into small descriptors the spec classes
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 from collections.abc import Iterable
@@ -148,6 +147,8 @@ def schema_fields(type_name: str) -> dict[str, FieldInfo]:
 
 def closest(name: str, candidates: Iterable[str]) -> str | None:
     """The candidate most like ``name`` (for "did you mean ...?" messages), or None."""
+    import difflib  # only for a message about a mistake: it costs import time
+
     pool = list(candidates)
     found = difflib.get_close_matches(name, pool, n=1, cutoff=0.6)
     if found:

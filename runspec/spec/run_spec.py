@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from runspec._frozen import freeze_json
 from runspec.errors import Problem, SpecError
-from runspec.spec._checks import check_run
 from runspec.spec._convert import jpath, plain_json, wire_of
 from runspec.spec._load import BAD, LoadContext, LongInt, load_object
 from runspec.spec._object import SpecObject
@@ -86,6 +85,8 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
         subject: str | None = None,
     ) -> None:
         """Run the whole-run checks; raise ``SpecError`` with every problem, or keep the warnings."""
+        from runspec.spec._checks import check_run  # the rules load with the first check, not with runspec
+
         report = check_run(self)
         errors = [*problems, *report.errors]
         all_warnings = (*warnings, *extra_warnings, *report.warnings)
