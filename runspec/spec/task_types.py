@@ -372,7 +372,8 @@ class TaskType:
             return None
         value: Any = task
         for name in self.source_path:
-            value = fields_of(value).get(name)
+            w = getattr(value, "_w", None)  # as fields_of reads it: a spec object's request form, or a mapping
+            value = (w if type(w) is dict else value if isinstance(value, Mapping) else _EMPTY).get(name)
             if value is None:
                 return None
         return value
