@@ -163,7 +163,8 @@ class Intent:
             if len(indexes) > 1
         ]
         spec._finish(self.problems, self.load_warnings, extra_warnings=warnings)
-        named = {key: self.cluster_keys[key] for key in keys if key in self.cluster_keys}
+        cluster_keys = self.cluster_keys
+        named = {key: cluster_keys[key] for key in keys if key in cluster_keys} if cluster_keys else {}
         named.update({keys[i]: name for name, indexes in used.items() for i in indexes})
         return Compiled(spec, named)
 
@@ -278,9 +279,12 @@ def _wants_cluster(fields: dict[str, Any]) -> bool:
 
 def _derive_keys(tasks: list[AddTask]) -> list[str]:
     """Each task's key: the one given, or one derived from the task and made unique in the run."""
-    taken = {e.key for e in tasks if e.key is not None}
+    keys: list[str] = [e.key for e in tasks if e.key is not None]
+    if len(keys) == len(tasks):
+        return keys  # every key given
+    taken = set(keys)
     counts: dict[str, int] = {}
-    keys: list[str] = []
+    keys = []
     for given_key, fields, _ in tasks:
         if given_key is not None:
             keys.append(given_key)
