@@ -155,6 +155,7 @@ NAMED_ADDER: list[Callable[..., None]] = []
 
 
 def fill_named_adder() -> list[Callable[..., None]]:
+    """Generate ``add_named`` into ``NAMED_ADDER`` (``Run.task`` calls ``(NAMED_ADDER or fill_named_adder())[0]``)."""
     NAMED_ADDER.append(_make_add_named())
     return NAMED_ADDER
 
