@@ -8,6 +8,7 @@ no output holds a traceback or the token).
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import sys
@@ -419,6 +420,61 @@ def test_a_refused_port_fails_fast_and_says_no_run_was_created(cli: Cli, tmp_pat
     line = _one_line_error(result)
     assert "cannot connect to" in line and "the connection was refused" in line
     assert "no run was created" not in line  # status creates nothing: no need to reassure
+
+
+_UNRESOLVED = "nonexistent.invalid"
+_NO_DNS = f'''
+"""Loaded by the runspec subprocess: {_UNRESOLVED} does not resolve, and no DNS query leaves the machine."""
+import socket
+
+_real = socket.getaddrinfo
+
+
+def _getaddrinfo(host, *args, **kwargs):
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    if isinstance(host, str) and host.rstrip(".").lower() == "{_UNRESOLVED}":
+        with open(__file__ + ".lookups", "a", encoding="utf-8") as log:
+            log.write(host + "\\n")
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    return _real(host, *args, **kwargs)
+
+
+socket.getaddrinfo = _getaddrinfo
+'''
+
+
+def test_a_name_that_does_not_resolve_fails_fast_and_says_no_run_was_created(cli: Cli, tmp_path: Path) -> None:
+    from tests.test_cli import REPO
+
+    site = tmp_path / "no_dns"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(_NO_DNS, encoding="utf-8")
+    lookups = site / "sitecustomize.py.lookups"
+    env = {
+        "DATABRICKS_TOKEN": TOKEN,
+        "PYTHONPATH": f"{site}{os.pathsep}{REPO}",
+        # No proxy may stand between the client and the name it has to resolve.
+        **{name: "" for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")},
+    }
+    host = f"https://{_UNRESOLVED}"
+    spec = _write(tmp_path / "run.json", small_body("unresolved"))
+    started = time.monotonic()
+    result = cli("submit", spec, "--wait", "--host", host, env=env)
+    assert time.monotonic() - started < 15
+    assert lookups.exists(), "the host name was never looked up through the patched resolver"
+    assert result.returncode == 3, result.stderr
+    line = _one_line_error(result)
+    assert line.startswith(f"runspec: error: cannot connect to {host} (host from --host): "), line
+    assert "the host name does not resolve" in line
+    assert "no run was created" in line
+    assert "--idempotency-token" not in line and "may exist" not in line
+    assert all(len(text) < 300 for text in result.stderr.splitlines()), result.stderr  # short retry lines
+
+    data = _json(cli("submit", spec, "--json", env={**env, "DATABRICKS_HOST": host}))
+    assert (data["status"], data["exit_code"], data["error"]["type"]) == ("error", 3, "WorkspaceUnreachable")
+    assert f"cannot connect to {host} (host from DATABRICKS_HOST)" in data["error"]["message"]
+    assert "no run was created" in data["error"]["message"]
 
 
 def test_a_failed_for_each_iteration_is_listed_under_its_task(cli: Cli, emu: Emulator, tmp_path: Path) -> None:
