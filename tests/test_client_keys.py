@@ -298,6 +298,8 @@ def test_a_process_killed_mid_wait_is_replaced_by_one_that_reattaches() -> None:
         assert second.returncode == 0, second.stderr
         assert second.stdout.splitlines() == [f"reattached {line[1]}", "finished TERMINATED SUCCESS"]
         assert len({r.body["idempotency_token"] for r in emu.requests_to("runs/submit")}) == 1
+        assert emu.run_ids() == [int(line[1])], "one run for the key, followed to its end by the second process"
+        assert emu.run(int(line[1]))["state"]["result_state"] == "SUCCESS"
         assert len(emu.requests_to("runs/list")) == 2
 
 
