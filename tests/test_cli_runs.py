@@ -546,3 +546,19 @@ def test_every_new_command_is_listed_with_help_and_examples(cli: Cli) -> None:
         assert "--lenient" in cli(command, "--help").stdout, command
     submit_help = cli("submit", "--help").stdout
     assert "--key" in submit_help and "--attempt" in submit_help
+
+
+def test_a_workspace_echoing_the_token_never_gets_it_printed(cli: Cli, emu: Emulator, tmp_path: Path) -> None:
+    """Task errors, traces and logs are the server's text: every command shows them redacted."""
+    emu.script("echo_bad", Outcome.fail(f"rejected Bearer {TOKEN}", trace=f"Traceback: header {TOKEN}"))
+    emu.script("echo_logs", Outcome.success(logs=f"saw {TOKEN} in the environment", result=f"token={TOKEN}"))
+    spec = _write(tmp_path / "run.json", small_body("echo_logs", "echo_bad", name="echoes"))
+    results = [cli("submit", spec, "--wait", "--poll-interval", "0.1", env=_on(emu))]
+    assert results[0].returncode == 1, results[0].stderr
+    run_id = re.search(r"submitted run (\d+)", results[0].stdout + results[0].stderr)
+    assert run_id is not None
+    for command in (["status"], ["outputs"], ["outputs", "--json"], ["wait"], ["status", "--json"]):
+        results.append(cli(*command, run_id.group(1), env=_on(emu)))
+    printed = "".join(r.stdout + r.stderr for r in results)  # Cli has checked each for the token already
+    assert "rejected Bearer <redacted>" in printed
+    assert "token=<redacted>" in printed
