@@ -192,3 +192,17 @@ def test_answers_without_secrets_are_returned_as_sent(ws: FakeWorkspace) -> None
     output = handle.outputs()["a"]
     assert output.logs == logs
     assert output.notebook_result == "dapi is not a token on its own"
+
+
+@pytest.mark.parametrize(("status", "cut"), [(400, 500), (200, 120)])
+def test_a_long_plain_text_answer_cut_to_length_keeps_no_part_of_the_token(
+    ws: FakeWorkspace, status: int, cut: int
+) -> None:
+    """Error bodies and non-JSON answers are shortened for the message: redaction comes first."""
+    for offset in (4, 9, 14):  # the cut falls inside the token, wherever it starts
+        text = "x" * (cut - offset) + TOKEN + " and more"
+        ws.script("GET", "runs/get", Reply(status, body=text.encode(), headers={"Content-Type": "text/plain"}))
+        with pytest.raises(RunspecError) as error:
+            RunHandle.attach(9, ws.url, TOKEN).get()
+        shown = " ".join(strings_of(error.value))
+        assert TOKEN[:offset] not in shown.replace("x" * (cut - offset), ""), shown[-200:]

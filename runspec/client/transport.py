@@ -544,7 +544,7 @@ class Transport:
             return json.loads(text)
         except ValueError:
             kind = headers.get("Content-Type", "unknown type")
-            snippet = title_of_html(text) or text.strip()[:120]
+            snippet = title_of_html(text) or self.scrub(text.strip())[:120]  # redacted whole, then cut
             raise SubmitError(
                 self.scrub(
                     f"{method} {path} answered {status} but not with JSON "
