@@ -147,6 +147,15 @@ def print_next_steps(outcome: Outcome) -> None:
         echo(f"  cancel it:  {cancel_it}", file=sys.stderr)
 
 
+def print_json_result(outcome: Outcome, extra: Mapping[str, Any] | None = None, file: TextIO | None = None) -> None:
+    """``--json``: the result object (``json_result`` and ``extra``); a run that did not succeed also gets
+    its one error line and, after ``--timeout``, the next commands, on standard error."""
+    echo(json.dumps({**json_result(outcome), **(extra or {})}, indent=2, ensure_ascii=False), file=file)
+    if outcome.exit_code:
+        error(outcome.message or outcome.status)
+        print_next_steps(outcome)
+
+
 def json_result(outcome: Outcome) -> dict[str, Any]:
     """The ``--json`` object at the end of following a run."""
     handle, run = outcome.handle, outcome.run

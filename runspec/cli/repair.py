@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from runspec.cli._follow import command, follow, workspace_words
 from runspec.cli._options import follow_options
 from runspec.cli._output import EXIT_INVALID, EXIT_OK, echo, error, error_object
-from runspec.cli._report import json_result, print_next_steps, report
+from runspec.cli._report import print_json_result, report
 from runspec.cli._runs import add_run_parser, attach
 from runspec.cli._signals import interrupt_code, interrupt_words, signals_as_interrupts
 from runspec.cli._workspace import report_workspace_error
@@ -83,10 +83,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
             workspace=workspace,
         )
         if args.json:
-            echo(json.dumps({**json_result(outcome), "repair_id": repair_id}, indent=2, ensure_ascii=False))
-            if outcome.exit_code:
-                error(outcome.message or outcome.status)
-                print_next_steps(outcome)
+            print_json_result(outcome, {"repair_id": repair_id})
         else:
             report(outcome, None, sys.stdout)
     return outcome.exit_code

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from typing import TYPE_CHECKING
 
 from runspec.cli._follow import follow, workspace_words
 from runspec.cli._options import follow_options
-from runspec.cli._output import echo, error
-from runspec.cli._report import json_result, print_next_steps, report
+from runspec.cli._output import echo
+from runspec.cli._report import print_json_result, report
 from runspec.cli._runs import add_run_parser, attach
 from runspec.cli._signals import signals_as_interrupts
 from runspec.cli._workspace import report_workspace_error
@@ -41,10 +40,7 @@ def cmd_wait(args: argparse.Namespace) -> int:
             workspace=workspace_words(args.host, args.profile),
         )
         if args.json:
-            echo(json.dumps(json_result(outcome), indent=2, ensure_ascii=False))
-            if outcome.exit_code:
-                error(outcome.message or outcome.status)
-                print_next_steps(outcome)
+            print_json_result(outcome)
         else:
             report(outcome, None, sys.stdout)
     return outcome.exit_code
