@@ -12,16 +12,15 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from runspec.testing import Emulator
+from tests import test_cli
 from tests.test_cli import (
     PYTHON_TRACEBACK,
     SUBPROCESS_TIMEOUT,
-    TOKEN,
     Cli,
     _env,
     _json,
@@ -31,18 +30,10 @@ from tests.test_cli import (
     small_body,
 )
 
-
-@pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
-    with Emulator(token=TOKEN, speed=4) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def cli(tmp_path: Path) -> Cli:
-    home = tmp_path / "home"
-    home.mkdir()
-    return Cli(home, tmp_path)
+# The fixtures of tests/test_cli.py: one emulator per module, a clean HOME per test.
+emu = test_cli.emu
+home = test_cli.home
+cli = test_cli.cli
 
 
 def _closed_stdin(cli: Cli, *args: str) -> subprocess.CompletedProcess[str]:

@@ -13,39 +13,22 @@ import re
 import signal
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from runspec.client.keys import key_token
 from runspec.testing import Emulator, Outcome
+from tests import test_cli
 from tests.http_fixture import FakeWorkspace, Recorded, Reply, run_json, task_json
 from tests.test_cli import SUBPROCESS_TIMEOUT, TOKEN, Cli, _json, _on, _one_line_error, _write, small_body
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
-
-@pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
-    with Emulator(token=TOKEN, speed=4) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def cli(tmp_path: Path) -> Cli:
-    home = tmp_path / "home"
-    home.mkdir()
-    return Cli(home, tmp_path)
-
-
-@pytest.fixture
-def ws() -> Iterator[FakeWorkspace]:
-    workspace = FakeWorkspace()
-    try:
-        yield workspace
-    finally:
-        workspace.close()
+# The fixtures of tests/test_cli.py: one emulator per module, a clean HOME per test.
+emu = test_cli.emu
+home = test_cli.home
+cli = test_cli.cli
 
 
 def _key(name: str) -> str:

@@ -13,7 +13,6 @@ import re
 import signal
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ import pytest
 
 from runspec.client import RunHandle
 from runspec.testing import Emulator, Fault, Outcome, TaskContext
+from tests import test_cli
 from tests.test_cli import (
     PYTHON_TRACEBACK,
     SUBPROCESS_TIMEOUT,
@@ -35,18 +35,10 @@ from tests.test_cli import (
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
-
-@pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
-    with Emulator(token=TOKEN, speed=4) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def cli(tmp_path: Path) -> Cli:
-    home = tmp_path / "home"
-    home.mkdir()
-    return Cli(home, tmp_path)
+# The fixtures of tests/test_cli.py: one emulator per module, a clean HOME per test.
+emu = test_cli.emu
+home = test_cli.home
+cli = test_cli.cli
 
 
 def _submit(emu: Emulator, *keys: str, name: str) -> int:
