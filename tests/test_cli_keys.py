@@ -20,7 +20,7 @@ import pytest
 from runspec.client.keys import key_token
 from runspec.testing import Emulator, Outcome
 from tests import test_cli
-from tests.http_fixture import FakeWorkspace, Recorded, Reply, run_json, task_json
+from tests.http_fixture import FakeWorkspace, Recorded, Reply, failed_run_json, run_json, task_json
 from tests.test_cli import SUBPROCESS_TIMEOUT, TOKEN, Cli, _json, _on, _one_line_error, _write, small_body
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
@@ -130,18 +130,7 @@ def test_key_usage_mistakes_exit_2(cli: Cli, emu: Emulator, tmp_path: Path, args
 
 
 def _failed_run(ws: FakeWorkspace, run_id: int) -> None:
-    ws.runs[run_id] = run_json(
-        run_id,
-        "TERMINATED",
-        code="RUN_EXECUTION_ERROR",
-        kind="CLIENT_ERROR",
-        run_name="nightly",
-        tasks=[
-            task_json("ingest", 11, "TERMINATED", code="SUCCESS", kind="SUCCESS"),
-            task_json("load", 12, "TERMINATED", code="RUN_EXECUTION_ERROR", kind="CLIENT_ERROR", attempt_number=0),
-            task_json("load", 13, "TERMINATED", code="RUN_EXECUTION_ERROR", kind="CLIENT_ERROR", attempt_number=1),
-        ],
-    )
+    ws.runs[run_id] = failed_run_json(run_id, run_name="nightly")
 
 
 def _succeeded_later(ws: FakeWorkspace, run_id: int) -> None:
