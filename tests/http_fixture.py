@@ -132,6 +132,22 @@ def task_json(
     return task
 
 
+def failed_run_json(run_id: int, **extra: Any) -> dict[str, Any]:
+    """A finished, failed run: ``ingest`` succeeded, ``load`` failed on its first attempt and on its retry."""
+    return run_json(
+        run_id,
+        "TERMINATED",
+        code="RUN_EXECUTION_ERROR",
+        kind="CLIENT_ERROR",
+        tasks=[
+            task_json("ingest", 11, "TERMINATED", code="SUCCESS", kind="SUCCESS"),
+            task_json("load", 12, "TERMINATED", code="RUN_EXECUTION_ERROR", kind="CLIENT_ERROR", attempt_number=0),
+            task_json("load", 13, "TERMINATED", code="RUN_EXECUTION_ERROR", kind="CLIENT_ERROR", attempt_number=1),
+        ],
+        **extra,
+    )
+
+
 class FakeWorkspace:
     """A scripted Jobs API on 127.0.0.1 (see the module documentation)."""
 

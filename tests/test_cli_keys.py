@@ -13,39 +13,22 @@ import re
 import signal
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from runspec.client.keys import key_token
 from runspec.testing import Emulator, Outcome
-from tests.http_fixture import FakeWorkspace, Recorded, Reply, run_json, task_json
+from tests import test_cli
+from tests.http_fixture import FakeWorkspace, Recorded, Reply, failed_run_json, run_json, task_json
 from tests.test_cli import SUBPROCESS_TIMEOUT, TOKEN, Cli, _json, _on, _one_line_error, _write, small_body
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
-
-@pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
-    with Emulator(token=TOKEN, speed=4) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def cli(tmp_path: Path) -> Cli:
-    home = tmp_path / "home"
-    home.mkdir()
-    return Cli(home, tmp_path)
-
-
-@pytest.fixture
-def ws() -> Iterator[FakeWorkspace]:
-    workspace = FakeWorkspace()
-    try:
-        yield workspace
-    finally:
-        workspace.close()
+# The fixtures of tests/test_cli.py: one emulator per module, a clean HOME per test.
+emu = test_cli.emu
+home = test_cli.home
+cli = test_cli.cli
 
 
 def _key(name: str) -> str:
@@ -147,18 +130,7 @@ def test_key_usage_mistakes_exit_2(cli: Cli, emu: Emulator, tmp_path: Path, args
 
 
 def _failed_run(ws: FakeWorkspace, run_id: int) -> None:
-    ws.runs[run_id] = run_json(
-        run_id,
-        "TERMINATED",
-        code="RUN_EXECUTION_ERROR",
-        kind="CLIENT_ERROR",
-        run_name="nightly",
-        tasks=[
-            task_json("ingest", 11, "TERMINATED", code="SUCCESS", kind="SUCCESS"),
-            task_json("load", 12, "TERMINATED", code="RUN_EXECUTION_ERROR", kind="CLIENT_ERROR", attempt_number=0),
-            task_json("load", 13, "TERMINATED", code="RUN_EXECUTION_ERROR", kind="CLIENT_ERROR", attempt_number=1),
-        ],
-    )
+    ws.runs[run_id] = failed_run_json(run_id, run_name="nightly")
 
 
 def _succeeded_later(ws: FakeWorkspace, run_id: int) -> None:

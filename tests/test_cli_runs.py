@@ -8,11 +8,11 @@ no output holds a traceback or the token).
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import pytest
 
 from runspec.client import RunHandle
 from runspec.testing import Emulator, Fault, Outcome, TaskContext
+from tests import test_cli
 from tests.test_cli import (
     PYTHON_TRACEBACK,
     SUBPROCESS_TIMEOUT,
@@ -34,18 +35,10 @@ from tests.test_cli import (
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
-
-@pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
-    with Emulator(token=TOKEN, speed=4) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def cli(tmp_path: Path) -> Cli:
-    home = tmp_path / "home"
-    home.mkdir()
-    return Cli(home, tmp_path)
+# The fixtures of tests/test_cli.py: one emulator per module, a clean HOME per test.
+emu = test_cli.emu
+home = test_cli.home
+cli = test_cli.cli
 
 
 def _submit(emu: Emulator, *keys: str, name: str) -> int:
@@ -421,6 +414,61 @@ def test_a_refused_port_fails_fast_and_says_no_run_was_created(cli: Cli, tmp_pat
     assert "no run was created" not in line  # status creates nothing: no need to reassure
 
 
+_UNRESOLVED = "nonexistent.invalid"
+_NO_DNS = f'''
+"""Loaded by the runspec subprocess: {_UNRESOLVED} does not resolve, and no DNS query leaves the machine."""
+import socket
+
+_real = socket.getaddrinfo
+
+
+def _getaddrinfo(host, *args, **kwargs):
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    if isinstance(host, str) and host.rstrip(".").lower() == "{_UNRESOLVED}":
+        with open(__file__ + ".lookups", "a", encoding="utf-8") as log:
+            log.write(host + "\\n")
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    return _real(host, *args, **kwargs)
+
+
+socket.getaddrinfo = _getaddrinfo
+'''
+
+
+def test_a_name_that_does_not_resolve_fails_fast_and_says_no_run_was_created(cli: Cli, tmp_path: Path) -> None:
+    from tests.test_cli import REPO
+
+    site = tmp_path / "no_dns"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(_NO_DNS, encoding="utf-8")
+    lookups = site / "sitecustomize.py.lookups"
+    env = {
+        "DATABRICKS_TOKEN": TOKEN,
+        "PYTHONPATH": f"{site}{os.pathsep}{REPO}",
+        # No proxy may stand between the client and the name it has to resolve.
+        **{name: "" for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")},
+    }
+    host = f"https://{_UNRESOLVED}"
+    spec = _write(tmp_path / "run.json", small_body("unresolved"))
+    started = time.monotonic()
+    result = cli("submit", spec, "--wait", "--host", host, env=env)
+    assert time.monotonic() - started < 15
+    assert lookups.exists(), "the host name was never looked up through the patched resolver"
+    assert result.returncode == 3, result.stderr
+    line = _one_line_error(result)
+    assert line.startswith(f"runspec: error: cannot connect to {host} (host from --host): "), line
+    assert "the host name does not resolve" in line
+    assert "no run was created" in line
+    assert "--idempotency-token" not in line and "may exist" not in line
+    assert all(len(text) < 300 for text in result.stderr.splitlines()), result.stderr  # short retry lines
+
+    data = _json(cli("submit", spec, "--json", env={**env, "DATABRICKS_HOST": host}))
+    assert (data["status"], data["exit_code"], data["error"]["type"]) == ("error", 3, "WorkspaceUnreachable")
+    assert f"cannot connect to {host} (host from DATABRICKS_HOST)" in data["error"]["message"]
+    assert "no run was created" in data["error"]["message"]
+
+
 def test_a_failed_for_each_iteration_is_listed_under_its_task(cli: Cli, emu: Emulator, tmp_path: Path) -> None:
     def item(ctx: TaskContext) -> Outcome:
         return Outcome.fail(f"no data for {ctx.input}") if ctx.input == "b" else Outcome.success()
@@ -490,3 +538,19 @@ def test_every_new_command_is_listed_with_help_and_examples(cli: Cli) -> None:
         assert "--lenient" in cli(command, "--help").stdout, command
     submit_help = cli("submit", "--help").stdout
     assert "--key" in submit_help and "--attempt" in submit_help
+
+
+def test_a_workspace_echoing_the_token_never_gets_it_printed(cli: Cli, emu: Emulator, tmp_path: Path) -> None:
+    """Task errors, traces and logs are the server's text: every command shows them redacted."""
+    emu.script("echo_bad", Outcome.fail(f"rejected Bearer {TOKEN}", trace=f"Traceback: header {TOKEN}"))
+    emu.script("echo_logs", Outcome.success(logs=f"saw {TOKEN} in the environment", result=f"token={TOKEN}"))
+    spec = _write(tmp_path / "run.json", small_body("echo_logs", "echo_bad", name="echoes"))
+    results = [cli("submit", spec, "--wait", "--poll-interval", "0.1", env=_on(emu))]
+    assert results[0].returncode == 1, results[0].stderr
+    run_id = re.search(r"submitted run (\d+)", results[0].stdout + results[0].stderr)
+    assert run_id is not None
+    for command in (["status"], ["outputs"], ["outputs", "--json"], ["wait"], ["status", "--json"]):
+        results.append(cli(*command, run_id.group(1), env=_on(emu)))
+    printed = "".join(r.stdout + r.stderr for r in results)  # Cli has checked each for the token already
+    assert "rejected Bearer <redacted>" in printed
+    assert "token=<redacted>" in printed

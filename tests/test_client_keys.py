@@ -20,9 +20,9 @@ from runspec.client.keys import key_token
 from runspec.testing import Emulator
 
 try:
-    from tests.http_fixture import FakeClock, FakeWorkspace, run_json, task_json
+    from tests.http_fixture import FakeClock, FakeWorkspace, failed_run_json, run_json, task_json
 except ImportError:  # tests/ run as a plain directory
-    from http_fixture import FakeClock, FakeWorkspace, run_json, task_json  # type: ignore[no-redef]
+    from http_fixture import FakeClock, FakeWorkspace, failed_run_json, run_json, task_json  # type: ignore[no-redef]
 
 TOKEN = "dapi-keys-0123456789abcdef"
 ROOT = Path(runspec.__file__).resolve().parent.parent
@@ -151,17 +151,7 @@ def test_two_processes_with_the_same_key_reach_one_run() -> None:
 
 
 def _failed_run(ws: FakeWorkspace, run_id: int) -> None:
-    ws.runs[run_id] = run_json(
-        run_id,
-        "TERMINATED",
-        code="RUN_EXECUTION_ERROR",
-        kind="CLIENT_ERROR",
-        tasks=[
-            task_json("ingest", 11, "TERMINATED", code="SUCCESS", kind="SUCCESS"),
-            task_json("load", 12, "TERMINATED", code="RUN_EXECUTION_ERROR", kind="CLIENT_ERROR", attempt_number=0),
-            task_json("load", 13, "TERMINATED", code="RUN_EXECUTION_ERROR", kind="CLIENT_ERROR", attempt_number=1),
-        ],
-    )
+    ws.runs[run_id] = failed_run_json(run_id)
 
 
 def test_repair_reruns_failed_tasks_tracks_the_latest_repair_and_wait_follows_it(
@@ -298,6 +288,8 @@ def test_a_process_killed_mid_wait_is_replaced_by_one_that_reattaches() -> None:
         assert second.returncode == 0, second.stderr
         assert second.stdout.splitlines() == [f"reattached {line[1]}", "finished TERMINATED SUCCESS"]
         assert len({r.body["idempotency_token"] for r in emu.requests_to("runs/submit")}) == 1
+        assert emu.run_ids() == [int(line[1])], "one run for the key, followed to its end by the second process"
+        assert emu.run(int(line[1]))["state"]["result_state"] == "SUCCESS"
         assert len(emu.requests_to("runs/list")) == 2
 
 

@@ -125,3 +125,84 @@ def test_no_secret_in_any_string(ws: FakeWorkspace, caplog: pytest.LogCaptureFix
     assert len(caplog.records) > 5
     leaks = [(secret, text) for text in texts for secret in secrets if secret in text]
     assert leaks == []
+
+
+def test_a_workspace_echoing_the_token_in_its_answers_leaks_it_nowhere(ws: FakeWorkspace) -> None:
+    """Successful answers are the server's text too: run and task messages, outputs, page tokens, run names."""
+    from runspec import KeyConflict, SubmitError
+
+    clock = FakeClock()
+    echo = f"Authorization: Bearer {TOKEN}"
+    seen: list[Any] = []
+
+    # A failed run whose messages, error, trace and logs all carry the token, with a JSON-escaped copy too.
+    handle = submit(spec(), ws.url, TOKEN, sleep=clock.sleep, clock=clock)
+    run_id = handle.run_id
+    failed_task = task_json(
+        "a", 9, "TERMINATED", code="RUN_EXECUTION_ERROR", kind="CLIENT_ERROR", message=f"task saw {TOKEN}"
+    )
+    ws.timeline(
+        run_id,
+        run_json(
+            run_id, "TERMINATED", code="RUN_EXECUTION_ERROR", kind="CLIENT_ERROR", message=echo, tasks=[failed_task]
+        ),
+    )
+    escaped = "".join(f"\\u{ord(c):04x}" for c in TOKEN)
+    ws.outputs[9] = {"error": f"boom {echo}", "error_trace": f"trace {TOKEN}", "logs": f"escaped {escaped}"}
+    with pytest.raises(RunFailed) as failure:
+        handle.wait()
+    error = failure.value
+    seen += [error, *error.failed_tasks, error.run, handle.get(), *handle.get().tasks]
+    task = error.failed_tasks[0]
+    seen += [task.error, task.error_trace, error.run.state.message]
+    outputs = handle.outputs()
+    seen += [*outputs.values(), *(o.logs for o in outputs.values())]
+    assert "<redacted>" in str(error) and "<redacted>" in (task.error or "")
+
+    # A page token that echoes the header: the message shows a cut of the redacted text, not of the token.
+    page = run_json(77, "RUNNING", tasks=[task_json("a", 1)], next_page_token=echo)
+    ws.script("GET", "runs/get", Reply(200, page), Reply(200, page))
+    with pytest.raises(SubmitError) as paging:
+        RunHandle.attach(77, ws.url, TOKEN).get()
+    assert "Bearer <redacted>" in str(paging.value)
+    seen.append(paging.value)
+
+    # A key whose run carries the token in its name: the conflict names the run without it.
+    first = submit(spec(), ws.url, TOKEN, key="echo/1")
+    ws.runs[first.run_id]["run_name"] = f"named {TOKEN}"
+    with pytest.raises(KeyConflict) as conflict:
+        submit(spec(), ws.url, TOKEN, key="echo/1")
+    assert "named <redacted>" in str(conflict.value)
+    seen.append(conflict.value)
+
+    texts = [t for obj in seen for t in (strings_of(obj) if not isinstance(obj, str) else [obj])]
+    leaks = [text for text in texts if TOKEN in text or "SECRETpat" in text]
+    assert leaks == []
+
+
+def test_answers_without_secrets_are_returned_as_sent(ws: FakeWorkspace) -> None:
+    """Prose that merely looks like an Authorization header is not taken for one."""
+    clock = FakeClock()
+    handle = submit(spec(), ws.url, TOKEN, sleep=clock.sleep, clock=clock)
+    done = task_json("a", 9, "TERMINATED", code="SUCCESS", kind="SUCCESS")
+    ws.timeline(handle.run_id, run_json(handle.run_id, "TERMINATED", code="SUCCESS", kind="SUCCESS", tasks=[done]))
+    logs = "basic statistics computed\nBearer of good news: 3 rows"
+    ws.outputs[9] = {"logs": logs, "notebook_output": {"result": "dapi is not a token on its own"}}
+    handle.wait()
+    output = handle.outputs()["a"]
+    assert output.logs == logs
+    assert output.notebook_result == "dapi is not a token on its own"
+
+
+@pytest.mark.parametrize(("status", "cut"), [(400, 500), (200, 120)])
+def test_a_long_plain_text_answer_cut_to_length_keeps_no_part_of_the_token(
+    ws: FakeWorkspace, status: int, cut: int
+) -> None:
+    """Error bodies and non-JSON answers are shortened for the message: redaction comes first."""
+    for offset in (4, 9, 14):  # the cut falls inside the token, wherever it starts
+        text = "x" * (cut - offset) + TOKEN + " and more"
+        ws.script("GET", "runs/get", Reply(status, body=text.encode(), headers={"Content-Type": "text/plain"}))
+        with pytest.raises(RunspecError) as error:
+            RunHandle.attach(9, ws.url, TOKEN).get()
+        shown = " ".join(strings_of(error.value))
+        assert TOKEN[:offset] not in shown.replace("x" * (cut - offset), ""), shown[-200:]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from runspec import RunFailed, RunHandle, WaitTimeout
+from runspec import RunFailed, RunHandle, WaitTimeout, submit
 from runspec.client import Progress, RunView
+from runspec.testing import Emulator, ManualClock, Outcome
 
 try:
     from tests.http_fixture import (
@@ -353,7 +356,6 @@ def test_ctrl_c_when_cancel_fails_still_reraises(ws: FakeWorkspace) -> None:
 
 
 def test_wait_after_submit(ws: FakeWorkspace, clock: FakeClock) -> None:
-    from runspec import submit
     from runspec.spec import RunSpec
 
     spec = RunSpec.from_dict({"tasks": [{"task_key": "a", "notebook_task": {"notebook_path": "/x"}}]})
@@ -376,10 +378,9 @@ def test_queued_run_says_why(ws: FakeWorkspace, handle: RunHandle) -> None:
     assert f"run {RUN}: QUEUED (Too many active runs)" in [e.message for e in events]
 
 
-def test_wait_reads_one_page_per_poll_and_every_page_once_at_the_end() -> None:
-    from runspec import submit
-    from runspec.testing import Emulator, ManualClock, Outcome
-
+@contextlib.contextmanager
+def _wide_run(seconds: Callable[[int], float]) -> Iterator[tuple[Emulator, ManualClock, RunHandle]]:
+    """A 250-task run (three pages of runs/get) on an emulator with a manual clock; task i takes ``seconds(i)``."""
     clock = ManualClock()
     body = {
         "run_name": "wide",
@@ -387,9 +388,14 @@ def test_wait_reads_one_page_per_poll_and_every_page_once_at_the_end() -> None:
     }
     with Emulator(token="t", clock=clock) as emu:
         for i in range(250):
-            emu.script(f"t{i}", Outcome.success(seconds=30 + i % 7))
+            emu.script(f"t{i}", Outcome.success(seconds=seconds(i)))
         handle = submit(body, emu.url, "t", sleep=clock.advance, clock=clock.now)
         emu.clear_requests()
+        yield emu, clock, handle
+
+
+def test_wait_reads_one_page_per_poll_and_every_page_once_at_the_end() -> None:
+    with _wide_run(lambda i: 30 + i % 7) as (emu, clock, handle):
         sleeps: list[float] = []
 
         def sleep(seconds: float) -> None:
@@ -417,19 +423,7 @@ def test_wait_honours_a_longer_poll_interval(ws: FakeWorkspace, handle: RunHandl
 
 
 def test_progress_reads_the_other_pages_at_most_once_per_two_poll_intervals() -> None:
-    from runspec import submit
-    from runspec.testing import Emulator, ManualClock, Outcome
-
-    clock = ManualClock()
-    body = {
-        "run_name": "wide",
-        "tasks": [{"task_key": f"t{i}", "notebook_task": {"notebook_path": f"/t{i}"}} for i in range(250)],
-    }
-    with Emulator(token="t", clock=clock) as emu:
-        for i in range(250):
-            emu.script(f"t{i}", Outcome.success(seconds=60 + 3 * i))
-        handle = submit(body, emu.url, "t", sleep=clock.advance, clock=clock.now)
-        emu.clear_requests()
+    with _wide_run(lambda i: 60 + 3 * i) as (emu, _clock, handle):
         events: list[Progress] = []
         run = handle.wait(on_progress=events.append)
         gets = emu.requests_to("runs/get")

@@ -14,6 +14,8 @@ from pathlib import Path
 from runspec import NotebookTask, Run, submit
 from runspec.testing import Emulator, InstantClock, ManualClock, Outcome
 
+REPO = Path(__file__).resolve().parents[1]
+
 SPEC = (
     Run("three")
     .task(NotebookTask("/Workspace/a"), key="a")
@@ -121,19 +123,18 @@ def test_fixture_clock_from_the_ini_file_and_from_markers(tmp_path: Path) -> Non
 
 
 def test_fifty_submit_and_wait_tests_pass_with_the_fixture_as_the_readme_uses_it(tmp_path: Path) -> None:
-    """The suite the README describes (timed in benchmarks/emulator_suite.py, not here)."""
-    tests = "".join(
-        f"\ndef test_run_{i}(runspec_emulator):\n"
-        "    handle = submit(SPEC, host=runspec_emulator.url, token=runspec_emulator.token)\n"
-        "    handle.wait()\n"
-        for i in range(50)
-    )
-    header = "from runspec import NotebookTask, Run, submit\n\n"
-    spec = (
-        'SPEC = (Run("s").task(NotebookTask("/a"), key="a").task(NotebookTask("/b"), key="b", depends_on=["a"])'
-        '.task(NotebookTask("/c"), key="c", depends_on=["b"]).compile())\n'
-    )
-    (tmp_path / "test_fifty.py").write_text(header + spec + tests, encoding="utf-8")
+    """
+    The README's fixture example, fifty times, with the README's own spec: each test scripts a failure,
+    submits, and waits with a plain ``handle.wait()`` (timed in benchmarks/emulator_suite.py, not here).
+    """
+    from tests.doc_blocks import python_blocks
+
+    blocks = [b.code for b in python_blocks((REPO / "README.md").read_text(encoding="utf-8")) if b.not_run is None]
+    name = "def test_transform_failure_is_reported(runspec_emulator):"
+    (example,) = [code for code in blocks if name in code]
+    assert "handle.wait()" in example and "runspec_emulator.url" in example
+    tests = "".join("\n\n" + example.replace(name, f"def test_readme_{i}(runspec_emulator):") for i in range(50))
+    (tmp_path / "test_fifty.py").write_text(blocks[0] + tests + "\n", encoding="utf-8")
     done = _pytest(tmp_path, "")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "50 passed" in done.stdout

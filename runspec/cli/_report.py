@@ -4,16 +4,18 @@ The end of following a run, as text or as the ``--json`` object: final picture, 
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from runspec.cli._follow import Outcome
+from runspec.cli._follow import Outcome, follow
 from runspec.cli._output import clip, echo, elapsed, error, note, use_color
 
 if TYPE_CHECKING:  # pragma: no cover - the client layer is imported only by the commands that use it
-    from runspec.client import OutputView, RunView, TaskView
+    from runspec.client import OutputView, RunHandle, RunView, TaskView
     from runspec.spec import RunSpec
 
 
@@ -145,6 +147,39 @@ def print_next_steps(outcome: Outcome) -> None:
         follow_it, cancel_it = outcome.next_steps
         echo(f"  follow it:  {follow_it}", file=sys.stderr)
         echo(f"  cancel it:  {cancel_it}", file=sys.stderr)
+
+
+def follow_by_id(
+    handle: RunHandle, args: argparse.Namespace, workspace: Sequence[str], extra: Mapping[str, Any] | None = None
+) -> int:
+    """
+    Follow a run known by id to its end (``runspec wait``, ``runspec repair --wait``), then print the end
+    as text or, with ``--json``, as the result object with ``extra``; the exit code.
+    """
+    outcome = follow(
+        handle,
+        keys=(),
+        wait=True,
+        timeout=args.timeout,
+        poll_interval=args.poll_interval,
+        progress=sys.stderr if args.json else sys.stdout,
+        start=time.monotonic(),
+        workspace=workspace,
+    )
+    if args.json:
+        print_json_result(outcome, extra)
+    else:
+        report(outcome, None, sys.stdout)
+    return outcome.exit_code
+
+
+def print_json_result(outcome: Outcome, extra: Mapping[str, Any] | None = None, file: TextIO | None = None) -> None:
+    """``--json``: the result object (``json_result`` and ``extra``); a run that did not succeed also gets
+    its one error line and, after ``--timeout``, the next commands, on standard error."""
+    echo(json.dumps({**json_result(outcome), **(extra or {})}, indent=2, ensure_ascii=False), file=file)
+    if outcome.exit_code:
+        error(outcome.message or outcome.status)
+        print_next_steps(outcome)
 
 
 def json_result(outcome: Outcome) -> dict[str, Any]:

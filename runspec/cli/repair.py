@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from typing import TYPE_CHECKING, Any
 
-from runspec.cli._follow import command, follow, workspace_words
+from runspec.cli._follow import command, workspace_words
 from runspec.cli._options import follow_options
 from runspec.cli._output import EXIT_INVALID, EXIT_OK, echo, error, error_object
-from runspec.cli._report import json_result, print_next_steps, report
+from runspec.cli._report import follow_by_id
 from runspec.cli._runs import add_run_parser, attach
 from runspec.cli._signals import interrupt_code, interrupt_words, signals_as_interrupts
 from runspec.cli._workspace import report_workspace_error
@@ -72,24 +71,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
                 echo(f"  follow it:  {follow_it}", file=progress)
             return EXIT_OK
         echo(f"waiting for run {handle.run_id} to finish (Ctrl-C cancels the run)", file=progress)
-        outcome = follow(
-            handle,
-            keys=(),
-            wait=True,
-            timeout=args.timeout,
-            poll_interval=args.poll_interval,
-            progress=progress,
-            start=time.monotonic(),
-            workspace=workspace,
-        )
-        if args.json:
-            echo(json.dumps({**json_result(outcome), "repair_id": repair_id}, indent=2, ensure_ascii=False))
-            if outcome.exit_code:
-                error(outcome.message or outcome.status)
-                print_next_steps(outcome)
-        else:
-            report(outcome, None, sys.stdout)
-    return outcome.exit_code
+        return follow_by_id(handle, args, workspace, {"repair_id": repair_id})
 
 
 def add_parser(commands: Commands) -> None:

@@ -33,7 +33,7 @@ from runspec.cli._output import (
     report_invalid,
     report_warnings,
 )
-from runspec.cli._report import json_result, print_next_steps, report
+from runspec.cli._report import print_json_result, report
 from runspec.cli._signals import interrupt_code, interrupt_words, signals_as_interrupts
 from runspec.cli._workspace import report_workspace_error, resolve
 from runspec.errors import RunspecError, SpecError
@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from runspec.client import RunHandle
 
 
+@signals_as_interrupts()
 def submit_and_follow(
     spec: RunSpec,
     *,
@@ -66,40 +67,6 @@ def submit_and_follow(
     SIGTERM and SIGHUP count as Ctrl-C throughout: while submitting they stop with the token to
     resubmit with; while waiting they cancel the run (``follow``).
     """
-    with signals_as_interrupts():
-        return _submit_and_follow(
-            spec,
-            host=host,
-            token=token,
-            profile=profile,
-            idempotency_token=idempotency_token,
-            deadline=deadline,
-            key=key,
-            attempt=attempt,
-            wait=wait,
-            timeout=timeout,
-            poll_interval=poll_interval,
-            as_json=as_json,
-            picture=picture,
-        )
-
-
-def _submit_and_follow(
-    spec: RunSpec,
-    *,
-    host: str | None,
-    token: str | None,
-    profile: str | None,
-    idempotency_token: str | None,
-    deadline: float,
-    key: str | None = None,
-    attempt: int | None = None,
-    wait: bool,
-    timeout: float | None,
-    poll_interval: float | None,
-    as_json: bool,
-    picture: bool,
-) -> int:
     from runspec.client import submit
     from runspec.client.keys import key_token
 
@@ -154,13 +121,7 @@ def _submit_and_follow(
         if not wait and outcome.run is not None and outcome.run.run_page_url and not as_json:
             echo(f"  {outcome.run.run_page_url}", file=progress)
         if as_json:
-            result = json_result(outcome)
-            if key is not None:
-                result.update(key=key, attempt=attempt or 1)
-            echo(json.dumps(result, indent=2, ensure_ascii=False), file=out)
-            if outcome.exit_code:
-                error(outcome.message or outcome.status)
-                print_next_steps(outcome)
+            print_json_result(outcome, {"key": key, "attempt": attempt or 1} if key is not None else None, out)
         elif wait or outcome.message:
             report(outcome, spec, out, picture=picture)
         return outcome.exit_code

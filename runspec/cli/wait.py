@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 from typing import TYPE_CHECKING
 
-from runspec.cli._follow import follow, workspace_words
+from runspec.cli._follow import workspace_words
 from runspec.cli._options import follow_options
-from runspec.cli._output import echo, error
-from runspec.cli._report import json_result, print_next_steps, report
+from runspec.cli._output import echo
+from runspec.cli._report import follow_by_id
 from runspec.cli._runs import add_run_parser, attach
 from runspec.cli._signals import signals_as_interrupts
 from runspec.cli._workspace import report_workspace_error
@@ -30,24 +28,7 @@ def cmd_wait(args: argparse.Namespace) -> int:
     with handle, signals_as_interrupts():
         limit = f"; giving up waiting after {args.timeout:g}s" if args.timeout is not None else ""
         echo(f"waiting for run {handle.run_id} to finish (Ctrl-C cancels the run){limit}", file=progress)
-        outcome = follow(
-            handle,
-            keys=(),
-            wait=True,
-            timeout=args.timeout,
-            poll_interval=args.poll_interval,
-            progress=progress,
-            start=time.monotonic(),
-            workspace=workspace_words(args.host, args.profile),
-        )
-        if args.json:
-            echo(json.dumps(json_result(outcome), indent=2, ensure_ascii=False))
-            if outcome.exit_code:
-                error(outcome.message or outcome.status)
-                print_next_steps(outcome)
-        else:
-            report(outcome, None, sys.stdout)
-    return outcome.exit_code
+        return follow_by_id(handle, args, workspace_words(args.host, args.profile))
 
 
 def add_parser(commands: Commands) -> None:

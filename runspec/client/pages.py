@@ -45,7 +45,8 @@ def more_pages(
     empty = 0
     while isinstance(token, str) and token:
         if token in seen:
-            raise _paging_error(run_id, f"sent the page token {token[:40]!r} twice", pages)
+            shown = transport.redactor.text(token)[:40]  # redacted whole, then cut: no part of a secret shows
+            raise _paging_error(run_id, f"sent the page token {shown!r} twice", pages)
         if pages >= MAX_PAGES:
             raise _paging_error(run_id, f"kept sending page tokens past {MAX_PAGES} pages", pages)
         seen.add(token)

@@ -2,9 +2,11 @@
 One redaction for everything runspec shows: credential headers, known secrets, and token-shaped
 text a server echoes back.
 
-Every string that comes from a server (an error's code, message, details and request id, a body
-without the expected answer) passes through ``Redactor.text`` / ``Redactor.json`` before it is
-logged, shown or raised; request headers pass through ``mask_header``.
+Every string that comes from a server passes through ``Redactor.text`` / ``Redactor.json`` before it
+is logged, shown or raised: an error's code, message, details and request id, a body without the
+expected answer, and every answer the client decodes (run and task messages, errors, traces, logs,
+page tokens, run names: ``Redactor.answer``, which skips answers whose text cannot hold a secret).
+Request headers pass through ``mask_header``.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ __all__ = ["REDACTED", "Redactor", "is_sensitive_header", "mask_header"]
 REDACTED = "<redacted>"
 _SENSITIVE = re.compile(r"auth|token|secret|password|cookie|key", re.IGNORECASE)
 # Token-shaped text, whoever's it is: an Authorization value, a Databricks PAT, a JSON web token.
+# An Authorization value holds a digit or one of + / = (base64 and real tokens do; "basic statistics"
+# in a task's output does not).
 _PATTERNS = (
-    re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=-]{8,}"),
+    re.compile(r"(?i)\b(bearer|basic)(\s+)(?=[A-Za-z._~-]*[0-9+/=])[A-Za-z0-9._~+/=-]{8,}"),
     re.compile(r"\bdapi[0-9a-f]{16,}(?:-\d+)?\b"),
     re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),
 )
@@ -67,6 +71,22 @@ class Redactor:
             if secret and len(secret) >= 4 and secret in value:
                 value = value.replace(secret, REDACTED)
         return _pattern_scrub(value)
+
+    def may_hold_secret(self, raw: str) -> bool:
+        """
+        False only when no string decoded from the JSON text ``raw`` can hold a secret: none is in it,
+        nothing token-shaped starts in it, and it has no escapes that could spell one in another form.
+        """
+        if "\\" in raw or any(secret and len(secret) >= 4 and secret in raw for secret in self._secrets()):
+            return True
+        if "dapi" in raw or "eyJ" in raw:
+            return True
+        lowered = raw.lower()
+        return "bearer" in lowered or "basic" in lowered
+
+    def answer(self, raw: str, decoded: Any) -> Any:
+        """``decoded`` (the JSON of the text ``raw``) redacted; as it is when ``raw`` cannot hold a secret."""
+        return self.json(decoded) if self.may_hold_secret(raw) else decoded
 
     def optional(self, value: str | None) -> str | None:
         """``text()`` of a value that may be absent."""

@@ -154,7 +154,8 @@ def api_error(
 
     ``credentials_note`` (where the credentials came from) becomes the ``note`` of a 401 or 403.
     """
-    code, message, details = parse_error_body(text, reason, status)
+    # The raw text is redacted before it is parsed, so that a message cut to length cannot keep half a secret.
+    code, message, details = parse_error_body(redactor.text(text), reason, status)
     request_id = _request_id(headers, details)
     code = redactor.optional(code)
     message = redactor.text(message)

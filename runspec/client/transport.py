@@ -224,6 +224,7 @@ class Transport:
             idempotent=True,
             idempotency_token=None,
             deadline=self.deadline,
+            redact_answer=False,  # the answer is the access token itself
         )
 
     # -- API calls ------------------------------------------------------------------------------
@@ -329,7 +330,12 @@ class Transport:
         idempotent: bool,
         idempotency_token: str | None,
         deadline: float,
+        redact_answer: bool = True,
     ) -> Any:
+        """
+        One request with retries; the decoded JSON answer, every string in it redacted (unless
+        ``redact_answer`` is False: the OAuth token answer, which is the secret itself).
+        """
         path = _path_of(url)
         start = self.clock()
         ends = start + deadline
@@ -366,7 +372,8 @@ class Transport:
                 self.reached = True
                 maybe_sent = True
                 if 200 <= status < 300:
-                    return self._decode(status, text, reply_headers, method, path, idempotency_token, attempt)
+                    decoded = self._decode(status, text, reply_headers, method, path, idempotency_token, attempt)
+                    return self.redactor.answer(text, decoded) if redact_answer else decoded
                 error = api_error(
                     status=status,
                     reason=reason,
@@ -537,7 +544,7 @@ class Transport:
             return json.loads(text)
         except ValueError:
             kind = headers.get("Content-Type", "unknown type")
-            snippet = title_of_html(text) or text.strip()[:120]
+            snippet = title_of_html(text) or self.scrub(text.strip())[:120]  # redacted whole, then cut
             raise SubmitError(
                 self.scrub(
                     f"{method} {path} answered {status} but not with JSON "
