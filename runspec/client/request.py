@@ -22,13 +22,13 @@ from typing import Any, Literal, overload
 
 import requests
 
+from runspec._redact import is_sensitive_header, mask_header
 from runspec.client.auth import Workspace
 from runspec.client.credentials import AuthHook, Credentials
 from runspec.client.handle import RunHandle
 from runspec.client.hosts import check_host
 from runspec.client.keys import check_key_run, deleted_key_error, key_token
 from runspec.client.pages import first_page, read_run
-from runspec.client.redact import is_sensitive_header, mask_header
 from runspec.client.transport import (
     API_PREFIX,
     DEFAULT_DEADLINE,

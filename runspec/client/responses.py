@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from runspec.client.redact import Redactor
+from runspec._redact import Redactor
 from runspec.errors import (
     ApiError,
     BadRequest,

@@ -43,12 +43,12 @@ from typing import Any
 
 import requests
 
+from runspec._redact import Redactor
 from runspec._version import __version__
 from runspec.client.auth import Workspace
 from runspec.client.credentials import Credentials
 from runspec.client.failures import DeadlinePassed, Watchdog, connect_failure, timeout_words, transient
 from runspec.client.hosts import is_loopback, origin_of
-from runspec.client.redact import Redactor
 from runspec.client.responses import api_error, parse_retry_after, title_of_html
 from runspec.errors import (
     Problem,

@@ -7,11 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from runspec._redact import is_sensitive_header, mask_header
+
 __all__ = ["RecordedRequest", "endpoint_of", "is_secret", "mask_headers"]
 
 API_PATH = re.compile(r"/api/(?P<version>\d+\.\d+)/jobs/(?P<name>runs/[A-Za-z-]+)")
 MASK = "****"
-_SECRET_HEADERS = ("authorization", "cookie", "token", "secret", "password")
 
 
 @dataclass(frozen=True)
@@ -44,21 +45,10 @@ def endpoint_of(path: str) -> str:
 
 
 def is_secret(name: str) -> bool:
-    """Whether a header or form field named ``name`` holds a credential."""
-    lowered = name.lower()
-    return any(word in lowered for word in _SECRET_HEADERS)
+    """Whether a header or form field named ``name`` holds a credential (runspec's one rule for it)."""
+    return is_sensitive_header(name)
 
 
 def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """A copy of ``headers`` with credentials replaced by ``****`` (the scheme of Authorization stays)."""
-    out: dict[str, str] = {}
-    for name, value in headers.items():
-        lowered = name.lower()
-        if lowered == "authorization":
-            scheme, _, rest = value.partition(" ")
-            out[name] = f"{scheme} {MASK}" if rest else MASK
-        elif is_secret(name):
-            out[name] = MASK
-        else:
-            out[name] = value
-    return out
+    return {name: mask_header(name, value, MASK) for name, value in headers.items()}

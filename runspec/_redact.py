@@ -6,7 +6,8 @@ Every string that comes from a server passes through ``Redactor.text`` / ``Redac
 is logged, shown or raised: an error's code, message, details and request id, a body without the
 expected answer, and every answer the client decodes (run and task messages, errors, traces, logs,
 page tokens, run names: ``Redactor.answer``, which skips answers whose text cannot hold a secret).
-Request headers pass through ``mask_header``.
+Request headers pass through ``mask_header``, and so do the headers the emulator keeps in its request
+log. A leaf module (standard library only), so the emulator can use it without loading ``requests``.
 """
 
 from __future__ import annotations
@@ -35,14 +36,14 @@ def is_sensitive_header(name: str) -> bool:
     return bool(_SENSITIVE.search(name))
 
 
-def mask_header(name: str, value: str) -> str:
+def mask_header(name: str, value: str, mask: str = REDACTED) -> str:
     """A header value fit to show: ``Bearer <redacted>`` for credential headers, else the value."""
     if not is_sensitive_header(name):
         return value
     scheme, space, _ = value.partition(" ")
     if space and scheme.isalpha() and len(scheme) <= 10:
-        return f"{scheme} {REDACTED}"
-    return REDACTED
+        return f"{scheme} {mask}"
+    return mask
 
 
 def _pattern_scrub(text: str) -> str:
