@@ -996,3 +996,47 @@ def test_the_pictures_in_the_docs_are_what_the_code_draws() -> None:
     assert blocks == [to_mermaid(body, cluster_names=names), to_mermaid(body, state=state, cluster_names=names)]
     assert to_text(body, state=state, cluster_names=names) in docs
     assert summary(body, state=state) in docs
+
+
+def test_a_run_as_runs_get_describes_it_draws_each_task_once_at_its_latest_attempt() -> None:
+    """After a retry or a repair, runs/get lists a task once per attempt: the picture shows the latest."""
+    run = {
+        "run_id": 7,
+        "run_name": "nightly",
+        "state": {"life_cycle_state": "TERMINATED", "result_state": "SUCCESS"},
+        "tasks": [
+            {
+                "task_key": "ingest",
+                "run_id": 8,
+                "attempt_number": 0,
+                "notebook_task": {"notebook_path": "/a"},
+                "state": {"life_cycle_state": "TERMINATED", "result_state": "SUCCESS"},
+            },
+            {
+                "task_key": "transform",
+                "run_id": 9,
+                "attempt_number": 0,
+                "depends_on": [{"task_key": "ingest"}],
+                "notebook_task": {"notebook_path": "/b"},
+                "state": {"life_cycle_state": "TERMINATED", "result_state": "FAILED"},
+            },
+            {
+                "task_key": "transform",
+                "run_id": 11,
+                "attempt_number": 1,
+                "depends_on": [{"task_key": "ingest"}],
+                "notebook_task": {"notebook_path": "/b"},
+                "state": {"life_cycle_state": "TERMINATED", "result_state": "SUCCESS"},
+            },
+        ],
+    }
+    text = picture.to_text(run, state=run)
+    assert text.count("transform") == 1, text
+    assert "2 tasks" in text and "2 succeeded" in text, text
+    mermaid = picture.to_mermaid(run, state=run)
+    assert mermaid.count("transform<br/>") == 1, mermaid
+    # A request body is drawn as written, a duplicate key included (the checks report it).
+    body = {
+        "tasks": [{k: v for k, v in t.items() if k not in ("run_id", "attempt_number", "state")} for t in run["tasks"]]
+    }
+    assert picture.to_text(body).count("transform") == 2
