@@ -176,6 +176,27 @@ def test_submit_wait_timeout_prints_wait_and_cancel_commands(cli: Cli, emu: Emul
     RunHandle.attach(data["run_id"], emu.url, TOKEN).cancel()
 
 
+def test_a_plain_submit_asks_nothing_first_and_a_given_token_is_checked_first(
+    cli: Cli, emu: Emulator, tmp_path: Path
+) -> None:
+    """A token runspec mints cannot have been used, so nothing is asked first; a given one may have been."""
+    spec = _write(tmp_path / "run.json", small_body("one_request", name="one-request"))
+    emu.clear_requests()
+    result = cli("submit", spec, env=_on(emu))
+    assert result.returncode == 0, result.stderr
+    sent = [r.endpoint for r in emu.requests]
+    assert sent[0] == "runs/submit" and "runs/list" not in sent, sent
+    assert re.search(r"idempotency token runspec-[0-9a-f]{32}\)", result.stdout), result.stdout
+
+    emu.clear_requests()
+    token = f"given-{os.getpid()}"
+    first = cli("submit", spec, "--idempotency-token", token, env=_on(emu))
+    again = cli("submit", spec, "--idempotency-token", token, env=_on(emu))
+    assert [r.endpoint for r in emu.requests].count("runs/list") == 2
+    run_id = re.search(r"submitted run (\d+)", first.stdout).group(1)  # type: ignore[union-attr]
+    assert f"returned the existing run {run_id}" in again.stdout
+
+
 # ---------------------------------------------------------------------------------------------------
 # cancel
 

@@ -6,7 +6,6 @@ import argparse
 import json
 import sys
 import time
-import uuid
 from typing import TYPE_CHECKING
 
 from runspec.cli._follow import follow, workspace_words
@@ -67,22 +66,23 @@ def submit_and_follow(
     SIGTERM and SIGHUP count as Ctrl-C throughout: while submitting they stop with the token to
     resubmit with; while waiting they cancel the run (``follow``).
     """
-    from runspec.client import submit
+    from runspec.client import prepare
     from runspec.client.keys import key_token
 
     out = sys.stdout
     progress = sys.stderr if as_json else sys.stdout
-    if key is not None:
-        chosen = key_token(key, attempt)  # what submit derives from the key, for the messages
-    else:
-        chosen = idempotency_token or spec.idempotency_token or f"runspec-{uuid.uuid4().hex}"
+    # The token the submit will send, for the messages: derived from the key, given, or minted by
+    # prepare() itself (so the client knows no run can exist under it yet, and asks nothing first).
+    chosen = key_token(key, attempt) if key is not None else (idempotency_token or spec.idempotency_token or "")
     start = time.monotonic()
     try:
         workspace = resolve(host, profile, token)
         if key is not None:
-            handle = submit(spec, workspace=workspace, key=key, attempt=attempt, deadline=deadline)
+            request = prepare(spec, workspace=workspace, key=key, attempt=attempt, deadline=deadline)
         else:
-            handle = submit(spec, workspace=workspace, idempotency_token=chosen, deadline=deadline)
+            request = prepare(spec, workspace=workspace, idempotency_token=idempotency_token, deadline=deadline)
+        chosen = request.idempotency_token or chosen
+        handle = request.send()
     except SpecError as exc:
         if as_json:
             echo(json.dumps(error_object("invalid", EXIT_INVALID, exc), indent=2))
@@ -93,7 +93,11 @@ def submit_and_follow(
     except KeyboardInterrupt as exc:
         code = interrupt_code(exc)
         if as_json:
-            echo(json.dumps({"status": "interrupted", "exit_code": code, "idempotency_token": chosen}, indent=2))
+            interrupted = {"status": "interrupted", "exit_code": code, "idempotency_token": chosen or None}
+            echo(json.dumps(interrupted, indent=2))
+        if not chosen:
+            error(f"{interrupt_words(exc)} before anything was sent; no run was created")
+            return code
         again = (
             f"running the same command again (--key {key})"
             if key is not None
