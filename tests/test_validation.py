@@ -1361,3 +1361,12 @@ def test_extra_cannot_send_a_field_the_api_rejects(make: Callable[[], Any]) -> N
     """extra={...} cannot carry job_clusters, job_cluster_key or tags, which a loaded body may not have either."""
     with pytest.raises((TypeError, SpecError), match=r"shared job clusters|no longer part of the runs/submit body"):
         make()
+
+
+def test_num_workers_zero_beside_autoscale_is_not_a_conflict() -> None:
+    """Databricks' bundle tooling writes num_workers: 0 with autoscale, and the service takes it."""
+    data = body(on_cluster(num_workers=0, autoscale={"min_workers": 1, "max_workers": 4}))
+    assert RunSpec.from_dict(data).to_dict() == data
+    with pytest.raises(SpecError) as info:
+        RunSpec.from_dict(body(on_cluster(num_workers=1, autoscale={"min_workers": 1, "max_workers": 4})))
+    assert [p.code for p in info.value.problems] == ["cluster-size-conflict"]

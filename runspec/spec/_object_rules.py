@@ -137,7 +137,9 @@ _SIZE_FIELDS = frozenset({"num_workers", "autoscale", "virtual_cluster_size"})
 
 @object_rule(NewCluster)
 def _cluster_shape(cluster: NewCluster, path: str, r: Report) -> None:
-    if cluster.num_workers is not None and cluster.autoscale is not None:
+    # num_workers 0 reads as unset beside autoscale (the service's default for the field; Databricks'
+    # bundle tooling writes both), so only a real worker count conflicts with autoscale.
+    if cluster.num_workers not in (None, 0) and cluster.autoscale is not None:
         r.error(path, "cluster-size-conflict", "set num_workers or autoscale, not both")
     d = cluster.__dict__
     if _SIZE_FIELDS.isdisjoint(d) and cluster.policy_id is None and cluster.is_single_node is not True:
