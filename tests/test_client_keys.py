@@ -342,6 +342,10 @@ def test_repair_against_the_emulator_reruns_what_failed_once_and_ends_succeeded(
         )["repair_history"]
         assert [h["type"] for h in history] == ["ORIGINAL", "REPAIR", "REPAIR"]
         assert len(emu.requests_to("runs/submit")) == 1
+        # Nothing failed now: a repair of "every failed task" is refused before anything is sent.
+        with pytest.raises(ValueError, match=r"succeeded: no task failed.*--task KEY"):
+            handle.repair()
+        assert len(emu.requests_to("runs/repair")) == 2
 
 
 def test_the_emulator_refusing_one_time_repairs_gives_the_way_out() -> None:

@@ -36,7 +36,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
     with handle, signals_as_interrupts():
         try:
             repair_id = handle.repair(args.task or None, dependents=dependents)
-        except ValueError as exc:  # a task key the run does not have
+        except ValueError as exc:  # a task key the run does not have, or nothing failed to re-run
             if args.json:
                 echo(json.dumps(error_object("invalid", EXIT_INVALID, exc), indent=2))
             error(" ".join(str(exc).split()))
