@@ -213,6 +213,14 @@ LOAD_CASES = [
         warning=True,
     ),
     Case(
+        "conf-not-string",
+        lambda: body(on_cluster(spark_conf={"spark.speculation": True})),
+        "$.tasks[0].new_cluster.spark_conf['spark.speculation']",
+        "conf-not-string",
+        r"true is not a string; the service reads it as the setting 'true'",
+        warning=True,
+    ),
+    Case(
         "too-deep",
         lambda: nested_for_each(50),
         "$.tasks[0]" + ".for_each_task.task" * 12,

@@ -281,13 +281,16 @@ def _task_driver() -> Callable[[Any, str, TaskScope, TaskScope, Report], None]:
 # ---- run-level rules ---------------------------------------------------------------------------
 
 
-def check_run(spec: RunSpec) -> Report:
-    """Run every check on ``spec`` and return what was found."""
+def check_run(spec: RunSpec, *, strict: bool = True) -> Report:
+    """
+    Run every check on ``spec`` and return what was found. ``strict=False``: a single-task body's task
+    keeps keys outside the schema, with a warning, as ``RunSpec.from_dict(strict=False)`` does elsewhere.
+    """
     r = Report()
     seen: set[int] = set()
     _walk(spec, "$", r, seen)
     tasks: Sequence[SubmitTask] = spec.tasks or ()
-    single = _single_task(spec, r) if not tasks else None
+    single = _single_task(spec, r, strict) if not tasks else None
     if single is not None:
         tasks = (single,)
         _walk(single, "$", r, seen)
@@ -313,9 +316,9 @@ def check_run(spec: RunSpec) -> Report:
     return r
 
 
-def _single_task(spec: RunSpec, r: Report) -> SubmitTask | None:
+def _single_task(spec: RunSpec, r: Report, strict: bool) -> SubmitTask | None:
     """The one task of a body in the single-task form, read from its top level (see ``_single``)."""
-    ctx = LoadContext()
+    ctx = LoadContext(strict=strict)
     task = single_task(spec, ctx)
     if task is None and not ctx.problems:
         return None

@@ -74,6 +74,17 @@ def converter(owner: str, name: str, desc: Desc) -> Callable[[Any], Any]:
                 return str.__str__(v)  # a str Enum member's value, not 'Source.GIT'
             raise bad_type(owner, name, expected, v)
 
+    elif kind == "text":
+
+        def conv(v: Any) -> Any:
+            if isinstance(v, str):
+                return str.__str__(v)
+            if type(v) is bool or type(v) is int:
+                return v  # the service reads it as its text (a check says so)
+            if type(v) is float and v == v and v not in (_INF, -_INF):
+                return v
+            raise bad_type(owner, name, expected, v)
+
     elif kind == "integer":
 
         def conv(v: Any) -> Any:

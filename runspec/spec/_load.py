@@ -150,6 +150,13 @@ def load_value(desc: Desc, value: Any, path: str, ctx: LoadContext, depth: int) 
     elif kind == "boolean":
         if t is bool:
             return value
+    elif kind == "text":
+        if isinstance(value, str):
+            return value if t is str else str.__str__(value)
+        if t is bool or (t is int and INT64_MIN <= value <= INT64_MAX):
+            return value  # the service reads it as its text (a check says so)
+        if t is float and value == value and value not in (_INF, -_INF):
+            return value
     elif kind == "any":
         try:
             return freeze_json(value)
@@ -215,7 +222,7 @@ class Bail(Exception):
 
 
 BAIL = Bail()
-_EXACT_TYPES = {"string": str, "boolean": bool}
+_EXACT_TYPES = {"string": str, "boolean": bool, "text": str}
 
 
 def _quick_step(desc: Desc) -> tuple[int, Any]:
@@ -297,6 +304,7 @@ def _expected_json(desc: Desc) -> str:
     kind = desc[0]
     return {
         "string": "a string",
+        "text": "a string",
         "integer": "an integer",
         "number": "a number",
         "boolean": "true or false",

@@ -173,6 +173,14 @@ def _cluster_shape(cluster: NewCluster, path: str, r: Report) -> None:
                 "invalid-tag",
                 f"tag values have at most {MAX_TAG_VALUE} characters",
             )
+    for key, value in (cluster.spark_conf or {}).items():
+        if type(value) is not str:
+            text = json.dumps(value)
+            r.warn(
+                jpath(jpath(path, "spark_conf"), key),
+                "conf-not-string",
+                f"{text} is not a string; the service reads it as the setting {text!r} (write it as a string)",
+            )
     keys = cluster.ssh_public_keys or ()
     if len(keys) > MAX_SSH_KEYS:
         r.error(

@@ -12,6 +12,7 @@ from typing import Any
 
 __all__ = [
     "CASE_INSENSITIVE_ENUMS",
+    "TEXT_MAPS",
     "Desc",
     "FieldInfo",
     "FoldedEnum",
@@ -22,7 +23,8 @@ __all__ = [
 ]
 
 # A type descriptor is a tuple: ("string",), ("integer",), ("number",), ("boolean",), ("any",),
-# ("array", inner), ("map", inner) or ("object", "TypeName").
+# ("array", inner), ("map", inner) or ("object", "TypeName"); and ("text",), a string the service also
+# takes as a JSON number or boolean (see ``TEXT_MAPS``).
 Desc = tuple[Any, ...]
 
 _SCHEMA: dict[str, dict[str, dict[str, Any]]] | None = None
@@ -94,6 +96,7 @@ def describe(desc: Desc) -> str:
         "number": "number",
         "boolean": "bool",
         "any": "JSON value",
+        "text": "str",
     }[kind]
 
 
@@ -120,6 +123,11 @@ class FoldedEnum(frozenset[str]):
 #: (type, field) of the enums the service matches case-insensitively.
 CASE_INSENSITIVE_ENUMS = frozenset({("GitSource", "git_provider")})
 
+#: (type, field) of the maps of strings whose values the service also takes as JSON numbers and booleans,
+#: reading each as its text: Spark reads every setting as text, and Databricks' own description of
+#: spark_conf gives ``{"spark.speculation": true, "spark.streaming.ui.retainedBatches": 5}``.
+TEXT_MAPS = frozenset({("ClusterSpec", "spark_conf")})
+
 _FIELD_CACHE: dict[str, dict[str, FieldInfo]] = {}
 
 
@@ -134,9 +142,12 @@ def schema_fields(type_name: str) -> dict[str, FieldInfo]:
         values: frozenset[str] | None = None
         if enum:
             values = FoldedEnum(enum) if (type_name, name) in CASE_INSENSITIVE_ENUMS else frozenset(enum)
+        desc = parse_type(spec["type"])
+        if (type_name, name) in TEXT_MAPS:
+            desc = ("map", ("text",))
         out[name] = FieldInfo(
             name=name,
-            desc=parse_type(spec["type"]),
+            desc=desc,
             required=bool(spec.get("required")),
             enum=values,
             rejected=spec.get("rejected"),

@@ -19,7 +19,7 @@ from runspec.spec._load import BAD, LoadContext, load_object
 from runspec.spec._objects import SubmitTask
 from runspec.spec.task_types import suggest_key, table
 
-__all__ = ["is_task_field", "looks_single", "single_task", "task_fields"]
+__all__ = ["is_task_field", "looks_single", "newer_task_type", "single_task", "task_fields"]
 
 
 def is_task_field(name: str, run_fields: Mapping[str, Any]) -> bool:
@@ -27,12 +27,30 @@ def is_task_field(name: str, run_fields: Mapping[str, Any]) -> bool:
     return name in SubmitTask._fields and name not in run_fields and name != "task_key"
 
 
-def looks_single(body: Mapping[str, Any]) -> bool:
-    """Whether a body (a mapping) is in the single-task form: no ``tasks``, and a task type at the top."""
+def newer_task_type(name: str, value: Any, run_fields: Mapping[str, Any]) -> bool:
+    """
+    Whether a key outside the schema reads as a task type newer than runspec's (an object under a name
+    ending in ``_task``, such as the ``shell_command_task`` MLflow sends): ``strict=False`` passes it.
+    """
+    return (
+        name.endswith("_task")
+        and name not in SubmitTask._fields
+        and name not in run_fields
+        and isinstance(value, Mapping)
+    )
+
+
+def looks_single(body: Mapping[str, Any], run_fields: Mapping[str, Any] | None = None) -> bool:
+    """
+    Whether a body (a mapping) is in the single-task form: no ``tasks``, and a task type at the top
+    (with ``run_fields``, the fields of the run, also a task type newer than the schema).
+    """
     if body.get("tasks") is not None:
         return False
     types = table()
-    return any(k in types for k in body)
+    if any(k in types for k in body):
+        return True
+    return run_fields is not None and any(newer_task_type(k, v, run_fields) for k, v in body.items())
 
 
 def task_fields(spec: Any) -> dict[str, Any]:
@@ -41,9 +59,9 @@ def task_fields(spec: Any) -> dict[str, Any]:
     if not extra or spec.tasks:
         return {}
     run_fields = type(spec)._fields
-    fields = {k: v for k, v in extra.items() if is_task_field(k, run_fields)}
+    fields = {k: v for k, v in extra.items() if is_task_field(k, run_fields) or newer_task_type(k, v, run_fields)}
     types = table()
-    return fields if any(k in types for k in fields) else {}
+    return fields if any(k in types or newer_task_type(k, v, run_fields) for k, v in fields.items()) else {}
 
 
 def single_task(spec: Any, ctx: LoadContext) -> SubmitTask | None:

@@ -8,6 +8,8 @@ inside a for_each task) and the ``Report``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from runspec.spec._convert import jpath
 from runspec.spec._objects import SubmitTask, Task
 from runspec.spec._rules import TASK_KEY_RE, Report, TaskScope, _num, _quote_keys, task_rule
@@ -31,6 +33,8 @@ def _task_type(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) 
         return  # the usual case: nothing to say
     types = scope.types
     if not types:
+        if any(k.endswith("_task") and isinstance(v, Mapping) for k, v in (task._extra_map() or {}).items()):
+            return  # a task type newer than runspec's schema, sent as given (strict=False warned about it)
         r.error(
             path,
             "no-task-type",

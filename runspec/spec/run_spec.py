@@ -24,7 +24,7 @@ from runspec.spec._objects import (
     SubmitTask,
     WebhookNotifications,
 )
-from runspec.spec._single import is_task_field, looks_single, single_task, task_fields
+from runspec.spec._single import is_task_field, looks_single, newer_task_type, single_task, task_fields
 from runspec.spec.limits import MAX_BODY_BYTES
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -83,11 +83,15 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
         *,
         extra_warnings: Sequence[Problem] = (),
         subject: str | None = None,
+        strict: bool = True,
     ) -> None:
-        """Run the whole-run checks; raise ``SpecError`` with every problem, or keep the warnings."""
+        """
+        Run the whole-run checks; raise ``SpecError`` with every problem, or keep the warnings.
+        ``strict=False`` reads a single-task body's task as ``from_dict(strict=False)`` reads the rest.
+        """
         from runspec.spec._checks import check_run  # the rules load with the first check, not with runspec
 
-        report = check_run(self)
+        report = check_run(self, strict=strict)
         errors = [*problems, *report.errors]
         all_warnings = (*warnings, *extra_warnings, *report.warnings)
         if errors:
@@ -122,22 +126,26 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
             raise TypeError(f"RunSpec.from_dict() takes a dict (got a {type(data).__name__})")
         ctx = LoadContext(strict=strict)
         spec: RunSpec = cls._load_checked(data, ctx)
-        spec._finish(ctx.problems, ctx.warnings, subject="the request body")
+        spec._finish(ctx.problems, ctx.warnings, subject="the request body", strict=strict)
         return spec  # type: ignore[return-value]
 
     @classmethod
     def _load(cls, value: Any, path: str, ctx: LoadContext, depth: int) -> Any:
-        if path != "$" or not isinstance(value, Mapping) or not looks_single(value):
+        run_fields = cls._fields
+        if path != "$" or not isinstance(value, Mapping) or not looks_single(value, run_fields):
             return load_object(cls, value, path, ctx, depth)
         # The single-task form: the run's own fields load as usual; the task's fields are carried as
         # they are (the checks read them as the run's one task, see runspec.spec._single).
-        run_fields = cls._fields
-        spec = load_object(cls, {k: v for k, v in value.items() if not is_task_field(k, run_fields)}, path, ctx, depth)
+
+        def task_field(key: str, item: Any) -> bool:
+            return is_task_field(key, run_fields) or newer_task_type(key, item, run_fields)
+
+        spec = load_object(cls, {k: v for k, v in value.items() if not task_field(k, v)}, path, ctx, depth)
         if spec is BAD:
             return BAD
         carried = dict(spec._extra_map() or {})
         for key, item in value.items():
-            if item is None or not is_task_field(key, run_fields):
+            if item is None or not task_field(key, item):
                 continue
             try:
                 carried[key] = freeze_json(item)
@@ -154,7 +162,7 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
         fields = task_fields(self)
         if not fields:
             return self
-        task = single_task(self, LoadContext())
+        task = single_task(self, LoadContext(strict=False))  # checked already, as it was loaded
         assert task is not None  # the spec was checked when it was made
         rest = {k: v for k, v in (self._extra_map() or {}).items() if k not in fields}
         spec = RunSpec._new({"tasks": (task,), **self.__dict__}, rest or None)

@@ -18,7 +18,7 @@ from functools import cache
 from typing import Any
 
 from runspec.spec._schema import parse_type, schema
-from runspec.spec._single import is_task_field, looks_single
+from runspec.spec._single import is_task_field, looks_single, newer_task_type
 from runspec.spec.limits import INT64_MAX, INT64_MIN
 from runspec.spec.task_types import suggest_key
 from runspec.testing._http import invalid, malformed
@@ -208,10 +208,11 @@ def tasks_form(body: Mapping[str, Any]) -> dict[str, Any] | None:
     runs: a notebook ``/a/ingest`` is ``ingest``; ``task`` when nothing suggests a name); run-level
     fields (``timeout_seconds``, notifications, ``git_source``, ...) stay on the run.
     """
-    if not looks_single(body):
-        return None
     run_fields = schema()[_ROOT]
-    moved = {k: v for k, v in body.items() if is_task_field(k, run_fields)}
+    if not looks_single(body, run_fields):
+        return None
+    # A task type newer than runspec's schema (MLflow's shell_command_task) moves with the task too.
+    moved = {k: v for k, v in body.items() if is_task_field(k, run_fields) or newer_task_type(k, v, run_fields)}
     task = {"task_key": suggest_key(moved) or "task", **moved}
     run = {k: v for k, v in body.items() if k not in moved}
     run["tasks"] = [task]
