@@ -11,8 +11,8 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
-from runspec._frozen import FrozenMap
 from runspec.errors import Problem
+from runspec.spec._convert import plain_json
 
 if TYPE_CHECKING:  # pragma: no cover
     from runspec.spec._object import SpecObject
@@ -60,15 +60,7 @@ def _num(value: Any) -> float | None:
 
 
 def _json_size(value: Any) -> int:
-    return len(json.dumps(_plain(value), separators=(",", ":")).encode("utf-8"))
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, FrozenMap):
-        return dict(value)
-    if isinstance(value, tuple):
-        return list(value)
-    return value
+    return len(json.dumps(plain_json(value), separators=(",", ":")).encode("utf-8"))
 
 
 def _quote_keys(keys: Iterable[str], limit: int = 8) -> str:
