@@ -79,7 +79,7 @@ class JobParameters:
         if isinstance(value, Mapping):
             changed: dict[Any, Any] | None = None
             for k, v in value.items():
-                if _plain(v):
+                if _holds_no_reference(v):
                     continue
                 new = self.substitute(v, jpath(path, str(k)))
                 if new is not v:
@@ -89,7 +89,7 @@ class JobParameters:
         if isinstance(value, list):
             items: list[Any] | None = None
             for i, v in enumerate(value):
-                if _plain(v):
+                if _holds_no_reference(v):
                     continue
                 new = self.substitute(v, f"{path}[{i}]")
                 if new is not v:
@@ -160,6 +160,6 @@ class JobParameters:
         )
 
 
-def _plain(value: Any) -> bool:
+def _holds_no_reference(value: Any) -> bool:
     """True for a value that cannot hold a reference: not a container, not a string with ``{{``."""
     return (isinstance(value, str) and "{{" not in value) or not isinstance(value, (str, Mapping, list))
