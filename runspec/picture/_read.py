@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from runspec.picture._words import fields_of, inputs, is_list
+from runspec.picture._words import fields_of, inputs, is_list, latest_attempts
 from runspec.spec._text import as_text
 from runspec.spec.task_types import TASK_TYPES, TaskType, task_type
 
@@ -176,36 +176,9 @@ def read_body(body: Any, width: int) -> tuple[str, list[Task]]:
     if not is_list(raw_tasks):
         raw_tasks = ()
     clusters = _Clusters()
-    tasks = [_read_task(i, t, width, clusters) for i, t in enumerate(_latest_attempts(raw_tasks))]
+    if any(isinstance(t, Mapping) and "attempt_number" in t for t in raw_tasks):
+        # A run as runs/get describes it: each task once, at its latest attempt. A request body (no
+        # attempts) is drawn as written, a duplicate key included (the checks report it).
+        raw_tasks = latest_attempts(raw_tasks)
+    tasks = [_read_task(i, t, width, clusters) for i, t in enumerate(raw_tasks)]
     return as_text(data.get("run_name")) or "run", tasks
-
-
-def _latest_attempts(raw_tasks: Any) -> Any:
-    """
-    The tasks of a run as ``runs/get`` describes it, one per task key: a task that was retried or
-    repaired is listed once per attempt there, and the picture draws its latest (highest
-    ``attempt_number``), where the task first appears. A request body (no task has ``attempt_number``)
-    is drawn as it is, duplicate keys included.
-    """
-    latest: dict[str, tuple[int, int]] = {}  # task key -> (attempt number, index of that attempt)
-    for i, task in enumerate(raw_tasks):
-        if not isinstance(task, Mapping):
-            continue
-        key, attempt = task.get("task_key"), task.get("attempt_number")
-        if not isinstance(key, str) or not isinstance(attempt, int) or isinstance(attempt, bool):
-            continue
-        if key not in latest or attempt >= latest[key][0]:
-            latest[key] = (attempt, i)
-    if not latest:
-        return raw_tasks
-    out: list[Any] = []
-    drawn: set[str] = set()
-    for task in raw_tasks:
-        key = task.get("task_key") if isinstance(task, Mapping) else None
-        if key in latest:
-            if key not in drawn:
-                drawn.add(key)
-                out.append(raw_tasks[latest[key][1]])
-        else:
-            out.append(task)
-    return out

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from runspec.picture._words import dig
+from runspec.picture._words import dig, latest_attempts
 from runspec.spec._text import as_text
 
 __all__ = ["STATES", "Live", "live", "state_name", "task_states"]
@@ -109,19 +109,11 @@ def task_states(run: Mapping[str, Any] | Any) -> dict[str, str]:
     raw = _raw_run(run)
     tasks = raw.get("tasks")
     states: dict[str, str] = {}
-    attempts: dict[str, int] = {}
     if not isinstance(tasks, Sequence) or isinstance(tasks, str):
         return states
-    for task in tasks:
-        if not isinstance(task, Mapping):
-            continue
-        key = task.get("task_key")
-        if not isinstance(key, str):
-            continue
-        attempt = task.get("attempt_number")
-        number = attempt if isinstance(attempt, int) else 0
-        if number >= attempts.get(key, -1):
-            attempts[key] = number
+    for task in latest_attempts(tasks):
+        key = task.get("task_key") if isinstance(task, Mapping) else None
+        if isinstance(key, str):
             states[key] = state_name(task)
     return states
 
