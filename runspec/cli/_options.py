@@ -62,6 +62,28 @@ def attempt_number(text: str) -> int:
     return value
 
 
+def whole(text: str) -> int:
+    """A count given on the command line: a whole number, 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
+
+
+def rate(text: str) -> float:
+    """A rate given on the command line: a number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
 class Parser(argparse.ArgumentParser):
     """argparse that says ``runspec: error: ...`` with the usage, and exits 2 (as it always does)."""
 

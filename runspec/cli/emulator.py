@@ -6,15 +6,16 @@ import argparse
 import threading
 from typing import TYPE_CHECKING
 
-from runspec.cli._options import FORMATTER, port, positive
+from runspec.cli._options import FORMATTER, port, positive, rate, whole
 from runspec.cli._output import EXIT_INVALID, EXIT_OK, EXIT_SUBMIT_ERROR, CliError, echo
 
 if TYPE_CHECKING:  # pragma: no cover
     from runspec.cli._options import Commands
+    from runspec.testing import Limits
 
 
 def cmd_emulator(args: argparse.Namespace) -> int:
-    from runspec.testing import Emulator, load_outcomes
+    from runspec.testing import Emulator, Limits, load_outcomes
 
     scripts = None
     if args.script is not None:
@@ -24,8 +25,20 @@ def cmd_emulator(args: argparse.Namespace) -> int:
             raise CliError(f"cannot read {args.script}: {exc.strerror or exc}", EXIT_INVALID) from None
         except ValueError as exc:
             raise CliError(str(exc), EXIT_INVALID) from None
+    limits = None
+    if (args.max_active_tasks, args.runs_per_hour, args.requests_per_second) != (None, None, None):
+        limits = Limits(
+            max_active_tasks=args.max_active_tasks,
+            runs_per_hour=args.runs_per_hour,
+            requests_per_second=args.requests_per_second,
+        )
     emulator = Emulator(
-        token=args.token, port=args.port, speed=args.speed, scripts=scripts, forbidden_tokens=args.forbid
+        token=args.token,
+        port=args.port,
+        speed=args.speed,
+        scripts=scripts,
+        forbidden_tokens=args.forbid,
+        limits=limits,
     )
     try:
         emulator.start()
@@ -39,6 +52,8 @@ def cmd_emulator(args: argparse.Namespace) -> int:
         echo(f"runspec emulator: a Jobs API for one-time runs on {url} ({accepts}{speed})")
         if scripts:
             echo(f"task outcomes from {args.script}: {', '.join(sorted(scripts))}")
+        if limits is not None:
+            echo(f"workspace limits: {_limits_words(limits)}")
         echo("point runspec (or any Databricks client) at it:")
         echo(f"  export DATABRICKS_HOST={url}")
         token_hint = "anything" if args.token is None else "<the value of --token>"
@@ -52,6 +67,17 @@ def cmd_emulator(args: argparse.Namespace) -> int:
     finally:
         emulator.stop()
     return EXIT_OK
+
+
+def _limits_words(limits: Limits) -> str:
+    parts = []
+    if limits.max_active_tasks is not None:
+        parts.append(f"{limits.max_active_tasks} task runs at once")
+    if limits.runs_per_hour is not None:
+        parts.append(f"{limits.runs_per_hour} runs created per hour (emulated time)")
+    if limits.requests_per_second is not None:
+        parts.append(f"{limits.requests_per_second:g} requests per second")
+    return ", ".join(parts)
 
 
 def add_parser(commands: Commands) -> None:
@@ -89,5 +115,26 @@ def add_parser(commands: Commands) -> None:
         default=[],
         metavar="TOKEN",
         help="answer requests with this token 403 PERMISSION_DENIED (repeatable)",
+    )
+    limits = emulator.add_argument_group(
+        "workspace limits", "enforce a workspace's budgets, answered as the service answers (default: none)"
+    )
+    limits.add_argument(
+        "--max-active-tasks",
+        type=whole,
+        metavar="N",
+        help="task runs running at once; past it runs/submit answers 429 (queue.enabled: the run is queued)",
+    )
+    limits.add_argument(
+        "--runs-per-hour",
+        type=whole,
+        metavar="N",
+        help="runs created per rolling hour of emulated time; past it runs/submit answers 400 INVALID_STATE",
+    )
+    limits.add_argument(
+        "--requests-per-second",
+        type=rate,
+        metavar="X",
+        help="API requests per second; past it 429 REQUEST_LIMIT_EXCEEDED with Retry-After",
     )
     emulator.set_defaults(handler=cmd_emulator)

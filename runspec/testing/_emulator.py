@@ -20,6 +20,7 @@ from runspec.testing._clock import Clock, InstantClock, ManualClock, ScaledClock
 from runspec.testing._engine import Engine, settle
 from runspec.testing._faults import Fault, Injection
 from runspec.testing._http import ApiFailure, Request, Response, error_response
+from runspec.testing._limits import Limiter, Limits
 from runspec.testing._log import MASK, RecordedRequest, endpoint_of, is_secret, mask_headers
 from runspec.testing._run import next_event_time
 from runspec.testing._script import Outcome, Script, Timing
@@ -71,6 +72,8 @@ class Emulator:
     - ``port``: 0 picks a free port; ``host`` should stay a loopback address.
     - ``repair_one_time_runs``: ``False`` answers every ``runs/repair`` with the refusal of a workspace
       that does not repair runs made by ``runs/submit`` (whether workspaces do is not documented).
+    - ``limits``: the workspace budgets to enforce (``Limits(max_active_tasks=20, runs_per_hour=...,
+      requests_per_second=...)``), answered as the service answers; none by default.
     """
 
     def __init__(
@@ -95,6 +98,7 @@ class Emulator:
         socket_timeout: float = 30.0,
         backlog: int = 128,
         repair_one_time_runs: bool = True,
+        limits: Limits | None = None,
     ) -> None:
         if clock is not None and speed is not None:
             raise ValueError("give either clock= or speed=, not both")
@@ -128,6 +132,9 @@ class Emulator:
         )
         self._engine.scripts.update(scripts or {})
         self._engine.repair_one_time_runs = repair_one_time_runs
+        self.limits = limits
+        self._limiter = Limiter(limits, self._engine.catch_up) if limits is not None else None
+        self._engine.limiter = self._limiter
         self._injections: list[Injection] = []
         self._faults_lock = threading.Lock()
         self._requests: deque[RecordedRequest] = deque(maxlen=request_log_size)
@@ -378,6 +385,12 @@ class Emulator:
             refused = replace(record, body=_short(request.body))
             self._record(refused, request.refusal.status, None)
             return error_response(request.refusal)
+        if self._limiter is not None and request.path.startswith("/api/"):
+            wait = self._limiter.request()
+            if wait is not None:
+                failure, headers = self._limiter.throttled(wait)
+                self._record(record, failure.status, None)
+                return error_response(failure, headers)
         fault = self._pick_fault(endpoint)
         if fault is not None and fault.kind == "delay":
             time.sleep(fault.seconds)
@@ -427,6 +440,8 @@ class Emulator:
             raise not_found(method, path)
         self._authorize(request.headers)
         self._move_clock(request.method)
+        if self._limiter is not None:
+            self._limiter.release(self.clock.now())
         return route(self._engine, request, body, problem, validate=self.validate)
 
     def _move_clock(self, method: str) -> None:

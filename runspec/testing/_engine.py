@@ -17,6 +17,7 @@ from typing import Any
 
 from runspec.testing._clock import Clock, InstantClock, ManualClock
 from runspec.testing._http import ApiFailure, invalid
+from runspec.testing._limits import Limiter
 from runspec.testing._render import (
     PAGE_SIZE,
     decode_page_token,
@@ -77,6 +78,8 @@ class Engine:
         self.attempts: dict[int, tuple[Attempt, Run]] = {}
         self.tokens: dict[str, int] = {}
         self.deleted_tokens: set[str] = set()
+        #: The workspace budgets enforced on new runs (``Emulator(limits=...)``), if any.
+        self.limiter: Limiter | None = None
 
     # -- ids, urls, time -----------------------------------------------------------------------------
 
@@ -121,14 +124,20 @@ class Engine:
                         f"The run submitted with idempotency token {token!r} was deleted; "
                         "a token cannot be used again after its run is deleted."
                     )
-            run_id = self.next_id()
             now = self.clock.now()
+            limiter = self.limiter
+            held = limiter.admit(body, now) if limiter is not None else False
+            run_id = self.next_id()
             run = Run(self, run_id, next(self._job_ids), copy.deepcopy(body), now)
             run.single_task = single_task
             with run.lock:
+                if held:
+                    run.hold()
                 self.runs[run_id] = run
                 if isinstance(token, str) and token:
                     self.tokens[token] = run_id
+            if limiter is not None:
+                limiter.track(run, held)
         with run.lock:
             run.advance(now)
         return run_id

@@ -79,8 +79,8 @@ class Run:
         self.started = False
         self.token: str | None = body.get("idempotency_token")
         self.run_name: str = body.get("run_name") or "Untitled"
-        timeout = body.get("timeout_seconds")
-        self.deadline = self.start_at + float(timeout) if isinstance(timeout, (int, float)) and timeout > 0 else None
+        self.held = False  # queued by a workspace limit until ``release()``
+        self.deadline = self._deadline_from(self.start_at)
         self.aborting: str | None = None  # CANCELED (by a user) or TIMEDOUT
         self.all_final_at: float | None = None
         self.end_time: float | None = None
@@ -103,6 +103,23 @@ class Run:
                 self.nodes[dep_key].dependents.append(node)
             self._new_attempt(node, 0)
         self.rounds.append((None, submitted, [node.last.run_id for node in self.nodes.values()]))
+
+    def _deadline_from(self, start: float) -> float | None:
+        timeout = self.body.get("timeout_seconds")
+        return start + float(timeout) if isinstance(timeout, (int, float)) and timeout > 0 else None
+
+    def hold(self) -> None:
+        """Keep the run queued (a workspace limit is reached) until ``release()``; its timeout waits too."""
+        self.held = True
+        self.deadline = None
+
+    def release(self, t: float) -> None:
+        """Let a held run start at ``t`` (or when its emulated queue time is over, if later)."""
+        if not self.held:
+            return
+        self.held = False
+        self.start_at = max(t, self.start_at)
+        self.deadline = self._deadline_from(self.start_at)
 
     # -- ids and attempts ------------------------------------------------------------------------
 
@@ -130,7 +147,7 @@ class Run:
 
     def next_event(self) -> float | None:
         candidates: list[float] = []
-        if not self.started:
+        if not self.started and not self.held:
             candidates.append(self.start_at)
         if self.deadline is not None and self.aborting is None and self.all_final_at is None:
             candidates.append(self.deadline)
@@ -151,7 +168,7 @@ class Run:
             self._process(t)
 
     def _process(self, t: float) -> None:
-        if not self.started and t >= self.start_at:
+        if not self.started and not self.held and t >= self.start_at:
             self._start(t)
         if self.deadline is not None and t >= self.deadline and self.aborting is None and self.all_final_at is None:
             self.abort(t, TIMEDOUT)

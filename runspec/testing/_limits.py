@@ -1,0 +1,181 @@
+"""
+The workspace budgets the emulator enforces when asked: ``Emulator(limits=Limits(...))``.
+
+Each answer is the service's: a request past the request rate gets 429 ``REQUEST_LIMIT_EXCEEDED`` with
+``Retry-After``; a runs/submit past the hourly creation limit gets 400 ``INVALID_STATE`` with the
+service's message; a run that cannot start because the active task runs would pass the limit gets 429
+(``RESOURCE_EXHAUSTED``), or, with ``queue.enabled``, is accepted and waits in ``QUEUED`` until enough
+task runs have ended. Reaching an existing run with its idempotency token is never refused by the run
+limits (no run is created).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from runspec._budgets import HOURLY_LIMIT_MESSAGE, queued, task_weight
+from runspec.testing._http import ApiFailure
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from runspec.testing._run import Run
+
+__all__ = ["Limiter", "Limits"]
+
+_HOUR = 3600.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    """
+    Budgets the emulator enforces, as a workspace does (``None``: no limit, the default).
+
+    - ``max_active_tasks``: task runs running at once, counted per active run as the client counts
+      them (one per task, a For each task its ``concurrency``). A run that would pass it is refused
+      with 429, or queued when its body has ``queue.enabled``; a lone run larger than the limit starts.
+    - ``runs_per_hour``: runs created per rolling hour of the emulator's clock (so ``speed=`` makes
+      an hour shorter); past it runs/submit answers 400 ``INVALID_STATE``.
+    - ``requests_per_second``: API requests per real second, all endpoints together (a burst of one
+      second's worth is allowed); past it 429 ``REQUEST_LIMIT_EXCEEDED`` with ``Retry-After``.
+    """
+
+    max_active_tasks: int | None = None
+    runs_per_hour: int | None = None
+    requests_per_second: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_active_tasks", "runs_per_hour"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"Limits.{name} must be a whole number >= 1 or None, got {value!r}")
+        rate = self.requests_per_second
+        if rate is not None and (isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0):
+            raise ValueError(f"Limits.requests_per_second must be a number > 0 or None, got {rate!r}")
+
+
+class Limiter:
+    """
+    Keeps the emulator inside ``limits``: the request rate (real time), the runs created in the last
+    hour and the task runs active (emulated time). Thread-safe.
+    """
+
+    def __init__(self, limits: Limits, catch_up: Callable[[Run], float]) -> None:
+        self.limits = limits
+        self._catch_up = catch_up
+        self._lock = threading.Lock()
+        self._created: deque[float] = deque()
+        self._active: dict[int, tuple[Run, int]] = {}
+        self._held: deque[tuple[Run, int]] = deque()
+        rate = limits.requests_per_second
+        self._capacity = max(1.0, float(rate)) if rate is not None else 0.0
+        self._tokens = self._capacity
+        self._filled = time.monotonic()
+
+    # -- the request rate ---------------------------------------------------------------------------
+
+    def request(self) -> float | None:
+        """Take one request from the rate budget; ``None`` when allowed, else the seconds to wait."""
+        rate = self.limits.requests_per_second
+        if rate is None:
+            return None
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self._capacity, self._tokens + (now - self._filled) * rate)
+            self._filled = now
+            if self._tokens >= 1.0:
+                self._tokens -= 1.0
+                return None
+            return (1.0 - self._tokens) / rate
+
+    @staticmethod
+    def throttled(wait: float) -> tuple[ApiFailure, dict[str, str]]:
+        """The service's answer past the request rate, and its ``Retry-After`` header (whole seconds)."""
+        failure = ApiFailure(429, "REQUEST_LIMIT_EXCEEDED", "Too many requests. Please wait a moment and try again.")
+        return failure, {"Retry-After": str(max(1, math.ceil(wait)))}
+
+    # -- runs ---------------------------------------------------------------------------------------
+
+    def _active_weight(self) -> int:
+        """Task runs of the runs running now (each moved to now first); ended runs are forgotten."""
+        total = 0
+        for run_id, (run, weight) in list(self._active.items()):
+            with run.lock:
+                self._catch_up(run)
+                active = run.is_active()
+            if active:
+                total += weight
+            else:
+                del self._active[run_id]
+        return total
+
+    def admit(self, body: dict[str, Any], now: float) -> bool:
+        """
+        Before a new run is created from ``body`` at ``now`` (emulated): ``ApiFailure`` when a limit
+        refuses it; ``True`` when it must wait in the queue (``queue.enabled``), else ``False``.
+        """
+        limits = self.limits
+        with self._lock:
+            if limits.runs_per_hour is not None:
+                while self._created and self._created[0] <= now - _HOUR:
+                    self._created.popleft()
+                if len(self._created) >= limits.runs_per_hour:
+                    message = HOURLY_LIMIT_MESSAGE.format(count=len(self._created), limit=limits.runs_per_hour)
+                    raise ApiFailure(400, "INVALID_STATE", message)
+            hold = False
+            cap = limits.max_active_tasks
+            if cap is not None:
+                weight = task_weight(body)
+                current = self._active_weight()
+                if self._held or (current > 0 and current + weight > cap):
+                    if not queued(body):
+                        raise ApiFailure(
+                            429,
+                            "RESOURCE_EXHAUSTED",
+                            f"The run cannot start now: {current} of the workspace's {cap} concurrent task runs "
+                            f"are in use and it needs {weight}. Enable queueing (queue.enabled) to have it wait, "
+                            "or submit it again later.",
+                        )
+                    hold = True
+            if limits.runs_per_hour is not None:
+                self._created.append(now)
+            return hold
+
+    def track(self, run: Run, held: bool) -> None:
+        """Count ``run`` (just created) against the active limit, or queue it when ``held``."""
+        if self.limits.max_active_tasks is None:
+            return
+        weight = task_weight(run.body)
+        with self._lock:
+            if held:
+                self._held.append((run, weight))
+            else:
+                self._active[run.run_id] = (run, weight)
+
+    def release(self, now: float) -> None:
+        """Start the queued runs that fit now, oldest first."""
+        cap = self.limits.max_active_tasks
+        if cap is None:
+            return
+        with self._lock:
+            if not self._held:
+                return
+            current = self._active_weight()
+            while self._held:
+                run, weight = self._held[0]
+                with run.lock:
+                    gone = run.started or not run.is_active()  # cancelled while queued
+                if not gone and current > 0 and current + weight > cap:
+                    return
+                self._held.popleft()
+                if gone:
+                    continue
+                with run.lock:
+                    run.release(now)
+                    run.advance(now)
+                self._active[run.run_id] = (run, weight)
+                current += weight
