@@ -328,6 +328,8 @@ class RunFailed(RunspecError):
     ``run`` is the finished run, as ``handle.get()`` returns it; ``failed_tasks`` lists each task
     that did not succeed, with its ``task_key``, state, ``error`` and ``error_trace``. A for-each
     task counts once; its failed iterations are in its ``failed_iterations`` and printed under it.
+    A task the run chose not to run (a condition branch not taken, ``EXCLUDED``; a disabled task)
+    is not a failure and is not listed.
     """
 
     def __init__(self, message: str, *, run: Any, failed_tasks: Sequence[Any] = ()) -> None:

@@ -73,18 +73,29 @@ def print_outputs(outputs: Mapping[str, OutputView], stream: TextIO) -> None:
 
 
 def print_failed(tasks: Sequence[TaskView], stream: TextIO) -> None:
-    """Each failed task with its error and the end of its trace; a for-each task's failed iterations under it."""
-    own = [t for t in tasks if not t.state.knock_on]
-    knock_on = [t for t in tasks if t.state.knock_on]
+    """
+    Each failed task with its error and the end of its trace; a for-each task's failed iterations under it.
+
+    Tasks cancelled, and tasks not run because of a failure or a cancel, are named on their own
+    lines; a task the run chose not to run (a condition branch not taken) is no failure and not shown.
+    """
+    shown = [t for t in tasks if not t.state.excluded]
+    canceled = [t for t in shown if t.state.canceled]
+    after_cancel = [t for t in shown if t.state.knock_on and t.state.upstream_canceled]
+    after_failure = [t for t in shown if t.state.knock_on and not t.state.upstream_canceled]
+    own = [t for t in shown if not t.state.knock_on and not t.state.canceled]
     if own:
         echo("failed tasks:", file=stream)
     for task in own:
         _print_failed_task(task, stream, indent="  ")
         for item in task.failed_iterations:
             _print_failed_task(item, stream, indent="    ")
-    if knock_on:
-        keys = ", ".join(t.key for t in knock_on)
-        echo(f"not run because of an upstream failure: {keys}", file=stream)
+    if canceled:
+        echo(f"cancelled: {', '.join(t.key for t in canceled)}", file=stream)
+    if after_failure:
+        echo(f"not run because of an upstream failure: {', '.join(t.key for t in after_failure)}", file=stream)
+    if after_cancel:
+        echo(f"not run because the run was cancelled: {', '.join(t.key for t in after_cancel)}", file=stream)
 
 
 def _print_failed_task(task: TaskView, stream: TextIO, *, indent: str) -> None:

@@ -242,7 +242,8 @@ def failed_tasks(handle: RunHandle, run: RunView, allow_success_with_failures: b
         state = task.state
         if state.succeeded(allow_success_with_failures=allow_success_with_failures):
             continue
-        if state.termination_code == "DISABLED" or state.result_state == "DISABLED":
+        if state.excluded:
+            # A condition branch not taken or a disabled task: the run went as planned there.
             continue
         if task.is_for_each:
             iterations: list[TaskView] = []
@@ -253,7 +254,7 @@ def failed_tasks(handle: RunHandle, run: RunView, allow_success_with_failures: b
                     log.warning("run %d: could not read for-each task %s: %s", handle.run_id, task.key, exc)
                     inner = RunView({})
                 for index, item in enumerate(inner.iterations):
-                    if item.state.succeeded():
+                    if item.state.succeeded() or item.state.excluded:
                         continue
                     view = TaskView(item.raw, key=iteration_key(task.key, index))
                     if not view.state.knock_on and budget > 0:

@@ -73,7 +73,7 @@ def repair_run(handle: RunHandle, tasks: Sequence[str] | None, *, dependents: bo
         )
     body: dict[str, Any] = {"run_id": handle.run_id, "rerun_dependent_tasks": dependents}
     if tasks is None:
-        if run.succeeded() and all(t.state.succeeded() for t in run.tasks):
+        if run.succeeded() and all(t.state.succeeded() or t.state.excluded for t in run.tasks):
             # The workspace would answer 400 "no failed tasks to repair": say it here, with the way out.
             raise ValueError(
                 f"run {handle.run_id} succeeded: no task failed, so there is nothing to re-run; "

@@ -31,6 +31,9 @@ _V2_TERMINAL = "TERMINATED"
 _NOT_SUCCESS_CODES = frozenset({"SKIPPED", "DISABLED", "CANCELED", "USER_CANCELED", "SUCCESS_WITH_FAILURES"})
 # Results that say a task did not run because of something else (not its own failure).
 _KNOCK_ON = frozenset({"UPSTREAM_FAILED", "UPSTREAM_CANCELED", "SKIPPED", "EXCLUDED"})
+# Results of a task the run chose not to run (a condition branch not taken, a run_if not met, a
+# disabled task): part of a run that went as planned, never a failure.
+_NOT_SELECTED = frozenset({"EXCLUDED", "DISABLED"})
 
 
 def _obj(value: Any) -> dict[str, Any]:
@@ -194,6 +197,24 @@ class RunState(_View):
     def knock_on(self) -> bool:
         """True when it did not run because of another task (upstream failed, skipped, excluded)."""
         return self.result_state in _KNOCK_ON or self.termination_code in {"SKIPPED"}
+
+    @property
+    def excluded(self) -> bool:
+        """
+        True for a task the run chose not to run: a condition branch not taken, a ``run_if`` not met
+        (``EXCLUDED``), or a disabled task. Not a failure: a run can succeed with excluded tasks.
+        """
+        return self.result_state in _NOT_SELECTED or self.termination_code in _NOT_SELECTED
+
+    @property
+    def upstream_canceled(self) -> bool:
+        """True when it did not run because the run (or a task before it) was cancelled."""
+        return self.result_state == "UPSTREAM_CANCELED"
+
+    @property
+    def canceled(self) -> bool:
+        """True when it was cancelled (by a user or a timeout) while it ran."""
+        return self.result_state == "CANCELED" or self.termination_code in {"CANCELED", "USER_CANCELED"}
 
     @property
     def label(self) -> str:
