@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import threading
 from typing import TYPE_CHECKING
 
-from runspec.cli._options import FORMATTER, port, positive, rate, whole
+from runspec.cli._options import FORMATTER, count, port, positive, rate, whole
 from runspec.cli._output import EXIT_INVALID, EXIT_OK, EXIT_SUBMIT_ERROR, CliError, echo
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -32,13 +33,15 @@ def cmd_emulator(args: argparse.Namespace) -> int:
             runs_per_hour=args.runs_per_hour,
             requests_per_second=args.requests_per_second,
         )
+    token, source = _token(args)
     emulator = Emulator(
-        token=args.token,
+        token=token,
         port=args.port,
         speed=args.speed,
         scripts=scripts,
         forbidden_tokens=args.forbid,
         limits=limits,
+        max_finished_runs=args.max_finished_runs,
     )
     try:
         emulator.start()
@@ -47,7 +50,7 @@ def cmd_emulator(args: argparse.Namespace) -> int:
     stop = threading.Event()
     try:
         url = emulator.url
-        accepts = "any bearer token" if args.token is None else "only the token given with --token"
+        accepts = "any bearer token" if token is None else f"only the token given with {source}"
         speed = f", {args.speed:g}x real time" if args.speed not in (None, 1) else ""
         echo(f"runspec emulator: a Jobs API for one-time runs on {url} ({accepts}{speed})")
         if scripts:
@@ -56,7 +59,7 @@ def cmd_emulator(args: argparse.Namespace) -> int:
             echo(f"workspace limits: {_limits_words(limits)}")
         echo("point runspec (or any Databricks client) at it:")
         echo(f"  export DATABRICKS_HOST={url}")
-        token_hint = "anything" if args.token is None else "<the value of --token>"
+        token_hint = "anything" if token is None else f"<the token of {source}>"
         echo(f"  export DATABRICKS_TOKEN={token_hint}")
         echo("  runspec submit pipeline.json --wait")
         echo(f"runs are listed at {url}/ ; Ctrl-C stops the emulator")
@@ -80,6 +83,28 @@ def _limits_words(limits: Limits) -> str:
     return ", ".join(parts)
 
 
+TOKEN_VARIABLE = "RUNSPEC_EMULATOR_TOKEN"
+
+
+def _token(args: argparse.Namespace) -> tuple[str | None, str]:
+    """The token the emulator accepts and where it came from: ``--token``, ``--token-file``, the environment."""
+    if args.token is not None:
+        return args.token, "--token"
+    if args.token_file is not None:
+        try:
+            with open(args.token_file, encoding="utf-8") as handle:
+                text = handle.read().strip()
+        except OSError as exc:
+            raise CliError(f"cannot read {args.token_file}: {exc.strerror or exc}", EXIT_INVALID) from None
+        except UnicodeDecodeError:
+            raise CliError(f"{args.token_file} is not UTF-8 text", EXIT_INVALID) from None
+        if not text or "\n" in text:
+            raise CliError(f"{args.token_file} must hold the token alone on one line", EXIT_INVALID)
+        return text, "--token-file"
+    value = os.environ.get(TOKEN_VARIABLE, "").strip()
+    return (value, TOKEN_VARIABLE) if value else (None, "")
+
+
 def add_parser(commands: Commands) -> None:
     """Register ``runspec emulator``."""
     emulator = commands.add_parser(
@@ -97,12 +122,22 @@ def add_parser(commands: Commands) -> None:
             '   "ingest": {"result": "1200 rows", "values": {"rows": 1200}, "seconds": 5}}\n'
             "An outcome takes seconds, result, logs, values, error (with trace, code, type) or hang."
         ),
-        epilog="example:\n  runspec emulator --port 8000 --token secret\n"
-        "  DATABRICKS_HOST=http://127.0.0.1:8000 DATABRICKS_TOKEN=secret runspec submit body.json --wait",
+        epilog="example:\n  runspec emulator --port 8000 --token-file token.txt\n"
+        "  DATABRICKS_HOST=http://127.0.0.1:8000 DATABRICKS_TOKEN=$(cat token.txt) runspec submit body.json --wait",
         formatter_class=FORMATTER,
     )
     emulator.add_argument("--port", type=port, default=0, metavar="N", help="port to listen on (default: a free one)")
-    emulator.add_argument("--token", metavar="T", help="the only bearer token accepted (default: any)")
+    tokens = emulator.add_mutually_exclusive_group()
+    tokens.add_argument(
+        "--token",
+        metavar="T",
+        help=f"the only bearer token accepted (shown in ps: prefer --token-file or ${TOKEN_VARIABLE})",
+    )
+    tokens.add_argument(
+        "--token-file",
+        metavar="FILE",
+        help=f"read the only bearer token accepted from FILE (default: ${TOKEN_VARIABLE}, else any token)",
+    )
     emulator.add_argument(
         "--speed", type=positive, default=1.0, metavar="X", help="how much faster than real time runs move (default 1)"
     )
@@ -115,6 +150,13 @@ def add_parser(commands: Commands) -> None:
         default=[],
         metavar="TOKEN",
         help="answer requests with this token 403 PERMISSION_DENIED (repeatable)",
+    )
+    emulator.add_argument(
+        "--max-finished-runs",
+        type=count,
+        default=10_000,
+        metavar="N",
+        help="keep at most N finished runs; the oldest are then dropped (default 10000)",
     )
     limits = emulator.add_argument_group(
         "workspace limits", "enforce a workspace's budgets, answered as the service answers (default: none)"

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from runspec.testing._api import decode_body, index_page, not_found, route
 from runspec.testing._clock import Clock, InstantClock, ManualClock, ScaledClock
-from runspec.testing._engine import Engine, settle
+from runspec.testing._engine import MAX_FINISHED_RUNS, Engine, settle
 from runspec.testing._faults import Fault, Injection
 from runspec.testing._http import ApiFailure, Request, Response, error_response
 from runspec.testing._limits import Limiter, Limits
@@ -74,6 +74,11 @@ class Emulator:
       that does not repair runs made by ``runs/submit`` (whether workspaces do is not documented).
     - ``limits``: the workspace budgets to enforce (``Limits(max_active_tasks=20, runs_per_hour=...,
       requests_per_second=...)``), answered as the service answers; none by default.
+    - ``max_finished_runs``: how many finished runs are kept (10,000; ``None`` keeps all). Past it, each
+      submit drops the runs that finished first: they answer as deleted runs do ("Run N does not exist."),
+      but their idempotency token still names them, so a token sent again never starts a second run.
+    - ``socket_timeout``: each request (its line, headers and body) must arrive within this many seconds
+      of the connection being ready for it, and an idle connection is closed after it (30).
     """
 
     def __init__(
@@ -99,6 +104,7 @@ class Emulator:
         backlog: int = 128,
         repair_one_time_runs: bool = True,
         limits: Limits | None = None,
+        max_finished_runs: int | None = MAX_FINISHED_RUNS,
     ) -> None:
         if clock is not None and speed is not None:
             raise ValueError("give either clock= or speed=, not both")
@@ -129,6 +135,7 @@ class Emulator:
             default=default if default is not None else Outcome.success(),
             user_name=user_name,
             workspace_id=workspace_id,
+            max_finished_runs=max_finished_runs,
         )
         self._engine.scripts.update(scripts or {})
         self._engine.repair_one_time_runs = repair_one_time_runs
@@ -140,6 +147,17 @@ class Emulator:
         self._requests: deque[RecordedRequest] = deque(maxlen=request_log_size)
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
+
+    @property
+    def max_finished_runs(self) -> int | None:
+        """How many finished runs are kept before the oldest are dropped (``None``: all); settable."""
+        return self._engine.max_finished_runs
+
+    @max_finished_runs.setter
+    def max_finished_runs(self, value: int | None) -> None:
+        if value is not None and value < 0:
+            raise ValueError("max_finished_runs must be 0 or more (or None: keep every run)")
+        self._engine.max_finished_runs = value
 
     # -- life cycle ---------------------------------------------------------------------------------
 
@@ -315,7 +333,7 @@ class Emulator:
         self.clock.advance(seconds)
 
     def run_ids(self) -> list[int]:
-        """The ids of the runs that exist (not deleted), oldest first."""
+        """The ids of the runs that exist (not deleted, not dropped past ``max_finished_runs``), oldest first."""
         return [run.run_id for run in self._engine.snapshot()]
 
     def run(self, run_id: int) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import itertools
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,6 +41,8 @@ __all__ = ["Engine", "settle"]
 
 LIST_LIMIT_MAX = 25  # the published schema's maximum (and default); prefect sends 25
 LIST_LIMIT_DEFAULT = 25
+MAX_FINISHED_RUNS = 10_000  # finished runs kept before the oldest are dropped (Emulator(max_finished_runs=))
+_SWEEP = 4  # unfinished runs brought up to date per submit once the emulator holds more runs than the cap
 
 
 class Engine:
@@ -50,6 +53,12 @@ class Engine:
     waits for work on another (a for_each of 10,000 iterations moving forward holds only its own run).
     Each operation reads the clock once, after moving the run forward, so a response shows one moment.
     With an ``InstantClock`` the clock first jumps to where the run can go no further.
+
+    Memory stays bounded: past ``max_finished_runs`` finished runs (``None``: no limit), each submit drops
+    the runs that finished first, as ``runs/delete`` would, except that an idempotency token keeps naming
+    its run, so sending it again never starts a second run. Once the engine holds more runs than the cap,
+    each submit also brings a few unfinished runs up to date, oldest first, so runs nobody looks at end
+    (and go) too.
     """
 
     def __init__(
@@ -62,7 +71,10 @@ class Engine:
         workspace_id: int,
         first_run_id: int = 4_102_000_000_001,
         first_job_id: int = 731_000_000_001,
+        max_finished_runs: int | None = MAX_FINISHED_RUNS,
     ) -> None:
+        if max_finished_runs is not None and max_finished_runs < 0:
+            raise ValueError("max_finished_runs must be 0 or more (or None: keep every run)")
         self.clock = clock
         self.repair_one_time_runs = True
         self.timing = timing
@@ -80,6 +92,12 @@ class Engine:
         self.deleted_tokens: set[str] = set()
         #: The workspace budgets enforced on new runs (``Emulator(limits=...)``), if any.
         self.limiter: Limiter | None = None
+        self.max_finished_runs = max_finished_runs
+        # Runs by whether they are known to have ended, each in the order it got there. Guarded by
+        # _ended_lock, which is taken under a run's lock and never held while taking another lock.
+        self._ended_lock = threading.Lock()
+        self._ended: OrderedDict[int, Run] = OrderedDict()
+        self._unended: OrderedDict[int, Run] = OrderedDict()
 
     # -- ids, urls, time -----------------------------------------------------------------------------
 
@@ -88,6 +106,45 @@ class Engine:
 
     def register_attempt(self, attempt: Attempt, run: Run) -> None:
         self.attempts[attempt.run_id] = (attempt, run)
+
+    def run_ended(self, run: Run) -> None:
+        """Called by a run (under its lock) when it ends: it now counts against ``max_finished_runs``."""
+        with self._ended_lock:
+            self._unended.pop(run.run_id, None)
+            self._ended[run.run_id] = run
+
+    def _reopened(self, run: Run) -> None:
+        """A repair made ``run`` active again (called under its lock)."""
+        with self._ended_lock:
+            self._ended.pop(run.run_id, None)
+            self._unended[run.run_id] = run
+
+    def _evict_finished(self) -> None:
+        """Drop the runs that finished first while more than ``max_finished_runs`` have finished."""
+        cap = self.max_finished_runs
+        if cap is None or len(self.runs) <= cap:
+            return
+        with self._ended_lock:
+            stale = list(itertools.islice(self._unended.values(), _SWEEP))
+            for run in stale:
+                self._unended.move_to_end(run.run_id)
+        for run in stale:
+            with run.lock:
+                if run.is_active():
+                    self.catch_up(run)
+        while True:
+            with self._ended_lock:
+                if len(self._ended) <= cap:
+                    return
+                _, run = self._ended.popitem(last=False)
+            with run.lock:
+                if run.is_active():
+                    continue  # repaired meanwhile: it is back among the unended runs
+                with self._lock:
+                    if self.runs.get(run.run_id) is run:
+                        del self.runs[run.run_id]
+                        for attempt in run.all_attempts():
+                            self.attempts.pop(attempt.run_id, None)
 
     def page_url(self, job_id: int, run_id: int) -> str:
         return f"{self.base_url}/?o={self.workspace_id}#job/{job_id}/run/{run_id}"
@@ -138,8 +195,11 @@ class Engine:
                     self.tokens[token] = run_id
             if limiter is not None:
                 limiter.track(run, held)
+        with self._ended_lock:
+            self._unended[run_id] = run
         with run.lock:
             run.advance(now)
+        self._evict_finished()
         return run_id
 
     def find(self, run_id: int) -> tuple[Run, Attempt | None]:
@@ -242,9 +302,13 @@ class Engine:
         if not self.repair_one_time_runs:
             raise invalid(ONE_TIME_REFUSAL)
         with run.lock:
+            if self.runs.get(run_id) is not run:
+                raise invalid(f"Run {run_id} does not exist.")  # deleted or dropped meanwhile
             now = self.catch_up(run)
             repair_id = self.next_id()
             repair(run, request, self, now, repair_id=repair_id)
+            if run.is_active():
+                self._reopened(run)
         return {"repair_id": repair_id}
 
     def delete(self, run_id: int) -> None:
@@ -263,6 +327,9 @@ class Engine:
         with self._lock:
             if self.runs.pop(run_id, None) is None:
                 raise invalid(f"Run {run_id} does not exist.")
+            with self._ended_lock:
+                self._ended.pop(run_id, None)
+                self._unended.pop(run_id, None)
             for attempt_ in run.all_attempts():
                 self.attempts.pop(attempt_.run_id, None)
             if run.token is not None:

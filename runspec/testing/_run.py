@@ -58,6 +58,8 @@ class Registry(Protocol):
 
     def register_attempt(self, attempt: Attempt, run: Run) -> None: ...
 
+    def run_ended(self, run: Run) -> None: ...
+
 
 class Run:
     """One submitted run: its body, its tasks in submission order, and its own timeline."""
@@ -190,6 +192,7 @@ class Run:
         done_at = self.all_final_at
         if done_at is not None and self.end_time is None and t >= done_at + self.engine.timing.run_cleanup:
             self.end_time = t
+            self.engine.run_ended(self)
 
     def _settle(self, t: float) -> None:
         """Once every task has its result, conclude the run's (it then ends after ``run_cleanup``)."""

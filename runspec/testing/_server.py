@@ -12,7 +12,10 @@ logged and answered in the service's error shape.
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
+import math
+import re
 import socket
 import time
 import traceback
@@ -21,11 +24,14 @@ from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from runspec.spec.limits import MAX_BODY_BYTES
 from runspec.testing._http import ApiFailure, Request, Response
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 __all__ = ["Handler", "Server"]
 
@@ -39,6 +45,25 @@ Handler = Callable[[Request], Response]
 """What the server calls for each request."""
 
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
+_DIGITS = re.compile("[0-9]{1,18}")
+
+
+class _DeadlineReader(socket.SocketIO):
+    """A socket's reading side that gives up at ``deadline`` (``time.monotonic()``), however slowly bytes come."""
+
+    deadline = math.inf
+
+    def __init__(self, sock: socket.socket) -> None:
+        super().__init__(sock, "rb")
+        self._conn = sock
+
+    def readinto(self, b: WriteableBuffer) -> int | None:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the request did not arrive in time")
+        if not math.isinf(remaining):
+            self._conn.settimeout(remaining)
+        return super().readinto(b)
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -53,7 +78,26 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
-        self.connection.settimeout(self.server.socket_timeout)  # a stalled client is dropped after this
+        self.connection.settimeout(self.server.socket_timeout)
+        # Each request must arrive whole (line, headers, body) within socket_timeout of the connection
+        # being ready for it: a client trickling a byte at a time, or idling on a kept-alive connection,
+        # is dropped then instead of holding a thread for ever.
+        self._reader = _DeadlineReader(self.connection)
+        self.rfile = io.BufferedReader(self._reader)
+
+    def handle_one_request(self) -> None:
+        self._reader.deadline = time.monotonic() + self.server.socket_timeout
+        super().handle_one_request()
+
+    def handle_expect_100(self) -> bool:
+        """A body the server would refuse is refused now, before the client is told to send it."""
+        _, refusal = self._length()
+        if refusal is None:
+            super().handle_expect_100()
+            self.wfile.flush()  # responses are buffered: the client waits for this line before it sends the body
+            return True
+        self._handle(refusal)
+        return False
 
     def do_GET(self) -> None:
         self._handle()
@@ -84,7 +128,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.request_version = "HTTP/1.1"  # a request line too broken to name a version still gets headers
         self._send(Response.json(code, {"error_code": "BAD_REQUEST", "message": text}))
 
-    def _handle(self) -> None:
+    def _handle(self, refused: ApiFailure | None = None) -> None:
+        """Read the request, pass it to the handler and write its answer; ``refused``: refused unread."""
         split = urlsplit(self.path)
         try:
             params = parse_qs(split.query, keep_blank_values=True, errors="strict")
@@ -93,8 +138,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
         except UnicodeDecodeError:
             query, refusal = {}, ApiFailure(400, "MALFORMED_REQUEST", "The query string is not valid UTF-8.")
         body = b""
-        if refusal is None:
+        if refused is not None:
+            refusal = refused
+        elif refusal is None:
             body, refusal = self._read_body()
+        self._reader.deadline = math.inf  # the request is read: answering is not the client's time
+        self.connection.settimeout(self.server.socket_timeout)
         request = Request(
             method=self.command,
             path=split.path,
@@ -119,30 +168,39 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if refusal is not None:
             self._drain()
 
-    def _read_body(self) -> tuple[bytes, ApiFailure | None]:
-        """The body, or as much of it as is kept with the reason it was refused."""
+    def _length(self) -> tuple[int, ApiFailure | None]:
+        """The body's length from the headers, or why the body is refused without reading it."""
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            return b"", ApiFailure(
+            return 0, ApiFailure(
                 411,
                 "BAD_REQUEST",
                 "Chunked request bodies are not accepted: send the body with a Content-Length header.",
             )
         text = self.headers.get("Content-Length")
         if text is None:
-            return b"", None
-        if not text.strip().isdigit() or len(text.strip()) > 18:
-            return b"", ApiFailure(400, "BAD_REQUEST", f"Content-Length must be a number of bytes, got {text[:40]!r}.")
+            return 0, None
+        if _DIGITS.fullmatch(text.strip(" \t")) is None:  # ASCII digits only: "²".isdigit() is true
+            return 0, ApiFailure(400, "BAD_REQUEST", f"Content-Length must be a number of bytes, got {text[:40]!r}.")
         length = int(text)
         if length > MAX_BODY_BYTES:
-            try:
-                kept = self.rfile.read(min(length, _KEPT_OF_REFUSED))
-            except OSError:
-                kept = b""
-            return kept, ApiFailure(
+            return length, ApiFailure(
                 413,
                 "BAD_REQUEST",
                 f"The request body is {length} bytes; the Jobs API takes at most {MAX_BODY_BYTES} bytes (10 MB).",
             )
+        return length, None
+
+    def _read_body(self) -> tuple[bytes, ApiFailure | None]:
+        """The body, or as much of it as is kept with the reason it was refused."""
+        length, refusal = self._length()
+        if refusal is not None:
+            if refusal.status != 413:
+                return b"", refusal
+            try:
+                kept = self.rfile.read(min(length, _KEPT_OF_REFUSED))
+            except OSError:
+                kept = b""
+            return kept, refusal
         try:
             data = self.rfile.read(length) if length > 0 else b""
         except (TimeoutError, OSError):
@@ -164,6 +222,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _send(self, response: Response) -> None:
         headers = dict(response.headers)
         content_type = headers.pop("Content-Type", "application/json")
+        self.connection.settimeout(self.server.socket_timeout)
         try:
             self.send_response(response.status)
             self.send_header("Content-Type", content_type)
@@ -184,7 +243,8 @@ class Server(ThreadingHTTPServer):
     A threading HTTP server on ``address`` that hands every request to ``handler``.
 
     ``backlog`` sizes the listen queue (128: a test suite opening many connections at once gets no
-    resets); ``socket_timeout`` drops a client that sends nothing for that many seconds. An IPv6 host
+    resets); ``socket_timeout`` drops a client whose request has not arrived whole that many seconds after
+    the connection was ready for it (an idle kept-alive connection included). An IPv6 host
     (``"::1"``) is served over IPv6; a host beyond loopback is served with a warning, since the emulator
     accepts runs from anyone who can reach it.
     """
