@@ -73,6 +73,11 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("runspec.client.repair", "runspec.client.handle"): (
         TYPE_ONLY + "a repair takes the RunHandle it repairs (the handle imports the repair)"
     ),
+    ("runspec.client.auth", "runspec.client.batch"): (
+        "Workspace.submit_many() is a thin call of the batch module, which sends through a Transport over the "
+        "Workspace; imported inside that method (and for its type hints) so that resolving a workspace does not "
+        "load it"
+    ),
     ("runspec.picture._collapse", "runspec.picture._graph"): (
         TYPE_ONLY + "collapsing takes the graph it collapses (the graph module imports the collapse step)"
     ),

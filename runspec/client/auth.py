@@ -43,7 +43,7 @@ import configparser
 import os
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +53,8 @@ from runspec.errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
     import requests
+
+    from runspec.client.batch import Batch, BatchProgress
 
 __all__ = [
     "AuthHook",
@@ -150,6 +152,43 @@ class Workspace:
         """One line: the host and where it and the credentials came from."""
         return (
             f"{self.host} (host from {self.host_source}; {self.auth_type} credentials from {self.credentials_source})"
+        )
+
+    def submit_many(
+        self,
+        items: Iterable[tuple[str, Any]] | Mapping[str, Any],
+        *,
+        max_active_tasks: int | None = None,
+        runs_per_hour: int | None = None,
+        requests_per_second: float | None = None,
+        wait: bool = True,
+        progress: Callable[[BatchProgress], None] | None = None,
+        cancel_on_interrupt: bool = True,
+    ) -> Batch:
+        """
+        Submit many keyed runs, within the workspace's budgets; resumable by running it again.
+
+        ``items``: ``(key, spec)`` pairs or a mapping of them; each key is its run's key (as
+        ``submit(key=)``), so running the same batch again after a crash or Ctrl-C reattaches to
+        every run already created and sends only the rest. Every spec is checked before the first
+        is sent. ``max_active_tasks`` (task runs active at once, default 1,800), ``runs_per_hour``
+        (default 9,000) and ``requests_per_second`` (default 20, lowered on 429s) are the budgets;
+        a workspace limit reached holds items, it never fails them. ``wait=False`` returns once
+        every item was sent (``Batch.wait()`` follows them). ``progress`` is called with a
+        ``BatchProgress`` when the counts change. Ctrl-C cancels the batch's active runs unless
+        ``cancel_on_interrupt=False``. See ``runspec.client.batch`` and docs/scale.md.
+        """
+        from runspec.client.batch import submit_many
+
+        return submit_many(
+            self,
+            items,
+            max_active_tasks=max_active_tasks,
+            runs_per_hour=runs_per_hour,
+            requests_per_second=requests_per_second,
+            wait=wait,
+            progress=progress,
+            cancel_on_interrupt=cancel_on_interrupt,
         )
 
 
