@@ -44,17 +44,33 @@ class JobParameters:
 
     @classmethod
     def read(cls, defined: Any, given: Mapping[str, str] | None, problem: Report) -> JobParameters:
-        """The job's ``parameters`` (at ``$.parameters``) with the values in ``given`` put over the defaults."""
+        """
+        The job's ``parameters`` (at ``$.parameters``) with the values in ``given`` put over the defaults.
+
+        Two parameters with one name are a problem (a job run would not know which one is meant). A
+        default (or a given value) that refers to other parameters gets their values, through any number
+        of steps; parameters that refer to each other in a loop are a problem naming the loop.
+        """
         values: dict[str, tuple[str | None, str]] = {}
+        paths: dict[str, str] = {}
         # (Loading the settings reported wrong types, unknown keys and missing names.)
-        for entry in defined if isinstance(defined, list) else ():
+        for i, entry in enumerate(defined if isinstance(defined, list) else ()):
             name = entry.get("name") if isinstance(entry, Mapping) else None
             if not isinstance(name, str):
+                continue
+            if name in values:
+                problem(
+                    f"$.parameters[{i}].name",
+                    "duplicate-job-parameter",
+                    f"job parameter {name!r} is defined twice (also at {paths[name].removesuffix('.default')}); "
+                    "give each parameter one entry",
+                )
                 continue
             default = entry.get("default")
             if default is not None and not isinstance(default, str):
                 default = json.dumps(default)  # a bundle may write a number or a list
             values[name] = (default, "default")
+            paths[name] = f"$.parameters[{i}].default"
         for name, value in (given or {}).items():
             if name not in values:
                 guess = closest(name, values)
@@ -67,7 +83,52 @@ class JobParameters:
                 )
                 continue
             values[name] = (value, "given")
-        return cls(values, isinstance(defined, list) and bool(defined), problem)
+            paths[name] = "$.parameters"
+        params = cls(values, isinstance(defined, list) and bool(defined), problem)
+        params._resolve(paths)
+        return params
+
+    def _resolve(self, paths: Mapping[str, str]) -> None:
+        """Replace the references between parameters by their values; a loop is reported once."""
+        done: set[str] = set()
+        looped: set[str] = set()
+
+        def resolve(name: str, chain: list[str]) -> str | None:
+            value, how = self.values[name]
+            if name in done or value is None or "{{" not in value:
+                return value
+            if name in chain:
+                loop = [*chain[chain.index(name) :], name]
+                if not looped & set(loop):
+                    self.problem(
+                        paths[loop[0]],
+                        "job-parameter-cycle",
+                        "job parameters refer to each other in a loop ("
+                        + " -> ".join(repr(n) for n in loop)
+                        + "), so none of them has a value; break the loop with a plain value",
+                    )
+                looped.update(loop)
+                return None
+
+            def step(match: re.Match[str]) -> str:
+                ref = match.group(1) if match.group(1) is not None else match.group(2)
+                if ref not in self.values:
+                    return self._value_of(match, paths[name])  # reports the unknown name
+                found = resolve(ref, [*chain, name])
+                if found is None:
+                    if ref not in looped:
+                        self._value_of(match, paths[name])  # reports the missing default
+                    return match.group(0)
+                return found
+
+            resolved = _REFERENCE.sub(step, value)
+            if name not in looped:
+                self.values[name] = (resolved, how)
+                done.add(name)
+            return None if name in looped else resolved
+
+        for name in list(self.values):
+            resolve(name, [])
 
     def substitute(self, value: Any, path: str) -> Any:
         """
@@ -79,12 +140,16 @@ class JobParameters:
         if isinstance(value, Mapping):
             changed: dict[Any, Any] | None = None
             for k, v in value.items():
-                if _holds_no_reference(v):
-                    continue
-                new = self.substitute(v, jpath(path, str(k)))
-                if new is not v:
-                    changed = changed if changed is not None else dict(value)
-                    changed[k] = new
+                if not _holds_no_reference(v):
+                    new = self.substitute(v, jpath(path, str(k)))
+                    if new is not v:
+                        changed = changed if changed is not None else dict(value)
+                        changed[k] = new
+            if any(isinstance(k, str) and "{{" in k for k in value):
+                base = changed if changed is not None else dict(value)
+                keyed = self._substitute_keys(base, path)
+                if keyed is not base or changed is not None:
+                    changed = keyed
             return value if changed is None else changed
         if isinstance(value, list):
             items: list[Any] | None = None
@@ -97,6 +162,28 @@ class JobParameters:
                     items[i] = new
             return value if items is None else items
         return value
+
+    def _substitute_keys(self, mapping: dict[Any, Any], path: str) -> dict[Any, Any]:
+        """``mapping`` with references in its keys replaced (in order); two keys that become one are a problem."""
+        out: dict[Any, Any] = {}
+        origin: dict[Any, Any] = {}
+        renamed = False
+        for k, v in mapping.items():
+            key = self.substitute(k, jpath(path, str(k))) if isinstance(k, str) else k
+            renamed = renamed or key != k
+            if key in out:
+                first = origin[key]
+                where = k if isinstance(k, str) and "{{" in k else first
+                self.problem(
+                    jpath(path, str(where)),
+                    "job-parameter-key-clash",
+                    f"the keys {first!r} and {k!r} are both {key!r} once the job's parameters are put in; "
+                    "rename one of them",
+                )
+                continue
+            out[key] = v
+            origin[key] = k
+        return out if renamed or len(out) != len(mapping) else mapping
 
     def _value_of(self, match: re.Match[str], path: str) -> str:
         name = match.group(1) if match.group(1) is not None else match.group(2)
