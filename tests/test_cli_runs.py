@@ -380,7 +380,6 @@ def _one_line_error_text(err: str) -> str:
     ("host", "expected"),
     [
         ("127.0.0.1:{port}", "has no scheme; write it as http://127.0.0.1:{port}"),
-        ("adb-123.4.azuredatabricks.net", "has no scheme; write it as https://adb-123.4.azuredatabricks.net"),
         ("adb 123", "contains spaces"),
         ("https://adb-1.azuredatabricks.net/some/path", "write the host as https://adb-1.azuredatabricks.net"),
     ],

@@ -125,7 +125,6 @@ def test_failures_after_the_workspace_answered_keep_the_patient_retries(ws: Fake
     ("host", "words"),
     [
         ("127.0.0.1:8811", "has no scheme; write it as http://127.0.0.1:8811"),
-        ("adb-123.4.azuredatabricks.net", "has no scheme; write it as https://adb-123.4.azuredatabricks.net"),
         ("adb 123", "contains spaces"),
         ("https://adb-1.azuredatabricks.net/some/prefix", "has the path /some/prefix, which is not a workspace page"),
         ("https://adb-1.azuredatabricks.net/?token=x", "has the query ?token=x"),

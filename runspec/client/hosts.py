@@ -5,9 +5,13 @@ A host is the workspace URL, ``https://<name>[:port]``. ``check_host`` turns wha
 that origin or raises ``HostError`` (a ``ConfigError`` and a ``ValueError``) that names where the
 value came from and shows the corrected form:
 
-* a scheme is required: ``adb-123.azuredatabricks.net`` is refused with "write it as
-  ``https://adb-123.azuredatabricks.net``" (a bare ``127.0.0.1:8811`` gets the ``http://`` hint,
-  since plain http is allowed for loopback only);
+* a host name without a scheme means ``https://``, as the Databricks SDK and CLI read it
+  (``adb-123.azuredatabricks.net`` is ``https://adb-123.azuredatabricks.net``), so one
+  ``~/.databrickscfg`` serves all three; a bare loopback host (``127.0.0.1:8811``, ``localhost``) is
+  refused with both forms shown, since the emulator there speaks plain ``http://`` and a workspace
+  ``https://``;
+* a value that looks like a credential rather than a host (a ``dapi`` token, a long hex string with
+  no dot, a JSON web token) is refused before any name lookup, and shown masked;
 * no spaces, no user name or password, only ``https`` (``http`` for loopback hosts only, so a
   token never crosses a network in clear text);
 * a path or query is dropped when it is one the workspace's own pages use (a URL copied from the
@@ -71,6 +75,23 @@ def _suggest(text: str) -> str:
     return f"{scheme}://{bare}"
 
 
+# A Databricks personal access token, a long hex string with no dot, a JSON web token: a secret, not a host.
+_CREDENTIAL = re.compile(r"^(?:dapi[0-9a-f]{16,}(?:-\d+)?|[0-9a-f]{24,}|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_.-]*)$", re.I)
+
+
+def _credential_in(text: str) -> str | None:
+    """The token-shaped part of a host value (with or without a scheme), when it has one instead of a name."""
+    bare = _SCHEME.sub("", text, count=1).split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1]
+    name = bare if bare.startswith("eyJ") else bare.split(":", 1)[0]
+    return name if _CREDENTIAL.match(name) else None
+
+
+def _masked(text: str) -> str:
+    """A secret as a message may show it: its kind's prefix (``dapi``, ``eyJ``) and its length, no more."""
+    prefix = next((p for p in ("dapi", "eyJ") if text.startswith(p)), "")
+    return f"'{prefix}...' ({len(text)} characters)"
+
+
 def check_host(host: str, *, source: str = "host") -> str:
     """
     The workspace origin (``https://<name>[:port]``) for a host value, or ``HostError``.
@@ -81,12 +102,25 @@ def check_host(host: str, *, source: str = "host") -> str:
     text = host.strip()
     if not text:
         raise HostError(f"{source} is empty; give the workspace URL, like https://adb-123.4.azuredatabricks.net")
+    secret = _credential_in(text)
+    if secret is not None:
+        raise HostError(
+            f"{source} {_masked(secret)} looks like a token, not a workspace URL; the host is the workspace "
+            "URL (like https://adb-123.4.azuredatabricks.net) and the token goes in DATABRICKS_TOKEN or a profile"
+        )
     if any(ch.isspace() for ch in text) or any(ord(ch) < 32 for ch in text):
         squeezed = "".join(text.split())
         hint = squeezed if _SCHEME.match(squeezed) else _suggest(squeezed)
         raise HostError(f"{source} {host!r} contains spaces; a workspace URL has none (did you mean {hint}?)")
     if not _SCHEME.match(text):
-        raise HostError(f"{source} {host!r} has no scheme; write it as {_suggest(text)}")
+        suggested = _suggest(text)
+        if suggested.startswith("http://"):
+            raise HostError(
+                f"{source} {host!r} has no scheme; write it as {suggested} (a local emulator) "
+                f"or https://{suggested[len('http://') :]} (a workspace served on this machine)"
+            )
+        # A bare host name means https://, as the Databricks SDK and CLI read it.
+        text = "https://" + text
     try:
         parts = urllib.parse.urlsplit(text)
         port = parts.port
