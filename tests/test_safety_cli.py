@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 import requests
 
 REPO = Path(__file__).resolve().parents[1]
@@ -96,3 +97,99 @@ def test_emulator_token_file_that_cannot_be_read_is_one_line(tmp_path: Path) -> 
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1, result.stderr
     assert "missing.txt" in result.stderr
+
+
+# -- bad input: one line, never a traceback ---------------------------------------------------------
+
+
+def _deep(depth: int) -> str:
+    return '{"a":' * depth + "1" + "}" * depth
+
+
+def in_process(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    from runspec.cli import main
+
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("convert", "{file}", "--to", "run"),
+        ("submit", "{file}", "--from-job"),
+    ],
+)
+def test_deeply_nested_job_json_is_one_invalid_json_problem(
+    args: tuple[str, ...], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABRICKS_HOST", "http://127.0.0.1:9")
+    monkeypatch.setenv("DATABRICKS_TOKEN", "unused")
+    path = tmp_path / "deep.json"
+    path.write_text(_deep(100_000), encoding="utf-8")
+    code, _, err = in_process(capsys, *(a.format(file=path) for a in args))
+    assert code == 2
+    assert "nests too deeply" in err
+    assert "[invalid-json]" in err
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (_deep(100_000), "nests too deeply"),
+        ('{"t": {"seconds": 1' + "0" * 400 + "}}", "$.t.seconds must be a finite number"),
+        ('{"t": {"seconds": 1' + "0" * 5000 + "}}", "too many digits"),
+    ],
+)
+def test_emulator_script_with_deep_json_or_huge_numbers_is_one_line(
+    text: str, said: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "outcomes.json"
+    path.write_text(text, encoding="utf-8")
+    code, _, err = in_process(capsys, "emulator", "--script", str(path))
+    assert code == 2
+    assert err.count("\n") == 1, err
+    assert said in err
+
+
+RUN = (
+    '{"run_name": "r", "tasks": [{"task_key": "t", "existing_cluster_id": "c", '
+    '"notebook_task": {"notebook_path": "/n"}}]}'
+)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+def test_output_to_a_full_device_is_one_line_and_a_nonzero_exit(tmp_path: Path) -> None:
+    spec = tmp_path / "run.json"
+    spec.write_text(RUN, encoding="utf-8")
+    with open("/dev/full", "w", encoding="utf-8") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "runspec", "convert", str(spec), "--to", "job"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_env(tmp_path),
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert result.stderr == "runspec: error: cannot write the output: No space left on device\n"
+
+
+def test_output_to_a_closed_pipe_is_one_line_and_a_nonzero_exit(tmp_path: Path) -> None:
+    spec = tmp_path / "run.json"
+    spec.write_text(RUN, encoding="utf-8")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "runspec", "convert", str(spec), "--to", "job"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(tmp_path),
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()
+    with process.stderr:
+        err = process.stderr.read()
+    assert process.wait(timeout=60) == 1
+    assert err == "runspec: error: cannot write the output: the reader closed the pipe\n"

@@ -17,6 +17,7 @@ from runspec.cli._output import (
     EXIT_INTERRUPTED,
     EXIT_INVALID,
     CliError,
+    OutputError,
     error,
     report_invalid,
 )
@@ -97,6 +98,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InvalidSpec as exc:
         report_invalid(exc.source, exc.error)
         return EXIT_INVALID
+    except OutputError as exc:
+        _drop_stdout()
+        error(exc.message)
+        return exc.code
     except CliError as exc:
         error(exc.message)
         return exc.code
@@ -107,9 +112,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         error("interrupted")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
-        # The reader went away (``runspec render ... | head``): stop quietly.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        # The reader went away (``runspec render ... | head``) while something wrote past echo().
+        _drop_stdout()
+        error("cannot write the output: the reader closed the pipe")
         return EXIT_FAILED
     except Exception as exc:
         from runspec.errors import ConfigError, SubmitError
@@ -119,3 +124,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise
     finally:
         undo()
+
+
+def _drop_stdout() -> None:
+    """Point standard output at the null device, so what is still buffered fails no more at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor (a StringIO in tests): nothing is buffered there
+        pass

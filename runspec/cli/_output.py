@@ -33,10 +33,20 @@ class CliError(Exception):
         self.code = code
 
 
+class OutputError(CliError):
+    """Standard output cannot be written: a full disk (``> /dev/full``), a reader that went away."""
+
+
 def echo(text: str = "", *, file: TextIO | None = None) -> None:
     stream = file if file is not None else sys.stdout
-    stream.write(text + "\n")
-    stream.flush()
+    try:
+        stream.write(text + "\n")
+        stream.flush()
+    except OSError as exc:
+        if stream is sys.stderr:
+            return  # nowhere left to say anything
+        reason = "the reader closed the pipe" if isinstance(exc, BrokenPipeError) else exc.strerror or str(exc)
+        raise OutputError(f"cannot write the output: {reason}", EXIT_FAILED) from None
 
 
 def error(message: str) -> None:

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 from runspec.cli._loading import InvalidSpec, Stdin, load_or_exit
 from runspec.cli._options import FORMATTER, SPEC_HELP
 from runspec.cli._output import EXIT_OK, CliError, echo, report_warnings
-from runspec.errors import Problem, SpecError
+from runspec.errors import SpecError
 from runspec.spec import RunSpec
+from runspec.spec.run_spec import read_json
 
 if TYPE_CHECKING:  # pragma: no cover
     from runspec.cli._options import Commands
@@ -66,10 +67,9 @@ def _read_json(source: str) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise CliError(f"{source}: cannot read it: {exc}") from None
     try:
-        data = json.loads(text)
-    except ValueError as exc:
-        problem = Problem("$", "invalid-json", f"not valid JSON: {exc}")
-        raise InvalidSpec(source, SpecError([problem])) from None
+        data = read_json(text)  # too deep, or an integer too long to read, is invalid-json too
+    except SpecError as exc:
+        raise InvalidSpec(source, exc) from None
     if not isinstance(data, dict):
         raise CliError(f"{source}: expected a JSON object with a job's settings")
     return data

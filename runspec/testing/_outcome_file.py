@@ -51,6 +51,10 @@ def load_outcomes(source: str | os.PathLike[str] | Mapping[str, Any]) -> dict[st
                 data = json.load(file)
         except json.JSONDecodeError as exc:
             raise ValueError(f"{where}: not JSON ({exc.msg}, line {exc.lineno} column {exc.colno})") from None
+        except RecursionError:
+            raise ValueError(f"{where}: the JSON nests too deeply to read") from None
+        except ValueError:  # an integer of thousands of digits
+            raise ValueError(f"{where}: a number in it has too many digits to read") from None
     if not isinstance(data, Mapping):
         raise ValueError(f"{where}: must be an object mapping task keys to outcomes")
     scripts: dict[str, Script] = {}
@@ -85,7 +89,12 @@ def outcome_from_json(value: Any, path: str = "$", where: str = "outcomes") -> O
     values = value.get("values", {})
     if not isinstance(values, Mapping):
         raise ValueError(f"{where}: {path}.values must be an object of task values")
-    seconds_value = None if seconds is None else float(seconds)
+    try:
+        seconds_value = None if seconds is None else float(seconds)
+    except OverflowError:
+        seconds_value = math.inf
+    if seconds_value is not None and not math.isfinite(seconds_value) and value.get("hang") is not True:
+        raise ValueError(f'{where}: {path}.seconds must be a finite number of seconds (for ever: "hang": true)')
     if "error" not in value:
         misplaced = [name for name in _FAILURE_ONLY if name in value]
         if misplaced:
