@@ -14,8 +14,12 @@ Each of the host and the credentials comes from the first of these places that h
 Rules worth knowing:
 
 * The config file is only read when a profile is named, or when neither the arguments nor the
-  environment give a host or credentials (so a token of one workspace's profile is never sent to a
-  host set elsewhere).
+  environment give a host or credentials.
+* Credentials read from a profile (a token, an OAuth client secret) are sent only to that profile's
+  host. A host set elsewhere (an argument, a flag, the environment) with credentials from a profile
+  is a ``ConfigError`` naming both sources, unless it is the profile's own host; so is a profile
+  without a host whose credentials would go to a host set elsewhere. This is stricter than the
+  Databricks SDK, which merges settings from several places.
 * ``profile=`` passed in code is an explicit choice: the environment's host and credentials are
   then not used (explicit ``host=`` / ``token=`` arguments still win).
 * Two credential methods in the same place (say ``DATABRICKS_TOKEN`` and ``DATABRICKS_CLIENT_ID``)
@@ -356,6 +360,27 @@ def _choose_credentials(place: _Place, host: str, clock: Callable[[], float]) ->
     return OAuthM2M(host, place.client_id, place.client_secret, clock=clock), how
 
 
+def _refuse_crossing(profile: _Place, how: str, host_place: _Place, host: str) -> None:
+    """
+    Credentials read from a profile go only to that profile's host: a host set elsewhere (an argument,
+    a flag, the environment) is refused unless it is the same workspace.
+    """
+    source = host_place.name("host") + host_place.where
+    if profile.host is not None and origin_of(profile.host) == origin_of(host):
+        return
+    what = f"the credentials of {profile.label} ({how})"
+    if profile.host is None:
+        bound = f"that profile names no host, so {what} are not bound to a workspace"
+        fix = f"add host = {host} to the profile if it is meant for it"
+    else:
+        bound = f"{what} belong to {profile.host} ({profile.name('host')}{profile.where})"
+        fix = f"leave {source} out to use the profile's host"
+    raise ConfigError(
+        f"the host {host} comes from {source}, but {bound}; they are not sent to another host. "
+        f"Give credentials for {host} in the same place as the host, or {fix}"
+    )
+
+
 def resolve_workspace(
     host: str | None = None,
     token: str | None = None,
@@ -449,6 +474,8 @@ def resolve_workspace(
     if chosen is None:
         raise ConfigError(f"no Databricks credentials found for {resolved_host}; looked in " + "; ".join(looked))
     credentials, credentials_source = chosen
+    if cred_place is not host_place and cred_place.label.startswith("profile ") and cred_place.hook is None:
+        _refuse_crossing(cred_place, credentials_source, host_place, resolved_host)
     workspace_id = next((p.workspace_id for p in places if p.workspace_id is not None), None)
     return Workspace(
         host=resolved_host,
