@@ -3,7 +3,8 @@ runspec: describe a Databricks one-time run in Python, check all of it on your m
 exact request, send it exactly once, and follow it to its end.
 
 The spec layer (``Run``, ``RunSpec``, task, cluster and library classes) needs only the standard
-library. The client layer (``submit``, ``prepare``, ``RunHandle``) loads ``requests`` the first time it is used.
+library. The client layer (``submit``, ``prepare``, ``RunHandle``, ``Workspace``) loads ``requests`` the
+first time it is used.
 """
 
 from __future__ import annotations
@@ -220,11 +221,13 @@ _LAZY = {
     "prepare": "runspec.client",
     "RunHandle": "runspec.client",
     "PreparedRequest": "runspec.client",
+    "Workspace": "runspec.client",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
     from runspec.client import PreparedRequest as PreparedRequest
     from runspec.client import RunHandle as RunHandle
+    from runspec.client import Workspace as Workspace
     from runspec.client import prepare as prepare
     from runspec.client import submit as submit
 
@@ -314,6 +317,7 @@ __all__ = [
     "WaitTimeout",
     "WebhookNotifications",
     "Whl",
+    "Workspace",
     "WorkspaceUnreachable",
     "prepare",
     "submit",

@@ -111,7 +111,7 @@ def test_failures_after_the_workspace_answered_keep_the_patient_retries(ws: Fake
     handle = submit(spec(), ws.url, TOKEN, sleep=clock.sleep, clock=clock)
     port = ws.port
     ws.close()  # the workspace goes away after it answered once: not a wrong host
-    handle._transport.session.close()  # no kept-alive connection to the old server either
+    handle.close()  # no kept-alive connection to the old server either
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0
     with pytest.raises(TransportError) as error:

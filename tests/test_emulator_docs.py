@@ -67,6 +67,8 @@ def test_the_outcomes_file_example_loads() -> None:
     assert set(scripts) == {"ingest", "transform", "load", "stream", "*"}
 
 
-def test_the_socket_free_example_runs(tmp_path: Path) -> None:
-    (code,) = [code for language, code in section("Without a socket") if language == "python"]
-    run_python(code, tmp_path)
+def test_the_socket_free_examples_run(tmp_path: Path) -> None:
+    blocks = [code for language, code in section("Without a socket") if language == "python"]
+    assert len(blocks) == 2 and "transport=emu.transport()" in blocks[0]
+    for code in blocks:
+        run_python(code, tmp_path)

@@ -5,7 +5,7 @@ Every module under ``runspec/`` is parsed with ``ast``; every import counts, whe
 top, inside a function, under ``if TYPE_CHECKING:``, or as ``importlib.import_module("runspec....")`` (or
 ``__import__``) with a literal name. The layers, lowest first::
 
-    spec      runspec/spec/*, runspec/errors.py, runspec/_frozen.py and other private leaf modules
+    spec      runspec/spec/*, runspec/errors.py, runspec/wire.py, runspec/_frozen.py and other private leaf modules
     picture   runspec/picture*                         on spec
     builder   runspec/run*                             on spec and picture (it draws itself)
     client    runspec/client/*                         on spec
@@ -73,11 +73,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("runspec.client.repair", "runspec.client.handle"): (
         TYPE_ONLY + "a repair takes the RunHandle it repairs (the handle imports the repair)"
     ),
-    ("runspec.client.auth", "runspec.client.batch"): (
-        "Workspace.submit_many() is a thin call of the batch module, which sends through a Transport over the "
-        "Workspace; imported inside that method (and for its type hints) so that resolving a workspace does not "
-        "load it"
-    ),
     ("runspec.picture._collapse", "runspec.picture._graph"): (
         TYPE_ONLY + "collapsing takes the graph it collapses (the graph module imports the collapse step)"
     ),
@@ -94,7 +89,12 @@ def layer_of(module: str) -> str | None:
     if parts == ["runspec"]:
         return "root"
     top = parts[1]
-    if top == "spec" or top == "errors" or (top.startswith("_") and top != "__main__" and len(parts) == 2):
+    if (
+        top == "spec"
+        or top == "errors"
+        or top == "wire"
+        or (top.startswith("_") and top != "__main__" and len(parts) == 2)
+    ):
         return "spec"
     if top == "__main__" or top == "cli" or top.startswith("cli_"):
         return "cli"

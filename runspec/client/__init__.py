@@ -12,8 +12,8 @@ The client layer: send a run to a workspace exactly once and follow it to its en
     handle = request.send()                # submit(spec) is prepare(spec).send()
 
     workspace = Workspace.resolve(host=None, profile="dev")   # host, credentials, where each came from
-    handle = submit(spec, workspace=workspace)
-    RunHandle.attach(run_id, workspace=workspace).wait()
+    handle = workspace.submit(spec)        # the same as submit(spec, workspace=workspace)
+    workspace.attach(run_id).wait()        # RunHandle.attach(run_id, workspace=workspace)
 
     handle = submit(spec, key="orders/2026-12-01")   # the same key reaches the same run from anywhere
     handle.reattached                      # True when that run existed before this call
@@ -25,7 +25,6 @@ first use of ``runspec.submit`` or ``runspec.RunHandle``.
 
 from __future__ import annotations
 
-from runspec.client.auth import Workspace, resolve_workspace
 from runspec.client.credentials import AuthHook, clear_token_cache
 from runspec.client.handle import Progress, RunHandle
 from runspec.client.hosts import check_host, normalize_host
@@ -33,6 +32,7 @@ from runspec.client.keys import key_token
 from runspec.client.request import PreparedRequest, prepare, submit
 from runspec.client.results import OutputView, RunState, RunView, TaskView
 from runspec.client.transport import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, RetryPolicy
+from runspec.client.workspace import Workspace, resolve_workspace
 
 __all__ = [
     "DEFAULT_DEADLINE",

@@ -36,8 +36,8 @@ Rules worth knowing:
 * A config file that cannot be parsed is reported with its path and line numbers, never the text
   of the line (it may hold a token).
 
-``Workspace.resolve()`` is the one place this happens: ``submit()``, ``prepare()``,
-``RunHandle.attach()`` and the ``runspec`` command all call it. Its ``host_source`` and
+``Workspace.resolve()`` (``Connection.resolve()`` here) is the one place this happens: ``submit()``,
+``prepare()``, ``RunHandle.attach()`` and the ``runspec`` command all call it. Its ``host_source`` and
 ``credentials_source`` say where each came from, in the caller's own words (``names=``).
 """
 
@@ -47,30 +47,40 @@ import configparser
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
+
+from typing_extensions import Self
 
 from runspec.client.credentials import AuthHook, Credentials, CustomAuth, OAuthM2M, PatAuth
 from runspec.client.hosts import check_host, is_loopback, normalize_host, origin_of
 from runspec.errors import ConfigError
+from runspec.wire import Transport
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
     import requests
 
-    from runspec.client.batch import Batch, BatchProgress
+Timeout = float | tuple[float, float]
+"""Seconds for both connecting and reading, or ``(connect, read)``."""
+
+DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 60.0)
 
 __all__ = [
+    "DEFAULT_TIMEOUT",
+    "WORKSPACE_SETTINGS",
     "AuthHook",
+    "Connection",
     "Credentials",
     "CustomAuth",
     "OAuthM2M",
     "PatAuth",
-    "Workspace",
+    "Timeout",
     "is_loopback",
     "normalize_host",
     "origin_of",
     "resolve_workspace",
+    "settle",
 ]
 
 _ENV_HOST = "DATABRICKS_HOST"
@@ -92,15 +102,19 @@ _AUTH_TYPES = ("pat", "oauth-m2m")
 
 
 @dataclass(frozen=True)
-class Workspace:
+class Connection:
     """
-    A resolved workspace: checked ``host``, ``credentials``, an optional ``session``, and where the
-    host and credentials came from.
+    A resolved workspace: checked ``host``, ``credentials``, where the host and credentials came
+    from, and how to reach it (``timeout``, ``transport`` or ``session``). ``Workspace`` (in
+    ``runspec.client.workspace``) is this plus the calls that use it; make one with
+    ``Workspace.resolve()``.
 
     ``host_source`` and ``credentials_source`` name the setting a user would change: ``host=``
     (or the caller's own name, such as ``--host``), ``DATABRICKS_HOST``, ``host in profile [dev]
     of ~/.databrickscfg``. ``auth_type`` is ``pat``, ``oauth-m2m``, ``custom`` (or the hook's own
-    ``auth_type``). Make one with ``Workspace.resolve()``.
+    ``auth_type``). ``transport`` is any transport of ``runspec.wire`` (``None``: ``requests``
+    over ``session``, or over a new session per handle); ``sleep`` and ``clock`` replace
+    ``time.sleep`` and ``time.monotonic`` (tests).
     """
 
     host: str
@@ -109,6 +123,10 @@ class Workspace:
     credentials_source: str = "arguments"
     workspace_id: str | None = None
     session: requests.Session | None = field(default=None, repr=False, compare=False)
+    timeout: Timeout = field(default=DEFAULT_TIMEOUT, repr=False, compare=False)
+    transport: Transport | None = field(default=None, repr=False, compare=False)
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
 
     @property
     def auth_type(self) -> str:
@@ -126,31 +144,57 @@ class Workspace:
         client_id: str | None = None,
         client_secret: str | None = None,
         session: requests.Session | None = None,
+        timeout: Timeout = DEFAULT_TIMEOUT,
+        transport: Transport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
         names: Mapping[str, str] | None = None,
         environ: Mapping[str, str] | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> Workspace:
+    ) -> Self:
         """
         Find the host and credentials (arguments, then environment, then the config file).
 
+        ``timeout`` (seconds, or ``(connect, read)``) bounds each socket operation of every call;
+        ``transport`` replaces the network (``Emulator.transport()``, ``MockTransport(handler)``),
+        and a transport with a ``host`` attribute supplies the host when none is given.
         ``names`` maps the argument names (``host``, ``token``, ``profile``, ``client_id``,
         ``client_secret``, ``auth``) to the caller's own spelling, used in every message and in
         ``host_source`` / ``credentials_source``: the ``runspec`` command passes ``{"host":
-        "--host", "profile": "--profile", ...}``. Raises ``HostError`` for an unusable host and
-        ``ConfigError`` when nothing usable is found (listing every place it looked).
+        "--host", "profile": "--profile", ...}``; ``environ`` replaces ``os.environ``. Raises
+        ``HostError`` for an unusable host and ``ConfigError`` when nothing usable is found
+        (listing every place it looked).
         """
-        return resolve_workspace(
+        if host is None and transport is not None and isinstance(getattr(transport, "host", None), str):
+            host = transport.host  # type: ignore[attr-defined]
+            names = {**(names or {}), "host": "the transport's host"}
+        found = resolve_workspace(
             host,
             token,
             client_id=client_id,
             client_secret=client_secret,
             auth=auth,
             profile=profile,
-            session=session,
             names=names,
             environ=environ,
             clock=clock,
         )
+        return cls(
+            host=found.host,
+            credentials=found.credentials,
+            host_source=found.host_source,
+            credentials_source=found.credentials_source,
+            workspace_id=found.workspace_id,
+            session=session,
+            timeout=timeout,
+            transport=transport,
+            sleep=sleep,
+            clock=clock,
+        )
+
+    @classmethod
+    def from_env(cls) -> Self:
+        """``resolve()`` with nothing given: the environment, else ``~/.databrickscfg``."""
+        return cls.resolve()
 
     def describe(self) -> str:
         """One line: the host and where it and the credentials came from."""
@@ -158,42 +202,65 @@ class Workspace:
             f"{self.host} (host from {self.host_source}; {self.auth_type} credentials from {self.credentials_source})"
         )
 
-    def submit_many(
-        self,
-        items: Iterable[tuple[str, Any]] | Mapping[str, Any],
-        *,
-        max_active_tasks: int | None = None,
-        runs_per_hour: int | None = None,
-        requests_per_second: float | None = None,
-        wait: bool = True,
-        progress: Callable[[BatchProgress], None] | None = None,
-        cancel_on_interrupt: bool = True,
-    ) -> Batch:
-        """
-        Submit many keyed runs, within the workspace's budgets; resumable by running it again.
 
-        ``items``: ``(key, spec)`` pairs or a mapping of them; each key is its run's key (as
-        ``submit(key=)``), so running the same batch again after a crash or Ctrl-C reattaches to
-        every run already created and sends only the rest. Every spec is checked before the first
-        is sent. ``max_active_tasks`` (task runs active at once, default 1,800), ``runs_per_hour``
-        (default 9,000) and ``requests_per_second`` (default 20, lowered on 429s) are the budgets;
-        a workspace limit reached holds items, it never fails them. ``wait=False`` returns once
-        every item was sent (``Batch.wait()`` follows them). ``progress`` is called with a
-        ``BatchProgress`` when the counts change. Ctrl-C cancels the batch's active runs unless
-        ``cancel_on_interrupt=False``. See ``runspec.client.batch`` and docs/scale.md.
-        """
-        from runspec.client.batch import submit_many
+#: The workspace settings: the parameters ``Workspace.resolve()`` shares, with the same names, kinds
+#: and defaults, with ``submit()``, ``prepare()`` and ``RunHandle.attach()`` (a test checks it).
+WORKSPACE_SETTINGS = (
+    "host",
+    "token",
+    "profile",
+    "auth",
+    "client_id",
+    "client_secret",
+    "session",
+    "timeout",
+    "sleep",
+    "clock",
+)
 
-        return submit_many(
-            self,
-            items,
-            max_active_tasks=max_active_tasks,
-            runs_per_hour=runs_per_hour,
-            requests_per_second=requests_per_second,
-            wait=wait,
-            progress=progress,
-            cancel_on_interrupt=cancel_on_interrupt,
+
+def settle(
+    workspace: Connection | None,
+    host: str | None = None,
+    token: str | None = None,
+    *,
+    profile: str | None = None,
+    auth: AuthHook | None = None,
+    client_id: str | None = None,
+    client_secret: str | None = None,
+    session: requests.Session | None = None,
+    timeout: Timeout = DEFAULT_TIMEOUT,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> Connection:
+    """
+    The workspace a module function (``submit()``, ``prepare()``, ``RunHandle.attach()``) uses:
+    ``workspace`` with the connection settings given beside it (``session``, ``timeout``, ``sleep``,
+    ``clock`` other than their defaults), else ``Connection.resolve()`` of the settings.
+    """
+    if workspace is None:
+        return Connection.resolve(
+            host,
+            token,
+            profile=profile,
+            auth=auth,
+            client_id=client_id,
+            client_secret=client_secret,
+            session=session,
+            timeout=timeout,
+            sleep=sleep,
+            clock=clock,
         )
+    given: dict[str, Any] = {}
+    if session is not None:
+        given["session"] = session
+    if timeout != DEFAULT_TIMEOUT:
+        given["timeout"] = timeout
+    if sleep is not time.sleep:
+        given["sleep"] = sleep
+    if clock is not time.monotonic:
+        given["clock"] = clock
+    return replace(workspace, **given) if given else workspace
 
 
 def _clean(value: Any) -> str | None:
@@ -389,17 +456,16 @@ def resolve_workspace(
     client_secret: str | None = None,
     auth: AuthHook | None = None,
     profile: str | None = None,
-    session: requests.Session | None = None,
     names: Mapping[str, str] | None = None,
     environ: Mapping[str, str] | None = None,
     clock: Callable[[], float] = time.monotonic,
-) -> Workspace:
+) -> Connection:
     """
     Find the host and credentials to use (see the module documentation for the order).
 
-    The function behind ``Workspace.resolve()``. Raises ``HostError`` for an unusable host,
-    ``ConfigError`` when there is no host or no credentials (listing every place it looked) or
-    when one place configures two credential methods.
+    The function behind ``Workspace.resolve()`` (which adds the connection settings). Raises
+    ``HostError`` for an unusable host, ``ConfigError`` when there is no host or no credentials
+    (listing every place it looked) or when one place configures two credential methods.
     """
     env = os.environ if environ is None else environ
     arg_names = {**_ARG_NAMES, **(names or {})}
@@ -477,11 +543,10 @@ def resolve_workspace(
     if cred_place is not host_place and cred_place.label.startswith("profile ") and cred_place.hook is None:
         _refuse_crossing(cred_place, credentials_source, host_place, resolved_host)
     workspace_id = next((p.workspace_id for p in places if p.workspace_id is not None), None)
-    return Workspace(
+    return Connection(
         host=resolved_host,
         credentials=credentials,
         host_source=host_place.name("host") + host_place.where,
         credentials_source=credentials_source + cred_place.where,
         workspace_id=workspace_id,
-        session=session,
     )

@@ -72,7 +72,7 @@ from runspec.errors import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
-    from runspec.client.auth import Workspace
+    from runspec.client.auth import Connection
 
 __all__ = [
     "DEFAULT_MAX_ACTIVE_TASKS",
@@ -795,7 +795,7 @@ def _same(a: BatchProgress, b: BatchProgress) -> bool:
 
 
 def submit_many(
-    workspace: Workspace,
+    workspace: Connection,
     items: Iterable[tuple[str, Any]] | Mapping[str, Any],
     *,
     max_active_tasks: int | None = None,

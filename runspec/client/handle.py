@@ -11,13 +11,13 @@ from typing import Any
 
 import requests
 
-from runspec.client.auth import Workspace
+from runspec.client.auth import DEFAULT_TIMEOUT, Connection, Timeout, settle
 from runspec.client.credentials import AuthHook
 from runspec.client.follow import DEFAULT_POLL_INTERVAL, Progress, follow, iteration_key
 from runspec.client.pages import read_run
 from runspec.client.repair import repair_run
 from runspec.client.results import OutputView, RunView, TaskView
-from runspec.client.transport import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, Timeout, Transport
+from runspec.client.transport import DEFAULT_DEADLINE, Transport
 
 __all__ = ["Progress", "RunHandle"]
 
@@ -62,7 +62,7 @@ class RunHandle:
         host: str | None = None,
         token: str | None = None,
         *,
-        workspace: Workspace | None = None,
+        workspace: Connection | None = None,
         profile: str | None = None,
         auth: AuthHook | None = None,
         client_id: str | None = None,
@@ -79,19 +79,20 @@ class RunHandle:
         Host and credentials are resolved as for ``submit()`` (``Workspace.resolve()``), or given
         as ``workspace=``.
         """
-        if workspace is None:
-            workspace = Workspace.resolve(
-                host,
-                token,
-                client_id=client_id,
-                client_secret=client_secret,
-                auth=auth,
-                profile=profile,
-                session=session,
-                clock=clock,
-            )
-        transport = Transport(workspace, session=session, timeout=timeout, deadline=deadline, sleep=sleep, clock=clock)
-        return cls(run_id, transport)
+        workspace = settle(
+            workspace,
+            host,
+            token,
+            profile=profile,
+            auth=auth,
+            client_id=client_id,
+            client_secret=client_secret,
+            session=session,
+            timeout=timeout,
+            sleep=sleep,
+            clock=clock,
+        )
+        return cls(run_id, Transport(workspace, deadline=deadline))
 
     @property
     def host(self) -> str:

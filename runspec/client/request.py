@@ -18,12 +18,13 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any, Literal, overload
 
 import requests
 
 from runspec._redact import is_sensitive_header, mask_header
-from runspec.client.auth import Workspace
+from runspec.client.auth import Connection, settle
 from runspec.client.credentials import AuthHook, Credentials
 from runspec.client.handle import RunHandle
 from runspec.client.hosts import check_host
@@ -92,7 +93,7 @@ class PreparedRequest:
         headers: Mapping[str, str],
         json: Mapping[str, Any],
         *,
-        workspace: Workspace | None = None,
+        workspace: Connection | None = None,
         options: Mapping[str, Any] | None = None,
     ) -> None:
         self.method = method
@@ -153,16 +154,24 @@ class PreparedRequest:
         options = self._options
         origin = check_host(self.url, source="the request's url")
         workspace = self._workspace
-        if workspace is None or workspace.host != origin:
+        if workspace is None:
+            workspace = Connection(host=origin, credentials=_GivenHeaders(self.headers))
+        elif workspace.host != origin:
             # Sent somewhere else than the workspace it was made for: only its own headers go.
-            workspace = Workspace(host=origin, credentials=_GivenHeaders(self.headers))
+            workspace = replace(
+                workspace,
+                host=origin,
+                credentials=_GivenHeaders(self.headers),
+                host_source="the request's url",
+                credentials_source="the request's headers",
+            )
         transport = Transport(
             workspace,
-            session=session if session is not None else options.get("session"),
-            timeout=timeout if timeout is not None else options.get("timeout", DEFAULT_TIMEOUT),
+            session=session,
+            timeout=timeout,
             deadline=deadline if deadline is not None else options.get("deadline", DEFAULT_DEADLINE),
-            sleep=sleep or options.get("sleep") or time.sleep,
-            clock=clock or options.get("clock") or time.monotonic,
+            sleep=sleep,
+            clock=clock,
         )
         token = self.idempotency_token
         path = self.url[len(origin) :].split("?")[0] or "/"
@@ -290,7 +299,7 @@ def prepare(
     *,
     key: str | None = None,
     attempt: int | None = None,
-    workspace: Workspace | None = None,
+    workspace: Connection | None = None,
     timeout: Timeout = DEFAULT_TIMEOUT,
     deadline: float = DEFAULT_DEADLINE,
     session: requests.Session | None = None,
@@ -367,17 +376,19 @@ def prepare(
         )
     body["idempotency_token"] = chosen
 
-    if workspace is None:
-        workspace = Workspace.resolve(
-            host,
-            token,
-            client_id=client_id,
-            client_secret=client_secret,
-            auth=auth,
-            profile=profile,
-            session=session,
-            clock=clock,
-        )
+    workspace = settle(
+        workspace,
+        host,
+        token,
+        profile=profile,
+        auth=auth,
+        client_id=client_id,
+        client_secret=client_secret,
+        session=session,
+        timeout=timeout,
+        sleep=sleep,
+        clock=clock,
+    )
     headers = {
         "Accept": "application/json",
         "Content-Type": "application/json",
@@ -393,11 +404,7 @@ def prepare(
         body,
         workspace=workspace,
         options={
-            "timeout": timeout,
             "deadline": deadline,
-            "session": session,
-            "sleep": sleep,
-            "clock": clock,
             "minted": minted,
             "key": key,
             "attempt": attempt,
@@ -414,7 +421,7 @@ def submit(
     perform_request: Literal[True] = True,
     key: str | None = ...,
     attempt: int | None = ...,
-    workspace: Workspace | None = ...,
+    workspace: Connection | None = ...,
     timeout: Timeout = ...,
     deadline: float = ...,
     session: requests.Session | None = ...,
@@ -437,7 +444,7 @@ def submit(
     perform_request: Literal[False],
     key: str | None = ...,
     attempt: int | None = ...,
-    workspace: Workspace | None = ...,
+    workspace: Connection | None = ...,
     timeout: Timeout = ...,
     deadline: float = ...,
     session: requests.Session | None = ...,
@@ -460,7 +467,7 @@ def submit(
     perform_request: bool,
     key: str | None = ...,
     attempt: int | None = ...,
-    workspace: Workspace | None = ...,
+    workspace: Connection | None = ...,
     timeout: Timeout = ...,
     deadline: float = ...,
     session: requests.Session | None = ...,
@@ -482,7 +489,7 @@ def submit(
     perform_request: bool = True,
     key: str | None = None,
     attempt: int | None = None,
-    workspace: Workspace | None = None,
+    workspace: Connection | None = None,
     timeout: Timeout = DEFAULT_TIMEOUT,
     deadline: float = DEFAULT_DEADLINE,
     session: requests.Session | None = None,

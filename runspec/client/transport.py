@@ -1,6 +1,10 @@
 """
-HTTP to the workspace: one ``requests.Session``, a deadline on every call, retries that cannot
-start a second run, and errors that say what happened.
+The policy around a transport: a deadline on every call, retries that cannot start a second run,
+redirects, redaction, and errors that say what happened.
+
+``Transport`` wraps any transport of the seam (``runspec.wire``: ``send(request, *, timeout,
+deadline) -> Response``), by default ``RequestsTransport`` (``runspec.client.sending``), so the
+rules below hold the same against a workspace, the emulator in-process or a test's handler.
 
 What is retried, and when:
 
@@ -18,11 +22,11 @@ What is retried, and when:
   half), or what the ``Retry-After`` header asks (seconds or an HTTP date), but never less than
   ``RetryPolicy.floor`` (1 s), so ``Retry-After: 0`` cannot make a tight loop.
 * Until the call's ``deadline`` (seconds, 300 by default). The deadline bounds the whole call:
-  connecting, each read, and the whole body of each answer (a server trickling its answer is cut
-  off when the deadline passes). One short log line per retry.
+  each exchange is given what is left of it, and the default transport counts connecting, the
+  status line, the headers and the body against it (a server trickling its answer is cut off when
+  the deadline passes). One short log line per retry.
 
-Plain ``http://`` to a loopback host never goes through a proxy (``HTTP_PROXY`` would see the
-token in clear text). Redirects are followed by hand (at most 5). The credential headers are dropped
+Redirects are followed here (at most 5). The credential headers are dropped
 as soon as a redirect leaves the workspace's scheme, host and port, a POST is never turned into a
 GET, and a redirect to plain ``http://`` (other than loopback) is refused.
 """
@@ -39,17 +43,17 @@ import time
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import requests
+from requests.structures import CaseInsensitiveDict
 
 from runspec._redact import Redactor
 from runspec._version import __version__
-from runspec.client.auth import Workspace
+from runspec.client.auth import DEFAULT_TIMEOUT, Connection, Timeout
 from runspec.client.credentials import Credentials
-from runspec.client.failures import DeadlinePassed, Watchdog, connect_failure, timeout_words, transient
 from runspec.client.hosts import is_loopback, origin_of
 from runspec.client.responses import api_error, parse_retry_after, title_of_html
+from runspec.client.sending import RequestsTransport
 from runspec.errors import (
     Problem,
     SpecError,
@@ -58,6 +62,12 @@ from runspec.errors import (
     WorkspaceUnreachable,
 )
 from runspec.spec.limits import MAX_BODY_BYTES
+from runspec.wire import Request, Response, SendFailed
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    import requests
+
+    from runspec.wire import Transport as Sender
 
 __all__ = [
     "API_PREFIX",
@@ -74,10 +84,6 @@ __all__ = [
 
 log = logging.getLogger("runspec")
 
-Timeout = float | tuple[float, float]
-"""Seconds for both connecting and reading, or ``(connect, read)``."""
-
-DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 60.0)
 DEFAULT_DEADLINE = 300.0
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 API_PREFIX = "/api/2.2/jobs/"
@@ -86,10 +92,8 @@ _MAX_REDIRECTS = 5
 _QUICK_WAITS = (0.5, 1.0)
 #: The quick tries stop once this many seconds went by (a connect timeout each, say).
 _QUICK_BUDGET = 10.0
-#: No single socket operation is given less than this (a deadline about to pass still gets a try).
+#: No exchange is given less than this (a deadline about to pass still gets a try).
 _MIN_IO = 0.05
-# ``None`` for a scheme tells requests to use no proxy for it, whatever the environment says.
-_NO_PROXY: dict[str, Any] = {"http": None, "https": None, "all": None}
 
 
 @dataclass(frozen=True)
@@ -132,27 +136,46 @@ def _path_of(url: str) -> str:
     return urllib.parse.urlsplit(url).path
 
 
+def _text_of(response: Response) -> str:
+    """The body as text, in the charset the answer names (UTF-8 when it names none)."""
+    kind = response.header("Content-Type") or ""
+    charset = next(
+        (
+            part.split("=", 1)[1].strip().strip('"')
+            for part in kind.split(";")
+            if part.strip().lower().startswith("charset=")
+        ),
+        "utf-8",
+    )
+    try:
+        return response.body.decode(charset, errors="replace")
+    except LookupError:
+        return response.body.decode("utf-8", errors="replace")
+
+
 class Transport:
     """
-    Sends API requests to one workspace, with the retry rules of this module.
+    Sends API requests to one workspace, with the retry rules of this module, through the
+    workspace's transport (``Connection.transport``, else ``requests`` over ``session``).
 
-    ``sleep`` and ``clock`` (a monotonic clock) are injectable so tests never wait. ``session`` is
-    the caller's ``requests.Session`` (proxies, custom CA, connection reuse), else the workspace's,
-    else a new one that ``close()`` closes.
+    Arguments left out take the workspace's values. ``sleep`` and ``clock`` (a monotonic clock)
+    are injectable so tests never wait. ``session`` is the caller's ``requests.Session`` (proxies,
+    custom CA, connection reuse), else the workspace's, else a new one that ``close()`` closes.
     """
 
     def __init__(
         self,
-        workspace: Workspace,
+        workspace: Connection,
         *,
         session: requests.Session | None = None,
-        timeout: Timeout = DEFAULT_TIMEOUT,
+        timeout: Timeout | None = None,
         deadline: float = DEFAULT_DEADLINE,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] | None = None,
         retry: RetryPolicy | None = None,
         rng: random.Random | None = None,
     ) -> None:
+        timeout = workspace.timeout if timeout is None else timeout
         if isinstance(timeout, tuple):
             if len(timeout) != 2:
                 raise ValueError("timeout must be seconds or a (connect, read) pair")
@@ -164,13 +187,16 @@ class Transport:
         self.workspace = workspace
         self.host = workspace.host
         self.deadline = float(deadline)
-        self.sleep = sleep
-        self.clock = clock
+        self.sleep = sleep or workspace.sleep
+        self.clock = clock or workspace.clock
         self.retry = retry or RetryPolicy()
         self.rng = rng
-        given = session if session is not None else workspace.session
-        self._own_session = given is None
-        self.session = given if given is not None else requests.Session()
+        self._own: RequestsTransport | None = None
+        if workspace.transport is not None and session is None:
+            self.sender: Sender = workspace.transport
+        else:
+            self._own = RequestsTransport(session if session is not None else workspace.session)
+            self.sender = self._own
         self.user_agent = user_agent(workspace.auth_type)
         self.redactor = Redactor(lambda: self.credentials.secrets())
         #: True once the workspace answered anything: connection failures are then not a wrong host.
@@ -182,9 +208,9 @@ class Transport:
         return self.workspace.credentials
 
     def close(self) -> None:
-        """Close the session if this transport created it."""
-        if self._own_session:
-            self.session.close()
+        """Close the HTTP session if this transport created it."""
+        if self._own is not None:
+            self._own.close()
 
     def __repr__(self) -> str:
         return f"Transport(host={self.host!r}, auth_type={self.workspace.auth_type!r})"
@@ -351,23 +377,23 @@ class Transport:
                 status, text, reply_headers, reason = self._fetch(
                     method, url, request_headers, data, secret_headers, ends
                 )
-            except requests.RequestException as exc:
-                failure = connect_failure(exc)
+            except SendFailed as exc:
+                failure = None if exc.sent else exc.reason
                 if failure is not None and not maybe_sent and not self.reached:
                     elapsed = self.clock() - start
-                    hopeless = isinstance(exc, requests.exceptions.SSLError)  # retrying cannot help
+                    hopeless = not exc.retryable  # a failed TLS check: retrying cannot help
                     if hopeless or attempt > len(_QUICK_WAITS) or elapsed >= min(_QUICK_BUDGET, deadline):
                         raise self._unreachable(failure, method, path, attempt) from exc
                     wait = _QUICK_WAITS[attempt - 1]
                     log.warning("%s %s: %s; trying again in %.1f s", method, path, failure.split(" (")[0], wait)
                     self.sleep(wait)
                     continue
-                maybe_sent = maybe_sent or failure is None
-                error: SubmitError = self._transport_error(exc, failure, method, path, idempotency_token, attempt)
+                maybe_sent = maybe_sent or exc.sent
+                error: SubmitError = self._transport_error(exc, maybe_sent, method, path, idempotency_token, attempt)
                 cause = None
                 # A POST that is not safe to repeat is retried only if it never left this machine.
-                retryable = transient(exc) and (idempotent or failure is not None)
-                short = failure.split(" (")[0] if failure else timeout_words(exc)
+                retryable = exc.retryable and (idempotent or not exc.sent)
+                short = exc.reason.split(" (")[0]
             else:
                 self.reached = True
                 maybe_sent = True
@@ -434,63 +460,32 @@ class Transport:
         data: bytes | None,
         secret_headers: set[str] | frozenset[str],
         ends: float,
-    ) -> tuple[int, str, requests.structures.CaseInsensitiveDict[str], str]:
+    ) -> tuple[int, str, CaseInsensitiveDict[str], str]:
         """One exchange (following redirects) within the deadline: status, body text, headers, reason."""
         home = origin_of(url)
         current = url
         for _ in range(_MAX_REDIRECTS + 1):
             remaining = max(ends - self.clock(), _MIN_IO)
-            scheme, hostname, _ = origin_of(current)
-            proxies = _NO_PROXY if scheme == "http" and is_loopback(hostname) else None
             started = time.monotonic()
-            response = self.session.request(
-                method,
-                current,
-                headers=headers,
-                data=data,
-                timeout=(min(self.timeout[0], remaining), min(self.timeout[1], remaining)),
-                allow_redirects=False,
-                stream=True,
-                proxies=proxies,
+            response = self.sender.send(
+                Request(method, current, headers, data if data is not None else b""),
+                timeout=self.timeout,
+                deadline=remaining,
             )
-            location = response.headers.get("Location")
-            if response.status_code not in (301, 302, 303, 307, 308) or not location:
-                text = self._read_body(response, max(ends - self.clock(), _MIN_IO))
+            location = response.header("Location")
+            if response.status not in (301, 302, 303, 307, 308) or not location:
                 log.debug(
-                    "%s %s -> %d in %.3f s",
-                    method,
-                    _path_of(current),
-                    response.status_code,
-                    time.monotonic() - started,
+                    "%s %s -> %d in %.3f s", method, _path_of(current), response.status, time.monotonic() - started
                 )
-                return response.status_code, text, response.headers, response.reason or ""
-            response.close()
+                return response.status, _text_of(response), CaseInsensitiveDict(response.headers), response.reason
             current, headers = self._redirect(
-                method, url, current, location, response.status_code, headers, home, secret_headers
+                method, url, current, location, response.status, headers, home, secret_headers
             )
         raise SubmitError(
             f"{method} {_path_of(url)}: more than {_MAX_REDIRECTS} redirects",
             method=method,
             path=_path_of(url),
         )
-
-    @staticmethod
-    def _read_body(response: requests.Response, seconds: float) -> str:
-        """The whole body, or ``DeadlinePassed`` when it is still arriving after ``seconds``."""
-        watchdog = Watchdog(response, seconds)
-        try:
-            content = response.content
-        except requests.RequestException:
-            if watchdog.fired:
-                raise DeadlinePassed("the answer was still arriving when the deadline passed") from None
-            raise
-        finally:
-            watchdog.cancel()
-            response.close()
-        if watchdog.fired:
-            raise DeadlinePassed("the answer was still arriving when the deadline passed")
-        response.encoding = response.encoding or "utf-8"
-        return content.decode(response.encoding, errors="replace")
 
     def _redirect(
         self,
@@ -558,16 +553,16 @@ class Transport:
 
     def _transport_error(
         self,
-        exc: requests.RequestException,
-        failure: str | None,
+        exc: SendFailed,
+        maybe_sent: bool,
         method: str,
         path: str,
         token: str | None,
         attempts: int,
     ) -> TransportError:
-        what = failure or timeout_words(exc)
+        reached = "the request may have reached the workspace" if maybe_sent else "nothing reached the workspace"
         return TransportError(
-            f"{method} {path}: {what}",
+            f"{method} {path}: {exc.reason} ({reached})",
             method=method,
             path=path,
             idempotency_token=token,

@@ -20,6 +20,7 @@ from runspec.testing._clock import Clock, InstantClock, ManualClock, ScaledClock
 from runspec.testing._engine import MAX_FINISHED_RUNS, Engine, settle
 from runspec.testing._faults import Fault, Injection
 from runspec.testing._http import ApiFailure, Request, Response, error_response
+from runspec.testing._inprocess import IN_PROCESS_URL, EmulatorTransport
 from runspec.testing._limits import Limiter, Limits
 from runspec.testing._log import MASK, RecordedRequest, endpoint_of, is_secret, mask_headers
 from runspec.testing._run import next_event_time
@@ -167,6 +168,19 @@ class Emulator:
         if self._server is None:
             raise RuntimeError("the emulator is not running: use it as a context manager or start()")
         return f"http://{self._server.url_host()}:{self._server.server_address[1]}"
+
+    def transport(self) -> EmulatorTransport:
+        """
+        A transport (``runspec.wire``) that answers from this emulator in-process: no socket, no thread.
+
+        ``Workspace.resolve(token=emulator.token, transport=emulator.transport())`` runs the whole client
+        (submit, waits, outputs, repairs, retries) against it. Its ``host`` is the emulator's URL when it
+        is serving, else ``http://emulator.localhost``; the emulator need not be started.
+        """
+        return EmulatorTransport(self.handle, self._base_url())
+
+    def _base_url(self) -> str:
+        return self.url if self._server is not None else IN_PROCESS_URL
 
     def _bind(self) -> Server:
         if self._server is not None:
@@ -441,12 +455,12 @@ class Emulator:
     def _route(self, request: Request, body: Any, problem: ApiFailure | None) -> dict[str, Any] | str:
         method, path = request.method, request.path
         if path == "/.well-known/databricks-config" and method == "GET":
-            return {"oidc_endpoint": f"{self.url}/oidc", "workspace_id": str(self.workspace_id)}
+            return {"oidc_endpoint": f"{self._base_url()}/oidc", "workspace_id": str(self.workspace_id)}
         if path == "/oidc/.well-known/oauth-authorization-server" and method == "GET":
             return {
-                "issuer": f"{self.url}/oidc",
-                "authorization_endpoint": f"{self.url}/oidc/v1/authorize",
-                "token_endpoint": f"{self.url}/oidc/v1/token",
+                "issuer": f"{self._base_url()}/oidc",
+                "authorization_endpoint": f"{self._base_url()}/oidc/v1/authorize",
+                "token_endpoint": f"{self._base_url()}/oidc/v1/token",
                 "grant_types_supported": ["client_credentials"],
             }
         if path == "/oidc/v1/token" and method == "POST":
