@@ -9,7 +9,20 @@ import sys
 from collections.abc import Callable, Sequence
 
 import runspec
-from runspec.cli import cancel, convert, demo, emulator, outputs, render, repair, status, submit, validate, wait
+from runspec.cli import (
+    cancel,
+    convert,
+    demo,
+    emulator,
+    outputs,
+    render,
+    repair,
+    status,
+    submit,
+    submit_many,
+    validate,
+    wait,
+)
 from runspec.cli._loading import InvalidSpec
 from runspec.cli._options import FORMATTER, Parser
 from runspec.cli._output import (
@@ -51,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_parser(commands)
     render.add_parser(commands)
     submit.add_parser(commands)
+    submit_many.add_parser(commands)
     status.add_parser(commands)
     wait.add_parser(commands)
     cancel.add_parser(commands)

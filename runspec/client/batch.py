@@ -523,6 +523,8 @@ class Batch:
             if item.not_before > now:
                 self._queue.rotate(-1)  # a held item lets the ones after it go
                 continue
+            if self._running and now >= self._next_poll:
+                return  # following the runs already sent comes first
             if not self._budget_allows(item, now):
                 if item.hold_reason is None:
                     item.hold_reason = "budget"
@@ -614,8 +616,11 @@ class Batch:
         seen: dict[int, dict[str, Any]] = {}
         token: str | None = None
         changed = False
+        # Pages enough to hold every run followed if they were the newest, and one more: a run
+        # reattached to long ago is read with runs/get rather than by paging back to it.
+        pages = min(_MAX_LIST_PAGES, len(self._running) // _LIST_LIMIT + 2) if unknown else _MAX_LIST_PAGES
         try:
-            for _ in range(_MAX_LIST_PAGES):
+            for _ in range(pages):
                 query: dict[str, Any] = {"run_type": "SUBMIT_RUN", "expand_tasks": True, "limit": _LIST_LIMIT}
                 if floor is not None and not unknown:
                     query["start_time_from"] = floor
@@ -624,19 +629,23 @@ class Batch:
                 answer = self._call("GET", "runs/list", query=query)
                 runs = answer.get("runs") if isinstance(answer, dict) else None
                 oldest: int | None = None
+                found = 0
                 for raw in runs if isinstance(runs, list) else []:
                     if isinstance(raw, dict) and isinstance(raw.get("run_id"), int):
                         if raw["run_id"] in self._running:
                             seen[raw["run_id"]] = raw
+                            found += 1
                         started = raw.get("start_time")
                         oldest = started if isinstance(started, int) else oldest
                 token = answer.get("next_page_token") if isinstance(answer, dict) else None
                 if len(seen) == len(self._running) or not token:
                     break
-                if floor is not None and oldest is not None and oldest < floor:
+                # Runs whose start is not known yet were sent since the last poll (the newest) or
+                # reached an older run: page on while pages still hold ours, and past the oldest
+                # start known; what is not found is read with runs/get.
+                past_floor = floor is None or (oldest is not None and oldest < floor)
+                if unknown and not found and past_floor:
                     break
-                if floor is None:
-                    break  # only just-sent runs, which are the newest: the rest are read one by one
         except (ApiError, TransportError) as exc:
             if isinstance(exc, (Unauthenticated, PermissionDenied, WorkspaceUnreachable)):
                 raise
