@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Any
 
 from typing_extensions import Self
 
-from runspec.client.credentials import AuthHook, Credentials, CustomAuth, OAuthM2M, PatAuth
+from runspec.client.credentials import AuthHook, Credentials, CustomAuth, OAuthM2M, PatAuth, header_problem
 from runspec.client.hosts import check_host, is_loopback, normalize_host, origin_of
 from runspec.errors import ConfigError
 from runspec.wire import Transport
@@ -418,6 +418,9 @@ def _choose_credentials(place: _Place, host: str, clock: Callable[[], float]) ->
         return CustomAuth(place.hook), how
     if kind == "pat":
         assert place.token is not None
+        problem = header_problem(place.token)
+        if problem is not None:
+            raise ConfigError(f"the token ({how}{place.where}) {problem}; nothing was sent. Copy the token again")
         return PatAuth(place.token), how
     if place.client_id is None or place.client_secret is None:
         missing = "client_secret" if place.client_id is not None else "client_id"

@@ -29,6 +29,7 @@ __all__ = [
     "PatAuth",
     "TokenFetcher",
     "clear_token_cache",
+    "header_problem",
 ]
 
 REDACTED = "<redacted>"
@@ -52,6 +53,22 @@ class _SupportsAuthenticate(Protocol):
 
 AuthHook = Callable[[], Mapping[str, str]] | _SupportsAuthenticate
 """What ``auth=`` accepts: a callable returning headers, or an object with ``authenticate()``."""
+
+
+def header_problem(value: str) -> str | None:
+    """
+    Why ``value`` cannot be sent in an HTTP header, without showing it, or ``None`` when it can: HTTP
+    headers carry Latin-1 text without control characters (a pasted typographic quote, U+2019, or a
+    line break is the usual cause).
+    """
+    for i, char in enumerate(value):
+        if char in "\r\n":
+            return f"holds a line break at character {i + 1}"
+        if (ord(char) < 32 and char != "\t") or ord(char) == 127:
+            return f"holds the control character U+{ord(char):04X} at character {i + 1}"
+        if ord(char) > 255:
+            return f"holds {char!r} (U+{ord(char):04X}) at character {i + 1}, which HTTP headers cannot carry"
+    return None
 
 
 class Credentials:
@@ -82,6 +99,9 @@ class PatAuth(Credentials):
     __slots__ = ("_token",)
 
     def __init__(self, token: str) -> None:
+        problem = header_problem(token)
+        if problem is not None:
+            raise ConfigError(f"the token {problem}; nothing was sent. Copy the token again")
         self._token = token
 
     def headers(self, fetcher: TokenFetcher | None = None) -> dict[str, str]:
