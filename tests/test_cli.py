@@ -1,7 +1,9 @@
 """
-End-to-end tests of the ``runspec`` command: each runs ``python -m runspec`` as a subprocess.
+End-to-end tests of the ``runspec`` command, run in-process through ``runspec.cli.main(argv, stdin=,
+stdout=, stderr=, env=)``; the tests about signals and exit by signal run ``python -m runspec`` as a
+process (``Cli.popen``).
 
-The emulator runs in this process; the subprocess reaches it on 127.0.0.1 only, with a clean
+The emulator runs in this process and the command reaches it over HTTP on 127.0.0.1, with a clean
 environment (no DATABRICKS_* but what a test sets, a temporary HOME so no ~/.databrickscfg is read).
 """
 
@@ -26,6 +28,7 @@ import pytest
 
 from runspec import Run
 from runspec.testing import Emulator, Fault, Outcome
+from tests.support import run_cli
 
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = "cli-test-token-7c1d9e"  # distinctive, so a leak is easy to find in any output
@@ -67,7 +70,10 @@ def _env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 class Cli:
-    """Runs ``python -m runspec`` with a clean environment."""
+    """
+    Runs the ``runspec`` command in-process (``runspec.cli.main``) with a clean environment; ``popen`` runs
+    it as a process, for the tests where the process is the point (signals, exit by signal).
+    """
 
     def __init__(self, home: Path, cwd: Path) -> None:
         self.home = home
@@ -80,15 +86,7 @@ class Cli:
         stdin: str | None = None,
         cwd: Path | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [sys.executable, "-m", "runspec", *args],
-            input=stdin if stdin is not None else "",
-            capture_output=True,
-            text=True,
-            env=_env(self.home, env),
-            cwd=str(cwd or self.cwd),
-            timeout=SUBPROCESS_TIMEOUT,
-        )
+        result = run_cli(args, env=_env(self.home, env), stdin=stdin or "", cwd=cwd or self.cwd)
         output = result.stdout + result.stderr
         assert TOKEN not in output, "the token was printed"
         assert PYTHON_TRACEBACK not in output, output

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import sys
 import time
 from pathlib import Path
@@ -435,46 +436,36 @@ def test_a_refused_port_fails_fast_and_says_no_run_was_created(cli: Cli, tmp_pat
 
 
 _UNRESOLVED = "nonexistent.invalid"
-_NO_DNS = f'''
-"""Loaded by the runspec subprocess: {_UNRESOLVED} does not resolve, and no DNS query leaves the machine."""
-import socket
-
-_real = socket.getaddrinfo
 
 
-def _getaddrinfo(host, *args, **kwargs):
-    if isinstance(host, bytes):
-        host = host.decode("ascii", "replace")
-    if isinstance(host, str) and host.rstrip(".").lower() == "{_UNRESOLVED}":
-        with open(__file__ + ".lookups", "a", encoding="utf-8") as log:
-            log.write(host + "\\n")
-        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-    return _real(host, *args, **kwargs)
+def test_a_name_that_does_not_resolve_fails_fast_and_says_no_run_was_created(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The name does not resolve, and no DNS query leaves the machine.
+    lookups: list[str] = []
+    real = socket.getaddrinfo
 
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode("ascii", "replace") if isinstance(host, bytes) else host
+        if isinstance(name, str) and name.rstrip(".").lower() == _UNRESOLVED:
+            lookups.append(name)
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)
 
-socket.getaddrinfo = _getaddrinfo
-'''
-
-
-def test_a_name_that_does_not_resolve_fails_fast_and_says_no_run_was_created(cli: Cli, tmp_path: Path) -> None:
-    from tests.test_cli import REPO
-
-    site = tmp_path / "no_dns"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text(_NO_DNS, encoding="utf-8")
-    lookups = site / "sitecustomize.py.lookups"
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     env = {
         "DATABRICKS_TOKEN": TOKEN,
-        "PYTHONPATH": f"{site}{os.pathsep}{REPO}",
         # No proxy may stand between the client and the name it has to resolve.
         **{name: "" for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")},
     }
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
     host = f"https://{_UNRESOLVED}"
     spec = _write(tmp_path / "run.json", small_body("unresolved"))
     started = time.monotonic()
     result = cli("submit", spec, "--wait", "--host", host, env=env)
     assert time.monotonic() - started < 15
-    assert lookups.exists(), "the host name was never looked up through the patched resolver"
+    assert lookups, "the host name was never looked up through the patched resolver"
     assert result.returncode == 3, result.stderr
     line = _one_line_error(result)
     assert line.startswith(f"runspec: error: cannot connect to {host} (host from --host): "), line

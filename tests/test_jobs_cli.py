@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from runspec.testing import Emulator
+from tests import support
 
 try:
     from tests.test_jobs import WORKFLOW
@@ -27,17 +28,10 @@ GOLDEN = REPO / "tests" / "golden" / "jobs"
 def run_cli(
     *args: str, cwd: Path, env: Mapping[str, str] | None = None, stdin: str = ""
 ) -> subprocess.CompletedProcess[str]:
+    """``runspec ARGS`` in-process (``runspec.cli.main``), in ``cwd``, which is also HOME."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("DATABRICKS_")}
-    environment.update(HOME=str(cwd), PYTHONPATH=str(REPO), NO_COLOR="1", **(env or {}))
-    result = subprocess.run(
-        [sys.executable, "-m", "runspec", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=environment,
-        cwd=str(cwd),
-        timeout=60,
-    )
+    environment.update(HOME=str(cwd), NO_COLOR="1", **(env or {}))
+    result = support.run_cli(args, env=environment, stdin=stdin, cwd=cwd)
     assert "Traceback" not in result.stderr, result.stderr
     assert TOKEN not in result.stdout + result.stderr
     return result

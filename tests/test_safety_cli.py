@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.support import run_cli
+
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "emulator-secret-5d2c81"
 PYTHON_TRACEBACK = "Traceback (most recent call last)"
@@ -33,15 +35,8 @@ def _env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def run(home: Path, *args: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "runspec", *args],
-        capture_output=True,
-        text=True,
-        env=_env(home, env),
-        stdin=subprocess.DEVNULL,
-        timeout=60,
-        check=False,
-    )
+    """``runspec ARGS`` in-process (``runspec.cli.main``), with HOME ``home``."""
+    return run_cli(args, env=_env(home, env), cwd=home)
 
 
 @contextmanager

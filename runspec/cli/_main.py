@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TextIO
 
 import runspec
 from runspec.cli import (
@@ -31,6 +33,7 @@ from runspec.cli._output import (
     EXIT_INVALID,
     CliError,
     OutputError,
+    environment,
     error,
     report_invalid,
 )
@@ -98,8 +101,47 @@ def _setup_logging() -> Callable[[], None]:
     return undo
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``runspec`` command with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    env: Mapping[str, str] | None = None,
+) -> int:
+    """
+    Run the ``runspec`` command with ``argv`` (default ``sys.argv[1:]``); return the exit code.
+
+    The console command calls it with no arguments. ``stdin``, ``stdout`` and ``stderr`` replace the
+    process's streams for the call, and ``env`` its environment (``DATABRICKS_*``, ``HOME`` for
+    ``~/.databrickscfg``, ``NO_COLOR``, ...), so the command runs in-process exactly as from a shell;
+    ``--help`` and usage errors return their exit code instead of leaving the interpreter.
+    """
+    with contextlib.ExitStack() as stack:
+        if stdout is not None:
+            stack.enter_context(contextlib.redirect_stdout(stdout))
+        if stderr is not None:
+            stack.enter_context(contextlib.redirect_stderr(stderr))
+        if stdin is not None:
+            stack.enter_context(_stdin_from(stdin))
+        stack.enter_context(environment(env))
+        try:
+            return _run(argv)
+        except SystemExit as exc:  # argparse: --help, --version, usage errors
+            return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_INVALID)
+
+
+@contextlib.contextmanager
+def _stdin_from(stream: TextIO) -> Iterator[None]:
+    previous = sys.stdin
+    sys.stdin = stream
+    try:
+        yield
+    finally:
+        sys.stdin = previous
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from typing import Any, TextIO
 
 from runspec.errors import Problem, SpecError
@@ -93,12 +95,31 @@ def report_warnings(spec: RunSpec) -> None:
 
 
 def use_color(stream: TextIO) -> bool:
-    if os.environ.get("NO_COLOR"):
+    env = environ()
+    if env.get("NO_COLOR"):
         return False
-    if os.environ.get("FORCE_COLOR"):
+    if env.get("FORCE_COLOR"):
         return True
     isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty()) and os.environ.get("TERM") != "dumb"
+    return bool(isatty and isatty()) and env.get("TERM") != "dumb"
+
+
+_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("runspec_cli_environ", default=None)
+
+
+def environ() -> Mapping[str, str]:
+    """The environment the command runs in: ``main(env=...)``, else the process's."""
+    return _ENVIRON.get() or os.environ
+
+
+@contextlib.contextmanager
+def environment(env: Mapping[str, str] | None) -> Iterator[None]:
+    """Run the command in ``env`` (``None``: the process's environment)."""
+    token = _ENVIRON.set(env)
+    try:
+        yield
+    finally:
+        _ENVIRON.reset(token)
 
 
 def elapsed(seconds: float) -> str:

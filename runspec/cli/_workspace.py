@@ -17,7 +17,15 @@ import json
 import re
 from typing import TYPE_CHECKING
 
-from runspec.cli._output import EXIT_INVALID, EXIT_SUBMIT_ERROR, echo, error, error_object, submit_error_line
+from runspec.cli._output import (
+    EXIT_INVALID,
+    EXIT_SUBMIT_ERROR,
+    echo,
+    environ,
+    error,
+    error_object,
+    submit_error_line,
+)
 
 if TYPE_CHECKING:  # pragma: no cover - the client layer is imported only when a command talks to a workspace
     from runspec.client import Workspace
@@ -43,7 +51,7 @@ def resolve(host: str | None, profile: str | None, token: str | None = None) -> 
     """Host and credentials from ``--host`` / ``--profile``, else the environment, else ``~/.databrickscfg``."""
     from runspec.client import Workspace
 
-    return Workspace.resolve(host, token, profile=profile, names=CLI_NAMES)
+    return Workspace.resolve(host, token, profile=profile, names=CLI_NAMES, environ=environ())
 
 
 def config_line(exc: BaseException) -> str:

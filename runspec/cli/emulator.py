@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 import threading
 from typing import TYPE_CHECKING
 
 from runspec.cli._options import FORMATTER, count, port, positive, rate, whole
-from runspec.cli._output import EXIT_INVALID, EXIT_OK, EXIT_SUBMIT_ERROR, CliError, echo
+from runspec.cli._output import EXIT_INVALID, EXIT_OK, EXIT_SUBMIT_ERROR, CliError, echo, environ
 
 if TYPE_CHECKING:  # pragma: no cover
     from runspec.cli._options import Commands
@@ -101,7 +100,7 @@ def _token(args: argparse.Namespace) -> tuple[str | None, str]:
         if not text or "\n" in text:
             raise CliError(f"{args.token_file} must hold the token alone on one line", EXIT_INVALID)
         return text, "--token-file"
-    value = os.environ.get(TOKEN_VARIABLE, "").strip()
+    value = environ().get(TOKEN_VARIABLE, "").strip()
     return (value, TOKEN_VARIABLE) if value else (None, "")
 
 

@@ -342,9 +342,19 @@ def _parse_failure(path: str, exc: configparser.Error) -> ConfigError:
     return ConfigError(f"config file {path} cannot be read{at}: {what}")
 
 
-def _read_profile(path: str, requested: str | None, requested_how: str | None) -> tuple[_Place | None, str]:
+def _expand(path: str, env: Mapping[str, str]) -> str:
+    """``path`` with a leading ``~`` replaced by ``HOME`` of ``env`` (the environment resolution reads)."""
+    home = env.get("HOME")
+    if home and (path == "~" or path.startswith("~/")):
+        return home + path[1:]
+    return os.path.expanduser(path)
+
+
+def _read_profile(
+    path: str, requested: str | None, requested_how: str | None, env: Mapping[str, str]
+) -> tuple[_Place | None, str]:
     """The chosen profile of the config file (or ``None``) and a note on what was found."""
-    expanded = os.path.expanduser(path)
+    expanded = _expand(path, env)
     if not os.path.isfile(expanded):
         if requested is not None:
             raise ConfigError(
@@ -517,7 +527,7 @@ def resolve_workspace(
     requested_how = arg_names["profile"] if profile_arg else (_ENV_PROFILE if requested else None)
     path = _clean(env.get(_ENV_FILE)) or _DEFAULT_FILE
     if requested is not None or not any(p.has_any() for p in places):
-        found, note = _read_profile(path, requested, requested_how)
+        found, note = _read_profile(path, requested, requested_how, env)
         looked.append(note)
         if found is not None:
             if found.host is not None:
