@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from runspec import _startup as _startup  # first: Ctrl-C while the command starts exits 130 quietly
 from runspec._version import __version__ as __version__
 from runspec.errors import (
     ApiError as ApiError,
@@ -244,7 +245,9 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    """The public names (and the subpackages already imported), not the module's own helpers."""
+    loaded = {name for name, value in globals().items() if type(value) is type(_startup) and not name.startswith("_")}
+    return sorted(set(__all__) | {"__version__"} | loaded)
 
 
 __all__ = [

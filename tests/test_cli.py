@@ -895,7 +895,7 @@ def test_demo_runs_end_to_end_in_seconds(cli: Cli) -> None:
 def test_demo_code_is_the_builder_the_demo_uses(cli: Cli) -> None:
     result = cli("demo", "--code")
     assert result.returncode == 0
-    assert result.stdout.startswith("def demo_run() -> Run:")
+    assert "def demo_run() -> Run:" in result.stdout
     assert 'Run("runspec-demo")' in result.stdout
     # The demo run is importable as a SPEC too.
     result = cli("validate", "runspec.cli:demo_run")

@@ -376,7 +376,7 @@ def test_retries_are_logged_without_secrets(
         do_submit(ws, clock).close()
     retries = [r for r in caplog.records if "retrying" in r.getMessage()]
     assert len(retries) == 2
-    assert all(r.name == "runspec" for r in retries)
+    assert all(r.name == "runspec.retries" for r in retries)
     assert "HTTP 503" in retries[1].getMessage()
     assert all(TOKEN not in r.getMessage() for r in caplog.records)
 

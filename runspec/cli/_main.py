@@ -84,12 +84,18 @@ class _LogFormatter(logging.Formatter):
         return f"runspec: {record.getMessage()}"
 
 
-def _setup_logging() -> Callable[[], None]:
-    """Warnings of the client (retries, a cancel that failed) on standard error, one line each."""
+def _setup_logging(verbose: bool = False) -> Callable[[], None]:
+    """
+    Warnings of the client (a cancel that failed, a reattached key) on standard error, one line each;
+    retry notices (the ``runspec.retries`` logger) only with ``-v``, so a host that cannot be reached
+    ends in exactly one line.
+    """
     logger = logging.getLogger("runspec")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_LogFormatter())
     handler.setLevel(logging.WARNING)
+    if not verbose:
+        handler.addFilter(lambda record: not record.name.startswith("runspec.retries"))
     logger.addHandler(handler)
     previous = logger.propagate
     logger.propagate = False
@@ -142,13 +148,23 @@ def _stdin_from(stream: TextIO) -> Iterator[None]:
 
 
 def _run(argv: Sequence[str] | None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    import signal
+
+    from runspec._startup import interrupted_while_starting
+
+    if signal.getsignal(signal.SIGINT) is interrupted_while_starting:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        error("interrupted")
+        return EXIT_INTERRUPTED
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)
         return EXIT_INVALID
-    undo = _setup_logging()
+    undo = _setup_logging(verbose=bool(getattr(args, "verbose", False)))
     try:
         return handler(args)
     except InvalidSpec as exc:

@@ -118,6 +118,12 @@ def workspace_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--host", metavar="URL", help="workspace URL, e.g. https://adb-123.4.azuredatabricks.net")
     group.add_argument("--profile", metavar="NAME", help="profile of ~/.databrickscfg (DATABRICKS_CONFIG_FILE)")
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also show each retry (a 429, a 5xx, a connection that failed) on standard error",
+    )
 
 
 def lenient_option(parser: argparse.ArgumentParser) -> None:

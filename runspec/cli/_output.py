@@ -170,6 +170,8 @@ def submit_error_line(exc: BaseException, token: str | None, *, key: str | None 
         where = f"{exc.method} {exc.path} -> " if exc.method and exc.path else ""
         code = f" {exc.error_code}" if exc.error_code else ""
         text = f"{where}{exc.status}{code}: {exc.message}"
+        if exc.note:  # for 401 and 403: which credentials were used, and where they came from
+            text += f" ({exc.note})"
     if isinstance(exc, (WorkspaceUnreachable, KeyConflict)):
         maybe_sent = False  # nothing reached the workspace, or it answered (with the key's run)
     else:

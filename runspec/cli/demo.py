@@ -83,7 +83,10 @@ def script_demo(emulator: Any) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     if args.code:
+        # A program that runs as pasted: the import the function needs, the function, and a call.
+        echo("from runspec import Run\n\n")
         echo(inspect.getsource(demo_run).rstrip("\n"))
+        echo("\n\nspec = demo_run().compile()\nprint(spec.to_text())")
         return EXIT_OK
     import secrets
 
@@ -138,7 +141,7 @@ def add_parser(commands: Commands) -> None:
         ),
         formatter_class=FORMATTER,
     )
-    demo.add_argument("--code", action="store_true", help="print the Python code that builds the demo run, and exit")
+    demo.add_argument("--code", action="store_true", help="print a Python program that builds the demo run, and exit")
     demo.add_argument(
         "--speed", type=positive, default=1.0, metavar="X", help="how much faster than real time runs move (default 1)"
     )

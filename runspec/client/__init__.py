@@ -25,6 +25,7 @@ first use of ``runspec.submit`` or ``runspec.RunHandle``.
 
 from __future__ import annotations
 
+from runspec._log import quiet
 from runspec.client.credentials import AuthHook, clear_token_cache
 from runspec.client.handle import Progress, RunHandle
 from runspec.client.hosts import check_host, normalize_host
@@ -33,6 +34,8 @@ from runspec.client.request import PreparedRequest, prepare, submit
 from runspec.client.results import OutputView, RunState, RunView, TaskView
 from runspec.client.transport import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, RetryPolicy
 from runspec.client.workspace import Workspace, resolve_workspace
+
+quiet()  # the library never prints: no output unless the application configures logging
 
 __all__ = [
     "DEFAULT_DEADLINE",

@@ -83,6 +83,9 @@ __all__ = [
 
 
 log = logging.getLogger("runspec")
+# Retry notices on a logger of their own, so an application (or the command line without -v) can
+# leave them out and keep the warnings that need attention.
+retry_log = logging.getLogger("runspec.retries")
 
 DEFAULT_DEADLINE = 300.0
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -385,7 +388,7 @@ class Transport:
                     if hopeless or attempt > len(_QUICK_WAITS) or elapsed >= min(_QUICK_BUDGET, deadline):
                         raise self._unreachable(failure, method, path, attempt) from exc
                     wait = _QUICK_WAITS[attempt - 1]
-                    log.warning("%s %s: %s; trying again in %.1f s", method, path, failure.split(" (")[0], wait)
+                    retry_log.warning("%s %s: %s; trying again in %.1f s", method, path, failure.split(" (")[0], wait)
                     self.sleep(wait)
                     continue
                 maybe_sent = maybe_sent or exc.sent
@@ -430,7 +433,7 @@ class Transport:
                     )
                     error.message += f" (gave up after {attempt} attempts in {elapsed:.1f} s: {why})"
                 raise error from cause
-            log.warning("%s %s: %s; retrying in %.1f s (attempt %d)", method, path, short, wait, attempt + 1)
+            retry_log.warning("%s %s: %s; retrying in %.1f s (attempt %d)", method, path, short, wait, attempt + 1)
             previous = error
             self.sleep(wait)
 

@@ -23,6 +23,7 @@ test controls (``ManualClock``) or on real time sped up (``speed=``). The pytest
 
 from __future__ import annotations
 
+from runspec._log import quiet
 from runspec.testing._clock import Clock, InstantClock, ManualClock, ScaledClock
 from runspec.testing._emulator import DEFAULT_TOKEN, Emulator, serve
 from runspec.testing._faults import Fault, Injection
@@ -31,6 +32,8 @@ from runspec.testing._limits import Limits
 from runspec.testing._log import RecordedRequest
 from runspec.testing._outcome_file import load_outcomes
 from runspec.testing._script import Outcome, Script, TaskContext, Timing
+
+quiet()  # the library never prints: no output unless the application configures logging
 
 __all__ = [
     "DEFAULT_TOKEN",
