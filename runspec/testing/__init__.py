@@ -29,6 +29,7 @@ from runspec.testing._emulator import DEFAULT_TOKEN, Emulator, serve
 from runspec.testing._faults import Fault, Injection
 from runspec.testing._http import Request, Response
 from runspec.testing._limits import Limits
+from runspec.testing._local import LocalCode
 from runspec.testing._log import RecordedRequest
 from runspec.testing._outcome_file import load_outcomes
 from runspec.testing._script import Outcome, Script, TaskContext, Timing
@@ -43,6 +44,7 @@ __all__ = [
     "Injection",
     "InstantClock",
     "Limits",
+    "LocalCode",
     "ManualClock",
     "Outcome",
     "RecordedRequest",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
 from typing import Any
 
 from runspec.testing._state import (
@@ -154,15 +155,50 @@ Lookup = Callable[[str], Any]
 """Resolves the name inside a ``{{...}}`` reference, or raises ``ValueError``."""
 
 
-def lookup(name: str, node: Node, nodes: Mapping[str, Node], *, run_id: int, job_id: int) -> Any:
-    """What the reference ``{{name}}`` names for ``node`` in a run: ids, task values, results, the input."""
+def lookup(
+    name: str,
+    node: Node,
+    nodes: Mapping[str, Node],
+    *,
+    run_id: int,
+    job_id: int,
+    run_name: str | None = None,
+    start_time: float | None = None,
+    workspace: tuple[int, str] | None = None,
+    repairs: int = 0,
+) -> Any:
+    """
+    What the reference ``{{name}}`` names for ``node`` in a run: ids, names, the start time, task values,
+    results, the for_each input (see docs/local.md for the table of what resolves).
+    """
     parts = name.split(".")
     if name == "job.run_id":
         return str(run_id)
     if name == "job.id":
         return str(job_id)
+    if name == "job.name" and run_name is not None:
+        return run_name
+    if name == "job.repair_count":
+        return str(repairs)
+    if name == "job.trigger.type":
+        return "ONE_TIME"
+    if len(parts) == 3 and parts[:2] == ["job", "start_time"] and start_time is not None:
+        return _start_time(parts[2], start_time)
+    if name == "workspace.id" and workspace is not None:
+        return str(workspace[0])
+    if name == "workspace.url" and workspace is not None:
+        return workspace[1]
     if name == "input" and node.parent is not None:
         return node.input
+    if len(parts) >= 2 and parts[0] == "input" and node.parent is not None and isinstance(node.input, Mapping):
+        value: Any = node.input
+        for part in parts[1:]:
+            if not isinstance(value, Mapping) or part not in value:
+                raise ValueError(f"the for_each input has no field {'.'.join(parts[1:])!r}")
+            value = value[part]
+        return value
+    if len(parts) == 2 and parts[0] == "task":
+        return _task_reference(node, parts[1], name)
     if len(parts) >= 3 and parts[0] == "tasks" and parts[1] in nodes:
         target = nodes[parts[1]]
         if parts[2] == "values" and len(parts) == 4:
@@ -171,9 +207,44 @@ def lookup(name: str, node: Node, nodes: Mapping[str, Node], *, run_id: int, job
             return target.values[parts[3]]
         if parts[2] == "result_state" and len(parts) == 3:
             return (target.result or "").lower()
-        if parts[2] == "run_id" and len(parts) == 3:
-            return str(target.last.run_id)
+        if len(parts) == 3 and parts[2] in ("run_id", "execution_count", "notebook_path", "error_code"):
+            return _task_reference(target, parts[2], name)
     raise ValueError(f"the reference {{{{{name}}}}} cannot be resolved in the emulator")
+
+
+def _task_reference(node: Node, field: str, name: str) -> Any:
+    attempt = node.last
+    if field == "name":
+        return node.key
+    if field == "run_id":
+        return str(attempt.run_id)
+    if field == "execution_count":
+        return str(attempt.attempt_number + 1)
+    if field == "notebook_path" and "notebook_task" in node.spec:
+        return str((node.spec["notebook_task"] or {}).get("notebook_path", ""))
+    if field == "error_code" and node.result is not None:
+        return attempt.termination_code or ""
+    raise ValueError(f"the reference {{{{{name}}}}} cannot be resolved in the emulator")
+
+
+def _start_time(field: str, epoch: float) -> str:
+    moment = datetime.fromtimestamp(epoch, tz=timezone.utc)
+    values = {
+        "iso_date": moment.date().isoformat(),
+        "iso_datetime": moment.isoformat(timespec="seconds"),
+        "timestamp_ms": str(int(epoch * 1000)),
+        "year": str(moment.year),
+        "month": str(moment.month),
+        "day": str(moment.day),
+        "hour": str(moment.hour),
+        "minute": str(moment.minute),
+        "second": str(moment.second),
+        "is_weekday": "true" if moment.weekday() < 5 else "false",
+        "iso_weekday": str(moment.isoweekday()),
+    }
+    if field not in values:
+        raise ValueError(f"the reference {{{{job.start_time.{field}}}}} cannot be resolved in the emulator")
+    return values[field]
 
 
 def resolve(value: Any, find: Lookup) -> Any:

@@ -22,6 +22,7 @@ from runspec.testing._faults import Fault, Injection
 from runspec.testing._http import ApiFailure, Request, Response, error_response
 from runspec.testing._inprocess import IN_PROCESS_URL, EmulatorTransport
 from runspec.testing._limits import Limiter, Limits
+from runspec.testing._local import LocalCode, LocalRunner
 from runspec.testing._log import MASK, RecordedRequest, endpoint_of, is_secret, mask_headers
 from runspec.testing._run import next_event_time
 from runspec.testing._script import Outcome, Script, Timing
@@ -80,6 +81,10 @@ class Emulator:
       but their idempotency token still names them, so a token sent again never starts a second run.
     - ``socket_timeout``: each request (its line, headers and body) must arrive within this many seconds
       of the connection being ready for it, and an idle connection is closed after it (30).
+    - ``code``: a ``LocalCode`` saying where the runs' own code lives: notebook, Python file and wheel
+      tasks whose code is found then run it, each task run in a process of its own, taking the real time
+      it takes (see docs/local.md). A task scripted with ``script()`` keeps its script; a task whose file
+      is missing fails naming the path it looked for, unless ``default`` (or a ``"*"`` script) is given.
     """
 
     def __init__(
@@ -106,6 +111,7 @@ class Emulator:
         repair_one_time_runs: bool = True,
         limits: Limits | None = None,
         max_finished_runs: int | None = MAX_FINISHED_RUNS,
+        code: LocalCode | None = None,
     ) -> None:
         if clock is not None and speed is not None:
             raise ValueError("give either clock= or speed=, not both")
@@ -143,6 +149,11 @@ class Emulator:
         self.limits = limits
         self._limiter = Limiter(limits, self._engine.catch_up) if limits is not None else None
         self._engine.limiter = self._limiter
+        if code is not None and not isinstance(code, LocalCode):
+            raise TypeError(f"code must be a runspec.testing.LocalCode, got {type(code).__name__}")
+        self.code = code
+        if code is not None:
+            self._engine.local = LocalRunner(code, self._engine, fallback=default is not None)
         self._injections: list[Injection] = []
         self._faults_lock = threading.Lock()
         self._requests: deque[RecordedRequest] = deque(maxlen=request_log_size)
@@ -214,6 +225,8 @@ class Emulator:
     def stop(self) -> None:
         """Stop serving and release the port. Runs and the request log stay readable."""
         server, thread = self._server, self._thread
+        if self._engine.local is not None:
+            self._engine.local.close()  # no task process outlives the emulator
         if server is None:
             return
         server.shutdown()
@@ -365,6 +378,7 @@ class Emulator:
         """
         manual = isinstance(self.clock, ManualClock)
         started = self.clock.now() if manual else time.monotonic()
+        real_start = time.monotonic()
         while True:
             now = self.clock.now()
             runs = [self._engine.find(run_id)[0]] if run_id is not None else self._engine.snapshot()
@@ -375,6 +389,12 @@ class Emulator:
                 return self._engine.render(run_id) if run_id is not None else None
             upcoming = next_event_time(runs)
             elapsed = (now - started) if manual else (time.monotonic() - started)
+            local = self._engine.local
+            if manual and upcoming is None and local is not None and local.busy():
+                if time.monotonic() - real_start > timeout:
+                    raise TimeoutError(f"run {run_id} is still running its code after {timeout:g} seconds")
+                time.sleep(0.005)  # a task's code runs in real time, whatever the clock
+                continue
             if manual:
                 assert isinstance(self.clock, ManualClock)
                 if upcoming is None or upcoming - started > timeout:

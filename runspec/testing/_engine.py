@@ -14,7 +14,7 @@ import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runspec.testing._clock import Clock, InstantClock, ManualClock
 from runspec.testing._http import ApiFailure, invalid
@@ -36,6 +36,9 @@ from runspec.testing._run import Run, next_event_time
 from runspec.testing._script import Script, Timing
 from runspec.testing._state import CANCELED, Attempt
 from runspec.testing._wire import bool_param, int64, int_param
+
+if TYPE_CHECKING:  # pragma: no cover
+    from runspec.testing._local import LocalRunner
 
 __all__ = ["Engine", "settle"]
 
@@ -80,6 +83,7 @@ class Engine:
         self.timing = timing
         self.default = default
         self.scripts: dict[str, Script] = {}
+        self.local: LocalRunner | None = None  # runs tasks' own code (Emulator(code=...))
         self.user_name = user_name
         self.workspace_id = workspace_id
         self.base_url = "http://127.0.0.1"

@@ -266,11 +266,11 @@ def render_output(run: Run, attempt: Attempt, site: Site, now: float) -> dict[st
     if "notebook_output" in carried:
         notebook: dict[str, Any] = {}
         if outcome is not None and outcome.result is not None:
-            notebook = {"result": outcome.result, "truncated": False}
+            notebook = {"result": outcome.result, "truncated": attempt.result_truncated}
         out["notebook_output"] = notebook
     if "logs" in carried:
         out["logs"] = outcome.logs if outcome is not None and outcome.logs is not None else ""
-        out["logs_truncated"] = False
+        out["logs_truncated"] = attempt.logs_truncated
     if attempt.result in (FAILED, TIMEDOUT, CANCELED):
         out["error"] = attempt.message
         if attempt.error_trace:

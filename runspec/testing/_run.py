@@ -16,7 +16,7 @@ import copy
 import threading
 import traceback
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from runspec.testing._dag import (
     evaluate_condition,
@@ -44,6 +44,9 @@ from runspec.testing._state import (
     task_kind,
 )
 
+if TYPE_CHECKING:  # pragma: no cover
+    from runspec.testing._local import LocalRunner
+
 __all__ = ["Registry", "Run", "next_event_time"]
 
 
@@ -53,6 +56,9 @@ class Registry(Protocol):
     timing: Timing
     default: Script
     scripts: dict[str, Script]
+    local: LocalRunner | None  # runs tasks' own code, when the emulator was given some
+    workspace_id: int
+    base_url: str
 
     def next_id(self) -> int: ...
 
@@ -151,8 +157,8 @@ class Run:
         candidates: list[float] = []
         if not self.started and not self.held:
             candidates.append(self.start_at)
-        if self.deadline is not None and self.aborting is None and self.all_final_at is None:
-            candidates.append(self.deadline)
+        if (deadline := self._timeout_at()) is not None:
+            candidates.append(deadline)
         for attempt in self.active:
             t = attempt.next_event()
             if t is not None:
@@ -172,7 +178,7 @@ class Run:
     def _process(self, t: float) -> None:
         if not self.started and not self.held and t >= self.start_at:
             self._start(t)
-        if self.deadline is not None and t >= self.deadline and self.aborting is None and self.all_final_at is None:
+        if (deadline := self._timeout_at()) is not None and t >= deadline:
             self.abort(t, TIMEDOUT)
         for attempt in sorted(self.active, key=lambda a: a.run_id):
             if attempt.finalized:
@@ -193,6 +199,13 @@ class Run:
         if done_at is not None and self.end_time is None and t >= done_at + self.engine.timing.run_cleanup:
             self.end_time = t
             self.engine.run_ended(self)
+
+    def _timeout_at(self) -> float | None:
+        """The run's timeout while it can strike; not while a task's own code runs (its process decides)."""
+        local = self.engine.local
+        if self.aborting is not None or self.all_final_at is not None or (local is not None and local.running(self)):
+            return None
+        return self.deadline
 
     def _settle(self, t: float) -> None:
         """Once every task has its result, conclude the run's (it then ends after ``run_cleanup``)."""
@@ -225,7 +238,12 @@ class Run:
             attempt.setup = 0.0
             self._start_for_each(attempt, t)
             return
-        outcome = self._outcome(attempt)
+        local = self.engine.local
+        decided = local.start(self, attempt) if local is not None else False
+        if decided is True:
+            attempt.setup = 0.0
+            return  # the task's code runs in its own process; the attempt ends when the process does
+        outcome = decided if isinstance(decided, Outcome) else self._outcome(attempt)
         attempt.outcome = outcome
         attempt.setup = timing.setup
         if outcome.failed:
@@ -351,7 +369,9 @@ class Run:
 
     def _find(self, node: Node) -> Callable[[str], Any]:
         """How references resolve for ``node`` in this run."""
-        return lambda name: lookup(name, node, self.nodes, run_id=self.run_id, job_id=self.job_id)
+        facts: dict[str, Any] = {"run_id": self.run_id, "job_id": self.job_id, "run_name": self.run_name}
+        facts.update(start_time=self.start_at, workspace=(self.engine.workspace_id, self.engine.base_url))
+        return lambda name: lookup(name, node, self.nodes, repairs=len(self.rounds) - 1, **facts)
 
     def _evaluate_condition(self, attempt: Attempt) -> None:
         try:
@@ -501,6 +521,8 @@ class Run:
             attempt.termination_code, attempt.termination_type = "CANCELED", "CLIENT_ERROR"
         else:
             attempt.termination_code, attempt.termination_type = "USER_CANCELED", "CLIENT_ERROR"
+        if self.engine.local is not None:
+            self.engine.local.stop(attempt)  # kills the task's process, if its code runs
         if node.kind == "for_each":
             for iteration in node.iterations:
                 if iteration.result is None:

@@ -65,6 +65,8 @@ class Attempt:
     skipped_at: float | None = None  # the task never ran: decided at this time
     deadline: float | None = None  # for_each parents: when the task's own timeout cuts it short
     cut: bool = False  # ended early by a cancel or a timeout from outside: never retried
+    logs_truncated: bool = False  # a task that ran code: its logs were cut to the last 5 MB
+    result_truncated: bool = False  # ... its notebook result to the first 5 MB
 
     def next_event(self) -> float | None:
         if self.finalized:
