@@ -6,6 +6,7 @@ import argparse
 import threading
 from typing import TYPE_CHECKING
 
+from runspec.cli._local import local_code, mapping_options
 from runspec.cli._options import FORMATTER, count, port, positive, rate, whole
 from runspec.cli._output import EXIT_INVALID, EXIT_OK, EXIT_SUBMIT_ERROR, CliError, echo, environ
 
@@ -25,6 +26,9 @@ def cmd_emulator(args: argparse.Namespace) -> int:
             raise CliError(f"cannot read {args.script}: {exc.strerror or exc}", EXIT_INVALID) from None
         except ValueError as exc:
             raise CliError(str(exc), EXIT_INVALID) from None
+    if args.code is None and (args.path or args.secrets):
+        raise CliError("--path and --secrets map the run's code: use them with --code ROOT", EXIT_INVALID)
+    code = local_code(args.code, args.path, args.secrets) if args.code is not None else None
     limits = None
     if (args.max_active_tasks, args.runs_per_hour, args.requests_per_second) != (None, None, None):
         limits = Limits(
@@ -41,6 +45,7 @@ def cmd_emulator(args: argparse.Namespace) -> int:
         forbidden_tokens=args.forbid,
         limits=limits,
         max_finished_runs=args.max_finished_runs,
+        code=code,
     )
     try:
         emulator.start()
@@ -56,6 +61,8 @@ def cmd_emulator(args: argparse.Namespace) -> int:
             echo(f"task outcomes from {args.script}: {', '.join(sorted(scripts))}")
         if limits is not None:
             echo(f"workspace limits: {_limits_words(limits)}")
+        if code is not None:
+            echo(f"running the tasks' own code from {code.folder} (notebook, Python file and wheel tasks)")
         echo("point runspec (or any Databricks client) at it:")
         echo(f"  export DATABRICKS_HOST={url}")
         token_hint = "anything" if token is None else f"<the token of {source}>"
@@ -178,4 +185,11 @@ def add_parser(commands: Commands) -> None:
         metavar="X",
         help="API requests per second; past it 429 REQUEST_LIMIT_EXCEEDED with Retry-After",
     )
+    local = emulator.add_argument_group("running the run's own code (see docs/local.md)")
+    local.add_argument(
+        "--code",
+        metavar="ROOT",
+        help="run notebook, Python file and wheel tasks from the code under ROOT, each task run in a process",
+    )
+    mapping_options(local, needs="with --code: ")
     emulator.set_defaults(handler=cmd_emulator)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from runspec.cli._follow import follow, workspace_words
 from runspec.cli._loading import InvalidSpec, load_or_exit
+from runspec.cli._local import local_code, mapping_options
 from runspec.cli._options import (
     FORMATTER,
     SPEC_HELP,
@@ -168,6 +169,10 @@ def cmd_submit(args: argparse.Namespace) -> int:
             echo(json.dumps(error_object("invalid", EXIT_INVALID, problem), indent=2))
         raise
     report_warnings(spec)
+    if args.local is not None:
+        return _submit_locally(spec, args)
+    if args.path or args.secrets:
+        raise CliError("--path and --secrets map the run's code: use them with --local")
     return submit_and_follow(
         spec,
         host=args.host,
@@ -182,6 +187,35 @@ def cmd_submit(args: argparse.Namespace) -> int:
         poll_interval=args.poll_interval,
         as_json=args.json,
     )
+
+
+def _submit_locally(spec: RunSpec, args: argparse.Namespace) -> int:
+    """``--local``: the run in an emulator in this process that runs the code under ROOT, followed to its end."""
+    from runspec.testing import Emulator
+
+    if args.host is not None or args.profile is not None:
+        raise CliError("--local runs the run on this machine: leave out --host and --profile")
+    code = local_code(args.local, args.path, args.secrets)
+    progress = sys.stderr if args.json else sys.stdout
+    with Emulator(code=code) as emulator:
+        echo(f"running locally: the code under {code.folder}, in an emulator at {emulator.url}", file=progress)
+        return submit_and_follow(
+            spec,
+            host=emulator.url,
+            token=emulator.token,
+            profile=None,
+            idempotency_token=args.idempotency_token,
+            deadline=args.deadline,
+            key=args.key,
+            attempt=args.attempt,
+            wait=True,
+            timeout=args.timeout,
+            poll_interval=args.poll_interval or _LOCAL_POLL,
+            as_json=args.json,
+        )
+
+
+_LOCAL_POLL = 0.2  # seconds between polls of a local run: the emulator answers in-process, polls cost nothing
 
 
 def add_parser(commands: Commands) -> None:
@@ -205,7 +239,8 @@ def add_parser(commands: Commands) -> None:
         epilog=(
             "examples:\n  runspec submit pipeline.json --wait\n"
             "  runspec submit pipelines.nightly:run --wait --profile prod --json > result.json\n"
-            "  DATABRICKS_HOST=http://127.0.0.1:8000 DATABRICKS_TOKEN=x runspec submit body.json --wait"
+            "  DATABRICKS_HOST=http://127.0.0.1:8000 DATABRICKS_TOKEN=x runspec submit body.json --wait\n"
+            "  runspec submit pipeline:run --local --path /Workspace/Shared/orders=src --wait"
         ),
         formatter_class=FORMATTER,
     )
@@ -236,6 +271,16 @@ def add_parser(commands: Commands) -> None:
     json_option(submit, "print one JSON object at the end (progress goes to standard error)")
     lenient_option(submit)
     workspace_options(submit)
+    local = submit.add_argument_group("running on this machine (see docs/local.md)")
+    local.add_argument(
+        "--local",
+        nargs="?",
+        const=".",
+        metavar="ROOT",
+        help="run it here instead of in a workspace: an emulator runs the notebook, Python file and wheel tasks "
+        "from the code under ROOT (default: the current folder), each task run in a process; implies --wait",
+    )
+    mapping_options(local, needs="with --local: ")
     submit.set_defaults(handler=cmd_submit)
 
 

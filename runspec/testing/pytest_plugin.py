@@ -22,6 +22,12 @@ The clock for every test of a suite is an ini option (``pytest.ini``, ``[tool.py
 A marker's ``clock=`` (a ``Clock``, or one of those three words) or ``speed=`` wins over the ini option.
 The fixture's clock is ``runspec_emulator.clock``.
 
+To run the tasks' own code (docs/local.md), give the marker ``code=LocalCode(...)``, or the whole suite
+the ini option ``runspec_emulator_code = ROOT`` (relative to the ini file's folder)::
+
+    @pytest.mark.runspec_emulator(code=LocalCode("src", paths={"/Repos/etl": "etl"}))
+    def test_pipeline_branches_on_the_row_count(runspec_emulator): ...
+
 ``runspec_emulator_env`` is the same emulator with ``DATABRICKS_HOST`` and ``DATABRICKS_TOKEN`` set to
 it (and other Databricks settings cleared) for code that reads its configuration from the environment.
 """
@@ -34,6 +40,7 @@ import pytest
 
 from runspec.testing._clock import Clock, InstantClock, ManualClock, ScaledClock
 from runspec.testing._emulator import Emulator
+from runspec.testing._local import LocalCode
 
 __all__ = ["runspec_emulator", "runspec_emulator_env"]
 
@@ -58,6 +65,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "runspec_emulator_clock",
         "clock of the runspec_emulator fixture: instant (default), manual or real",
         default="instant",
+    )
+    parser.addini(
+        "runspec_emulator_code",
+        "the folder whose code the runspec_emulator fixture runs (relative to the ini file); default: none",
+        default="",
     )
     parser.addini(
         "runspec_emulator_speed",
@@ -97,6 +109,10 @@ def runspec_emulator(request: pytest.FixtureRequest) -> Iterator[Emulator]:
     if isinstance(clock, str) or clock is None:
         chosen = clock or ("real" if marker is not None and "speed" in marker.kwargs else None)
         options["clock"] = _clock(chosen or str(config.getini("runspec_emulator_clock")).strip(), speed)
+    root = str(config.getini("runspec_emulator_code")).strip()
+    if "code" not in options and root:
+        base = config.inipath.parent if config.inipath is not None else config.rootpath
+        options["code"] = LocalCode(base / root)
     with Emulator(**options) as emulator:
         yield emulator
 

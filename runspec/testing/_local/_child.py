@@ -152,19 +152,20 @@ def _run_file(file: Path, argv: list[str]) -> None:
 
 def _run_wheel(task: dict[str, Any]) -> None:
     package, entry = str(task["package"]), str(task["entry_point"])
+    sys.path.insert(0, os.getcwd())  # a package in the code's root is importable, as an installed one is
     for wheel in reversed(task.get("wheels") or []):
         sys.path.insert(0, wheel)
     sys.argv = [package, *task.get("argv", [])]
     import importlib.metadata  # only wheels need it (it takes a tenth of a second to import)
 
     wanted = re.sub(r"[-_.]+", "-", package).lower()
-    points: list[Any] = list(importlib.metadata.entry_points())
-    for point in points:
-        dist = getattr(point, "dist", None)
-        dist_name = re.sub(r"[-_.]+", "-", dist.metadata["Name"]).lower() if dist is not None else None
-        if point.name == entry and dist_name in (wanted, None):
-            point.load()()
-            return
+    for dist in importlib.metadata.distributions():
+        if re.sub(r"[-_.]+", "-", dist.metadata["Name"] or "").lower() != wanted:
+            continue
+        for point in dist.entry_points:
+            if point.name == entry:
+                point.load()()
+                return
     module = importlib.import_module(package.replace("-", "_"))
     function = getattr(module, entry, None)
     if not callable(function):

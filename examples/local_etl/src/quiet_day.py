@@ -1,0 +1,2 @@
+# Databricks notebook source
+dbutils.notebook.exit("quiet day: nothing to report")
