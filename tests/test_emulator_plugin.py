@@ -15,7 +15,7 @@ import urllib.request
 
 import pytest
 
-from runspec.testing import Emulator, ManualClock, Outcome
+from runspec.testing import Emulator, LocalCode, ManualClock, Outcome
 
 
 def get(url, token):
@@ -36,6 +36,15 @@ def test_marker_options(runspec_emulator):
     assert isinstance(runspec_emulator.clock, ManualClock)
 
 
+def test_ini_code_option(runspec_emulator):
+    assert runspec_emulator.code.folder.name == "code"  # runspec_emulator_code = code, from the ini file
+
+
+@pytest.mark.runspec_emulator(code=LocalCode("elsewhere"))
+def test_marker_code(runspec_emulator):
+    assert runspec_emulator.code.root == "elsewhere"
+
+
 def test_env_fixture(runspec_emulator_env):
     assert os.environ["DATABRICKS_HOST"] == runspec_emulator_env.url
     assert os.environ["DATABRICKS_TOKEN"] == runspec_emulator_env.token
@@ -45,6 +54,7 @@ def test_env_fixture(runspec_emulator_env):
 
 def test_plugin_fixtures_in_a_users_suite(tmp_path: Path) -> None:
     (tmp_path / "test_user.py").write_text(textwrap.dedent(USER_TESTS))
+    (tmp_path / "pytest.ini").write_text("[pytest]\nrunspec_emulator_code = code\n")
     env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "DATABRICKS_CONFIG_PROFILE": "x"}
     result = subprocess.run(
         [
@@ -66,4 +76,4 @@ def test_plugin_fixtures_in_a_users_suite(tmp_path: Path) -> None:
         timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "3 passed" in result.stdout
+    assert "5 passed" in result.stdout
