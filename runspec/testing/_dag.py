@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol
 
 from runspec.testing._state import (
     CANCELED,
@@ -155,6 +155,15 @@ Lookup = Callable[[str], Any]
 """Resolves the name inside a ``{{...}}`` reference, or raises ``ValueError``."""
 
 
+class RunFacts(Protocol):
+    """What references read of the run itself (``_run.Run``)."""
+
+    run_name: str
+    start_at: float
+    rounds: list[Any]
+    engine: Any  # its workspace_id and base_url
+
+
 def lookup(
     name: str,
     node: Node,
@@ -162,16 +171,17 @@ def lookup(
     *,
     run_id: int,
     job_id: int,
-    run_name: str | None = None,
-    start_time: float | None = None,
-    workspace: tuple[int, str] | None = None,
-    repairs: int = 0,
+    run: RunFacts | None = None,
 ) -> Any:
     """
     What the reference ``{{name}}`` names for ``node`` in a run: ids, names, the start time, task values,
     results, the for_each input (see docs/local.md for the table of what resolves).
     """
     parts = name.split(".")
+    run_name = run.run_name if run is not None else None
+    start_time = run.start_at if run is not None else None
+    workspace = (run.engine.workspace_id, run.engine.base_url) if run is not None else None
+    repairs = len(run.rounds) - 1 if run is not None else 0
     if name == "job.run_id":
         return str(run_id)
     if name == "job.id":

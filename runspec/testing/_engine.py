@@ -14,11 +14,12 @@ import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from runspec.testing._clock import Clock, InstantClock, ManualClock
 from runspec.testing._http import ApiFailure, invalid
 from runspec.testing._limits import Limiter
+from runspec.testing._local import NoCode
 from runspec.testing._render import (
     PAGE_SIZE,
     decode_page_token,
@@ -36,9 +37,6 @@ from runspec.testing._run import Run, next_event_time
 from runspec.testing._script import Script, Timing
 from runspec.testing._state import CANCELED, Attempt
 from runspec.testing._wire import bool_param, int64, int_param
-
-if TYPE_CHECKING:  # pragma: no cover
-    from runspec.testing._local import LocalRunner
 
 __all__ = ["Engine", "settle"]
 
@@ -83,7 +81,7 @@ class Engine:
         self.timing = timing
         self.default = default
         self.scripts: dict[str, Script] = {}
-        self.local: LocalRunner | None = None  # runs tasks' own code (Emulator(code=...))
+        self.local: NoCode = NoCode()  # runs tasks' own code: a LocalRunner (Emulator(code=...))
         self.user_name = user_name
         self.workspace_id = workspace_id
         self.base_url = "http://127.0.0.1"

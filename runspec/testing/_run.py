@@ -16,7 +16,7 @@ import copy
 import threading
 import traceback
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from runspec.testing._dag import (
     evaluate_condition,
@@ -27,6 +27,7 @@ from runspec.testing._dag import (
     topological,
     verdict,
 )
+from runspec.testing._local import NoCode
 from runspec.testing._script import Outcome, Script, TaskContext, Timing, pick_outcome
 from runspec.testing._state import (
     CANCELED,
@@ -44,9 +45,6 @@ from runspec.testing._state import (
     task_kind,
 )
 
-if TYPE_CHECKING:  # pragma: no cover
-    from runspec.testing._local import LocalRunner
-
 __all__ = ["Registry", "Run", "next_event_time"]
 
 
@@ -56,9 +54,7 @@ class Registry(Protocol):
     timing: Timing
     default: Script
     scripts: dict[str, Script]
-    local: LocalRunner | None  # runs tasks' own code, when the emulator was given some
-    workspace_id: int
-    base_url: str
+    local: NoCode  # runs tasks' own code (a LocalRunner), when the emulator was given some
 
     def next_id(self) -> int: ...
 
@@ -157,8 +153,8 @@ class Run:
         candidates: list[float] = []
         if not self.started and not self.held:
             candidates.append(self.start_at)
-        if (deadline := self._timeout_at()) is not None:
-            candidates.append(deadline)
+        if self.deadline is not None and self.aborting is None and self.all_final_at is None:
+            candidates.append(self.deadline)
         for attempt in self.active:
             t = attempt.next_event()
             if t is not None:
@@ -178,7 +174,7 @@ class Run:
     def _process(self, t: float) -> None:
         if not self.started and not self.held and t >= self.start_at:
             self._start(t)
-        if (deadline := self._timeout_at()) is not None and t >= deadline:
+        if self.deadline is not None and t >= self.deadline and self.aborting is None and self.all_final_at is None:
             self.abort(t, TIMEDOUT)
         for attempt in sorted(self.active, key=lambda a: a.run_id):
             if attempt.finalized:
@@ -199,13 +195,6 @@ class Run:
         if done_at is not None and self.end_time is None and t >= done_at + self.engine.timing.run_cleanup:
             self.end_time = t
             self.engine.run_ended(self)
-
-    def _timeout_at(self) -> float | None:
-        """The run's timeout while it can strike; not while a task's own code runs (its process decides)."""
-        local = self.engine.local
-        if self.aborting is not None or self.all_final_at is not None or (local is not None and local.running(self)):
-            return None
-        return self.deadline
 
     def _settle(self, t: float) -> None:
         """Once every task has its result, conclude the run's (it then ends after ``run_cleanup``)."""
@@ -238,12 +227,9 @@ class Run:
             attempt.setup = 0.0
             self._start_for_each(attempt, t)
             return
-        local = self.engine.local
-        decided = local.start(self, attempt) if local is not None else False
-        if decided is True:
-            attempt.setup = 0.0
+        if (decided := self.engine.local.start(self, attempt)) is True:
             return  # the task's code runs in its own process; the attempt ends when the process does
-        outcome = decided if isinstance(decided, Outcome) else self._outcome(attempt)
+        outcome = decided or self._outcome(attempt)
         attempt.outcome = outcome
         attempt.setup = timing.setup
         if outcome.failed:
@@ -369,9 +355,7 @@ class Run:
 
     def _find(self, node: Node) -> Callable[[str], Any]:
         """How references resolve for ``node`` in this run."""
-        facts: dict[str, Any] = {"run_id": self.run_id, "job_id": self.job_id, "run_name": self.run_name}
-        facts.update(start_time=self.start_at, workspace=(self.engine.workspace_id, self.engine.base_url))
-        return lambda name: lookup(name, node, self.nodes, repairs=len(self.rounds) - 1, **facts)
+        return lambda name: lookup(name, node, self.nodes, run_id=self.run_id, job_id=self.job_id, run=self)
 
     def _evaluate_condition(self, attempt: Attempt) -> None:
         try:
@@ -521,8 +505,7 @@ class Run:
             attempt.termination_code, attempt.termination_type = "CANCELED", "CLIENT_ERROR"
         else:
             attempt.termination_code, attempt.termination_type = "USER_CANCELED", "CLIENT_ERROR"
-        if self.engine.local is not None:
-            self.engine.local.stop(attempt)  # kills the task's process, if its code runs
+        self.engine.local.stop(self, attempt)  # kills the task's process, if its code runs
         if node.kind == "for_each":
             for iteration in node.iterations:
                 if iteration.result is None:

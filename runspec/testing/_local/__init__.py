@@ -6,6 +6,6 @@ each task attempt's code in a process of its own (``_child``), with the ``dbutil
 from __future__ import annotations
 
 from runspec.testing._local._code import LocalCode, load_secrets
-from runspec.testing._local._runner import REDACTED, LocalRunner
+from runspec.testing._local._runner import REDACTED, LocalRunner, NoCode
 
-__all__ = ["REDACTED", "LocalCode", "LocalRunner", "load_secrets"]
+__all__ = ["REDACTED", "LocalCode", "LocalRunner", "NoCode", "load_secrets"]

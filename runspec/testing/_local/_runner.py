@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from runspec.testing._clock import Clock
 from runspec.testing._dag import resolve
@@ -30,6 +30,7 @@ class RunView(Protocol):
     body: dict[str, Any]
     nodes: dict[str, Node]
     lock: threading.RLock
+    deadline: float | None
 
     def _find(self, node: Node) -> Callable[[str], Any]: ...
 
@@ -46,14 +47,33 @@ class Site(Protocol):
     def catch_up(self, run: Any) -> float: ...
 
 
-__all__ = ["REDACTED", "LocalRunner"]
+__all__ = ["REDACTED", "LocalRunner", "NoCode"]
 
 log = logging.getLogger("runspec.testing")
 
 REDACTED = "[REDACTED]"
 
 
-class LocalRunner:
+class NoCode:
+    """The emulator without code to run: every task plays its scripted (or default) outcome."""
+
+    def start(self, run: RunView, attempt: Attempt) -> Outcome | Literal[True] | None:
+        return None
+
+    def stop(self, run: RunView, attempt: Attempt) -> None:
+        return None
+
+    def busy(self) -> bool:
+        return False
+
+    def pause(self, until: float) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+class LocalRunner(NoCode):
     """
     Runs the code of the tasks of ``code``'s runs, each task attempt in a process of its own.
 
@@ -62,6 +82,8 @@ class LocalRunner:
     """
 
     def __init__(self, code: LocalCode, engine: Site, *, fallback: bool = False) -> None:
+        if not isinstance(code, LocalCode):
+            raise TypeError(f"code must be a runspec.testing.LocalCode, got {type(code).__name__}")
         self.code = code
         self.engine = engine
         self.fallback = fallback
@@ -69,21 +91,22 @@ class LocalRunner:
         self._lock = threading.Lock()  # the maps below
         self._processes: dict[int, tuple[TaskProcess, RunView]] = {}  # by task run id
         self._run_started: dict[int, float] = {}  # real (monotonic) time a run first ran code
+        self._held: dict[int, float] = {}  # run timeouts (on the clock) that wait while code runs
         self._warned: set[str] = set()
         self._folder: Path | None = None
         self._closed = False
 
     # -- what the life cycle asks ------------------------------------------------------------------
 
-    def start(self, run: RunView, attempt: Attempt) -> Outcome | bool:
+    def start(self, run: RunView, attempt: Attempt) -> Outcome | Literal[True] | None:
         """
         At the start of ``attempt``: ``True`` when its code now runs in a process, an ``Outcome`` when it
-        is decided here (a missing file, a reference that cannot be resolved), ``False`` when its script
+        is decided here (a missing file, a reference that cannot be resolved), ``None`` when its script
         (or the default outcome) decides it.
         """
         node = attempt.node
         if node.key in self.engine.scripts or self._closed:
-            return False
+            return None
         try:
             plan = plan_task(node.spec, self.code, lambda value: resolve(value, run._find(node)))
         except ValueError as exc:
@@ -100,10 +123,10 @@ class LocalRunner:
                     plan.task_type,
                     ", ".join(RUNNABLE),
                 )
-            return False
+            return None
         if isinstance(plan, Missing):
             if self.fallback or "*" in self.engine.scripts:
-                return False
+                return None
             return Outcome.fail(self._redact(plan.message(node.key)), seconds=0, code="RESOURCE_NOT_FOUND")
         for wheel in plan.missing_wheels:
             log.warning("runspec emulator: task %s: no local file for the wheel %s", node.key, wheel)
@@ -141,26 +164,43 @@ class LocalRunner:
             on_exit=lambda proc: self._ended(run, attempt, proc),
         )
         with self._lock:
+            if not self.running(run) and run.deadline is not None:
+                # While its code runs, the run's timeout counts real seconds (the process is killed then);
+                # the clock's deadline waits, so that no clock ends the run before its code does.
+                self._held[run.run_id] = run.deadline
+                run.deadline = None
             self._processes[attempt.run_id] = (process, run)
+        attempt.setup = 0.0  # no cluster to start: RUNNING at once
         return True
 
     def running(self, run: RunView) -> bool:
-        """Whether code of ``run`` is running now (its clock-based timeout then waits for it)."""
+        """Whether code of ``run`` is running now; the caller holds ``_lock``."""
+        return any(owner is run for _, owner in self._processes.values())
+
+    def _release(self, run: RunView, attempt: Attempt) -> TaskProcess | None:
+        """Forget ``attempt``'s process; the last of the run's gives the run its clock's deadline back."""
         with self._lock:
-            return any(owner is run for _, owner in self._processes.values())
+            found = self._processes.pop(attempt.run_id, None)
+            if run.run_id in self._held and not self.running(run):
+                run.deadline = self._held.pop(run.run_id)
+        return found[0] if found is not None else None
 
     def busy(self) -> bool:
         """Whether any task's code is running."""
         with self._lock:
             return bool(self._processes)
 
-    def stop(self, attempt: Attempt) -> None:
+    def pause(self, until: float) -> None:
+        """A short real wait for running code; ``TimeoutError`` once ``until`` (monotonic) has passed."""
+        if time.monotonic() > until:
+            raise TimeoutError("a task's code is still running at the end of the wait's timeout")
+        time.sleep(0.005)
+
+    def stop(self, run: RunView, attempt: Attempt) -> None:
         """``attempt`` was cancelled or timed out from outside: kill its process, keep the logs it wrote."""
-        with self._lock:
-            found = self._processes.pop(attempt.run_id, None)
-        if found is None:
+        process = self._release(run, attempt)
+        if process is None:
             return
-        process = found[0]
         process.kill("cut")
         logs, truncated = self._logs(process)
         attempt.outcome = Outcome(logs=logs)
@@ -185,10 +225,9 @@ class LocalRunner:
         with run.lock:
             with self._lock:
                 mine = self._processes.get(attempt.run_id)
-                if mine is not None and mine[0] is process:
-                    del self._processes[attempt.run_id]
-                else:
-                    return  # stopped from outside (a cancel, a run timeout): already decided
+            if mine is None or mine[0] is not process:
+                return  # stopped from outside (a cancel, a run timeout): already decided
+            self._release(run, attempt)
             if attempt.finalized or attempt.cut or attempt.started is None:
                 return
             outcome, truncated = self._outcome(process)
