@@ -23,7 +23,7 @@ from runspec.testing._http import ApiFailure, Request, Response, error_response
 from runspec.testing._inprocess import IN_PROCESS_URL, EmulatorTransport
 from runspec.testing._limits import Limiter, Limits
 from runspec.testing._local import LocalCode, LocalRunner
-from runspec.testing._log import MASK, RecordedRequest, endpoint_of, is_secret, mask_headers
+from runspec.testing._log import KEPT_BODY, RecordedRequest, endpoint_of, mask_headers, masked_form, short_body
 from runspec.testing._run import next_event_time
 from runspec.testing._script import Outcome, Script, Timing
 from runspec.testing._server import Server
@@ -33,7 +33,6 @@ __all__ = ["DEFAULT_TOKEN", "Emulator", "serve"]
 log = logging.getLogger("runspec.testing")
 
 _FORM = "application/x-www-form-urlencoded"
-_KEPT_BODY = 1024  # bytes of a refused request's body kept in the request log
 
 DEFAULT_TOKEN = "runspec-emulator-token"
 """The token ``Emulator()`` accepts when no ``token`` is given; pass it as the client's token."""
@@ -81,9 +80,7 @@ class Emulator:
       but their idempotency token still names them, so a token sent again never starts a second run.
     - ``socket_timeout``: each request (its line, headers and body) must arrive within this many seconds
       of the connection being ready for it, and an idle connection is closed after it (30).
-    - ``code``: a ``LocalCode``: notebook, Python file and wheel tasks whose code it finds run it, a process
-      per task run, in real time (docs/local.md). A scripted task keeps its script; a task whose file is
-      missing fails naming the paths it tried, unless ``default`` (or a ``"*"`` script) is given.
+    - ``code``: a ``LocalCode``: the tasks' own code runs, a process per task run (docs/local.md).
     """
 
     def __init__(
@@ -422,12 +419,12 @@ class Emulator:
             path=request.path,
             endpoint=endpoint,
             query=request.query,
-            body=_masked_form(body) if request.header("Content-Type").startswith(_FORM) else body,
+            body=masked_form(body) if request.header("Content-Type").startswith(_FORM) else body,
             headers=MappingProxyType(mask_headers(request.headers)),
             time=time.time(),
         )
         if request.refusal is not None:
-            refused = replace(record, body=_short(request.body))
+            refused = replace(record, body=short_body(request.body))
             self._record(refused, request.refusal.status, None)
             return error_response(request.refusal)
         if self._limiter is not None and request.path.startswith("/api/"):
@@ -451,8 +448,8 @@ class Emulator:
             response = Response.json(500, {"error_code": "INTERNAL_ERROR", "message": repr(exc)})
         if fault is not None and fault.kind != "delay":
             return self._fault_response(fault, record)
-        if response.status >= 400 and len(request.body) > _KEPT_BODY:
-            record = replace(record, body=_short(request.body))
+        if response.status >= 400 and len(request.body) > KEPT_BODY:
+            record = replace(record, body=short_body(request.body))
         self._record(record, response.status, fault.label if fault else None)
         return response
 
@@ -594,17 +591,3 @@ def serve(
     finally:
         server.server_close()
         emulator._server = None
-
-
-def _short(raw: bytes) -> str | None:
-    """A refused body as the request log keeps it: its first kilobyte, and its size when cut."""
-    if not raw:
-        return None
-    text = raw[:_KEPT_BODY].decode("utf-8", errors="replace")
-    return text if len(raw) <= _KEPT_BODY else f"{text}... ({len(raw)} bytes)"
-
-
-def _masked_form(body: Any) -> Any:
-    if not isinstance(body, dict):
-        return body
-    return {k: MASK if is_secret(k) else v for k, v in body.items()}

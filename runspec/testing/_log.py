@@ -9,10 +9,11 @@ from typing import Any
 
 from runspec._redact import is_sensitive_header, mask_header
 
-__all__ = ["RecordedRequest", "endpoint_of", "is_secret", "mask_headers"]
+__all__ = ["KEPT_BODY", "RecordedRequest", "endpoint_of", "is_secret", "mask_headers", "masked_form", "short_body"]
 
 API_PATH = re.compile(r"/api/(?P<version>\d+\.\d+)/jobs/(?P<name>runs/[A-Za-z-]+)")
 MASK = "****"
+KEPT_BODY = 1024  # bytes of a refused request's body kept in the request log
 
 
 @dataclass(frozen=True)
@@ -52,3 +53,18 @@ def is_secret(name: str) -> bool:
 def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """A copy of ``headers`` with credentials replaced by ``****`` (the scheme of Authorization stays)."""
     return {name: mask_header(name, value, MASK) for name, value in headers.items()}
+
+
+def short_body(raw: bytes) -> str | None:
+    """A refused body as the request log keeps it: its first kilobyte, and its size when cut."""
+    if not raw:
+        return None
+    text = raw[:KEPT_BODY].decode("utf-8", errors="replace")
+    return text if len(raw) <= KEPT_BODY else f"{text}... ({len(raw)} bytes)"
+
+
+def masked_form(body: Any) -> Any:
+    """A form body (OAuth) as the request log keeps it: secret fields masked."""
+    if not isinstance(body, dict):
+        return body
+    return {k: MASK if is_secret(k) else v for k, v in body.items()}
