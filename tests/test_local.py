@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from runspec.testing import DEFAULT_TOKEN, Emulator, LocalCode, Outcome, Request
+from runspec.testing import DEFAULT_TOKEN, Emulator, LocalCode, ManualClock, Outcome, Request
 from runspec.testing._local._notebook import read_cells
 from runspec.testing.dbutils import DBUtils, NotebookExit
+from tests.support import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "local_etl"
@@ -171,10 +172,43 @@ def test_missing_files_sql_cells_scripts_and_other_task_types(tmp_path: Path, ca
     assert "sql_task tasks do not run locally" in caplog.text
 
 
+def test_submit_local_runs_the_example_and_exits_as_a_real_run() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATABRICKS_")}
+    args = ["submit", "pipeline:run", "--local", "--path", "/Workspace/Shared/orders=src", "--wait"]
+    result = run_cli(args, env=env, cwd=EXAMPLE)
+    assert result.returncode == 1, result.stdout + result.stderr  # the audit task fails, so the run does
+    assert "running locally: the code under" in result.stdout
+    assert re.search(r"excluded\s+quiet_day", result.stdout)
+    assert re.search(r"succeeded\s+transform .* 3/3 iterations done", result.stdout)
+    assert 'src/audit.py", line 6, in check' in result.stdout
+    assert "ValueError: 535 orders is more than the audit allows" in result.stdout
+
+
+def test_code_options_need_their_root(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATABRICKS_")}
+    missing = run_cli(["emulator", "--code", str(tmp_path / "nowhere")], env=env, cwd=tmp_path)
+    assert missing.returncode == 2
+    assert f"the code folder {tmp_path / 'nowhere'} does not exist" in missing.stderr
+    alone = run_cli(["emulator", "--path", "/Repos/x=src"], env=env, cwd=tmp_path)
+    assert alone.returncode == 2
+    assert "use them with --code ROOT" in alone.stderr
+    bad = run_cli(["emulator", "--code", ".", "--path", "nothing"], env=env, cwd=tmp_path)
+    assert bad.returncode == 2
+    assert "expected PREFIX=DIR" in bad.stderr
+
+
 def test_python_wheel_task_and_dynamic_references(tmp_path: Path) -> None:
     package = tmp_path / "orders_tool"
     package.mkdir()
     (package / "__init__.py").write_text("import sys\ndef main():\n    print('argv', sys.argv[1:])\n")
+    (tmp_path / "flaky.py").write_text(
+        "import os, sys\n"
+        "marker = os.path.join(os.path.dirname(__file__), 'tried')\n"
+        "if not os.path.exists(marker):\n"
+        "    open(marker, 'w').close()\n"
+        "    sys.exit(3)\n"
+        "print('second time lucky')\n"
+    )
     body = {
         "run_name": "wheel",
         "tasks": [
@@ -190,14 +224,21 @@ def test_python_wheel_task_and_dynamic_references(tmp_path: Path) -> None:
                         "day": "{{job.start_time.iso_date}}",
                     },
                 },
-            }
+            },
+            {**python_task("flaky", "/flaky.py"), "max_retries": 1},
         ],
     }
-    with Emulator(code=LocalCode(tmp_path)) as emulator:
+    with Emulator(code=LocalCode(tmp_path), clock=ManualClock()) as emulator:
         run_id = call(emulator, "POST", "runs/submit", body)["run_id"]
-        emulator.wait(run_id, timeout=30)
+        finished = emulator.wait(run_id, timeout=30)  # a manual clock too waits for the code
         out = call(emulator, "GET", "runs/get-output", {"run_id": task_of(emulator, run_id, "tool")["run_id"]})
+        flaky = [t for t in emulator.run(run_id)["tasks"] if t["task_key"] == "flaky"]
+        second = call(emulator, "GET", "runs/get-output", {"run_id": flaky[-1]["run_id"]})
+    assert finished is not None and finished["state"]["result_state"] == "SUCCESS"
     assert out["logs"] == f"argv ['--run={run_id}', '--task=tool', '--day=2026-01-01']\n"
+    assert [t["state"]["result_state"] for t in flaky] == ["FAILED", "SUCCESS"]
+    assert flaky[0]["state"]["state_message"] == "SystemExit: 3"
+    assert second["logs"] == "second time lucky\n"
 
 
 def test_notebook_cells_in_the_source_format_and_ipynb(tmp_path: Path) -> None:

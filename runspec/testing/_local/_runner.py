@@ -203,6 +203,7 @@ class LocalRunner(NoCode):
             return
         process.kill("cut")
         logs, truncated = self._logs(process)
+        shutil.rmtree(process.folder, ignore_errors=True)  # what the run keeps is in the attempt now
         attempt.outcome = Outcome(logs=logs)
         attempt.logs_truncated = truncated
 
@@ -231,6 +232,7 @@ class LocalRunner(NoCode):
             if attempt.finalized or attempt.cut or attempt.started is None:
                 return
             outcome, truncated = self._outcome(process)
+            shutil.rmtree(process.folder, ignore_errors=True)
             attempt.outcome = outcome
             attempt.logs_truncated, attempt.result_truncated = truncated
             clock_now = self.engine.clock.now()
