@@ -23,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from runspec._runs_get import iterations, latest_attempts
+
 __all__ = ["OutputView", "RunState", "RunView", "TaskView"]
 
 _LEGACY_TERMINAL = frozenset({"TERMINATED", "SKIPPED", "INTERNAL_ERROR"})
@@ -471,19 +473,6 @@ class TaskView(_Timed):
         return f"TaskView(key={self._key!r}, run_id={self.run_id!r}, state={self.state.label!r})"
 
 
-def _latest_attempts(tasks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Keep the last attempt of each task key, in first-seen order."""
-    chosen: dict[str, dict[str, Any]] = {}
-    for task in tasks:
-        if not isinstance(task, dict):
-            continue
-        key = _str(task.get("task_key")) or f"#{len(chosen)}"
-        old = chosen.get(key)
-        if old is None or (_int(task.get("attempt_number")) or 0) >= (_int(old.get("attempt_number")) or 0):
-            chosen[key] = task
-    return list(chosen.values())
-
-
 class RunView(_Timed):
     """
     A run as ``runs/get`` returns it, with every page of tasks joined.
@@ -528,15 +517,12 @@ class RunView(_Timed):
         tasks = self._raw.get("tasks")
         if not isinstance(tasks, list):
             return ()
-        return tuple(TaskView(t) for t in _latest_attempts(tasks))
+        return tuple(TaskView(t) for t in latest_attempts(tasks) if isinstance(t, dict))
 
     @property
     def iterations(self) -> tuple[TaskView, ...]:
         """For the run of a for-each task: its iterations, in the order the API lists them."""
-        items = self._raw.get("iterations")
-        if not isinstance(items, list):
-            return ()
-        return tuple(TaskView(t) for t in items if isinstance(t, dict))
+        return tuple(TaskView(t) for t in iterations(self._raw))
 
     def task(self, key: str) -> TaskView:
         """The task with this ``task_key``; ``KeyError`` names the known keys if there is none."""

@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from runspec.picture._words import fields_of, inputs, is_list, latest_attempts
+from runspec._runs_get import latest_attempts
+from runspec.picture._words import fields_of, inputs, is_list
 from runspec.spec._text import as_text
 from runspec.spec.task_types import TASK_TYPES, TaskType, task_type
 

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from runspec.spec._text import cut, oneline
 
-__all__ = ["dig", "fields_of", "inputs", "is_list", "latest_attempts"]
+__all__ = ["dig", "fields_of", "inputs", "is_list"]
 
 _NOT_AN_OBJECT: Final = 0
 _MAPPING: Final = 1
@@ -83,28 +83,3 @@ def inputs(text: str, width: int) -> str:
     if isinstance(items, list):
         return f"{len(items)} inputs"
     return cut(text, width)
-
-
-def latest_attempts(tasks: Sequence[Any]) -> list[Any]:
-    """
-    The tasks of a runs/get answer, one per task key: runs/get lists a retried or repaired task once
-    per attempt, and the one with the highest ``attempt_number`` (none counts as 0; a tie, the later)
-    stands where the key first appears. Entries without a string ``task_key`` are kept as they are.
-    """
-    latest: dict[str, tuple[int, int]] = {}  # task key -> (attempt number, index of that attempt)
-    for i, task in enumerate(tasks):
-        key = task.get("task_key") if isinstance(task, Mapping) else None
-        if not isinstance(key, str):
-            continue
-        attempt = task.get("attempt_number")
-        number = attempt if isinstance(attempt, int) and not isinstance(attempt, bool) else 0
-        if key not in latest or number >= latest[key][0]:
-            latest[key] = (number, i)
-    out: list[Any] = []
-    for task in tasks:
-        key = task.get("task_key") if isinstance(task, Mapping) else None
-        if not isinstance(key, str):
-            out.append(task)
-        elif key in latest:
-            out.append(tasks[latest.pop(key)[1]])
-    return out
