@@ -33,6 +33,7 @@ from runspec.spec import RunSpec
 
 try:
     from tests.http_fixture import (
+        Delay,
         FakeClock,
         FakeWorkspace,
         Recorded,
@@ -45,6 +46,7 @@ try:
     )
 except ImportError:  # tests/ run as a plain directory
     from http_fixture import (  # type: ignore[no-redef]
+        Delay,
         FakeClock,
         FakeWorkspace,
         Recorded,
@@ -200,19 +202,16 @@ def test_cancel_on_interrupt_keeps_its_limit(monkeypatch: pytest.MonkeyPatch, ws
 
     monkeypatch.setattr(follow, "INTERRUPT_CANCEL_DEADLINE", 1.0)
     ws.runs[7] = run_json(7, "RUNNING")
-    with silent_server() as silent:
-        handle = RunHandle.attach(7, ws.url, TOKEN)
+    ws.script("POST", "runs/cancel", Delay(10))  # the cancel gets no answer in time
 
-        def interrupt(seconds: float) -> None:
-            # Ctrl-C while waiting; the cancel then goes to a server that never answers.
-            handle._transport.host = silent.url
-            raise KeyboardInterrupt
+    def interrupt(seconds: float) -> None:
+        raise KeyboardInterrupt  # Ctrl-C while waiting
 
-        handle._transport.sleep = interrupt
-        started = time.monotonic()
-        with pytest.raises(KeyboardInterrupt):
-            handle.wait()
-        elapsed = time.monotonic() - started
+    handle = RunHandle.attach(7, ws.url, TOKEN, sleep=interrupt)
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        handle.wait()
+    elapsed = time.monotonic() - started
     assert elapsed < 3, elapsed
     assert handle.interrupt_outcome is not None
     assert handle.interrupt_outcome.startswith("cancel failed: ")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 import runspec
 from runspec import ApiError, KeyConflict, RunFailed, RunHandle, SubmitError, submit
@@ -337,9 +338,12 @@ def test_repair_against_the_emulator_reruns_what_failed_once_and_ends_succeeded(
         handle.repair(["report"], dependents=False)
         assert emu.requests_to("runs/repair")[-1].body["latest_repair_id"] == first
         handle.wait()
-        history = RunHandle.attach(handle.run_id, emu.url, "t")._transport.call(
-            "GET", "runs/get", query={"run_id": handle.run_id, "include_history": True}
-        )["repair_history"]
+        history = requests.get(
+            f"{emu.url}/api/2.2/jobs/runs/get",
+            params={"run_id": handle.run_id, "include_history": "true"},
+            headers={"Authorization": "Bearer t"},
+            timeout=10,
+        ).json()["repair_history"]
         assert [h["type"] for h in history] == ["ORIGINAL", "REPAIR", "REPAIR"]
         assert len(emu.requests_to("runs/submit")) == 1
         # Nothing failed now: a repair of "every failed task" is refused before anything is sent.
@@ -369,7 +373,13 @@ def test_the_emulator_answers_a_deleted_runs_key_and_runspec_adds_the_way_out() 
     with emu:
         handle = submit(body(), emu.url, "t", key="deleted/1", sleep=clock.advance, clock=clock.now)
         handle.wait()
-        handle._transport.call("POST", "runs/delete", body={"run_id": handle.run_id})
+        deleted = requests.post(
+            f"{emu.url}/api/2.2/jobs/runs/delete",
+            json={"run_id": handle.run_id},
+            headers={"Authorization": "Bearer t"},
+            timeout=10,
+        )
+        assert deleted.status_code == 200
         with pytest.raises(ApiError) as error:
             submit(body(), emu.url, "t", key="deleted/1", sleep=clock.advance, clock=clock.now)
     assert "was deleted" in str(error.value)

@@ -319,7 +319,8 @@ def test_a_second_interrupt_during_the_cancel_says_so(ws: FakeWorkspace, caplog:
 
     ws.timeline(RUN, run_json(RUN, "RUNNING"))
     handle = RunHandle.attach(RUN, ws.url, TOKEN, sleep=interrupted)
-    handle.cancel = lambda **kwargs: (_ for _ in ()).throw(KeyboardInterrupt())  # type: ignore[method-assign]
+    # The cancel gets a 503: Ctrl-C again while it waits to retry.
+    ws.script("POST", "runs/cancel", Reply(503, {"error_code": "TEMPORARILY_UNAVAILABLE", "message": "busy"}))
     with caplog.at_level(logging.WARNING, logger="runspec"), pytest.raises(KeyboardInterrupt):
         handle.wait()
     assert handle.interrupt_outcome == "cancel interrupted"
@@ -402,7 +403,7 @@ def test_wait_reads_one_page_per_poll_and_every_page_once_at_the_end() -> None:
             sleeps.append(seconds)
             clock.advance(seconds)
 
-        handle._transport.sleep = sleep
+        handle = RunHandle.attach(handle.run_id, emu.url, "t", sleep=sleep, clock=clock.now)
         run = handle.wait()
         gets = emu.requests_to("runs/get")
     assert run.succeeded() and len(run.tasks) == 250

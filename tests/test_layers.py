@@ -67,12 +67,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("runspec.spec._load", "runspec.spec._object"): (
         TYPE_ONLY + "the loader names the SpecObject it loads into (the object base imports the loader)"
     ),
-    ("runspec.client.follow", "runspec.client.handle"): (
-        TYPE_ONLY + "following a run takes the RunHandle it follows (the handle imports the follower)"
-    ),
-    ("runspec.client.repair", "runspec.client.handle"): (
-        TYPE_ONLY + "a repair takes the RunHandle it repairs (the handle imports the repair)"
-    ),
     ("runspec.picture._collapse", "runspec.picture._graph"): (
         TYPE_ONLY + "collapsing takes the graph it collapses (the graph module imports the collapse step)"
     ),

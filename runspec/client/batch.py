@@ -49,7 +49,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from runspec._budgets import MAX_ACTIVE_TASKS, RUNS_PER_HOUR, is_hourly_limit, task_weight
-from runspec.client.follow import failed_tasks
 from runspec.client.handle import RunHandle
 from runspec.client.keys import check_key_run, deleted_key_error, key_token
 from runspec.client.pages import read_run
@@ -722,7 +721,7 @@ class Batch:
         full = RunView(read_run(self._transport, run_id))
         outcome.run = full
         assert item.handle is not None
-        outcome.failed_tasks = failed_tasks(item.handle, full, False)
+        outcome.failed_tasks = item.handle.failed_tasks(full)
         outcome.status = "failed"
         outcome.reason = full.describe()
         return True

@@ -21,14 +21,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from runspec.client.pages import first_page, more_pages, read_run
+from runspec.client.pages import first_page, more_pages
 from runspec.client.results import RunState, RunView, TaskView
+from runspec.client.tracked import Tracked
 from runspec.errors import RunFailed, RunspecError, WaitTimeout
-
-if TYPE_CHECKING:  # pragma: no cover - annotations only
-    from runspec.client.handle import RunHandle
 
 __all__ = ["DEFAULT_POLL_INTERVAL", "INTERRUPT_CANCEL_DEADLINE", "MAX_ERROR_FETCHES", "Progress", "follow"]
 
@@ -113,7 +111,7 @@ class _Watcher:
 
 
 def follow(
-    handle: RunHandle,
+    tracked: Tracked,
     timeout: float | None,
     *,
     poll_interval: float,
@@ -124,11 +122,11 @@ def follow(
     """The body of ``RunHandle.wait()`` (see there)."""
     if poll_interval <= 0:
         raise ValueError("poll_interval must be > 0 seconds")
-    transport = handle._transport
+    transport = tracked.transport
     clock = transport.clock
     start = clock()
     interval = min(_FIRST_POLL, poll_interval)
-    watcher = _Watcher(handle.run_id, on_progress)
+    watcher = _Watcher(tracked.run_id, on_progress)
     last_full: float | None = None
 
     def remaining() -> float | None:
@@ -140,8 +138,8 @@ def follow(
 
     try:
         while True:
-            awaiting = handle._awaiting_repair
-            page = first_page(transport, handle.run_id, deadline=bound(), history=awaiting is not None)
+            awaiting = tracked.awaiting_repair
+            page = first_page(transport, tracked.run_id, deadline=bound(), history=awaiting is not None)
             run = RunView(page)
             finished = run.state.finished and (awaiting is None or _repair_finished(page, awaiting))
             # Progress needs every task, but not on every poll: the other pages are read at most
@@ -150,27 +148,27 @@ def follow(
                 last_full is None or clock() - last_full >= _PROGRESS_PAGES * poll_interval
             )
             if finished or progress_due:
-                run = RunView(more_pages(transport, handle.run_id, page, deadline=bound()))
+                run = RunView(more_pages(transport, tracked.run_id, page, deadline=bound()))
                 last_full = clock()
-            handle._seen(run)
+            tracked.seen(run)
             watcher.look(run)
             if finished:
-                handle._awaiting_repair = None
-                return _finish(handle, run, allow_success_with_failures)
+                tracked.awaiting_repair = None
+                return _finish(tracked, run, allow_success_with_failures)
             left = remaining()
             if left is not None and left <= 0:
-                raise _timeout(handle.run_id, run, timeout or 0.0)
+                raise _timeout(tracked.run_id, run, timeout or 0.0)
             # A run in TERMINATING is about to end: look again soon, without changing the schedule.
             pause = min(interval, _FIRST_POLL) if run.state.state == "TERMINATING" else interval
             pause = pause if left is None else min(pause, left)
             transport.sleep(pause)
             interval = min(poll_interval, interval * _POLL_GROWTH)
     except KeyboardInterrupt:
-        _interrupted(handle, cancel_on_interrupt)
+        _interrupted(tracked, cancel_on_interrupt)
         raise
     except RunspecError as exc:
         if timeout is not None and not isinstance(exc, (RunFailed, WaitTimeout)) and (remaining() or 0) <= 0:
-            raise _timeout(handle.run_id, None, timeout) from exc
+            raise _timeout(tracked.run_id, None, timeout) from exc
         raise
 
 
@@ -191,23 +189,23 @@ def _repair_finished(page: dict[str, Any], repair_id: int) -> bool:
     return False
 
 
-def _interrupted(handle: RunHandle, cancel_on_interrupt: bool) -> None:
+def _interrupted(tracked: Tracked, cancel_on_interrupt: bool) -> None:
     """Cancel on Ctrl-C (within ``INTERRUPT_CANCEL_DEADLINE``), and say what actually happened."""
     if not cancel_on_interrupt:
-        handle.interrupt_outcome = "left running"
-        log.warning("run %d: interrupted; the run goes on", handle.run_id)
+        tracked.interrupt_outcome = "left running"
+        log.warning("run %d: interrupted; the run goes on", tracked.run_id)
         return
-    log.warning("run %d: interrupted; cancelling the run", handle.run_id)
+    log.warning("run %d: interrupted; cancelling the run", tracked.run_id)
     try:
-        handle.cancel(deadline=INTERRUPT_CANCEL_DEADLINE)
+        tracked.cancel(deadline=INTERRUPT_CANCEL_DEADLINE)
     except KeyboardInterrupt:
-        handle.interrupt_outcome = "cancel interrupted"
-        log.error("run %d: interrupted again before the cancel went through; it may still be running", handle.run_id)
+        tracked.interrupt_outcome = "cancel interrupted"
+        log.error("run %d: interrupted again before the cancel went through; it may still be running", tracked.run_id)
     except RunspecError as exc:
-        handle.interrupt_outcome = f"cancel failed: {exc}"
-        log.error("run %d: could not cancel (%s); it may still be running", handle.run_id, exc)
+        tracked.interrupt_outcome = f"cancel failed: {exc}"
+        log.error("run %d: could not cancel (%s); it may still be running", tracked.run_id, exc)
     else:
-        handle.interrupt_outcome = "cancel requested"
+        tracked.interrupt_outcome = "cancel requested"
 
 
 def _timeout(run_id: int, run: RunView | None, timeout: float) -> WaitTimeout:
@@ -220,18 +218,18 @@ def _timeout(run_id: int, run: RunView | None, timeout: float) -> WaitTimeout:
     )
 
 
-def _output_of(handle: RunHandle, task: TaskView) -> TaskView:
+def _output_of(tracked: Tracked, task: TaskView) -> TaskView:
     """The task with its get-output attached, or as it is when that cannot be read."""
     if task.run_id is None:
         return task
     try:
-        return task.with_output(handle._output(task.run_id, task.key))
+        return task.with_output(tracked.output(task.run_id, task.key))
     except RunspecError as exc:
-        log.warning("run %d: could not read the output of %s: %s", handle.run_id, task.key, exc)
+        log.warning("run %d: could not read the output of %s: %s", tracked.run_id, task.key, exc)
         return task
 
 
-def failed_tasks(handle: RunHandle, run: RunView, allow_success_with_failures: bool) -> list[TaskView]:
+def failed_tasks(tracked: Tracked, run: RunView, allow_success_with_failures: bool) -> list[TaskView]:
     """
     The tasks that did not succeed, each with its get-output; a for-each task once, with its
     failed iterations (and theirs) in ``failed_iterations``.
@@ -249,9 +247,9 @@ def failed_tasks(handle: RunHandle, run: RunView, allow_success_with_failures: b
             iterations: list[TaskView] = []
             if task.run_id is not None:
                 try:
-                    inner = RunView(read_run(handle._transport, task.run_id))
+                    inner = RunView(tracked.read(task.run_id))
                 except RunspecError as exc:
-                    log.warning("run %d: could not read for-each task %s: %s", handle.run_id, task.key, exc)
+                    log.warning("run %d: could not read for-each task %s: %s", tracked.run_id, task.key, exc)
                     inner = RunView({})
                 for index, item in enumerate(inner.iterations):
                     if item.state.succeeded() or item.state.excluded:
@@ -259,21 +257,21 @@ def failed_tasks(handle: RunHandle, run: RunView, allow_success_with_failures: b
                     view = TaskView(item.raw, key=iteration_key(task.key, index))
                     if not view.state.knock_on and budget > 0:
                         budget -= 1
-                        view = _output_of(handle, view)
+                        view = _output_of(tracked, view)
                     iterations.append(view)
             failed.append(task.with_failed_iterations(iterations))
             continue
         if not state.knock_on and budget > 0:
             budget -= 1
-            task = _output_of(handle, task)
+            task = _output_of(tracked, task)
         failed.append(task)
     return failed
 
 
-def _finish(handle: RunHandle, run: RunView, allow_success_with_failures: bool) -> RunView:
+def _finish(tracked: Tracked, run: RunView, allow_success_with_failures: bool) -> RunView:
     if run.succeeded(allow_success_with_failures=allow_success_with_failures):
         return run
-    failed = failed_tasks(handle, run, allow_success_with_failures)
+    failed = failed_tasks(tracked, run, allow_success_with_failures)
     state = run.state
     text = run.describe()
     if state.outcome == "SUCCESS_WITH_FAILURES":
@@ -285,4 +283,4 @@ def _finish(handle: RunHandle, run: RunView, allow_success_with_failures: bool) 
             text += f", with {iterations} failed for-each iteration{'s' if iterations != 1 else ''}"
     if run.run_page_url:
         text += f" - {run.run_page_url}"
-    raise RunFailed(handle._transport.redactor.text(text), run=run, failed_tasks=failed)
+    raise RunFailed(tracked.transport.redactor.text(text), run=run, failed_tasks=failed)

@@ -7,16 +7,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import requests
 
 from runspec.client.auth import DEFAULT_TIMEOUT, Connection, Timeout, settle
 from runspec.client.credentials import AuthHook
-from runspec.client.follow import DEFAULT_POLL_INTERVAL, Progress, follow, iteration_key
-from runspec.client.pages import read_run
+from runspec.client.follow import DEFAULT_POLL_INTERVAL, Progress, failed_tasks, follow, iteration_key
 from runspec.client.repair import repair_run
 from runspec.client.results import OutputView, RunView, TaskView
+from runspec.client.tracked import Tracked
 from runspec.client.transport import DEFAULT_DEADLINE, Transport
 
 __all__ = ["Progress", "RunHandle"]
@@ -42,18 +41,10 @@ class RunHandle:
         idempotency_token: str | None = None,
         reattached: bool = False,
     ) -> None:
-        self.run_id = int(run_id)
         self.idempotency_token = idempotency_token
         #: True when submit reached a run that existed before the call (its token had been used).
         self.reattached = reattached
-        #: After ``wait()`` was interrupted: ``"cancel requested"``, ``"cancel failed: ..."``,
-        #: ``"cancel interrupted"`` or ``"left running"``; ``None`` until then.
-        self.interrupt_outcome: str | None = None
-        self._transport = transport
-        self._run_page_url: str | None = None
-        self._latest_repair_id: int | None = None
-        #: The repair ``wait()`` must see finish before the run counts as finished again.
-        self._awaiting_repair: int | None = None
+        self._run = Tracked(run_id, transport)
 
     @classmethod
     def attach(
@@ -95,21 +86,34 @@ class RunHandle:
         return cls(run_id, Transport(workspace, deadline=deadline))
 
     @property
+    def run_id(self) -> int:
+        """The run's id."""
+        return self._run.run_id
+
+    @property
     def host(self) -> str:
         """The workspace URL (``https://...``)."""
-        return self._transport.host
+        return self._run.transport.host
 
     @property
     def run_page_url(self) -> str | None:
         """Link to the run in the workspace UI, once the run was read."""
-        return self._run_page_url
+        return self._run.run_page_url
+
+    @property
+    def interrupt_outcome(self) -> str | None:
+        """
+        After ``wait()`` was interrupted: ``"cancel requested"``, ``"cancel failed: ..."``,
+        ``"cancel interrupted"`` or ``"left running"``; ``None`` until then.
+        """
+        return self._run.interrupt_outcome
 
     def __repr__(self) -> str:
         return f"RunHandle(run_id={self.run_id!r}, host={self.host!r}, idempotency_token={self.idempotency_token!r})"
 
     def close(self) -> None:
         """Close the HTTP session if runspec created it."""
-        self._transport.close()
+        self._run.transport.close()
 
     def __enter__(self) -> RunHandle:
         return self
@@ -119,22 +123,14 @@ class RunHandle:
 
     # -- reading ---------------------------------------------------------------------------------
 
-    def _get_run(self, run_id: int) -> dict[str, Any]:
-        """``runs/get`` of any run id, every page joined into one JSON object."""
-        return read_run(self._transport, run_id)
-
-    def _seen(self, run: RunView) -> None:
-        if run.run_page_url:
-            self._run_page_url = run.run_page_url
-
     def get(self) -> RunView:
         """
         The run with all of its tasks (``runs/get``, following ``next_page_token``).
 
         A workspace that repeats a page token or never stops sending them gets a ``SubmitError``.
         """
-        run = RunView(self._get_run(self.run_id))
-        self._seen(run)
+        run = RunView(self._run.read())
+        self._run.seen(run)
         return run
 
     def cancel(self, *, deadline: float | None = None) -> None:
@@ -143,8 +139,7 @@ class RunHandle:
 
         Cancelling is safe to repeat, so it is retried like a GET.
         """
-        self._transport.call("POST", "runs/cancel", body={"run_id": self.run_id}, idempotent=True, deadline=deadline)
-        log.info("run %d: cancel requested", self.run_id)
+        self._run.cancel(deadline=deadline)
 
     def repair(self, tasks: Sequence[str] | None = None, *, dependents: bool = True) -> int:
         """
@@ -157,18 +152,22 @@ class RunHandle:
         run to its end. A workspace that does not repair one-time runs answers with an
         ``ApiError`` that says so; resubmit with a new ``attempt`` instead.
         """
-        return repair_run(self, tasks, dependents=dependents)
+        return repair_run(self._run, tasks, dependents=dependents)
 
-    def _output(self, task_run_id: int, key: str) -> OutputView:
-        raw = self._transport.call("GET", "runs/get-output", query={"run_id": task_run_id})
-        return OutputView(raw if isinstance(raw, dict) else {}, task_key=key)
+    def failed_tasks(self, run: RunView, *, allow_success_with_failures: bool = False) -> list[TaskView]:
+        """
+        The tasks of ``run`` (this run, read with ``get()``) that did not succeed, each with its
+        get-output; a for-each task once, with its failed iterations in ``failed_iterations``. What
+        ``RunFailed.failed_tasks`` holds after ``wait()``.
+        """
+        return failed_tasks(self._run, run, allow_success_with_failures)
 
     def _expand(self, run: RunView) -> list[TaskView]:
         """Every task of the run, a for-each task replaced by its iterations (``loop[0]``, ...)."""
         result: list[TaskView] = []
         for task in run.tasks:
             if task.is_for_each and task.run_id is not None:
-                inner = RunView(self._get_run(task.run_id))
+                inner = RunView(self._run.read(task.run_id))
                 for index, item in enumerate(inner.iterations):
                     result.append(TaskView(item.raw, key=iteration_key(task.key, index)))
             else:
@@ -188,12 +187,12 @@ class RunHandle:
         run = self.get()
         if not run.tasks:
             key = run.run_name or str(self.run_id)
-            return {key: self._output(self.run_id, key)}
+            return {key: self._run.output(self.run_id, key)}
         result: dict[str, OutputView] = {}
         for task in self._expand(run):
             if task.run_id is None:
                 continue
-            result[task.key] = self._output(task.run_id, task.key)
+            result[task.key] = self._run.output(task.run_id, task.key)
         return result
 
     def output(self, task_key: str) -> OutputView:
@@ -204,11 +203,11 @@ class RunHandle:
         if bracket:
             for item in self._expand(RunView({**run.raw, "tasks": [task.raw]})):
                 if item.key == task_key and item.run_id is not None:
-                    return self._output(item.run_id, task_key)
+                    return self._run.output(item.run_id, task_key)
             raise KeyError(f"run {self.run_id} has no iteration {task_key!r}")
         if task.run_id is None:
             raise KeyError(f"task {task_key!r} of run {self.run_id} has not started")
-        return self._output(task.run_id, task_key)
+        return self._run.output(task.run_id, task_key)
 
     # -- waiting ---------------------------------------------------------------------------------
 
@@ -245,7 +244,7 @@ class RunHandle:
           going.
         """
         return follow(
-            self,
+            self._run,
             timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,

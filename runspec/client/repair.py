@@ -17,14 +17,12 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from runspec.client.pages import more_pages
 from runspec.client.results import RunView
+from runspec.client.tracked import Tracked
 from runspec.errors import ApiError, SubmitError
-
-if TYPE_CHECKING:  # pragma: no cover - annotations only
-    from runspec.client.handle import RunHandle
 
 __all__ = ["repair_run"]
 
@@ -57,26 +55,26 @@ def _dedupe(tasks: Sequence[str]) -> list[str]:
     return keys
 
 
-def repair_run(handle: RunHandle, tasks: Sequence[str] | None, *, dependents: bool) -> int:
+def repair_run(tracked: Tracked, tasks: Sequence[str] | None, *, dependents: bool) -> int:
     """The body of ``RunHandle.repair()``: send ``runs/repair``, return the repair id."""
-    transport = handle._transport
-    first = transport.call("GET", "runs/get", query={"run_id": handle.run_id, "include_history": True})
-    raw = more_pages(transport, handle.run_id, first if isinstance(first, dict) else {})
+    transport = tracked.transport
+    first = transport.call("GET", "runs/get", query={"run_id": tracked.run_id, "include_history": True})
+    raw = more_pages(transport, tracked.run_id, first if isinstance(first, dict) else {})
     run = RunView(raw)
-    handle._seen(run)
+    tracked.seen(run)
     if not run.state.finished:
         raise SubmitError(
-            f"run {handle.run_id} is still {run.state.label}; a run can be repaired once it has finished "
+            f"run {tracked.run_id} is still {run.state.label}; a run can be repaired once it has finished "
             "(wait() for it, or cancel() it first)",
             method="POST",
             path="/api/2.2/jobs/runs/repair",
         )
-    body: dict[str, Any] = {"run_id": handle.run_id, "rerun_dependent_tasks": dependents}
+    body: dict[str, Any] = {"run_id": tracked.run_id, "rerun_dependent_tasks": dependents}
     if tasks is None:
         if run.succeeded() and all(t.state.succeeded() or t.state.excluded for t in run.tasks):
             # The workspace would answer 400 "no failed tasks to repair": say it here, with the way out.
             raise ValueError(
-                f"run {handle.run_id} succeeded: no task failed, so there is nothing to re-run; "
+                f"run {tracked.run_id} succeeded: no task failed, so there is nothing to re-run; "
                 "name the tasks to run again (repair(tasks=[...]), runspec repair --task KEY)"
             )
         body["rerun_all_failed_tasks"] = True
@@ -88,12 +86,12 @@ def repair_run(handle: RunHandle, tasks: Sequence[str] | None, *, dependents: bo
         unknown = [k for k in keys if k not in known]
         if unknown:
             raise ValueError(
-                f"run {handle.run_id} has no task {', '.join(map(repr, unknown))} "
+                f"run {tracked.run_id} has no task {', '.join(map(repr, unknown))} "
                 f"(tasks: {', '.join(sorted(known)) or 'none'})"
             )
         body["rerun_tasks"] = keys
     latest = max(
-        (i for i in (_latest_repair_id(raw), handle._latest_repair_id) if i is not None),
+        (i for i in (_latest_repair_id(raw), tracked.latest_repair_id) if i is not None),
         default=None,
     )
     if latest is not None:
@@ -119,8 +117,8 @@ def repair_run(handle: RunHandle, tasks: Sequence[str] | None, *, dependents: bo
             method="POST",
             path="/api/2.2/jobs/runs/repair",
         )
-    handle._latest_repair_id = repair_id
-    handle._awaiting_repair = repair_id
+    tracked.latest_repair_id = repair_id
+    tracked.awaiting_repair = repair_id
     what = "every failed task" if tasks is None else ", ".join(body["rerun_tasks"])
-    log.info("run %d: repair %d re-runs %s%s", handle.run_id, repair_id, what, " and dependents" if dependents else "")
+    log.info("run %d: repair %d re-runs %s%s", tracked.run_id, repair_id, what, " and dependents" if dependents else "")
     return repair_id
