@@ -97,8 +97,9 @@ class Cli:
         """A running ``runspec`` process; killed after SUBPROCESS_TIMEOUT, and in any case at the end."""
         process = subprocess.Popen(
             [sys.executable, "-m", "runspec", *args],
-            # A shell that starts CI in the background may ignore SIGINT; the child must not inherit that.
-            preexec_fn=_default_sigint,
+            # A shell that starts CI in the background may ignore SIGINT, and nohup SIGHUP; the signals the
+            # tests send must reach the child as they would from a terminal, so it does not inherit that.
+            preexec_fn=_default_signals,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -117,8 +118,9 @@ class Cli:
             process.communicate()
 
 
-def _default_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+def _default_signals() -> None:
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
 
 
 @pytest.fixture

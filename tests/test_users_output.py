@@ -140,7 +140,13 @@ def test_cli_401_403_lines_leave_out_the_credentials_used(
 def _start_then_interrupt(delay: float) -> subprocess.CompletedProcess[str]:
     command = [os.path.join(os.path.dirname(sys.executable), "runspec"), "status", "1", "--host", "http://127.0.0.1:1"]
     child = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        # A shell that starts the suite in the background ignores SIGINT; a terminal's Ctrl-C does not.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         child.wait(timeout=delay)
@@ -170,7 +176,8 @@ def test_ctrl_c_while_the_command_imports_exits_130() -> None:
         os.kill(os.getpid(), signal.SIGINT)
         import runspec.cli
         print("not reached")
-        """
+        """,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert done.returncode == 130
     assert done.stdout == ""
