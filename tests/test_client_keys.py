@@ -122,7 +122,8 @@ def test_a_failed_run_stays_the_keys_run(ws: FakeWorkspace, clock: FakeClock) ->
 
 
 _CHILD = """
-import sys
+import logging, sys
+logging.basicConfig(format="%(message)s")  # runspec itself prints nothing; the application shows its warnings
 from runspec import submit
 handle = submit({body!r}, sys.argv[1], "t", key="cross-process/1")
 print(handle.run_id, handle.reattached)
