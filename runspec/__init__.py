@@ -59,6 +59,9 @@ from runspec.errors import (
     SubmitError as SubmitError,
 )
 from runspec.errors import (
+    SubmitInterrupted as SubmitInterrupted,
+)
+from runspec.errors import (
     TransportError as TransportError,
 )
 from runspec.errors import (
@@ -312,6 +315,7 @@ __all__ = [
     "SqlTaskFile",
     "SqlTaskQuery",
     "SubmitError",
+    "SubmitInterrupted",
     "SubmitTask",
     "Task",
     "TaskDependency",

@@ -7,7 +7,8 @@ Every exception runspec raises, in one place.
     ├── SpecError (also ValueError)   the run is not valid; .problems lists each one with its JSON path
     ├── ConfigError                   no usable host or credentials, or a config file that cannot be read
     │   └── HostError (also ValueError)   a host value that is not a workspace URL; the message shows the fix
-    ├── SubmitError                   talking to the workspace went wrong; .idempotency_token when one was sent
+    ├── SubmitError                   talking to the workspace went wrong; .idempotency_token when one was sent,
+    │                                 .may_exist (the submit may have created a run), .run_id when known
     │   ├── TransportError            no HTTP answer: connection refused or reset, DNS, timeout
     │   │   └── WorkspaceUnreachable  no connection could be made at all: nothing was sent, no run was created
     │   ├── KeyConflict               submit(key=...) reached a run made from a different spec; no second run
@@ -21,6 +22,9 @@ Every exception runspec raises, in one place.
     │       └── ServerError           5xx
     ├── RunFailed                     a run ended in any state but success; .failed_tasks says why
     └── WaitTimeout (also TimeoutError)  wait(timeout=...) gave up; the run itself goes on
+
+SubmitInterrupted (a KeyboardInterrupt, not a RunspecError)
+                                      Ctrl-C inside submit(); .idempotency_token finds the run if it was created
 
 No message, ``repr`` or attribute of these exceptions ever holds a token.
 """
@@ -46,6 +50,7 @@ __all__ = [
     "ServerError",
     "SpecError",
     "SubmitError",
+    "SubmitInterrupted",
     "TransportError",
     "Unauthenticated",
     "WaitTimeout",
@@ -165,8 +170,12 @@ class SubmitError(RunspecError):
     """
     Talking to the workspace failed.
 
-    ``idempotency_token`` is the token sent with the submit request, when there was one: the request may
-    have reached the workspace, and submitting again with the same token can never start a second run.
+    ``idempotency_token`` is the token sent with the submit request, when there was one: submitting
+    again with the same token can never start a second run. ``may_exist`` is True when the submit
+    may have created a run (its request may have reached the workspace, or did and was answered with
+    a run); False when it surely did not (nothing was sent, or the workspace refused it). ``run_id``
+    is the run's id when the workspace named it before the failure (a keyed submit whose run could
+    not be read back, say).
     """
 
     def __init__(
@@ -177,6 +186,8 @@ class SubmitError(RunspecError):
         path: str | None = None,
         idempotency_token: str | None = None,
         attempts: int | None = None,
+        run_id: int | None = None,
+        may_exist: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -184,9 +195,13 @@ class SubmitError(RunspecError):
         self.path = path
         self.idempotency_token = idempotency_token
         self.attempts = attempts
+        self.run_id = run_id
+        self.may_exist = may_exist or run_id is not None
 
     def __str__(self) -> str:
         text = self.message
+        if self.run_id is not None and str(self.run_id) not in text:
+            text += f" (run {self.run_id} was created)"
         if self.idempotency_token:
             text += (
                 f" (idempotency token {self.idempotency_token!r}: submitting again with it cannot start a second run)"
@@ -286,6 +301,8 @@ class ApiError(SubmitError):
         text = f"{where}{self.status}{code}: {self.message}"
         if self.note:
             text += f" ({self.note})"
+        if self.run_id is not None:
+            text += f" (run {self.run_id} was created)"
         if self.idempotency_token:
             text += (
                 f" (idempotency token {self.idempotency_token!r}: submitting again with it cannot start a second run)"
@@ -319,6 +336,47 @@ class RateLimited(ApiError):
 
 class ServerError(ApiError):
     """HTTP 5xx: the workspace failed; retried requests ran out of attempts or time."""
+
+
+class SubmitInterrupted(KeyboardInterrupt):
+    """
+    Ctrl-C (or SIGTERM in the ``runspec`` command) inside ``submit()``, after its request may have left.
+
+    A ``KeyboardInterrupt``, so Ctrl-C still stops the program, but one that keeps what is needed to
+    find the run: ``idempotency_token`` (submitting again with it returns the run instead of starting
+    another), ``run_id`` when the workspace had already answered, and ``may_exist`` (False when the
+    interrupt came before anything was sent). Not a ``RunspecError``: ``except RunspecError`` does not
+    swallow a Ctrl-C.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        idempotency_token: str | None = None,
+        run_id: int | None = None,
+        may_exist: bool = True,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.idempotency_token = idempotency_token
+        self.run_id = run_id
+        self.may_exist = may_exist or run_id is not None
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            _rebuild_interrupted,
+            (self.message, self.idempotency_token, self.run_id, self.may_exist),
+        )
+
+
+def _rebuild_interrupted(
+    message: str, idempotency_token: str | None, run_id: int | None, may_exist: bool
+) -> SubmitInterrupted:
+    return SubmitInterrupted(message, idempotency_token=idempotency_token, run_id=run_id, may_exist=may_exist)
 
 
 class RunFailed(RunspecError):

@@ -124,7 +124,7 @@ class _Handler(socketserver.StreamRequestHandler):
         data = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
         try:
             if reply.kind == "cut":
-                self.wfile.write(data[: data.index(b"\r\n") + 20])
+                self.wfile.write(head[0].encode("latin-1") + b"\r\nContent-Type: appl")
                 self.wfile.flush()
                 return False
             if reply.kind == "trickle":

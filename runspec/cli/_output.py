@@ -149,11 +149,13 @@ def error_object(status: str, code: int, exc: BaseException, message: str | None
         error["problems"] = [for_shell(p).to_dict() for p in exc.problems]
         error["warnings"] = [w.to_dict() for w in exc.warnings]
     token = getattr(exc, "idempotency_token", None)
+    run_id = getattr(exc, "run_id", None)
     return {
         "status": status,
         "exit_code": code,
         "error": error,
         **({"idempotency_token": token} if token else {}),
+        **({"run_id": run_id} if isinstance(run_id, int) else {}),
     }
 
 
@@ -172,11 +174,23 @@ def submit_error_line(exc: BaseException, token: str | None, *, key: str | None 
         text = f"{where}{exc.status}{code}: {exc.message}"
         if exc.note:  # for 401 and 403: which credentials were used, and where they came from
             text += f" ({exc.note})"
+    run_id = exc.run_id if isinstance(exc, SubmitError) and not isinstance(exc, KeyConflict) else None
     if isinstance(exc, (WorkspaceUnreachable, KeyConflict)):
         maybe_sent = False  # nothing reached the workspace, or it answered (with the key's run)
+    elif isinstance(exc, SubmitError) and exc.idempotency_token:
+        maybe_sent = exc.may_exist  # the client knows
     else:
         maybe_sent = not isinstance(exc, ApiError) or exc.status >= 500 or exc.status == 429
-    if isinstance(exc, SubmitError) and token and maybe_sent:
+    if run_id is not None and str(run_id) not in text:
+        text += f" (run {run_id} was created)"
+    if isinstance(exc, SubmitError) and token and run_id is not None:
+        again = (
+            f"running the same command again, with --key {key},"
+            if key is not None
+            else (f"submitting again with --idempotency-token {token}")
+        )
+        text += f" (idempotency token {token}: {again} reaches it)"
+    elif isinstance(exc, SubmitError) and token and maybe_sent:
         if key is not None:
             text += f" (the run may exist: running the same command again, with --key {key}, reaches it)"
         else:

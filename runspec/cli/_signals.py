@@ -30,13 +30,20 @@ class Stopped(KeyboardInterrupt):
         super().__init__(self.name)
 
 
+def _signal_of(exc: BaseException) -> BaseException:
+    """The ``Stopped`` behind ``exc`` (a ``SubmitInterrupted`` raised from it), else ``exc``."""
+    return exc.__cause__ if isinstance(exc.__cause__, Stopped) else exc
+
+
 def interrupt_code(exc: BaseException) -> int:
     """The exit code after an interrupt: 130 for Ctrl-C, ``128 + n`` for signal ``n``."""
+    exc = _signal_of(exc)
     return 128 + exc.signum if isinstance(exc, Stopped) else EXIT_INTERRUPTED
 
 
 def interrupt_words(exc: BaseException) -> str:
     """``interrupted`` (Ctrl-C) or ``stopped by SIGTERM``: how messages name what happened."""
+    exc = _signal_of(exc)
     return f"stopped by {exc.name}" if isinstance(exc, Stopped) else "interrupted"
 
 

@@ -36,7 +36,7 @@ from runspec.cli._output import (
 from runspec.cli._report import print_json_result, report
 from runspec.cli._signals import interrupt_code, interrupt_words, signals_as_interrupts
 from runspec.cli._workspace import report_workspace_error, resolve
-from runspec.errors import RunspecError, SpecError
+from runspec.errors import RunspecError, SpecError, SubmitInterrupted
 from runspec.spec import RunSpec
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -96,8 +96,11 @@ def submit_and_follow(
         if as_json:
             interrupted = {"status": "interrupted", "exit_code": code, "idempotency_token": chosen or None}
             echo(json.dumps(interrupted, indent=2))
-        if not chosen:
+        if not chosen or (isinstance(exc, SubmitInterrupted) and not exc.may_exist):
             error(f"{interrupt_words(exc)} before anything was sent; no run was created")
+            return code
+        if isinstance(exc, SubmitInterrupted) and exc.run_id is not None:
+            error(f"{interrupt_words(exc)} after run {exc.run_id} was created (idempotency token {chosen})")
             return code
         again = (
             f"running the same command again (--key {key})"

@@ -38,7 +38,7 @@ from runspec.client.transport import (
     Transport,
     user_agent,
 )
-from runspec.errors import ApiError, Problem, SpecError, SubmitError
+from runspec.errors import ApiError, Problem, SpecError, SubmitError, SubmitInterrupted
 from runspec.spec import RunSpec
 from runspec.spec.limits import MAX_TOKEN
 
@@ -177,37 +177,58 @@ class PreparedRequest:
         path = self.url[len(origin) :].split("?")[0] or "/"
         # A token this call minted cannot have been used before; any other one may have been.
         check = bool(token) and (self._sent or not options.get("minted"))
-        before = _newest_run(transport) if check else None
-        self._sent = True
         key = options.get("key")
+        stage = "before"  # "before" the POST left, "sent" (it may have), "answered" (with a run id)
+        run_id: Any = None
         try:
-            answer = transport.send(
-                self.method,
-                self.url,
-                body=self.json,
-                idempotent=bool(token),
-                idempotency_token=token,
-                headers=self.headers,
-            )
-        except ApiError as exc:
-            if key and exc.status in (400, 404, 409) and re.search(r"delet|idempoten", exc.message, re.IGNORECASE):
-                raise deleted_key_error(exc, key, options.get("attempt")) from None
-            raise
-        run_id = answer.get("run_id") if isinstance(answer, dict) else None
-        if isinstance(run_id, bool) or not isinstance(run_id, int):
-            raise SubmitError(
-                f"{self.method} {path} answered without a run_id "
-                f"({transport.redactor.text(json.dumps(transport.redactor.json(answer)))[:200]})",
-                method=self.method,
-                path=path,
-                idempotency_token=token,
-            )
-        started: Any = None
-        if key:
-            run = read_run(transport, run_id)
-            check_key_run(key, options.get("attempt"), self.json, run, run_id)
-            started = run.get("start_time")
-        reattached = _existed_before(transport, run_id, before, started)
+            before = _newest_run(transport) if check else None
+            self._sent = True
+            stage = "sent"
+            try:
+                answer = transport.send(
+                    self.method,
+                    self.url,
+                    body=self.json,
+                    idempotent=bool(token),
+                    idempotency_token=token,
+                    headers=self.headers,
+                )
+            except ApiError as exc:
+                if key and exc.status in (400, 404, 409) and re.search(r"delet|idempoten", exc.message, re.IGNORECASE):
+                    raise deleted_key_error(exc, key, options.get("attempt")) from None
+                raise
+            run_id = answer.get("run_id") if isinstance(answer, dict) else None
+            if isinstance(run_id, bool) or not isinstance(run_id, int):
+                raise SubmitError(
+                    f"{self.method} {path} answered without a run_id "
+                    f"({transport.redactor.text(json.dumps(transport.redactor.json(answer)))[:200]})",
+                    method=self.method,
+                    path=path,
+                    idempotency_token=token,
+                    may_exist=True,
+                )
+            stage = "answered"
+            started: Any = None
+            if key:
+                try:
+                    run = read_run(transport, run_id)
+                except SubmitError as exc:
+                    raise SubmitError(
+                        f"submitted run {run_id} (key {key!r}), but reading it back to check it failed: {exc}",
+                        method=exc.method,
+                        path=exc.path,
+                        idempotency_token=token,
+                        attempts=exc.attempts,
+                        run_id=run_id,
+                        may_exist=True,
+                    ) from exc
+                check_key_run(key, options.get("attempt"), self.json, run, run_id)
+                started = run.get("start_time")
+            reattached = _existed_before(transport, run_id, before, started)
+        except KeyboardInterrupt as exc:
+            if isinstance(exc, SubmitInterrupted):
+                raise
+            raise _interrupted(stage, token, run_id if stage == "answered" else None) from exc
         if reattached and key:
             log.warning("key %r: reattached to run %d, which existed before this call", key, run_id)
         elif reattached:
@@ -232,8 +253,8 @@ def _newest_run(transport: Transport) -> tuple[int, int] | None:
         answer = transport.call(
             "GET", "runs/list", query={"run_type": "SUBMIT_RUN", "limit": 1}, deadline=min(transport.deadline, _LOOKUP)
         )
-    except ApiError as exc:
-        log.debug("runs/list failed (%s); cannot tell whether the run existed before", exc)
+    except SubmitError as exc:  # only the note about an earlier run is lost: the submit goes on
+        log.warning("runs/list failed (%s); cannot tell whether the run existed before this call", exc.message)
         return None
     runs = answer.get("runs") if isinstance(answer, dict) else None
     if not isinstance(runs, list) or not runs or not isinstance(runs[0], dict):
@@ -262,6 +283,20 @@ def _existed_before(transport: Transport, run_id: int, before: tuple[int, int] |
             log.debug("could not read run %d (%s); cannot tell whether it existed before", run_id, exc)
             return False
     return isinstance(started, int) and not isinstance(started, bool) and started < newest_start
+
+
+def _interrupted(stage: str, token: str | None, run_id: int | None) -> SubmitInterrupted:
+    """The ``SubmitInterrupted`` for a Ctrl-C at ``stage`` of a submit."""
+    if run_id is not None:
+        text = f"interrupted after run {run_id} was created (idempotency token {token})"
+    elif stage == "before":
+        text = "interrupted before the submit request was sent; no run was created"
+    else:
+        text = (
+            f"interrupted while submitting: the run may have been created; submitting again with idempotency "
+            f"token {token} returns it instead of starting another"
+        )
+    return SubmitInterrupted(text, idempotency_token=token, run_id=run_id, may_exist=stage != "before")
 
 
 def _request_body(spec: Any) -> dict[str, Any]:

@@ -46,17 +46,31 @@ class _Exchange:
 
     def run(self, session: requests.Session, request: Request, timeout: tuple[float, float], proxies: Any) -> None:
         answer: requests.Response | None = None
+        seen: list[requests.Response] = []
+
+        def keep(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+            seen.append(response)
+            return response
+
         try:
-            answer = session.request(
-                request.method,
-                request.url,
-                headers=dict(request.headers),
-                data=request.body if request.body or request.method != "GET" else None,
-                timeout=timeout,
-                allow_redirects=False,
-                stream=True,
-                proxies=proxies,
-            )
+            try:
+                answer = session.request(
+                    request.method,
+                    request.url,
+                    headers=dict(request.headers),
+                    data=request.body if request.body or request.method != "GET" else None,
+                    timeout=timeout,
+                    allow_redirects=False,
+                    stream=True,
+                    proxies=proxies,
+                    hooks={"response": [keep]},
+                )
+            except ValueError:
+                # requests reads a redirect's Location even when it does not follow it, and an
+                # unparseable one (a port of 99999, "[::1") fails there: the answer itself came.
+                if not seen:
+                    raise
+                answer = seen[-1]
             with self.lock:
                 self.answer = answer
                 if self.abandoned:
@@ -133,6 +147,11 @@ class RequestsTransport:
             raise error
         answer = exchange.answer
         assert answer is not None and exchange.body is not None
+        framed = any(name in answer.headers for name in ("Content-Length", "Transfer-Encoding"))
+        if 200 <= answer.status_code < 300 and not exchange.body and not framed:
+            # A status line, then the connection closed inside the headers: not an answer (the Jobs
+            # API answers every success with a JSON body), so the request may be tried again.
+            raise SendFailed("the answer was cut off in its headers", sent=True)
         return Response(answer.status_code, answer.headers, exchange.body, answer.reason or "")
 
 

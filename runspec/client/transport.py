@@ -51,10 +51,13 @@ from runspec._redact import Redactor
 from runspec._version import __version__
 from runspec.client.auth import DEFAULT_TIMEOUT, Connection, Timeout
 from runspec.client.credentials import Credentials
-from runspec.client.hosts import is_loopback, origin_of
+from runspec.client.hosts import origin_of
+from runspec.client.redirects import follow_redirect, redirected_failure
+from runspec.client.redirects import path_of as _path_of
 from runspec.client.responses import api_error, parse_retry_after, title_of_html
 from runspec.client.sending import RequestsTransport
 from runspec.errors import (
+    ApiError,
     Problem,
     SpecError,
     SubmitError,
@@ -133,10 +136,6 @@ def user_agent(auth_type: str) -> str:
     """``runspec/<version> python/<x.y.z> os/<os> auth/<type>``."""
     kind = re.sub(r"[^a-zA-Z0-9_.+-]", "-", auth_type) or "unknown"
     return f"runspec/{__version__} python/{platform.python_version()} os/{_os_name()} auth/{kind}"
-
-
-def _path_of(url: str) -> str:
-    return urllib.parse.urlsplit(url).path
 
 
 def _text_of(response: Response) -> str:
@@ -366,6 +365,46 @@ class Transport:
         ``redact_answer`` is False: the OAuth token answer, which is the secret itself).
         """
         path = _path_of(url)
+        # Whether a run may exist is said on every error of a submit (a request with a token).
+        state = {"sent": False, "ambiguous": False}
+        try:
+            return self._attempts(
+                method,
+                url,
+                path,
+                data=data,
+                make_headers=make_headers,
+                secret_headers=secret_headers,
+                idempotent=idempotent,
+                idempotency_token=idempotency_token,
+                deadline=deadline,
+                redact_answer=redact_answer,
+                state=state,
+            )
+        except SubmitError as exc:
+            if idempotency_token is not None and not isinstance(exc, WorkspaceUnreachable):
+                if isinstance(exc, ApiError):
+                    exc.may_exist = exc.may_exist or state["ambiguous"] or exc.status >= 500
+                else:
+                    exc.may_exist = exc.may_exist or state["sent"]
+            raise
+
+    def _attempts(
+        self,
+        method: str,
+        url: str,
+        path: str,
+        *,
+        data: bytes | None,
+        make_headers: Callable[[], dict[str, str]],
+        secret_headers: set[str] | frozenset[str],
+        idempotent: bool,
+        idempotency_token: str | None,
+        deadline: float,
+        redact_answer: bool,
+        state: dict[str, bool],
+    ) -> Any:
+        """The retry loop of ``_exchange``; ``state`` records whether the request may have arrived."""
         start = self.clock()
         ends = start + deadline
         attempt = 0
@@ -392,14 +431,20 @@ class Transport:
                     self.sleep(wait)
                     continue
                 maybe_sent = maybe_sent or exc.sent
+                state["sent"] = maybe_sent
+                state["ambiguous"] = state["ambiguous"] or exc.sent
                 error: SubmitError = self._transport_error(exc, maybe_sent, method, path, idempotency_token, attempt)
                 cause = None
                 # A POST that is not safe to repeat is retried only if it never left this machine.
                 retryable = exc.retryable and (idempotent or not exc.sent)
                 short = exc.reason.split(" (")[0]
+            except SubmitError:
+                state["sent"] = True  # the workspace answered (a redirect runspec does not follow)
+                raise
             else:
                 self.reached = True
                 maybe_sent = True
+                state["sent"] = True
                 if 200 <= status < 300:
                     decoded = self._decode(status, text, reply_headers, method, path, idempotency_token, attempt)
                     return self.redactor.answer(text, decoded) if redact_answer else decoded
@@ -416,6 +461,8 @@ class Transport:
                     credentials_note=self._credentials_note(),
                 )
                 cause = previous
+                error.may_exist = state["ambiguous"] or status >= 500
+                state["ambiguous"] = state["ambiguous"] or status >= 500
                 retryable = idempotent and status in RETRY_STATUSES
                 retry_after = parse_retry_after(reply_headers.get("Retry-After"), reply_headers.get("Date"))
                 short = f"HTTP {status}"
@@ -467,62 +514,34 @@ class Transport:
         """One exchange (following redirects) within the deadline: status, body text, headers, reason."""
         home = origin_of(url)
         current = url
-        for _ in range(_MAX_REDIRECTS + 1):
+        for hop in range(_MAX_REDIRECTS + 1):
             remaining = max(ends - self.clock(), _MIN_IO)
             started = time.monotonic()
-            response = self.sender.send(
-                Request(method, current, headers, data if data is not None else b""),
-                timeout=self.timeout,
-                deadline=remaining,
-            )
+            try:
+                response = self.sender.send(
+                    Request(method, current, headers, data if data is not None else b""),
+                    timeout=self.timeout,
+                    deadline=remaining,
+                )
+            except SendFailed as exc:
+                if hop == 0 or exc.sent:
+                    raise
+                raise redirected_failure(exc, current, self.redactor) from None
+            self.reached = True
             location = response.header("Location")
             if response.status not in (301, 302, 303, 307, 308) or not location:
                 log.debug(
                     "%s %s -> %d in %.3f s", method, _path_of(current), response.status, time.monotonic() - started
                 )
                 return response.status, _text_of(response), CaseInsensitiveDict(response.headers), response.reason
-            current, headers = self._redirect(
-                method, url, current, location, response.status, headers, home, secret_headers
+            current, headers = follow_redirect(
+                method, url, current, location, response.status, headers, home, secret_headers, self.redactor
             )
         raise SubmitError(
             f"{method} {_path_of(url)}: more than {_MAX_REDIRECTS} redirects",
             method=method,
             path=_path_of(url),
         )
-
-    def _redirect(
-        self,
-        method: str,
-        url: str,
-        current: str,
-        location: str,
-        status: int,
-        headers: dict[str, str],
-        home: tuple[str, str, int],
-        secret_headers: set[str] | frozenset[str],
-    ) -> tuple[str, dict[str, str]]:
-        target = urllib.parse.urljoin(current, location)
-        scheme, hostname, _ = origin_of(target)
-        # Where the server points is the server's text: it goes through the redaction too.
-        shown = self.redactor.text(f"{scheme}://{hostname}")
-        if scheme not in ("http", "https") or (scheme == "http" and not is_loopback(hostname)):
-            raise SubmitError(
-                f"{method} {_path_of(url)} was redirected to {shown}, which is not https; runspec does not follow it",
-                method=method,
-                path=_path_of(url),
-            )
-        if method != "GET" and status in (301, 302, 303):
-            raise SubmitError(
-                f"{method} {_path_of(url)} was redirected ({status}) to "
-                f"{shown}{self.redactor.text(_path_of(target))}; runspec does not turn a {method} "
-                "into a GET. Check that the host is the workspace URL",
-                method=method,
-                path=_path_of(url),
-            )
-        if origin_of(target) != home:
-            headers = {k: v for k, v in headers.items() if k.lower() not in secret_headers}
-            log.info("%s %s redirected to %s; credentials are not sent there", method, _path_of(url), shown)
-        return target, headers
 
     # -- building answers and errors ------------------------------------------------------------
 
@@ -541,18 +560,20 @@ class Transport:
         try:
             return json.loads(text)
         except ValueError:
-            kind = headers.get("Content-Type", "unknown type")
-            snippet = title_of_html(text) or self.scrub(text.strip())[:120]  # redacted whole, then cut
-            raise SubmitError(
-                self.scrub(
-                    f"{method} {path} answered {status} but not with JSON "
-                    f"({kind}: {snippet!r}); is the host the workspace URL?"
-                ),
-                method=method,
-                path=path,
-                idempotency_token=token,
-                attempts=attempts,
-            ) from None
+            pass  # the error is raised below, outside the handler: its context would keep the text
+        kind = headers.get("Content-Type", "unknown type")
+        snippet = title_of_html(text) or self.scrub(text.strip())[:120]  # redacted whole, then cut
+        raise SubmitError(
+            self.scrub(
+                f"{method} {path} answered {status} but not with JSON "
+                f"({kind}: {snippet!r}); is the host the workspace URL?"
+            ),
+            method=method,
+            path=path,
+            idempotency_token=token,
+            attempts=attempts,
+            may_exist=token is not None,
+        )
 
     def _transport_error(
         self,
