@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -73,8 +74,11 @@ def test_cancel_and_timeout_kill_the_task_processes_and_what_they_started(tmp_pa
     }
     body["tasks"][0]["spark_python_task"]["parameters"] = [str(tmp_path / "slow.pid")]
     body["tasks"][1]["spark_python_task"]["parameters"] = [str(tmp_path / "hangs.pid")]
+    timed = {"run_name": "run-timeout", "timeout_seconds": 1, "tasks": [python_task("long", "/sleeper.py")]}
+    timed["tasks"][0]["spark_python_task"]["parameters"] = [str(tmp_path / "long.pid")]
     with Emulator(code=LocalCode(tmp_path)) as emulator:
         run_id = call(emulator, "POST", "runs/submit", body)["run_id"]
+        timed_id = call(emulator, "POST", "runs/submit", timed)["run_id"]
         deadline = time.monotonic() + 20
         while task_of(emulator, run_id, "slow")["state"].get("result_state") is None:
             assert time.monotonic() < deadline
@@ -91,7 +95,12 @@ def test_cancel_and_timeout_kill_the_task_processes_and_what_they_started(tmp_pa
         assert finished is not None
         assert finished["state"]["result_state"] == "CANCELED"
         assert task_of(emulator, run_id, "hangs")["state"]["result_state"] == "CANCELED"
-        pids = [int(p) for name in ("slow", "hangs") for p in (tmp_path / f"{name}.pid").read_text().split()]
+        ended = emulator.wait(timed_id, timeout=10)
+        assert ended is not None
+        assert ended["state"]["result_state"] == "TIMEDOUT"
+        assert task_of(emulator, timed_id, "long")["state"]["result_state"] == "TIMEDOUT"
+        names = ("slow", "hangs", "long")
+        pids = [int(p) for name in names for p in (tmp_path / f"{name}.pid").read_text().split()]
         assert all(gone(pid) for pid in pids), pids
 
 
@@ -108,12 +117,14 @@ def test_twenty_megabytes_of_logs_are_cut_and_secrets_never_show(tmp_path: Path)
     (tmp_path / "tell.py").write_text(
         "# Databricks notebook source\ndbutils.notebook.exit('pw=' + dbutils.secrets.get('prod', 'password'))\n"
     )
+    (tmp_path / "huge.py").write_text("dbutils.notebook.exit('y' * (6 * 1024 * 1024))\n")  # a plain .py notebook
     code = LocalCode(tmp_path, secrets={"prod": {"password": "hunter2-s3cret"}})
     body = {
         "run_name": "loud",
         "tasks": [
             python_task("loud", "/loud.py"),
             {"task_key": "tell", "notebook_task": {"notebook_path": "/tell"}, "existing_cluster_id": "c"},
+            {"task_key": "huge", "notebook_task": {"notebook_path": "/huge"}, "existing_cluster_id": "c"},
         ],
     }
     with Emulator(code=code) as emulator:
@@ -124,6 +135,7 @@ def test_twenty_megabytes_of_logs_are_cut_and_secrets_never_show(tmp_path: Path)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         tell = call(emulator, "GET", "runs/get-output", {"run_id": task_of(emulator, run_id, "tell")["run_id"]})
+        huge = call(emulator, "GET", "runs/get-output", {"run_id": task_of(emulator, run_id, "huge")["run_id"]})
         requests = repr(emulator.requests)
     assert loud["logs_truncated"] is True
     assert len(loud["logs"].encode()) <= 5 * 1024 * 1024
@@ -131,6 +143,8 @@ def test_twenty_megabytes_of_logs_are_cut_and_secrets_never_show(tmp_path: Path)
     assert loud["error"] == "RuntimeError: login failed with [REDACTED]"
     assert "login failed with [REDACTED]" in loud["error_trace"]
     assert tell["notebook_output"] == {"result": "pw=[REDACTED]", "truncated": False}
+    assert huge["notebook_output"]["truncated"] is True
+    assert huge["notebook_output"]["result"] == "y" * (5 * 1024 * 1024)
     everything = json.dumps([loud, tell]) + requests
     assert "hunter2" not in everything
     assert peak < 40 * 1024 * 1024  # the 20 MB went to a file; the answer holds the last 5 MB
@@ -201,6 +215,12 @@ def test_python_wheel_task_and_dynamic_references(tmp_path: Path) -> None:
     package = tmp_path / "orders_tool"
     package.mkdir()
     (package / "__init__.py").write_text("import sys\ndef main():\n    print('argv', sys.argv[1:])\n")
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    with zipfile.ZipFile(wheels / "greeter-0.1-py3-none-any.whl", "w") as wheel:
+        wheel.writestr("greeter/__init__.py", "import sys\ndef hello():\n    print('hello', sys.argv[1:])\n")
+        wheel.writestr("greeter-0.1.dist-info/METADATA", "Metadata-Version: 2.1\nName: greeter\nVersion: 0.1\n")
+        wheel.writestr("greeter-0.1.dist-info/entry_points.txt", "[console_scripts]\ngreet = greeter:hello\n")
     (tmp_path / "flaky.py").write_text(
         "import os, sys\n"
         "marker = os.path.join(os.path.dirname(__file__), 'tried')\n"
@@ -226,6 +246,12 @@ def test_python_wheel_task_and_dynamic_references(tmp_path: Path) -> None:
                 },
             },
             {**python_task("flaky", "/flaky.py"), "max_retries": 1},
+            {
+                "task_key": "greet",
+                "existing_cluster_id": "c",
+                "libraries": [{"whl": "dbfs:/wheels/greeter-0.1-py3-none-any.whl"}],
+                "python_wheel_task": {"package_name": "greeter", "entry_point": "greet", "parameters": ["a", "b"]},
+            },
         ],
     }
     with Emulator(code=LocalCode(tmp_path), clock=ManualClock()) as emulator:
@@ -234,11 +260,13 @@ def test_python_wheel_task_and_dynamic_references(tmp_path: Path) -> None:
         out = call(emulator, "GET", "runs/get-output", {"run_id": task_of(emulator, run_id, "tool")["run_id"]})
         flaky = [t for t in emulator.run(run_id)["tasks"] if t["task_key"] == "flaky"]
         second = call(emulator, "GET", "runs/get-output", {"run_id": flaky[-1]["run_id"]})
+        greet = call(emulator, "GET", "runs/get-output", {"run_id": task_of(emulator, run_id, "greet")["run_id"]})
     assert finished is not None and finished["state"]["result_state"] == "SUCCESS"
     assert out["logs"] == f"argv ['--run={run_id}', '--task=tool', '--day=2026-01-01']\n"
     assert [t["state"]["result_state"] for t in flaky] == ["FAILED", "SUCCESS"]
     assert flaky[0]["state"]["state_message"] == "SystemExit: 3"
     assert second["logs"] == "second time lucky\n"
+    assert greet["logs"] == "hello ['a', 'b']\n"  # the entry point of a local wheel's metadata
 
 
 def test_notebook_cells_in_the_source_format_and_ipynb(tmp_path: Path) -> None:

@@ -146,7 +146,6 @@ class LocalRunner(NoCode):
             "fs_root": str(self._run_folder(run) / "fs"),
             "code": self.code.to_json(),
         }
-        (self._run_folder(run) / "fs").mkdir(parents=True, exist_ok=True)
         with self._lock:
             begun = self._run_started.setdefault(run.run_id, time.monotonic())
         deadlines: list[tuple[float, str]] = []
@@ -156,13 +155,17 @@ class LocalRunner(NoCode):
         if isinstance(run_timeout, (int, float)) and run_timeout > 0:
             deadlines.append((begun + float(run_timeout), "run-timeout"))
         folder = self._run_folder(run) / f"task-{attempt.run_id}"
-        process = TaskProcess(
-            task,
-            folder,
-            cwd=plan.cwd,
-            deadlines=deadlines,
-            on_exit=lambda proc: self._ended(run, attempt, proc),
-        )
+        try:
+            (self._run_folder(run) / "fs").mkdir(parents=True, exist_ok=True)
+            process = TaskProcess(
+                task,
+                folder,
+                cwd=plan.cwd,
+                deadlines=deadlines,
+                on_exit=lambda proc: self._ended(run, attempt, proc),
+            )
+        except OSError as exc:  # no process, no crash: the task fails and says why
+            return Outcome.fail(f"Task {node.key}: could not start its process: {exc}", seconds=0)
         with self._lock:
             if not self.running(run) and run.deadline is not None:
                 # While its code runs, the run's timeout counts real seconds (the process is killed then);
@@ -223,6 +226,12 @@ class LocalRunner(NoCode):
     # -- a process ended -----------------------------------------------------------------------------
 
     def _ended(self, run: RunView, attempt: Attempt, process: TaskProcess) -> None:
+        try:
+            self._end(run, attempt, process)
+        except Exception:  # pragma: no cover - a bug here must not pass unseen in a thread
+            log.exception("runspec emulator: ending the task run %s failed", attempt.run_id)
+
+    def _end(self, run: RunView, attempt: Attempt, process: TaskProcess) -> None:
         with run.lock:
             with self._lock:
                 mine = self._processes.get(attempt.run_id)
