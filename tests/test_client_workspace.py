@@ -97,6 +97,14 @@ def test_a_handler_function_is_a_transport_and_failures_say_whether_anything_was
     assert "Bearer t" not in repr(seen[0])
 
 
+def test_module_functions_take_the_transport_as_a_setting_too() -> None:
+    emu = Emulator(token="t")
+    handle = submit(run(), token="t", transport=emu.transport(), key="k")
+    assert handle.host == "http://emulator.localhost"
+    assert RunHandle.attach(handle.run_id, token="t", transport=emu.transport()).get().run_name == "nightly"
+    assert prepare(run(), token="t", transport=emu.transport(), key="k").send().run_id == handle.run_id
+
+
 def test_module_functions_take_a_workspace_with_per_call_settings() -> None:
     emu = Emulator(token="t")
     workspace = Workspace.resolve(token="t", transport=emu.transport())

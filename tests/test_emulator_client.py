@@ -1,8 +1,10 @@
-"""End to end: runspec's own client (submit, RunHandle) against the emulator, on the emulator's clock."""
+"""
+End to end: runspec's own client (submit, RunHandle) against the emulator, on the emulator's clock, through
+the transport seam (``Emulator.transport()``): no socket, no thread.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,14 +21,13 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def emu(clock: ManualClock) -> Iterator[Emulator]:
-    with Emulator(token=TOKEN, clock=clock) as emulator:
-        yield emulator
+def emu(clock: ManualClock) -> Emulator:
+    return Emulator(token=TOKEN, clock=clock)
 
 
 def send(emu: Emulator, clock: ManualClock, spec: Any, **options: Any) -> Any:
     """Submit with the client's sleeps moving the emulator's clock: waits take no real time."""
-    return submit(spec, host=emu.url, token=TOKEN, sleep=clock.advance, clock=clock.now, **options)
+    return submit(spec, token=TOKEN, sleep=clock.advance, clock=clock.now, transport=emu.transport(), **options)
 
 
 def pipeline() -> Run:
@@ -90,7 +91,7 @@ def test_cancel_through_the_handle(emu: Emulator, clock: ManualClock) -> None:
 
 
 def test_submit_as_a_service_principal(clock: ManualClock) -> None:
-    with Emulator(token=TOKEN, clock=clock, service_principals={"sp-ci": "sp-secret"}) as emulator:
-        handle = submit(pipeline(), host=emulator.url, client_id="sp-ci", client_secret="sp-secret")
-        assert emulator.run_ids() == [handle.run_id]
-        assert [r.endpoint for r in emulator.requests] == ["/oidc/v1/token", "runs/submit"]
+    emulator = Emulator(token=TOKEN, clock=clock, service_principals={"sp-ci": "sp-secret"})
+    handle = submit(pipeline(), client_id="sp-ci", client_secret="sp-secret", transport=emulator.transport())
+    assert emulator.run_ids() == [handle.run_id]
+    assert [r.endpoint for r in emulator.requests] == ["/oidc/v1/token", "runs/submit"]

@@ -53,10 +53,10 @@ from typing import TYPE_CHECKING, Any
 
 from typing_extensions import Self
 
+from runspec import wire
 from runspec.client.credentials import AuthHook, Credentials, CustomAuth, OAuthM2M, PatAuth, header_problem
 from runspec.client.hosts import check_host, is_loopback, normalize_host, origin_of
 from runspec.errors import ConfigError
-from runspec.wire import Transport
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
     import requests
@@ -124,7 +124,7 @@ class Connection:
     workspace_id: str | None = None
     session: requests.Session | None = field(default=None, repr=False, compare=False)
     timeout: Timeout = field(default=DEFAULT_TIMEOUT, repr=False, compare=False)
-    transport: Transport | None = field(default=None, repr=False, compare=False)
+    transport: wire.Transport | None = field(default=None, repr=False, compare=False)
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
     clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
 
@@ -145,7 +145,7 @@ class Connection:
         client_secret: str | None = None,
         session: requests.Session | None = None,
         timeout: Timeout = DEFAULT_TIMEOUT,
-        transport: Transport | None = None,
+        transport: wire.Transport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         names: Mapping[str, str] | None = None,
@@ -216,6 +216,7 @@ WORKSPACE_SETTINGS = (
     "timeout",
     "sleep",
     "clock",
+    "transport",
 )
 
 
@@ -232,11 +233,12 @@ def settle(
     timeout: Timeout = DEFAULT_TIMEOUT,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    transport: wire.Transport | None = None,
 ) -> Connection:
     """
     The workspace a module function (``submit()``, ``prepare()``, ``RunHandle.attach()``) uses:
     ``workspace`` with the connection settings given beside it (``session``, ``timeout``, ``sleep``,
-    ``clock`` other than their defaults), else ``Connection.resolve()`` of the settings.
+    ``clock``, ``transport`` other than their defaults), else ``Connection.resolve()`` of the settings.
     """
     if workspace is None:
         return Connection.resolve(
@@ -250,6 +252,7 @@ def settle(
             timeout=timeout,
             sleep=sleep,
             clock=clock,
+            transport=transport,
         )
     given: dict[str, Any] = {}
     if session is not None:
@@ -260,6 +263,8 @@ def settle(
         given["sleep"] = sleep
     if clock is not time.monotonic:
         given["clock"] = clock
+    if transport is not None:
+        given["transport"] = transport
     return replace(workspace, **given) if given else workspace
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 
 import requests
 
+from runspec import wire
 from runspec.client.auth import DEFAULT_TIMEOUT, Connection, Timeout, settle
 from runspec.client.credentials import AuthHook
 from runspec.client.follow import DEFAULT_POLL_INTERVAL, Progress, failed_tasks, follow, iteration_key
@@ -63,6 +64,7 @@ class RunHandle:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        transport: wire.Transport | None = None,
     ) -> RunHandle:
         """
         A handle on an existing run, found by id (nothing is sent until you call a method).
@@ -82,6 +84,7 @@ class RunHandle:
             timeout=timeout,
             sleep=sleep,
             clock=clock,
+            transport=transport,
         )
         return cls(run_id, Transport(workspace, deadline=deadline))
 

@@ -23,6 +23,7 @@ from typing import Any, Literal, overload
 
 import requests
 
+from runspec import wire
 from runspec._redact import is_sensitive_header, mask_header
 from runspec.client.auth import Connection, settle
 from runspec.client.credentials import AuthHook, Credentials
@@ -340,6 +341,7 @@ def prepare(
     session: requests.Session | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    transport: wire.Transport | None = None,
     auth: AuthHook | None = None,
     profile: str | None = None,
     client_id: str | None = None,
@@ -423,6 +425,7 @@ def prepare(
         timeout=timeout,
         sleep=sleep,
         clock=clock,
+        transport=transport,
     )
     headers = {
         "Accept": "application/json",
@@ -462,6 +465,7 @@ def submit(
     session: requests.Session | None = ...,
     sleep: Callable[[float], None] = ...,
     clock: Callable[[], float] = ...,
+    transport: wire.Transport | None = ...,
     auth: AuthHook | None = ...,
     profile: str | None = ...,
     client_id: str | None = ...,
@@ -485,6 +489,7 @@ def submit(
     session: requests.Session | None = ...,
     sleep: Callable[[float], None] = ...,
     clock: Callable[[], float] = ...,
+    transport: wire.Transport | None = ...,
     auth: AuthHook | None = ...,
     profile: str | None = ...,
     client_id: str | None = ...,
@@ -508,6 +513,7 @@ def submit(
     session: requests.Session | None = ...,
     sleep: Callable[[float], None] = ...,
     clock: Callable[[], float] = ...,
+    transport: wire.Transport | None = ...,
     auth: AuthHook | None = ...,
     profile: str | None = ...,
     client_id: str | None = ...,
@@ -530,6 +536,7 @@ def submit(
     session: requests.Session | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    transport: wire.Transport | None = None,
     auth: AuthHook | None = None,
     profile: str | None = None,
     client_id: str | None = None,
@@ -562,7 +569,8 @@ def submit(
       300). A host that refuses connections (or does not resolve) fails within seconds with
       ``WorkspaceUnreachable``: nothing was sent.
     * ``session``: your ``requests.Session`` (proxies, CA bundle); ``sleep`` and ``clock`` replace
-      ``time.sleep`` and ``time.monotonic`` (tests), for submit and for the handle's ``wait()``.
+      ``time.sleep`` and ``time.monotonic`` (tests), for submit and for the handle's ``wait()``;
+      ``transport`` replaces the network (``runspec.wire``; ``Emulator.transport()`` in tests).
     """
     prepared = prepare(
         spec,
@@ -581,6 +589,7 @@ def submit(
         client_id=client_id,
         client_secret=client_secret,
         idempotency_token=idempotency_token,
+        transport=transport,
     )
     if not perform_request:
         return prepared
