@@ -25,6 +25,8 @@ from typing import Any
 
 from requests.structures import CaseInsensitiveDict
 
+from tests.support import FakeClock as FakeClock  # the clock lives in tests/support.py
+
 API = "/api/2.2/jobs/"
 PAGE = 100
 
@@ -429,21 +431,6 @@ class FakeWorkspace:
                 },
             )
         return Reply(200, {"metadata": {"run_id": run_id}})
-
-
-class FakeClock:
-    """A monotonic clock that only moves when ``sleep`` is called; records every sleep."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 DATABRICKS_VARS = (
