@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -37,11 +38,17 @@ def task_of(emulator: Emulator, run_id: int, key: str) -> dict[str, Any]:
 
 
 def gone(pid: int) -> bool:
+    status = Path(f"/proc/{pid}/status")
+    if Path("/proc/self/status").exists():
+        try:
+            return "\nState:\tZ" in status.read_text()  # a zombie has ended; only its parent's wait() is left
+        except FileNotFoundError:
+            return True
     try:
-        state = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
+        os.kill(pid, 0)
+    except ProcessLookupError:
         return True
-    return "\nState:\tZ" in state  # a zombie has ended; only its parent's wait() is left
+    return False
 
 
 def python_task(key: str, file: str, **extra: Any) -> dict[str, Any]:
@@ -115,7 +122,13 @@ def test_twenty_megabytes_of_logs_are_cut_and_secrets_never_show(tmp_path: Path)
         "raise RuntimeError('login failed with ' + secret)\n"
     )
     (tmp_path / "tell.py").write_text(
-        "# Databricks notebook source\ndbutils.notebook.exit('pw=' + dbutils.secrets.get('prod', 'password'))\n"
+        "# Databricks notebook source\n"
+        "try:\n"
+        "    spark.range(1)\n"
+        "    note = 'spark'\n"
+        "except RuntimeError as exc:\n"
+        "    note = 'no spark' if 'pyspark is not installed' in str(exc) else repr(exc)\n"
+        "dbutils.notebook.exit(note + ' pw=' + dbutils.secrets.get('prod', 'password'))\n"
     )
     (tmp_path / "huge.py").write_text("dbutils.notebook.exit('y' * (6 * 1024 * 1024))\n")  # a plain .py notebook
     code = LocalCode(tmp_path, secrets={"prod": {"password": "hunter2-s3cret"}})
@@ -142,7 +155,8 @@ def test_twenty_megabytes_of_logs_are_cut_and_secrets_never_show(tmp_path: Path)
     assert "last line, password [REDACTED]" in loud["logs"]
     assert loud["error"] == "RuntimeError: login failed with [REDACTED]"
     assert "login failed with [REDACTED]" in loud["error_trace"]
-    assert tell["notebook_output"] == {"result": "pw=[REDACTED]", "truncated": False}
+    spark = "spark" if importlib.util.find_spec("pyspark") else "no spark"  # without pyspark: a clear error
+    assert tell["notebook_output"] == {"result": f"{spark} pw=[REDACTED]", "truncated": False}
     assert huge["notebook_output"]["truncated"] is True
     assert huge["notebook_output"]["result"] == "y" * (5 * 1024 * 1024)
     everything = json.dumps([loud, tell]) + requests
