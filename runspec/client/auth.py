@@ -196,11 +196,45 @@ class Connection:
         """``resolve()`` with nothing given: the environment, else ``~/.databrickscfg``."""
         return cls.resolve()
 
+    def with_credentials(
+        self,
+        token: str | None = None,
+        *,
+        auth: AuthHook | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+    ) -> Self:
+        """
+        This workspace with new credentials (say, after unpickling it): a token, ``auth=``, or a
+        client id and secret. Only the arguments are read, never the environment or a profile.
+        """
+        found = resolve_workspace(
+            self.host, token, auth=auth, client_id=client_id, client_secret=client_secret, environ={}, clock=self.clock
+        )
+        return replace(self, credentials=found.credentials, credentials_source=found.credentials_source)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled without credentials (see Withheld) and without what belongs to this process: the
+        # session, transport, sleep and clock are the defaults again once unpickled.
+        kept = {
+            "host": self.host,
+            "credentials": self.credentials,
+            "host_source": self.host_source,
+            "credentials_source": self.credentials_source,
+            "workspace_id": self.workspace_id,
+            "timeout": self.timeout,
+        }
+        return (_unpickle_connection, (type(self), kept))
+
     def describe(self) -> str:
         """One line: the host and where it and the credentials came from."""
         return (
             f"{self.host} (host from {self.host_source}; {self.auth_type} credentials from {self.credentials_source})"
         )
+
+
+def _unpickle_connection(cls: type[Connection], kept: dict[str, Any]) -> Connection:
+    return cls(**kept)
 
 
 #: The workspace settings: the parameters ``Workspace.resolve()`` shares, with the same names, kinds

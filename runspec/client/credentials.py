@@ -28,6 +28,7 @@ __all__ = [
     "OAuthM2M",
     "PatAuth",
     "TokenFetcher",
+    "Withheld",
     "clear_token_cache",
     "header_problem",
 ]
@@ -90,6 +91,36 @@ class Credentials:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(auth_type={self.auth_type!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Credentials never go into a pickle: what is unpickled refuses to send until given new ones.
+        return (Withheld, (self.auth_type,))
+
+
+class Withheld(Credentials):
+    """
+    The credentials of an unpickled ``Workspace``, ``RunHandle`` or ``PreparedRequest``: none. Every
+    request refuses to go (``ConfigError``) until credentials are given again; they are never read
+    from the environment the object was unpickled in.
+    """
+
+    __slots__ = ("auth_type",)
+
+    def __init__(self, auth_type: str = "unknown") -> None:
+        self.auth_type = auth_type
+
+    def headers(self, fetcher: TokenFetcher | None = None) -> dict[str, str]:
+        raise ConfigError(
+            "this object was unpickled, and pickles never hold credentials: give them again "
+            "(workspace.with_credentials(token=...), RunHandle.attach(run_id, workspace=...), "
+            "prepare(..., workspace=...)); they are not read from the environment"
+        )
+
+    def cached_headers(self) -> dict[str, str] | None:
+        return None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Withheld, (self.auth_type,))
 
 
 class PatAuth(Credentials):

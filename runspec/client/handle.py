@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import requests
 
@@ -113,6 +114,13 @@ class RunHandle:
 
     def __repr__(self) -> str:
         return f"RunHandle(run_id={self.run_id!r}, host={self.host!r}, idempotency_token={self.idempotency_token!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The workspace pickles without its credentials: the unpickled handle refuses to send until
+        # it is attached again with credentials (RunHandle.attach(run_id, workspace=...)).
+        transport = self._run.transport
+        state = (self.run_id, transport.workspace, transport.deadline, self.idempotency_token, self.reattached)
+        return (_unpickle_handle, state)
 
     def close(self) -> None:
         """Close the HTTP session if runspec created it."""
@@ -254,3 +262,11 @@ class RunHandle:
             cancel_on_interrupt=cancel_on_interrupt,
             allow_success_with_failures=allow_success_with_failures,
         )
+
+
+def _unpickle_handle(
+    run_id: int, workspace: Connection, deadline: float, idempotency_token: str | None, reattached: bool
+) -> RunHandle:
+    return RunHandle(
+        run_id, Transport(workspace, deadline=deadline), idempotency_token=idempotency_token, reattached=reattached
+    )

@@ -39,7 +39,7 @@ from runspec.client.transport import (
     Transport,
     user_agent,
 )
-from runspec.errors import ApiError, Problem, SpecError, SubmitError, SubmitInterrupted
+from runspec.errors import ApiError, ConfigError, Problem, SpecError, SubmitError, SubmitInterrupted
 from runspec.spec import RunSpec
 from runspec.spec.limits import MAX_TOKEN
 
@@ -105,6 +105,18 @@ class PreparedRequest:
         self._options: dict[str, Any] = dict(options or {})
         self._sent = False
 
+    def __getstate__(self) -> dict[str, Any]:
+        # No credentials in a pickle: the credential headers stay behind, the workspace pickles
+        # without its credentials, and the unpickled request refuses to send until given new ones.
+        state = {name: getattr(self, name) for name in self.__slots__}
+        state["headers"] = {k: v for k, v in self.headers.items() if not is_sensitive_header(k)}
+        state["_options"] = {**self._options, "withheld": True}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            setattr(self, name, value)
+
     @property
     def idempotency_token(self) -> str | None:
         """The token in the body: resending this request can never start a second run."""
@@ -155,7 +167,12 @@ class PreparedRequest:
         options = self._options
         origin = check_host(self.url, source="the request's url")
         workspace = self._workspace
-        if workspace is None:
+        if options.get("withheld") and not any(is_sensitive_header(name) for name in self.headers):
+            raise ConfigError(  # unpickled: never credentials from the environment
+                "this request was unpickled, and pickles never hold credentials: set its Authorization header "
+                "again, or prepare it again with workspace=...; they are not read from the environment"
+            )
+        if workspace is None or options.get("withheld"):
             workspace = Connection(host=origin, credentials=_GivenHeaders(self.headers))
         elif workspace.host != origin:
             # Sent somewhere else than the workspace it was made for: only its own headers go.
@@ -288,15 +305,11 @@ def _existed_before(transport: Transport, run_id: int, before: tuple[int, int] |
 
 def _interrupted(stage: str, token: str | None, run_id: int | None) -> SubmitInterrupted:
     """The ``SubmitInterrupted`` for a Ctrl-C at ``stage`` of a submit."""
-    if run_id is not None:
-        text = f"interrupted after run {run_id} was created (idempotency token {token})"
-    elif stage == "before":
-        text = "interrupted before the submit request was sent; no run was created"
-    else:
-        text = (
-            f"interrupted while submitting: the run may have been created; submitting again with idempotency "
-            f"token {token} returns it instead of starting another"
-        )
+    text = {
+        "before": "interrupted before the submit request was sent; no run was created",
+        "sent": f"interrupted while submitting: the run may exist; submitting again with idempotency token {token} "
+        "returns it instead of starting another",
+    }.get(stage, f"interrupted after run {run_id} was created (idempotency token {token})")
     return SubmitInterrupted(text, idempotency_token=token, run_id=run_id, may_exist=stage != "before")
 
 
