@@ -85,7 +85,11 @@ def sigint_after() -> Iterator[Any]:
     finally:
         for timer in timers:
             timer.cancel()
+            timer.join(timeout=5)
         signal.signal(signal.SIGINT, previous)
+        for thread in threading.enumerate():  # the exchange the interrupt left behind ends with the server
+            if thread.name == "runspec-request":
+                thread.join(timeout=5)
 
 
 def test_ctrl_c_while_the_workspace_answers_raises_submit_interrupted_with_the_token(sigint_after: Any) -> None:

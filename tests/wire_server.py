@@ -13,6 +13,7 @@ connection. The server is plain sockets, so what a client sees is exactly what w
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import socketserver
@@ -85,6 +86,12 @@ Answer = Callable[[Seen], Reply]
 class _Handler(socketserver.StreamRequestHandler):
     server: _Server
 
+    def setup(self) -> None:
+        super().setup()
+        with self.server.lock:
+            self.server.connections.add(self.connection)
+            self.server.handlers.add(threading.current_thread())
+
     def handle(self) -> None:
         while not self.server.stopping.is_set():
             seen = self._read()
@@ -150,6 +157,9 @@ class _Server(socketserver.ThreadingTCPServer):
     def __init__(self, owner: WireServer) -> None:
         self.owner = owner
         self.stopping = threading.Event()
+        self.lock = threading.Lock()
+        self.connections: set[socket.socket] = set()
+        self.handlers: set[threading.Thread] = set()
         super().__init__(("127.0.0.1", 0), _Handler)
 
 
@@ -176,10 +186,20 @@ class WireServer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._server.stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
+        server = self._server
+        server.stopping.set()
+        server.shutdown()
+        server.server_close()
         self._thread.join(timeout=5)
+        # Every connection is closed and every thread has ended when the block is left, so no test
+        # that follows sees a thread of this one end.
+        with server.lock:
+            connections, handlers = list(server.connections), list(server.handlers)
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        for thread in handlers:
+            thread.join(timeout=5)
 
     def paths(self) -> list[str]:
         return [s.path.split("?", 1)[0] for s in self.seen]
