@@ -425,7 +425,7 @@ def test_specs_that_differ_get_different_boxes_with_distinct_titles() -> None:
     parsed = parse_mermaid(to_mermaid(body))
     titles = [sub["title"] for sub in parsed["subgraphs"].values()]
     assert titles == ["i3.xlarge, 2 workers", "i3.xlarge, 2 workers #2", "pool pool-1, single node"]
-    assert summary(body) == "run: 4 tasks, 3 job clusters"
+    assert summary(body) == "run: 4 tasks, 4 new clusters (one per task)"
 
 
 def test_direction_is_checked() -> None:
@@ -778,10 +778,12 @@ def test_text_for_ci_logs_lists_tasks_in_dependency_order_with_states() -> None:
 
 def test_summary_counts_tasks_clusters_warnings_and_states() -> None:
     body, run = load("small.json"), load("small_get.json")
-    assert summary(body) == ("nightly churn: 11 tasks, 2 job clusters, 1 existing cluster, 1 serverless environment")
+    assert summary(body) == (
+        "nightly churn: 11 tasks, 4 new clusters (one per task), 1 existing cluster, 1 serverless environment"
+    )
     assert summary(body, warnings=["a", "b"]).endswith(", 2 warnings")
     assert summary(body, state=run) == (
-        "nightly churn (running): 11 tasks, 2 job clusters, 1 existing cluster, "
+        "nightly churn (running): 11 tasks, 4 new clusters (one per task), 1 existing cluster, "
         "1 serverless environment; 4 succeeded, 1 failed, 1 upstream_failed, 1 excluded, "
         "1 disabled, 1 running, 2 pending"
     )
@@ -868,7 +870,7 @@ def test_markdown_collapses_big_runs_and_says_so() -> None:
     body = bench().large_body()
     text = markdown(body)
     first = text.splitlines()[0]
-    assert first.startswith("**large-1000**: 1000 tasks, 4 job clusters (drawn as ")
+    assert first.startswith("**large-1000**: 1000 tasks, 994 new clusters (one per task) (drawn as ")
     block = text.split("```mermaid\n", 1)[1].split("\n```\n", 1)[0]
     parsed = parse_mermaid(block)
     assert len(parsed["nodes"]) <= 100

@@ -33,6 +33,8 @@ class Stdin:
 
     stream: TextIO | None
     used: bool = False
+    #: What was read, once it was (a picture of an invalid body draws it again).
+    text: str | None = None
 
     def read(self) -> str:
         if self.used:
@@ -46,7 +48,8 @@ class Stdin:
         except (OSError, ValueError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise CliError(f"cannot read standard input: {reason}") from None
-        return decode(data) if isinstance(data, bytes) else data
+        self.text = decode(data) if isinstance(data, bytes) else data
+        return self.text
 
 
 def decode(data: bytes) -> str:
@@ -139,12 +142,17 @@ def _resolve_attribute(module: Any, module_name: str, attr: str) -> Any:
 
 
 def _as_spec(value: Any, label: str, *, strict: bool, call: bool = True) -> RunSpec:
+    return _as_spec_and_builder(value, label, strict=strict, call=call)[0]
+
+
+def _as_spec_and_builder(value: Any, label: str, *, strict: bool, call: bool = True) -> tuple[RunSpec, Run | None]:
+    """The ``RunSpec`` a SPEC's object gives, and the builder it came from when it is a ``Run``."""
     if isinstance(value, RunSpec):
-        return value
+        return value, None
     if isinstance(value, Run):
-        return value.compile()
+        return value.compile(), value
     if isinstance(value, Mapping):
-        return RunSpec.from_dict(value, strict=strict)
+        return RunSpec.from_dict(value, strict=strict), None
     if call and callable(value) and not isinstance(value, type):
         try:
             inspect.signature(value).bind()
@@ -158,7 +166,7 @@ def _as_spec(value: Any, label: str, *, strict: bool, call: bool = True) -> RunS
             raise
         except BaseException as exc:
             raise CliError(f"calling {label}() failed: {_describe_exception(exc)}") from None
-        return _as_spec(produced, f"{label}()", strict=strict, call=False)
+        return _as_spec_and_builder(produced, f"{label}()", strict=strict, call=False)
     kind = type(value).__name__
     what = "it is" if call else "the function returned"
     raise CliError(f"{what} {article(kind)} {kind}, not a Run, a RunSpec or a function returning one")
@@ -202,8 +210,16 @@ def _kind_of(path: Path) -> str:
 
 
 def load(source: str, stdin: Stdin, *, strict: bool = True) -> RunSpec:
+    return load_with_builder(source, stdin, strict=strict)[0]
+
+
+def load_with_builder(source: str, stdin: Stdin, *, strict: bool = True) -> tuple[RunSpec, Run | None]:
+    """
+    ``load``, and the builder the run came from when the SPEC names a ``Run`` (or a function returning
+    one): it knows the names of the run's clusters (``Run.cluster()``), which the body does not.
+    """
     if source == "-":
-        return RunSpec.from_json(stdin.read(), strict=strict)
+        return RunSpec.from_json(stdin.read(), strict=strict), None
     path = Path(source)
     kind = _kind_of(path)
     if kind == "file":
@@ -211,7 +227,7 @@ def load(source: str, stdin: Stdin, *, strict: bool = True) -> RunSpec:
             data = path.read_bytes()
         except OSError as exc:
             raise CliError(f"cannot read it: {exc.strerror or exc}") from None
-        return RunSpec.from_json(decode(data), strict=strict)
+        return RunSpec.from_json(decode(data), strict=strict), None
     if kind == "dir":
         raise CliError("a directory; give a JSON file, '-' or module:attribute")
     match = _MODULE_REF.fullmatch(source)
@@ -222,20 +238,33 @@ def load(source: str, stdin: Stdin, *, strict: bool = True) -> RunSpec:
     module_name, attr = match.group("module"), match.group("attr")
     module = _import_module(module_name)
     value = _resolve_attribute(module, module_name, attr)
-    return _as_spec(value, source, strict=strict)
+    return _as_spec_and_builder(value, source, strict=strict)
 
 
 class InvalidSpec(Exception):
-    def __init__(self, source: str, error: SpecError) -> None:
+    """A SPEC (or a job, ``lenient=False``: its command takes no ``--lenient``) that is not a valid run."""
+
+    def __init__(self, source: str, error: SpecError, *, lenient: bool = True) -> None:
         super().__init__(str(error))
         self.source = source
         self.error = error
+        self.lenient = lenient
 
 
 def load_or_exit(source: str, *, strict: bool = True) -> RunSpec:
     """``load_spec``, with errors that name the SPEC (``InvalidSpec``, or ``CliError`` exiting 2)."""
     try:
         return load_spec(source, strict=strict)
+    except SpecError as exc:
+        raise InvalidSpec(source, exc) from None
+    except CliError as exc:
+        raise CliError(f"{source}: {exc.message}", exc.code) from None
+
+
+def load_builder_or_exit(source: str, *, strict: bool = True, stdin: Stdin | None = None) -> tuple[RunSpec, Run | None]:
+    """``load_or_exit``, and the builder the run came from (``None`` for a body)."""
+    try:
+        return load_with_builder(source, stdin if stdin is not None else Stdin(sys.stdin), strict=strict)
     except SpecError as exc:
         raise InvalidSpec(source, exc) from None
     except CliError as exc:

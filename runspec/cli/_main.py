@@ -168,7 +168,7 @@ def _run(argv: Sequence[str] | None) -> int:
     try:
         return handler(args)
     except InvalidSpec as exc:
-        report_invalid(exc.source, exc.error)
+        report_invalid(exc.source, exc.error, lenient=exc.lenient)
         return EXIT_INVALID
     except OutputError as exc:
         _drop_stdout()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextvars import ContextVar
@@ -63,29 +64,44 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def for_shell(problem: Problem) -> Problem:
+# Python spellings in the job conversion's messages, and how the command line says them.
+_SHELL_SPELLINGS = (
+    (re.compile(r"parameters=\{'([^']+)': \.\.\.\}"), r"--param \1=VALUE"),
+    (re.compile(r"parameters=\{\.\.\.\}"), "--param NAME=VALUE"),
+)
+
+
+def for_shell(problem: Problem, *, lenient: bool = True, warning: bool = False) -> Problem:
     """
-    The problem as the command shows it: an ``unknown-field`` points at ``--lenient``, not Python's ``strict=False``.
+    The problem as the command shows it: ``--param NAME=VALUE`` for Python's ``parameters={...}``; an
+    ``unknown-field`` points at ``--lenient``, not Python's ``strict=False`` (``lenient=False``, for the
+    commands that read a job and take no ``--lenient``: says to remove the field).
     """
-    if problem.code != "unknown-field":
-        return problem
-    message = problem.message.replace("extra={...} or strict=False", "--lenient").replace("strict=False", "--lenient")
-    if "--lenient" not in message:
-        message += " (--lenient passes it through)"
-    return Problem(problem.path, problem.code, message)
+    message = problem.message
+    for pattern, shell in _SHELL_SPELLINGS:
+        message = pattern.sub(shell, message)
+    if problem.code == "unknown-field" and not warning:
+        if lenient:
+            message = message.replace("extra={...} or strict=False", "--lenient").replace("strict=False", "--lenient")
+            if "--lenient" not in message:
+                message += " (--lenient passes it through)"
+        else:
+            message = re.sub(r"\s*\([^()]*(?:strict=False|extra=)[^()]*\)", "", message)
+            message += " (a job is converted from the fields runspec knows: remove it)"
+    return problem if message == problem.message else Problem(problem.path, problem.code, message)
 
 
-def problem_lines(problems: Sequence[Problem], prefix: str = "") -> list[str]:
-    """One indented line per problem (``prefix`` ``"warning: "`` for warnings, shown as they are)."""
-    return [f"  {prefix}{p if prefix else for_shell(p)}" for p in problems]
+def problem_lines(problems: Sequence[Problem], prefix: str = "", *, lenient: bool = True) -> list[str]:
+    """One indented line per problem (``prefix`` ``"warning: "`` for warnings), as the command says it."""
+    return [f"  {prefix}{for_shell(p, lenient=lenient, warning=bool(prefix))}" for p in problems]
 
 
-def report_invalid(source: str, exc: SpecError) -> None:
+def report_invalid(source: str, exc: SpecError, *, lenient: bool = True) -> None:
     """The one line and the problems of an invalid spec, on standard error."""
     error(f"{source} is not a valid run ({plural(len(exc.problems), 'problem')}):")
-    for line in problem_lines(exc.problems):
+    for line in problem_lines(exc.problems, lenient=lenient):
         echo(line, file=sys.stderr)
-    for line in problem_lines(exc.warnings, "warning: "):
+    for line in problem_lines(exc.warnings, "warning: ", lenient=lenient):
         echo(line, file=sys.stderr)
 
 

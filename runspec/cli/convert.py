@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runspec.cli._loading import InvalidSpec, Stdin, load_or_exit
+from runspec.cli._loading import InvalidSpec, Stdin, load_builder_or_exit
 from runspec.cli._options import FORMATTER, SPEC_HELP
 from runspec.cli._output import EXIT_OK, CliError, echo, report_warnings
 from runspec.errors import SpecError
@@ -56,7 +56,7 @@ def load_job(
             raise CliError(f"{source}: --job picks a job of a bundle's output; this file holds one job")
         return RunSpec.from_job_settings(data, run_name=run_name, parameters=values or None)
     except SpecError as exc:
-        raise InvalidSpec(source, exc) from None
+        raise InvalidSpec(source, exc, lenient=False) from None
 
 
 def _read_json(source: str) -> dict[str, Any]:
@@ -69,7 +69,7 @@ def _read_json(source: str) -> dict[str, Any]:
     try:
         data = read_json(text)  # too deep, or an integer too long to read, is invalid-json too
     except SpecError as exc:
-        raise InvalidSpec(source, exc) from None
+        raise InvalidSpec(source, exc, lenient=False) from None
     if not isinstance(data, dict):
         raise CliError(f"{source}: expected a JSON object with a job's settings")
     return data
@@ -110,9 +110,10 @@ def cmd_convert(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.job is not None or args.param:
         raise CliError("--job and --param read a job; with --to job FILE is a one-time run")
-    spec = load_or_exit(args.file)
+    spec, builder = load_builder_or_exit(args.file)
     report_warnings(spec)
-    job = spec.to_job_settings(name=args.name)
+    # A builder knows its clusters' names (Run.cluster()); the job's clusters keep them.
+    job = builder.to_job_settings(name=args.name) if builder is not None else spec.to_job_settings(name=args.name)
     _write(json.dumps(job, indent=2, ensure_ascii=False), args.output)
     return EXIT_OK
 

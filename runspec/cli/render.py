@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from runspec.cli._loading import load_or_exit
+from runspec.cli._loading import InvalidSpec, Stdin, load_builder_or_exit
 from runspec.cli._options import FORMATTER, SPEC_HELP, lenient_option, nonempty_token, workspace_options
-from runspec.cli._output import EXIT_OK, echo, note, report_warnings, use_color
+from runspec.cli._output import EXIT_INVALID, EXIT_OK, echo, note, report_invalid, report_warnings, use_color
 from runspec.cli._workspace import config_line, resolve
 from runspec.spec import RunSpec
 
@@ -47,8 +48,43 @@ def _prepare(spec: RunSpec, args: argparse.Namespace) -> PreparedRequest:
     return prepare(spec, workspace=workspace, idempotency_token=args.idempotency_token)
 
 
+def _body_as_written(source: str, stdin: Stdin) -> dict[str, Any] | None:
+    """The JSON object a SPEC file (or standard input, as read) holds, whatever its problems; else ``None``."""
+    try:
+        text = stdin.text if source == "-" else Path(source).read_text(encoding="utf-8-sig")
+        body = json.loads(text) if text is not None else None
+    except (OSError, ValueError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _draw_invalid(args: argparse.Namespace, stdin: Stdin, invalid: InvalidSpec) -> int:
+    """A picture of a body that is not a valid run, as written (pictures draw invalid runs), then its problems."""
+    from runspec.picture import render as draw
+
+    body = _body_as_written(args.spec, stdin)
+    if body is None:
+        raise invalid
+    options: dict[str, Any] = {"color": use_color(sys.stdout)} if args.graph == "text" else {}
+    try:
+        picture = draw(body, args.graph, **options)
+    except (TypeError, ValueError, KeyError, AttributeError):  # too broken to draw: the problems say why
+        raise invalid from None
+    echo(picture.rstrip("\n"))
+    report_invalid(invalid.source, invalid.error, lenient=invalid.lenient)
+    return EXIT_INVALID
+
+
 def cmd_render(args: argparse.Namespace) -> int:
-    spec = load_or_exit(args.spec, strict=not args.lenient)
+    stdin = Stdin(sys.stdin)
+    try:
+        spec, builder = load_builder_or_exit(args.spec, strict=not args.lenient, stdin=stdin)
+    except InvalidSpec as invalid:
+        if args.graph is None or args.request:
+            raise
+        return _draw_invalid(args, stdin, invalid)
+    # A builder names its clusters (Run.cluster()); a body's pictures title them from the cluster itself.
+    drawn: Any = builder if builder is not None else spec
     if args.request:
         prepared = _prepare(spec, args)
         if args.json:
@@ -58,11 +94,11 @@ def cmd_render(args: argparse.Namespace) -> int:
         if not args.idempotency_token and not spec.idempotency_token:
             note("note: the idempotency token is new each time; submit mints its own unless given --idempotency-token")
     elif args.graph == "text":
-        echo(spec.to_text(color=use_color(sys.stdout)).rstrip("\n"))
+        echo(drawn.to_text(color=use_color(sys.stdout)).rstrip("\n"))
     elif args.graph == "mermaid":
-        echo(spec.to_mermaid().rstrip("\n"))
+        echo(drawn.to_mermaid().rstrip("\n"))
     elif args.graph == "dot":
-        echo(spec.to_dot().rstrip("\n"))
+        echo(drawn.to_dot().rstrip("\n"))
     else:
         echo(spec.to_json(indent=2))
     report_warnings(spec)

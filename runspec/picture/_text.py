@@ -66,8 +66,11 @@ def summary_line(graph: Graph, warnings: int) -> str:
         for kind, _ in seen:
             counts[kind] += 1
     parts = [_plural(len(graph.tasks), "task")]
-    if counts["new"]:
-        parts.append(_plural(counts["new"], "job cluster"))
+    # runs/submit has no shared job clusters: each task on a new_cluster starts a cluster of its own,
+    # however alike their specs (which the boxes group), so the count is of tasks, not of boxes.
+    starting = sum(1 for t in graph.tasks if t.compute is not None and t.compute[0] == "new")
+    if starting:
+        parts.append(_plural(starting, "new cluster") + (" (one per task)" if starting > 1 else ""))
     if counts["existing"]:
         parts.append(_plural(counts["existing"], "existing cluster"))
     if counts["env"]:

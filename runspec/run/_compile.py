@@ -152,15 +152,11 @@ class Intent:
             fields["tasks"] = tuple(built)
         fields.update(top)
         spec = RunSpec._new(fields, self.extra)
-        warnings = [
-            Problem(
-                f"$.tasks[{indexes[0]}].new_cluster",
-                "cluster-per-task",
-                f"cluster {name!r} is copied into {len(indexes)} tasks ({_first_keys(keys, indexes)}); runs/submit "
-                f"starts a separate cluster for each of them",
-            )
+        warnings = [_cluster_per_task(name, indexes, keys, built) for name, indexes in used.items() if len(indexes) > 1]
+        warnings += [
+            _cluster_per_task(name, indexes, keys, built)
             for name, indexes in used.items()
-            if len(indexes) > 1
+            if len(indexes) == 1 and built[indexes[0]].for_each_task is not None
         ]
         spec._finish(self.problems, self.load_warnings, extra_warnings=warnings)
         cluster_keys = self.cluster_keys
@@ -300,3 +296,31 @@ def _derive_keys(tasks: list[AddTask]) -> list[str]:
         taken.add(key)
         keys.append(key)
     return keys
+
+
+def _cluster_per_task(name: str, indexes: list[int], keys: list[str], built: list[Any]) -> Problem:
+    """
+    The ``cluster-per-task`` warning of a named cluster: runs/submit starts one for each task that uses
+    it, and a for_each task starts one for each iteration of the task it repeats.
+    """
+    loops = [keys[i] for i in indexes if built[i].for_each_task is not None]
+    per_iteration = (
+        f"; the for_each task{'s' if len(loops) > 1 else ''} {', '.join(map(repr, loops))} start"
+        f"{'' if len(loops) > 1 else 's'} one for each iteration"
+        if loops
+        else ""
+    )
+    if len(indexes) == 1:
+        return Problem(
+            f"$.tasks[{indexes[0]}].for_each_task.task.new_cluster",
+            "cluster-per-task",
+            f"cluster {name!r} goes to the task that for_each task {keys[indexes[0]]!r} repeats; runs/submit "
+            f"starts a separate cluster for each iteration",
+        )
+    path = f"$.tasks[{indexes[0]}]" + (".for_each_task.task" if built[indexes[0]].for_each_task is not None else "")
+    return Problem(
+        f"{path}.new_cluster",
+        "cluster-per-task",
+        f"cluster {name!r} is copied into {len(indexes)} tasks ({_first_keys(keys, indexes)}); runs/submit "
+        f"starts a separate cluster for each of them{per_iteration}",
+    )

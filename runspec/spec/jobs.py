@@ -55,7 +55,8 @@ JOB_ONLY_FIELDS: dict[str, str] = {
     "trigger starts it again",
     "continuous": "the run starts once and is not started again when it ends",
     "max_concurrent_runs": "each submit starts one more run; nothing limits how many run at the same time",
-    "tags": "the tags in each new_cluster.custom_tags still reach the clusters",
+    "tags": "the job's tags reach neither the run nor its clusters (to tag the clusters, put the tags in each "
+    "new_cluster.custom_tags)",
     "format": "every one-time run has the multi-task format",
     "edit_mode": "a one-time run cannot be edited in the UI at all",
     "deployment": "the run belongs to no bundle or other deployment",
@@ -253,6 +254,7 @@ class _Converter:
                 if got_parameters:
                     pushed.append(converted.get("task_key"))
         self._cluster_warnings(clusters, used, body.get("tasks"))
+        self._drop_unused_environments(body)
         if params.defined:
             self.warn("$.parameters", "job-parameters-inlined", params.warning(pushed))
         if _may_hold_references(body):
@@ -404,6 +406,33 @@ class _Converter:
         self.cluster_paths[jpath(path, "new_cluster")] = f"$.job_clusters[{position}].new_cluster"
         if not used[key] or used[key][-1] != index:  # (a for_each task and its repeated task count once)
             used[key].append(index)
+
+    def _drop_unused_environments(self, body: dict[str, Any]) -> None:
+        """An environment no task uses is dropped with a warning: runs/submit refuses it, a job keeps it."""
+        environments = body.get("environments")
+        if not isinstance(environments, list):
+            return
+        used: set[Any] = set()
+        for task in body.get("tasks") or []:
+            for one in (task, (task.get("for_each_task") or {}).get("task")) if isinstance(task, Mapping) else ():
+                if isinstance(one, Mapping) and one.get("environment_key") is not None:
+                    used.add(one.get("environment_key"))
+        kept = []
+        for position, environment in enumerate(environments):
+            key = environment.get("environment_key") if isinstance(environment, Mapping) else None
+            if key is None or key in used:
+                kept.append(environment)
+                continue
+            self.warn(
+                f"$.environments[{position}]",
+                "job-field-dropped",
+                f"environment {key!r} is used by no task; a one-time run cannot declare an environment no task "
+                "uses, so it is dropped",
+            )
+        if kept:
+            body["environments"] = kept
+        else:
+            del body["environments"]
 
     def _cluster_warnings(self, clusters: dict[str, tuple[int, Any]], used: dict[str, list[int]], tasks: Any) -> None:
         for key, (position, _) in clusters.items():
