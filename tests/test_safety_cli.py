@@ -114,6 +114,7 @@ def in_process(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str
     [
         ("convert", "{file}", "--to", "run"),
         ("submit", "{file}", "--from-job"),
+        ("submit-many", "{file}"),
     ],
 )
 def test_deeply_nested_job_json_is_one_invalid_json_problem(

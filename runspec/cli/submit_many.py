@@ -28,6 +28,7 @@ from runspec.cli._output import (
 from runspec.cli._signals import interrupt_code, interrupt_words, signals_as_interrupts
 from runspec.cli._workspace import report_workspace_error, resolve
 from runspec.errors import Problem, RunspecError, SpecError
+from runspec.spec.run_spec import read_json
 
 if TYPE_CHECKING:  # pragma: no cover
     from runspec.cli._options import Commands
@@ -66,9 +67,9 @@ def read_items(source: str, prefix: str | None) -> list[tuple[str, dict[str, Any
             raise CliError(f"{source}: the file has no bodies (one JSON object a line)")
     for default_key, where, text in entries:
         try:
-            body = json.loads(text)
-        except ValueError as exc:
-            problems.append(Problem(f"[{where}]", "invalid-json", f"not JSON: {exc}"))
+            body = read_json(text)  # too deep, or a number of thousands of digits: invalid-json too
+        except SpecError as exc:
+            problems.extend(Problem(f"[{where}]", p.code, p.message) for p in exc.problems)
             continue
         if not isinstance(body, dict):
             problems.append(Problem(f"[{where}]", "invalid-json", "a body is a JSON object"))
