@@ -118,9 +118,9 @@ def add_parser(commands: Commands) -> None:
         help="serve a local Jobs API for one-time runs until Ctrl-C",
         description=(
             "Serve the runspec emulator, a local Jobs API 2.2 for one-time runs (submit, get, get-output,\n"
-            "cancel, list, delete; 2.0 and 2.1 too) on 127.0.0.1, until Ctrl-C. Runs move through the real\n"
-            "life cycle; every task succeeds after a short while unless --script says otherwise. Point\n"
-            "runspec or any Databricks client at it.\n\n"
+            "cancel, cancel-all, list, delete, repair; 2.0 and 2.1 too) on 127.0.0.1, until Ctrl-C. Runs\n"
+            "move through the real life cycle; every task succeeds after a short while unless --script\n"
+            "says otherwise. Point runspec or any Databricks client at it.\n\n"
             '--script FILE is JSON mapping task keys ("*": every other task) to outcomes, or to a list of\n'
             "outcomes by attempt (the last repeats):\n"
             '  {"transform": {"error": "division by zero", "trace": "File etl.py, line 3 ..."},\n'

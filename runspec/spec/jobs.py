@@ -20,13 +20,21 @@ from typing import Any, NamedTuple
 
 from runspec.errors import Problem, SpecError
 from runspec.spec._base import jpath
-from runspec.spec._job_objects import JobSettings
+from runspec.spec._job_objects import CreateJob, JobSettings
 from runspec.spec._job_parameters import JobParameters
 from runspec.spec._run_to_job import run_to_job
 from runspec.spec._schema import closest, schema_fields
 from runspec.spec.run_spec import RunSpec
 
-__all__ = ["JOB_ONLY_FIELDS", "JobConversion", "bundle_job_to_run", "job_to_run", "run_to_job"]
+__all__ = [
+    "JOB_ONLY_FIELDS",
+    "CreateJob",
+    "JobConversion",
+    "JobSettings",
+    "bundle_job_to_run",
+    "job_to_run",
+    "run_to_job",
+]
 
 #: Job fields a one-time run carries unchanged (their names and shapes are the same in runs/submit).
 CARRIED_FIELDS = (
