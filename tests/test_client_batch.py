@@ -1,4 +1,10 @@
-"""``Workspace.submit_many``: many keyed runs within the workspace's budgets, resumable, followed cheaply."""
+"""
+``Workspace.submit_many``: many keyed runs within the workspace's budgets, resumable, followed cheaply.
+
+Every test runs the client against the emulator in-process (``Emulator.transport()``) on a ``ManualClock``
+that the batch's own pauses move: no socket, no real waiting. The kill-and-resume test, which needs real
+processes, is in ``test_client_batch_kill.py``.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ import pytest
 from runspec import KeyConflict, SpecError
 from runspec.client import Workspace
 from runspec.client.batch import BatchProgress
-from runspec.testing import Emulator, Fault, Limits, Outcome, TaskContext, Timing
+from runspec.testing import Emulator, Fault, Limits, ManualClock, Outcome, TaskContext, Timing
 
 TOKEN = "batch-token"
 
@@ -32,11 +38,18 @@ def items(n: int, prefix: str = "day") -> dict[str, dict[str, Any]]:
     return {f"{prefix}/{i:03d}": body(f"{prefix}-{i}") for i in range(n)}
 
 
+def emulator(**options: Any) -> Emulator:
+    """An emulator on a manual clock that only the client's pauses move."""
+    return Emulator(token=TOKEN, clock=ManualClock(), stall_after=None, **options)
+
+
 def workspace(emu: Emulator) -> Workspace:
-    return Workspace.resolve(emu.url, TOKEN)
+    clock = emu.clock
+    assert isinstance(clock, ManualClock)
+    return Workspace.resolve(token=TOKEN, transport=emu.transport(), sleep=clock.advance, clock=clock.now)
 
 
-FAST = 200.0  # requests per second: the emulator on loopback takes them; the default (20) is for workspaces
+FAST = 200.0  # requests per second (emulated time); the default (20) is for workspaces
 
 
 def one_run_per_key(emu: Emulator) -> Counter[str]:
@@ -45,7 +58,7 @@ def one_run_per_key(emu: Emulator) -> Counter[str]:
 
 def test_a_batch_stays_inside_the_active_limit_and_every_item_succeeds() -> None:
     limits = Limits(max_active_tasks=4)
-    with Emulator(token=TOKEN, speed=50, limits=limits) as emu:
+    with emulator(limits=limits) as emu:
         seen: list[BatchProgress] = []
         batch = workspace(emu).submit_many(
             items(24), max_active_tasks=100, progress=seen.append, requests_per_second=FAST
@@ -61,7 +74,7 @@ def test_a_batch_stays_inside_the_active_limit_and_every_item_succeeds() -> None
 
 
 def test_the_batch_keeps_its_own_budget_of_active_tasks() -> None:
-    with Emulator(token=TOKEN, speed=50, timing=Timing(duration=2.0)) as emu:
+    with emulator(timing=Timing(duration=2.0)) as emu:
         batch = workspace(emu).submit_many(
             {f"k{i}": body(f"r{i}", "a", "b") for i in range(6)}, max_active_tasks=4, requests_per_second=FAST
         )
@@ -73,7 +86,7 @@ def test_the_batch_keeps_its_own_budget_of_active_tasks() -> None:
 
 
 def test_running_the_batch_again_reattaches_and_starts_nothing_twice() -> None:
-    with Emulator(token=TOKEN, speed=50) as emu:
+    with emulator() as emu:
         ws = workspace(emu)
         first = ws.submit_many(items(10), requests_per_second=FAST)
         again = ws.submit_many(items(12), requests_per_second=FAST)
@@ -85,7 +98,7 @@ def test_running_the_batch_again_reattaches_and_starts_nothing_twice() -> None:
 
 
 def test_a_changed_spec_under_the_same_key_is_a_key_conflict_for_that_item_only() -> None:
-    with Emulator(token=TOKEN, speed=50) as emu:
+    with emulator() as emu:
         ws = workspace(emu)
         ws.submit_many(items(3), requests_per_second=FAST)
         changed = {**items(3), "day/001": body("day-1", "other")}
@@ -99,7 +112,7 @@ def test_a_changed_spec_under_the_same_key_is_a_key_conflict_for_that_item_only(
 
 
 def test_every_spec_is_checked_before_the_first_is_sent() -> None:
-    with Emulator(token=TOKEN) as emu:
+    with emulator() as emu:
         bad = {"a": body("a"), "b": {"run_name": "b", "tasks": []}, "c": {"tasks": [{"task_key": "x"}]}}
         with pytest.raises(SpecError) as caught:
             workspace(emu).submit_many(bad, requests_per_second=FAST)
@@ -112,9 +125,7 @@ def test_every_spec_is_checked_before_the_first_is_sent() -> None:
 
 
 def test_the_hourly_limit_and_429s_hold_items_and_an_unrelated_400_fails_one_item_with_its_key() -> None:
-    # speed=3600: the emulator's hour is one real second.
-    limits = Limits(runs_per_hour=4, requests_per_second=40)
-    with Emulator(token=TOKEN, speed=3600, limits=limits) as emu:
+    with emulator(limits=Limits(runs_per_hour=4)) as emu:
         emu.inject(Fault.throttle(retry_after=1), "runs/list", times=1)
         emu.inject(
             Fault.error(400, "INVALID_PARAMETER_VALUE", "Cluster c does not exist"), "runs/submit", skip=2, times=1
@@ -129,7 +140,7 @@ def test_the_hourly_limit_and_429s_hold_items_and_an_unrelated_400_fails_one_ite
 
 
 def test_a_failed_run_is_reported_with_its_task_and_repair_failed_reruns_it() -> None:
-    with Emulator(token=TOKEN, speed=50) as emu:
+    with emulator() as emu:
         emu.script("flaky", [Outcome.fail("division by zero"), Outcome.success()])
         batch = workspace(emu).submit_many({"ok": body("ok"), "bad": body("bad", "flaky")}, requests_per_second=FAST)
         assert batch.summary() == {"succeeded": 1, "failed": 1}
@@ -151,7 +162,7 @@ def test_a_run_skipped_by_a_limit_is_sent_again_under_the_next_attempt() -> None
             return Outcome.fail("workspace limit", code="WORKSPACE_RUN_LIMIT_EXCEEDED", type="INTERNAL_ERROR")
         return Outcome.success()
 
-    with Emulator(token=TOKEN, speed=50) as emu:
+    with emulator() as emu:
         emu.script("main", first_run_skipped)
         batch = workspace(emu).submit_many(items(1), requests_per_second=FAST)
         outcome = batch.results["day/000"]
@@ -165,7 +176,7 @@ def test_a_run_skipped_by_a_limit_is_sent_again_under_the_next_attempt() -> None
 
 
 def test_ctrl_c_cancels_what_the_batch_started_unless_asked_to_keep_it_running() -> None:
-    with Emulator(token=TOKEN, speed=1, timing=Timing(duration=60)) as emu:
+    with emulator(timing=Timing(duration=60)) as emu:
         ws = workspace(emu)
 
         def stop_at_three(progress: BatchProgress) -> None:

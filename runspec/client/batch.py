@@ -33,7 +33,8 @@ How it works:
   the oldest run still followed, 24 a page) instead of one ``runs/get`` per run per poll; a run that
   ended is read once more with ``runs/get`` only when the list does not say enough (it failed: its
   failed tasks and their errors are read; or it has more than 100 tasks). The polls come every quarter
-  second while runs keep ending, and further apart (up to five seconds) while nothing changes.
+  second while runs keep ending or items wait for runs to end, and further apart (up to five seconds)
+  while nothing changes.
 * **Interrupts.** Ctrl-C (``KeyboardInterrupt``) stops sending and cancels every run of the batch still
   active, then re-raises (the ``Batch`` is on the exception as ``batch``); with
   ``cancel_on_interrupt=False`` the runs go on and running the batch again resumes it.
@@ -241,6 +242,7 @@ class _Item:
     token: str = ""
     handle: RunHandle | None = None
     start_time: int | None = None
+    sent_at: float = 0.0  # when the submit answered (this process's clock)
     checked: bool = False  # the key's run was compared with the spec
     not_before: float = 0.0
     holds: int = 0
@@ -336,6 +338,8 @@ class Batch:
         self._active_weight = 0
         self._next_poll = 0.0
         self._poll_pause = _FAST_POLL
+        self._want_slots = False  # an item waits for runs of the batch to end
+        self._shortest: float | None = None  # the shortest run seen, submit to seen ended (this clock)
         self._newest_before: tuple[int, int] | None = None
         self._began = self._clock()
         self._last_report: BatchProgress | None = None
@@ -510,7 +514,9 @@ class Batch:
         if len(self._created) >= self.runs_per_hour:
             self._hour_hold = self._created[0] + _HOUR
             return False
-        return not self._active_weight or self._active_weight + item.weight <= self.max_active_tasks
+        fits = not self._active_weight or self._active_weight + item.weight <= self.max_active_tasks
+        self._want_slots = not fits
+        return fits
 
     def _send_ready(self) -> None:
         """Submit the items that are due, in order, while the budgets allow."""
@@ -584,7 +590,9 @@ class Batch:
         item.start_time = None
         self._running[run_id] = item
         self._active_weight += item.weight
-        self._next_poll = min(self._next_poll, self._clock() + _FAST_POLL)
+        item.sent_at = self._clock()
+        if self._shortest is None:  # nothing to predict ends from yet
+            self._next_poll = min(self._next_poll, item.sent_at + _FAST_POLL)
 
     def _not_started(self, item: _Item, exc: RunspecError) -> None:
         item.outcome.status = "not started"
@@ -663,8 +671,35 @@ class Batch:
                     log.warning("key %r: cannot read run %d (%s); trying again later", item.key, run_id, exc)
                     continue
             changed = self._look(item, raw) or changed
-        self._poll_pause = _FAST_POLL if changed else min(_SLOW_POLL, self._poll_pause * _POLL_GROWTH)
-        self._next_poll = self._clock() + self._poll_pause
+        self._schedule(changed)
+
+    def _schedule(self, changed: bool) -> None:
+        """
+        When to poll next. Items waiting for task runs to free up need each end seen soon: with no
+        run seen end yet, every quarter second while anything changes. Once runs have ended, the
+        shortest (submit to seen ended) predicts when the others end: the poll comes when the next
+        of them is due, and runs past their due time are looked at again with a growing pause.
+        Otherwise the pause grows by half each poll that saw nothing change, up to five seconds.
+        """
+        now = self._clock()
+        busy = changed or (self._want_slots and bool(self._queue))
+        self._poll_pause = _FAST_POLL if busy else min(_SLOW_POLL, self._poll_pause * _POLL_GROWTH)
+        following = now + self._poll_pause
+        shortest = self._shortest
+        if shortest is None or not self._running:
+            self._next_poll = following
+            return
+        margin = 0.02
+        due = sorted(item.sent_at + shortest + margin for item in self._running.values() if item.sent_at)
+        ahead = [t for t in due if t > now]
+        overdue = len(due) > len(ahead)
+        if not ahead:
+            self._next_poll = following
+            return
+        predicted = ahead[0]
+        if overdue and not changed:
+            predicted = min(predicted, following)
+        self._next_poll = min(max(predicted, now + 0.05), now + _SLOW_POLL)
 
     def _look(self, item: _Item, raw: dict[str, Any]) -> bool:
         """Take in what the workspace says of an item's run; True when the run ended."""
@@ -690,6 +725,9 @@ class Batch:
             item.checked = True
         if not run.state.finished:
             return False
+        if item.sent_at and not item.outcome.reattached:
+            took = self._clock() - item.sent_at
+            self._shortest = took if self._shortest is None else min(self._shortest, took)
         self._end(item, run_id)
         outcome = item.outcome
         outcome.run = run
