@@ -19,6 +19,9 @@ The client layer: send a run to a workspace exactly once and follow it to its en
     handle.reattached                      # True when that run existed before this call
     handle.repair()                        # re-run the failed tasks of a finished run; then wait()
 
+    batch = workspace.submit_many({key: spec, ...})   # many keyed runs within the workspace's limits
+    batch.results[key].status              # "succeeded", "failed", ...; running it again resumes it
+
 This package is the only part of runspec that imports ``requests``; ``import runspec`` loads it on
 first use of ``runspec.submit`` or ``runspec.RunHandle``.
 """
@@ -26,6 +29,7 @@ first use of ``runspec.submit`` or ``runspec.RunHandle``.
 from __future__ import annotations
 
 from runspec._log import quiet
+from runspec.client.batch import Batch, BatchProgress, ItemOutcome
 from runspec.client.credentials import AuthHook, clear_token_cache
 from runspec.client.handle import Progress, RunHandle
 from runspec.client.hosts import check_host, normalize_host
@@ -41,6 +45,9 @@ __all__ = [
     "DEFAULT_DEADLINE",
     "DEFAULT_TIMEOUT",
     "AuthHook",
+    "Batch",
+    "BatchProgress",
+    "ItemOutcome",
     "OutputView",
     "PreparedRequest",
     "Progress",

@@ -469,7 +469,7 @@ class Batch:
         """Seconds until something can happen: a poll, a held item, a request token."""
         now = self._clock()
         moments = [self._next_poll] if self._running else []
-        if self._queue:
+        if self._queue and not (self._want_slots and self._running):  # else only a poll can free task runs
             head = min(self._queue, key=lambda item: item.not_before)
             moments.append(max(head.not_before, self._hour_hold, self._capacity_hold, now + self._rate.wait_time()))
         if not moments:
