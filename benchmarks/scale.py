@@ -128,7 +128,8 @@ def occupancy(runs: list[dict[str, Any]], items: int, least: int = ACTIVE - 2) -
 
 
 def _run_batch(kind: str, count: int, *, speed: float, timing: Timing, rate: float, kills: list[int]) -> dict[str, Any]:
-    with Emulator(token=TOKEN, speed=speed, timing=timing, limits=Limits(max_active_tasks=ACTIVE)) as emu:
+    limits = Limits(max_active_tasks=ACTIVE)
+    with Emulator(token=TOKEN, speed=speed, timing=timing, limits=limits, request_log_size=10**7) as emu:
         began = time.monotonic()
         killed = 0
         for point in kills:
@@ -222,11 +223,10 @@ def part_cli() -> dict[str, Any]:
             "500",
         ]
         first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+        again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)  # resumes
         good = Path(tmp) / "good.jsonl"
         good.write_text("".join(json.dumps(b) + "\n" for i, b in enumerate(bodies[:50]) if i != 9))
-        second = subprocess.run(
-            [*command[:4], str(good), "--wait", "--key-prefix", "backfill"], env=env, capture_output=True, text=True
-        )
+        second = subprocess.run([*command[:4], str(good), "--wait"], env=env, capture_output=True, text=True)
         wrong = subprocess.run(command, env={**env, "DATABRICKS_TOKEN": "wrong"}, capture_output=True, text=True)
         stopped = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(2.0)
@@ -234,7 +234,8 @@ def part_cli() -> dict[str, Any]:
         _, stopped_err = stopped.communicate(timeout=60)
     return {
         "first": {"exit": first.returncode, "stdout": first.stdout, "stderr_tail": first.stderr[-400:]},
-        "resumed_all_good": {"exit": second.returncode, "stdout": second.stdout},
+        "again_resumed": {"exit": again.returncode, "stdout": again.stdout},
+        "all_good": {"exit": second.returncode, "stdout": second.stdout},
         "wrong_token": {"exit": wrong.returncode, "stderr": wrong.stderr.strip()[-300:]},
         "sigterm": {"exit": stopped.returncode, "stderr_tail": stopped_err.strip()[-300:]},
     }
