@@ -214,8 +214,7 @@ class Connection:
         return replace(self, credentials=found.credentials, credentials_source=found.credentials_source)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # Pickled without credentials (see Withheld) and without what belongs to this process: the
-        # session, transport, sleep and clock are the defaults again once unpickled.
+        # No credentials (see Withheld), nor the session, transport, sleep and clock of this process.
         kept = {
             "host": self.host,
             "credentials": self.credentials,
@@ -480,10 +479,7 @@ def _choose_credentials(place: _Place, host: str, clock: Callable[[], float]) ->
 
 
 def _refuse_crossing(profile: _Place, how: str, host_place: _Place, host: str) -> None:
-    """
-    Credentials read from a profile go only to that profile's host: a host set elsewhere (an argument,
-    a flag, the environment) is refused unless it is the same workspace.
-    """
+    """Credentials from a profile go only to its host: a host set elsewhere must be the same one."""
     source = host_place.name("host") + host_place.where
     if profile.host is not None and origin_of(profile.host) == origin_of(host):
         return

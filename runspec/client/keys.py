@@ -33,10 +33,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from runspec.errors import ApiError, KeyConflict
+from runspec.errors import ApiError, KeyConflict, SubmitError
 from runspec.spec import SubmitTask
 
-__all__ = ["DEFAULT_RUN_NAME", "check_key_run", "deleted_key_error", "key_token"]
+__all__ = ["DEFAULT_RUN_NAME", "check_key_run", "deleted_key_error", "key_token", "unread_key_run"]
 
 _PREFIX = "rskey1-"
 #: The name the API gives a run submitted without one.
@@ -230,3 +230,19 @@ def deleted_key_error(error: ApiError, key: str, attempt: int | None) -> ApiErro
         f"use a new key, or attempt={next_attempt})"
     )
     return error
+
+
+def unread_key_run(error: SubmitError, key: str, run_id: int, token: str | None) -> SubmitError:
+    """
+    A keyed submit whose run ``run_id`` was created (or reached) but could not be read back to
+    check it against the spec: the error says so, with the run's id and the token.
+    """
+    return SubmitError(
+        f"submitted run {run_id} (key {key!r}), but reading it back to check it failed: {error}",
+        method=error.method,
+        path=error.path,
+        idempotency_token=token,
+        attempts=error.attempts,
+        run_id=run_id,
+        may_exist=True,
+    )

@@ -29,7 +29,7 @@ from runspec.client.auth import Connection, settle
 from runspec.client.credentials import AuthHook, Credentials
 from runspec.client.handle import RunHandle
 from runspec.client.hosts import check_host
-from runspec.client.keys import check_key_run, deleted_key_error, key_token
+from runspec.client.keys import check_key_run, deleted_key_error, key_token, unread_key_run
 from runspec.client.pages import first_page, read_run
 from runspec.client.transport import (
     API_PREFIX,
@@ -106,8 +106,7 @@ class PreparedRequest:
         self._sent = False
 
     def __getstate__(self) -> dict[str, Any]:
-        # No credentials in a pickle: the credential headers stay behind, the workspace pickles
-        # without its credentials, and the unpickled request refuses to send until given new ones.
+        # No credentials in a pickle (nor in its workspace's): unpickled, it refuses to send until given new ones.
         state = {name: getattr(self, name) for name in self.__slots__}
         state["headers"] = {k: v for k, v in self.headers.items() if not is_sensitive_header(k)}
         state["_options"] = {**self._options, "withheld": True}
@@ -231,15 +230,7 @@ class PreparedRequest:
                 try:
                     run = read_run(transport, run_id)
                 except SubmitError as exc:
-                    raise SubmitError(
-                        f"submitted run {run_id} (key {key!r}), but reading it back to check it failed: {exc}",
-                        method=exc.method,
-                        path=exc.path,
-                        idempotency_token=token,
-                        attempts=exc.attempts,
-                        run_id=run_id,
-                        may_exist=True,
-                    ) from exc
+                    raise unread_key_run(exc, key, run_id, token) from exc
                 check_key_run(key, options.get("attempt"), self.json, run, run_id)
                 started = run.get("start_time")
             reattached = _existed_before(transport, run_id, before, started)
