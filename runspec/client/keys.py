@@ -78,8 +78,9 @@ def check_key_run(key: str, attempt: int | None, body: Mapping[str, Any], run: M
     if wanted_name != found_name:
         differences.append(f"$.run_name: its run name is {found_name!r}, this spec's is {wanted_name!r}")
     single = not isinstance(body.get("tasks"), list)
-    tasks = _tasks_form(body)
     echoed = [t for t in run.get("tasks") or [] if isinstance(t, dict)]
+    # A single-task body's run described without a task list (its task at the top level): nothing to pair.
+    tasks = _tasks_form(body) if echoed or not single else []
     wanted, found = _task_keys(tasks), _task_keys(echoed)
     if single and len(echoed) == 1 and len(tasks) == 1:
         found = wanted  # the service names the task of a single-task body itself
