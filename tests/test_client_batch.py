@@ -85,6 +85,24 @@ def test_the_batch_keeps_its_own_budget_of_active_tasks() -> None:
         assert most <= 2  # two runs of two tasks each at most, never three
 
 
+def test_queued_runs_count_as_active_and_all_end_well() -> None:
+    with emulator(limits=Limits(max_active_tasks=2)) as emu:
+        queued = {f"q{i}": body(f"q{i}", queue=True) for i in range(6)}
+        batch = workspace(emu).submit_many(queued, max_active_tasks=4, requests_per_second=FAST)
+        assert batch.summary() == {"succeeded": 6}
+        assert {r.status for r in emu.requests_to("runs/submit")} == {200}  # queued by the workspace, never refused
+        assert any(r["queue_duration"] > 0 for r in (emu.run(i) for i in emu.run_ids()))
+
+
+def test_wait_false_returns_once_everything_was_sent_and_wait_follows_the_rest() -> None:
+    with emulator(timing=Timing(duration=30)) as emu:
+        batch = workspace(emu).submit_many(items(5), wait=False, requests_per_second=FAST)
+        assert len(emu.run_ids()) == 5
+        assert set(batch.summary()) == {"running"}
+        assert batch.wait() is batch
+        assert batch.summary() == {"succeeded": 5}
+
+
 def test_running_the_batch_again_reattaches_and_starts_nothing_twice() -> None:
     with emulator() as emu:
         ws = workspace(emu)
@@ -127,6 +145,7 @@ def test_every_spec_is_checked_before_the_first_is_sent() -> None:
 def test_the_hourly_limit_and_429s_hold_items_and_an_unrelated_400_fails_one_item_with_its_key() -> None:
     with emulator(limits=Limits(runs_per_hour=4)) as emu:
         emu.inject(Fault.throttle(retry_after=1), "runs/list", times=1)
+        emu.inject(Fault.throttle(retry_after=2), "runs/submit", skip=1, times=2)
         emu.inject(
             Fault.error(400, "INVALID_PARAMETER_VALUE", "Cluster c does not exist"), "runs/submit", skip=2, times=1
         )
@@ -134,8 +153,8 @@ def test_the_hourly_limit_and_429s_hold_items_and_an_unrelated_400_fails_one_ite
         assert batch.summary() == {"succeeded": 6, "not started": 1}
         (key,) = [k for k, o in batch.results.items() if o.status == "not started"]
         assert "Cluster c does not exist" in (batch.results[key].reason or "")
-        submits = Counter((r.status, (r.body or {}).get("run_name")) for r in emu.requests_to("runs/submit"))
-        assert any(status == 400 for status, _ in submits)
+        statuses = Counter(r.status for r in emu.requests_to("runs/submit"))
+        assert statuses[429] == 2 and statuses[400] >= 2  # the hourly limit's 400s, and the unrelated one
         assert len(emu.run_ids()) == 6
 
 
