@@ -8,13 +8,16 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from runspec.client.sending import RequestsTransport
+
 try:  # the same module the client tests import, so its classes are the same objects
-    from tests.http_fixture import FakeClock, FakeWorkspace
+    from tests.support import FakeClock, FakeWorkspace, in_process
 except ImportError:  # pragma: no cover - run from inside tests/
-    from http_fixture import FakeClock, FakeWorkspace  # type: ignore[no-redef]
+    from support import FakeClock, FakeWorkspace, in_process  # type: ignore[no-redef]
 
 try:
     from hypothesis import HealthCheck, settings
@@ -48,9 +51,28 @@ def _no_databricks_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fake_workspaces_answer_in_process() -> Iterator[None]:
+    """
+    The default transport answers the in-process ``FakeWorkspace``s itself (no socket); every other
+    URL goes to the network as usual.
+    """
+    send = RequestsTransport.send
+
+    def routed(self: RequestsTransport, request: Any, *, timeout: tuple[float, float], deadline: float) -> Any:
+        fake = in_process(request.url)
+        if fake is not None:
+            return fake.exchange(request, timeout=timeout, deadline=deadline)
+        return send(self, request, timeout=timeout, deadline=deadline)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(RequestsTransport, "send", routed)
+        yield
+
+
 @pytest.fixture
 def ws() -> Iterator[FakeWorkspace]:
-    """A scripted workspace: a real HTTP server on 127.0.0.1 (see tests/http_fixture.py)."""
+    """A scripted workspace, answered in-process through the transport seam (see tests/support.py)."""
     server = FakeWorkspace()
     yield server
     server.close()
@@ -58,5 +80,5 @@ def ws() -> Iterator[FakeWorkspace]:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    """A clock the client sleeps on without waiting (see tests/http_fixture.py)."""
+    """A clock the client sleeps on without waiting (see tests/support.py)."""
     return FakeClock()

@@ -20,7 +20,7 @@ import pytest
 from runspec.client.keys import key_token
 from runspec.testing import Emulator, Outcome
 from tests import test_cli
-from tests.http_fixture import FakeWorkspace, Recorded, Reply, failed_run_json, run_json, task_json
+from tests.support import FakeWorkspace, Recorded, Reply, failed_run_json, run_json, task_json
 from tests.test_cli import SUBPROCESS_TIMEOUT, TOKEN, Cli, _json, _on, _one_line_error, _write, small_body
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")

@@ -16,9 +16,9 @@ from runspec.client import normalize_host
 from runspec.spec import RunSpec
 
 try:
-    from tests.http_fixture import DATABRICKS_VARS, FakeClock, FakeWorkspace
+    from tests.support import DATABRICKS_VARS, FakeClock, FakeWorkspace
 except ImportError:  # tests/ run as a plain directory
-    from http_fixture import DATABRICKS_VARS, FakeClock, FakeWorkspace  # type: ignore[no-redef]
+    from support import DATABRICKS_VARS, FakeClock, FakeWorkspace  # type: ignore[no-redef]
 
 
 def make_spec() -> RunSpec:
@@ -349,9 +349,9 @@ def test_oauth_bad_secret_is_an_error_without_the_secret(ws: FakeWorkspace) -> N
     from runspec import Unauthenticated
 
     try:
-        from tests.http_fixture import Reply
+        from tests.support import Reply
     except ImportError:
-        from http_fixture import Reply  # type: ignore[no-redef]
+        from support import Reply  # type: ignore[no-redef]
 
     ws.script("POST", "/oidc/v1/token", Reply(401, {"error": "invalid_client"}))
     with pytest.raises(Unauthenticated) as error:
@@ -385,9 +385,13 @@ def test_auth_hook_object_supplies_host(ws: FakeWorkspace) -> None:
     handle.close()
 
 
-def test_auth_hook_accepts_the_official_sdk_config(ws: FakeWorkspace) -> None:
+def test_auth_hook_accepts_the_official_sdk_config() -> None:
     core = pytest.importorskip("databricks.sdk.core")
-    config = core.Config(host=ws.url, token="sdk-pat-token", auth_type="pat")
-    handle = submit(make_spec(), auth=config)
-    assert ws.calls("runs/submit")[0].headers["Authorization"] == "Bearer sdk-pat-token"
-    handle.close()
+    ws = FakeWorkspace(http=True)  # the SDK's Config talks to the host itself, over HTTP
+    try:
+        config = core.Config(host=ws.url, token="sdk-pat-token", auth_type="pat")
+        handle = submit(make_spec(), auth=config)
+        assert ws.calls("runs/submit")[0].headers["Authorization"] == "Bearer sdk-pat-token"
+        handle.close()
+    finally:
+        ws.close()

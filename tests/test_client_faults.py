@@ -7,6 +7,7 @@ OAuth token endpoint counting its calls.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
@@ -32,7 +33,7 @@ from runspec.client import Workspace, clear_token_cache, prepare
 from runspec.spec import RunSpec
 
 try:
-    from tests.http_fixture import (
+    from tests.support import (
         Delay,
         FakeClock,
         FakeWorkspace,
@@ -45,7 +46,7 @@ try:
         trickling_server,
     )
 except ImportError:  # tests/ run as a plain directory
-    from http_fixture import (  # type: ignore[no-redef]
+    from support import (  # type: ignore[no-redef]
         Delay,
         FakeClock,
         FakeWorkspace,
@@ -109,7 +110,8 @@ def test_name_that_does_not_resolve_fails_within_seconds(monkeypatch: pytest.Mon
     assert error.value.reason.startswith("the host name does not resolve")
 
 
-def test_failures_after_the_workspace_answered_keep_the_patient_retries(ws: FakeWorkspace, clock: FakeClock) -> None:
+def test_failures_after_the_workspace_answered_keep_the_patient_retries(clock: FakeClock) -> None:
+    ws = FakeWorkspace(http=True)  # a real server that goes away
     handle = submit(spec(), ws.url, TOKEN, sleep=clock.sleep, clock=clock)
     port = ws.port
     ws.close()  # the workspace goes away after it answered once: not a wrong host
@@ -318,8 +320,9 @@ def test_a_token_shaped_echo_of_someone_else_is_redacted_too(ws: FakeWorkspace) 
     assert other not in str(error.value)
 
 
-def test_plain_http_to_loopback_never_goes_through_a_proxy(ws: FakeWorkspace, monkeypatch: pytest.MonkeyPatch) -> None:
-    with recording_proxy() as proxy:
+def test_plain_http_to_loopback_never_goes_through_a_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = FakeWorkspace(http=True)  # a real server on 127.0.0.1, and a real proxy
+    with recording_proxy() as proxy, contextlib.closing(ws):
         for name in ("NO_PROXY", "no_proxy"):
             monkeypatch.delenv(name, raising=False)
         monkeypatch.setenv("HTTP_PROXY", proxy.url)

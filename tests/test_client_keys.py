@@ -21,9 +21,9 @@ from runspec.client.keys import key_token
 from runspec.testing import Emulator
 
 try:
-    from tests.http_fixture import FakeClock, FakeWorkspace, failed_run_json, run_json, task_json
+    from tests.support import FakeClock, FakeWorkspace, failed_run_json, run_json, task_json
 except ImportError:  # tests/ run as a plain directory
-    from http_fixture import FakeClock, FakeWorkspace, failed_run_json, run_json, task_json  # type: ignore[no-redef]
+    from support import FakeClock, FakeWorkspace, failed_run_json, run_json, task_json  # type: ignore[no-redef]
 
 TOKEN = "dapi-keys-0123456789abcdef"
 ROOT = Path(runspec.__file__).resolve().parent.parent

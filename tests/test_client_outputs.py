@@ -10,9 +10,9 @@ from runspec import NotFound, RunHandle
 from runspec.client import OutputView, RunView
 
 try:
-    from tests.http_fixture import FakeWorkspace, run_json, task_json
+    from tests.support import FakeWorkspace, run_json, task_json
 except ImportError:  # tests/ run as a plain directory
-    from http_fixture import (  # type: ignore[no-redef]
+    from support import (  # type: ignore[no-redef]
         FakeWorkspace,
         run_json,
         task_json,

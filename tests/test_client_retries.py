@@ -28,7 +28,7 @@ from runspec import (
 from runspec.spec import RunSpec
 
 try:
-    from tests.http_fixture import (
+    from tests.support import (
         Delay,
         Drop,
         DropAfter,
@@ -38,7 +38,7 @@ try:
         run_json,
     )
 except ImportError:  # tests/ run as a plain directory
-    from http_fixture import (  # type: ignore[no-redef]
+    from support import (  # type: ignore[no-redef]
         Delay,
         Drop,
         DropAfter,
@@ -381,11 +381,13 @@ def test_retries_are_logged_without_secrets(
     assert all(TOKEN not in r.getMessage() for r in caplog.records)
 
 
-def test_tls_failure_is_not_retried(ws: FakeWorkspace, clock: FakeClock) -> None:
+def test_tls_failure_is_not_retried(clock: FakeClock) -> None:
     # https:// to a plain-http server fails the TLS handshake: retrying cannot help.
+    ws = FakeWorkspace(http=True)
     https_url = ws.url.replace("http://", "https://")
     with pytest.raises(WorkspaceUnreachable, match="TLS handshake failed") as error:
         RunHandle.attach(7, https_url, TOKEN, sleep=clock.sleep, clock=clock).get()
+    ws.close()
     assert error.value.attempts == 1
     assert "no run was created" in str(error.value)
     assert clock.sleeps == []

@@ -14,7 +14,7 @@ from runspec.client import resolve_workspace
 from runspec.spec import RunSpec
 
 try:
-    from tests.http_fixture import (
+    from tests.support import (
         Drop,
         DropAfter,
         FakeClock,
@@ -24,7 +24,7 @@ try:
         task_json,
     )
 except ImportError:  # tests/ run as a plain directory
-    from http_fixture import (  # type: ignore[no-redef]
+    from support import (  # type: ignore[no-redef]
         Drop,
         DropAfter,
         FakeClock,

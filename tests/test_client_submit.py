@@ -14,9 +14,9 @@ from runspec.errors import SpecError
 from runspec.spec import RunSpec
 
 try:
-    from tests.http_fixture import FakeClock, FakeWorkspace
+    from tests.support import FakeClock, FakeWorkspace
 except ImportError:  # tests/ run as a plain directory
-    from http_fixture import FakeClock, FakeWorkspace  # type: ignore[no-redef]
+    from support import FakeClock, FakeWorkspace  # type: ignore[no-redef]
 
 TOKEN = "dapi-0123456789abcdef-secret"
 BODY: dict[str, Any] = {

@@ -14,7 +14,7 @@ from runspec.client import Progress, RunView
 from runspec.testing import Emulator, ManualClock, Outcome
 
 try:
-    from tests.http_fixture import (
+    from tests.support import (
         FakeClock,
         FakeWorkspace,
         Reply,
@@ -22,7 +22,7 @@ try:
         task_json,
     )
 except ImportError:  # tests/ run as a plain directory
-    from http_fixture import (  # type: ignore[no-redef]
+    from support import (  # type: ignore[no-redef]
         FakeClock,
         FakeWorkspace,
         Reply,

@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Any
 
 from typing_extensions import Self
 
-from runspec import wire
+import runspec.wire as wire
 from runspec.client.credentials import AuthHook, Credentials, CustomAuth, OAuthM2M, PatAuth, header_problem
 from runspec.client.hosts import check_host, is_loopback, normalize_host, origin_of
 from runspec.errors import ConfigError

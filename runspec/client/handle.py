@@ -11,7 +11,7 @@ from typing import Any
 
 import requests
 
-from runspec import wire
+import runspec.wire as wire
 from runspec.client.auth import DEFAULT_TIMEOUT, Connection, Timeout, settle
 from runspec.client.credentials import AuthHook
 from runspec.client.follow import DEFAULT_POLL_INTERVAL, Progress, failed_tasks, follow, iteration_key

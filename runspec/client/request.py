@@ -23,7 +23,7 @@ from typing import Any, Literal, overload
 
 import requests
 
-from runspec import wire
+import runspec.wire as wire
 from runspec._redact import is_sensitive_header, mask_header
 from runspec.client.auth import Connection, settle
 from runspec.client.credentials import AuthHook, Credentials
