@@ -32,15 +32,8 @@ if TYPE_CHECKING:  # pragma: no cover - the client layer is imported only when a
 
 __all__ = ["CLI_NAMES", "config_line", "report_workspace_error", "resolve", "shell_words"]
 
-#: How the resolver's messages name the command's options.
-CLI_NAMES = {"host": "--host", "profile": "--profile"}
-
-_ARGUMENT_WORDS = (
-    ("arguments (--host, token=, client_id=/client_secret=, auth=)", "the command line (--host)"),
-    ("arguments (host=, token=, client_id=/client_secret=, auth=)", "the command line (--host)"),
-    ("host= ", "--host "),
-    ("profile=", "--profile"),
-)
+#: How the resolver's messages name the command's options (and the command line as a place to look).
+CLI_NAMES = {"host": "--host", "profile": "--profile", "arguments": "the command line (--host)"}
 
 # What the client suggests for a failed TLS handshake names Python arguments; a shell user sets this instead.
 _PYTHON_TLS_ADVICE = "pass session= a requests.Session whose verify= is the CA bundle"
@@ -55,11 +48,8 @@ def resolve(host: str | None, profile: str | None, token: str | None = None) -> 
 
 
 def config_line(exc: BaseException) -> str:
-    """A ``ConfigError`` as one line, naming the command's options instead of Python's arguments."""
-    text = " ".join(str(exc).split())
-    for python, shell in _ARGUMENT_WORDS:
-        text = text.replace(python, shell)
-    return text
+    """A ``ConfigError`` as one line (the resolver already names the command's options: ``CLI_NAMES``)."""
+    return " ".join(str(exc).split())
 
 
 _PYTHON_SPELLINGS = (

@@ -158,9 +158,10 @@ class Connection:
         ``transport`` replaces the network (``Emulator.transport()``, ``MockTransport(handler)``),
         and a transport with a ``host`` attribute supplies the host when none is given.
         ``names`` maps the argument names (``host``, ``token``, ``profile``, ``client_id``,
-        ``client_secret``, ``auth``) to the caller's own spelling, used in every message and in
-        ``host_source`` / ``credentials_source``: the ``runspec`` command passes ``{"host":
-        "--host", "profile": "--profile", ...}``; ``environ`` replaces ``os.environ``. Raises
+        ``client_secret``, ``auth``; ``arguments`` for the place as a whole) to the caller's own
+        spelling, used in every message and in ``host_source`` / ``credentials_source``: the
+        ``runspec`` command passes ``{"host": "--host", "profile": "--profile", "arguments": "the
+        command line (--host)"}``; ``environ`` replaces ``os.environ``. Raises
         ``HostError`` for an unusable host and ``ConfigError`` when nothing usable is found
         (listing every place it looked).
         """
@@ -540,7 +541,8 @@ def resolve_workspace(
     places: list[_Place] = [args]
     pair = f"{arg_names['client_id']}/{arg_names['client_secret']}"
     arg_list = f"{arg_names['host']}, {arg_names['token']}, {pair}, {arg_names['hook']}"
-    looked: list[str] = [f"arguments ({arg_list})"]
+    # The caller may name its own place as a whole (the runspec command: "the command line (--host)").
+    looked: list[str] = [arg_names.get("arguments") or f"arguments ({arg_list})"]
 
     if profile_arg is None:
         environment = _Place(
