@@ -51,11 +51,13 @@ def regenerated(tmp_path_factory: pytest.TempPathFactory) -> Path:
         str(out / "_objects.py"),
         "--jobs-out",
         str(out / "_job_objects.py"),
+        "--inits-out",
+        str(out / "_inits.py"),
     )
     return out
 
 
-GENERATED = ["_objects.py", "_job_objects.py"]
+GENERATED = ["_objects.py", "_job_objects.py", "_inits.py"]
 
 
 @pytest.mark.parametrize("name", ["schema.json", *GENERATED])

@@ -1,33 +1,91 @@
-"""Generated ``__init__``\\ s are compiled under a real file name, so tracebacks and debuggers show their code."""
+"""Spec classes' ``__init__``\\ s are ordinary source: tracebacks, signatures and keyword mistakes read as Python's."""
 
 from __future__ import annotations
 
-import linecache
+import ast
+import inspect
 import traceback
+from pathlib import Path
 
 import pytest
 
-from runspec import NotebookTask
-from runspec.spec import NewCluster
+import runspec
+import runspec.spec
+from runspec import NotebookTask, PyPI, RunSpec, Whl
+from runspec.spec import ForEachTask, NewCluster
+from runspec.spec._library import Library
+from runspec.spec._object import SpecObject
+
+PACKAGE = Path(runspec.__file__).resolve().parent
+
+
+def spec_classes() -> list[type[SpecObject]]:
+    names = [getattr(runspec.spec, n) for n in runspec.spec.__all__]
+    return [c for c in names if isinstance(c, type) and issubclass(c, SpecObject)]
 
 
 def test_a_traceback_through_a_generated_init_shows_its_code() -> None:
-    with pytest.raises(TypeError) as err:
+    with pytest.raises(TypeError, match="notebook_path") as err:
         NotebookTask(123)  # type: ignore[arg-type]
     frames = traceback.extract_tb(err.value.__traceback__)
-    generated = [f for f in frames if f.filename.startswith("<runspec generated __init__")]
-    assert generated, [f.filename for f in frames]
-    frame = generated[0]
-    assert "NotebookTask" in frame.filename
-    assert frame.line and "notebook_path" in frame.line
-    text = "".join(traceback.format_exception(err.value))
-    assert frame.line in text
+    init = [f for f in frames if f.name == "__init__"]
+    assert init, [f.filename for f in frames]
+    assert Path(init[0].filename).name == "_objects.py"
+    assert init[0].line and "notebook_path" in init[0].line
+    assert init[0].line in "".join(traceback.format_exception(err.value))
 
 
-def test_the_source_is_in_linecache() -> None:
-    NewCluster(spark_version="x")
-    names = [n for n in linecache.cache if n.startswith("<runspec generated __init__") and "NewCluster" in n]
-    assert len(names) == 1
-    lines = linecache.getlines(names[0])
-    assert lines[0].startswith("def __init__(self")
-    assert any("spark_version" in line for line in lines)
+def test_foreach_task_signature_shows_its_fields() -> None:
+    params = inspect.signature(ForEachTask).parameters
+    assert list(params) == ["inputs", "task", "concurrency", "extra"]
+    assert params["inputs"].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+    assert params["concurrency"].kind is inspect.Parameter.KEYWORD_ONLY
+
+
+def test_every_spec_class_signature_shows_its_fields_and_extra() -> None:
+    classes = spec_classes()
+    assert len(classes) > 90
+    for cls in classes:
+        if cls is Library:  # the base of the library kinds, not made itself
+            continue
+        params = inspect.signature(cls).parameters
+        kinds = {p.kind for p in params.values()}
+        assert inspect.Parameter.VAR_KEYWORD not in kinds, cls
+        assert inspect.Parameter.VAR_POSITIONAL not in kinds, cls
+        assert "_" not in params and "self" not in params, cls
+        assert list(params)[-1] == "extra", cls
+        assert set(params) - {"extra"} == set(cls._fields), cls
+    assert list(inspect.signature(PyPI).parameters) == ["package", "repo", "extra"]
+    assert list(inspect.signature(Whl).parameters) == ["path", "extra"]
+    assert list(inspect.signature(RunSpec).parameters)[:3] == ["tasks", "run_name", "timeout_seconds"]
+
+
+def test_new_cluster_misspelled_keyword_says_did_you_mean() -> None:
+    with pytest.raises(
+        TypeError,
+        match=r"NewCluster\(\) got an unexpected keyword argument 'spark_verison'; "
+        r"did you mean 'spark_version'\?",
+    ):
+        NewCluster(spark_verison="15.4.x-scala2.12")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match=r"PyPI\(\) got an unexpected keyword argument 'rpo'; did you mean 'repo'"):
+        PyPI("pandas", rpo="https://pypi.example.com")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match=r"PyPI.__init__\(\) missing 1 required positional argument: 'package'"):
+        PyPI(pakage="pandas")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="did you mean 'run_name'"):
+        RunSpec(run_nme="x")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match=r"unexpected keyword argument 'zzz'$"):
+        NotebookTask("/n", zzz=1)  # type: ignore[call-arg]
+
+
+def test_no_generated_source_is_compiled_at_run_time() -> None:
+    """The model is plain committed Python: nothing under runspec/ calls exec, eval or compile."""
+    found = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in {"exec", "eval", "compile"}
+            ):
+                found.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    assert found == []

@@ -345,6 +345,9 @@ def test_missing_and_unknown_arguments_are_type_errors() -> None:
     with pytest.raises(TypeError, match=r"notebook_path"):
         NotebookTask()  # type: ignore[call-arg]
     with pytest.raises(TypeError, match=r"notebok_path"):
+        NotebookTask("/a", notebok_path="/a")  # type: ignore[call-arg]
+    # Both at once: Python names the missing argument first.
+    with pytest.raises(TypeError, match=r"notebook_path"):
         NotebookTask(notebok_path="/a")  # type: ignore[call-arg]
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import builtins
 import json
 import re
 import sys
@@ -32,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = ROOT / "runspec" / "spec" / "schema.json"
 OUT = ROOT / "runspec" / "spec" / "_objects.py"
 JOBS_OUT = ROOT / "runspec" / "spec" / "_job_objects.py"
+INITS_OUT = ROOT / "runspec" / "spec" / "_inits.py"
 LINE = 120  # ruff.toml line-length
 
 # Written by hand elsewhere: the top level (RunSpec, runspec/spec/run_spec.py) and the library kinds
@@ -166,6 +168,9 @@ def annotation(wire: str, field: dict[str, Any]) -> str:
         return f"Mapping[str, {annotation(wire[11:-1], field)}]"
     if wire == "string":
         enum_name = field.get("enum_name")
+        skipped = [json.dumps(v) for v in field.get("enum") or () if v in LITERAL_SKIP]
+        if enum_name and skipped:
+            return f"{enum_name} | Literal[{', '.join(skipped)}]"
         return str(enum_name) if enum_name else "str"
     if wire == "integer":
         return "int"
@@ -305,7 +310,79 @@ def classes(schema: dict[str, Any], types: list[str], notes: dict[tuple[str, str
         for k in rest:
             body.append(f"    {k}: {annotation(fields[k]['type'], fields[k])} | None = None")
             body += field_lines(t, k, fields[k], notes)
+        body.append("")
+        body += init_lines(fields, positional, [*required_kw, *rest], "__init__", "    ")
     return body
+
+
+# What the generated __init__s use: the object base and the helpers of runspec.spec._object.
+INIT_IMPORTS = [
+    "from runspec.spec._object import SpecObject",
+    "from runspec.spec._object import convert as _convert",
+    "from runspec.spec._object import set_w as _set_w",
+    "from runspec.spec._object import unknown_keyword as _unknown",
+    "from runspec.spec._object import with_extra as _with_extra",
+]
+
+# Field names that are also Python builtins (``id``, ``format``): fine as parameters, but ruff asks.
+BUILTINS = frozenset(dir(builtins))
+
+# The Python type a value of a wire type is kept as when it is exactly that type (no conversion call).
+EXACT = {"string": "str", "integer": "int", "boolean": "bool"}
+
+
+def init_lines(
+    fields: dict[str, Any],
+    positional: list[str],
+    keyword: list[str],
+    name: str,
+    indent: str,
+    tail: str = "",
+    self_type: str = "",
+    exact_objects: bool = True,
+) -> list[str]:
+    """
+    The source of a spec class's ``__init__``: each argument given is checked (the value as it is when of
+    its field's exact type, else the field's converter, which raises ``TypeError``), frozen and stored; an
+    unexpected keyword gets the closest field's name. ``tail`` is the last line (default: store the
+    request form).
+    """
+    i1, i2 = indent + "    ", indent + "        "
+    params = [f"{i1}self: {self_type}," if self_type else f"{i1}self,"]
+    for k in [*positional, "*", *keyword]:
+        if k == "*":
+            params.append(f"{i1}*,")
+            continue
+        ann = annotation(fields[k]["type"], fields[k])
+        param = f"{i1}{k}: {ann}," if fields[k].get("required") else f"{i1}{k}: {ann} | None = None,"
+        params.append(param + ("  # noqa: A002 - the API's name" if k in BUILTINS else ""))
+    params += [f"{i1}extra: Mapping[str, Any] | None = None,", f"{i1}**unknown: Never,"]
+    lines = [f"{indent}def {name}(", *params, f"{indent}) -> None:"]
+    lines += [f"{i1}if unknown:", f"{i2}raise _unknown(self, unknown)", f"{i1}d = self.__dict__"]
+    for k in [*positional, *keyword]:
+        wire = fields[k]["type"]
+        required = bool(fields[k].get("required"))
+        at = i1 if required else i2
+        if not required:
+            lines.append(f"{i1}if {k} is not None:")
+        exact = EXACT.get(wire) or (
+            class_name(wire) if exact_objects and wire[:1].isupper() and wire != "Library" else None
+        )
+        convert = convert_lines(k, at + ("    " if exact else ""))
+        if exact:
+            lines.append(f"{at}if type({k}) is not {exact}:")
+        lines += convert
+        lines.append(f'{at}d["{k}"] = {k}')
+    lines.append(tail or f"{i1}_set_w(self, _with_extra(self, d, extra) if extra else d)")
+    return lines
+
+
+def convert_lines(k: str, indent: str) -> list[str]:
+    """``k = _convert(self, "k", k)``, split as the formatter splits a call too long for one line."""
+    one = f'{indent}{k} = _convert(self, "{k}", {k})' + ("  # noqa: A001" if k in BUILTINS else "")
+    if len(one) <= LINE:
+        return [one]
+    return [f"{indent}{k} = _convert(", f'{indent}    self, "{k}", {k}', f"{indent})"]
 
 
 def field_lines(t: str, k: str, field: dict[str, Any], notes: dict[tuple[str, str], str]) -> list[str]:
@@ -366,14 +443,16 @@ def render(schema: dict[str, Any], notes: dict[tuple[str, str], str]) -> str:
     # since Python 3.10, the oldest runspec supports (ruff UP035 with target-version py310).
     imports = [
         "from collections.abc import Mapping, Sequence",
-        f"from typing import TYPE_CHECKING{', Any' if 'Any' in code_names(body) else ''}",
+        "from typing import TYPE_CHECKING, Any",
         "",
-        "from runspec.spec._base import SpecObject",
         "from runspec.spec._library import Library",
+        *INIT_IMPORTS,
         "",
         "if TYPE_CHECKING:  # pragma: no cover - the aliases below exist for type checkers only",
         "    from dataclasses import KW_ONLY",
         "    from typing import Literal, TypeAlias",
+        "",
+        "    from typing_extensions import Never",
         "",
     ]
     aliases = [line for name in sorted(enums) for line in alias_lines(name, sorted(enums[name]))]
@@ -403,19 +482,20 @@ def render_jobs(schema: dict[str, Any], notes: dict[tuple[str, str], str]) -> st
     used = code_names(body)
     shared_classes = sorted(class_name(t) for t in run_side if class_name(t) in used)
     shared_enums = sorted(n for n in run_enums if n in used)
-    typing_names = ["TYPE_CHECKING", *(["Any"] if "Any" in used else [])]
     abc = [n for n in ("Mapping", "Sequence") if n in used]
     imports = [
-        *([f"from collections.abc import {', '.join(abc)}"] if abc else []),
-        f"from typing import {', '.join(typing_names)}",
+        f"from collections.abc import {', '.join(abc)}",
+        "from typing import TYPE_CHECKING, Any",
         "",
-        "from runspec.spec._base import SpecObject",
         *(["from runspec.spec._library import Library"] if "Library" in used else []),
+        *INIT_IMPORTS,
         *import_lines("runspec.spec._objects", shared_classes),
         "",
         "if TYPE_CHECKING:  # pragma: no cover - the aliases below exist for type checkers only",
         "    from dataclasses import KW_ONLY",
         "    from typing import Literal, TypeAlias",
+        "",
+        "    from typing_extensions import Never",
         "",
         *([*import_lines("runspec.spec._objects", shared_enums, "    "), ""] if shared_enums else []),
     ]
@@ -434,6 +514,147 @@ def render_jobs(schema: dict[str, Any], notes: dict[tuple[str, str], str]) -> st
         body,
         [class_name(t) for t in types],
     )
+
+
+# The classes written by hand whose __init__ is generated here (into _inits.py): class -> (wire type or
+# None for a bare path, positional fields, the init's last lines). The library kinds' request form nests
+# under their kind's key; RunSpec runs every check when made.
+_KEYED = "        _set_w(self, {type(self)._wire_key: _with_extra(self, d, extra) if extra else d})"
+_PATH = "        _set_w(self, {type(self)._wire_key: path})"
+HAND_INITS: dict[str, tuple[str | None, list[str], str]] = {
+    "RunSpec": (
+        "RunsSubmitRequest",
+        [],
+        ("        _set_w(self, _with_extra(self, d, extra) if extra else d)\n        self._finish((), ())"),
+    ),
+    "PyPI": ("PythonPyPiLibrary", ["package", "repo"], _KEYED),
+    "Maven": ("MavenLibrary", ["coordinates", "repo", "exclusions"], _KEYED),
+    "Cran": ("RCranLibrary", ["package", "repo"], _KEYED),
+    "Jar": (None, ["path"], _PATH),
+    "Whl": (None, ["path"], _PATH),
+    "Egg": (None, ["path"], _PATH),
+    "Requirements": (None, ["path"], _PATH),
+}
+
+
+# RunSpec's fields in the order its request form lists them (the order of RunSpec's annotations).
+RUN_SPEC_ORDER = [
+    "tasks",
+    "run_name",
+    "timeout_seconds",
+    "idempotency_token",
+    "access_control_list",
+    "git_source",
+    "environments",
+    "email_notifications",
+    "webhook_notifications",
+    "notification_settings",
+    "health",
+    "queue",
+    "run_as",
+    "budget_policy_id",
+    "usage_policy_id",
+    "performance_target",
+    "duration_target",
+    "environment_variables",
+]
+
+
+# The SubmitTask fields Run.task names as keyword arguments, in its signature's order (a test ties the two).
+NAMED_FIELDS = [
+    "libraries",
+    "run_if",
+    "max_retries",
+    "min_retry_interval_millis",
+    "retry_on_timeout",
+    "timeout_seconds",
+    "description",
+    "disabled",
+    "environment_key",
+    "existing_cluster_id",
+    "new_cluster",
+]
+
+
+def add_named_lines(schema: dict[str, Any]) -> list[str]:
+    """``add_named``: what ``Run.task`` does with its named SubmitTask fields, as a generated __init__ does."""
+    fields = schema["SubmitTask"]
+    lines = [
+        "def add_named(",
+        "    given: dict[str, Any],",
+        *[f"    {k}: Any," for k in NAMED_FIELDS],
+        ") -> None:",
+        '    """Check and freeze each SubmitTask field ``Run.task`` names (``None``: not given) into ``given``."""',
+    ]
+    for k in NAMED_FIELDS:
+        exact = EXACT.get(fields[k]["type"])
+        lines.append(f"    if {k} is not None:")
+        at = "            " if exact else "        "
+        if exact:
+            lines.append(f"        if type({k}) is not {exact}:")
+        one = f'{at}{k} = _convert_as(_SUBMIT_TASK, "{k}", {k})'
+        if len(one) <= LINE:
+            lines.append(one)
+        else:
+            lines += [f"{at}{k} = _convert_as(", f'{at}    _SUBMIT_TASK, "{k}", {k}', f"{at})"]
+        lines.append(f'        given["{k}"] = {k}')
+    return lines
+
+
+def render_inits(schema: dict[str, Any]) -> str:
+    """The text of _inits.py: the ``__init__`` of each class written by hand (``HAND_INITS``)."""
+    body: list[str] = []
+    for cname, (wire, positional, tail) in HAND_INITS.items():
+        if wire is None:
+            fields: dict[str, Any] = {"path": {"type": "string", "required": True}}
+        else:
+            fields = {k: v for k, v in schema[wire].items() if not v.get("rejected")}
+        order = [k for k in RUN_SPEC_ORDER if k in fields] if cname == "RunSpec" else list(fields)
+        keyword = [k for k in order if k not in positional]
+        self_type = cname if cname == "RunSpec" else "SpecObject"
+        # The spec classes are not imported here at run time (_objects.py imports the library kinds).
+        lines = init_lines(fields, positional, keyword, f"{snake(cname)}_init", "", tail, self_type, False)
+        if wire is None:  # a bare path carries no extra fields: freeze_extra says so
+            lines[-1:] = ["    if extra:", "        _with_extra(self, d, extra)", _PATH[4:]]
+        else:
+            lines[-1:] = [line[4:] for line in tail.split("\n")]
+        body += ["", "", *lines]
+    body += ["", "", "#: The SubmitTask fields ``Run.task`` names, in its signature's order.", "NAMED_FIELDS = ("]
+    body += [f'    "{k}",' for k in NAMED_FIELDS]
+    body += [")", '_SUBMIT_TASK = "SubmitTask"', "", "", *add_named_lines(schema)]
+    used = code_names(body)
+    run_classes = sorted(class_name(t) for t in run_types(schema) if class_name(t) in used)
+    imports = [
+        "from collections.abc import Mapping, Sequence",
+        "from typing import TYPE_CHECKING, Any",
+        "",
+        *INIT_IMPORTS[1:2],
+        "from runspec.spec._object import convert_as as _convert_as",
+        *INIT_IMPORTS[2:],
+        "",
+        "if TYPE_CHECKING:  # pragma: no cover - the names below exist for type checkers only",
+        "    from typing import Literal",
+        "",
+        "    from typing_extensions import Never",
+        "",
+        "    from runspec.spec._object import SpecObject",
+        *import_lines("runspec.spec._objects", sorted([*run_classes, "PerformanceTarget"]), "    "),
+        "    from runspec.spec.run_spec import RunSpec",
+    ]
+    return finish(
+        [
+            "The ``__init__`` of each spec class written by hand (``RunSpec`` and the library kinds), made as the",
+            "generated classes' are: each class sets ``__init__`` to its function here.",
+        ],
+        imports,
+        [],
+        body,
+        ["NAMED_FIELDS", "add_named", *[f"{snake(c)}_init" for c in HAND_INITS]],
+    )
+
+
+def snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower().replace("py_p_i", "pypi")
 
 
 def api_notes() -> dict[tuple[str, str], str]:
@@ -458,12 +679,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--schema", type=Path, default=SCHEMA_PATH, help="schema.json to read")
     parser.add_argument("--out", type=Path, default=OUT, help="where to write _objects.py")
     parser.add_argument("--jobs-out", type=Path, default=JOBS_OUT, help="where to write _job_objects.py")
+    parser.add_argument("--inits-out", type=Path, default=INITS_OUT, help="where to write _inits.py")
     args = parser.parse_args(argv)
     schema = json.loads(args.schema.read_text(encoding="utf-8"))
     notes = api_notes()
-    for path, text in ((args.out, render(schema, notes)), (args.jobs_out, render_jobs(schema, notes))):
+    outputs = (
+        (args.out, render(schema, notes)),
+        (args.jobs_out, render_jobs(schema, notes)),
+        (args.inits_out, render_inits(schema)),
+    )
+    for path, text in outputs:
         path.write_bytes(text.encode("utf-8"))
-        print(f"{path}: {text.count(chr(10) + 'class ')} classes", file=sys.stderr)
+        print(f"{path}: {text.count(chr(10) + 'class ')} classes, {text.count('def ')} functions", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from runspec.spec._classes import freeze_extra
 from runspec.spec._convert import REGISTRY
+from runspec.spec._inits import NAMED_FIELDS, add_named
 from runspec.spec._objects import SubmitTask, TaskDependency
 from runspec.spec._schema import closest
 from runspec.spec._text import article, shown
 from runspec.spec.task_types import TASK_TYPES
 
 __all__ = [
-    "NAMED_ADDER",
     "NAMED_FIELDS",
     "add_fields",
+    "add_named",
     "as_list",
     "check_kind",
     "dependencies",
-    "fill_named_adder",
     "hashable",
     "task_fields",
     "unknown_kwarg",
@@ -110,54 +110,6 @@ def hashable(value: Any) -> Any:
     if isinstance(value, dict):
         return tuple((k, hashable(v)) for k, v in value.items())
     return value
-
-
-#: The SubmitTask fields Run.task names as keyword arguments, in its signature's order.
-NAMED_FIELDS = (
-    "libraries",
-    "run_if",
-    "max_retries",
-    "min_retry_interval_millis",
-    "retry_on_timeout",
-    "timeout_seconds",
-    "description",
-    "disabled",
-    "environment_key",
-    "existing_cluster_id",
-    "new_cluster",
-)
-
-
-def _make_add_named() -> Callable[..., None]:
-    """
-    Generate ``add_named(given, libraries, run_if, ...)``: check and freeze each SubmitTask field that
-    ``Run.task`` names (``None``: not given) into ``given``, in NAMED_FIELDS order, with the conversion
-    ``add_fields`` makes (the value as it is when of the field's exact type, else the field's converter).
-    """
-    table = SubmitTask._fields
-    env: dict[str, Any] = {}
-    lines = [f"def add_named(given, {', '.join(NAMED_FIELDS)}):"]
-    for i, name in enumerate(NAMED_FIELDS):
-        env[f"_T{i}"], env[f"_C{i}"] = table[name].exact, table[name].conv
-        lines += [f" if {name} is not None:", f"  given[{name!r}] = {name} if type({name}) is _T{i} else _C{i}({name})"]
-    code = "\n".join(lines) + "\n"
-    import linecache  # only when a task is first added: it costs import time
-
-    filename = "<runspec generated add_named of Run.task>"
-    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
-    exec(compile(code, filename, "exec"), env)
-    fn: Callable[..., None] = env["add_named"]
-    return fn
-
-
-#: The generated ``add_named``, made on first use (reading SubmitTask's field table sets the class up).
-NAMED_ADDER: list[Callable[..., None]] = []
-
-
-def fill_named_adder() -> list[Callable[..., None]]:
-    """Generate ``add_named`` into ``NAMED_ADDER`` (``Run.task`` calls ``(NAMED_ADDER or fill_named_adder())[0]``)."""
-    NAMED_ADDER.append(_make_add_named())
-    return NAMED_ADDER
 
 
 def add_fields(owner: str, given: dict[str, Any], fields: Iterable[tuple[str, Any]]) -> None:

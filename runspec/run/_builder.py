@@ -12,12 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from runspec.errors import Problem, SpecError
 from runspec.run._args import (
-    NAMED_ADDER,
     add_fields,
+    add_named,
     as_list,
     check_kind,
     dependencies,
-    fill_named_adder,
     hashable,
     task_fields,
     unknown_kwarg,
@@ -226,7 +225,7 @@ class Run:
         if depends_on:
             deps = dependencies(owner, depends_on)
             given["depends_on"] = (*given["depends_on"], *deps) if "depends_on" in given else deps
-        (NAMED_ADDER or fill_named_adder())[0](
+        add_named(
             given,
             libraries,
             run_if,

@@ -34,7 +34,7 @@ edit: the registries are read by ``check_run`` for every object and every task, 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from runspec.errors import Problem
@@ -49,10 +49,8 @@ from runspec.spec._rules import (
     TASK_KEY_RE,
     TASK_RULES,
     WALK_PLANS,
-    WALKERS,
     Report,
     TaskScope,
-    Walker,
     WalkPlan,
     _num,
 )
@@ -134,148 +132,69 @@ def _may_find(cls: type[SpecObject]) -> bool:
 
 
 def _walk(obj: SpecObject, path: str, r: Report, seen: set[int]) -> None:
-    """Run the per-object rules on ``obj`` and everything inside it that a rule can say something about."""
-    walk = WALKERS.get(type(obj), _UNKNOWN)
-    if walk is _UNKNOWN:
-        walk = _walker(type(obj))
-    if walk is not None:
-        walk(obj, path, r, seen)
-
-
-_UNKNOWN: Any = object()
-
-
-def _walker(cls: type[SpecObject]) -> Walker | None:
     """
-    The walk of one class's objects, generated once from its plan (as ``__init__``\\ s are), or None
-    for a class no rule can say anything about.
+    Run the per-object rules on ``obj`` and everything inside it that a rule can say something about.
 
     Each object with something to check is checked once per run (``seen``: a named cluster copied into
     many tasks): its enum fields, its integer fields against the API's 64 bits, then its per-object
-    rules; then the walk goes into each field the plan names, building the JSON path as it goes.
+    rules; then the walk goes into each field its class's plan names, building the JSON path as it goes.
     """
-    WALKERS[cls] = None  # in place first: types can nest in circles
-    enums, ints, checks, nested = _plan(cls)
-    if not (enums or ints or checks or nested):
-        return None
-    env: dict[str, Any] = {
-        "_check_enums": _check_enums,
-        "_outside": outside_int64,
-        "_MIN": _INT64_MIN,
-        "_MAX": _INT64_MAX,
-        "_WALKERS": WALKERS,
-        "_UNKNOWN": _UNKNOWN,
-        "_walker": _walker,
-        "_N": nested,
-    }
-    lines = ["def walk(obj, path, r, seen):", " d = obj.__dict__"]
-    if enums or ints or checks:
-        lines += [" key = id(obj)", " if key in seen:", "  return", " seen.add(key)"]
-        if enums:
-            lines.append(" bad = False")
-            for i, (name, allowed) in enumerate(enums):
-                env[f"_E{i}"] = allowed
-                lines += [
-                    f" v = d.get({name!r})",
-                    f" if v is not None and (v not in _E{i} if type(v) is str else not _E{i}.issuperset(v)):",
-                    "  bad = True",
-                ]
-            lines.append(" if bad: _check_enums(obj, path, r)")
-        for name in ints:
-            lines += [
-                f" v = d.get({name!r})",
-                f" if type(v) is int and not _MIN <= v <= _MAX: r.error(path + {jpath('', name)!r}, "
-                "'out-of-range', _outside(v))",
-            ]
-        for i, check in enumerate(checks):
-            env[f"_R{i}"] = check
-            lines.append(f" _R{i}(obj, path, r)")
+    plan = WALK_PLANS.get(type(obj)) or _plan(type(obj))
+    d = obj.__dict__
+    if plan.enums or plan.ints or plan.checks:
+        key = id(obj)
+        if key in seen:
+            return
+        seen.add(key)
+        for name, allowed in plan.enums:
+            v = d.get(name)
+            if v is not None and (v not in allowed if type(v) is str else not allowed.issuperset(v)):
+                _check_enums(obj, path, r)
+                break
+        for name in plan.ints:
+            v = d.get(name)
+            if type(v) is int and not _INT64_MIN <= v <= _INT64_MAX:
+                r.error(path + "." + name, "out-of-range", outside_int64(v))
+        for check in plan.checks:
+            check(obj, path, r)
+    nested = plan.nested
     if nested:
-        lines += [
-            " for name, v in d.items():",
-            "  suffix = _N.get(name)",
-            "  if suffix is None:",
-            "   continue",
-            "  if type(v) is tuple:",
-            "   sub = path + suffix",
-            "   for i, item in enumerate(v):",
-            "    w = _WALKERS.get(type(item), _UNKNOWN)",
-            "    if w is _UNKNOWN: w = _walker(type(item))",
-            "    if w is not None: w(item, f'{sub}[{i}]', r, seen)",
-            "  else:",
-            "   w = _WALKERS.get(type(v), _UNKNOWN)",
-            "   if w is _UNKNOWN: w = _walker(type(v))",
-            "   if w is not None: w(v, path + suffix, r, seen)",
-        ]
-    code = "\n".join(lines) + "\n"
-    import linecache  # only when a class is first used: it costs import time
-
-    filename = f"<runspec generated walk of {cls.__module__}.{cls.__qualname__}>"
-    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
-    exec(compile(code, filename, "exec"), env)
-    walk: Walker = env["walk"]
-    WALKERS[cls] = walk
-    return walk
+        for name, v in d.items():
+            suffix = nested.get(name)
+            if suffix is None:
+                continue
+            if type(v) is tuple:
+                sub = path + suffix
+                for i, item in enumerate(v):
+                    _walk(item, f"{sub}[{i}]", r, seen)
+            else:
+                _walk(v, path + suffix, r, seen)
 
 
 # ---- per-task rules, run on every task of the run ----------------------------------------------
 
 
-#: The task-rule driver generated for the rules registered so far: (those rules, the driver).
-_DRIVER: list[Any] = [(), None]
-
-
-def _task_driver() -> Callable[[Any, str, TaskScope, TaskScope, Report], None]:
+def _run_task_rules(task: Any, path: str, scope: TaskScope, inner_scope: TaskScope, r: Report) -> None:
     """
-    ``run(task, path, scope, inner_scope, report)``: every task rule on one task, then on the task inside
-    it when it is a for_each task, in the order registered; generated once for the rules registered, as
-    the walks are, with each rule's ``reads`` as a test of the task's fields.
+    Every task rule on one task, then on the task inside it when it is a for_each task, in the order
+    registered; a rule that says which fields it ``reads`` runs only on tasks that set one of them.
     """
-    rules = tuple(TASK_RULES)
-    if _DRIVER[0] == rules:
-        driver: Callable[[Any, str, TaskScope, TaskScope, Report], None] = _DRIVER[1]
-        return driver
-    env: dict[str, Any] = {"_types": type_table()}
-    top: list[str] = []
-    inner: list[str] = []
-    for i, (rule, reads, inner_only) in enumerate(rules):
-        env[f"_R{i}"] = rule
-        guard = " or ".join(f"{name!r} in d" for name in sorted(reads)) if reads is not None else ""
-        for lines, who, where, scope in ((top, "task", "path", "scope"), (inner, "inner", "ipath", "inner_scope")):
-            if inner_only and lines is top:
-                continue
-            call = f"_R{i}({who}, {where}, {scope}, r)"
-            lines.append(f"if {guard}: {call}" if guard else call)
-    code = "\n".join(
-        [
-            "def run(task, path, scope, inner_scope, r):",
-            " d = task.__dict__",
-            " scope.entries = e = []",
-            " for k in d:",
-            "  t = _types.get(k)",
-            "  if t is not None: e.append(t)",
-            *(f" {line}" for line in top),
-            " loop = d.get('for_each_task')",
-            " inner = loop.task if loop is not None else None",
-            " if inner is None:",
-            "  return",
-            " d = inner.__dict__",
-            " inner_scope.entries = e = []",
-            " for k in d:",
-            "  t = _types.get(k)",
-            "  if t is not None: e.append(t)",
-            " ipath = path + '.for_each_task.task'",
-            *(f" {line}" for line in inner),
-        ]
-    )
-    import linecache  # only when the checks first run: it costs import time
-
-    filename = "<runspec generated task rules>"
-    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
-    exec(compile(code + "\n", filename, "exec"), env)
-    driver = env["run"]
-    _DRIVER[:] = [rules, driver]
-    return driver
+    types = type_table()
+    d = task.__dict__
+    scope.entries = [t for t in map(types.get, d) if t is not None]
+    for rule, reads, inner_only in TASK_RULES:
+        if not inner_only and (reads is None or not reads.isdisjoint(d)):
+            rule(task, path, scope, r)
+    loop = d.get("for_each_task")
+    inner = loop.task if loop is not None else None
+    if inner is None:
+        return
+    d = inner.__dict__
+    inner_scope.entries = [t for t in map(types.get, d) if t is not None]
+    ipath = path + ".for_each_task.task"
+    for rule, reads, _ in TASK_RULES:
+        if reads is None or not reads.isdisjoint(d):
+            rule(inner, ipath, inner_scope, r)
 
 
 # ---- run-level rules ---------------------------------------------------------------------------
@@ -301,7 +220,7 @@ def check_run(spec: RunSpec, *, strict: bool = True) -> Report:
     has_git_source = spec.git_source is not None
     scope = TaskScope(tasks, keys, environments, used_envs, has_git_source, inner=False)
     inner_scope = TaskScope(tasks, keys, environments, used_envs, has_git_source, inner=True)
-    run_rules = _task_driver()
+    run_rules = _run_task_rules
     for i, task in enumerate(tasks):
         run_rules(task, "$" if single is not None else f"$.tasks[{i}]", scope, inner_scope, r)
     _cycles(tasks, keys, r)

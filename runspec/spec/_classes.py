@@ -1,18 +1,19 @@
 """
-Class generation: the metaclass that turns a spec class's declaration into its tables and ``__init__``.
+Class set-up: the metaclass that reads a spec class's declaration and builds its field tables on first use.
 
-A spec class names its schema type and declares its fields with annotations, as a dataclass would::
+A spec class names its schema type and declares its fields with annotations, as a dataclass would; its
+``__init__`` is ordinary source written by ``tools/gen_spec.py`` (in the class for the generated classes,
+in ``_inits.py`` for those written by hand)::
 
     class NotebookTask(SpecObject, wire="NotebookTask"):
         notebook_path: str
         _: KW_ONLY
         source: Source | None = None
 
-The tables (``_fields``, ``_schema``, ``_wire_type``, ``_enum_fields``) and ``__init__`` are built on
-first use: a run touches a dozen of the hundred classes, so ``import runspec`` stays cheap. The
-generated ``__init__`` checks each argument's Python type (``TypeError`` at the call), freezes it and
-stores only the fields given. Its source is compiled under a file name registered in ``linecache``
-(as attrs does), so tracebacks and debuggers show the code.
+        def __init__(self, notebook_path: str, *, source: Source | None = None, ...) -> None: ...
+
+The tables (``_fields``, ``_schema``, ``_wire_type``, ``_enum_fields``) are built on first use: a run
+touches a dozen of the hundred classes, so ``import runspec`` stays cheap.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ else:
         return lambda cls: cls
 
 
-__all__ = ["SpecMeta", "freeze_extra", "set_extra", "spec_field"]
+__all__ = ["SpecMeta", "adopt_init", "freeze_extra", "set_extra", "spec_field"]
 
 T = TypeVar("T")
 _osa = object.__setattr__
@@ -123,11 +124,22 @@ class SpecMeta(type):
         if not declared:
             return cls
         cls._declared = (own, wire, fields)  # type: ignore[attr-defined]
-        if "__init__" not in ns:
-            cls.__init__ = _first_init  # type: ignore[misc]
         if wire is not None and wire not in REGISTRY:
             REGISTRY[wire] = cls  # type: ignore[assignment]
         return cls
+
+    @property
+    def __signature__(cls) -> Any:
+        """
+        The signature of the class's ``__init__`` as callers see it: its fields and ``extra``.
+
+        ``**unknown`` is left out: it only lets a misspelled keyword get the closest field's name.
+        """
+        import inspect  # only when asked: it costs import time
+
+        init = inspect.signature(cls.__init__)  # type: ignore[misc]
+        params = list(init.parameters.values())[1:]
+        return init.replace(parameters=[p for p in params if p.kind is not p.VAR_KEYWORD])
 
 
 _LAZY_TABLES = {name: _LazyTable(name) for name in ("_fields", "_schema", "_wire_type", "_enum_fields")}
@@ -155,96 +167,16 @@ def _setup(cls: Any) -> None:
     cls._schema = infos
     cls._wire_type = wire or name
     cls._enum_fields = tuple((f.attr, f.info.enum) for f in table.values() if f.info.enum)
-    if cls.__dict__.get("__init__") is _first_init:
-        cls.__init__ = _make_init(cls, table)
     cls._fields = table  # set last: its presence means the class is ready
 
 
-def _first_init(self: Any, *args: Any, **kwargs: Any) -> None:
-    cls = type(self)
-    for klass in reversed(cls.__mro__):
-        if "_declared" in klass.__dict__:
-            _setup(klass)
-    cls.__init__(self, *args, **kwargs)
-
-
-def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
-    """The setter of slot ``name`` (spec objects refuse attribute assignment, so constructors use it)."""
-    for klass in cls.__mro__:
-        slot = klass.__dict__.get(name)
-        if slot is not None and hasattr(slot, "__set__"):
-            setter: Callable[[Any, Any], None] = slot.__set__
-            return setter
-    raise AssertionError(f"{cls.__name__} has no slot {name!r}")  # pragma: no cover
-
-
-def _make_init(cls: Any, table: dict[str, _Field]) -> Callable[..., None]:
-    """Generate an ``__init__`` that checks, freezes and stores each argument given, then notes the request form."""
-    positional = [f for f in table.values() if not f.kw_only]
-    keyword = [f for f in table.values() if f.kw_only]
-    params: list[str] = []
-    for f in positional:
-        params.append(f.attr if f.required else f"{f.attr}=_NONE")
-    params.append("*")
-    for f in keyword:
-        params.append(f.attr if f.required else f"{f.attr}=_NONE")
-    params.append("extra=None")
-    lines = [f"def __init__(self, {', '.join(params)}):", " d = self.__dict__"]
-    env: dict[str, Any] = {
-        "_NONE": None,
-        "_set_extra": set_extra,
-        "_set_w": _slot_setter(cls, "_w"),
-        "_frozen_copy": FrozenMap._copy_of,
-        "_wire_key": cls._wire_key,
-    }
-    fast = {"string": "str", "integer": "int", "boolean": "bool"}
-    # Check, freeze and store each field, in declaration order (the first wrong one raises).
-    for f in table.values():
-        a = f.attr
-        env[f"_c_{a}"] = f.conv
-        check = fast.get(f.info.desc[0])
-        if check:
-            convert = [f"if type({a}) is not {check}: {a} = _c_{a}({a})"]
-        elif f.info.desc == ("map", ("string",)):
-            # A dict of str to str, the usual value, is frozen here without a call (as the converter does).
-            convert = [
-                f"if type({a}) is dict:",
-                f" for _k, _v in {a}.items():",
-                "  if type(_k) is not str or type(_v) is not str:",
-                f"   {a} = _c_{a}({a})",
-                "   break",
-                " else:",
-                f"  {a} = _frozen_copy({a})",
-                f"else: {a} = _c_{a}({a})",
-            ]
-        else:
-            convert = [f"{a} = _c_{a}({a})"]
-        if f.required:
-            lines.extend(f" {line}" for line in convert)
-            lines.append(f" d[{a!r}] = {a}")
-        else:
-            lines.append(f" if {a} is not None:")
-            lines.extend(f"  {line}" for line in convert)
-            lines.append(f"  d[{a!r}] = {a}")
-    # The request form: the object's own dict, unless extra fields join it or the class wraps it.
-    lines.append(" if extra:")
-    lines.append("  x = _set_extra(self, extra)")
-    lines.append("  w = {**d, **x._d} if x else d")
-    lines.append(" else:")
-    lines.append("  w = d")
-    lines.append(" _set_w(self, w)" if cls._wire_key is None else " _set_w(self, {_wire_key: w.get('path', w)})")
-    if hasattr(cls, "__post_init__"):
-        lines.append(" self.__post_init__()")
-    code = "\n".join(lines) + "\n"
-    import linecache  # only when a class is first used: it costs import time
-
-    filename = f"<runspec generated __init__ of {cls.__module__}.{cls.__qualname__}>"
-    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
-    exec(compile(code, filename, "exec"), env)
-    init: Callable[..., None] = env["__init__"]
+def adopt_init(cls: type, init: Callable[..., None]) -> None:
+    """
+    Make ``init`` (generated into ``_inits.py``) the ``__init__`` of ``cls``, a class written by hand,
+    named as its own so Python's messages read ``PyPI.__init__() missing ...``.
+    """
     init.__qualname__ = f"{cls.__qualname__}.__init__"
-    init.__module__ = cls.__module__
-    return init
+    cls.__init__ = init  # type: ignore[misc]
 
 
 def freeze_extra(cls: Any, extra: Mapping[str, Any]) -> FrozenMap[str, Any]:

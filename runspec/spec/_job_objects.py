@@ -13,10 +13,14 @@ generator, not this file (docs/api-model.md says how to refresh it).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from runspec.spec._base import SpecObject
 from runspec.spec._library import Library
+from runspec.spec._object import SpecObject
+from runspec.spec._object import convert as _convert
+from runspec.spec._object import set_w as _set_w
+from runspec.spec._object import unknown_keyword as _unknown
+from runspec.spec._object import with_extra as _with_extra
 from runspec.spec._objects import (
     AiFunctionTask,
     AiRuntimeTask,
@@ -59,6 +63,8 @@ if TYPE_CHECKING:  # pragma: no cover - the aliases below exist for type checker
     from dataclasses import KW_ONLY
     from typing import Literal, TypeAlias
 
+    from typing_extensions import Never
+
     from runspec.spec._objects import PerformanceTarget, RunIf
 
     Condition: TypeAlias = Literal["ALL_UPDATED", "ANY_UPDATED"]
@@ -85,6 +91,32 @@ class Continuous(SpecObject, wire="Continuous"):
     task_retry_mode: TaskRetryMode | None = None
     """Indicate whether the continuous job is applying task level retries or not."""
 
+    def __init__(
+        self,
+        *,
+        maintenance_window: MaintenanceWindow | None = None,
+        pause_status: PauseStatus | None = None,
+        task_retry_mode: TaskRetryMode | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if maintenance_window is not None:
+            if type(maintenance_window) is not MaintenanceWindow:
+                maintenance_window = _convert(self, "maintenance_window", maintenance_window)
+            d["maintenance_window"] = maintenance_window
+        if pause_status is not None:
+            if type(pause_status) is not str:
+                pause_status = _convert(self, "pause_status", pause_status)
+            d["pause_status"] = pause_status
+        if task_retry_mode is not None:
+            if type(task_retry_mode) is not str:
+                task_retry_mode = _convert(self, "task_retry_mode", task_retry_mode)
+            d["task_retry_mode"] = task_retry_mode
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class ContinuousTriggerConfiguration(SpecObject, wire="ContinuousTriggerConfiguration"):
     """Continuous trigger configuration."""
@@ -94,6 +126,27 @@ class ContinuousTriggerConfiguration(SpecObject, wire="ContinuousTriggerConfigur
     """Defines when platform-initiated maintenance may run for this trigger."""
     task_retry_mode: TaskRetryMode | None = None
     """Whether the continuous job applies task-level retries."""
+
+    def __init__(
+        self,
+        *,
+        maintenance_window: MaintenanceWindow | None = None,
+        task_retry_mode: TaskRetryMode | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if maintenance_window is not None:
+            if type(maintenance_window) is not MaintenanceWindow:
+                maintenance_window = _convert(self, "maintenance_window", maintenance_window)
+            d["maintenance_window"] = maintenance_window
+        if task_retry_mode is not None:
+            if type(task_retry_mode) is not str:
+                task_retry_mode = _convert(self, "task_retry_mode", task_retry_mode)
+            d["task_retry_mode"] = task_retry_mode
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class CreateJob(SpecObject, wire="CreateJob"):
@@ -165,6 +218,159 @@ class CreateJob(SpecObject, wire="CreateJob"):
     webhook_notifications: WebhookNotifications | None = None
     """A collection of system notification IDs to notify when runs of this job begin or complete."""
 
+    def __init__(
+        self,
+        *,
+        access_control_list: Sequence[JobAccessControlRequest] | None = None,
+        budget_policy_id: str | None = None,
+        continuous: Continuous | None = None,
+        deployment: JobDeployment | None = None,
+        description: str | None = None,
+        duration_target: str | None = None,
+        edit_mode: JobEditMode | None = None,
+        email_notifications: JobEmailNotifications | None = None,
+        environment_variables: Sequence[JobEnvironmentVariables] | None = None,
+        environments: Sequence[JobEnvironment] | None = None,
+        format: Format | None = None,  # noqa: A002 - the API's name
+        git_source: GitSource | None = None,
+        health: JobsHealthRules | None = None,
+        job_clusters: Sequence[JobCluster] | None = None,
+        max_concurrent_runs: int | None = None,
+        name: str | None = None,
+        notification_settings: JobNotificationSettings | None = None,
+        parameters: Sequence[JobParameterDefinition] | None = None,
+        parent_path: str | None = None,
+        performance_target: PerformanceTarget | None = None,
+        queue: QueueSettings | None = None,
+        run_as: JobRunAs | None = None,
+        schedule: CronSchedule | None = None,
+        tags: Mapping[str, str] | None = None,
+        tasks: Sequence[JobTask] | None = None,
+        timeout_seconds: int | None = None,
+        trigger: TriggerSettings | None = None,
+        triggers: Sequence[TriggerConfiguration] | None = None,
+        usage_policy_id: str | None = None,
+        webhook_notifications: WebhookNotifications | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if access_control_list is not None:
+            access_control_list = _convert(self, "access_control_list", access_control_list)
+            d["access_control_list"] = access_control_list
+        if budget_policy_id is not None:
+            if type(budget_policy_id) is not str:
+                budget_policy_id = _convert(self, "budget_policy_id", budget_policy_id)
+            d["budget_policy_id"] = budget_policy_id
+        if continuous is not None:
+            if type(continuous) is not Continuous:
+                continuous = _convert(self, "continuous", continuous)
+            d["continuous"] = continuous
+        if deployment is not None:
+            if type(deployment) is not JobDeployment:
+                deployment = _convert(self, "deployment", deployment)
+            d["deployment"] = deployment
+        if description is not None:
+            if type(description) is not str:
+                description = _convert(self, "description", description)
+            d["description"] = description
+        if duration_target is not None:
+            if type(duration_target) is not str:
+                duration_target = _convert(self, "duration_target", duration_target)
+            d["duration_target"] = duration_target
+        if edit_mode is not None:
+            if type(edit_mode) is not str:
+                edit_mode = _convert(self, "edit_mode", edit_mode)
+            d["edit_mode"] = edit_mode
+        if email_notifications is not None:
+            if type(email_notifications) is not JobEmailNotifications:
+                email_notifications = _convert(self, "email_notifications", email_notifications)
+            d["email_notifications"] = email_notifications
+        if environment_variables is not None:
+            environment_variables = _convert(self, "environment_variables", environment_variables)
+            d["environment_variables"] = environment_variables
+        if environments is not None:
+            environments = _convert(self, "environments", environments)
+            d["environments"] = environments
+        if format is not None:
+            if type(format) is not str:
+                format = _convert(self, "format", format)  # noqa: A001
+            d["format"] = format
+        if git_source is not None:
+            if type(git_source) is not GitSource:
+                git_source = _convert(self, "git_source", git_source)
+            d["git_source"] = git_source
+        if health is not None:
+            if type(health) is not JobsHealthRules:
+                health = _convert(self, "health", health)
+            d["health"] = health
+        if job_clusters is not None:
+            job_clusters = _convert(self, "job_clusters", job_clusters)
+            d["job_clusters"] = job_clusters
+        if max_concurrent_runs is not None:
+            if type(max_concurrent_runs) is not int:
+                max_concurrent_runs = _convert(self, "max_concurrent_runs", max_concurrent_runs)
+            d["max_concurrent_runs"] = max_concurrent_runs
+        if name is not None:
+            if type(name) is not str:
+                name = _convert(self, "name", name)
+            d["name"] = name
+        if notification_settings is not None:
+            if type(notification_settings) is not JobNotificationSettings:
+                notification_settings = _convert(self, "notification_settings", notification_settings)
+            d["notification_settings"] = notification_settings
+        if parameters is not None:
+            parameters = _convert(self, "parameters", parameters)
+            d["parameters"] = parameters
+        if parent_path is not None:
+            if type(parent_path) is not str:
+                parent_path = _convert(self, "parent_path", parent_path)
+            d["parent_path"] = parent_path
+        if performance_target is not None:
+            if type(performance_target) is not str:
+                performance_target = _convert(self, "performance_target", performance_target)
+            d["performance_target"] = performance_target
+        if queue is not None:
+            if type(queue) is not QueueSettings:
+                queue = _convert(self, "queue", queue)
+            d["queue"] = queue
+        if run_as is not None:
+            if type(run_as) is not JobRunAs:
+                run_as = _convert(self, "run_as", run_as)
+            d["run_as"] = run_as
+        if schedule is not None:
+            if type(schedule) is not CronSchedule:
+                schedule = _convert(self, "schedule", schedule)
+            d["schedule"] = schedule
+        if tags is not None:
+            tags = _convert(self, "tags", tags)
+            d["tags"] = tags
+        if tasks is not None:
+            tasks = _convert(self, "tasks", tasks)
+            d["tasks"] = tasks
+        if timeout_seconds is not None:
+            if type(timeout_seconds) is not int:
+                timeout_seconds = _convert(self, "timeout_seconds", timeout_seconds)
+            d["timeout_seconds"] = timeout_seconds
+        if trigger is not None:
+            if type(trigger) is not TriggerSettings:
+                trigger = _convert(self, "trigger", trigger)
+            d["trigger"] = trigger
+        if triggers is not None:
+            triggers = _convert(self, "triggers", triggers)
+            d["triggers"] = triggers
+        if usage_policy_id is not None:
+            if type(usage_policy_id) is not str:
+                usage_policy_id = _convert(self, "usage_policy_id", usage_policy_id)
+            d["usage_policy_id"] = usage_policy_id
+        if webhook_notifications is not None:
+            if type(webhook_notifications) is not WebhookNotifications:
+                webhook_notifications = _convert(self, "webhook_notifications", webhook_notifications)
+            d["webhook_notifications"] = webhook_notifications
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class CronSchedule(SpecObject, wire="CronSchedule"):
     """When a saved job runs: a Quartz cron expression in a time zone."""
@@ -179,6 +385,35 @@ class CronSchedule(SpecObject, wire="CronSchedule"):
     sql_condition: SqlConditionConfiguration | None = None
     """[Private Preview] SQL condition that must be satisfied before a scheduled run is triggered."""
 
+    def __init__(
+        self,
+        quartz_cron_expression: str,
+        timezone_id: str,
+        *,
+        pause_status: PauseStatus | None = None,
+        sql_condition: SqlConditionConfiguration | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(quartz_cron_expression) is not str:
+            quartz_cron_expression = _convert(self, "quartz_cron_expression", quartz_cron_expression)
+        d["quartz_cron_expression"] = quartz_cron_expression
+        if type(timezone_id) is not str:
+            timezone_id = _convert(self, "timezone_id", timezone_id)
+        d["timezone_id"] = timezone_id
+        if pause_status is not None:
+            if type(pause_status) is not str:
+                pause_status = _convert(self, "pause_status", pause_status)
+            d["pause_status"] = pause_status
+        if sql_condition is not None:
+            if type(sql_condition) is not SqlConditionConfiguration:
+                sql_condition = _convert(self, "sql_condition", sql_condition)
+            d["sql_condition"] = sql_condition
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class CronTriggerConfiguration(SpecObject, wire="CronTriggerConfiguration"):
     """Cron schedule trigger configuration."""
@@ -187,6 +422,25 @@ class CronTriggerConfiguration(SpecObject, wire="CronTriggerConfiguration"):
     """A Cron expression using Quartz syntax that describes the schedule for this trigger."""
     timezone_id: str
     """A Java timezone ID."""
+
+    def __init__(
+        self,
+        quartz_cron_expression: str,
+        timezone_id: str,
+        *,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(quartz_cron_expression) is not str:
+            quartz_cron_expression = _convert(self, "quartz_cron_expression", quartz_cron_expression)
+        d["quartz_cron_expression"] = quartz_cron_expression
+        if type(timezone_id) is not str:
+            timezone_id = _convert(self, "timezone_id", timezone_id)
+        d["timezone_id"] = timezone_id
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class FileArrivalTriggerConfiguration(SpecObject, wire="FileArrivalTriggerConfiguration"):
@@ -200,6 +454,35 @@ class FileArrivalTriggerConfiguration(SpecObject, wire="FileArrivalTriggerConfig
     trigger fired."""
     wait_after_last_change_seconds: int | None = None
     """If set, the trigger starts a run only after no file activity has occurred for the specified amount of time."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        min_time_between_triggers_seconds: int | None = None,
+        wait_after_last_change_seconds: int | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(url) is not str:
+            url = _convert(self, "url", url)
+        d["url"] = url
+        if min_time_between_triggers_seconds is not None:
+            if type(min_time_between_triggers_seconds) is not int:
+                min_time_between_triggers_seconds = _convert(
+                    self, "min_time_between_triggers_seconds", min_time_between_triggers_seconds
+                )
+            d["min_time_between_triggers_seconds"] = min_time_between_triggers_seconds
+        if wait_after_last_change_seconds is not None:
+            if type(wait_after_last_change_seconds) is not int:
+                wait_after_last_change_seconds = _convert(
+                    self, "wait_after_last_change_seconds", wait_after_last_change_seconds
+                )
+            d["wait_after_last_change_seconds"] = wait_after_last_change_seconds
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class JobCluster(SpecObject, wire="JobCluster"):
@@ -215,6 +498,36 @@ class JobCluster(SpecObject, wire="JobCluster"):
     serverless_compute_id: str | None = None
     """[Private Preview] The ID of the serverless compute object to bind this cluster to."""
 
+    def __init__(
+        self,
+        job_cluster_key: str,
+        *,
+        new_cluster: NewCluster | None = None,
+        serverless_compute: JobClusterServerlessCompute | None = None,
+        serverless_compute_id: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(job_cluster_key) is not str:
+            job_cluster_key = _convert(self, "job_cluster_key", job_cluster_key)
+        d["job_cluster_key"] = job_cluster_key
+        if new_cluster is not None:
+            if type(new_cluster) is not NewCluster:
+                new_cluster = _convert(self, "new_cluster", new_cluster)
+            d["new_cluster"] = new_cluster
+        if serverless_compute is not None:
+            if type(serverless_compute) is not JobClusterServerlessCompute:
+                serverless_compute = _convert(self, "serverless_compute", serverless_compute)
+            d["serverless_compute"] = serverless_compute
+        if serverless_compute_id is not None:
+            if type(serverless_compute_id) is not str:
+                serverless_compute_id = _convert(self, "serverless_compute_id", serverless_compute_id)
+            d["serverless_compute_id"] = serverless_compute_id
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class JobClusterServerlessCompute(SpecObject, wire="JobClusterServerlessCompute"):
     """Serverless compute settings of a shared job cluster."""
@@ -222,6 +535,22 @@ class JobClusterServerlessCompute(SpecObject, wire="JobClusterServerlessCompute"
     _: KW_ONLY
     policy_id: str | None = None
     """The ID of the serverless compute policy to apply to this cluster."""
+
+    def __init__(
+        self,
+        *,
+        policy_id: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if policy_id is not None:
+            if type(policy_id) is not str:
+                policy_id = _convert(self, "policy_id", policy_id)
+            d["policy_id"] = policy_id
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class JobCompletionTriggerConfiguration(SpecObject, wire="JobCompletionTriggerConfiguration"):
@@ -233,6 +562,25 @@ class JobCompletionTriggerConfiguration(SpecObject, wire="JobCompletionTriggerCo
     if_status: JobCompletionTriggerConfigurationIfStatus | None = None
     """The status that all upstream jobs must have before this trigger fires."""
 
+    def __init__(
+        self,
+        jobs: Sequence[JobCompletionTriggerConfigurationMonitoredJob],
+        *,
+        if_status: JobCompletionTriggerConfigurationIfStatus | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        jobs = _convert(self, "jobs", jobs)
+        d["jobs"] = jobs
+        if if_status is not None:
+            if type(if_status) is not str:
+                if_status = _convert(self, "if_status", if_status)
+            d["if_status"] = if_status
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class JobCompletionTriggerConfigurationMonitoredJob(SpecObject, wire="JobCompletionTriggerConfigurationMonitoredJob"):
     """The upstream jobs to monitor."""
@@ -241,6 +589,25 @@ class JobCompletionTriggerConfigurationMonitoredJob(SpecObject, wire="JobComplet
     """The ID of the workspace containing the upstream job."""
     job_id: str
     """The ID of the upstream job."""
+
+    def __init__(
+        self,
+        workspace_id: str,
+        job_id: str,
+        *,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(workspace_id) is not str:
+            workspace_id = _convert(self, "workspace_id", workspace_id)
+        d["workspace_id"] = workspace_id
+        if type(job_id) is not str:
+            job_id = _convert(self, "job_id", job_id)
+        d["job_id"] = job_id
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class JobDeployment(SpecObject, wire="JobDeployment"):
@@ -256,6 +623,36 @@ class JobDeployment(SpecObject, wire="JobDeployment"):
     version_id: str | None = None
     """ID of the version of the deployment that produced this job."""
 
+    def __init__(
+        self,
+        kind: JobDeploymentKind,
+        *,
+        deployment_id: str | None = None,
+        metadata_file_path: str | None = None,
+        version_id: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(kind) is not str:
+            kind = _convert(self, "kind", kind)
+        d["kind"] = kind
+        if deployment_id is not None:
+            if type(deployment_id) is not str:
+                deployment_id = _convert(self, "deployment_id", deployment_id)
+            d["deployment_id"] = deployment_id
+        if metadata_file_path is not None:
+            if type(metadata_file_path) is not str:
+                metadata_file_path = _convert(self, "metadata_file_path", metadata_file_path)
+            d["metadata_file_path"] = metadata_file_path
+        if version_id is not None:
+            if type(version_id) is not str:
+                version_id = _convert(self, "version_id", version_id)
+            d["version_id"] = version_id
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class JobForEachTask(SpecObject, wire="JobForEachTask"):
     """Run a job's task once for each element of ``inputs`` (``for_each_task`` in a saved job)."""
@@ -268,6 +665,30 @@ class JobForEachTask(SpecObject, wire="JobForEachTask"):
     concurrency: int | None = None
     """An optional maximum allowed number of concurrent runs of the task."""
 
+    def __init__(
+        self,
+        inputs: str,
+        task: JobTask,
+        *,
+        concurrency: int | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(inputs) is not str:
+            inputs = _convert(self, "inputs", inputs)
+        d["inputs"] = inputs
+        if type(task) is not JobTask:
+            task = _convert(self, "task", task)
+        d["task"] = task
+        if concurrency is not None:
+            if type(concurrency) is not int:
+                concurrency = _convert(self, "concurrency", concurrency)
+            d["concurrency"] = concurrency
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class JobParameterDefinition(SpecObject, wire="JobParameterDefinition"):
     """A job-level parameter and its default value."""
@@ -276,6 +697,25 @@ class JobParameterDefinition(SpecObject, wire="JobParameterDefinition"):
     """The name of the defined parameter."""
     default: str
     """Default value of the parameter."""
+
+    def __init__(
+        self,
+        name: str,
+        default: str,
+        *,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(name) is not str:
+            name = _convert(self, "name", name)
+        d["name"] = name
+        if type(default) is not str:
+            default = _convert(self, "default", default)
+        d["default"] = default
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class JobSettings(SpecObject, wire="JobSettings"):
@@ -344,6 +784,155 @@ class JobSettings(SpecObject, wire="JobSettings"):
     """The id of the user specified usage policy to use for this job."""
     webhook_notifications: WebhookNotifications | None = None
     """A collection of system notification IDs to notify when runs of this job begin or complete."""
+
+    def __init__(
+        self,
+        *,
+        budget_policy_id: str | None = None,
+        continuous: Continuous | None = None,
+        deployment: JobDeployment | None = None,
+        description: str | None = None,
+        duration_target: str | None = None,
+        edit_mode: JobEditMode | None = None,
+        email_notifications: JobEmailNotifications | None = None,
+        environment_variables: Sequence[JobEnvironmentVariables] | None = None,
+        environments: Sequence[JobEnvironment] | None = None,
+        format: Format | None = None,  # noqa: A002 - the API's name
+        git_source: GitSource | None = None,
+        health: JobsHealthRules | None = None,
+        job_clusters: Sequence[JobCluster] | None = None,
+        max_concurrent_runs: int | None = None,
+        name: str | None = None,
+        notification_settings: JobNotificationSettings | None = None,
+        parameters: Sequence[JobParameterDefinition] | None = None,
+        parent_path: str | None = None,
+        performance_target: PerformanceTarget | None = None,
+        queue: QueueSettings | None = None,
+        run_as: JobRunAs | None = None,
+        schedule: CronSchedule | None = None,
+        tags: Mapping[str, str] | None = None,
+        tasks: Sequence[JobTask] | None = None,
+        timeout_seconds: int | None = None,
+        trigger: TriggerSettings | None = None,
+        triggers: Sequence[TriggerConfiguration] | None = None,
+        usage_policy_id: str | None = None,
+        webhook_notifications: WebhookNotifications | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if budget_policy_id is not None:
+            if type(budget_policy_id) is not str:
+                budget_policy_id = _convert(self, "budget_policy_id", budget_policy_id)
+            d["budget_policy_id"] = budget_policy_id
+        if continuous is not None:
+            if type(continuous) is not Continuous:
+                continuous = _convert(self, "continuous", continuous)
+            d["continuous"] = continuous
+        if deployment is not None:
+            if type(deployment) is not JobDeployment:
+                deployment = _convert(self, "deployment", deployment)
+            d["deployment"] = deployment
+        if description is not None:
+            if type(description) is not str:
+                description = _convert(self, "description", description)
+            d["description"] = description
+        if duration_target is not None:
+            if type(duration_target) is not str:
+                duration_target = _convert(self, "duration_target", duration_target)
+            d["duration_target"] = duration_target
+        if edit_mode is not None:
+            if type(edit_mode) is not str:
+                edit_mode = _convert(self, "edit_mode", edit_mode)
+            d["edit_mode"] = edit_mode
+        if email_notifications is not None:
+            if type(email_notifications) is not JobEmailNotifications:
+                email_notifications = _convert(self, "email_notifications", email_notifications)
+            d["email_notifications"] = email_notifications
+        if environment_variables is not None:
+            environment_variables = _convert(self, "environment_variables", environment_variables)
+            d["environment_variables"] = environment_variables
+        if environments is not None:
+            environments = _convert(self, "environments", environments)
+            d["environments"] = environments
+        if format is not None:
+            if type(format) is not str:
+                format = _convert(self, "format", format)  # noqa: A001
+            d["format"] = format
+        if git_source is not None:
+            if type(git_source) is not GitSource:
+                git_source = _convert(self, "git_source", git_source)
+            d["git_source"] = git_source
+        if health is not None:
+            if type(health) is not JobsHealthRules:
+                health = _convert(self, "health", health)
+            d["health"] = health
+        if job_clusters is not None:
+            job_clusters = _convert(self, "job_clusters", job_clusters)
+            d["job_clusters"] = job_clusters
+        if max_concurrent_runs is not None:
+            if type(max_concurrent_runs) is not int:
+                max_concurrent_runs = _convert(self, "max_concurrent_runs", max_concurrent_runs)
+            d["max_concurrent_runs"] = max_concurrent_runs
+        if name is not None:
+            if type(name) is not str:
+                name = _convert(self, "name", name)
+            d["name"] = name
+        if notification_settings is not None:
+            if type(notification_settings) is not JobNotificationSettings:
+                notification_settings = _convert(self, "notification_settings", notification_settings)
+            d["notification_settings"] = notification_settings
+        if parameters is not None:
+            parameters = _convert(self, "parameters", parameters)
+            d["parameters"] = parameters
+        if parent_path is not None:
+            if type(parent_path) is not str:
+                parent_path = _convert(self, "parent_path", parent_path)
+            d["parent_path"] = parent_path
+        if performance_target is not None:
+            if type(performance_target) is not str:
+                performance_target = _convert(self, "performance_target", performance_target)
+            d["performance_target"] = performance_target
+        if queue is not None:
+            if type(queue) is not QueueSettings:
+                queue = _convert(self, "queue", queue)
+            d["queue"] = queue
+        if run_as is not None:
+            if type(run_as) is not JobRunAs:
+                run_as = _convert(self, "run_as", run_as)
+            d["run_as"] = run_as
+        if schedule is not None:
+            if type(schedule) is not CronSchedule:
+                schedule = _convert(self, "schedule", schedule)
+            d["schedule"] = schedule
+        if tags is not None:
+            tags = _convert(self, "tags", tags)
+            d["tags"] = tags
+        if tasks is not None:
+            tasks = _convert(self, "tasks", tasks)
+            d["tasks"] = tasks
+        if timeout_seconds is not None:
+            if type(timeout_seconds) is not int:
+                timeout_seconds = _convert(self, "timeout_seconds", timeout_seconds)
+            d["timeout_seconds"] = timeout_seconds
+        if trigger is not None:
+            if type(trigger) is not TriggerSettings:
+                trigger = _convert(self, "trigger", trigger)
+            d["trigger"] = trigger
+        if triggers is not None:
+            triggers = _convert(self, "triggers", triggers)
+            d["triggers"] = triggers
+        if usage_policy_id is not None:
+            if type(usage_policy_id) is not str:
+                usage_policy_id = _convert(self, "usage_policy_id", usage_policy_id)
+            d["usage_policy_id"] = usage_policy_id
+        if webhook_notifications is not None:
+            if type(webhook_notifications) is not WebhookNotifications:
+                webhook_notifications = _convert(self, "webhook_notifications", webhook_notifications)
+            d["webhook_notifications"] = webhook_notifications
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class JobTask(SpecObject, wire="JobTask"):
@@ -441,6 +1030,224 @@ class JobTask(SpecObject, wire="JobTask"):
     webhook_notifications: WebhookNotifications | None = None
     """A collection of system notification IDs to notify when runs of this task begin or complete."""
 
+    def __init__(
+        self,
+        task_key: str,
+        *,
+        ai_function_task: AiFunctionTask | None = None,
+        ai_runtime_task: AiRuntimeTask | None = None,
+        alert_task: AlertTask | None = None,
+        clean_rooms_notebook_task: CleanRoomsNotebookTask | None = None,
+        compute: Compute | None = None,
+        condition_task: ConditionTask | None = None,
+        dashboard_task: DashboardTask | None = None,
+        dbt_cloud_task: DbtCloudTask | None = None,
+        dbt_platform_task: DbtPlatformTask | None = None,
+        dbt_task: DbtTask | None = None,
+        depends_on: Sequence[TaskDependency] | None = None,
+        description: str | None = None,
+        disable_auto_optimization: bool | None = None,
+        disabled: bool | None = None,
+        email_notifications: TaskEmailNotifications | None = None,
+        environment_key: str | None = None,
+        environment_variables_key: str | None = None,
+        existing_cluster_id: str | None = None,
+        for_each_task: JobForEachTask | None = None,
+        gen_ai_compute_task: GenAiComputeTask | None = None,
+        health: JobsHealthRules | None = None,
+        job_cluster_key: str | None = None,
+        libraries: Sequence[Library] | None = None,
+        max_retries: int | None = None,
+        min_retry_interval_millis: int | None = None,
+        new_cluster: NewCluster | None = None,
+        notebook_task: NotebookTask | None = None,
+        notification_settings: TaskNotificationSettings | None = None,
+        pipeline_task: PipelineTask | None = None,
+        power_bi_task: PowerBiTask | None = None,
+        python_operator_task: PythonOperatorTask | None = None,
+        python_wheel_task: PythonWheelTask | None = None,
+        retry_on_timeout: bool | None = None,
+        run_if: RunIf | None = None,
+        run_job_task: RunJobTask | None = None,
+        spark_jar_task: SparkJarTask | None = None,
+        spark_python_task: SparkPythonTask | None = None,
+        spark_submit_task: SparkSubmitTask | None = None,
+        sql_task: SqlTask | None = None,
+        timeout_seconds: int | None = None,
+        webhook_notifications: WebhookNotifications | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(task_key) is not str:
+            task_key = _convert(self, "task_key", task_key)
+        d["task_key"] = task_key
+        if ai_function_task is not None:
+            if type(ai_function_task) is not AiFunctionTask:
+                ai_function_task = _convert(self, "ai_function_task", ai_function_task)
+            d["ai_function_task"] = ai_function_task
+        if ai_runtime_task is not None:
+            if type(ai_runtime_task) is not AiRuntimeTask:
+                ai_runtime_task = _convert(self, "ai_runtime_task", ai_runtime_task)
+            d["ai_runtime_task"] = ai_runtime_task
+        if alert_task is not None:
+            if type(alert_task) is not AlertTask:
+                alert_task = _convert(self, "alert_task", alert_task)
+            d["alert_task"] = alert_task
+        if clean_rooms_notebook_task is not None:
+            if type(clean_rooms_notebook_task) is not CleanRoomsNotebookTask:
+                clean_rooms_notebook_task = _convert(self, "clean_rooms_notebook_task", clean_rooms_notebook_task)
+            d["clean_rooms_notebook_task"] = clean_rooms_notebook_task
+        if compute is not None:
+            if type(compute) is not Compute:
+                compute = _convert(self, "compute", compute)
+            d["compute"] = compute
+        if condition_task is not None:
+            if type(condition_task) is not ConditionTask:
+                condition_task = _convert(self, "condition_task", condition_task)
+            d["condition_task"] = condition_task
+        if dashboard_task is not None:
+            if type(dashboard_task) is not DashboardTask:
+                dashboard_task = _convert(self, "dashboard_task", dashboard_task)
+            d["dashboard_task"] = dashboard_task
+        if dbt_cloud_task is not None:
+            if type(dbt_cloud_task) is not DbtCloudTask:
+                dbt_cloud_task = _convert(self, "dbt_cloud_task", dbt_cloud_task)
+            d["dbt_cloud_task"] = dbt_cloud_task
+        if dbt_platform_task is not None:
+            if type(dbt_platform_task) is not DbtPlatformTask:
+                dbt_platform_task = _convert(self, "dbt_platform_task", dbt_platform_task)
+            d["dbt_platform_task"] = dbt_platform_task
+        if dbt_task is not None:
+            if type(dbt_task) is not DbtTask:
+                dbt_task = _convert(self, "dbt_task", dbt_task)
+            d["dbt_task"] = dbt_task
+        if depends_on is not None:
+            depends_on = _convert(self, "depends_on", depends_on)
+            d["depends_on"] = depends_on
+        if description is not None:
+            if type(description) is not str:
+                description = _convert(self, "description", description)
+            d["description"] = description
+        if disable_auto_optimization is not None:
+            if type(disable_auto_optimization) is not bool:
+                disable_auto_optimization = _convert(self, "disable_auto_optimization", disable_auto_optimization)
+            d["disable_auto_optimization"] = disable_auto_optimization
+        if disabled is not None:
+            if type(disabled) is not bool:
+                disabled = _convert(self, "disabled", disabled)
+            d["disabled"] = disabled
+        if email_notifications is not None:
+            if type(email_notifications) is not TaskEmailNotifications:
+                email_notifications = _convert(self, "email_notifications", email_notifications)
+            d["email_notifications"] = email_notifications
+        if environment_key is not None:
+            if type(environment_key) is not str:
+                environment_key = _convert(self, "environment_key", environment_key)
+            d["environment_key"] = environment_key
+        if environment_variables_key is not None:
+            if type(environment_variables_key) is not str:
+                environment_variables_key = _convert(self, "environment_variables_key", environment_variables_key)
+            d["environment_variables_key"] = environment_variables_key
+        if existing_cluster_id is not None:
+            if type(existing_cluster_id) is not str:
+                existing_cluster_id = _convert(self, "existing_cluster_id", existing_cluster_id)
+            d["existing_cluster_id"] = existing_cluster_id
+        if for_each_task is not None:
+            if type(for_each_task) is not JobForEachTask:
+                for_each_task = _convert(self, "for_each_task", for_each_task)
+            d["for_each_task"] = for_each_task
+        if gen_ai_compute_task is not None:
+            if type(gen_ai_compute_task) is not GenAiComputeTask:
+                gen_ai_compute_task = _convert(self, "gen_ai_compute_task", gen_ai_compute_task)
+            d["gen_ai_compute_task"] = gen_ai_compute_task
+        if health is not None:
+            if type(health) is not JobsHealthRules:
+                health = _convert(self, "health", health)
+            d["health"] = health
+        if job_cluster_key is not None:
+            if type(job_cluster_key) is not str:
+                job_cluster_key = _convert(self, "job_cluster_key", job_cluster_key)
+            d["job_cluster_key"] = job_cluster_key
+        if libraries is not None:
+            libraries = _convert(self, "libraries", libraries)
+            d["libraries"] = libraries
+        if max_retries is not None:
+            if type(max_retries) is not int:
+                max_retries = _convert(self, "max_retries", max_retries)
+            d["max_retries"] = max_retries
+        if min_retry_interval_millis is not None:
+            if type(min_retry_interval_millis) is not int:
+                min_retry_interval_millis = _convert(self, "min_retry_interval_millis", min_retry_interval_millis)
+            d["min_retry_interval_millis"] = min_retry_interval_millis
+        if new_cluster is not None:
+            if type(new_cluster) is not NewCluster:
+                new_cluster = _convert(self, "new_cluster", new_cluster)
+            d["new_cluster"] = new_cluster
+        if notebook_task is not None:
+            if type(notebook_task) is not NotebookTask:
+                notebook_task = _convert(self, "notebook_task", notebook_task)
+            d["notebook_task"] = notebook_task
+        if notification_settings is not None:
+            if type(notification_settings) is not TaskNotificationSettings:
+                notification_settings = _convert(self, "notification_settings", notification_settings)
+            d["notification_settings"] = notification_settings
+        if pipeline_task is not None:
+            if type(pipeline_task) is not PipelineTask:
+                pipeline_task = _convert(self, "pipeline_task", pipeline_task)
+            d["pipeline_task"] = pipeline_task
+        if power_bi_task is not None:
+            if type(power_bi_task) is not PowerBiTask:
+                power_bi_task = _convert(self, "power_bi_task", power_bi_task)
+            d["power_bi_task"] = power_bi_task
+        if python_operator_task is not None:
+            if type(python_operator_task) is not PythonOperatorTask:
+                python_operator_task = _convert(self, "python_operator_task", python_operator_task)
+            d["python_operator_task"] = python_operator_task
+        if python_wheel_task is not None:
+            if type(python_wheel_task) is not PythonWheelTask:
+                python_wheel_task = _convert(self, "python_wheel_task", python_wheel_task)
+            d["python_wheel_task"] = python_wheel_task
+        if retry_on_timeout is not None:
+            if type(retry_on_timeout) is not bool:
+                retry_on_timeout = _convert(self, "retry_on_timeout", retry_on_timeout)
+            d["retry_on_timeout"] = retry_on_timeout
+        if run_if is not None:
+            if type(run_if) is not str:
+                run_if = _convert(self, "run_if", run_if)
+            d["run_if"] = run_if
+        if run_job_task is not None:
+            if type(run_job_task) is not RunJobTask:
+                run_job_task = _convert(self, "run_job_task", run_job_task)
+            d["run_job_task"] = run_job_task
+        if spark_jar_task is not None:
+            if type(spark_jar_task) is not SparkJarTask:
+                spark_jar_task = _convert(self, "spark_jar_task", spark_jar_task)
+            d["spark_jar_task"] = spark_jar_task
+        if spark_python_task is not None:
+            if type(spark_python_task) is not SparkPythonTask:
+                spark_python_task = _convert(self, "spark_python_task", spark_python_task)
+            d["spark_python_task"] = spark_python_task
+        if spark_submit_task is not None:
+            if type(spark_submit_task) is not SparkSubmitTask:
+                spark_submit_task = _convert(self, "spark_submit_task", spark_submit_task)
+            d["spark_submit_task"] = spark_submit_task
+        if sql_task is not None:
+            if type(sql_task) is not SqlTask:
+                sql_task = _convert(self, "sql_task", sql_task)
+            d["sql_task"] = sql_task
+        if timeout_seconds is not None:
+            if type(timeout_seconds) is not int:
+                timeout_seconds = _convert(self, "timeout_seconds", timeout_seconds)
+            d["timeout_seconds"] = timeout_seconds
+        if webhook_notifications is not None:
+            if type(webhook_notifications) is not WebhookNotifications:
+                webhook_notifications = _convert(self, "webhook_notifications", webhook_notifications)
+            d["webhook_notifications"] = webhook_notifications
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class MaintenanceWindow(SpecObject, wire="MaintenanceWindow"):
     """A weekly window in which platform maintenance may run for a continuous job."""
@@ -451,6 +1258,29 @@ class MaintenanceWindow(SpecObject, wire="MaintenanceWindow"):
     """The day of week on which maintenance is allowed to happen."""
     timezone_id: str
     """A Java timezone ID."""
+
+    def __init__(
+        self,
+        start_hour: int,
+        day_of_week: DayOfWeek,
+        timezone_id: str,
+        *,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(start_hour) is not int:
+            start_hour = _convert(self, "start_hour", start_hour)
+        d["start_hour"] = start_hour
+        if type(day_of_week) is not str:
+            day_of_week = _convert(self, "day_of_week", day_of_week)
+        d["day_of_week"] = day_of_week
+        if type(timezone_id) is not str:
+            timezone_id = _convert(self, "timezone_id", timezone_id)
+        d["timezone_id"] = timezone_id
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class ModelTriggerConfiguration(SpecObject, wire="ModelTriggerConfiguration"):
@@ -471,6 +1301,44 @@ class ModelTriggerConfiguration(SpecObject, wire="ModelTriggerConfiguration"):
     """If set, the trigger starts a run only after no model updates have occurred for the specified time and can be
     used to wait for a series of model updates before triggering a run."""
 
+    def __init__(
+        self,
+        condition: ModelTriggerConfigurationCondition,
+        *,
+        aliases: Sequence[str] | None = None,
+        min_time_between_triggers_seconds: int | None = None,
+        securable_name: str | None = None,
+        wait_after_last_change_seconds: int | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(condition) is not str:
+            condition = _convert(self, "condition", condition)
+        d["condition"] = condition
+        if aliases is not None:
+            aliases = _convert(self, "aliases", aliases)
+            d["aliases"] = aliases
+        if min_time_between_triggers_seconds is not None:
+            if type(min_time_between_triggers_seconds) is not int:
+                min_time_between_triggers_seconds = _convert(
+                    self, "min_time_between_triggers_seconds", min_time_between_triggers_seconds
+                )
+            d["min_time_between_triggers_seconds"] = min_time_between_triggers_seconds
+        if securable_name is not None:
+            if type(securable_name) is not str:
+                securable_name = _convert(self, "securable_name", securable_name)
+            d["securable_name"] = securable_name
+        if wait_after_last_change_seconds is not None:
+            if type(wait_after_last_change_seconds) is not int:
+                wait_after_last_change_seconds = _convert(
+                    self, "wait_after_last_change_seconds", wait_after_last_change_seconds
+                )
+            d["wait_after_last_change_seconds"] = wait_after_last_change_seconds
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class PeriodicTriggerConfiguration(SpecObject, wire="PeriodicTriggerConfiguration"):
     """Start a run every ``interval`` ``unit``."""
@@ -479,6 +1347,25 @@ class PeriodicTriggerConfiguration(SpecObject, wire="PeriodicTriggerConfiguratio
     """The interval at which the trigger should run."""
     unit: PeriodicTriggerConfigurationTimeUnit
     """The unit of time for the interval."""
+
+    def __init__(
+        self,
+        interval: int,
+        unit: PeriodicTriggerConfigurationTimeUnit,
+        *,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(interval) is not int:
+            interval = _convert(self, "interval", interval)
+        d["interval"] = interval
+        if type(unit) is not str:
+            unit = _convert(self, "unit", unit)
+        d["unit"] = unit
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class SqlConditionConfiguration(SpecObject, wire="SqlConditionConfiguration"):
@@ -491,6 +1378,30 @@ class SqlConditionConfiguration(SpecObject, wire="SqlConditionConfiguration"):
     _: KW_ONLY
     trigger_mode: SqlConditionTriggerMode | None = None
     """[Private Preview] Determines how the SQL query result is interpreted to decide whether the condition fires."""
+
+    def __init__(
+        self,
+        sql_query_id: str,
+        warehouse_id: str,
+        *,
+        trigger_mode: SqlConditionTriggerMode | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(sql_query_id) is not str:
+            sql_query_id = _convert(self, "sql_query_id", sql_query_id)
+        d["sql_query_id"] = sql_query_id
+        if type(warehouse_id) is not str:
+            warehouse_id = _convert(self, "warehouse_id", warehouse_id)
+        d["warehouse_id"] = warehouse_id
+        if trigger_mode is not None:
+            if type(trigger_mode) is not str:
+                trigger_mode = _convert(self, "trigger_mode", trigger_mode)
+            d["trigger_mode"] = trigger_mode
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class TableUpdateTriggerConfiguration(SpecObject, wire="TableUpdateTriggerConfiguration"):
@@ -507,6 +1418,39 @@ class TableUpdateTriggerConfiguration(SpecObject, wire="TableUpdateTriggerConfig
     wait_after_last_change_seconds: int | None = None
     """If set, the trigger starts a run only after no table updates have occurred for the specified time and can be
     used to wait for a series of table updates before triggering a run."""
+
+    def __init__(
+        self,
+        table_names: Sequence[str],
+        *,
+        condition: Condition | None = None,
+        min_time_between_triggers_seconds: int | None = None,
+        wait_after_last_change_seconds: int | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        table_names = _convert(self, "table_names", table_names)
+        d["table_names"] = table_names
+        if condition is not None:
+            if type(condition) is not str:
+                condition = _convert(self, "condition", condition)
+            d["condition"] = condition
+        if min_time_between_triggers_seconds is not None:
+            if type(min_time_between_triggers_seconds) is not int:
+                min_time_between_triggers_seconds = _convert(
+                    self, "min_time_between_triggers_seconds", min_time_between_triggers_seconds
+                )
+            d["min_time_between_triggers_seconds"] = min_time_between_triggers_seconds
+        if wait_after_last_change_seconds is not None:
+            if type(wait_after_last_change_seconds) is not int:
+                wait_after_last_change_seconds = _convert(
+                    self, "wait_after_last_change_seconds", wait_after_last_change_seconds
+                )
+            d["wait_after_last_change_seconds"] = wait_after_last_change_seconds
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class TriggerConfiguration(SpecObject, wire="TriggerConfiguration"):
@@ -533,6 +1477,62 @@ class TriggerConfiguration(SpecObject, wire="TriggerConfiguration"):
     table_update: TableUpdateTriggerConfiguration | None = None
     """Table update trigger configuration."""
 
+    def __init__(
+        self,
+        *,
+        continuous: ContinuousTriggerConfiguration | None = None,
+        file_arrival: FileArrivalTriggerConfiguration | None = None,
+        job_completion: JobCompletionTriggerConfiguration | None = None,
+        model: ModelTriggerConfiguration | None = None,
+        pause_status: PauseStatus | None = None,
+        periodic: PeriodicTriggerConfiguration | None = None,
+        schedule: CronTriggerConfiguration | None = None,
+        sql_condition: SqlConditionConfiguration | None = None,
+        table_update: TableUpdateTriggerConfiguration | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if continuous is not None:
+            if type(continuous) is not ContinuousTriggerConfiguration:
+                continuous = _convert(self, "continuous", continuous)
+            d["continuous"] = continuous
+        if file_arrival is not None:
+            if type(file_arrival) is not FileArrivalTriggerConfiguration:
+                file_arrival = _convert(self, "file_arrival", file_arrival)
+            d["file_arrival"] = file_arrival
+        if job_completion is not None:
+            if type(job_completion) is not JobCompletionTriggerConfiguration:
+                job_completion = _convert(self, "job_completion", job_completion)
+            d["job_completion"] = job_completion
+        if model is not None:
+            if type(model) is not ModelTriggerConfiguration:
+                model = _convert(self, "model", model)
+            d["model"] = model
+        if pause_status is not None:
+            if type(pause_status) is not str:
+                pause_status = _convert(self, "pause_status", pause_status)
+            d["pause_status"] = pause_status
+        if periodic is not None:
+            if type(periodic) is not PeriodicTriggerConfiguration:
+                periodic = _convert(self, "periodic", periodic)
+            d["periodic"] = periodic
+        if schedule is not None:
+            if type(schedule) is not CronTriggerConfiguration:
+                schedule = _convert(self, "schedule", schedule)
+            d["schedule"] = schedule
+        if sql_condition is not None:
+            if type(sql_condition) is not SqlConditionConfiguration:
+                sql_condition = _convert(self, "sql_condition", sql_condition)
+            d["sql_condition"] = sql_condition
+        if table_update is not None:
+            if type(table_update) is not TableUpdateTriggerConfiguration:
+                table_update = _convert(self, "table_update", table_update)
+            d["table_update"] = table_update
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class TriggerSettings(SpecObject, wire="TriggerSettings"):
     """What starts a saved job: a file arrival, a table update, a finished job, a period or a model."""
@@ -552,6 +1552,52 @@ class TriggerSettings(SpecObject, wire="TriggerSettings"):
     """SQL condition that must be satisfied for the trigger to fire."""
     table_update: TableUpdateTriggerConfiguration | None = None
     """Start a run when tables are updated."""
+
+    def __init__(
+        self,
+        *,
+        file_arrival: FileArrivalTriggerConfiguration | None = None,
+        job_completion: JobCompletionTriggerConfiguration | None = None,
+        model: ModelTriggerConfiguration | None = None,
+        pause_status: PauseStatus | None = None,
+        periodic: PeriodicTriggerConfiguration | None = None,
+        sql_condition: SqlConditionConfiguration | None = None,
+        table_update: TableUpdateTriggerConfiguration | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if file_arrival is not None:
+            if type(file_arrival) is not FileArrivalTriggerConfiguration:
+                file_arrival = _convert(self, "file_arrival", file_arrival)
+            d["file_arrival"] = file_arrival
+        if job_completion is not None:
+            if type(job_completion) is not JobCompletionTriggerConfiguration:
+                job_completion = _convert(self, "job_completion", job_completion)
+            d["job_completion"] = job_completion
+        if model is not None:
+            if type(model) is not ModelTriggerConfiguration:
+                model = _convert(self, "model", model)
+            d["model"] = model
+        if pause_status is not None:
+            if type(pause_status) is not str:
+                pause_status = _convert(self, "pause_status", pause_status)
+            d["pause_status"] = pause_status
+        if periodic is not None:
+            if type(periodic) is not PeriodicTriggerConfiguration:
+                periodic = _convert(self, "periodic", periodic)
+            d["periodic"] = periodic
+        if sql_condition is not None:
+            if type(sql_condition) is not SqlConditionConfiguration:
+                sql_condition = _convert(self, "sql_condition", sql_condition)
+            d["sql_condition"] = sql_condition
+        if table_update is not None:
+            if type(table_update) is not TableUpdateTriggerConfiguration:
+                table_update = _convert(self, "table_update", table_update)
+            d["table_update"] = table_update
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 __all__ = [

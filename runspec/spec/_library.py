@@ -12,7 +12,17 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from runspec._frozen import FrozenMap, freeze_json
+from runspec.spec._classes import adopt_init
 from runspec.spec._convert import REGISTRY, jpath
+from runspec.spec._inits import (
+    cran_init,
+    egg_init,
+    jar_init,
+    maven_init,
+    pypi_init,
+    requirements_init,
+    whl_init,
+)
 from runspec.spec._load import BAD, BAIL, LoadContext, json_kind, load_object, quick_object
 from runspec.spec._object import SpecObject
 from runspec.spec._schema import FieldInfo, closest
@@ -182,3 +192,12 @@ class _OtherKind(Library, fields={}):
 
 _KINDS: dict[str, type[Library]] = {c.kind: c for c in (PyPI, Maven, Cran, Jar, Whl, Egg, Requirements)}
 REGISTRY["Library"] = Library
+
+# The __init__s tools/gen_spec.py writes (set here, so type checkers read the signatures from the annotations).
+adopt_init(PyPI, pypi_init)
+adopt_init(Maven, maven_init)
+adopt_init(Cran, cran_init)
+adopt_init(Jar, jar_init)
+adopt_init(Whl, whl_init)
+adopt_init(Egg, egg_init)
+adopt_init(Requirements, requirements_init)

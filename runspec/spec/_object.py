@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from runspec._frozen import FrozenMap, thaw_json
 from runspec.errors import SpecError
-from runspec.spec._classes import SpecMeta, _Field, spec_field
-from runspec.spec._convert import plain_json
+from runspec.spec._classes import SpecMeta, _Field, set_extra, spec_field
+from runspec.spec._convert import REGISTRY, plain_json
 from runspec.spec._load import LoadContext, load_checked, load_object, quick_object
 from runspec.spec._schema import FieldInfo
 
 if TYPE_CHECKING:  # pragma: no cover
     from typing_extensions import Self
 
-__all__ = ["SpecObject"]
+__all__ = ["SpecObject", "convert", "convert_as", "set_w", "unknown_keyword", "with_extra"]
 
 
 class SpecObject(metaclass=SpecMeta):
@@ -191,3 +191,36 @@ _osa = object.__setattr__
 # Slot setters: spec objects refuse attribute assignment, so their constructors write slots directly.
 _set_w = SpecObject.__dict__["_w"].__set__
 _set_dict = SpecObject.__dict__["__dict__"].__set__
+
+
+# -- what the generated ``__init__``\ s call (tools/gen_spec.py writes them) ------------------------
+
+#: Store an object's request form (its ``_w`` slot).
+set_w = _set_w
+
+
+def convert(obj: SpecObject, name: str, value: Any) -> Any:
+    """Check and freeze ``value`` for field ``name`` of ``obj``'s class, or raise ``TypeError`` naming both."""
+    return type(obj)._fields[name].conv(value)
+
+
+def convert_as(wire_type: str, name: str, value: Any) -> Any:
+    """``convert`` for the class of ``wire_type`` (where the class itself cannot be imported)."""
+    return REGISTRY[wire_type]._fields[name].conv(value)
+
+
+def with_extra(obj: SpecObject, fields: dict[str, Any], extra: Mapping[str, Any]) -> Any:
+    """Check and keep ``extra`` on ``obj``; return its request form, ``fields`` with the extra fields."""
+    x = set_extra(obj, extra)
+    return {**fields, **x._d} if x else fields
+
+
+def unknown_keyword(obj: SpecObject, unknown: Mapping[str, Any]) -> TypeError:
+    """The ``TypeError`` for a keyword the class does not take, with the closest field's name."""
+    from runspec.spec._schema import closest
+
+    cls = type(obj)
+    name = next(iter(unknown))
+    guess = closest(name, [*cls._fields, "extra"])
+    hint = f"; did you mean {guess!r}?" if guess else ""
+    return TypeError(f"{cls.__name__}() got an unexpected keyword argument {name!r}{hint}")

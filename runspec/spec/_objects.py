@@ -8,14 +8,20 @@ generator, not this file (docs/api-model.md says how to refresh it).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from runspec.spec._base import SpecObject
 from runspec.spec._library import Library
+from runspec.spec._object import SpecObject
+from runspec.spec._object import convert as _convert
+from runspec.spec._object import set_w as _set_w
+from runspec.spec._object import unknown_keyword as _unknown
+from runspec.spec._object import with_extra as _with_extra
 
 if TYPE_CHECKING:  # pragma: no cover - the aliases below exist for type checkers only
     from dataclasses import KW_ONLY
     from typing import Literal, TypeAlias
+
+    from typing_extensions import Never
 
     AiExtractFunctionMode: TypeAlias = Literal["MODE_PRECISION"]
     AiParseDocumentFunctionDescriptionElementType: TypeAlias = Literal[
@@ -91,6 +97,21 @@ class Adlsgen2Info(SpecObject, wire="Adlsgen2Info"):
     """Abfss destination, e.g.
     `abfss://<container-name>@<storage-account-name>.dfs.core.windows.net/<directory-name>`."""
 
+    def __init__(
+        self,
+        destination: str,
+        *,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(destination) is not str:
+            destination = _convert(self, "destination", destination)
+        d["destination"] = destination
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class AiClassifyFunction(SpecObject, wire="AiClassifyFunction"):
     """Classifies each input document or row into one or more labels."""
@@ -109,12 +130,66 @@ class AiClassifyFunction(SpecObject, wire="AiClassifyFunction"):
     multilabel: bool | None = None
     """When true, more than one label can be returned for each input."""
 
+    def __init__(
+        self,
+        version: str,
+        *,
+        enable_confidence_scores: bool | None = None,
+        enable_rationales: bool | None = None,
+        inline_labels: AiClassifyFunctionInlineLabels | None = None,
+        instructions: str | None = None,
+        multilabel: bool | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(version) is not str:
+            version = _convert(self, "version", version)
+        d["version"] = version
+        if enable_confidence_scores is not None:
+            if type(enable_confidence_scores) is not bool:
+                enable_confidence_scores = _convert(self, "enable_confidence_scores", enable_confidence_scores)
+            d["enable_confidence_scores"] = enable_confidence_scores
+        if enable_rationales is not None:
+            if type(enable_rationales) is not bool:
+                enable_rationales = _convert(self, "enable_rationales", enable_rationales)
+            d["enable_rationales"] = enable_rationales
+        if inline_labels is not None:
+            if type(inline_labels) is not AiClassifyFunctionInlineLabels:
+                inline_labels = _convert(self, "inline_labels", inline_labels)
+            d["inline_labels"] = inline_labels
+        if instructions is not None:
+            if type(instructions) is not str:
+                instructions = _convert(self, "instructions", instructions)
+            d["instructions"] = instructions
+        if multilabel is not None:
+            if type(multilabel) is not bool:
+                multilabel = _convert(self, "multilabel", multilabel)
+            d["multilabel"] = multilabel
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class AiClassifyFunctionInlineLabels(SpecObject, wire="AiClassifyFunctionInlineLabels"):
     """Labels listed inline, for a small label set."""
 
     labels: Sequence[AiClassifyFunctionLabel]
     """The labels an input can be classified as."""
+
+    def __init__(
+        self,
+        labels: Sequence[AiClassifyFunctionLabel],
+        *,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        labels = _convert(self, "labels", labels)
+        d["labels"] = labels
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class AiClassifyFunctionLabel(SpecObject, wire="AiClassifyFunctionLabel"):
@@ -125,6 +200,26 @@ class AiClassifyFunctionLabel(SpecObject, wire="AiClassifyFunctionLabel"):
     _: KW_ONLY
     description: str | None = None
     """Guidance describing what belongs under this label."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        description: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(name) is not str:
+            name = _convert(self, "name", name)
+        d["name"] = name
+        if description is not None:
+            if type(description) is not str:
+                description = _convert(self, "description", description)
+            d["description"] = description
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class AiExtractFunction(SpecObject, wire="AiExtractFunction"):
@@ -144,6 +239,46 @@ class AiExtractFunction(SpecObject, wire="AiExtractFunction"):
     schema: str | None = None
     """The extraction schema defining the fields to extract, as a JSON string."""
 
+    def __init__(
+        self,
+        version: str,
+        *,
+        enable_citations: bool | None = None,
+        enable_confidence_scores: bool | None = None,
+        instructions: str | None = None,
+        mode: AiExtractFunctionMode | None = None,
+        schema: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(version) is not str:
+            version = _convert(self, "version", version)
+        d["version"] = version
+        if enable_citations is not None:
+            if type(enable_citations) is not bool:
+                enable_citations = _convert(self, "enable_citations", enable_citations)
+            d["enable_citations"] = enable_citations
+        if enable_confidence_scores is not None:
+            if type(enable_confidence_scores) is not bool:
+                enable_confidence_scores = _convert(self, "enable_confidence_scores", enable_confidence_scores)
+            d["enable_confidence_scores"] = enable_confidence_scores
+        if instructions is not None:
+            if type(instructions) is not str:
+                instructions = _convert(self, "instructions", instructions)
+            d["instructions"] = instructions
+        if mode is not None:
+            if type(mode) is not str:
+                mode = _convert(self, "mode", mode)
+            d["mode"] = mode
+        if schema is not None:
+            if type(schema) is not str:
+                schema = _convert(self, "schema", schema)
+            d["schema"] = schema
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class AiFunctionTask(SpecObject, wire="AiFunctionTask"):
     """Applies an AI function to a set of input documents or rows."""
@@ -162,6 +297,46 @@ class AiFunctionTask(SpecObject, wire="AiFunctionTask"):
     volume: VolumeSource | None = None
     """A Unity Catalog volume."""
 
+    def __init__(
+        self,
+        output: QualifiedName,
+        *,
+        ai_classify: AiClassifyFunction | None = None,
+        ai_extract: AiExtractFunction | None = None,
+        ai_parse_document: AiParseDocumentFunction | None = None,
+        delta_table: DeltaTableSource | None = None,
+        volume: VolumeSource | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(output) is not QualifiedName:
+            output = _convert(self, "output", output)
+        d["output"] = output
+        if ai_classify is not None:
+            if type(ai_classify) is not AiClassifyFunction:
+                ai_classify = _convert(self, "ai_classify", ai_classify)
+            d["ai_classify"] = ai_classify
+        if ai_extract is not None:
+            if type(ai_extract) is not AiExtractFunction:
+                ai_extract = _convert(self, "ai_extract", ai_extract)
+            d["ai_extract"] = ai_extract
+        if ai_parse_document is not None:
+            if type(ai_parse_document) is not AiParseDocumentFunction:
+                ai_parse_document = _convert(self, "ai_parse_document", ai_parse_document)
+            d["ai_parse_document"] = ai_parse_document
+        if delta_table is not None:
+            if type(delta_table) is not DeltaTableSource:
+                delta_table = _convert(self, "delta_table", delta_table)
+            d["delta_table"] = delta_table
+        if volume is not None:
+            if type(volume) is not VolumeSource:
+                volume = _convert(self, "volume", volume)
+            d["volume"] = volume
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class AiParseDocumentFunction(SpecObject, wire="AiParseDocumentFunction"):
     """Parses the input documents into structured text."""
@@ -175,6 +350,35 @@ class AiParseDocumentFunction(SpecObject, wire="AiParseDocumentFunction"):
     """Unity Catalog volume path where rendered page and element images are written."""
     page_range: str | None = None
     """Pages to parse (1-indexed), as a comma-separated list of page numbers or ranges (e.g. "1,3,5-10")."""
+
+    def __init__(
+        self,
+        version: str,
+        *,
+        description_element_types: Sequence[AiParseDocumentFunctionDescriptionElementType] | None = None,
+        image_output_path: str | None = None,
+        page_range: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(version) is not str:
+            version = _convert(self, "version", version)
+        d["version"] = version
+        if description_element_types is not None:
+            description_element_types = _convert(self, "description_element_types", description_element_types)
+            d["description_element_types"] = description_element_types
+        if image_output_path is not None:
+            if type(image_output_path) is not str:
+                image_output_path = _convert(self, "image_output_path", image_output_path)
+            d["image_output_path"] = image_output_path
+        if page_range is not None:
+            if type(page_range) is not str:
+                page_range = _convert(self, "page_range", page_range)
+            d["page_range"] = page_range
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class AiRuntimeTask(SpecObject, wire="AiRuntimeTask"):
@@ -202,6 +406,59 @@ class AiRuntimeTask(SpecObject, wire="AiRuntimeTask"):
     unity_catalog_image_path: str | None = None
     """Optional Unity Catalog path for a custom container image."""
 
+    def __init__(
+        self,
+        experiment: str,
+        deployments: Sequence[DeploymentSpec],
+        *,
+        code_source_path: str | None = None,
+        docker_image_url: str | None = None,
+        mlflow_artifact_location: str | None = None,
+        mlflow_experiment_directory: str | None = None,
+        mlflow_run: str | None = None,
+        priority_class: AiRuntimeTaskPriorityClass | None = None,
+        unity_catalog_image_path: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(experiment) is not str:
+            experiment = _convert(self, "experiment", experiment)
+        d["experiment"] = experiment
+        deployments = _convert(self, "deployments", deployments)
+        d["deployments"] = deployments
+        if code_source_path is not None:
+            if type(code_source_path) is not str:
+                code_source_path = _convert(self, "code_source_path", code_source_path)
+            d["code_source_path"] = code_source_path
+        if docker_image_url is not None:
+            if type(docker_image_url) is not str:
+                docker_image_url = _convert(self, "docker_image_url", docker_image_url)
+            d["docker_image_url"] = docker_image_url
+        if mlflow_artifact_location is not None:
+            if type(mlflow_artifact_location) is not str:
+                mlflow_artifact_location = _convert(self, "mlflow_artifact_location", mlflow_artifact_location)
+            d["mlflow_artifact_location"] = mlflow_artifact_location
+        if mlflow_experiment_directory is not None:
+            if type(mlflow_experiment_directory) is not str:
+                mlflow_experiment_directory = _convert(self, "mlflow_experiment_directory", mlflow_experiment_directory)
+            d["mlflow_experiment_directory"] = mlflow_experiment_directory
+        if mlflow_run is not None:
+            if type(mlflow_run) is not str:
+                mlflow_run = _convert(self, "mlflow_run", mlflow_run)
+            d["mlflow_run"] = mlflow_run
+        if priority_class is not None:
+            if type(priority_class) is not str:
+                priority_class = _convert(self, "priority_class", priority_class)
+            d["priority_class"] = priority_class
+        if unity_catalog_image_path is not None:
+            if type(unity_catalog_image_path) is not str:
+                unity_catalog_image_path = _convert(self, "unity_catalog_image_path", unity_catalog_image_path)
+            d["unity_catalog_image_path"] = unity_catalog_image_path
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class AlertTask(SpecObject, wire="AlertTask"):
     """Evaluate a Databricks alert and notify its subscribers (``alert_task``)."""
@@ -220,6 +477,40 @@ class AlertTask(SpecObject, wire="AlertTask"):
     workspace_path: str | None = None
     """[Public Preview] The workspace_path is the path to the alert file in the workspace."""
 
+    def __init__(
+        self,
+        *,
+        alert_id: str | None = None,
+        parameters: Mapping[str, str] | None = None,
+        subscribers: Sequence[AlertTaskSubscriber] | None = None,
+        warehouse_id: str | None = None,
+        workspace_path: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if alert_id is not None:
+            if type(alert_id) is not str:
+                alert_id = _convert(self, "alert_id", alert_id)
+            d["alert_id"] = alert_id
+        if parameters is not None:
+            parameters = _convert(self, "parameters", parameters)
+            d["parameters"] = parameters
+        if subscribers is not None:
+            subscribers = _convert(self, "subscribers", subscribers)
+            d["subscribers"] = subscribers
+        if warehouse_id is not None:
+            if type(warehouse_id) is not str:
+                warehouse_id = _convert(self, "warehouse_id", warehouse_id)
+            d["warehouse_id"] = warehouse_id
+        if workspace_path is not None:
+            if type(workspace_path) is not str:
+                workspace_path = _convert(self, "workspace_path", workspace_path)
+            d["workspace_path"] = workspace_path
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class AlertTaskSubscriber(SpecObject, wire="AlertTaskSubscriber"):
     """A user or notification destination an alert task notifies."""
@@ -230,6 +521,27 @@ class AlertTaskSubscriber(SpecObject, wire="AlertTaskSubscriber"):
     user_name: str | None = None
     """[Public Preview] A valid workspace email address."""
 
+    def __init__(
+        self,
+        *,
+        destination_id: str | None = None,
+        user_name: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if destination_id is not None:
+            if type(destination_id) is not str:
+                destination_id = _convert(self, "destination_id", destination_id)
+            d["destination_id"] = destination_id
+        if user_name is not None:
+            if type(user_name) is not str:
+                user_name = _convert(self, "user_name", user_name)
+            d["user_name"] = user_name
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class AutoScale(SpecObject, wire="AutoScale"):
     """Autoscaling bounds of a cluster."""
@@ -238,6 +550,27 @@ class AutoScale(SpecObject, wire="AutoScale"):
     """The minimum number of workers to which the cluster can scale down when underutilized."""
     max_workers: int | None = None
     """The maximum number of workers to which the cluster can scale up when overloaded."""
+
+    def __init__(
+        self,
+        min_workers: int | None = None,
+        max_workers: int | None = None,
+        *,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if min_workers is not None:
+            if type(min_workers) is not int:
+                min_workers = _convert(self, "min_workers", min_workers)
+            d["min_workers"] = min_workers
+        if max_workers is not None:
+            if type(max_workers) is not int:
+                max_workers = _convert(self, "max_workers", max_workers)
+            d["max_workers"] = max_workers
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class AwsAttributes(SpecObject, wire="AwsAttributes"):
@@ -265,6 +598,67 @@ class AwsAttributes(SpecObject, wire="AwsAttributes"):
     zone_id: str | None = None
     """Identifier for the availability zone/datacenter in which the cluster resides."""
 
+    def __init__(
+        self,
+        *,
+        availability: AwsAvailability | None = None,
+        ebs_volume_count: int | None = None,
+        ebs_volume_iops: int | None = None,
+        ebs_volume_size: int | None = None,
+        ebs_volume_throughput: int | None = None,
+        ebs_volume_type: EbsVolumeType | None = None,
+        first_on_demand: int | None = None,
+        instance_profile_arn: str | None = None,
+        spot_bid_price_percent: int | None = None,
+        zone_id: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if availability is not None:
+            if type(availability) is not str:
+                availability = _convert(self, "availability", availability)
+            d["availability"] = availability
+        if ebs_volume_count is not None:
+            if type(ebs_volume_count) is not int:
+                ebs_volume_count = _convert(self, "ebs_volume_count", ebs_volume_count)
+            d["ebs_volume_count"] = ebs_volume_count
+        if ebs_volume_iops is not None:
+            if type(ebs_volume_iops) is not int:
+                ebs_volume_iops = _convert(self, "ebs_volume_iops", ebs_volume_iops)
+            d["ebs_volume_iops"] = ebs_volume_iops
+        if ebs_volume_size is not None:
+            if type(ebs_volume_size) is not int:
+                ebs_volume_size = _convert(self, "ebs_volume_size", ebs_volume_size)
+            d["ebs_volume_size"] = ebs_volume_size
+        if ebs_volume_throughput is not None:
+            if type(ebs_volume_throughput) is not int:
+                ebs_volume_throughput = _convert(self, "ebs_volume_throughput", ebs_volume_throughput)
+            d["ebs_volume_throughput"] = ebs_volume_throughput
+        if ebs_volume_type is not None:
+            if type(ebs_volume_type) is not str:
+                ebs_volume_type = _convert(self, "ebs_volume_type", ebs_volume_type)
+            d["ebs_volume_type"] = ebs_volume_type
+        if first_on_demand is not None:
+            if type(first_on_demand) is not int:
+                first_on_demand = _convert(self, "first_on_demand", first_on_demand)
+            d["first_on_demand"] = first_on_demand
+        if instance_profile_arn is not None:
+            if type(instance_profile_arn) is not str:
+                instance_profile_arn = _convert(self, "instance_profile_arn", instance_profile_arn)
+            d["instance_profile_arn"] = instance_profile_arn
+        if spot_bid_price_percent is not None:
+            if type(spot_bid_price_percent) is not int:
+                spot_bid_price_percent = _convert(self, "spot_bid_price_percent", spot_bid_price_percent)
+            d["spot_bid_price_percent"] = spot_bid_price_percent
+        if zone_id is not None:
+            if type(zone_id) is not str:
+                zone_id = _convert(self, "zone_id", zone_id)
+            d["zone_id"] = zone_id
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class AzureAttributes(SpecObject, wire="AzureAttributes"):
     """Cluster settings specific to Azure."""
@@ -281,6 +675,41 @@ class AzureAttributes(SpecObject, wire="AzureAttributes"):
     spot_bid_max_price: float | None = None
     """The max bid price to be used for Azure spot instances."""
 
+    def __init__(
+        self,
+        *,
+        availability: AzureAvailability | None = None,
+        capacity_reservation_group: str | None = None,
+        first_on_demand: int | None = None,
+        log_analytics_info: LogAnalyticsInfo | None = None,
+        spot_bid_max_price: float | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if availability is not None:
+            if type(availability) is not str:
+                availability = _convert(self, "availability", availability)
+            d["availability"] = availability
+        if capacity_reservation_group is not None:
+            if type(capacity_reservation_group) is not str:
+                capacity_reservation_group = _convert(self, "capacity_reservation_group", capacity_reservation_group)
+            d["capacity_reservation_group"] = capacity_reservation_group
+        if first_on_demand is not None:
+            if type(first_on_demand) is not int:
+                first_on_demand = _convert(self, "first_on_demand", first_on_demand)
+            d["first_on_demand"] = first_on_demand
+        if log_analytics_info is not None:
+            if type(log_analytics_info) is not LogAnalyticsInfo:
+                log_analytics_info = _convert(self, "log_analytics_info", log_analytics_info)
+            d["log_analytics_info"] = log_analytics_info
+        if spot_bid_max_price is not None:
+            spot_bid_max_price = _convert(self, "spot_bid_max_price", spot_bid_max_price)
+            d["spot_bid_max_price"] = spot_bid_max_price
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class CleanRoomsNotebookTask(SpecObject, wire="CleanRoomsNotebookTask"):
     """Run a notebook in a clean room (``clean_rooms_notebook_task``)."""
@@ -296,6 +725,34 @@ class CleanRoomsNotebookTask(SpecObject, wire="CleanRoomsNotebookTask"):
     notebook_base_parameters: Mapping[str, str] | None = None
     """Base parameters to be used for the clean room notebook job."""
 
+    def __init__(
+        self,
+        clean_room_name: str,
+        notebook_name: str,
+        *,
+        etag: str | None = None,
+        notebook_base_parameters: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(clean_room_name) is not str:
+            clean_room_name = _convert(self, "clean_room_name", clean_room_name)
+        d["clean_room_name"] = clean_room_name
+        if type(notebook_name) is not str:
+            notebook_name = _convert(self, "notebook_name", notebook_name)
+        d["notebook_name"] = notebook_name
+        if etag is not None:
+            if type(etag) is not str:
+                etag = _convert(self, "etag", etag)
+            d["etag"] = etag
+        if notebook_base_parameters is not None:
+            notebook_base_parameters = _convert(self, "notebook_base_parameters", notebook_base_parameters)
+            d["notebook_base_parameters"] = notebook_base_parameters
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class ClientsTypes(SpecObject, wire="ClientsTypes"):
     """Defined what type of clients can use the cluster."""
@@ -305,6 +762,27 @@ class ClientsTypes(SpecObject, wire="ClientsTypes"):
     """With jobs set, the cluster can be used for jobs."""
     notebooks: bool | None = None
     """With notebooks set, this cluster can be used for notebooks."""
+
+    def __init__(
+        self,
+        *,
+        jobs: bool | None = None,
+        notebooks: bool | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if jobs is not None:
+            if type(jobs) is not bool:
+                jobs = _convert(self, "jobs", jobs)
+            d["jobs"] = jobs
+        if notebooks is not None:
+            if type(notebooks) is not bool:
+                notebooks = _convert(self, "notebooks", notebooks)
+            d["notebooks"] = notebooks
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class ClusterLogConf(SpecObject, wire="ClusterLogConf"):
@@ -319,6 +797,32 @@ class ClusterLogConf(SpecObject, wire="ClusterLogConf"):
     """Destination needs to be provided, e.g. `{ "volumes": { "destination":
     "/Volumes/catalog/schema/volume/cluster_log" } }`."""
 
+    def __init__(
+        self,
+        *,
+        dbfs: DbfsStorageInfo | None = None,
+        s3: S3StorageInfo | None = None,
+        volumes: VolumesStorageInfo | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if dbfs is not None:
+            if type(dbfs) is not DbfsStorageInfo:
+                dbfs = _convert(self, "dbfs", dbfs)
+            d["dbfs"] = dbfs
+        if s3 is not None:
+            if type(s3) is not S3StorageInfo:
+                s3 = _convert(self, "s3", s3)
+            d["s3"] = s3
+        if volumes is not None:
+            if type(volumes) is not VolumesStorageInfo:
+                volumes = _convert(self, "volumes", volumes)
+            d["volumes"] = volumes
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class Compute(SpecObject, wire="Compute"):
     """Serverless GPU hardware for a task."""
@@ -326,6 +830,22 @@ class Compute(SpecObject, wire="Compute"):
     _: KW_ONLY
     hardware_accelerator: HardwareAcceleratorType | None = None
     """[Beta] Hardware accelerator configuration for Serverless GPU workloads."""
+
+    def __init__(
+        self,
+        *,
+        hardware_accelerator: HardwareAcceleratorType | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if hardware_accelerator is not None:
+            if type(hardware_accelerator) is not str:
+                hardware_accelerator = _convert(self, "hardware_accelerator", hardware_accelerator)
+            d["hardware_accelerator"] = hardware_accelerator
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class ComputeConfig(SpecObject, wire="ComputeConfig"):
@@ -339,6 +859,31 @@ class ComputeConfig(SpecObject, wire="ComputeConfig"):
     gpu_type: str | None = None
     """[Private Preview] GPU type."""
 
+    def __init__(
+        self,
+        num_gpus: int,
+        *,
+        gpu_node_pool_id: str | None = None,
+        gpu_type: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(num_gpus) is not int:
+            num_gpus = _convert(self, "num_gpus", num_gpus)
+        d["num_gpus"] = num_gpus
+        if gpu_node_pool_id is not None:
+            if type(gpu_node_pool_id) is not str:
+                gpu_node_pool_id = _convert(self, "gpu_node_pool_id", gpu_node_pool_id)
+            d["gpu_node_pool_id"] = gpu_node_pool_id
+        if gpu_type is not None:
+            if type(gpu_type) is not str:
+                gpu_type = _convert(self, "gpu_type", gpu_type)
+            d["gpu_type"] = gpu_type
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class ComputeSpec(SpecObject, wire="ComputeSpec"):
     """[Public Preview] Compute resources allocated to each node in this deployment."""
@@ -351,6 +896,30 @@ class ComputeSpec(SpecObject, wire="ComputeSpec"):
     provisioned_capacity_id: str | None = None
     """Optional ID of a pre-provisioned accelerator capacity reservation to run this AI Runtime workload on."""
 
+    def __init__(
+        self,
+        accelerator_type: ComputeSpecAcceleratorType,
+        accelerator_count: int,
+        *,
+        provisioned_capacity_id: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(accelerator_type) is not str:
+            accelerator_type = _convert(self, "accelerator_type", accelerator_type)
+        d["accelerator_type"] = accelerator_type
+        if type(accelerator_count) is not int:
+            accelerator_count = _convert(self, "accelerator_count", accelerator_count)
+        d["accelerator_count"] = accelerator_count
+        if provisioned_capacity_id is not None:
+            if type(provisioned_capacity_id) is not str:
+                provisioned_capacity_id = _convert(self, "provisioned_capacity_id", provisioned_capacity_id)
+            d["provisioned_capacity_id"] = provisioned_capacity_id
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class ConditionTask(SpecObject, wire="ConditionTask"):
     """Compare two values and branch on the outcome (``condition_task``)."""
@@ -361,6 +930,29 @@ class ConditionTask(SpecObject, wire="ConditionTask"):
     """- `EQUAL_TO`, `NOT_EQUAL` operators perform string comparison of their operands."""
     right: str
     """The right operand of the condition task."""
+
+    def __init__(
+        self,
+        left: str,
+        op: ConditionTaskOp,
+        right: str,
+        *,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(left) is not str:
+            left = _convert(self, "left", left)
+        d["left"] = left
+        if type(op) is not str:
+            op = _convert(self, "op", op)
+        d["op"] = op
+        if type(right) is not str:
+            right = _convert(self, "right", right)
+        d["right"] = right
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class DashboardTask(SpecObject, wire="DashboardTask"):
@@ -376,12 +968,57 @@ class DashboardTask(SpecObject, wire="DashboardTask"):
     warehouse_id: str | None = None
     """Optional: The warehouse id to execute the dashboard with for the schedule."""
 
+    def __init__(
+        self,
+        dashboard_id: str | None = None,
+        *,
+        filters: Mapping[str, str] | None = None,
+        subscription: Subscription | None = None,
+        warehouse_id: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if dashboard_id is not None:
+            if type(dashboard_id) is not str:
+                dashboard_id = _convert(self, "dashboard_id", dashboard_id)
+            d["dashboard_id"] = dashboard_id
+        if filters is not None:
+            filters = _convert(self, "filters", filters)
+            d["filters"] = filters
+        if subscription is not None:
+            if type(subscription) is not Subscription:
+                subscription = _convert(self, "subscription", subscription)
+            d["subscription"] = subscription
+        if warehouse_id is not None:
+            if type(warehouse_id) is not str:
+                warehouse_id = _convert(self, "warehouse_id", warehouse_id)
+            d["warehouse_id"] = warehouse_id
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class DbfsStorageInfo(SpecObject, wire="DbfsStorageInfo"):
     """A DBFS location (``destination``) for cluster logs or an init script."""
 
     destination: str
     """Dbfs destination, e.g. `dbfs:/my/path`."""
+
+    def __init__(
+        self,
+        destination: str,
+        *,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(destination) is not str:
+            destination = _convert(self, "destination", destination)
+        d["destination"] = destination
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class DbtCloudTask(SpecObject, wire="DbtCloudTask"):
@@ -393,6 +1030,27 @@ class DbtCloudTask(SpecObject, wire="DbtCloudTask"):
     dbt_cloud_job_id: int | None = None
     """[Private Preview] Id of the dbt Cloud job to be triggered."""
 
+    def __init__(
+        self,
+        *,
+        connection_resource_name: str | None = None,
+        dbt_cloud_job_id: int | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if connection_resource_name is not None:
+            if type(connection_resource_name) is not str:
+                connection_resource_name = _convert(self, "connection_resource_name", connection_resource_name)
+            d["connection_resource_name"] = connection_resource_name
+        if dbt_cloud_job_id is not None:
+            if type(dbt_cloud_job_id) is not int:
+                dbt_cloud_job_id = _convert(self, "dbt_cloud_job_id", dbt_cloud_job_id)
+            d["dbt_cloud_job_id"] = dbt_cloud_job_id
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class DbtPlatformTask(SpecObject, wire="DbtPlatformTask"):
     """Run a dbt platform job (``dbt_platform_task``; private preview)."""
@@ -402,6 +1060,27 @@ class DbtPlatformTask(SpecObject, wire="DbtPlatformTask"):
     """[Private Preview] The resource name of the UC connection that authenticates the dbt platform for this task."""
     dbt_platform_job_id: str | None = None
     """[Private Preview] Id of the dbt platform job to be triggered."""
+
+    def __init__(
+        self,
+        *,
+        connection_resource_name: str | None = None,
+        dbt_platform_job_id: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if connection_resource_name is not None:
+            if type(connection_resource_name) is not str:
+                connection_resource_name = _convert(self, "connection_resource_name", connection_resource_name)
+            d["connection_resource_name"] = connection_resource_name
+        if dbt_platform_job_id is not None:
+            if type(dbt_platform_job_id) is not str:
+                dbt_platform_job_id = _convert(self, "dbt_platform_job_id", dbt_platform_job_id)
+            d["dbt_platform_job_id"] = dbt_platform_job_id
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class DbtTask(SpecObject, wire="DbtTask"):
@@ -423,6 +1102,50 @@ class DbtTask(SpecObject, wire="DbtTask"):
     warehouse_id: str | None = None
     """ID of the SQL warehouse to connect to."""
 
+    def __init__(
+        self,
+        commands: Sequence[str],
+        *,
+        catalog: str | None = None,
+        profiles_directory: str | None = None,
+        project_directory: str | None = None,
+        schema: str | None = None,
+        source: Source | None = None,
+        warehouse_id: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        commands = _convert(self, "commands", commands)
+        d["commands"] = commands
+        if catalog is not None:
+            if type(catalog) is not str:
+                catalog = _convert(self, "catalog", catalog)
+            d["catalog"] = catalog
+        if profiles_directory is not None:
+            if type(profiles_directory) is not str:
+                profiles_directory = _convert(self, "profiles_directory", profiles_directory)
+            d["profiles_directory"] = profiles_directory
+        if project_directory is not None:
+            if type(project_directory) is not str:
+                project_directory = _convert(self, "project_directory", project_directory)
+            d["project_directory"] = project_directory
+        if schema is not None:
+            if type(schema) is not str:
+                schema = _convert(self, "schema", schema)
+            d["schema"] = schema
+        if source is not None:
+            if type(source) is not str:
+                source = _convert(self, "source", source)
+            d["source"] = source
+        if warehouse_id is not None:
+            if type(warehouse_id) is not str:
+                warehouse_id = _convert(self, "warehouse_id", warehouse_id)
+            d["warehouse_id"] = warehouse_id
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class DeltaTableSource(SpecObject, wire="DeltaTableSource"):
     """A Unity Catalog Delta table."""
@@ -435,6 +1158,29 @@ class DeltaTableSource(SpecObject, wire="DeltaTableSource"):
     merge_key_columns: Sequence[str] | None = None
     """Columns that together identify a row across incremental runs, so results can be matched back to their source
     rows."""
+
+    def __init__(
+        self,
+        table_name: str,
+        input_column: str,
+        *,
+        merge_key_columns: Sequence[str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(table_name) is not str:
+            table_name = _convert(self, "table_name", table_name)
+        d["table_name"] = table_name
+        if type(input_column) is not str:
+            input_column = _convert(self, "input_column", input_column)
+        d["input_column"] = input_column
+        if merge_key_columns is not None:
+            merge_key_columns = _convert(self, "merge_key_columns", merge_key_columns)
+            d["merge_key_columns"] = merge_key_columns
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class DeploymentSpec(SpecObject, wire="DeploymentSpec"):
@@ -449,6 +1195,31 @@ class DeploymentSpec(SpecObject, wire="DeploymentSpec"):
     """[Public Preview] Optional human-readable name for this deployment (for example, `driver`, `worker`,
     `param_server`)."""
 
+    def __init__(
+        self,
+        compute: ComputeSpec,
+        *,
+        command_path: str | None = None,
+        name: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(compute) is not ComputeSpec:
+            compute = _convert(self, "compute", compute)
+        d["compute"] = compute
+        if command_path is not None:
+            if type(command_path) is not str:
+                command_path = _convert(self, "command_path", command_path)
+            d["command_path"] = command_path
+        if name is not None:
+            if type(name) is not str:
+                name = _convert(self, "name", name)
+            d["name"] = name
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class DockerBasicAuth(SpecObject, wire="DockerBasicAuth"):
     """Credentials for a container registry."""
@@ -459,6 +1230,27 @@ class DockerBasicAuth(SpecObject, wire="DockerBasicAuth"):
     username: str | None = None
     """Name of the user."""
 
+    def __init__(
+        self,
+        *,
+        password: str | None = None,
+        username: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if password is not None:
+            if type(password) is not str:
+                password = _convert(self, "password", password)
+            d["password"] = password
+        if username is not None:
+            if type(username) is not str:
+                username = _convert(self, "username", username)
+            d["username"] = username
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class DockerImage(SpecObject, wire="DockerImage"):
     """A custom container image for the cluster."""
@@ -468,6 +1260,27 @@ class DockerImage(SpecObject, wire="DockerImage"):
     _: KW_ONLY
     basic_auth: DockerBasicAuth | None = None
     """Basic auth with username and password."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        basic_auth: DockerBasicAuth | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if url is not None:
+            if type(url) is not str:
+                url = _convert(self, "url", url)
+            d["url"] = url
+        if basic_auth is not None:
+            if type(basic_auth) is not DockerBasicAuth:
+                basic_auth = _convert(self, "basic_auth", basic_auth)
+            d["basic_auth"] = basic_auth
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class Environment(SpecObject, wire="Environment"):
@@ -487,6 +1300,45 @@ class Environment(SpecObject, wire="Environment"):
     project_environment: str | None = None
     """Path to the `pyproject.toml` file that defines the project environment."""
 
+    def __init__(
+        self,
+        *,
+        base_environment: str | None = None,
+        client: str | None = None,
+        dependencies: Sequence[str] | None = None,
+        environment_version: str | None = None,
+        java_dependencies: Sequence[str] | None = None,
+        project_environment: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if base_environment is not None:
+            if type(base_environment) is not str:
+                base_environment = _convert(self, "base_environment", base_environment)
+            d["base_environment"] = base_environment
+        if client is not None:
+            if type(client) is not str:
+                client = _convert(self, "client", client)
+            d["client"] = client
+        if dependencies is not None:
+            dependencies = _convert(self, "dependencies", dependencies)
+            d["dependencies"] = dependencies
+        if environment_version is not None:
+            if type(environment_version) is not str:
+                environment_version = _convert(self, "environment_version", environment_version)
+            d["environment_version"] = environment_version
+        if java_dependencies is not None:
+            java_dependencies = _convert(self, "java_dependencies", java_dependencies)
+            d["java_dependencies"] = java_dependencies
+        if project_environment is not None:
+            if type(project_environment) is not str:
+                project_environment = _convert(self, "project_environment", project_environment)
+            d["project_environment"] = project_environment
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class ForEachTask(SpecObject, wire="ForEachTask"):
     """Run a task once for each element of ``inputs`` (``for_each_task``)."""
@@ -498,6 +1350,30 @@ class ForEachTask(SpecObject, wire="ForEachTask"):
     _: KW_ONLY
     concurrency: int | None = None
     """An optional maximum allowed number of concurrent runs of the task."""
+
+    def __init__(
+        self,
+        inputs: str,
+        task: Task,
+        *,
+        concurrency: int | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(inputs) is not str:
+            inputs = _convert(self, "inputs", inputs)
+        d["inputs"] = inputs
+        if type(task) is not Task:
+            task = _convert(self, "task", task)
+        d["task"] = task
+        if concurrency is not None:
+            if type(concurrency) is not int:
+                concurrency = _convert(self, "concurrency", concurrency)
+            d["concurrency"] = concurrency
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class GcpAttributes(SpecObject, wire="GcpAttributes"):
@@ -524,12 +1400,78 @@ class GcpAttributes(SpecObject, wire="GcpAttributes"):
     zone_id: str | None = None
     """Identifier for the availability zone in which the cluster resides."""
 
+    def __init__(
+        self,
+        *,
+        availability: GcpAvailability | None = None,
+        boot_disk_size: int | None = None,
+        confidential_compute_type: ConfidentialComputeType | None = None,
+        first_on_demand: int | None = None,
+        google_service_account: str | None = None,
+        local_ssd_count: int | None = None,
+        use_preemptible_executors: bool | None = None,
+        zone_id: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if availability is not None:
+            if type(availability) is not str:
+                availability = _convert(self, "availability", availability)
+            d["availability"] = availability
+        if boot_disk_size is not None:
+            if type(boot_disk_size) is not int:
+                boot_disk_size = _convert(self, "boot_disk_size", boot_disk_size)
+            d["boot_disk_size"] = boot_disk_size
+        if confidential_compute_type is not None:
+            if type(confidential_compute_type) is not str:
+                confidential_compute_type = _convert(self, "confidential_compute_type", confidential_compute_type)
+            d["confidential_compute_type"] = confidential_compute_type
+        if first_on_demand is not None:
+            if type(first_on_demand) is not int:
+                first_on_demand = _convert(self, "first_on_demand", first_on_demand)
+            d["first_on_demand"] = first_on_demand
+        if google_service_account is not None:
+            if type(google_service_account) is not str:
+                google_service_account = _convert(self, "google_service_account", google_service_account)
+            d["google_service_account"] = google_service_account
+        if local_ssd_count is not None:
+            if type(local_ssd_count) is not int:
+                local_ssd_count = _convert(self, "local_ssd_count", local_ssd_count)
+            d["local_ssd_count"] = local_ssd_count
+        if use_preemptible_executors is not None:
+            if type(use_preemptible_executors) is not bool:
+                use_preemptible_executors = _convert(self, "use_preemptible_executors", use_preemptible_executors)
+            d["use_preemptible_executors"] = use_preemptible_executors
+        if zone_id is not None:
+            if type(zone_id) is not str:
+                zone_id = _convert(self, "zone_id", zone_id)
+            d["zone_id"] = zone_id
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class GcsStorageInfo(SpecObject, wire="GcsStorageInfo"):
     """A Google Cloud Storage file run as an init script."""
 
     destination: str
     """GCS destination/URI, e.g. `gs://my-bucket/some-prefix`."""
+
+    def __init__(
+        self,
+        destination: str,
+        *,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(destination) is not str:
+            destination = _convert(self, "destination", destination)
+        d["destination"] = destination
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class GenAiComputeTask(SpecObject, wire="GenAiComputeTask"):
@@ -553,6 +1495,56 @@ class GenAiComputeTask(SpecObject, wire="GenAiComputeTask"):
     yaml_parameters_file_path: str | None = None
     """[Private Preview] Optional path to a YAML file containing model parameters passed to the training script."""
 
+    def __init__(
+        self,
+        dl_runtime_image: str,
+        *,
+        command: str | None = None,
+        compute: ComputeConfig | None = None,
+        mlflow_experiment_name: str | None = None,
+        source: Source | None = None,
+        training_script_path: str | None = None,
+        yaml_parameters: str | None = None,
+        yaml_parameters_file_path: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(dl_runtime_image) is not str:
+            dl_runtime_image = _convert(self, "dl_runtime_image", dl_runtime_image)
+        d["dl_runtime_image"] = dl_runtime_image
+        if command is not None:
+            if type(command) is not str:
+                command = _convert(self, "command", command)
+            d["command"] = command
+        if compute is not None:
+            if type(compute) is not ComputeConfig:
+                compute = _convert(self, "compute", compute)
+            d["compute"] = compute
+        if mlflow_experiment_name is not None:
+            if type(mlflow_experiment_name) is not str:
+                mlflow_experiment_name = _convert(self, "mlflow_experiment_name", mlflow_experiment_name)
+            d["mlflow_experiment_name"] = mlflow_experiment_name
+        if source is not None:
+            if type(source) is not str:
+                source = _convert(self, "source", source)
+            d["source"] = source
+        if training_script_path is not None:
+            if type(training_script_path) is not str:
+                training_script_path = _convert(self, "training_script_path", training_script_path)
+            d["training_script_path"] = training_script_path
+        if yaml_parameters is not None:
+            if type(yaml_parameters) is not str:
+                yaml_parameters = _convert(self, "yaml_parameters", yaml_parameters)
+            d["yaml_parameters"] = yaml_parameters
+        if yaml_parameters_file_path is not None:
+            if type(yaml_parameters_file_path) is not str:
+                yaml_parameters_file_path = _convert(self, "yaml_parameters_file_path", yaml_parameters_file_path)
+            d["yaml_parameters_file_path"] = yaml_parameters_file_path
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class GitSnapshot(SpecObject, wire="GitSnapshot"):
     """The commit a run used (read-only: the API fills it in)."""
@@ -560,6 +1552,22 @@ class GitSnapshot(SpecObject, wire="GitSnapshot"):
     _: KW_ONLY
     used_commit: str | None = None
     """Commit that was used to execute the run."""
+
+    def __init__(
+        self,
+        *,
+        used_commit: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if used_commit is not None:
+            if type(used_commit) is not str:
+                used_commit = _convert(self, "used_commit", used_commit)
+            d["used_commit"] = used_commit
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class GitSource(SpecObject, wire="GitSource"):
@@ -583,6 +1591,55 @@ class GitSource(SpecObject, wire="GitSource"):
     sparse_checkout: SparseCheckout | None = None
     """Path patterns of a sparse checkout of the repository."""
 
+    def __init__(
+        self,
+        git_url: str,
+        git_provider: GitProvider,
+        *,
+        git_branch: str | None = None,
+        git_commit: str | None = None,
+        git_snapshot: GitSnapshot | None = None,
+        git_tag: str | None = None,
+        job_source: JobSource | None = None,
+        sparse_checkout: SparseCheckout | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(git_url) is not str:
+            git_url = _convert(self, "git_url", git_url)
+        d["git_url"] = git_url
+        if type(git_provider) is not str:
+            git_provider = _convert(self, "git_provider", git_provider)
+        d["git_provider"] = git_provider
+        if git_branch is not None:
+            if type(git_branch) is not str:
+                git_branch = _convert(self, "git_branch", git_branch)
+            d["git_branch"] = git_branch
+        if git_commit is not None:
+            if type(git_commit) is not str:
+                git_commit = _convert(self, "git_commit", git_commit)
+            d["git_commit"] = git_commit
+        if git_snapshot is not None:
+            if type(git_snapshot) is not GitSnapshot:
+                git_snapshot = _convert(self, "git_snapshot", git_snapshot)
+            d["git_snapshot"] = git_snapshot
+        if git_tag is not None:
+            if type(git_tag) is not str:
+                git_tag = _convert(self, "git_tag", git_tag)
+            d["git_tag"] = git_tag
+        if job_source is not None:
+            if type(job_source) is not JobSource:
+                job_source = _convert(self, "job_source", job_source)
+            d["job_source"] = job_source
+        if sparse_checkout is not None:
+            if type(sparse_checkout) is not SparseCheckout:
+                sparse_checkout = _convert(self, "sparse_checkout", sparse_checkout)
+            d["sparse_checkout"] = sparse_checkout
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class InitScriptInfo(SpecObject, wire="InitScriptInfo"):
     """One init script: exactly one storage kind (workspace, volumes, s3, abfss, gcs, file, dbfs)."""
@@ -605,6 +1662,52 @@ class InitScriptInfo(SpecObject, wire="InitScriptInfo"):
     """Destination needs to be provided, e.g. `{ "workspace": { "destination":
     "/cluster-init-scripts/setup-datadog.sh" } }`."""
 
+    def __init__(
+        self,
+        *,
+        abfss: Adlsgen2Info | None = None,
+        dbfs: DbfsStorageInfo | None = None,
+        file: LocalFileInfo | None = None,
+        gcs: GcsStorageInfo | None = None,
+        s3: S3StorageInfo | None = None,
+        volumes: VolumesStorageInfo | None = None,
+        workspace: WorkspaceStorageInfo | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if abfss is not None:
+            if type(abfss) is not Adlsgen2Info:
+                abfss = _convert(self, "abfss", abfss)
+            d["abfss"] = abfss
+        if dbfs is not None:
+            if type(dbfs) is not DbfsStorageInfo:
+                dbfs = _convert(self, "dbfs", dbfs)
+            d["dbfs"] = dbfs
+        if file is not None:
+            if type(file) is not LocalFileInfo:
+                file = _convert(self, "file", file)
+            d["file"] = file
+        if gcs is not None:
+            if type(gcs) is not GcsStorageInfo:
+                gcs = _convert(self, "gcs", gcs)
+            d["gcs"] = gcs
+        if s3 is not None:
+            if type(s3) is not S3StorageInfo:
+                s3 = _convert(self, "s3", s3)
+            d["s3"] = s3
+        if volumes is not None:
+            if type(volumes) is not VolumesStorageInfo:
+                volumes = _convert(self, "volumes", volumes)
+            d["volumes"] = volumes
+        if workspace is not None:
+            if type(workspace) is not WorkspaceStorageInfo:
+                workspace = _convert(self, "workspace", workspace)
+            d["workspace"] = workspace
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class JobAccessControlRequest(SpecObject, wire="JobAccessControlRequest"):
     """One access control entry: a user, group or service principal and a permission."""
@@ -618,6 +1721,37 @@ class JobAccessControlRequest(SpecObject, wire="JobAccessControlRequest"):
     """Application ID of a service principal."""
     user_name: str | None = None
     """Name of the user."""
+
+    def __init__(
+        self,
+        *,
+        group_name: str | None = None,
+        permission_level: JobPermissionLevel | None = None,
+        service_principal_name: str | None = None,
+        user_name: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if group_name is not None:
+            if type(group_name) is not str:
+                group_name = _convert(self, "group_name", group_name)
+            d["group_name"] = group_name
+        if permission_level is not None:
+            if type(permission_level) is not str:
+                permission_level = _convert(self, "permission_level", permission_level)
+            d["permission_level"] = permission_level
+        if service_principal_name is not None:
+            if type(service_principal_name) is not str:
+                service_principal_name = _convert(self, "service_principal_name", service_principal_name)
+            d["service_principal_name"] = service_principal_name
+        if user_name is not None:
+            if type(user_name) is not str:
+                user_name = _convert(self, "user_name", user_name)
+            d["user_name"] = user_name
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class JobEmailNotifications(SpecObject, wire="JobEmailNotifications"):
@@ -643,6 +1777,54 @@ class JobEmailNotifications(SpecObject, wire="JobEmailNotifications"):
     on_success: Sequence[str] | None = None
     """A list of email addresses to be notified when a run successfully completes."""
 
+    def __init__(
+        self,
+        *,
+        no_alert_for_skipped_runs: bool | None = None,
+        on_duration_warning_threshold_exceeded: Sequence[str] | None = None,
+        on_failure: Sequence[str] | None = None,
+        on_maintenance_complete: Sequence[str] | None = None,
+        on_maintenance_start: Sequence[str] | None = None,
+        on_start: Sequence[str] | None = None,
+        on_streaming_backlog_exceeded: Sequence[str] | None = None,
+        on_success: Sequence[str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if no_alert_for_skipped_runs is not None:
+            if type(no_alert_for_skipped_runs) is not bool:
+                no_alert_for_skipped_runs = _convert(self, "no_alert_for_skipped_runs", no_alert_for_skipped_runs)
+            d["no_alert_for_skipped_runs"] = no_alert_for_skipped_runs
+        if on_duration_warning_threshold_exceeded is not None:
+            on_duration_warning_threshold_exceeded = _convert(
+                self, "on_duration_warning_threshold_exceeded", on_duration_warning_threshold_exceeded
+            )
+            d["on_duration_warning_threshold_exceeded"] = on_duration_warning_threshold_exceeded
+        if on_failure is not None:
+            on_failure = _convert(self, "on_failure", on_failure)
+            d["on_failure"] = on_failure
+        if on_maintenance_complete is not None:
+            on_maintenance_complete = _convert(self, "on_maintenance_complete", on_maintenance_complete)
+            d["on_maintenance_complete"] = on_maintenance_complete
+        if on_maintenance_start is not None:
+            on_maintenance_start = _convert(self, "on_maintenance_start", on_maintenance_start)
+            d["on_maintenance_start"] = on_maintenance_start
+        if on_start is not None:
+            on_start = _convert(self, "on_start", on_start)
+            d["on_start"] = on_start
+        if on_streaming_backlog_exceeded is not None:
+            on_streaming_backlog_exceeded = _convert(
+                self, "on_streaming_backlog_exceeded", on_streaming_backlog_exceeded
+            )
+            d["on_streaming_backlog_exceeded"] = on_streaming_backlog_exceeded
+        if on_success is not None:
+            on_success = _convert(self, "on_success", on_success)
+            d["on_success"] = on_success
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class JobEnvironment(SpecObject, wire="JobEnvironment"):
     """A serverless environment that tasks refer to by ``environment_key``."""
@@ -651,6 +1833,26 @@ class JobEnvironment(SpecObject, wire="JobEnvironment"):
     """The key of an environment."""
     spec: Environment | None = None
     """The packages and version of a serverless environment."""
+
+    def __init__(
+        self,
+        environment_key: str,
+        spec: Environment | None = None,
+        *,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(environment_key) is not str:
+            environment_key = _convert(self, "environment_key", environment_key)
+        d["environment_key"] = environment_key
+        if spec is not None:
+            if type(spec) is not Environment:
+                spec = _convert(self, "spec", spec)
+            d["spec"] = spec
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class JobEnvironmentVariables(SpecObject, wire="JobEnvironmentVariables"):
@@ -662,6 +1864,26 @@ class JobEnvironmentVariables(SpecObject, wire="JobEnvironmentVariables"):
     spec: JobEnvironmentVariablesSpec | None = None
     """The environment variable specification."""
 
+    def __init__(
+        self,
+        environment_variables_key: str,
+        *,
+        spec: JobEnvironmentVariablesSpec | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(environment_variables_key) is not str:
+            environment_variables_key = _convert(self, "environment_variables_key", environment_variables_key)
+        d["environment_variables_key"] = environment_variables_key
+        if spec is not None:
+            if type(spec) is not JobEnvironmentVariablesSpec:
+                spec = _convert(self, "spec", spec)
+            d["spec"] = spec
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class JobEnvironmentVariablesSpec(SpecObject, wire="JobEnvironmentVariablesSpec"):
     """The environment variable specification."""
@@ -672,6 +1894,25 @@ class JobEnvironmentVariablesSpec(SpecObject, wire="JobEnvironmentVariablesSpec"
     variables: Mapping[str, str] | None = None
     """Environment variables specified directly as key/value pairs."""
 
+    def __init__(
+        self,
+        *,
+        files: Sequence[str] | None = None,
+        variables: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if files is not None:
+            files = _convert(self, "files", files)
+            d["files"] = files
+        if variables is not None:
+            variables = _convert(self, "variables", variables)
+            d["variables"] = variables
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class JobNotificationSettings(SpecObject, wire="JobNotificationSettings"):
     """Which run notifications to suppress."""
@@ -681,6 +1922,27 @@ class JobNotificationSettings(SpecObject, wire="JobNotificationSettings"):
     """If true, do not send notifications to recipients specified in `on_failure` if the run is canceled."""
     no_alert_for_skipped_runs: bool | None = None
     """If true, do not send notifications to recipients specified in `on_failure` if the run is skipped."""
+
+    def __init__(
+        self,
+        *,
+        no_alert_for_canceled_runs: bool | None = None,
+        no_alert_for_skipped_runs: bool | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if no_alert_for_canceled_runs is not None:
+            if type(no_alert_for_canceled_runs) is not bool:
+                no_alert_for_canceled_runs = _convert(self, "no_alert_for_canceled_runs", no_alert_for_canceled_runs)
+            d["no_alert_for_canceled_runs"] = no_alert_for_canceled_runs
+        if no_alert_for_skipped_runs is not None:
+            if type(no_alert_for_skipped_runs) is not bool:
+                no_alert_for_skipped_runs = _convert(self, "no_alert_for_skipped_runs", no_alert_for_skipped_runs)
+            d["no_alert_for_skipped_runs"] = no_alert_for_skipped_runs
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class JobRunAs(SpecObject, wire="JobRunAs"):
@@ -693,6 +1955,32 @@ class JobRunAs(SpecObject, wire="JobRunAs"):
     """Application ID of an active service principal."""
     user_name: str | None = None
     """The email of an active workspace user."""
+
+    def __init__(
+        self,
+        *,
+        group_name: str | None = None,
+        service_principal_name: str | None = None,
+        user_name: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if group_name is not None:
+            if type(group_name) is not str:
+                group_name = _convert(self, "group_name", group_name)
+            d["group_name"] = group_name
+        if service_principal_name is not None:
+            if type(service_principal_name) is not str:
+                service_principal_name = _convert(self, "service_principal_name", service_principal_name)
+            d["service_principal_name"] = service_principal_name
+        if user_name is not None:
+            if type(user_name) is not str:
+                user_name = _convert(self, "user_name", user_name)
+            d["user_name"] = user_name
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class JobSource(SpecObject, wire="JobSource"):
@@ -707,6 +1995,30 @@ class JobSource(SpecObject, wire="JobSource"):
     """[Private Preview] Dirty state indicates the job is not fully synced with the job specification in the remote
     repository."""
 
+    def __init__(
+        self,
+        job_config_path: str,
+        import_from_git_branch: str,
+        *,
+        dirty_state: JobSourceDirtyState | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(job_config_path) is not str:
+            job_config_path = _convert(self, "job_config_path", job_config_path)
+        d["job_config_path"] = job_config_path
+        if type(import_from_git_branch) is not str:
+            import_from_git_branch = _convert(self, "import_from_git_branch", import_from_git_branch)
+        d["import_from_git_branch"] = import_from_git_branch
+        if dirty_state is not None:
+            if type(dirty_state) is not str:
+                dirty_state = _convert(self, "dirty_state", dirty_state)
+            d["dirty_state"] = dirty_state
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class JobsHealthRule(SpecObject, wire="JobsHealthRule"):
     """A health rule: alert when ``metric`` is greater than ``value``."""
@@ -719,6 +2031,29 @@ class JobsHealthRule(SpecObject, wire="JobsHealthRule"):
     value: int
     """Specifies the threshold value that the health metric should obey to satisfy the health rule."""
 
+    def __init__(
+        self,
+        metric: JobsHealthMetric,
+        op: JobsHealthOperator,
+        value: int,
+        *,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(metric) is not str:
+            metric = _convert(self, "metric", metric)
+        d["metric"] = metric
+        if type(op) is not str:
+            op = _convert(self, "op", op)
+        d["op"] = op
+        if type(value) is not int:
+            value = _convert(self, "value", value)
+        d["value"] = value
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class JobsHealthRules(SpecObject, wire="JobsHealthRules"):
     """Health rules of a run or task."""
@@ -727,12 +2062,42 @@ class JobsHealthRules(SpecObject, wire="JobsHealthRules"):
     rules: Sequence[JobsHealthRule] | None = None
     """A health rule: alert when ``metric`` is greater than ``value``."""
 
+    def __init__(
+        self,
+        *,
+        rules: Sequence[JobsHealthRule] | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if rules is not None:
+            rules = _convert(self, "rules", rules)
+            d["rules"] = rules
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class LocalFileInfo(SpecObject, wire="LocalFileInfo"):
     """A file on the cluster's nodes run as an init script."""
 
     destination: str
     """Local file destination, e.g. `file:/my/local/file.sh`."""
+
+    def __init__(
+        self,
+        destination: str,
+        *,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(destination) is not str:
+            destination = _convert(self, "destination", destination)
+        d["destination"] = destination
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class LogAnalyticsInfo(SpecObject, wire="LogAnalyticsInfo"):
@@ -743,6 +2108,27 @@ class LogAnalyticsInfo(SpecObject, wire="LogAnalyticsInfo"):
     """The primary key of the Azure Log Analytics workspace."""
     log_analytics_workspace_id: str | None = None
     """The id of the Azure Log Analytics workspace."""
+
+    def __init__(
+        self,
+        *,
+        log_analytics_primary_key: str | None = None,
+        log_analytics_workspace_id: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if log_analytics_primary_key is not None:
+            if type(log_analytics_primary_key) is not str:
+                log_analytics_primary_key = _convert(self, "log_analytics_primary_key", log_analytics_primary_key)
+            d["log_analytics_primary_key"] = log_analytics_primary_key
+        if log_analytics_workspace_id is not None:
+            if type(log_analytics_workspace_id) is not str:
+                log_analytics_workspace_id = _convert(self, "log_analytics_workspace_id", log_analytics_workspace_id)
+            d["log_analytics_workspace_id"] = log_analytics_workspace_id
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class NewCluster(SpecObject, wire="ClusterSpec"):
@@ -824,6 +2210,195 @@ class NewCluster(SpecObject, wire="ClusterSpec"):
     workload_type: WorkloadType | None = None
     """Which kinds of workloads a cluster accepts."""
 
+    def __init__(
+        self,
+        *,
+        apply_policy_default_values: bool | None = None,
+        autoscale: AutoScale | None = None,
+        autotermination_minutes: int | None = None,
+        aws_attributes: AwsAttributes | None = None,
+        azure_attributes: AzureAttributes | None = None,
+        cluster_log_conf: ClusterLogConf | None = None,
+        cluster_name: str | None = None,
+        custom_tags: Mapping[str, str] | None = None,
+        data_security_mode: DataSecurityMode | None = None,
+        dependency_mode: DependencyMode | None = None,
+        docker_image: DockerImage | None = None,
+        driver_instance_pool_id: str | None = None,
+        driver_node_type_flexibility: NodeTypeFlexibility | None = None,
+        driver_node_type_id: str | None = None,
+        enable_elastic_disk: bool | None = None,
+        enable_local_disk_encryption: bool | None = None,
+        gcp_attributes: GcpAttributes | None = None,
+        init_scripts: Sequence[InitScriptInfo] | None = None,
+        instance_pool_id: str | None = None,
+        is_single_node: bool | None = None,
+        kind: Kind | None = None,
+        node_type_id: str | None = None,
+        num_workers: int | None = None,
+        policy_id: str | None = None,
+        remote_disk_throughput: int | None = None,
+        runtime_engine: RuntimeEngine | None = None,
+        single_user_name: str | None = None,
+        spark_conf: Mapping[str, str] | None = None,
+        spark_env_vars: Mapping[str, str] | None = None,
+        spark_version: str | None = None,
+        ssh_public_keys: Sequence[str] | None = None,
+        total_initial_remote_disk_size: int | None = None,
+        use_ml_runtime: bool | None = None,
+        worker_node_type_flexibility: NodeTypeFlexibility | None = None,
+        workload_type: WorkloadType | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if apply_policy_default_values is not None:
+            if type(apply_policy_default_values) is not bool:
+                apply_policy_default_values = _convert(self, "apply_policy_default_values", apply_policy_default_values)
+            d["apply_policy_default_values"] = apply_policy_default_values
+        if autoscale is not None:
+            if type(autoscale) is not AutoScale:
+                autoscale = _convert(self, "autoscale", autoscale)
+            d["autoscale"] = autoscale
+        if autotermination_minutes is not None:
+            if type(autotermination_minutes) is not int:
+                autotermination_minutes = _convert(self, "autotermination_minutes", autotermination_minutes)
+            d["autotermination_minutes"] = autotermination_minutes
+        if aws_attributes is not None:
+            if type(aws_attributes) is not AwsAttributes:
+                aws_attributes = _convert(self, "aws_attributes", aws_attributes)
+            d["aws_attributes"] = aws_attributes
+        if azure_attributes is not None:
+            if type(azure_attributes) is not AzureAttributes:
+                azure_attributes = _convert(self, "azure_attributes", azure_attributes)
+            d["azure_attributes"] = azure_attributes
+        if cluster_log_conf is not None:
+            if type(cluster_log_conf) is not ClusterLogConf:
+                cluster_log_conf = _convert(self, "cluster_log_conf", cluster_log_conf)
+            d["cluster_log_conf"] = cluster_log_conf
+        if cluster_name is not None:
+            if type(cluster_name) is not str:
+                cluster_name = _convert(self, "cluster_name", cluster_name)
+            d["cluster_name"] = cluster_name
+        if custom_tags is not None:
+            custom_tags = _convert(self, "custom_tags", custom_tags)
+            d["custom_tags"] = custom_tags
+        if data_security_mode is not None:
+            if type(data_security_mode) is not str:
+                data_security_mode = _convert(self, "data_security_mode", data_security_mode)
+            d["data_security_mode"] = data_security_mode
+        if dependency_mode is not None:
+            if type(dependency_mode) is not str:
+                dependency_mode = _convert(self, "dependency_mode", dependency_mode)
+            d["dependency_mode"] = dependency_mode
+        if docker_image is not None:
+            if type(docker_image) is not DockerImage:
+                docker_image = _convert(self, "docker_image", docker_image)
+            d["docker_image"] = docker_image
+        if driver_instance_pool_id is not None:
+            if type(driver_instance_pool_id) is not str:
+                driver_instance_pool_id = _convert(self, "driver_instance_pool_id", driver_instance_pool_id)
+            d["driver_instance_pool_id"] = driver_instance_pool_id
+        if driver_node_type_flexibility is not None:
+            if type(driver_node_type_flexibility) is not NodeTypeFlexibility:
+                driver_node_type_flexibility = _convert(
+                    self, "driver_node_type_flexibility", driver_node_type_flexibility
+                )
+            d["driver_node_type_flexibility"] = driver_node_type_flexibility
+        if driver_node_type_id is not None:
+            if type(driver_node_type_id) is not str:
+                driver_node_type_id = _convert(self, "driver_node_type_id", driver_node_type_id)
+            d["driver_node_type_id"] = driver_node_type_id
+        if enable_elastic_disk is not None:
+            if type(enable_elastic_disk) is not bool:
+                enable_elastic_disk = _convert(self, "enable_elastic_disk", enable_elastic_disk)
+            d["enable_elastic_disk"] = enable_elastic_disk
+        if enable_local_disk_encryption is not None:
+            if type(enable_local_disk_encryption) is not bool:
+                enable_local_disk_encryption = _convert(
+                    self, "enable_local_disk_encryption", enable_local_disk_encryption
+                )
+            d["enable_local_disk_encryption"] = enable_local_disk_encryption
+        if gcp_attributes is not None:
+            if type(gcp_attributes) is not GcpAttributes:
+                gcp_attributes = _convert(self, "gcp_attributes", gcp_attributes)
+            d["gcp_attributes"] = gcp_attributes
+        if init_scripts is not None:
+            init_scripts = _convert(self, "init_scripts", init_scripts)
+            d["init_scripts"] = init_scripts
+        if instance_pool_id is not None:
+            if type(instance_pool_id) is not str:
+                instance_pool_id = _convert(self, "instance_pool_id", instance_pool_id)
+            d["instance_pool_id"] = instance_pool_id
+        if is_single_node is not None:
+            if type(is_single_node) is not bool:
+                is_single_node = _convert(self, "is_single_node", is_single_node)
+            d["is_single_node"] = is_single_node
+        if kind is not None:
+            if type(kind) is not str:
+                kind = _convert(self, "kind", kind)
+            d["kind"] = kind
+        if node_type_id is not None:
+            if type(node_type_id) is not str:
+                node_type_id = _convert(self, "node_type_id", node_type_id)
+            d["node_type_id"] = node_type_id
+        if num_workers is not None:
+            if type(num_workers) is not int:
+                num_workers = _convert(self, "num_workers", num_workers)
+            d["num_workers"] = num_workers
+        if policy_id is not None:
+            if type(policy_id) is not str:
+                policy_id = _convert(self, "policy_id", policy_id)
+            d["policy_id"] = policy_id
+        if remote_disk_throughput is not None:
+            if type(remote_disk_throughput) is not int:
+                remote_disk_throughput = _convert(self, "remote_disk_throughput", remote_disk_throughput)
+            d["remote_disk_throughput"] = remote_disk_throughput
+        if runtime_engine is not None:
+            if type(runtime_engine) is not str:
+                runtime_engine = _convert(self, "runtime_engine", runtime_engine)
+            d["runtime_engine"] = runtime_engine
+        if single_user_name is not None:
+            if type(single_user_name) is not str:
+                single_user_name = _convert(self, "single_user_name", single_user_name)
+            d["single_user_name"] = single_user_name
+        if spark_conf is not None:
+            spark_conf = _convert(self, "spark_conf", spark_conf)
+            d["spark_conf"] = spark_conf
+        if spark_env_vars is not None:
+            spark_env_vars = _convert(self, "spark_env_vars", spark_env_vars)
+            d["spark_env_vars"] = spark_env_vars
+        if spark_version is not None:
+            if type(spark_version) is not str:
+                spark_version = _convert(self, "spark_version", spark_version)
+            d["spark_version"] = spark_version
+        if ssh_public_keys is not None:
+            ssh_public_keys = _convert(self, "ssh_public_keys", ssh_public_keys)
+            d["ssh_public_keys"] = ssh_public_keys
+        if total_initial_remote_disk_size is not None:
+            if type(total_initial_remote_disk_size) is not int:
+                total_initial_remote_disk_size = _convert(
+                    self, "total_initial_remote_disk_size", total_initial_remote_disk_size
+                )
+            d["total_initial_remote_disk_size"] = total_initial_remote_disk_size
+        if use_ml_runtime is not None:
+            if type(use_ml_runtime) is not bool:
+                use_ml_runtime = _convert(self, "use_ml_runtime", use_ml_runtime)
+            d["use_ml_runtime"] = use_ml_runtime
+        if worker_node_type_flexibility is not None:
+            if type(worker_node_type_flexibility) is not NodeTypeFlexibility:
+                worker_node_type_flexibility = _convert(
+                    self, "worker_node_type_flexibility", worker_node_type_flexibility
+                )
+            d["worker_node_type_flexibility"] = worker_node_type_flexibility
+        if workload_type is not None:
+            if type(workload_type) is not WorkloadType:
+                workload_type = _convert(self, "workload_type", workload_type)
+            d["workload_type"] = workload_type
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class NodeTypeFlexibility(SpecObject, wire="NodeTypeFlexibility"):
     """Node types to fall back to when the requested one is unavailable."""
@@ -833,6 +2408,26 @@ class NodeTypeFlexibility(SpecObject, wire="NodeTypeFlexibility"):
     """A list of node type IDs to use as fallbacks when the primary node type is unavailable."""
     aws_context_id: str | None = None
     """The AWS Context ID for EC2 Fleet."""
+
+    def __init__(
+        self,
+        *,
+        alternate_node_type_ids: Sequence[str] | None = None,
+        aws_context_id: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if alternate_node_type_ids is not None:
+            alternate_node_type_ids = _convert(self, "alternate_node_type_ids", alternate_node_type_ids)
+            d["alternate_node_type_ids"] = alternate_node_type_ids
+        if aws_context_id is not None:
+            if type(aws_context_id) is not str:
+                aws_context_id = _convert(self, "aws_context_id", aws_context_id)
+            d["aws_context_id"] = aws_context_id
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class NotebookTask(SpecObject, wire="NotebookTask"):
@@ -847,6 +2442,35 @@ class NotebookTask(SpecObject, wire="NotebookTask"):
     """Optional location type of the notebook."""
     warehouse_id: str | None = None
     """Optional `warehouse_id` to run the notebook on a SQL warehouse."""
+
+    def __init__(
+        self,
+        notebook_path: str,
+        *,
+        base_parameters: Mapping[str, str] | None = None,
+        source: Source | None = None,
+        warehouse_id: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(notebook_path) is not str:
+            notebook_path = _convert(self, "notebook_path", notebook_path)
+        d["notebook_path"] = notebook_path
+        if base_parameters is not None:
+            base_parameters = _convert(self, "base_parameters", base_parameters)
+            d["base_parameters"] = base_parameters
+        if source is not None:
+            if type(source) is not str:
+                source = _convert(self, "source", source)
+            d["source"] = source
+        if warehouse_id is not None:
+            if type(warehouse_id) is not str:
+                warehouse_id = _convert(self, "warehouse_id", warehouse_id)
+            d["warehouse_id"] = warehouse_id
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class PipelineParams(SpecObject, wire="PipelineParams"):
@@ -863,6 +2487,38 @@ class PipelineParams(SpecObject, wire="PipelineParams"):
     """[Beta] A list of tables to update without fullRefresh."""
     reset_checkpoint_selection: Sequence[str] | None = None
     """[Beta] A list of streaming flows to reset checkpoints without clearing data."""
+
+    def __init__(
+        self,
+        *,
+        full_refresh: bool | None = None,
+        full_refresh_selection: Sequence[str] | None = None,
+        refresh_flow_selection: Sequence[str] | None = None,
+        refresh_selection: Sequence[str] | None = None,
+        reset_checkpoint_selection: Sequence[str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if full_refresh is not None:
+            if type(full_refresh) is not bool:
+                full_refresh = _convert(self, "full_refresh", full_refresh)
+            d["full_refresh"] = full_refresh
+        if full_refresh_selection is not None:
+            full_refresh_selection = _convert(self, "full_refresh_selection", full_refresh_selection)
+            d["full_refresh_selection"] = full_refresh_selection
+        if refresh_flow_selection is not None:
+            refresh_flow_selection = _convert(self, "refresh_flow_selection", refresh_flow_selection)
+            d["refresh_flow_selection"] = refresh_flow_selection
+        if refresh_selection is not None:
+            refresh_selection = _convert(self, "refresh_selection", refresh_selection)
+            d["refresh_selection"] = refresh_selection
+        if reset_checkpoint_selection is not None:
+            reset_checkpoint_selection = _convert(self, "reset_checkpoint_selection", reset_checkpoint_selection)
+            d["reset_checkpoint_selection"] = reset_checkpoint_selection
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class PipelineTask(SpecObject, wire="PipelineTask"):
@@ -884,6 +2540,46 @@ class PipelineTask(SpecObject, wire="PipelineTask"):
     reset_checkpoint_selection: Sequence[str] | None = None
     """[Beta] A list of streaming flows to reset checkpoints without clearing data."""
 
+    def __init__(
+        self,
+        pipeline_id: str,
+        *,
+        full_refresh: bool | None = None,
+        full_refresh_selection: Sequence[str] | None = None,
+        parameters: Mapping[str, str] | None = None,
+        refresh_flow_selection: Sequence[str] | None = None,
+        refresh_selection: Sequence[str] | None = None,
+        reset_checkpoint_selection: Sequence[str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(pipeline_id) is not str:
+            pipeline_id = _convert(self, "pipeline_id", pipeline_id)
+        d["pipeline_id"] = pipeline_id
+        if full_refresh is not None:
+            if type(full_refresh) is not bool:
+                full_refresh = _convert(self, "full_refresh", full_refresh)
+            d["full_refresh"] = full_refresh
+        if full_refresh_selection is not None:
+            full_refresh_selection = _convert(self, "full_refresh_selection", full_refresh_selection)
+            d["full_refresh_selection"] = full_refresh_selection
+        if parameters is not None:
+            parameters = _convert(self, "parameters", parameters)
+            d["parameters"] = parameters
+        if refresh_flow_selection is not None:
+            refresh_flow_selection = _convert(self, "refresh_flow_selection", refresh_flow_selection)
+            d["refresh_flow_selection"] = refresh_flow_selection
+        if refresh_selection is not None:
+            refresh_selection = _convert(self, "refresh_selection", refresh_selection)
+            d["refresh_selection"] = refresh_selection
+        if reset_checkpoint_selection is not None:
+            reset_checkpoint_selection = _convert(self, "reset_checkpoint_selection", reset_checkpoint_selection)
+            d["reset_checkpoint_selection"] = reset_checkpoint_selection
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class PowerBiModel(SpecObject, wire="PowerBiModel"):
     """[Public Preview] The semantic model to update."""
@@ -900,6 +2596,42 @@ class PowerBiModel(SpecObject, wire="PowerBiModel"):
     workspace_name: str | None = None
     """[Public Preview] The name of the Power BI workspace of the model."""
 
+    def __init__(
+        self,
+        *,
+        authentication_method: AuthenticationMethod | None = None,
+        model_name: str | None = None,
+        overwrite_existing: bool | None = None,
+        storage_mode: StorageMode | None = None,
+        workspace_name: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if authentication_method is not None:
+            if type(authentication_method) is not str:
+                authentication_method = _convert(self, "authentication_method", authentication_method)
+            d["authentication_method"] = authentication_method
+        if model_name is not None:
+            if type(model_name) is not str:
+                model_name = _convert(self, "model_name", model_name)
+            d["model_name"] = model_name
+        if overwrite_existing is not None:
+            if type(overwrite_existing) is not bool:
+                overwrite_existing = _convert(self, "overwrite_existing", overwrite_existing)
+            d["overwrite_existing"] = overwrite_existing
+        if storage_mode is not None:
+            if type(storage_mode) is not str:
+                storage_mode = _convert(self, "storage_mode", storage_mode)
+            d["storage_mode"] = storage_mode
+        if workspace_name is not None:
+            if type(workspace_name) is not str:
+                workspace_name = _convert(self, "workspace_name", workspace_name)
+            d["workspace_name"] = workspace_name
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class PowerBiTable(SpecObject, wire="PowerBiTable"):
     """[Public Preview] The tables to be exported to Power BI."""
@@ -913,6 +2645,37 @@ class PowerBiTable(SpecObject, wire="PowerBiTable"):
     """[Public Preview] The schema name in Databricks."""
     storage_mode: StorageMode | None = None
     """[Public Preview] The Power BI storage mode of the table."""
+
+    def __init__(
+        self,
+        *,
+        catalog: str | None = None,
+        name: str | None = None,
+        schema: str | None = None,
+        storage_mode: StorageMode | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if catalog is not None:
+            if type(catalog) is not str:
+                catalog = _convert(self, "catalog", catalog)
+            d["catalog"] = catalog
+        if name is not None:
+            if type(name) is not str:
+                name = _convert(self, "name", name)
+            d["name"] = name
+        if schema is not None:
+            if type(schema) is not str:
+                schema = _convert(self, "schema", schema)
+            d["schema"] = schema
+        if storage_mode is not None:
+            if type(storage_mode) is not str:
+                storage_mode = _convert(self, "storage_mode", storage_mode)
+            d["storage_mode"] = storage_mode
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class PowerBiTask(SpecObject, wire="PowerBiTask"):
@@ -930,6 +2693,41 @@ class PowerBiTask(SpecObject, wire="PowerBiTask"):
     warehouse_id: str | None = None
     """[Public Preview] The SQL warehouse ID to use as the Power BI data source."""
 
+    def __init__(
+        self,
+        *,
+        connection_resource_name: str | None = None,
+        power_bi_model: PowerBiModel | None = None,
+        refresh_after_update: bool | None = None,
+        tables: Sequence[PowerBiTable] | None = None,
+        warehouse_id: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if connection_resource_name is not None:
+            if type(connection_resource_name) is not str:
+                connection_resource_name = _convert(self, "connection_resource_name", connection_resource_name)
+            d["connection_resource_name"] = connection_resource_name
+        if power_bi_model is not None:
+            if type(power_bi_model) is not PowerBiModel:
+                power_bi_model = _convert(self, "power_bi_model", power_bi_model)
+            d["power_bi_model"] = power_bi_model
+        if refresh_after_update is not None:
+            if type(refresh_after_update) is not bool:
+                refresh_after_update = _convert(self, "refresh_after_update", refresh_after_update)
+            d["refresh_after_update"] = refresh_after_update
+        if tables is not None:
+            tables = _convert(self, "tables", tables)
+            d["tables"] = tables
+        if warehouse_id is not None:
+            if type(warehouse_id) is not str:
+                warehouse_id = _convert(self, "warehouse_id", warehouse_id)
+            d["warehouse_id"] = warehouse_id
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class PythonOperatorTask(SpecObject, wire="PythonOperatorTask"):
     """[Private Preview] The task runs a Python operator task."""
@@ -940,6 +2738,26 @@ class PythonOperatorTask(SpecObject, wire="PythonOperatorTask"):
     parameters: Sequence[PythonOperatorTaskParameter] | None = None
     """[Private Preview] An ordered list of task parameters."""
 
+    def __init__(
+        self,
+        *,
+        main: str | None = None,
+        parameters: Sequence[PythonOperatorTaskParameter] | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if main is not None:
+            if type(main) is not str:
+                main = _convert(self, "main", main)
+            d["main"] = main
+        if parameters is not None:
+            parameters = _convert(self, "parameters", parameters)
+            d["parameters"] = parameters
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class PythonOperatorTaskParameter(SpecObject, wire="PythonOperatorTaskParameter"):
     """One named parameter of a Python operator task."""
@@ -949,6 +2767,27 @@ class PythonOperatorTaskParameter(SpecObject, wire="PythonOperatorTaskParameter"
     """[Private Preview]"""
     value: str | None = None
     """[Private Preview]"""
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        value: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if name is not None:
+            if type(name) is not str:
+                name = _convert(self, "name", name)
+            d["name"] = name
+        if value is not None:
+            if type(value) is not str:
+                value = _convert(self, "value", value)
+            d["value"] = value
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class PythonWheelTask(SpecObject, wire="PythonWheelTask"):
@@ -966,6 +2805,33 @@ class PythonWheelTask(SpecObject, wire="PythonWheelTask"):
     parameters: Sequence[str] | None = None
     """Command-line parameters passed to Python wheel task."""
 
+    def __init__(
+        self,
+        package_name: str,
+        entry_point: str,
+        *,
+        named_parameters: Mapping[str, str] | None = None,
+        parameters: Sequence[str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(package_name) is not str:
+            package_name = _convert(self, "package_name", package_name)
+        d["package_name"] = package_name
+        if type(entry_point) is not str:
+            entry_point = _convert(self, "entry_point", entry_point)
+        d["entry_point"] = entry_point
+        if named_parameters is not None:
+            named_parameters = _convert(self, "named_parameters", named_parameters)
+            d["named_parameters"] = named_parameters
+        if parameters is not None:
+            parameters = _convert(self, "parameters", parameters)
+            d["parameters"] = parameters
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class QualifiedName(SpecObject, wire="QualifiedName"):
     """A Unity Catalog table by catalog, schema and table name."""
@@ -978,12 +2844,53 @@ class QualifiedName(SpecObject, wire="QualifiedName"):
     table: str | None = None
     """Table, within the catalog and schema."""
 
+    def __init__(
+        self,
+        *,
+        catalog: str | None = None,
+        schema: str | None = None,
+        table: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if catalog is not None:
+            if type(catalog) is not str:
+                catalog = _convert(self, "catalog", catalog)
+            d["catalog"] = catalog
+        if schema is not None:
+            if type(schema) is not str:
+                schema = _convert(self, "schema", schema)
+            d["schema"] = schema
+        if table is not None:
+            if type(table) is not str:
+                table = _convert(self, "table", table)
+            d["table"] = table
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class QueueSettings(SpecObject, wire="QueueSettings"):
     """Whether the run waits in a queue when concurrency limits are reached."""
 
     enabled: bool
     """If true, enable queueing for the job."""
+
+    def __init__(
+        self,
+        enabled: bool,
+        *,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(enabled) is not bool:
+            enabled = _convert(self, "enabled", enabled)
+        d["enabled"] = enabled
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class RunJobTask(SpecObject, wire="RunJobTask"):
@@ -1018,6 +2925,58 @@ class RunJobTask(SpecObject, wire="RunJobTask"):
     """[Deprecated, Private Preview] A map from keys to values for jobs with SQL task, for example `"sql_params":
     {"name": "john doe", "age": "35"}`."""
 
+    def __init__(
+        self,
+        job_id: int,
+        *,
+        dbt_commands: Sequence[str] | None = None,
+        jar_params: Sequence[str] | None = None,
+        job_parameters: Mapping[str, str] | None = None,
+        notebook_params: Mapping[str, str] | None = None,
+        pipeline_params: PipelineParams | None = None,
+        python_named_params: Mapping[str, str] | None = None,
+        python_params: Sequence[str] | None = None,
+        spark_submit_params: Sequence[str] | None = None,
+        sql_params: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(job_id) is not int:
+            job_id = _convert(self, "job_id", job_id)
+        d["job_id"] = job_id
+        if dbt_commands is not None:
+            dbt_commands = _convert(self, "dbt_commands", dbt_commands)
+            d["dbt_commands"] = dbt_commands
+        if jar_params is not None:
+            jar_params = _convert(self, "jar_params", jar_params)
+            d["jar_params"] = jar_params
+        if job_parameters is not None:
+            job_parameters = _convert(self, "job_parameters", job_parameters)
+            d["job_parameters"] = job_parameters
+        if notebook_params is not None:
+            notebook_params = _convert(self, "notebook_params", notebook_params)
+            d["notebook_params"] = notebook_params
+        if pipeline_params is not None:
+            if type(pipeline_params) is not PipelineParams:
+                pipeline_params = _convert(self, "pipeline_params", pipeline_params)
+            d["pipeline_params"] = pipeline_params
+        if python_named_params is not None:
+            python_named_params = _convert(self, "python_named_params", python_named_params)
+            d["python_named_params"] = python_named_params
+        if python_params is not None:
+            python_params = _convert(self, "python_params", python_params)
+            d["python_params"] = python_params
+        if spark_submit_params is not None:
+            spark_submit_params = _convert(self, "spark_submit_params", spark_submit_params)
+            d["spark_submit_params"] = spark_submit_params
+        if sql_params is not None:
+            sql_params = _convert(self, "sql_params", sql_params)
+            d["sql_params"] = sql_params
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class S3StorageInfo(SpecObject, wire="S3StorageInfo"):
     """An S3 location for cluster logs or an init script, with its region or endpoint."""
@@ -1038,6 +2997,51 @@ class S3StorageInfo(SpecObject, wire="S3StorageInfo"):
     region: str | None = None
     """S3 region, e.g. `us-west-2`."""
 
+    def __init__(
+        self,
+        destination: str,
+        *,
+        canned_acl: str | None = None,
+        enable_encryption: bool | None = None,
+        encryption_type: str | None = None,
+        endpoint: str | None = None,
+        kms_key: str | None = None,
+        region: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(destination) is not str:
+            destination = _convert(self, "destination", destination)
+        d["destination"] = destination
+        if canned_acl is not None:
+            if type(canned_acl) is not str:
+                canned_acl = _convert(self, "canned_acl", canned_acl)
+            d["canned_acl"] = canned_acl
+        if enable_encryption is not None:
+            if type(enable_encryption) is not bool:
+                enable_encryption = _convert(self, "enable_encryption", enable_encryption)
+            d["enable_encryption"] = enable_encryption
+        if encryption_type is not None:
+            if type(encryption_type) is not str:
+                encryption_type = _convert(self, "encryption_type", encryption_type)
+            d["encryption_type"] = encryption_type
+        if endpoint is not None:
+            if type(endpoint) is not str:
+                endpoint = _convert(self, "endpoint", endpoint)
+            d["endpoint"] = endpoint
+        if kms_key is not None:
+            if type(kms_key) is not str:
+                kms_key = _convert(self, "kms_key", kms_key)
+            d["kms_key"] = kms_key
+        if region is not None:
+            if type(region) is not str:
+                region = _convert(self, "region", region)
+            d["region"] = region
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class SparkJarTask(SpecObject, wire="SparkJarTask"):
     """Run a JAR's main class (``spark_jar_task``); the JAR itself goes in ``libraries``."""
@@ -1052,6 +3056,36 @@ class SparkJarTask(SpecObject, wire="SparkJarTask"):
     run_as_repl: bool | None = None
     """[Deprecated] Deprecated."""
 
+    def __init__(
+        self,
+        main_class_name: str | None = None,
+        *,
+        jar_uri: str | None = None,
+        parameters: Sequence[str] | None = None,
+        run_as_repl: bool | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if main_class_name is not None:
+            if type(main_class_name) is not str:
+                main_class_name = _convert(self, "main_class_name", main_class_name)
+            d["main_class_name"] = main_class_name
+        if jar_uri is not None:
+            if type(jar_uri) is not str:
+                jar_uri = _convert(self, "jar_uri", jar_uri)
+            d["jar_uri"] = jar_uri
+        if parameters is not None:
+            parameters = _convert(self, "parameters", parameters)
+            d["parameters"] = parameters
+        if run_as_repl is not None:
+            if type(run_as_repl) is not bool:
+                run_as_repl = _convert(self, "run_as_repl", run_as_repl)
+            d["run_as_repl"] = run_as_repl
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class SparkPythonTask(SpecObject, wire="SparkPythonTask"):
     """Run a Python file (``spark_python_task``)."""
@@ -1064,12 +3098,51 @@ class SparkPythonTask(SpecObject, wire="SparkPythonTask"):
     source: Source | None = None
     """Optional location type of the Python file."""
 
+    def __init__(
+        self,
+        python_file: str,
+        *,
+        parameters: Sequence[str] | None = None,
+        source: Source | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(python_file) is not str:
+            python_file = _convert(self, "python_file", python_file)
+        d["python_file"] = python_file
+        if parameters is not None:
+            parameters = _convert(self, "parameters", parameters)
+            d["parameters"] = parameters
+        if source is not None:
+            if type(source) is not str:
+                source = _convert(self, "source", source)
+            d["source"] = source
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class SparkSubmitTask(SpecObject, wire="SparkSubmitTask"):
     """Run spark-submit with parameters (``spark_submit_task``; legacy)."""
 
     parameters: Sequence[str] | None = None
     """Command-line parameters passed to spark submit."""
+
+    def __init__(
+        self,
+        parameters: Sequence[str] | None = None,
+        *,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if parameters is not None:
+            parameters = _convert(self, "parameters", parameters)
+            d["parameters"] = parameters
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class SparseCheckout(SpecObject, wire="SparseCheckout"):
@@ -1078,6 +3151,21 @@ class SparseCheckout(SpecObject, wire="SparseCheckout"):
     _: KW_ONLY
     patterns: Sequence[str] | None = None
     """List of patterns to include for sparse checkout."""
+
+    def __init__(
+        self,
+        *,
+        patterns: Sequence[str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if patterns is not None:
+            patterns = _convert(self, "patterns", patterns)
+            d["patterns"] = patterns
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class SqlTask(SpecObject, wire="SqlTask"):
@@ -1097,6 +3185,45 @@ class SqlTask(SpecObject, wire="SqlTask"):
     query: SqlTaskQuery | None = None
     """If query, indicates that this job must execute a SQL query."""
 
+    def __init__(
+        self,
+        warehouse_id: str,
+        *,
+        alert: SqlTaskAlert | None = None,
+        dashboard: SqlTaskDashboard | None = None,
+        file: SqlTaskFile | None = None,
+        parameters: Mapping[str, str] | None = None,
+        query: SqlTaskQuery | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(warehouse_id) is not str:
+            warehouse_id = _convert(self, "warehouse_id", warehouse_id)
+        d["warehouse_id"] = warehouse_id
+        if alert is not None:
+            if type(alert) is not SqlTaskAlert:
+                alert = _convert(self, "alert", alert)
+            d["alert"] = alert
+        if dashboard is not None:
+            if type(dashboard) is not SqlTaskDashboard:
+                dashboard = _convert(self, "dashboard", dashboard)
+            d["dashboard"] = dashboard
+        if file is not None:
+            if type(file) is not SqlTaskFile:
+                file = _convert(self, "file", file)
+            d["file"] = file
+        if parameters is not None:
+            parameters = _convert(self, "parameters", parameters)
+            d["parameters"] = parameters
+        if query is not None:
+            if type(query) is not SqlTaskQuery:
+                query = _convert(self, "query", query)
+            d["query"] = query
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class SqlTaskAlert(SpecObject, wire="SqlTaskAlert"):
     """If alert, indicates that this job must refresh a SQL alert."""
@@ -1108,6 +3235,30 @@ class SqlTaskAlert(SpecObject, wire="SqlTaskAlert"):
     """If true, the alert notifications are not sent to subscribers."""
     subscriptions: Sequence[SqlTaskSubscription] | None = None
     """If specified, alert notifications are sent to subscribers."""
+
+    def __init__(
+        self,
+        alert_id: str,
+        *,
+        pause_subscriptions: bool | None = None,
+        subscriptions: Sequence[SqlTaskSubscription] | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(alert_id) is not str:
+            alert_id = _convert(self, "alert_id", alert_id)
+        d["alert_id"] = alert_id
+        if pause_subscriptions is not None:
+            if type(pause_subscriptions) is not bool:
+                pause_subscriptions = _convert(self, "pause_subscriptions", pause_subscriptions)
+            d["pause_subscriptions"] = pause_subscriptions
+        if subscriptions is not None:
+            subscriptions = _convert(self, "subscriptions", subscriptions)
+            d["subscriptions"] = subscriptions
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class SqlTaskDashboard(SpecObject, wire="SqlTaskDashboard"):
@@ -1123,6 +3274,35 @@ class SqlTaskDashboard(SpecObject, wire="SqlTaskDashboard"):
     subscriptions: Sequence[SqlTaskSubscription] | None = None
     """If specified, dashboard snapshots are sent to subscriptions."""
 
+    def __init__(
+        self,
+        dashboard_id: str,
+        *,
+        custom_subject: str | None = None,
+        pause_subscriptions: bool | None = None,
+        subscriptions: Sequence[SqlTaskSubscription] | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(dashboard_id) is not str:
+            dashboard_id = _convert(self, "dashboard_id", dashboard_id)
+        d["dashboard_id"] = dashboard_id
+        if custom_subject is not None:
+            if type(custom_subject) is not str:
+                custom_subject = _convert(self, "custom_subject", custom_subject)
+            d["custom_subject"] = custom_subject
+        if pause_subscriptions is not None:
+            if type(pause_subscriptions) is not bool:
+                pause_subscriptions = _convert(self, "pause_subscriptions", pause_subscriptions)
+            d["pause_subscriptions"] = pause_subscriptions
+        if subscriptions is not None:
+            subscriptions = _convert(self, "subscriptions", subscriptions)
+            d["subscriptions"] = subscriptions
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class SqlTaskFile(SpecObject, wire="SqlTaskFile"):
     """If file, indicates that this job runs a SQL file in a remote Git repository."""
@@ -1133,12 +3313,47 @@ class SqlTaskFile(SpecObject, wire="SqlTaskFile"):
     source: Source | None = None
     """Optional location type of the SQL file."""
 
+    def __init__(
+        self,
+        path: str,
+        *,
+        source: Source | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(path) is not str:
+            path = _convert(self, "path", path)
+        d["path"] = path
+        if source is not None:
+            if type(source) is not str:
+                source = _convert(self, "source", source)
+            d["source"] = source
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class SqlTaskQuery(SpecObject, wire="SqlTaskQuery"):
     """If query, indicates that this job must execute a SQL query."""
 
     query_id: str
     """The canonical identifier of the SQL query."""
+
+    def __init__(
+        self,
+        query_id: str,
+        *,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(query_id) is not str:
+            query_id = _convert(self, "query_id", query_id)
+        d["query_id"] = query_id
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class SqlTaskSubscription(SpecObject, wire="SqlTaskSubscription"):
@@ -1149,6 +3364,27 @@ class SqlTaskSubscription(SpecObject, wire="SqlTaskSubscription"):
     """The canonical identifier of the destination to receive email notification."""
     user_name: str | None = None
     """The user name to receive the subscription email."""
+
+    def __init__(
+        self,
+        *,
+        destination_id: str | None = None,
+        user_name: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if destination_id is not None:
+            if type(destination_id) is not str:
+                destination_id = _convert(self, "destination_id", destination_id)
+            d["destination_id"] = destination_id
+        if user_name is not None:
+            if type(user_name) is not str:
+                user_name = _convert(self, "user_name", user_name)
+            d["user_name"] = user_name
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class SubmitTask(SpecObject, wire="SubmitTask"):
@@ -1244,6 +3480,219 @@ class SubmitTask(SpecObject, wire="SubmitTask"):
     webhook_notifications: WebhookNotifications | None = None
     """A collection of system notification IDs to notify when the run begins or completes."""
 
+    def __init__(
+        self,
+        task_key: str,
+        *,
+        ai_function_task: AiFunctionTask | None = None,
+        ai_runtime_task: AiRuntimeTask | None = None,
+        alert_task: AlertTask | None = None,
+        clean_rooms_notebook_task: CleanRoomsNotebookTask | None = None,
+        compute: Compute | None = None,
+        condition_task: ConditionTask | None = None,
+        dashboard_task: DashboardTask | None = None,
+        dbt_cloud_task: DbtCloudTask | None = None,
+        dbt_platform_task: DbtPlatformTask | None = None,
+        dbt_task: DbtTask | None = None,
+        depends_on: Sequence[TaskDependency] | None = None,
+        description: str | None = None,
+        disable_auto_optimization: bool | None = None,
+        disabled: bool | None = None,
+        email_notifications: JobEmailNotifications | None = None,
+        environment_key: str | None = None,
+        environment_variables_key: str | None = None,
+        existing_cluster_id: str | None = None,
+        for_each_task: ForEachTask | None = None,
+        gen_ai_compute_task: GenAiComputeTask | None = None,
+        health: JobsHealthRules | None = None,
+        libraries: Sequence[Library] | None = None,
+        max_retries: int | None = None,
+        min_retry_interval_millis: int | None = None,
+        new_cluster: NewCluster | None = None,
+        notebook_task: NotebookTask | None = None,
+        notification_settings: TaskNotificationSettings | None = None,
+        pipeline_task: PipelineTask | None = None,
+        power_bi_task: PowerBiTask | None = None,
+        python_operator_task: PythonOperatorTask | None = None,
+        python_wheel_task: PythonWheelTask | None = None,
+        retry_on_timeout: bool | None = None,
+        run_if: RunIf | None = None,
+        run_job_task: RunJobTask | None = None,
+        spark_jar_task: SparkJarTask | None = None,
+        spark_python_task: SparkPythonTask | None = None,
+        spark_submit_task: SparkSubmitTask | None = None,
+        sql_task: SqlTask | None = None,
+        timeout_seconds: int | None = None,
+        webhook_notifications: WebhookNotifications | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(task_key) is not str:
+            task_key = _convert(self, "task_key", task_key)
+        d["task_key"] = task_key
+        if ai_function_task is not None:
+            if type(ai_function_task) is not AiFunctionTask:
+                ai_function_task = _convert(self, "ai_function_task", ai_function_task)
+            d["ai_function_task"] = ai_function_task
+        if ai_runtime_task is not None:
+            if type(ai_runtime_task) is not AiRuntimeTask:
+                ai_runtime_task = _convert(self, "ai_runtime_task", ai_runtime_task)
+            d["ai_runtime_task"] = ai_runtime_task
+        if alert_task is not None:
+            if type(alert_task) is not AlertTask:
+                alert_task = _convert(self, "alert_task", alert_task)
+            d["alert_task"] = alert_task
+        if clean_rooms_notebook_task is not None:
+            if type(clean_rooms_notebook_task) is not CleanRoomsNotebookTask:
+                clean_rooms_notebook_task = _convert(self, "clean_rooms_notebook_task", clean_rooms_notebook_task)
+            d["clean_rooms_notebook_task"] = clean_rooms_notebook_task
+        if compute is not None:
+            if type(compute) is not Compute:
+                compute = _convert(self, "compute", compute)
+            d["compute"] = compute
+        if condition_task is not None:
+            if type(condition_task) is not ConditionTask:
+                condition_task = _convert(self, "condition_task", condition_task)
+            d["condition_task"] = condition_task
+        if dashboard_task is not None:
+            if type(dashboard_task) is not DashboardTask:
+                dashboard_task = _convert(self, "dashboard_task", dashboard_task)
+            d["dashboard_task"] = dashboard_task
+        if dbt_cloud_task is not None:
+            if type(dbt_cloud_task) is not DbtCloudTask:
+                dbt_cloud_task = _convert(self, "dbt_cloud_task", dbt_cloud_task)
+            d["dbt_cloud_task"] = dbt_cloud_task
+        if dbt_platform_task is not None:
+            if type(dbt_platform_task) is not DbtPlatformTask:
+                dbt_platform_task = _convert(self, "dbt_platform_task", dbt_platform_task)
+            d["dbt_platform_task"] = dbt_platform_task
+        if dbt_task is not None:
+            if type(dbt_task) is not DbtTask:
+                dbt_task = _convert(self, "dbt_task", dbt_task)
+            d["dbt_task"] = dbt_task
+        if depends_on is not None:
+            depends_on = _convert(self, "depends_on", depends_on)
+            d["depends_on"] = depends_on
+        if description is not None:
+            if type(description) is not str:
+                description = _convert(self, "description", description)
+            d["description"] = description
+        if disable_auto_optimization is not None:
+            if type(disable_auto_optimization) is not bool:
+                disable_auto_optimization = _convert(self, "disable_auto_optimization", disable_auto_optimization)
+            d["disable_auto_optimization"] = disable_auto_optimization
+        if disabled is not None:
+            if type(disabled) is not bool:
+                disabled = _convert(self, "disabled", disabled)
+            d["disabled"] = disabled
+        if email_notifications is not None:
+            if type(email_notifications) is not JobEmailNotifications:
+                email_notifications = _convert(self, "email_notifications", email_notifications)
+            d["email_notifications"] = email_notifications
+        if environment_key is not None:
+            if type(environment_key) is not str:
+                environment_key = _convert(self, "environment_key", environment_key)
+            d["environment_key"] = environment_key
+        if environment_variables_key is not None:
+            if type(environment_variables_key) is not str:
+                environment_variables_key = _convert(self, "environment_variables_key", environment_variables_key)
+            d["environment_variables_key"] = environment_variables_key
+        if existing_cluster_id is not None:
+            if type(existing_cluster_id) is not str:
+                existing_cluster_id = _convert(self, "existing_cluster_id", existing_cluster_id)
+            d["existing_cluster_id"] = existing_cluster_id
+        if for_each_task is not None:
+            if type(for_each_task) is not ForEachTask:
+                for_each_task = _convert(self, "for_each_task", for_each_task)
+            d["for_each_task"] = for_each_task
+        if gen_ai_compute_task is not None:
+            if type(gen_ai_compute_task) is not GenAiComputeTask:
+                gen_ai_compute_task = _convert(self, "gen_ai_compute_task", gen_ai_compute_task)
+            d["gen_ai_compute_task"] = gen_ai_compute_task
+        if health is not None:
+            if type(health) is not JobsHealthRules:
+                health = _convert(self, "health", health)
+            d["health"] = health
+        if libraries is not None:
+            libraries = _convert(self, "libraries", libraries)
+            d["libraries"] = libraries
+        if max_retries is not None:
+            if type(max_retries) is not int:
+                max_retries = _convert(self, "max_retries", max_retries)
+            d["max_retries"] = max_retries
+        if min_retry_interval_millis is not None:
+            if type(min_retry_interval_millis) is not int:
+                min_retry_interval_millis = _convert(self, "min_retry_interval_millis", min_retry_interval_millis)
+            d["min_retry_interval_millis"] = min_retry_interval_millis
+        if new_cluster is not None:
+            if type(new_cluster) is not NewCluster:
+                new_cluster = _convert(self, "new_cluster", new_cluster)
+            d["new_cluster"] = new_cluster
+        if notebook_task is not None:
+            if type(notebook_task) is not NotebookTask:
+                notebook_task = _convert(self, "notebook_task", notebook_task)
+            d["notebook_task"] = notebook_task
+        if notification_settings is not None:
+            if type(notification_settings) is not TaskNotificationSettings:
+                notification_settings = _convert(self, "notification_settings", notification_settings)
+            d["notification_settings"] = notification_settings
+        if pipeline_task is not None:
+            if type(pipeline_task) is not PipelineTask:
+                pipeline_task = _convert(self, "pipeline_task", pipeline_task)
+            d["pipeline_task"] = pipeline_task
+        if power_bi_task is not None:
+            if type(power_bi_task) is not PowerBiTask:
+                power_bi_task = _convert(self, "power_bi_task", power_bi_task)
+            d["power_bi_task"] = power_bi_task
+        if python_operator_task is not None:
+            if type(python_operator_task) is not PythonOperatorTask:
+                python_operator_task = _convert(self, "python_operator_task", python_operator_task)
+            d["python_operator_task"] = python_operator_task
+        if python_wheel_task is not None:
+            if type(python_wheel_task) is not PythonWheelTask:
+                python_wheel_task = _convert(self, "python_wheel_task", python_wheel_task)
+            d["python_wheel_task"] = python_wheel_task
+        if retry_on_timeout is not None:
+            if type(retry_on_timeout) is not bool:
+                retry_on_timeout = _convert(self, "retry_on_timeout", retry_on_timeout)
+            d["retry_on_timeout"] = retry_on_timeout
+        if run_if is not None:
+            if type(run_if) is not str:
+                run_if = _convert(self, "run_if", run_if)
+            d["run_if"] = run_if
+        if run_job_task is not None:
+            if type(run_job_task) is not RunJobTask:
+                run_job_task = _convert(self, "run_job_task", run_job_task)
+            d["run_job_task"] = run_job_task
+        if spark_jar_task is not None:
+            if type(spark_jar_task) is not SparkJarTask:
+                spark_jar_task = _convert(self, "spark_jar_task", spark_jar_task)
+            d["spark_jar_task"] = spark_jar_task
+        if spark_python_task is not None:
+            if type(spark_python_task) is not SparkPythonTask:
+                spark_python_task = _convert(self, "spark_python_task", spark_python_task)
+            d["spark_python_task"] = spark_python_task
+        if spark_submit_task is not None:
+            if type(spark_submit_task) is not SparkSubmitTask:
+                spark_submit_task = _convert(self, "spark_submit_task", spark_submit_task)
+            d["spark_submit_task"] = spark_submit_task
+        if sql_task is not None:
+            if type(sql_task) is not SqlTask:
+                sql_task = _convert(self, "sql_task", sql_task)
+            d["sql_task"] = sql_task
+        if timeout_seconds is not None:
+            if type(timeout_seconds) is not int:
+                timeout_seconds = _convert(self, "timeout_seconds", timeout_seconds)
+            d["timeout_seconds"] = timeout_seconds
+        if webhook_notifications is not None:
+            if type(webhook_notifications) is not WebhookNotifications:
+                webhook_notifications = _convert(self, "webhook_notifications", webhook_notifications)
+            d["webhook_notifications"] = webhook_notifications
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class Subscription(SpecObject, wire="Subscription"):
     """Optional: subscription configuration for sending the dashboard snapshot."""
@@ -1258,6 +3707,36 @@ class Subscription(SpecObject, wire="Subscription"):
     subscribers: Sequence[SubscriptionSubscriber] | None = None
     """The list of subscribers to send the snapshot of the dashboard to."""
 
+    def __init__(
+        self,
+        *,
+        attachment: SubscriptionAttachment | None = None,
+        custom_subject: str | None = None,
+        paused: bool | None = None,
+        subscribers: Sequence[SubscriptionSubscriber] | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if attachment is not None:
+            if type(attachment) is not SubscriptionAttachment:
+                attachment = _convert(self, "attachment", attachment)
+            d["attachment"] = attachment
+        if custom_subject is not None:
+            if type(custom_subject) is not str:
+                custom_subject = _convert(self, "custom_subject", custom_subject)
+            d["custom_subject"] = custom_subject
+        if paused is not None:
+            if type(paused) is not bool:
+                paused = _convert(self, "paused", paused)
+            d["paused"] = paused
+        if subscribers is not None:
+            subscribers = _convert(self, "subscribers", subscribers)
+            d["subscribers"] = subscribers
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class SubscriptionAttachment(SpecObject, wire="SubscriptionAttachment"):
     """Optional: The configuration for the files attached to the dashboard snapshot notification."""
@@ -1267,6 +3746,27 @@ class SubscriptionAttachment(SpecObject, wire="SubscriptionAttachment"):
     """Optional: The configuration for the underlying data of dashboard widgets attached as tabular data files."""
     page_attachment: SubscriptionAttachmentPageAttachment | None = None
     """Optional: The selection of dashboard pages included in the attached PDF."""
+
+    def __init__(
+        self,
+        *,
+        data_attachment: SubscriptionAttachmentDataAttachment | None = None,
+        page_attachment: SubscriptionAttachmentPageAttachment | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if data_attachment is not None:
+            if type(data_attachment) is not SubscriptionAttachmentDataAttachment:
+                data_attachment = _convert(self, "data_attachment", data_attachment)
+            d["data_attachment"] = data_attachment
+        if page_attachment is not None:
+            if type(page_attachment) is not SubscriptionAttachmentPageAttachment:
+                page_attachment = _convert(self, "page_attachment", page_attachment)
+            d["page_attachment"] = page_attachment
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class SubscriptionAttachmentDataAttachment(SpecObject, wire="SubscriptionAttachmentDataAttachment"):
@@ -1281,6 +3781,29 @@ class SubscriptionAttachmentDataAttachment(SpecObject, wire="SubscriptionAttachm
     """When true, the dashboard's applied filter values are included alongside the tabular data as an additional
     attached file."""
 
+    def __init__(
+        self,
+        widgets: Sequence[SubscriptionAttachmentDataAttachmentWidget],
+        file_format: SubscriptionAttachmentDataAttachmentFileFormat,
+        *,
+        include_applied_filters: bool | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        widgets = _convert(self, "widgets", widgets)
+        d["widgets"] = widgets
+        if type(file_format) is not str:
+            file_format = _convert(self, "file_format", file_format)
+        d["file_format"] = file_format
+        if include_applied_filters is not None:
+            if type(include_applied_filters) is not bool:
+                include_applied_filters = _convert(self, "include_applied_filters", include_applied_filters)
+            d["include_applied_filters"] = include_applied_filters
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class SubscriptionAttachmentDataAttachmentWidget(SpecObject, wire="SubscriptionAttachmentDataAttachmentWidget"):
     """The widgets whose underlying data is exported."""
@@ -1289,6 +3812,25 @@ class SubscriptionAttachmentDataAttachmentWidget(SpecObject, wire="SubscriptionA
     """The URL identifier of the page containing the widget."""
     widget_id: str
     """The URL identifier of the widget."""
+
+    def __init__(
+        self,
+        page_id: str,
+        widget_id: str,
+        *,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(page_id) is not str:
+            page_id = _convert(self, "page_id", page_id)
+        d["page_id"] = page_id
+        if type(widget_id) is not str:
+            widget_id = _convert(self, "widget_id", widget_id)
+        d["widget_id"] = widget_id
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class SubscriptionAttachmentPageAttachment(SpecObject, wire="SubscriptionAttachmentPageAttachment"):
@@ -1300,6 +3842,26 @@ class SubscriptionAttachmentPageAttachment(SpecObject, wire="SubscriptionAttachm
     page_selection: SubscriptionAttachmentPageAttachmentPageSelection | None = None
     """How the attached pages are selected."""
 
+    def __init__(
+        self,
+        *,
+        page_ids: Sequence[str] | None = None,
+        page_selection: SubscriptionAttachmentPageAttachmentPageSelection | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if page_ids is not None:
+            page_ids = _convert(self, "page_ids", page_ids)
+            d["page_ids"] = page_ids
+        if page_selection is not None:
+            if type(page_selection) is not str:
+                page_selection = _convert(self, "page_selection", page_selection)
+            d["page_selection"] = page_selection
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class SubscriptionSubscriber(SpecObject, wire="SubscriptionSubscriber"):
     """The list of subscribers to send the snapshot of the dashboard to."""
@@ -1309,6 +3871,27 @@ class SubscriptionSubscriber(SpecObject, wire="SubscriptionSubscriber"):
     """A snapshot of the dashboard will be sent to the destination when the `destination_id` field is present."""
     user_name: str | None = None
     """A snapshot of the dashboard will be sent to the user's email when the `user_name` field is present."""
+
+    def __init__(
+        self,
+        *,
+        destination_id: str | None = None,
+        user_name: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if destination_id is not None:
+            if type(destination_id) is not str:
+                destination_id = _convert(self, "destination_id", destination_id)
+            d["destination_id"] = destination_id
+        if user_name is not None:
+            if type(user_name) is not str:
+                user_name = _convert(self, "user_name", user_name)
+            d["user_name"] = user_name
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class Task(SpecObject, wire="Task"):
@@ -1404,6 +3987,219 @@ class Task(SpecObject, wire="Task"):
     webhook_notifications: WebhookNotifications | None = None
     """A collection of system notification IDs to notify when runs of this task begin or complete."""
 
+    def __init__(
+        self,
+        task_key: str,
+        *,
+        ai_function_task: AiFunctionTask | None = None,
+        ai_runtime_task: AiRuntimeTask | None = None,
+        alert_task: AlertTask | None = None,
+        clean_rooms_notebook_task: CleanRoomsNotebookTask | None = None,
+        compute: Compute | None = None,
+        condition_task: ConditionTask | None = None,
+        dashboard_task: DashboardTask | None = None,
+        dbt_cloud_task: DbtCloudTask | None = None,
+        dbt_platform_task: DbtPlatformTask | None = None,
+        dbt_task: DbtTask | None = None,
+        depends_on: Sequence[TaskDependency] | None = None,
+        description: str | None = None,
+        disable_auto_optimization: bool | None = None,
+        disabled: bool | None = None,
+        email_notifications: TaskEmailNotifications | None = None,
+        environment_key: str | None = None,
+        environment_variables_key: str | None = None,
+        existing_cluster_id: str | None = None,
+        for_each_task: ForEachTask | None = None,
+        gen_ai_compute_task: GenAiComputeTask | None = None,
+        health: JobsHealthRules | None = None,
+        libraries: Sequence[Library] | None = None,
+        max_retries: int | None = None,
+        min_retry_interval_millis: int | None = None,
+        new_cluster: NewCluster | None = None,
+        notebook_task: NotebookTask | None = None,
+        notification_settings: TaskNotificationSettings | None = None,
+        pipeline_task: PipelineTask | None = None,
+        power_bi_task: PowerBiTask | None = None,
+        python_operator_task: PythonOperatorTask | None = None,
+        python_wheel_task: PythonWheelTask | None = None,
+        retry_on_timeout: bool | None = None,
+        run_if: RunIf | None = None,
+        run_job_task: RunJobTask | None = None,
+        spark_jar_task: SparkJarTask | None = None,
+        spark_python_task: SparkPythonTask | None = None,
+        spark_submit_task: SparkSubmitTask | None = None,
+        sql_task: SqlTask | None = None,
+        timeout_seconds: int | None = None,
+        webhook_notifications: WebhookNotifications | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(task_key) is not str:
+            task_key = _convert(self, "task_key", task_key)
+        d["task_key"] = task_key
+        if ai_function_task is not None:
+            if type(ai_function_task) is not AiFunctionTask:
+                ai_function_task = _convert(self, "ai_function_task", ai_function_task)
+            d["ai_function_task"] = ai_function_task
+        if ai_runtime_task is not None:
+            if type(ai_runtime_task) is not AiRuntimeTask:
+                ai_runtime_task = _convert(self, "ai_runtime_task", ai_runtime_task)
+            d["ai_runtime_task"] = ai_runtime_task
+        if alert_task is not None:
+            if type(alert_task) is not AlertTask:
+                alert_task = _convert(self, "alert_task", alert_task)
+            d["alert_task"] = alert_task
+        if clean_rooms_notebook_task is not None:
+            if type(clean_rooms_notebook_task) is not CleanRoomsNotebookTask:
+                clean_rooms_notebook_task = _convert(self, "clean_rooms_notebook_task", clean_rooms_notebook_task)
+            d["clean_rooms_notebook_task"] = clean_rooms_notebook_task
+        if compute is not None:
+            if type(compute) is not Compute:
+                compute = _convert(self, "compute", compute)
+            d["compute"] = compute
+        if condition_task is not None:
+            if type(condition_task) is not ConditionTask:
+                condition_task = _convert(self, "condition_task", condition_task)
+            d["condition_task"] = condition_task
+        if dashboard_task is not None:
+            if type(dashboard_task) is not DashboardTask:
+                dashboard_task = _convert(self, "dashboard_task", dashboard_task)
+            d["dashboard_task"] = dashboard_task
+        if dbt_cloud_task is not None:
+            if type(dbt_cloud_task) is not DbtCloudTask:
+                dbt_cloud_task = _convert(self, "dbt_cloud_task", dbt_cloud_task)
+            d["dbt_cloud_task"] = dbt_cloud_task
+        if dbt_platform_task is not None:
+            if type(dbt_platform_task) is not DbtPlatformTask:
+                dbt_platform_task = _convert(self, "dbt_platform_task", dbt_platform_task)
+            d["dbt_platform_task"] = dbt_platform_task
+        if dbt_task is not None:
+            if type(dbt_task) is not DbtTask:
+                dbt_task = _convert(self, "dbt_task", dbt_task)
+            d["dbt_task"] = dbt_task
+        if depends_on is not None:
+            depends_on = _convert(self, "depends_on", depends_on)
+            d["depends_on"] = depends_on
+        if description is not None:
+            if type(description) is not str:
+                description = _convert(self, "description", description)
+            d["description"] = description
+        if disable_auto_optimization is not None:
+            if type(disable_auto_optimization) is not bool:
+                disable_auto_optimization = _convert(self, "disable_auto_optimization", disable_auto_optimization)
+            d["disable_auto_optimization"] = disable_auto_optimization
+        if disabled is not None:
+            if type(disabled) is not bool:
+                disabled = _convert(self, "disabled", disabled)
+            d["disabled"] = disabled
+        if email_notifications is not None:
+            if type(email_notifications) is not TaskEmailNotifications:
+                email_notifications = _convert(self, "email_notifications", email_notifications)
+            d["email_notifications"] = email_notifications
+        if environment_key is not None:
+            if type(environment_key) is not str:
+                environment_key = _convert(self, "environment_key", environment_key)
+            d["environment_key"] = environment_key
+        if environment_variables_key is not None:
+            if type(environment_variables_key) is not str:
+                environment_variables_key = _convert(self, "environment_variables_key", environment_variables_key)
+            d["environment_variables_key"] = environment_variables_key
+        if existing_cluster_id is not None:
+            if type(existing_cluster_id) is not str:
+                existing_cluster_id = _convert(self, "existing_cluster_id", existing_cluster_id)
+            d["existing_cluster_id"] = existing_cluster_id
+        if for_each_task is not None:
+            if type(for_each_task) is not ForEachTask:
+                for_each_task = _convert(self, "for_each_task", for_each_task)
+            d["for_each_task"] = for_each_task
+        if gen_ai_compute_task is not None:
+            if type(gen_ai_compute_task) is not GenAiComputeTask:
+                gen_ai_compute_task = _convert(self, "gen_ai_compute_task", gen_ai_compute_task)
+            d["gen_ai_compute_task"] = gen_ai_compute_task
+        if health is not None:
+            if type(health) is not JobsHealthRules:
+                health = _convert(self, "health", health)
+            d["health"] = health
+        if libraries is not None:
+            libraries = _convert(self, "libraries", libraries)
+            d["libraries"] = libraries
+        if max_retries is not None:
+            if type(max_retries) is not int:
+                max_retries = _convert(self, "max_retries", max_retries)
+            d["max_retries"] = max_retries
+        if min_retry_interval_millis is not None:
+            if type(min_retry_interval_millis) is not int:
+                min_retry_interval_millis = _convert(self, "min_retry_interval_millis", min_retry_interval_millis)
+            d["min_retry_interval_millis"] = min_retry_interval_millis
+        if new_cluster is not None:
+            if type(new_cluster) is not NewCluster:
+                new_cluster = _convert(self, "new_cluster", new_cluster)
+            d["new_cluster"] = new_cluster
+        if notebook_task is not None:
+            if type(notebook_task) is not NotebookTask:
+                notebook_task = _convert(self, "notebook_task", notebook_task)
+            d["notebook_task"] = notebook_task
+        if notification_settings is not None:
+            if type(notification_settings) is not TaskNotificationSettings:
+                notification_settings = _convert(self, "notification_settings", notification_settings)
+            d["notification_settings"] = notification_settings
+        if pipeline_task is not None:
+            if type(pipeline_task) is not PipelineTask:
+                pipeline_task = _convert(self, "pipeline_task", pipeline_task)
+            d["pipeline_task"] = pipeline_task
+        if power_bi_task is not None:
+            if type(power_bi_task) is not PowerBiTask:
+                power_bi_task = _convert(self, "power_bi_task", power_bi_task)
+            d["power_bi_task"] = power_bi_task
+        if python_operator_task is not None:
+            if type(python_operator_task) is not PythonOperatorTask:
+                python_operator_task = _convert(self, "python_operator_task", python_operator_task)
+            d["python_operator_task"] = python_operator_task
+        if python_wheel_task is not None:
+            if type(python_wheel_task) is not PythonWheelTask:
+                python_wheel_task = _convert(self, "python_wheel_task", python_wheel_task)
+            d["python_wheel_task"] = python_wheel_task
+        if retry_on_timeout is not None:
+            if type(retry_on_timeout) is not bool:
+                retry_on_timeout = _convert(self, "retry_on_timeout", retry_on_timeout)
+            d["retry_on_timeout"] = retry_on_timeout
+        if run_if is not None:
+            if type(run_if) is not str:
+                run_if = _convert(self, "run_if", run_if)
+            d["run_if"] = run_if
+        if run_job_task is not None:
+            if type(run_job_task) is not RunJobTask:
+                run_job_task = _convert(self, "run_job_task", run_job_task)
+            d["run_job_task"] = run_job_task
+        if spark_jar_task is not None:
+            if type(spark_jar_task) is not SparkJarTask:
+                spark_jar_task = _convert(self, "spark_jar_task", spark_jar_task)
+            d["spark_jar_task"] = spark_jar_task
+        if spark_python_task is not None:
+            if type(spark_python_task) is not SparkPythonTask:
+                spark_python_task = _convert(self, "spark_python_task", spark_python_task)
+            d["spark_python_task"] = spark_python_task
+        if spark_submit_task is not None:
+            if type(spark_submit_task) is not SparkSubmitTask:
+                spark_submit_task = _convert(self, "spark_submit_task", spark_submit_task)
+            d["spark_submit_task"] = spark_submit_task
+        if sql_task is not None:
+            if type(sql_task) is not SqlTask:
+                sql_task = _convert(self, "sql_task", sql_task)
+            d["sql_task"] = sql_task
+        if timeout_seconds is not None:
+            if type(timeout_seconds) is not int:
+                timeout_seconds = _convert(self, "timeout_seconds", timeout_seconds)
+            d["timeout_seconds"] = timeout_seconds
+        if webhook_notifications is not None:
+            if type(webhook_notifications) is not WebhookNotifications:
+                webhook_notifications = _convert(self, "webhook_notifications", webhook_notifications)
+            d["webhook_notifications"] = webhook_notifications
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class TaskDependency(SpecObject, wire="TaskDependency"):
     """An entry of ``depends_on``: the upstream task key and, after a condition task, its outcome."""
@@ -1412,6 +4208,26 @@ class TaskDependency(SpecObject, wire="TaskDependency"):
     """The name of the task this task depends on."""
     outcome: str | None = None
     """Can only be specified on condition task dependencies."""
+
+    def __init__(
+        self,
+        task_key: str,
+        outcome: str | None = None,
+        *,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(task_key) is not str:
+            task_key = _convert(self, "task_key", task_key)
+        d["task_key"] = task_key
+        if outcome is not None:
+            if type(outcome) is not str:
+                outcome = _convert(self, "outcome", outcome)
+            d["outcome"] = outcome
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class TaskEmailNotifications(SpecObject, wire="TaskEmailNotifications"):
@@ -1437,6 +4253,54 @@ class TaskEmailNotifications(SpecObject, wire="TaskEmailNotifications"):
     on_success: Sequence[str] | None = None
     """A list of email addresses to be notified when a run successfully completes."""
 
+    def __init__(
+        self,
+        *,
+        no_alert_for_skipped_runs: bool | None = None,
+        on_duration_warning_threshold_exceeded: Sequence[str] | None = None,
+        on_failure: Sequence[str] | None = None,
+        on_maintenance_complete: Sequence[str] | None = None,
+        on_maintenance_start: Sequence[str] | None = None,
+        on_start: Sequence[str] | None = None,
+        on_streaming_backlog_exceeded: Sequence[str] | None = None,
+        on_success: Sequence[str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if no_alert_for_skipped_runs is not None:
+            if type(no_alert_for_skipped_runs) is not bool:
+                no_alert_for_skipped_runs = _convert(self, "no_alert_for_skipped_runs", no_alert_for_skipped_runs)
+            d["no_alert_for_skipped_runs"] = no_alert_for_skipped_runs
+        if on_duration_warning_threshold_exceeded is not None:
+            on_duration_warning_threshold_exceeded = _convert(
+                self, "on_duration_warning_threshold_exceeded", on_duration_warning_threshold_exceeded
+            )
+            d["on_duration_warning_threshold_exceeded"] = on_duration_warning_threshold_exceeded
+        if on_failure is not None:
+            on_failure = _convert(self, "on_failure", on_failure)
+            d["on_failure"] = on_failure
+        if on_maintenance_complete is not None:
+            on_maintenance_complete = _convert(self, "on_maintenance_complete", on_maintenance_complete)
+            d["on_maintenance_complete"] = on_maintenance_complete
+        if on_maintenance_start is not None:
+            on_maintenance_start = _convert(self, "on_maintenance_start", on_maintenance_start)
+            d["on_maintenance_start"] = on_maintenance_start
+        if on_start is not None:
+            on_start = _convert(self, "on_start", on_start)
+            d["on_start"] = on_start
+        if on_streaming_backlog_exceeded is not None:
+            on_streaming_backlog_exceeded = _convert(
+                self, "on_streaming_backlog_exceeded", on_streaming_backlog_exceeded
+            )
+            d["on_streaming_backlog_exceeded"] = on_streaming_backlog_exceeded
+        if on_success is not None:
+            on_success = _convert(self, "on_success", on_success)
+            d["on_success"] = on_success
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class TaskNotificationSettings(SpecObject, wire="TaskNotificationSettings"):
     """Which task notifications to suppress."""
@@ -1450,12 +4314,53 @@ class TaskNotificationSettings(SpecObject, wire="TaskNotificationSettings"):
     no_alert_for_skipped_runs: bool | None = None
     """If true, do not send notifications to recipients specified in `on_failure` if the run is skipped."""
 
+    def __init__(
+        self,
+        *,
+        alert_on_last_attempt: bool | None = None,
+        no_alert_for_canceled_runs: bool | None = None,
+        no_alert_for_skipped_runs: bool | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if alert_on_last_attempt is not None:
+            if type(alert_on_last_attempt) is not bool:
+                alert_on_last_attempt = _convert(self, "alert_on_last_attempt", alert_on_last_attempt)
+            d["alert_on_last_attempt"] = alert_on_last_attempt
+        if no_alert_for_canceled_runs is not None:
+            if type(no_alert_for_canceled_runs) is not bool:
+                no_alert_for_canceled_runs = _convert(self, "no_alert_for_canceled_runs", no_alert_for_canceled_runs)
+            d["no_alert_for_canceled_runs"] = no_alert_for_canceled_runs
+        if no_alert_for_skipped_runs is not None:
+            if type(no_alert_for_skipped_runs) is not bool:
+                no_alert_for_skipped_runs = _convert(self, "no_alert_for_skipped_runs", no_alert_for_skipped_runs)
+            d["no_alert_for_skipped_runs"] = no_alert_for_skipped_runs
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class VolumeSource(SpecObject, wire="VolumeSource"):
     """A Unity Catalog volume."""
 
     volume_path: str
     """Unity Catalog volume path to the input files (e.g. `/Volumes/<catalog>/<schema>/<volume>/...`)."""
+
+    def __init__(
+        self,
+        volume_path: str,
+        *,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(volume_path) is not str:
+            volume_path = _convert(self, "volume_path", volume_path)
+        d["volume_path"] = volume_path
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class VolumesStorageInfo(SpecObject, wire="VolumesStorageInfo"):
@@ -1465,12 +4370,42 @@ class VolumesStorageInfo(SpecObject, wire="VolumesStorageInfo"):
     """UC Volumes destination, e.g. `/Volumes/catalog/schema/vol1/init-scripts/setup-datadog.sh` or
     `dbfs:/Volumes/catalog/schema/vol1/init-scripts/setup-datadog.sh`."""
 
+    def __init__(
+        self,
+        destination: str,
+        *,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(destination) is not str:
+            destination = _convert(self, "destination", destination)
+        d["destination"] = destination
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class Webhook(SpecObject, wire="Webhook"):
     """A notification destination, by id."""
 
     id: str
     """The id of a notification destination."""
+
+    def __init__(
+        self,
+        id: str,  # noqa: A002 - the API's name
+        *,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(id) is not str:
+            id = _convert(self, "id", id)  # noqa: A001
+        d["id"] = id
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class WebhookNotifications(SpecObject, wire="WebhookNotifications"):
@@ -1496,6 +4431,49 @@ class WebhookNotifications(SpecObject, wire="WebhookNotifications"):
     on_success: Sequence[Webhook] | None = None
     """An optional list of system notification IDs to call when the run completes successfully."""
 
+    def __init__(
+        self,
+        *,
+        on_duration_warning_threshold_exceeded: Sequence[Webhook] | None = None,
+        on_failure: Sequence[Webhook] | None = None,
+        on_maintenance_complete: Sequence[Webhook] | None = None,
+        on_maintenance_start: Sequence[Webhook] | None = None,
+        on_start: Sequence[Webhook] | None = None,
+        on_streaming_backlog_exceeded: Sequence[Webhook] | None = None,
+        on_success: Sequence[Webhook] | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if on_duration_warning_threshold_exceeded is not None:
+            on_duration_warning_threshold_exceeded = _convert(
+                self, "on_duration_warning_threshold_exceeded", on_duration_warning_threshold_exceeded
+            )
+            d["on_duration_warning_threshold_exceeded"] = on_duration_warning_threshold_exceeded
+        if on_failure is not None:
+            on_failure = _convert(self, "on_failure", on_failure)
+            d["on_failure"] = on_failure
+        if on_maintenance_complete is not None:
+            on_maintenance_complete = _convert(self, "on_maintenance_complete", on_maintenance_complete)
+            d["on_maintenance_complete"] = on_maintenance_complete
+        if on_maintenance_start is not None:
+            on_maintenance_start = _convert(self, "on_maintenance_start", on_maintenance_start)
+            d["on_maintenance_start"] = on_maintenance_start
+        if on_start is not None:
+            on_start = _convert(self, "on_start", on_start)
+            d["on_start"] = on_start
+        if on_streaming_backlog_exceeded is not None:
+            on_streaming_backlog_exceeded = _convert(
+                self, "on_streaming_backlog_exceeded", on_streaming_backlog_exceeded
+            )
+            d["on_streaming_backlog_exceeded"] = on_streaming_backlog_exceeded
+        if on_success is not None:
+            on_success = _convert(self, "on_success", on_success)
+            d["on_success"] = on_success
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class WorkloadType(SpecObject, wire="WorkloadType"):
     """Which kinds of workloads a cluster accepts."""
@@ -1503,12 +4481,42 @@ class WorkloadType(SpecObject, wire="WorkloadType"):
     clients: ClientsTypes
     """Defined what type of clients can use the cluster."""
 
+    def __init__(
+        self,
+        clients: ClientsTypes,
+        *,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(clients) is not ClientsTypes:
+            clients = _convert(self, "clients", clients)
+        d["clients"] = clients
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
+
 
 class WorkspaceStorageInfo(SpecObject, wire="WorkspaceStorageInfo"):
     """A workspace file run as an init script."""
 
     destination: str
     """Wsfs destination, e.g. `workspace:/cluster-init-scripts/setup-datadog.sh`."""
+
+    def __init__(
+        self,
+        destination: str,
+        *,
+        extra: Mapping[str, Any] | None = None,
+        **unknown: Never,
+    ) -> None:
+        if unknown:
+            raise _unknown(self, unknown)
+        d = self.__dict__
+        if type(destination) is not str:
+            destination = _convert(self, "destination", destination)
+        d["destination"] = destination
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 __all__ = [

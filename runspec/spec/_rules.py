@@ -24,14 +24,12 @@ __all__ = [
     "OBJECT_RULES",
     "TASK_KEY_RE",
     "TASK_RULES",
-    "WALKERS",
     "WALK_PLANS",
     "ObjectRule",
     "Report",
     "TaskRule",
     "TaskScope",
     "WalkPlan",
-    "Walker",
     "forget_plans",
     "object_rule",
     "task_rule",
@@ -148,16 +146,11 @@ class WalkPlan(NamedTuple):
 
 #: Class -> its walk plan, made on first use from OBJECT_RULES (and made again when a rule is added).
 WALK_PLANS: dict[type, WalkPlan] = {}
-#: The walk of one object and what is inside it: ``walk(obj, path, report, seen)``.
-Walker = Callable[[Any, str, Report, set[int]], None]
-#: Class -> its walk, generated from its plan on first use (None: nothing to check in its objects).
-WALKERS: dict[type, Walker | None] = {}
 
 
 def forget_plans() -> None:
-    """Drop the walk plans and walks made so far: the next check makes them again from the rules."""
+    """Drop the walk plans made so far: the next check makes them again from the rules."""
     WALK_PLANS.clear()
-    WALKERS.clear()
 
 
 def object_rule(*types: type) -> Callable[[ObjectRule], ObjectRule]:

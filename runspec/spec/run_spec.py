@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from runspec._frozen import freeze_json
 from runspec.errors import Problem, SpecError
+from runspec.spec._classes import adopt_init
 from runspec.spec._convert import jpath, plain_json, wire_of
+from runspec.spec._inits import run_spec_init
 from runspec.spec._load import BAD, LoadContext, LongInt, load_object
 from runspec.spec._object import SpecObject
 from runspec.spec._objects import (
@@ -70,9 +72,6 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
     performance_target: PerformanceTarget | Literal["COST_OPTIMIZED"] | None = None
     duration_target: str | None = None
     environment_variables: Sequence[JobEnvironmentVariables] | None = None
-
-    def __post_init__(self) -> None:
-        self._finish((), ())
 
     # -- checks ------------------------------------------------------------------------------------
 
@@ -381,3 +380,7 @@ def _compact_sharing_clusters(body: dict[str, Any]) -> str:
 
 # More distinct clusters than this and the body is dumped plainly: each one costs a pass over the text.
 _MAX_SHARED_CLUSTERS = 16
+
+# The __init__ tools/gen_spec.py writes: checks and stores each field, then runs every check of the run.
+# (Set here rather than in the class, so type checkers read the signature from the annotations above.)
+adopt_init(RunSpec, run_spec_init)
