@@ -53,11 +53,13 @@ def regenerated(tmp_path_factory: pytest.TempPathFactory) -> Path:
         str(out / "_job_objects.py"),
         "--inits-out",
         str(out / "_inits.py"),
+        "--run-inits-out",
+        str(out / "_run_inits.py"),
     )
     return out
 
 
-GENERATED = ["_objects.py", "_job_objects.py", "_inits.py"]
+GENERATED = ["_objects.py", "_job_objects.py", "_inits.py", "_run_inits.py"]
 
 
 @pytest.mark.parametrize("name", ["schema.json", *GENERATED])

@@ -34,6 +34,7 @@ SCHEMA_PATH = ROOT / "runspec" / "spec" / "schema.json"
 OUT = ROOT / "runspec" / "spec" / "_objects.py"
 JOBS_OUT = ROOT / "runspec" / "spec" / "_job_objects.py"
 INITS_OUT = ROOT / "runspec" / "spec" / "_inits.py"
+RUN_INITS_OUT = ROOT / "runspec" / "spec" / "_run_inits.py"
 LINE = 120  # ruff.toml line-length
 
 # Written by hand elsewhere: the top level (RunSpec, runspec/spec/run_spec.py) and the library kinds
@@ -601,24 +602,53 @@ def add_named_lines(schema: dict[str, Any]) -> list[str]:
     return lines
 
 
+def hand_init(schema: dict[str, Any], cname: str) -> list[str]:
+    """The ``__init__`` of ``cname``, a class written by hand (``HAND_INITS``), as a module-level function."""
+    wire, positional, tail = HAND_INITS[cname]
+    if wire is None:
+        fields: dict[str, Any] = {"path": {"type": "string", "required": True}}
+    else:
+        fields = {k: v for k, v in schema[wire].items() if not v.get("rejected")}
+    order = [k for k in RUN_SPEC_ORDER if k in fields] if cname == "RunSpec" else list(fields)
+    keyword = [k for k in order if k not in positional]
+    # RunSpec's module imports this one: its init takes ``self`` as Any rather than import it back.
+    self_type = "Any" if cname == "RunSpec" else "SpecObject"
+    lines = init_lines(fields, positional, keyword, f"{snake(cname)}_init", "", tail, self_type)
+    if wire is None:  # a bare path carries no extra fields: freeze_extra says so
+        lines[-1:] = ["    if extra:", "        _with_extra(self, d, extra)", _PATH[4:]]
+    else:
+        lines[-1:] = [line[4:] for line in tail.split("\n")]
+    return ["", "", *lines]
+
+
 def render_inits(schema: dict[str, Any]) -> str:
-    """The text of _inits.py: the ``__init__`` of each class written by hand (``HAND_INITS``)."""
-    body: list[str] = []
-    for cname, (wire, positional, tail) in HAND_INITS.items():
-        if wire is None:
-            fields: dict[str, Any] = {"path": {"type": "string", "required": True}}
-        else:
-            fields = {k: v for k, v in schema[wire].items() if not v.get("rejected")}
-        order = [k for k in RUN_SPEC_ORDER if k in fields] if cname == "RunSpec" else list(fields)
-        keyword = [k for k in order if k not in positional]
-        self_type = cname if cname == "RunSpec" else "SpecObject"
-        # The spec classes are not imported here at run time (_objects.py imports the library kinds).
-        lines = init_lines(fields, positional, keyword, f"{snake(cname)}_init", "", tail, self_type, False)
-        if wire is None:  # a bare path carries no extra fields: freeze_extra says so
-            lines[-1:] = ["    if extra:", "        _with_extra(self, d, extra)", _PATH[4:]]
-        else:
-            lines[-1:] = [line[4:] for line in tail.split("\n")]
-        body += ["", "", *lines]
+    """The text of _inits.py: the ``__init__`` of each library kind (the classes are written by hand)."""
+    kinds = [c for c in HAND_INITS if c != "RunSpec"]
+    body = [line for c in kinds for line in hand_init(schema, c)]
+    imports = [
+        "from collections.abc import Mapping, Sequence",
+        "from typing import TYPE_CHECKING, Any",
+        "",
+        *INIT_IMPORTS,
+        "",
+        "if TYPE_CHECKING:  # pragma: no cover - the names below exist for type checkers only",
+        "    from typing_extensions import Never",
+    ]
+    return finish(
+        [
+            "The ``__init__`` of each library kind (``PyPI``, ``Whl``, ...), made as the generated classes' are:",
+            "each class, written by hand in ``_library.py``, takes its function here as its ``__init__``.",
+        ],
+        imports,
+        [],
+        body,
+        [f"{snake(c)}_init" for c in kinds],
+    )
+
+
+def render_run_inits(schema: dict[str, Any]) -> str:
+    """The text of _run_inits.py: ``RunSpec``'s ``__init__`` and what ``Run.task`` does with its named fields."""
+    body = hand_init(schema, "RunSpec")
     body += ["", "", "#: The SubmitTask fields ``Run.task`` names, in its signature's order.", "NAMED_FIELDS = ("]
     body += [f'    "{k}",' for k in NAMED_FIELDS]
     body += [")", '_SUBMIT_TASK = "SubmitTask"', "", "", *add_named_lines(schema)]
@@ -631,25 +661,24 @@ def render_inits(schema: dict[str, Any]) -> str:
         *INIT_IMPORTS[1:2],
         "from runspec.spec._object import convert_as as _convert_as",
         *INIT_IMPORTS[2:],
+        *import_lines("runspec.spec._objects", run_classes),
         "",
         "if TYPE_CHECKING:  # pragma: no cover - the names below exist for type checkers only",
         "    from typing import Literal",
         "",
         "    from typing_extensions import Never",
         "",
-        "    from runspec.spec._object import SpecObject",
-        *import_lines("runspec.spec._objects", sorted([*run_classes, "PerformanceTarget"]), "    "),
-        "    from runspec.spec.run_spec import RunSpec",
+        "    from runspec.spec._objects import PerformanceTarget",
     ]
     return finish(
         [
-            "The ``__init__`` of each spec class written by hand (``RunSpec`` and the library kinds), made as the",
-            "generated classes' are: each class sets ``__init__`` to its function here.",
+            "``RunSpec``'s ``__init__`` (the class is written by hand in ``run_spec.py``), made as the generated",
+            "classes' are, and ``add_named``: what ``Run.task`` does with the SubmitTask fields it names.",
         ],
         imports,
         [],
         body,
-        ["NAMED_FIELDS", "add_named", *[f"{snake(c)}_init" for c in HAND_INITS]],
+        ["NAMED_FIELDS", "add_named", "run_spec_init"],
     )
 
 
@@ -680,6 +709,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=OUT, help="where to write _objects.py")
     parser.add_argument("--jobs-out", type=Path, default=JOBS_OUT, help="where to write _job_objects.py")
     parser.add_argument("--inits-out", type=Path, default=INITS_OUT, help="where to write _inits.py")
+    parser.add_argument("--run-inits-out", type=Path, default=RUN_INITS_OUT, help="where to write _run_inits.py")
     args = parser.parse_args(argv)
     schema = json.loads(args.schema.read_text(encoding="utf-8"))
     notes = api_notes()
@@ -687,6 +717,7 @@ def main(argv: list[str] | None = None) -> None:
         (args.out, render(schema, notes)),
         (args.jobs_out, render_jobs(schema, notes)),
         (args.inits_out, render_inits(schema)),
+        (args.run_inits_out, render_run_inits(schema)),
     )
     for path, text in outputs:
         path.write_bytes(text.encode("utf-8"))

@@ -102,9 +102,11 @@ def _plan(cls: type[SpecObject]) -> WalkPlan:
         return plan
     checks = tuple(rule for t in cls.__mro__ for rule in OBJECT_RULES.get(t, ()))
     nested: dict[str, str] = {}
-    ints = tuple(f.attr for f in cls._fields.values() if f.info.desc[0] in ("integer", "number"))
+    # An integer field reads None: its values are any int within the API's 64 bits.
+    values: dict[str, frozenset[str] | None] = dict(cls._enum_fields)
+    values.update((f.attr, None) for f in cls._fields.values() if f.info.desc[0] in ("integer", "number"))
     # In place before the fields are looked at: types can nest in circles.
-    WALK_PLANS[cls] = plan = WalkPlan(cls._enum_fields, ints, checks, nested)
+    WALK_PLANS[cls] = plan = WalkPlan(values, checks, nested)
     for f in cls._fields.values():
         inner = _object_type(f.info.desc)
         if inner is not None and _may_find(inner):
@@ -125,7 +127,7 @@ def _may_find(cls: type[SpecObject]) -> bool:
     while stack:
         klass = stack.pop()
         plan = _plan(klass)
-        if plan.enums or plan.ints or plan.checks or plan.nested:
+        if plan.values or plan.checks or plan.nested:
             return True
         stack.extend(klass.__subclasses__())
     return False
@@ -139,25 +141,33 @@ def _walk(obj: SpecObject, path: str, r: Report, seen: set[int]) -> None:
     many tasks): its enum fields, its integer fields against the API's 64 bits, then its per-object
     rules; then the walk goes into each field its class's plan names, building the JSON path as it goes.
     """
-    plan = WALK_PLANS.get(type(obj)) or _plan(type(obj))
+    values, checks, nested = WALK_PLANS.get(type(obj)) or _plan(type(obj))
     d = obj.__dict__
-    if plan.enums or plan.ints or plan.checks:
+    if values or checks:
         key = id(obj)
         if key in seen:
             return
         seen.add(key)
-        for name, allowed in plan.enums:
-            v = d.get(name)
-            if v is not None and (v not in allowed if type(v) is str else not allowed.issuperset(v)):
+        if values:
+            bad_enum = bad_int = False
+            for name, v in d.items():
+                if name not in values:
+                    continue
+                allowed = values[name]
+                if allowed is None:
+                    if type(v) is int and not _INT64_MIN <= v <= _INT64_MAX:
+                        bad_int = True
+                elif v not in allowed if type(v) is str else not allowed.issuperset(v):
+                    bad_enum = True
+            if bad_enum:
                 _check_enums(obj, path, r)
-                break
-        for name in plan.ints:
-            v = d.get(name)
-            if type(v) is int and not _INT64_MIN <= v <= _INT64_MAX:
-                r.error(path + "." + name, "out-of-range", outside_int64(v))
-        for check in plan.checks:
+            if bad_int:
+                for name, allowed in values.items():
+                    v = d.get(name)
+                    if allowed is None and type(v) is int and not _INT64_MIN <= v <= _INT64_MAX:
+                        r.error(path + "." + name, "out-of-range", outside_int64(v))
+        for check in checks:
             check(obj, path, r)
-    nested = plan.nested
     if nested:
         for name, v in d.items():
             suffix = nested.get(name)
@@ -174,27 +184,46 @@ def _walk(obj: SpecObject, path: str, r: Report, seen: set[int]) -> None:
 # ---- per-task rules, run on every task of the run ----------------------------------------------
 
 
-def _run_task_rules(task: Any, path: str, scope: TaskScope, inner_scope: TaskScope, r: Report) -> None:
+class _TaskRules:
     """
-    Every task rule on one task, then on the task inside it when it is a for_each task, in the order
-    registered; a rule that says which fields it ``reads`` runs only on tasks that set one of them.
+    The task rules registered when a check starts, in the order registered, each with the fields it
+    ``reads`` (it runs only on a task that sets one of them; None: on every task): those for the tasks of
+    the run, and those for the task inside a for_each task.
     """
-    types = type_table()
-    d = task.__dict__
-    scope.entries = [t for t in map(types.get, d) if t is not None]
-    for rule, reads, inner_only in TASK_RULES:
-        if not inner_only and (reads is None or not reads.isdisjoint(d)):
-            rule(task, path, scope, r)
-    loop = d.get("for_each_task")
-    inner = loop.task if loop is not None else None
-    if inner is None:
-        return
-    d = inner.__dict__
-    inner_scope.entries = [t for t in map(types.get, d) if t is not None]
-    ipath = path + ".for_each_task.task"
-    for rule, reads, _ in TASK_RULES:
-        if reads is None or not reads.isdisjoint(d):
-            rule(inner, ipath, inner_scope, r)
+
+    __slots__ = ("inner", "top", "types")
+
+    def __init__(self) -> None:
+        self.types = type_table()
+        self.top = tuple((e.rule, e.reads) for e in TASK_RULES if not e.inner_only)
+        self.inner = tuple((e.rule, e.reads) for e in TASK_RULES)
+
+    def __call__(self, task: Any, path: str, scope: TaskScope, inner_scope: TaskScope, r: Report) -> None:
+        """Every task rule on one task, then on the task inside it when it is a for_each task."""
+        types = self.types
+        d = task.__dict__
+        scope.entries = e = []
+        for k in d:
+            t = types.get(k)
+            if t is not None:
+                e.append(t)
+        for rule, reads in self.top:
+            if reads is None or not reads.isdisjoint(d):
+                rule(task, path, scope, r)
+        loop = d.get("for_each_task")
+        inner = loop.task if loop is not None else None
+        if inner is None:
+            return
+        d = inner.__dict__
+        inner_scope.entries = e = []
+        for k in d:
+            t = types.get(k)
+            if t is not None:
+                e.append(t)
+        ipath = path + ".for_each_task.task"
+        for rule, reads in self.inner:
+            if reads is None or not reads.isdisjoint(d):
+                rule(inner, ipath, inner_scope, r)
 
 
 # ---- run-level rules ---------------------------------------------------------------------------
@@ -220,7 +249,7 @@ def check_run(spec: RunSpec, *, strict: bool = True) -> Report:
     has_git_source = spec.git_source is not None
     scope = TaskScope(tasks, keys, environments, used_envs, has_git_source, inner=False)
     inner_scope = TaskScope(tasks, keys, environments, used_envs, has_git_source, inner=True)
-    run_rules = _run_task_rules
+    run_rules = _TaskRules()
     for i, task in enumerate(tasks):
         run_rules(task, "$" if single is not None else f"$.tasks[{i}]", scope, inner_scope, r)
     _cycles(tasks, keys, r)

@@ -132,14 +132,13 @@ TASK_RULES: list[TaskRuleEntry] = []
 
 class WalkPlan(NamedTuple):
     """
-    What the checks' walk does with the objects of one class: its enum fields with their values, its
-    integer fields, the per-object rules to run on each, and the fields to walk into, each with its JSON
-    path suffix. A field is walked only when a rule can report something about its objects or inside them.
+    What the checks' walk does with the objects of one class: its enum fields with their values and its
+    integer fields (``INT``: the API's are 64-bit), by name; the per-object rules to run on each; and the
+    fields to walk into, each with its JSON path suffix. A field is walked only when a rule can report
+    something about its objects or inside them.
     """
 
-    enums: tuple[tuple[str, frozenset[str]], ...]
-    #: The fields that hold an integer (the API's are 64-bit).
-    ints: tuple[str, ...]
+    values: dict[str, frozenset[str] | None]
     checks: tuple[ObjectRule, ...]
     nested: dict[str, str]
 

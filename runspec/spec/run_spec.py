@@ -10,7 +10,6 @@ from runspec._frozen import freeze_json
 from runspec.errors import Problem, SpecError
 from runspec.spec._classes import adopt_init
 from runspec.spec._convert import jpath, plain_json, wire_of
-from runspec.spec._inits import run_spec_init
 from runspec.spec._load import BAD, LoadContext, LongInt, load_object
 from runspec.spec._object import SpecObject
 from runspec.spec._objects import (
@@ -26,6 +25,7 @@ from runspec.spec._objects import (
     SubmitTask,
     WebhookNotifications,
 )
+from runspec.spec._run_inits import run_spec_init
 from runspec.spec._single import is_task_field, looks_single, newer_task_type, single_task, task_fields
 from runspec.spec.limits import MAX_BODY_BYTES
 
