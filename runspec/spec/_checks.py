@@ -45,6 +45,7 @@ from runspec.spec._load import LoadContext, outside_int64
 from runspec.spec._object import SpecObject
 from runspec.spec._objects import SubmitTask
 from runspec.spec._rules import (
+    ACTIVE_PLANS,
     OBJECT_RULES,
     TASK_KEY_RE,
     TASK_RULES,
@@ -103,8 +104,8 @@ def _plan(cls: type[SpecObject]) -> WalkPlan:
     checks = tuple(rule for t in cls.__mro__ for rule in OBJECT_RULES.get(t, ()))
     nested: dict[str, str] = {}
     # An integer field reads None: its values are any int within the API's 64 bits.
-    values: dict[str, frozenset[str] | None] = dict(cls._enum_fields)
-    values.update((f.attr, None) for f in cls._fields.values() if f.info.desc[0] in ("integer", "number"))
+    ints = tuple((f.attr, None) for f in cls._fields.values() if f.info.desc[0] in ("integer", "number"))
+    values: tuple[tuple[str, frozenset[str] | None], ...] = (*cls._enum_fields, *ints)
     # In place before the fields are looked at: types can nest in circles.
     WALK_PLANS[cls] = plan = WalkPlan(values, checks, nested)
     for f in cls._fields.values():
@@ -133,15 +134,37 @@ def _may_find(cls: type[SpecObject]) -> bool:
     return False
 
 
+_UNKNOWN: Any = object()
+
+
+def _active(cls: type[SpecObject]) -> WalkPlan | None:
+    """The plan of ``cls`` when the walk has anything to do with its objects, else None (kept in ACTIVE_PLANS)."""
+    plan: WalkPlan | None = _plan(cls)
+    if plan is not None and not (plan.values or plan.checks or plan.nested):
+        plan = None
+    ACTIVE_PLANS[cls] = plan
+    return plan
+
+
 def _walk(obj: SpecObject, path: str, r: Report, seen: set[int]) -> None:
+    """Run the per-object rules on ``obj`` and everything inside it that a rule can say something about."""
+    plan = ACTIVE_PLANS.get(type(obj), _UNKNOWN)
+    if plan is _UNKNOWN:
+        plan = _active(type(obj))
+    if plan is not None:
+        _walk_plan(obj, plan, path, r, seen)
+
+
+def _walk_plan(obj: SpecObject, plan: WalkPlan, path: str, r: Report, seen: set[int]) -> None:
     """
-    Run the per-object rules on ``obj`` and everything inside it that a rule can say something about.
+    The walk of one object by its class's plan.
 
     Each object with something to check is checked once per run (``seen``: a named cluster copied into
     many tasks): its enum fields, its integer fields against the API's 64 bits, then its per-object
-    rules; then the walk goes into each field its class's plan names, building the JSON path as it goes.
+    rules; then the walk goes into each field the plan names whose objects have anything to check,
+    building the JSON path as it goes.
     """
-    values, checks, nested = WALK_PLANS.get(type(obj)) or _plan(type(obj))
+    values, checks, nested = plan
     d = obj.__dict__
     if values or checks:
         key = id(obj)
@@ -150,10 +173,10 @@ def _walk(obj: SpecObject, path: str, r: Report, seen: set[int]) -> None:
         seen.add(key)
         if values:
             bad_enum = bad_int = False
-            for name, v in d.items():
-                if name not in values:
+            for name, allowed in values:
+                v = d.get(name)
+                if v is None:
                     continue
-                allowed = values[name]
                 if allowed is None:
                     if type(v) is int and not _INT64_MIN <= v <= _INT64_MAX:
                         bad_int = True
@@ -162,23 +185,33 @@ def _walk(obj: SpecObject, path: str, r: Report, seen: set[int]) -> None:
             if bad_enum:
                 _check_enums(obj, path, r)
             if bad_int:
-                for name, allowed in values.items():
+                for name, allowed in values:
                     v = d.get(name)
                     if allowed is None and type(v) is int and not _INT64_MIN <= v <= _INT64_MAX:
                         r.error(path + "." + name, "out-of-range", outside_int64(v))
         for check in checks:
             check(obj, path, r)
-    if nested:
-        for name, v in d.items():
-            suffix = nested.get(name)
-            if suffix is None:
-                continue
-            if type(v) is tuple:
-                sub = path + suffix
-                for i, item in enumerate(v):
-                    _walk(item, f"{sub}[{i}]", r, seen)
-            else:
-                _walk(v, path + suffix, r, seen)
+    if not nested:
+        return
+    active = ACTIVE_PLANS
+    for name, v in d.items():
+        suffix = nested.get(name)
+        if suffix is None:
+            continue
+        if type(v) is tuple:
+            sub = path + suffix
+            for i, item in enumerate(v):
+                p = active.get(type(item), _UNKNOWN)
+                if p is _UNKNOWN:
+                    p = _active(type(item))
+                if p is not None:
+                    _walk_plan(item, p, f"{sub}[{i}]", r, seen)
+        else:
+            p = active.get(type(v), _UNKNOWN)
+            if p is _UNKNOWN:
+                p = _active(type(v))
+            if p is not None:
+                _walk_plan(v, p, path + suffix, r, seen)
 
 
 # ---- per-task rules, run on every task of the run ----------------------------------------------

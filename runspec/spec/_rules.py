@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from runspec.spec.task_types import TaskType
 
 __all__ = [
+    "ACTIVE_PLANS",
     "ENV_VAR_NAME_RE",
     "OBJECT_RULES",
     "TASK_KEY_RE",
@@ -132,24 +133,27 @@ TASK_RULES: list[TaskRuleEntry] = []
 
 class WalkPlan(NamedTuple):
     """
-    What the checks' walk does with the objects of one class: its enum fields with their values and its
-    integer fields (``INT``: the API's are 64-bit), by name; the per-object rules to run on each; and the
+    What the checks' walk does with the objects of one class: its enum fields with their values, then its
+    integer fields with None (the API's are 64-bit); the per-object rules to run on each; and the
     fields to walk into, each with its JSON path suffix. A field is walked only when a rule can report
     something about its objects or inside them.
     """
 
-    values: dict[str, frozenset[str] | None]
+    values: tuple[tuple[str, frozenset[str] | None], ...]
     checks: tuple[ObjectRule, ...]
     nested: dict[str, str]
 
 
 #: Class -> its walk plan, made on first use from OBJECT_RULES (and made again when a rule is added).
 WALK_PLANS: dict[type, WalkPlan] = {}
+#: Class -> its walk plan when the walk has anything to do with its objects, else None (the walk skips them).
+ACTIVE_PLANS: dict[type, WalkPlan | None] = {}
 
 
 def forget_plans() -> None:
     """Drop the walk plans made so far: the next check makes them again from the rules."""
     WALK_PLANS.clear()
+    ACTIVE_PLANS.clear()
 
 
 def object_rule(*types: type) -> Callable[[ObjectRule], ObjectRule]:
