@@ -55,11 +55,13 @@ def regenerated(tmp_path_factory: pytest.TempPathFactory) -> Path:
         str(out / "_inits.py"),
         "--run-inits-out",
         str(out / "_run_inits.py"),
+        "--schema-out",
+        str(out / "_schema_data.py"),
     )
     return out
 
 
-GENERATED = ["_objects.py", "_job_objects.py", "_inits.py", "_run_inits.py"]
+GENERATED = ["_objects.py", "_job_objects.py", "_inits.py", "_run_inits.py", "_schema_data.py"]
 
 
 @pytest.mark.parametrize("name", ["schema.json", *GENERATED])

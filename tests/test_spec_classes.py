@@ -78,9 +78,14 @@ def test_new_cluster_misspelled_keyword_says_did_you_mean() -> None:
 
 
 def test_no_generated_source_is_compiled_at_run_time() -> None:
-    """The model is plain committed Python: nothing under runspec/ calls exec, eval or compile."""
+    """
+    The model is plain committed Python: nothing under runspec/ calls exec, eval or compile, except the
+    emulator's local execution, which runs the user's own notebook cells (runspec/testing/_local).
+    """
     found = []
     for path in PACKAGE.rglob("*.py"):
+        if path.parent.name == "_local":
+            continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (
                 isinstance(node, ast.Call)
@@ -89,3 +94,41 @@ def test_no_generated_source_is_compiled_at_run_time() -> None:
             ):
                 found.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
     assert found == []
+
+
+_NO_SCHEMA_READ = """
+import sys
+
+opened = []
+sys.addaudithook(lambda event, args: opened.append(args[0]) if event == "open" else None)
+
+from runspec import NotebookTask, PyPI, Run, RunSpec, submit
+from runspec.spec import NewCluster
+from runspec.spec.jobs import run_to_job
+from runspec.testing import Emulator
+
+spec = (
+    Run("r")
+    .cluster("c", NewCluster(spark_version="15.4.x-scala2.12", node_type_id="i3.xlarge", num_workers=1))
+    .task(NotebookTask("/n"), key="a", libraries=[PyPI("pandas")])
+    .compile()
+)
+RunSpec.from_json(spec.to_json())
+run_to_job(spec)
+with Emulator(token="t") as emu:
+    handle = submit(spec, host=emu.url, token="t")
+    emu.run(handle.run_id)
+print([str(p) for p in opened if str(p).endswith("schema.json")])
+"""
+
+
+def test_no_schema_json_is_read_at_run_time() -> None:
+    """Building, checking, loading, converting and emulating a run read the model from code, not schema.json."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(PACKAGE.parent)}
+    out = subprocess.run([sys.executable, "-c", _NO_SCHEMA_READ], capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

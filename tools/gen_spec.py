@@ -35,6 +35,7 @@ OUT = ROOT / "runspec" / "spec" / "_objects.py"
 JOBS_OUT = ROOT / "runspec" / "spec" / "_job_objects.py"
 INITS_OUT = ROOT / "runspec" / "spec" / "_inits.py"
 RUN_INITS_OUT = ROOT / "runspec" / "spec" / "_run_inits.py"
+SCHEMA_OUT = ROOT / "runspec" / "spec" / "_schema_data.py"
 LINE = 120  # ruff.toml line-length
 
 # Written by hand elsewhere: the top level (RunSpec, runspec/spec/run_spec.py) and the library kinds
@@ -320,13 +321,22 @@ def classes(schema: dict[str, Any], types: list[str], notes: dict[tuple[str, str
 INIT_IMPORTS = [
     "from runspec.spec._object import SpecObject",
     "from runspec.spec._object import convert as _convert",
+    "from runspec.spec._object import convert_as as _convert_as",
     "from runspec.spec._object import set_w as _set_w",
+    "from runspec.spec._object import str_map as _str_map",
     "from runspec.spec._object import unknown_keyword as _unknown",
     "from runspec.spec._object import with_extra as _with_extra",
 ]
 
 # Field names that are also Python builtins (``id``, ``format``): fine as parameters, but ruff asks.
 BUILTINS = frozenset(dir(builtins))
+
+
+def init_imports(body: list[str]) -> list[str]:
+    """The lines of INIT_IMPORTS whose name the code of ``body`` uses."""
+    used = code_names(body)
+    return [line for line in INIT_IMPORTS if line.split()[-1] in used]
+
 
 # The Python type a value of a wire type is kept as when it is exactly that type (no conversion call).
 EXACT = {"string": "str", "integer": "int", "boolean": "bool"}
@@ -369,7 +379,9 @@ def init_lines(
         exact = EXACT.get(wire) or (
             class_name(wire) if exact_objects and wire[:1].isupper() and wire != "Library" else None
         )
-        convert = convert_lines(k, at + ("    " if exact else ""))
+        # A mapping of str to str (parameters, tags): the usual dict is frozen in one call, no lookup.
+        helper = "_str_map" if wire == "map<string,string>" else "_convert"
+        convert = convert_lines(k, at + ("    " if exact else ""), helper)
         if exact:
             lines.append(f"{at}if type({k}) is not {exact}:")
         lines += convert
@@ -378,12 +390,12 @@ def init_lines(
     return lines
 
 
-def convert_lines(k: str, indent: str) -> list[str]:
+def convert_lines(k: str, indent: str, helper: str = "_convert") -> list[str]:
     """``k = _convert(self, "k", k)``, split as the formatter splits a call too long for one line."""
-    one = f'{indent}{k} = _convert(self, "{k}", {k})' + ("  # noqa: A001" if k in BUILTINS else "")
+    one = f'{indent}{k} = {helper}(self, "{k}", {k})' + ("  # noqa: A001" if k in BUILTINS else "")
     if len(one) <= LINE:
         return [one]
-    return [f"{indent}{k} = _convert(", f'{indent}    self, "{k}", {k}', f"{indent})"]
+    return [f"{indent}{k} = {helper}(", f'{indent}    self, "{k}", {k}', f"{indent})"]
 
 
 def field_lines(t: str, k: str, field: dict[str, Any], notes: dict[tuple[str, str], str]) -> list[str]:
@@ -447,7 +459,7 @@ def render(schema: dict[str, Any], notes: dict[tuple[str, str], str]) -> str:
         "from typing import TYPE_CHECKING, Any",
         "",
         "from runspec.spec._library import Library",
-        *INIT_IMPORTS,
+        *init_imports(body),
         "",
         "if TYPE_CHECKING:  # pragma: no cover - the aliases below exist for type checkers only",
         "    from dataclasses import KW_ONLY",
@@ -489,7 +501,7 @@ def render_jobs(schema: dict[str, Any], notes: dict[tuple[str, str], str]) -> st
         "from typing import TYPE_CHECKING, Any",
         "",
         *(["from runspec.spec._library import Library"] if "Library" in used else []),
-        *INIT_IMPORTS,
+        *init_imports(body),
         *import_lines("runspec.spec._objects", shared_classes),
         "",
         "if TYPE_CHECKING:  # pragma: no cover - the aliases below exist for type checkers only",
@@ -629,7 +641,7 @@ def render_inits(schema: dict[str, Any]) -> str:
         "from collections.abc import Mapping, Sequence",
         "from typing import TYPE_CHECKING, Any",
         "",
-        *INIT_IMPORTS,
+        *init_imports(body),
         "",
         "if TYPE_CHECKING:  # pragma: no cover - the names below exist for type checkers only",
         "    from typing_extensions import Never",
@@ -658,9 +670,7 @@ def render_run_inits(schema: dict[str, Any]) -> str:
         "from collections.abc import Mapping, Sequence",
         "from typing import TYPE_CHECKING, Any",
         "",
-        *INIT_IMPORTS[1:2],
-        "from runspec.spec._object import convert_as as _convert_as",
-        *INIT_IMPORTS[2:],
+        *init_imports(body),
         *import_lines("runspec.spec._objects", run_classes),
         "",
         "if TYPE_CHECKING:  # pragma: no cover - the names below exist for type checkers only",
@@ -680,6 +690,48 @@ def render_run_inits(schema: dict[str, Any]) -> str:
         body,
         ["NAMED_FIELDS", "add_named", "run_spec_init"],
     )
+
+
+def literal(value: Any) -> str:
+    """``value`` (JSON data) as a Python literal, strings in double quotes."""
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{literal(k)}: {literal(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
+def render_schema(schema: dict[str, Any]) -> str:
+    """The text of _schema_data.py: schema.json as a Python literal, so nothing reads or parses it at run time."""
+    lines = [
+        '"""',
+        "The shipped schema (``schema.json``) as Python data: every object type of the Jobs API bodies runspec",
+        "knows, its fields with their wire types, required flags, enums and rejections. Read through",
+        "``runspec.spec._schema.schema()``.",
+        "",
+        "Generated by tools/gen_spec.py from schema.json: edit the generator, not this file (docs/api-model.md says",
+        "how to refresh it). One field a line, as written: the formatter leaves the table alone.",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "from typing import Any",
+        "",
+        "# fmt: off",
+        "SCHEMA: dict[str, dict[str, dict[str, Any]]] = {",
+    ]
+    for t, fields in schema.items():
+        lines.append(f"    {literal(t)}: {{")
+        for k, v in fields.items():
+            line = f"        {literal(k)}: {literal(v)},"
+            lines.append(line if len(line) <= LINE else line + "  # noqa: E501 - one field a line")
+        lines.append("    },")
+    lines += ["}", "# fmt: on", ""]
+    return "\n".join(lines)
 
 
 def snake(name: str) -> str:
@@ -710,6 +762,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs-out", type=Path, default=JOBS_OUT, help="where to write _job_objects.py")
     parser.add_argument("--inits-out", type=Path, default=INITS_OUT, help="where to write _inits.py")
     parser.add_argument("--run-inits-out", type=Path, default=RUN_INITS_OUT, help="where to write _run_inits.py")
+    parser.add_argument("--schema-out", type=Path, default=SCHEMA_OUT, help="where to write _schema_data.py")
     args = parser.parse_args(argv)
     schema = json.loads(args.schema.read_text(encoding="utf-8"))
     notes = api_notes()
@@ -718,6 +771,7 @@ def main(argv: list[str] | None = None) -> None:
         (args.jobs_out, render_jobs(schema, notes)),
         (args.inits_out, render_inits(schema)),
         (args.run_inits_out, render_run_inits(schema)),
+        (args.schema_out, render_schema(schema)),
     )
     for path, text in outputs:
         path.write_bytes(text.encode("utf-8"))

@@ -45,20 +45,18 @@ def spec_field(*, default: Any = None, kw_only: bool = True, init: bool = True) 
 
 
 class _Field:
-    __slots__ = ("attr", "conv", "default", "exact", "info", "kw_only", "required")
+    """One field of a spec class: its name, its schema entry, and the converter its ``__init__`` calls."""
 
-    def __init__(self, attr: str, info: FieldInfo, kw_only: bool, default: Any) -> None:
+    __slots__ = ("attr", "conv", "exact", "info")
+
+    def __init__(self, attr: str, info: FieldInfo, conv: Callable[[Any], Any]) -> None:
         self.attr = attr
         self.info = info
-        self.kw_only = kw_only
-        self.default = default
-        self.required = default is _MISSING
-        self.conv: Callable[[Any], Any] = lambda v: v
+        self.conv = conv
         #: The Python type a value of this field is kept as it is when it has exactly (str, int, bool), or None.
         self.exact: type | None = _EXACT.get(info.desc[0])
 
 
-_MISSING = object()
 _EXACT: dict[str, type] = {"string": str, "integer": int, "boolean": bool}
 
 
@@ -88,7 +86,7 @@ class _LazyTable:
 @dataclass_transform(frozen_default=True, field_specifiers=(spec_field,))
 class SpecMeta(type):
     """
-    Records the fields a spec class declares; builds its tables and ``__init__`` on first use.
+    Records the fields a spec class declares; builds its tables on first use.
 
     Building lazily keeps ``import runspec`` cheap: a run touches a dozen of the hundred classes.
     """
@@ -103,20 +101,15 @@ class SpecMeta(type):
         **kwargs: Any,
     ) -> SpecMeta:
         annotations = ns.get("__annotations__", {})
-        own: list[tuple[str, bool, Any]] = []  # (name, kw_only, default)
-        kw_only = False
+        own: list[str] = []
         for attr, annotation in annotations.items():
             text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
-            if text in ("KW_ONLY", "dataclasses.KW_ONLY"):
-                kw_only = True
-                continue
             if attr.startswith("_") or text.startswith("ClassVar"):
                 continue
-            own.append((attr, kw_only, ns.get(attr, _MISSING)))
-        ns.setdefault("__slots__", ())
-        for attr, _, default in own:
+            own.append(attr)
             # Unset fields read as None through the class; set ones live in the instance __dict__.
-            ns[attr] = None if default is _MISSING else default
+            ns[attr] = ns.get(attr)
+        ns.setdefault("__slots__", ())
         declared = wire is not None or fields is not None
         if declared:
             ns.update(_LAZY_TABLES)
@@ -146,7 +139,7 @@ _LAZY_TABLES = {name: _LazyTable(name) for name in ("_fields", "_schema", "_wire
 
 
 def _setup(cls: Any) -> None:
-    """Build the field tables and the real ``__init__`` of a spec class from its declaration."""
+    """Build the field tables of a spec class from its declaration and its schema type."""
     built = cls.__dict__.get("_fields")
     if built is not None and not isinstance(built, _LazyTable):
         return
@@ -154,13 +147,11 @@ def _setup(cls: Any) -> None:
     name = cls.__name__
     infos = dict(fields) if fields is not None else schema_fields(wire)
     table: dict[str, _Field] = {}
-    for attr, kw, default in own:
+    for attr in own:
         info = infos.get(attr)
         if info is None:
             raise TypeError(f"{name}.{attr} is not a field of {wire}")
-        field = _Field(attr, info, kw, default)
-        field.conv = converter(name, attr, info.desc)
-        table[attr] = field
+        table[attr] = _Field(attr, info, converter(name, attr, info.desc))
     missing = [f for f, i in infos.items() if f not in table and not i.rejected]
     if missing:
         raise TypeError(f"{name} does not declare {wire} fields {missing}")

@@ -19,6 +19,7 @@ from runspec.spec._library import Library
 from runspec.spec._object import SpecObject
 from runspec.spec._object import convert as _convert
 from runspec.spec._object import set_w as _set_w
+from runspec.spec._object import str_map as _str_map
 from runspec.spec._object import unknown_keyword as _unknown
 from runspec.spec._object import with_extra as _with_extra
 from runspec.spec._objects import (
@@ -345,7 +346,7 @@ class CreateJob(SpecObject, wire="CreateJob"):
                 schedule = _convert(self, "schedule", schedule)
             d["schedule"] = schedule
         if tags is not None:
-            tags = _convert(self, "tags", tags)
+            tags = _str_map(self, "tags", tags)
             d["tags"] = tags
         if tasks is not None:
             tasks = _convert(self, "tasks", tasks)
@@ -908,7 +909,7 @@ class JobSettings(SpecObject, wire="JobSettings"):
                 schedule = _convert(self, "schedule", schedule)
             d["schedule"] = schedule
         if tags is not None:
-            tags = _convert(self, "tags", tags)
+            tags = _str_map(self, "tags", tags)
             d["tags"] = tags
         if tasks is not None:
             tasks = _convert(self, "tasks", tasks)

@@ -22,7 +22,7 @@ from runspec.spec._schema import FieldInfo
 if TYPE_CHECKING:  # pragma: no cover
     from typing_extensions import Self
 
-__all__ = ["SpecObject", "convert", "convert_as", "set_w", "unknown_keyword", "with_extra"]
+__all__ = ["SpecObject", "convert", "convert_as", "set_w", "str_map", "unknown_keyword", "with_extra"]
 
 
 class SpecObject(metaclass=SpecMeta):
@@ -187,6 +187,7 @@ def _rebuild(cls: type[SpecObject], fields: dict[str, Any], extra: FrozenMap[str
 
 
 _object_new = object.__new__
+_copy_of = FrozenMap._copy_of
 _osa = object.__setattr__
 # Slot setters: spec objects refuse attribute assignment, so their constructors write slots directly.
 _set_w = SpecObject.__dict__["_w"].__set__
@@ -201,6 +202,17 @@ set_w = _set_w
 
 def convert(obj: SpecObject, name: str, value: Any) -> Any:
     """Check and freeze ``value`` for field ``name`` of ``obj``'s class, or raise ``TypeError`` naming both."""
+    return type(obj)._fields[name].conv(value)
+
+
+def str_map(obj: SpecObject, name: str, value: Any) -> Any:
+    """``convert`` for a mapping of str to str: the usual dict is frozen as it is, in one pass."""
+    if type(value) is dict:
+        for k, v in value.items():
+            if type(k) is not str or type(v) is not str:
+                break
+        else:
+            return _copy_of(value)
     return type(obj)._fields[name].conv(value)
 
 

@@ -14,6 +14,7 @@ from runspec.spec._library import Library
 from runspec.spec._object import SpecObject
 from runspec.spec._object import convert as _convert
 from runspec.spec._object import set_w as _set_w
+from runspec.spec._object import str_map as _str_map
 from runspec.spec._object import unknown_keyword as _unknown
 from runspec.spec._object import with_extra as _with_extra
 
@@ -496,7 +497,7 @@ class AlertTask(SpecObject, wire="AlertTask"):
                 alert_id = _convert(self, "alert_id", alert_id)
             d["alert_id"] = alert_id
         if parameters is not None:
-            parameters = _convert(self, "parameters", parameters)
+            parameters = _str_map(self, "parameters", parameters)
             d["parameters"] = parameters
         if subscribers is not None:
             subscribers = _convert(self, "subscribers", subscribers)
@@ -749,7 +750,7 @@ class CleanRoomsNotebookTask(SpecObject, wire="CleanRoomsNotebookTask"):
                 etag = _convert(self, "etag", etag)
             d["etag"] = etag
         if notebook_base_parameters is not None:
-            notebook_base_parameters = _convert(self, "notebook_base_parameters", notebook_base_parameters)
+            notebook_base_parameters = _str_map(self, "notebook_base_parameters", notebook_base_parameters)
             d["notebook_base_parameters"] = notebook_base_parameters
         _set_w(self, _with_extra(self, d, extra) if extra else d)
 
@@ -986,7 +987,7 @@ class DashboardTask(SpecObject, wire="DashboardTask"):
                 dashboard_id = _convert(self, "dashboard_id", dashboard_id)
             d["dashboard_id"] = dashboard_id
         if filters is not None:
-            filters = _convert(self, "filters", filters)
+            filters = _str_map(self, "filters", filters)
             d["filters"] = filters
         if subscription is not None:
             if type(subscription) is not Subscription:
@@ -1909,7 +1910,7 @@ class JobEnvironmentVariablesSpec(SpecObject, wire="JobEnvironmentVariablesSpec"
             files = _convert(self, "files", files)
             d["files"] = files
         if variables is not None:
-            variables = _convert(self, "variables", variables)
+            variables = _str_map(self, "variables", variables)
             d["variables"] = variables
         _set_w(self, _with_extra(self, d, extra) if extra else d)
 
@@ -2283,7 +2284,7 @@ class NewCluster(SpecObject, wire="ClusterSpec"):
                 cluster_name = _convert(self, "cluster_name", cluster_name)
             d["cluster_name"] = cluster_name
         if custom_tags is not None:
-            custom_tags = _convert(self, "custom_tags", custom_tags)
+            custom_tags = _str_map(self, "custom_tags", custom_tags)
             d["custom_tags"] = custom_tags
         if data_security_mode is not None:
             if type(data_security_mode) is not str:
@@ -2365,10 +2366,10 @@ class NewCluster(SpecObject, wire="ClusterSpec"):
                 single_user_name = _convert(self, "single_user_name", single_user_name)
             d["single_user_name"] = single_user_name
         if spark_conf is not None:
-            spark_conf = _convert(self, "spark_conf", spark_conf)
+            spark_conf = _str_map(self, "spark_conf", spark_conf)
             d["spark_conf"] = spark_conf
         if spark_env_vars is not None:
-            spark_env_vars = _convert(self, "spark_env_vars", spark_env_vars)
+            spark_env_vars = _str_map(self, "spark_env_vars", spark_env_vars)
             d["spark_env_vars"] = spark_env_vars
         if spark_version is not None:
             if type(spark_version) is not str:
@@ -2460,7 +2461,7 @@ class NotebookTask(SpecObject, wire="NotebookTask"):
             notebook_path = _convert(self, "notebook_path", notebook_path)
         d["notebook_path"] = notebook_path
         if base_parameters is not None:
-            base_parameters = _convert(self, "base_parameters", base_parameters)
+            base_parameters = _str_map(self, "base_parameters", base_parameters)
             d["base_parameters"] = base_parameters
         if source is not None:
             if type(source) is not str:
@@ -2567,7 +2568,7 @@ class PipelineTask(SpecObject, wire="PipelineTask"):
             full_refresh_selection = _convert(self, "full_refresh_selection", full_refresh_selection)
             d["full_refresh_selection"] = full_refresh_selection
         if parameters is not None:
-            parameters = _convert(self, "parameters", parameters)
+            parameters = _str_map(self, "parameters", parameters)
             d["parameters"] = parameters
         if refresh_flow_selection is not None:
             refresh_flow_selection = _convert(self, "refresh_flow_selection", refresh_flow_selection)
@@ -2825,7 +2826,7 @@ class PythonWheelTask(SpecObject, wire="PythonWheelTask"):
             entry_point = _convert(self, "entry_point", entry_point)
         d["entry_point"] = entry_point
         if named_parameters is not None:
-            named_parameters = _convert(self, "named_parameters", named_parameters)
+            named_parameters = _str_map(self, "named_parameters", named_parameters)
             d["named_parameters"] = named_parameters
         if parameters is not None:
             parameters = _convert(self, "parameters", parameters)
@@ -2954,17 +2955,17 @@ class RunJobTask(SpecObject, wire="RunJobTask"):
             jar_params = _convert(self, "jar_params", jar_params)
             d["jar_params"] = jar_params
         if job_parameters is not None:
-            job_parameters = _convert(self, "job_parameters", job_parameters)
+            job_parameters = _str_map(self, "job_parameters", job_parameters)
             d["job_parameters"] = job_parameters
         if notebook_params is not None:
-            notebook_params = _convert(self, "notebook_params", notebook_params)
+            notebook_params = _str_map(self, "notebook_params", notebook_params)
             d["notebook_params"] = notebook_params
         if pipeline_params is not None:
             if type(pipeline_params) is not PipelineParams:
                 pipeline_params = _convert(self, "pipeline_params", pipeline_params)
             d["pipeline_params"] = pipeline_params
         if python_named_params is not None:
-            python_named_params = _convert(self, "python_named_params", python_named_params)
+            python_named_params = _str_map(self, "python_named_params", python_named_params)
             d["python_named_params"] = python_named_params
         if python_params is not None:
             python_params = _convert(self, "python_params", python_params)
@@ -2973,7 +2974,7 @@ class RunJobTask(SpecObject, wire="RunJobTask"):
             spark_submit_params = _convert(self, "spark_submit_params", spark_submit_params)
             d["spark_submit_params"] = spark_submit_params
         if sql_params is not None:
-            sql_params = _convert(self, "sql_params", sql_params)
+            sql_params = _str_map(self, "sql_params", sql_params)
             d["sql_params"] = sql_params
         _set_w(self, _with_extra(self, d, extra) if extra else d)
 
@@ -3216,7 +3217,7 @@ class SqlTask(SpecObject, wire="SqlTask"):
                 file = _convert(self, "file", file)
             d["file"] = file
         if parameters is not None:
-            parameters = _convert(self, "parameters", parameters)
+            parameters = _str_map(self, "parameters", parameters)
             d["parameters"] = parameters
         if query is not None:
             if type(query) is not SqlTaskQuery:

@@ -1,12 +1,11 @@
 """
 The shipped schema of the runs/submit body: every object type, its fields, wire types, enums and
-required flags (``schema.json``), parsed into small descriptors the spec classes and checks use.
+required flags (``schema.json``, generated as Python data into ``_schema_data.py``), read into small
+descriptors the spec classes and checks use.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -34,9 +33,9 @@ def schema() -> dict[str, dict[str, dict[str, Any]]]:
     """The whole shipped schema: type name -> field name -> {type, required, enum, ...}."""
     global _SCHEMA
     if _SCHEMA is None:
-        path = os.path.join(os.path.dirname(__file__), "schema.json")
-        with open(path, encoding="utf-8") as f:
-            _SCHEMA = json.load(f)
+        from runspec.spec._schema_data import SCHEMA  # generated from schema.json: nothing reads it at run time
+
+        _SCHEMA = SCHEMA
     return _SCHEMA
 
 
