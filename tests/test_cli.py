@@ -227,6 +227,7 @@ def test_console_script_is_declared() -> None:
     assert re.search(r"^\s*runspec = runspec\.cli:main\s*$", setup, re.MULTILINE)
 
 
+@pytest.mark.process
 def test_validate_and_render_do_not_import_requests(cli: Cli, tmp_path: Path) -> None:
     spec = _write(tmp_path / "run.json", small_body("a", "b"))
     code = textwrap.dedent(
@@ -629,14 +630,8 @@ def test_submit_wait_failure_exits_1_with_errors(cli: Cli, emu: Emulator, tmp_pa
     trace = "Traceback (most recent call last):\n  File 'clean.py', line 3\nZeroDivisionError: division by zero"
     emu.script("f_clean", Outcome.fail("ZeroDivisionError: division by zero", trace=trace))
     spec = _write(tmp_path / "run.json", small_body("f_load", "f_clean", "f_report", name="wait-fail"))
-    result = subprocess.run(
-        [sys.executable, "-m", "runspec", "submit", spec, "--wait", "--poll-interval", "0.1"],
-        capture_output=True,
-        text=True,
-        env=_env(cli.home, _on(emu)),
-        cwd=str(tmp_path),
-        timeout=SUBPROCESS_TIMEOUT,
-    )
+    # run_cli, not cli(): the task's own error trace is in the output, a Python traceback of runspec is not.
+    result = run_cli(["submit", spec, "--wait", "--poll-interval", "0.1"], env=_env(cli.home, _on(emu)), cwd=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     out = result.stdout
     assert TOKEN not in out + result.stderr
@@ -806,6 +801,7 @@ def test_submit_wait_timeout_exits_1_and_leaves_the_run(cli: Cli, emu: Emulator,
     RunHandle.attach(data["run_id"], emu.url, TOKEN).cancel()
 
 
+@pytest.mark.process
 def test_ctrl_c_cancels_the_run_and_exits_130(cli: Cli, emu: Emulator, tmp_path: Path) -> None:
     emu.script("c_forever", Outcome.hang())
     spec = _write(tmp_path / "run.json", small_body("c_forever", name="interrupted"))
@@ -838,6 +834,7 @@ def test_ctrl_c_cancels_the_run_and_exits_130(cli: Cli, emu: Emulator, tmp_path:
 # emulator and demo
 
 
+@pytest.mark.process
 def test_emulator_command_serves_until_ctrl_c(cli: Cli, tmp_path: Path) -> None:
     port = _free_port()
     with cli.popen("emulator", "--port", str(port), "--token", TOKEN, "--speed", "5") as process:

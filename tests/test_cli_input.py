@@ -56,6 +56,7 @@ def _closed_stdin(cli: Cli, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.skipif(not os.path.exists("/bin/sh"), reason="needs a POSIX shell to close standard input")
 @pytest.mark.parametrize("command", ["validate", "render", "submit"])
+@pytest.mark.process
 def test_closed_stdin_is_one_line_and_exit_2(cli: Cli, command: str) -> None:
     result = _closed_stdin(cli, command, "-")
     assert result.returncode == 2, result.stderr
@@ -65,6 +66,7 @@ def test_closed_stdin_is_one_line_and_exit_2(cli: Cli, command: str) -> None:
         assert "standard input is closed" in _one_line_error(result)
 
 
+@pytest.mark.process
 def test_binary_stdin_is_one_line(cli: Cli) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "runspec", "render", "-"],

@@ -39,6 +39,7 @@ def _key(name: str) -> str:
 # --key
 
 
+@pytest.mark.process
 def test_kill_9_then_the_same_command_attaches_and_follows_the_run(cli: Cli, emu: Emulator, tmp_path: Path) -> None:
     emu.script("key_slow", Outcome.success(seconds=8, result="done at last"))
     spec = _write(tmp_path / "run.json", small_body("key_slow", name="crash-safe"))

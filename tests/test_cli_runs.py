@@ -289,6 +289,7 @@ def _until_running(process: Any, key: str, stream_name: str = "stdout") -> tuple
 
 
 @pytest.mark.parametrize(("signum", "code", "name"), [(signal.SIGTERM, 143, "SIGTERM"), (signal.SIGHUP, 129, "SIGHUP")])
+@pytest.mark.process
 def test_sigterm_and_sighup_during_submit_wait_cancel_the_run(
     cli: Cli, emu: Emulator, tmp_path: Path, signum: int, code: int, name: str
 ) -> None:
@@ -310,6 +311,7 @@ def test_sigterm_and_sighup_during_submit_wait_cancel_the_run(
     assert _finished(emu, run_id)["state"]["result_state"] == "CANCELED"
 
 
+@pytest.mark.process
 def test_sigterm_during_wait_cancels_the_run_json(cli: Cli, emu: Emulator) -> None:
     emu.script("sw_hang", Outcome.hang())
     run_id = _submit(emu, "sw_hang", name="wait-stopped")
@@ -326,6 +328,7 @@ def test_sigterm_during_wait_cancels_the_run_json(cli: Cli, emu: Emulator) -> No
     assert _finished(emu, run_id)["state"]["result_state"] == "CANCELED"
 
 
+@pytest.mark.process
 def test_cancel_that_fails_after_ctrl_c_says_so(cli: Cli, emu: Emulator, tmp_path: Path) -> None:
     emu.script("cf_hang", Outcome.hang())
     spec = _write(tmp_path / "run.json", small_body("cf_hang", name="cancel-fails"))
@@ -347,6 +350,7 @@ def test_cancel_that_fails_after_ctrl_c_says_so(cli: Cli, emu: Emulator, tmp_pat
     RunHandle.attach(run_id, emu.url, TOKEN).cancel()
 
 
+@pytest.mark.process
 def test_second_ctrl_c_while_cancelling_says_what_happened(cli: Cli, emu: Emulator, tmp_path: Path) -> None:
     emu.script("cc_hang", Outcome.hang())
     spec = _write(tmp_path / "run.json", small_body("cc_hang", name="twice"))
@@ -410,6 +414,7 @@ def test_a_bad_host_is_a_usage_error_with_the_corrected_form(
     assert len(emu.requests) == before, "nothing may be sent to a host that is not a workspace URL"
 
 
+@pytest.mark.socket
 def test_a_refused_port_fails_fast_and_says_no_run_was_created(cli: Cli, tmp_path: Path) -> None:
     from tests.test_cli import _free_port
 

@@ -385,6 +385,7 @@ def test_auth_hook_object_supplies_host(ws: FakeWorkspace) -> None:
     handle.close()
 
 
+@pytest.mark.socket
 def test_auth_hook_accepts_the_official_sdk_config() -> None:
     core = pytest.importorskip("databricks.sdk.core")
     ws = FakeWorkspace(http=True)  # the SDK's Config talks to the host itself, over HTTP

@@ -77,6 +77,7 @@ def free_port() -> int:
 # -- a wrong host fails fast, and says no run was created --------------------------------------------
 
 
+@pytest.mark.socket
 def test_refused_port_fails_within_seconds_naming_the_host_and_its_source(monkeypatch: pytest.MonkeyPatch) -> None:
     host = f"http://127.0.0.1:{free_port()}"
     monkeypatch.setenv("DATABRICKS_HOST", host)
@@ -110,6 +111,7 @@ def test_name_that_does_not_resolve_fails_within_seconds(monkeypatch: pytest.Mon
     assert error.value.reason.startswith("the host name does not resolve")
 
 
+@pytest.mark.socket
 def test_failures_after_the_workspace_answered_keep_the_patient_retries(clock: FakeClock) -> None:
     ws = FakeWorkspace(http=True)  # a real server that goes away
     handle = submit(spec(), ws.url, TOKEN, sleep=clock.sleep, clock=clock)
@@ -164,6 +166,7 @@ def test_host_error_names_the_profile_it_came_from(tmp_path: Path, monkeypatch: 
 # -- every deadline bounds the whole call -----------------------------------------------------------
 
 
+@pytest.mark.socket
 def test_submit_deadline_holds_against_a_server_that_never_answers() -> None:
     with silent_server() as server:
         started = time.monotonic()
@@ -177,6 +180,7 @@ def test_submit_deadline_holds_against_a_server_that_never_answers() -> None:
     assert "did not answer in time" in str(error.value)
 
 
+@pytest.mark.socket
 def test_submit_deadline_holds_against_a_trickling_answer() -> None:
     with trickling_server(interval=0.1) as server:
         started = time.monotonic()
@@ -187,6 +191,7 @@ def test_submit_deadline_holds_against_a_trickling_answer() -> None:
     assert "still arriving when the deadline passed" in str(error.value)
 
 
+@pytest.mark.socket
 def test_wait_timeout_holds_when_a_poll_hangs() -> None:
     with silent_server() as server:
         handle = RunHandle.attach(42, server.url, TOKEN)
@@ -320,6 +325,7 @@ def test_a_token_shaped_echo_of_someone_else_is_redacted_too(ws: FakeWorkspace) 
     assert other not in str(error.value)
 
 
+@pytest.mark.socket
 def test_plain_http_to_loopback_never_goes_through_a_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     ws = FakeWorkspace(http=True)  # a real server on 127.0.0.1, and a real proxy
     with recording_proxy() as proxy, contextlib.closing(ws):

@@ -130,6 +130,7 @@ print(handle.run_id, handle.reattached)
 """
 
 
+@pytest.mark.process
 def test_two_processes_with_the_same_key_reach_one_run() -> None:
     with Emulator(token="t", speed=1.0) as emu:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -262,6 +263,7 @@ print("finished", run.state.label, flush=True)
 """
 
 
+@pytest.mark.process
 def test_a_process_killed_mid_wait_is_replaced_by_one_that_reattaches() -> None:
     import signal
     import time

@@ -149,6 +149,7 @@ def test_read_timeouts_are_retried(ws: FakeWorkspace, clock: FakeClock) -> None:
     assert len(clock.sleeps) == 1
 
 
+@pytest.mark.socket
 def test_refused_connection_is_a_wrong_host_after_a_few_quick_tries(clock: FakeClock) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -381,6 +382,7 @@ def test_retries_are_logged_without_secrets(
     assert all(TOKEN not in r.getMessage() for r in caplog.records)
 
 
+@pytest.mark.socket
 def test_tls_failure_is_not_retried(clock: FakeClock) -> None:
     # https:// to a plain-http server fails the TLS handshake: retrying cannot help.
     ws = FakeWorkspace(http=True)

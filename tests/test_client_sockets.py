@@ -17,6 +17,8 @@ import pytest
 from runspec import NotebookTask, Run, RunHandle, TransportError, WaitTimeout, submit
 from runspec.spec import RunSpec
 
+pytestmark = pytest.mark.socket
+
 TOKEN = "dapi-socket-test-token"
 
 

@@ -133,6 +133,7 @@ def test_param_without_from_job_is_a_usage_error(tmp_path: Path) -> None:
     assert "expected NAME=VALUE" in bad.stderr
 
 
+@pytest.mark.process
 def test_convert_does_not_load_the_client(tmp_path: Path) -> None:
     job = write(tmp_path / "job.json", fixture_data("tf_get_job_14"))
     code = (

@@ -70,6 +70,7 @@ def status_with(url: str, token: str) -> int:
     return answer.status_code
 
 
+@pytest.mark.process
 def test_emulator_reads_its_token_from_a_file_and_keeps_it_out_of_its_arguments(tmp_path: Path) -> None:
     token_file = tmp_path / "token.txt"
     token_file.write_text(SECRET + "\n", encoding="utf-8")
@@ -80,6 +81,7 @@ def test_emulator_reads_its_token_from_a_file_and_keeps_it_out_of_its_arguments(
     assert SECRET not in banner
 
 
+@pytest.mark.process
 def test_emulator_reads_its_token_from_the_environment(tmp_path: Path) -> None:
     with emulator_process(tmp_path, env={"RUNSPEC_EMULATOR_TOKEN": SECRET}) as (url, banner):
         assert status_with(url, SECRET) == 200
@@ -156,6 +158,7 @@ RUN = (
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+@pytest.mark.process
 def test_output_to_a_full_device_is_one_line_and_a_nonzero_exit(tmp_path: Path) -> None:
     spec = tmp_path / "run.json"
     spec.write_text(RUN, encoding="utf-8")
@@ -173,6 +176,7 @@ def test_output_to_a_full_device_is_one_line_and_a_nonzero_exit(tmp_path: Path) 
     assert result.stderr == "runspec: error: cannot write the output: No space left on device\n"
 
 
+@pytest.mark.process
 def test_output_to_a_closed_pipe_is_one_line_and_a_nonzero_exit(tmp_path: Path) -> None:
     spec = tmp_path / "run.json"
     spec.write_text(RUN, encoding="utf-8")
