@@ -357,7 +357,14 @@ def test_runspec_emulator_code_serves_the_sdk(tmp_path: Path) -> None:
         "--path",
         "/Workspace/Shared/orders=src",
     ]
-    server = subprocess.Popen([*command, "--speed", "50"], stdout=subprocess.PIPE, text=True, start_new_session=True)
+    server = subprocess.Popen(
+        [*command, "--speed", "50"],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        # A suite started in the background ignores SIGINT; the emulator is stopped with it, as from a terminal.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         assert server.stdout is not None
         first = server.stdout.readline()
