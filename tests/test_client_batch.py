@@ -103,6 +103,16 @@ def test_wait_false_returns_once_everything_was_sent_and_wait_follows_the_rest()
         assert batch.summary() == {"succeeded": 5}
 
 
+def test_following_many_runs_takes_at_most_half_the_request_rate_while_items_are_sent() -> None:
+    with emulator(timing=Timing(duration=60)) as emu:
+        batch = workspace(emu).submit_many(items(300), requests_per_second=20)
+        assert batch.summary() == {"succeeded": 300}
+        sent = [r.endpoint for r in emu.requests]
+        while_sending = sent[: max(i for i, e in enumerate(sent) if e == "runs/submit") + 1]
+        assert while_sending.count("runs/submit") == 300
+        assert while_sending.count("runs/list") <= 150  # each poll of many pages waits its turn
+
+
 def test_running_the_batch_again_reattaches_and_starts_nothing_twice() -> None:
     with emulator() as emu:
         ws = workspace(emu)

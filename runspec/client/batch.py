@@ -340,6 +340,8 @@ class Batch:
         self._poll_pause = _FAST_POLL
         self._want_slots = False  # an item waits for runs of the batch to end
         self._shortest: float | None = None  # the shortest run seen, submit to seen ended (this clock)
+        self._last_pages = 0  # list pages the last poll read
+        self._poll_floor = 0.0  # no poll before this: polls take at most half the request rate
         self._newest_before: tuple[int, int] | None = None
         self._began = self._clock()
         self._last_report: BatchProgress | None = None
@@ -592,7 +594,7 @@ class Batch:
         self._active_weight += item.weight
         item.sent_at = self._clock()
         if self._shortest is None:  # nothing to predict ends from yet
-            self._next_poll = min(self._next_poll, item.sent_at + _FAST_POLL)
+            self._next_poll = min(self._next_poll, max(item.sent_at + _FAST_POLL, self._poll_floor))
 
     def _not_started(self, item: _Item, exc: RunspecError) -> None:
         item.outcome.status = "not started"
@@ -622,6 +624,7 @@ class Batch:
         unknown = any(s is None for s in starts)
         seen: dict[int, dict[str, Any]] = {}
         token: str | None = None
+        self._last_pages = 0
         changed = False
         # Pages enough to hold every run followed if they were the newest, and one more: a run
         # reattached to long ago is read with runs/get rather than by paging back to it.
@@ -634,6 +637,7 @@ class Batch:
                 if token:
                     query["page_token"] = token
                 answer = self._call("GET", "runs/list", query=query)
+                self._last_pages += 1
                 runs = answer.get("runs") if isinstance(answer, dict) else None
                 oldest: int | None = None
                 found = 0
@@ -680,7 +684,13 @@ class Batch:
         shortest (submit to seen ended) predicts when the others end: the poll comes when the next
         of them is due, and runs past their due time are looked at again with a growing pause.
         Otherwise the pause grows by half each poll that saw nothing change, up to five seconds.
+        Polls never take more than half the request rate: a poll of many pages waits longer.
         """
+        self._plan_poll(changed)
+        self._poll_floor = self._clock() + 2 * self._last_pages / self._rate.rate
+        self._next_poll = max(self._next_poll, self._poll_floor)
+
+    def _plan_poll(self, changed: bool) -> None:
         now = self._clock()
         busy = changed or (self._want_slots and bool(self._queue))
         self._poll_pause = _FAST_POLL if busy else min(_SLOW_POLL, self._poll_pause * _POLL_GROWTH)
