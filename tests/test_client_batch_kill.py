@@ -55,6 +55,7 @@ def _start(url: str) -> subprocess.Popen[str]:
     )
 
 
+@pytest.mark.process
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="SIGKILL is a POSIX signal")
 def test_a_batch_killed_three_times_ends_with_one_run_per_key_all_succeeded() -> None:
     rng = random.Random(23)
