@@ -131,7 +131,7 @@ class Run:
         )
 
     def __hash__(self) -> int:
-        return hash(tuple((type(op).__name__, hashable(op)) for op in self._ops()))
+        return hash(tuple((type(op).__name__, hashable(op.values())) for op in self._ops()))
 
     # A Run is a value: copies share it, and pickling writes its operations as a flat list (a chain
     # of 1000 tasks would otherwise nest 1000 levels deep).

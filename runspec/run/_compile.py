@@ -192,7 +192,7 @@ class Intent:
                         fields.pop(field, None)
                     else:
                         fields[field] = value
-                entries[index] = entry._replace(fields=fields)
+                entries[index] = entry.with_fields(fields)
         kept = [i for i, keep in enumerate(alive) if keep]
         return [entries[i] for i in kept], [keys[i] for i in kept]
 
@@ -281,11 +281,11 @@ def _derive_keys(tasks: list[AddTask]) -> list[str]:
     taken = set(keys)
     counts: dict[str, int] = {}
     keys = []
-    for given_key, fields, _ in tasks:
-        if given_key is not None:
-            keys.append(given_key)
+    for entry in tasks:
+        if entry.key is not None:
+            keys.append(entry.key)
             continue
-        base = suggest_key(fields) or "task"
+        base = suggest_key(entry.fields) or "task"
         n = counts.get(base, 0)
         key = base
         while key in taken:

@@ -1,18 +1,21 @@
 """
-The operations a ``Run`` records: one small immutable record per builder call.
+The operations a ``Run`` records: one small record per builder call, never changed once made.
 
 A ``Run`` is a chain of operations, each on top of the run it was called on (see ``Run``); ``compile()``
-folds them, in order, into the request body. They are ``NamedTuple``\\ s: typed, immutable, cheap to
-make (a 1000-task run makes 1000 ``AddTask``), and picklable.
+folds them, in order, into the request body. They are plain slotted classes: typed, equal and hashed by
+value, cheap to make (a 1000-task run makes 1000 ``AddTask``) and picklable, and, unlike
+``NamedTuple``\\ s, cheap to define (``import runspec`` defines twelve).
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from runspec._frozen import FrozenMap
 from runspec.errors import Problem
-from runspec.spec import JobEnvironment, JobsHealthRule, NewCluster
+
+if TYPE_CHECKING:  # pragma: no cover
+    from runspec.spec import JobEnvironment, JobsHealthRule, NewCluster
 
 __all__ = [
     "AS_LOADED",
@@ -32,84 +35,167 @@ __all__ = [
 ]
 
 
-class Start(NamedTuple):
+class _Operation:
+    """
+    Base of the operations: equal by type and values, hashed by values, shown with them. Nothing assigns
+    to an operation once made (runs share them), so they are not guarded against it: that would cost
+    every ``Run.task`` a call per field.
+    """
+
+    __slots__: tuple[str, ...] = ()
+
+    def values(self) -> tuple[Any, ...]:
+        """The operation's values, in the order of its fields."""
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self.values() == other.values()
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.values()))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{type(self).__name__}({shown})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), self.values())
+
+
+class Start(_Operation):
     """The first operation of every run: nothing yet."""
 
+    __slots__ = ()
 
-class SetField(NamedTuple):
+
+class SetField(_Operation):
     """Set a top-level field (``None`` unsets it)."""
 
+    __slots__ = ("name", "value")
     name: str
     value: Any
 
+    def __init__(self, name: str, value: Any) -> None:
+        self.name = name
+        self.value = value
 
-class SetExtra(NamedTuple):
+
+class SetExtra(_Operation):
     """Set the top-level fields outside the schema."""
 
+    __slots__ = ("extra",)
     extra: FrozenMap[str, Any]
 
+    def __init__(self, extra: FrozenMap[str, Any]) -> None:
+        self.extra = extra
 
-class Append(NamedTuple):
+
+class Append(_Operation):
     """Append one entry to a top-level list field (``access_control_list``)."""
 
+    __slots__ = ("name", "item")  # noqa: RUF023 - the order of the arguments
     name: str
     item: Any
 
+    def __init__(self, name: str, item: Any) -> None:
+        self.name = name
+        self.item = item
 
-class AddTask(NamedTuple):
+
+class AddTask(_Operation):
     """
     One more task: its fields (checked, frozen; ``extra`` among them when given), the key it was given
     (None: derive one), and the named cluster it asked for (None: none; ``AS_LOADED``: keep its compute
     as loaded, without the run's one cluster).
     """
 
+    __slots__ = ("key", "fields", "cluster")  # noqa: RUF023 - the order of the arguments
     key: str | None
     fields: dict[str, Any]
     cluster: str | None
 
+    def __init__(self, key: str | None, fields: dict[str, Any], cluster: str | None) -> None:
+        self.key = key
+        self.fields = fields
+        self.cluster = cluster
 
-class UpdateTask(NamedTuple):
+    def with_fields(self, fields: dict[str, Any]) -> AddTask:
+        """The same task with other fields."""
+        return AddTask(self.key, fields, self.cluster)
+
+
+class UpdateTask(_Operation):
     """Replace fields of the task with this key (a value of ``None`` removes the field)."""
 
+    __slots__ = ("key", "changes")  # noqa: RUF023 - the order of the arguments
     key: str
     changes: dict[str, Any]
 
+    def __init__(self, key: str, changes: dict[str, Any]) -> None:
+        self.key = key
+        self.changes = changes
 
-class RemoveTask(NamedTuple):
+
+class RemoveTask(_Operation):
     """Remove the task with this key."""
 
+    __slots__ = ("key",)
     key: str
 
+    def __init__(self, key: str) -> None:
+        self.key = key
 
-class AddCluster(NamedTuple):
+
+class AddCluster(_Operation):
     """Declare a named cluster that tasks refer to."""
 
+    __slots__ = ("name", "cluster")  # noqa: RUF023 - the order of the arguments
     name: str
     cluster: NewCluster
 
+    def __init__(self, name: str, cluster: NewCluster) -> None:
+        self.name = name
+        self.cluster = cluster
 
-class AddEnvironment(NamedTuple):
+
+class AddEnvironment(_Operation):
     """Declare a serverless environment."""
 
+    __slots__ = ("environment",)
     environment: JobEnvironment
 
+    def __init__(self, environment: JobEnvironment) -> None:
+        self.environment = environment
 
-class AddHealthRule(NamedTuple):
+
+class AddHealthRule(_Operation):
     """Append one health rule."""
 
+    __slots__ = ("rule",)
     rule: JobsHealthRule
 
+    def __init__(self, rule: JobsHealthRule) -> None:
+        self.rule = rule
 
-class ClusterKeys(NamedTuple):
+
+class ClusterKeys(_Operation):
     """The cluster name of loaded tasks, by task key (a job's ``job_cluster_key``): names, not compute."""
 
+    __slots__ = ("names",)
     names: tuple[tuple[str, str], ...]
 
+    def __init__(self, names: tuple[tuple[str, str], ...]) -> None:
+        self.names = names
 
-class LoadWarnings(NamedTuple):
+
+class LoadWarnings(_Operation):
     """What loading a body noticed, reported again by ``compile()``."""
 
+    __slots__ = ("warnings",)
     warnings: tuple[Problem, ...]
+
+    def __init__(self, warnings: tuple[Problem, ...]) -> None:
+        self.warnings = warnings
 
 
 Op = (

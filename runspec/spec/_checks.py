@@ -228,8 +228,12 @@ class _TaskRules:
 
     def __init__(self) -> None:
         self.types = type_table()
-        self.top = tuple((e.rule, e.reads) for e in TASK_RULES if not e.inner_only)
-        self.inner = tuple((e.rule, e.reads) for e in TASK_RULES)
+        # A rule that reads one field is guarded by that name (``in`` on the task's dict), not a set.
+        guards: list[tuple[Any, Any]] = [
+            (e.rule, next(iter(e.reads)) if e.reads and len(e.reads) == 1 else e.reads) for e in TASK_RULES
+        ]
+        self.top = tuple(g for g, e in zip(guards, TASK_RULES, strict=True) if not e.inner_only)
+        self.inner = tuple(guards)
 
     def __call__(self, task: Any, path: str, scope: TaskScope, inner_scope: TaskScope, r: Report) -> None:
         """Every task rule on one task, then on the task inside it when it is a for_each task."""
@@ -241,7 +245,7 @@ class _TaskRules:
             if t is not None:
                 e.append(t)
         for rule, reads in self.top:
-            if reads is None or not reads.isdisjoint(d):
+            if reads is None or (reads in d if type(reads) is str else not reads.isdisjoint(d)):
                 rule(task, path, scope, r)
         loop = d.get("for_each_task")
         inner = loop.task if loop is not None else None
@@ -255,7 +259,7 @@ class _TaskRules:
                 e.append(t)
         ipath = path + ".for_each_task.task"
         for rule, reads in self.inner:
-            if reads is None or not reads.isdisjoint(d):
+            if reads is None or (reads in d if type(reads) is str else not reads.isdisjoint(d)):
                 rule(inner, ipath, inner_scope, r)
 
 
