@@ -73,6 +73,10 @@ def test_new_cluster_misspelled_keyword_says_did_you_mean() -> None:
         PyPI(pakage="pandas")  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="did you mean 'run_name'"):
         RunSpec(run_nme="x")  # type: ignore[call-arg]
+    with pytest.raises(
+        TypeError, match=r"RunSpec\(\) got an unexpected keyword argument 'job_clusters': runs/submit does not"
+    ):
+        RunSpec(job_clusters=[])  # type: ignore[call-arg]
     with pytest.raises(TypeError, match=r"unexpected keyword argument 'zzz'$"):
         NotebookTask("/n", zzz=1)  # type: ignore[call-arg]
 

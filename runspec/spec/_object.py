@@ -233,6 +233,9 @@ def unknown_keyword(obj: SpecObject, unknown: Mapping[str, Any]) -> TypeError:
 
     cls = type(obj)
     name = next(iter(unknown))
+    info = cls._schema.get(name)
+    if info is not None and info.rejected:  # a field the API no longer takes: say why
+        return TypeError(f"{cls.__name__}() got an unexpected keyword argument {name!r}: {info.rejected}")
     guess = closest(name, [*cls._fields, "extra"])
     hint = f"; did you mean {guess!r}?" if guess else ""
     return TypeError(f"{cls.__name__}() got an unexpected keyword argument {name!r}{hint}")
