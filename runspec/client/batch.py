@@ -32,7 +32,8 @@ How it works:
 * **Cheap following.** Active runs are followed by paging ``runs/list`` (one-time runs started since
   the oldest run still followed, 24 a page) instead of one ``runs/get`` per run per poll; a run that
   ended is read once more with ``runs/get`` only when the list does not say enough (it failed: its
-  failed tasks and their errors are read; or it has more than 100 tasks). A poll comes when the next
+  failed tasks and their errors are read; it has more than 100 tasks; or it is an older run a resumed
+  batch reached, beyond the pages read). A poll comes when the next
   run is due to end, predicted from the shortest run seen (every quarter second before any ended),
   further apart (up to five seconds) while nothing changes, and never takes more than half the
   request rate.
