@@ -4,7 +4,8 @@
 The client hands a ``runspec.wire.Request`` to ``send()``; it becomes the emulator's own ``Request``
 (path and query split from the URL, as its HTTP server does) and ``Emulator.handle`` answers it in the
 calling thread: no socket, no thread. An injected dropped connection raises ``SendFailed`` as a lost
-connection would; a body over the API's limit gets the server's 413.
+connection would; a body over the API's limit gets the server's 413. An injected delay waits in the
+calling thread, whole: the client's timeout and deadline do not cut it short as they would over HTTP.
 """
 
 from __future__ import annotations
