@@ -239,19 +239,8 @@ def _unpickle_connection(cls: type[Connection], kept: dict[str, Any]) -> Connect
 
 #: The workspace settings: the parameters ``Workspace.resolve()`` shares, with the same names, kinds
 #: and defaults, with ``submit()``, ``prepare()`` and ``RunHandle.attach()`` (a test checks it).
-WORKSPACE_SETTINGS = (
-    "host",
-    "token",
-    "profile",
-    "auth",
-    "client_id",
-    "client_secret",
-    "session",
-    "timeout",
-    "sleep",
-    "clock",
-    "transport",
-)
+_WHERE_AND_WHO = ("host", "token", "profile", "auth", "client_id", "client_secret")
+WORKSPACE_SETTINGS = (*_WHERE_AND_WHO, "session", "timeout", "sleep", "clock", "transport")
 
 
 def settle(
