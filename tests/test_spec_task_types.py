@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from runspec import NewCluster, NotebookTask, Run, SparkPythonTask
+from runspec import NewCluster, NotebookTask, Run, RunSpec, SparkPythonTask, SpecError
 from runspec.spec import (
     ForEachTask,
     PipelineTask,
@@ -127,3 +127,64 @@ def test_key_naming_and_the_one_cluster_read_the_table() -> None:
     assert spec.tasks is not None
     assert spec.tasks[0].new_cluster == cluster  # a cluster task takes the run's one cluster
     assert spec.tasks[1].new_cluster is None  # a pipeline brings its own compute
+
+
+def test_what_a_task_type_needs_is_one_table_entry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    The job converter's parameter push-down and single-task-format detection, the compute check and the
+    builder's one cluster read the table: an OVERLAY entry alone changes what each does for a type.
+    """
+    from runspec.spec import AlertTask, DbtTask
+
+    cluster = {"spark_version": "15.4.x-scala2.12", "num_workers": 1}
+    job = {
+        "name": "j",
+        "parameters": [{"name": "day", "default": "mon"}],
+        "tasks": [{"task_key": "a", "alert_task": {"alert_id": "x", "warehouse_id": "w"}}],
+    }
+    dbt = DbtTask(["dbt run"], warehouse_id="w")
+    on_cluster = {"run_name": "r", "tasks": [{"task_key": "d", "dbt_task": dbt.to_dict(), "new_cluster": cluster}]}
+    single = {"name": "j", "alert_task": {"alert_id": "x"}}
+
+    def before() -> tuple[Any, ...]:
+        spec = RunSpec.from_job_settings(job)
+        try:
+            RunSpec.from_dict(on_cluster)
+            refused: list[str] = []
+        except SpecError as exc:
+            refused = [p.code for p in exc.problems]
+        try:
+            RunSpec.from_job_settings(single)
+            single_codes: list[str] = []
+        except SpecError as exc:
+            single_codes = [p.code for p in exc.problems]
+        built = (
+            Run("r")
+            .cluster("c", NewCluster.from_dict(cluster))
+            .task(dbt, key="d")
+            .task(SparkPythonTask("x.py"))
+            .compile()
+        )
+        assert spec.tasks is not None and built.tasks is not None
+        return spec.tasks[0].alert_task, refused, single_codes, built.tasks[0].new_cluster is None
+
+    alert, refused, single_codes, no_cluster = before()
+    assert alert == AlertTask(alert_id="x", warehouse_id="w")
+    assert "compute-not-allowed" not in refused
+    assert "single-task-format" not in single_codes
+    assert not no_cluster
+
+    monkeypatch.setitem(tt.OVERLAY, "alert_task", {**tt.OVERLAY["alert_task"], "job_parameters": lambda g: "parameters",
+                                                   "api_2_0": True})  # fmt: skip
+    monkeypatch.setitem(
+        tt.OVERLAY,
+        "dbt_task",
+        {**tt.OVERLAY["dbt_task"], "elsewhere": lambda g: "on a warehouse" if g.get("warehouse_id") else None},
+    )
+    monkeypatch.setattr(tt.TASK_TYPES, "_d", tt._build())
+
+    alert, refused, single_codes, no_cluster = before()
+    assert alert == AlertTask(alert_id="x", warehouse_id="w", parameters={"day": "mon"})
+    assert refused == ["compute-not-allowed"]
+    assert single_codes == ["single-task-format"]
+    assert no_cluster

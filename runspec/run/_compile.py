@@ -34,7 +34,6 @@ from runspec.spec import (
     JobsHealthRule,
     JobsHealthRules,
     NewCluster,
-    NotebookTask,
     RunSpec,
     SubmitTask,
     Task,
@@ -260,14 +259,8 @@ def _wants_cluster(fields: dict[str, Any]) -> bool:
     if isinstance(loop, ForEachTask) and isinstance(loop.task, Task):
         inner = loop.task.__dict__
         return _wants_cluster({k: v for k, v in inner.items() if k != "task_key"})
-    kinds = [k for k in fields if (entry := TASK_TYPES.get(k)) is not None and entry.compute == "cluster"]
-    if len(kinds) != 1:
-        return False
-    if kinds[0] == "notebook_task":
-        nb = fields["notebook_task"]
-        if isinstance(nb, NotebookTask) and nb.warehouse_id is not None:
-            return False
-    return True
+    kinds = [entry for k in fields if (entry := TASK_TYPES.get(k)) is not None and entry.compute == "cluster"]
+    return len(kinds) == 1 and kinds[0].runs_elsewhere(fields[kinds[0].field]) is None
 
 
 # -- task keys ----------------------------------------------------------------------------------

@@ -13,23 +13,12 @@ from typing import Any
 
 from runspec.spec._base import jpath
 from runspec.spec._schema import closest
+from runspec.spec.task_types import table
 
 __all__ = ["JobParameters"]
 
 #: ``{{job.parameters.NAME}}``, or ``{{job.parameters.`NAME`}}`` for names with other characters.
 _REFERENCE = re.compile(r"\{\{\s*job\.parameters\.(?:`([^`]*)`|([A-Za-z0-9_]+))\s*\}\}")
-
-#: Task types that take key-value parameters, and the field a job run pushes the job's parameters into.
-_PUSHDOWN = {
-    "notebook_task": "base_parameters",
-    "python_wheel_task": "named_parameters",
-    "sql_task": "parameters",
-    "run_job_task": "job_parameters",
-}
-
-#: The legacy parameters of a run_job task, which do not mix with job_parameters.
-_LEGACY_RUN_JOB = ("jar_params", "notebook_params", "python_params", "python_named_params", "spark_submit_params",
-                   "sql_params", "dbt_commands")  # fmt: skip
 
 Report = Callable[[str, str, str], None]  # (path in the job settings, code, message)
 
@@ -214,16 +203,13 @@ class JobParameters:
         if not pushed:
             return False
         changed = False
-        for kind, field in _PUSHDOWN.items():
+        for kind, entry in table().items():
             config = task.get(kind)
             if not isinstance(config, dict):
                 continue
-            if kind == "python_wheel_task" and config.get("named_parameters") is None:
-                continue  # only a wheel called with keyword arguments takes them
-            if kind == "sql_task" and config.get("alert") is not None:
-                continue  # alerts take no parameters
-            if kind == "run_job_task" and any(config.get(legacy) is not None for legacy in _LEGACY_RUN_JOB):
-                continue  # legacy parameters and job_parameters do not mix
+            field = entry.job_parameters_field(config)
+            if field is None:
+                continue
             current = config.get(field)
             merged = {**current, **pushed} if isinstance(current, Mapping) else dict(pushed)
             if merged != current:

@@ -166,13 +166,10 @@ def _compute(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) ->
             if name in d:
                 r.error(jpath(path, name), "compute-not-allowed", f"a {kind} does not run on a cluster; remove {name}")
         return
-    if kind == "notebook_task" and task.notebook_task is not None and task.notebook_task.warehouse_id is not None:
+    elsewhere = entry.runs_elsewhere(d[kind])
+    if elsewhere is not None:
         if on_cluster:
-            r.error(
-                path,
-                "compute-not-allowed",
-                "a notebook task with warehouse_id runs on the SQL warehouse; remove the cluster",
-            )
+            r.error(path, "compute-not-allowed", f"{elsewhere}; remove the cluster")
         return
     if not on_cluster:
         if d.get("libraries"):

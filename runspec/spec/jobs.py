@@ -25,6 +25,7 @@ from runspec.spec._job_parameters import JobParameters
 from runspec.spec._run_to_job import run_to_job
 from runspec.spec._schema import closest, schema_fields
 from runspec.spec.run_spec import RunSpec
+from runspec.spec.task_types import table
 
 __all__ = [
     "JOB_ONLY_FIELDS",
@@ -84,21 +85,15 @@ _BUNDLE_REFERENCE = re.compile(r"\$\{(?:var|variables|resources|bundle|workspace
 #: The path of a task's new_cluster (or the new_cluster of the task a for_each repeats) in the run body.
 _CLUSTER_PATH = re.compile(r"\$\.tasks\[\d+\](?:\.for_each_task\.task)?\.new_cluster(?=$|[.\[])")
 
-#: Fields of the single-task job format of API 2.0, which put one task's fields at the top.
-_SINGLE_TASK_FIELDS = (
-    "new_cluster",
-    "existing_cluster_id",
-    "notebook_task",
-    "spark_jar_task",
-    "spark_python_task",
-    "spark_submit_task",
-    "pipeline_task",
-    "python_wheel_task",
-    "libraries",
-    "max_retries",
-    "min_retry_interval_millis",
-    "retry_on_timeout",
-)
+#: Fields of the single-task job format of API 2.0 beside its task types (``api_2_0`` in the task-type table),
+#: which put one task's fields at the top.
+_SINGLE_TASK_COMPUTE = ("new_cluster", "existing_cluster_id")
+_SINGLE_TASK_OTHERS = ("libraries", "max_retries", "min_retry_interval_millis", "retry_on_timeout")
+
+
+def _single_task_fields() -> tuple[str, ...]:
+    types = tuple(field for field, entry in table().items() if entry.api_2_0)
+    return (*_SINGLE_TASK_COMPUTE, *types, *_SINGLE_TASK_OTHERS)
 
 
 class JobConversion(NamedTuple):
@@ -271,7 +266,7 @@ class _Converter:
 
     def _check_keys(self) -> bool:
         """Check the settings' own keys; False when they are not job settings this can convert at all."""
-        single = [key for key in _SINGLE_TASK_FIELDS if key in self.settings]
+        single = [key for key in _single_task_fields() if key in self.settings]
         if single and "tasks" not in self.settings:
             self.problem(
                 "$",

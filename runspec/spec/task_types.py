@@ -25,6 +25,15 @@ task type, with these keys (each optional):
     Default: the kind (``"dashboard"``).
 ``detail``
     a function from the task-type value and a width to a one-line description for pictures. Default "".
+``elsewhere``
+    a function from the task-type value to why that value runs off any cluster (a sentence), or None
+    when it runs as ``compute`` says: a notebook task with ``warehouse_id`` runs on the SQL warehouse.
+    Default: none.
+``job_parameters``
+    a function from the task-type value to the field a job run pushes the job's parameters into (the
+    value's key-value parameters), or None when that value takes none. Default: none.
+``api_2_0``
+    the type existed in the single-task job format of Jobs API 2.0. Default False.
 
 A task type the schema gains appears in the table with those defaults and needs no hand edit; give it an
 ``OVERLAY`` entry when a default is wrong for it: that is the one hand edit a new task type may need.
@@ -55,6 +64,7 @@ __all__ = [
 Compute = Literal["cluster", "none", "optional"]
 Namer = Callable[[Mapping[str, Any]], str | None]
 Describer = Callable[[Mapping[str, Any], int], str]
+Picker = Callable[[Mapping[str, Any]], str | None]
 
 _EMPTY: Mapping[str, Any] = {}
 
@@ -177,6 +187,17 @@ def _detail_ai_function(g: Mapping[str, Any], width: int) -> str:
     return next((name for name in ("ai_classify", "ai_extract", "ai_parse_document") if name in g), "")
 
 
+# -- job parameters: the key-value field a job run pushes the job's parameters into --------------------
+
+#: The legacy parameters of a run_job task, which do not mix with job_parameters.
+_LEGACY_RUN_JOB = ("jar_params", "notebook_params", "python_params", "python_named_params", "spark_submit_params",
+                   "sql_params", "dbt_commands")  # fmt: skip
+
+
+def _run_job_parameters(g: Mapping[str, Any]) -> str | None:
+    return None if any(g.get(legacy) is not None for legacy in _LEGACY_RUN_JOB) else "job_parameters"
+
+
 def _path_detail(name: str, sep: str = "/") -> Describer:
     return lambda g, width: shorten_path(as_text(g.get(name)), width, sep)
 
@@ -192,6 +213,11 @@ OVERLAY: dict[str, dict[str, Any]] = {
         "output": "notebook_output",
         "name": _name_notebook,
         "detail": _path_detail("notebook_path"),
+        "elsewhere": lambda g: (
+            "a notebook task with warehouse_id runs on the SQL warehouse" if g.get("warehouse_id") is not None else None
+        ),
+        "job_parameters": lambda g: "base_parameters",
+        "api_2_0": True,
     },
     "spark_python_task": {
         "compute": "cluster",
@@ -199,6 +225,7 @@ OVERLAY: dict[str, dict[str, Any]] = {
         "output": "logs",
         "name": _name_spark_python,
         "detail": _path_detail("python_file"),
+        "api_2_0": True,
     },
     "python_wheel_task": {
         "compute": "cluster",
@@ -206,12 +233,22 @@ OVERLAY: dict[str, dict[str, Any]] = {
         "output": "logs",
         "name": _name_wheel,
         "detail": _detail_wheel,
+        # only a wheel called with keyword arguments takes them
+        "job_parameters": lambda g: "named_parameters" if g.get("named_parameters") is not None else None,
+        "api_2_0": True,
     },
-    "spark_jar_task": {"compute": "cluster", "output": "logs", "name": _name_jar, "detail": _detail_jar},
+    "spark_jar_task": {
+        "compute": "cluster",
+        "output": "logs",
+        "name": _name_jar,
+        "detail": _detail_jar,
+        "api_2_0": True,
+    },
     "spark_submit_task": {
         "compute": "cluster",
         "deprecated": True,
         "detail": lambda g, width: _words(g.get("parameters"), " ", width),
+        "api_2_0": True,
     },
     "dbt_task": {
         "compute": "cluster",
@@ -220,9 +257,21 @@ OVERLAY: dict[str, dict[str, Any]] = {
     },
     "python_operator_task": {"compute": "optional", "output": "logs", "detail": _path_detail("main", ".")},
     "ai_function_task": {"compute": "optional", "detail": _detail_ai_function},
-    "pipeline_task": {"compute": "none", "name": _name_pipeline, "detail": _detail_pipeline},
-    "run_job_task": {"compute": "none", "name": _name_run_job, "detail": _cut_detail("job {}", "job_id")},
-    "sql_task": {"compute": "none", "name": _name_sql, "detail": _detail_sql},
+    "pipeline_task": {"compute": "none", "name": _name_pipeline, "detail": _detail_pipeline, "api_2_0": True},
+    "run_job_task": {
+        "compute": "none",
+        "name": _name_run_job,
+        "detail": _cut_detail("job {}", "job_id"),
+        # legacy parameters and job_parameters do not mix
+        "job_parameters": _run_job_parameters,
+    },
+    "sql_task": {
+        "compute": "none",
+        "name": _name_sql,
+        "detail": _detail_sql,
+        # alerts take no parameters
+        "job_parameters": lambda g: "parameters" if g.get("alert") is None else None,
+    },
     "condition_task": {"compute": "none", "detail": _detail_condition},
     "for_each_task": {"compute": "none", "name": _name_for_each},
     "clean_rooms_notebook_task": {
@@ -267,7 +316,10 @@ class TaskType:
 
     __slots__ = (
         "_describer",
+        "_elsewhere",
+        "_job_parameters",
         "_namer",
+        "api_2_0",
         "class_name",
         "compute",
         "deprecated",
@@ -286,8 +338,11 @@ class TaskType:
     deprecated: bool
     output: str | None
     source_path: tuple[str, ...] | None
+    api_2_0: bool
     _namer: Namer | None
     _describer: Describer | None
+    _elsewhere: Picker | None
+    _job_parameters: Picker | None
 
     def __init__(
         self,
@@ -302,6 +357,9 @@ class TaskType:
         source_path: tuple[str, ...] | None = None,
         namer: Namer | None = None,
         describer: Describer | None = None,
+        elsewhere: Picker | None = None,
+        job_parameters: Picker | None = None,
+        api_2_0: bool = False,
     ) -> None:
         for name, value in (
             ("field", field),
@@ -314,6 +372,9 @@ class TaskType:
             ("source_path", source_path),
             ("_namer", namer),
             ("_describer", describer),
+            ("_elsewhere", elsewhere),
+            ("_job_parameters", job_parameters),
+            ("api_2_0", api_2_0),
         ):
             object.__setattr__(self, name, value)
 
@@ -327,6 +388,7 @@ class TaskType:
             self.deprecated,
             self.output,
             self.source_path,
+            self.api_2_0,
         )
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -339,7 +401,17 @@ class TaskType:
         return hash(self._facts())
 
     def __repr__(self) -> str:
-        names = ("field", "kind", "class_name", "compute", "serverless_env_key", "deprecated", "output", "source_path")
+        names = (
+            "field",
+            "kind",
+            "class_name",
+            "compute",
+            "serverless_env_key",
+            "deprecated",
+            "output",
+            "source_path",
+            "api_2_0",
+        )
         return "TaskType(" + ", ".join(f"{n}={v!r}" for n, v in zip(names, self._facts(), strict=True)) + ")"
 
     @property
@@ -365,6 +437,21 @@ class TaskType:
         if self._describer is None:
             return ""
         return self._describer(fields_of(task), width)
+
+    def runs_elsewhere(self, task: Any) -> str | None:
+        """
+        Why this task-type value (a spec object or a JSON mapping) runs off any cluster although its type
+        may run on one (``"a notebook task with warehouse_id runs on the SQL warehouse"``), or None.
+        """
+        if self._elsewhere is None:
+            return None
+        return self._elsewhere(fields_of(task))
+
+    def job_parameters_field(self, task: Any) -> str | None:
+        """The field of this task-type value a job run pushes the job's parameters into, or None."""
+        if self._job_parameters is None:
+            return None
+        return self._job_parameters(fields_of(task))
 
     def source(self, task: Any) -> Any:
         """The ``source`` the task-type value sets (``"GIT"``, ``"WORKSPACE"``), or None."""
@@ -410,6 +497,9 @@ def _build() -> dict[str, TaskType]:
             source_path=_source_path(class_name),
             namer=hand.get("name"),
             describer=hand.get("detail"),
+            elsewhere=hand.get("elsewhere"),
+            job_parameters=hand.get("job_parameters"),
+            api_2_0=hand.get("api_2_0", False),
         )
     return table
 
