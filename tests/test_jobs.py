@@ -525,3 +525,21 @@ def test_settings_of_the_wrong_shape_are_wrong_type_problems_at_their_path() -> 
     with pytest.raises(SpecError) as info:
         RunSpec.from_bundle({"resources": {"jobs": {"nightly": {**WORKFLOW, "permissions": "everyone"}}}}, "nightly")
     assert ("$.resources.jobs.nightly.permissions", "wrong-type") in [(p.path, p.code) for p in info.value.problems]
+
+
+def test_job_clusters_keep_their_order_through_a_run_and_back() -> None:
+    # A shared cluster the builder did not name (tasks a and c) is used before the named one (task b): the
+    # job lists its clusters in the order the tasks use them, and reading that job back into a run, where
+    # every cluster now has a name, gives the same job again.
+    small = NewCluster(spark_version="15.4.x-scala2.12", node_type_id="i3.xlarge", num_workers=1)
+    big = NewCluster(spark_version="15.4.x-scala2.12", node_type_id="i3.xlarge", num_workers=8)
+    run = (
+        Run("order")
+        .cluster("big", big)
+        .task(NotebookTask("/a"), key="a", new_cluster=small)
+        .task(NotebookTask("/b"), key="b", cluster="big")
+        .task(NotebookTask("/c"), key="c", new_cluster=small)
+    )
+    job = run.to_job_settings()
+    assert [entry["job_cluster_key"] for entry in job["job_clusters"]] == ["a_cluster", "big"]
+    assert Run.from_job_settings(job).to_job_settings() == job

@@ -88,15 +88,19 @@ def _share_clusters(tasks: list[dict[str, Any]], names: Any) -> list[dict[str, A
         groups.setdefault((name, text), []).append(holder)
     taken: set[str] = set()
     keys: dict[tuple[str | None, str], str] = {}
-    for name in order:  # named clusters first, in the order they were declared
+    for name in order:  # named clusters take their names first, in the order tasks use them
         if (name, named_text.get(name, "")) in groups:
             keys[(name, named_text[name])] = _free_key(name, taken)
     for group, members in groups.items():
         if group[0] is None and len(members) > 1:
             keys[group] = _free_key(f"{members[0].get('task_key', 'job')}_cluster", taken)
+    # Entries follow the tasks: a job cluster is listed where a task first uses it, so a job read back into a
+    # run (where every job cluster has a name) lists its clusters in the same order as the job it came from.
     entries = []
-    for group, key in keys.items():
-        members = groups[group]
+    for group, members in groups.items():
+        key = keys.get(group)
+        if key is None:
+            continue
         entries.append({"job_cluster_key": key, "new_cluster": members[0]["new_cluster"]})
         for holder in members:
             _replace_cluster(holder, key)
