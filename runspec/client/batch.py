@@ -18,25 +18,26 @@ How it works:
   Ctrl-C with ``cancel_on_interrupt=False``, a lost laptop) reaches every run already created and
   submits only the rest; no item ever starts twice. A key whose run was made from another spec
   (other run name or task keys) is a ``KeyConflict`` for that item only.
-* **Admission.** An item is sent only when the batch stays inside three budgets: task runs active at
-  once (each run counts one per task, a For each task its ``concurrency``; a queued run counts as
-  active), runs created per rolling hour, and requests per second (submit, list and get together).
-  The request rate halves on each 429 ``REQUEST_LIMIT_EXCEEDED`` (waiting what ``Retry-After`` asks)
-  and creeps back up while requests succeed.
+* **Admission** (``runspec.client.admission``). An item is sent only when the batch stays inside
+  three budgets: task runs active at once (each run counts one per task, a For each task its
+  ``concurrency``; a queued run counts as active), runs created per rolling hour, and requests per
+  second (submit, list and get together). The request rate halves on each 429
+  ``REQUEST_LIMIT_EXCEEDED`` (waiting what ``Retry-After`` asks) and creeps back up while requests
+  succeed.
 * **Limits hold, they never fail.** A 429 because the workspace's active runs are at their limit and
   the hourly-limit 400 ``INVALID_STATE`` put the item back in line for later; so do 5xx answers and
   lost connections (the token makes resending safe). A run the workspace accepted but then skipped
   because of a limit has used its key's attempt: the item is sent again under the next attempt, and
   its outcome lists the skipped run. Any other 4xx is that item's failure (``not started``, with the
   error); a workspace that refuses the credentials or cannot be reached stops the batch.
-* **Cheap following.** Active runs are followed by paging ``runs/list`` (one-time runs started since
-  the oldest run still followed, 24 a page) instead of one ``runs/get`` per run per poll; a run that
-  ended is read once more with ``runs/get`` only when the list does not say enough (it failed: its
-  failed tasks and their errors are read; it has more than 100 tasks; or it is an older run a resumed
-  batch reached, beyond the pages read). A poll comes when the next
-  run is due to end, predicted from the shortest run seen (every quarter second before any ended),
-  further apart (up to five seconds) while nothing changes, and never takes more than half the
-  request rate.
+* **Cheap following** (``runspec.client.batch_follow``). Active runs are followed by paging
+  ``runs/list`` (one-time runs started since the oldest run still followed, 24 a page) instead of
+  one ``runs/get`` per run per poll; a run that ended is read once more with ``runs/get`` only when
+  the list does not say enough (it failed: its failed tasks and their errors are read; it has more
+  than 100 tasks; or it is an older run a resumed batch reached, beyond the pages read). A poll
+  comes when the next run is due to end, predicted from the shortest run seen (every quarter second
+  before any ended), further apart (up to five seconds) while nothing changes, and never takes more
+  than half the request rate.
 * **Interrupts.** Ctrl-C (``KeyboardInterrupt``) stops sending and cancels every run of the batch still
   active, then re-raises (the ``Batch`` is on the exception as ``batch``); with
   ``cancel_on_interrupt=False`` the runs go on and running the batch again resumes it.
@@ -48,25 +49,32 @@ import logging
 import math
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from runspec._budgets import MAX_ACTIVE_TASKS, RUNS_PER_HOUR, is_hourly_limit, task_weight
+from runspec._budgets import is_hourly_limit
+from runspec.client.admission import (
+    DEFAULT_MAX_ACTIVE_TASKS,
+    DEFAULT_REQUESTS_PER_SECOND,
+    DEFAULT_RUNS_PER_HOUR,
+    Admission,
+    backoff,
+    is_request_rate,
+)
+from runspec.client.batch_follow import SLOW_POLL, Following
+from runspec.client.batch_items import BatchItem, ItemOutcome, check_items
 from runspec.client.handle import RunHandle
-from runspec.client.keys import check_key_run, deleted_key_error, key_token
+from runspec.client.keys import check_key_run, deleted_key_error
 from runspec.client.pages import read_run
-from runspec.client.request import _request_body
-from runspec.client.results import RunView, TaskView
+from runspec.client.results import RunView
 from runspec.client.transport import Transport
 from runspec.errors import (
     ApiError,
     KeyConflict,
     PermissionDenied,
-    Problem,
     RateLimited,
     RunspecError,
     ServerError,
-    SpecError,
     SubmitError,
     TransportError,
     Unauthenticated,
@@ -88,22 +96,6 @@ __all__ = [
 
 log = logging.getLogger("runspec")
 
-#: Task runs a batch keeps active at once by default: the workspace's 2,000, with 10% headroom for others.
-DEFAULT_MAX_ACTIVE_TASKS = MAX_ACTIVE_TASKS * 9 // 10
-#: Runs a batch creates per rolling hour by default: the workspace's 10,000, with 10% headroom.
-DEFAULT_RUNS_PER_HOUR = RUNS_PER_HOUR * 9 // 10
-#: Requests per second a batch starts at by default (submit, list and get together); the workspace
-#: publishes no reliable figure, and 429s lower it.
-DEFAULT_REQUESTS_PER_SECOND = 20.0
-
-_HOUR = 3600.0
-_LIST_LIMIT = 24  # runs/list takes at most 24 a page
-_MAX_LIST_PAGES = 100
-_FAST_POLL = 0.25
-_SLOW_POLL = 5.0
-_POLL_GROWTH = 1.5
-_FIRST_HOLD = 1.0  # seconds an item waits after a limit or a transient failure, doubled each time
-_LONGEST_HOLD = 60.0
 _INTERRUPT_DEADLINE = 30.0
 #: Termination codes (and legacy states) of a run the workspace skipped because of a limit.
 _LIMIT_CODES = frozenset(
@@ -115,50 +107,6 @@ _LIMIT_CODES = frozenset(
         "QUEUE_TIMEOUT",
     }
 )
-
-Status = Literal["pending", "running", "succeeded", "failed", "cancelled", "not started"]
-
-
-@dataclass
-class ItemOutcome:
-    """
-    What became of one item of a batch.
-
-    ``status``: ``"succeeded"``, ``"failed"`` (``failed_tasks`` lists each task that did not
-    succeed, with its error), ``"cancelled"``, ``"not started"`` (``reason`` says why, ``error`` is
-    the exception), or, before the batch has finished, ``"pending"`` (not sent yet) and
-    ``"running"``. ``run_id`` is the key's run; ``attempt`` the key's attempt that made it;
-    ``reattached`` is True when that run existed before this batch (a resumed batch);
-    ``skipped_runs`` the runs the workspace skipped because of a limit, each replaced under the next
-    attempt.
-    """
-
-    key: str
-    status: Status = "pending"
-    run_id: int | None = None
-    attempt: int = 1
-    reattached: bool = False
-    run: RunView | None = None
-    failed_tasks: list[TaskView] = field(default_factory=list)
-    reason: str | None = None
-    error: RunspecError | None = None
-    skipped_runs: list[int] = field(default_factory=list)
-
-    @property
-    def finished(self) -> bool:
-        """True once nothing more will happen to this item."""
-        return self.status in ("succeeded", "failed", "cancelled", "not started")
-
-    def describe(self) -> str:
-        """One line: key, status, run and why."""
-        text = f"{self.key}: {self.status}"
-        if self.run_id is not None:
-            text += f" (run {self.run_id}" + (f", attempt {self.attempt}" if self.attempt > 1 else "") + ")"
-        if self.failed_tasks:
-            text += ": " + "; ".join(task.describe() for task in self.failed_tasks[:3])
-        elif self.reason:
-            text += f": {self.reason}"
-        return text
 
 
 @dataclass(frozen=True)
@@ -201,106 +149,12 @@ class BatchProgress:
         parts.append(f"{self.rate:.1f} req/s")
         return " · ".join(parts)
 
+    def same_counts(self, other: BatchProgress) -> bool:
+        """True when ``other`` counts the same items in each state (rate and time aside)."""
+        return self._counts() == other._counts()
 
-class _Rate:
-    """A token bucket for requests that halves its rate on each throttle and grows back slowly."""
-
-    def __init__(self, ceiling: float, clock: Callable[[], float]) -> None:
-        self.ceiling = ceiling
-        self.rate = ceiling
-        self.clock = clock
-        self.tokens = 1.0
-        self.stamp = clock()
-        self.not_before = 0.0
-        self.count = 0
-
-    def wait_time(self) -> float:
-        """Seconds until the next request may go."""
-        now = self.clock()
-        self.tokens = min(max(1.0, self.rate), self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        wait = 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate
-        return max(wait, self.not_before - now)
-
-    def take(self) -> None:
-        self.wait_time()
-        self.tokens -= 1.0
-        self.count += 1
-        self.rate = min(self.ceiling, self.rate * 1.02)
-
-    def throttled(self, retry_after: float | None) -> None:
-        self.rate = max(0.2, self.rate / 2)
-        self.tokens = min(self.tokens, 0.0)
-        self.not_before = self.clock() + max(1.0, retry_after or 1.0)
-
-
-@dataclass
-class _Item:
-    key: str
-    body: dict[str, Any]
-    weight: int
-    outcome: ItemOutcome
-    attempt: int = 1
-    token: str = ""
-    handle: RunHandle | None = None
-    start_time: int | None = None
-    sent_at: float = 0.0  # when the submit answered (this process's clock)
-    checked: bool = False  # the key's run was compared with the spec
-    not_before: float = 0.0
-    holds: int = 0
-    tries: int = 0
-    hold_reason: str | None = None
-
-    def use_attempt(self, attempt: int) -> None:
-        self.attempt = attempt
-        self.token = key_token(self.key, attempt)
-        self.body["idempotency_token"] = self.token
-        self.outcome.attempt = attempt
-
-
-def _items(items: Iterable[tuple[str, Any]] | Mapping[str, Any]) -> list[tuple[str, Any]]:
-    pairs = list(items.items()) if isinstance(items, Mapping) else list(items)
-    for pair in pairs:
-        if not (isinstance(pair, tuple) and len(pair) == 2):
-            raise TypeError(f"submit_many() takes (key, spec) pairs or a mapping of them, not {pair!r}")
-    return pairs
-
-
-def _check(pairs: list[tuple[str, Any]]) -> list[_Item]:
-    """Every item loaded and checked; one ``SpecError`` with every problem, each path under its key."""
-    problems: list[Problem] = []
-    items: list[_Item] = []
-    seen: set[str] = set()
-    for key, spec in pairs:
-        where = f"[{key!r}]"
-        if not isinstance(key, str) or not key.strip():
-            problems.append(Problem(where, "invalid-key", "a key is a non-empty string (it names the item's run)"))
-            continue
-        if key in seen:
-            problems.append(Problem(where, "duplicate-key", f"key {key!r} is given twice; each item needs its own"))
-            continue
-        seen.add(key)
-        try:
-            body = _request_body(spec)
-        except SpecError as exc:
-            problems.extend(Problem(where + p.path, p.code, p.message) for p in exc.problems)
-            continue
-        if body.get("idempotency_token"):
-            problems.append(
-                Problem(
-                    where + "$.idempotency_token",
-                    "idempotency-token-conflict",
-                    "the key derives the idempotency token; remove it from the spec",
-                )
-            )
-            continue
-        outcome = ItemOutcome(key)
-        item = _Item(key, body, task_weight(body), outcome)
-        item.use_attempt(1)
-        items.append(item)
-    if problems:
-        raise SpecError(problems, subject=f"the batch ({len(pairs)} items)")
-    return items
+    def _counts(self) -> tuple[int, ...]:
+        return (self.pending, self.held, self.running, self.succeeded, self.failed, self.cancelled, self.not_started)
 
 
 class Batch:
@@ -313,7 +167,7 @@ class Batch:
     def __init__(
         self,
         transport: Transport,
-        items: list[_Item],
+        items: list[BatchItem],
         *,
         max_active_tasks: int,
         runs_per_hour: int,
@@ -324,32 +178,33 @@ class Batch:
         self._transport = transport
         self._items = items
         self._by_key = {item.key: item for item in items}
-        self.max_active_tasks = max_active_tasks
-        self.runs_per_hour = runs_per_hour
+        self._admission = Admission(
+            transport,
+            max_active_tasks=max_active_tasks,
+            runs_per_hour=runs_per_hour,
+            requests_per_second=requests_per_second,
+        )
+        self._following = Following(self._admission)
         self._clock = transport.clock
         self._sleep = transport.sleep
-        self._rate = _Rate(requests_per_second, self._clock)
         self._progress = progress
         self.cancel_on_interrupt = cancel_on_interrupt
-        self._queue: deque[_Item] = deque(items)
-        self._running: dict[int, _Item] = {}
-        self._created: deque[float] = deque()
-        self._hour_hold = 0.0
-        self._hour_holds = 0
-        self._capacity_hold = 0.0
-        self._active_weight = 0
-        self._next_poll = 0.0
-        self._poll_pause = _FAST_POLL
-        self._want_slots = False  # an item waits for runs of the batch to end
-        self._shortest: float | None = None  # the shortest run seen, submit to seen ended (this clock)
-        self._last_pages = 0  # list pages the last poll read
-        self._poll_floor = 0.0  # no poll before this: polls take at most half the request rate
-        self._newest_before: tuple[int, int] | None = None
+        self._queue: deque[BatchItem] = deque(items)
         self._began = self._clock()
         self._last_report: BatchProgress | None = None
         self._started = False
 
     # -- public ----------------------------------------------------------------------------------
+
+    @property
+    def max_active_tasks(self) -> int:
+        """Task runs this batch keeps active at once."""
+        return self._admission.max_active_tasks
+
+    @property
+    def runs_per_hour(self) -> int:
+        """Runs this batch creates per rolling hour at most."""
+        return self._admission.runs_per_hour
 
     @property
     def results(self) -> dict[str, ItemOutcome]:
@@ -364,7 +219,7 @@ class Batch:
     @property
     def requests(self) -> int:
         """Requests this batch sent to the workspace so far."""
-        return self._rate.count
+        return self._admission.requests
 
     def failed(self) -> dict[str, ItemOutcome]:
         """The items whose run failed (``status == "failed"``)."""
@@ -394,11 +249,11 @@ class Batch:
             if item.outcome.status == "pending":
                 item.outcome.status = "not started"
                 item.outcome.reason = "the batch was cancelled before it was sent"
-        for run_id, item in list(self._running.items()):
+        for run_id, item in list(self._following.running.items()):
             handle = item.handle
             if handle is None:
                 continue
-            self._pace()
+            self._admission.pace()
             try:
                 handle.cancel(deadline=_INTERRUPT_DEADLINE)
             except RunspecError as exc:
@@ -407,8 +262,7 @@ class Batch:
             cancelled.append(run_id)
             item.outcome.status = "cancelled"
             item.outcome.reason = "cancelled by the batch"
-            del self._running[run_id]
-            self._active_weight -= item.weight
+            self._end(item, run_id)
         self._report(force=True)
         return cancelled
 
@@ -424,7 +278,7 @@ class Batch:
             item = self._by_key[key]
             if item.handle is None:
                 continue
-            self._pace()
+            self._admission.pace()
             try:
                 repairs[key] = item.handle.repair()
             except RunspecError as exc:
@@ -450,18 +304,17 @@ class Batch:
         try:
             if not self._started:
                 self._started = True
-                self._newest_before = self._newest_run()
+                self._following.begin()
             while True:
                 self._send_ready()
-                if not self._queue and (until == "sent" or not self._running):
+                if not self._queue and (until == "sent" or not self._following.running):
                     break
-                now = self._clock()
-                if self._running and now >= self._next_poll:
+                if self._following.due(self._clock()):
                     self._poll()
                     continue
                 self._report()
                 self._sleep(self._pause())
-            if until == "sent" and self._running:
+            if until == "sent" and self._following.running:
                 self._poll()  # what each run is, and which existed before, as the batch returns
             self._report(force=True)
         except KeyboardInterrupt as exc:
@@ -472,55 +325,28 @@ class Batch:
     def _pause(self) -> float:
         """Seconds until something can happen: a poll, a held item, a request token."""
         now = self._clock()
-        moments = [self._next_poll] if self._running else []
-        if self._queue and not (self._want_slots and self._running):  # else only a poll can free task runs
+        running = bool(self._following.running)
+        moments = [self._following.next_poll] if running else []
+        if self._queue and not (self._admission.want_slots and running):  # else only a poll can free task runs
             head = min(self._queue, key=lambda item: item.not_before)
-            moments.append(max(head.not_before, self._hour_hold, self._capacity_hold, now + self._rate.wait_time()))
+            moments.append(max(head.not_before, self._admission.opens_at(now)))
         if not moments:
             return 0.05
-        return min(max(min(moments) - now, 0.01), _SLOW_POLL)
+        return min(max(min(moments) - now, 0.01), SLOW_POLL)
 
     def _interrupted(self) -> None:
+        active = len(self._following.running)
         if not self.cancel_on_interrupt:
-            log.warning("batch interrupted; %d runs go on (run the batch again to resume it)", len(self._running))
+            log.warning("batch interrupted; %d runs go on (run the batch again to resume it)", active)
             self._queue.clear()
             return
-        log.warning("batch interrupted; cancelling its %d active runs", len(self._running))
+        log.warning("batch interrupted; cancelling its %d active runs", active)
         try:
             self.cancel()
         except KeyboardInterrupt:
             log.error("interrupted again while cancelling; some runs may still be running")
 
-    def _pace(self) -> None:
-        """Wait for the request rate, then count one request."""
-        wait = self._rate.wait_time()
-        if wait > 0:
-            self._sleep(wait)
-        self._rate.take()
-
-    def _call(self, method: str, endpoint: str, **kwargs: Any) -> Any:
-        """One request at the batch's rate; a 429 lowers the rate (and is raised to the caller)."""
-        self._pace()
-        try:
-            return self._transport.call(method, endpoint, idempotent=False, **kwargs)
-        except RateLimited as exc:
-            if exc.error_code in (None, "REQUEST_LIMIT_EXCEEDED", "TOO_MANY_REQUESTS"):
-                self._rate.throttled(exc.retry_after)
-            raise
-
     # -- sending ---------------------------------------------------------------------------------
-
-    def _budget_allows(self, item: _Item, now: float) -> bool:
-        if now < self._hour_hold or now < self._capacity_hold:
-            return False
-        while self._created and self._created[0] <= now - _HOUR:
-            self._created.popleft()
-        if len(self._created) >= self.runs_per_hour:
-            self._hour_hold = self._created[0] + _HOUR
-            return False
-        fits = not self._active_weight or self._active_weight + item.weight <= self.max_active_tasks
-        self._want_slots = not fits
-        return fits
 
     def _send_ready(self) -> None:
         """Submit the items that are due, in order, while the budgets allow."""
@@ -532,9 +358,9 @@ class Batch:
             if item.not_before > now:
                 self._queue.rotate(-1)  # a held item lets the ones after it go
                 continue
-            if self._running and now >= self._next_poll:
+            if self._following.due(now):
                 return  # following the runs already sent comes first
-            if not self._budget_allows(item, now):
+            if not self._admission.allows(item.weight, now):
                 if item.hold_reason is None:
                     item.hold_reason = "budget"
                 return
@@ -542,24 +368,23 @@ class Batch:
             self._submit(item)
             self._report()
 
-    def _hold(self, item: _Item, reason: str, seconds: float | None = None) -> None:
+    def _hold(self, item: BatchItem, reason: str, seconds: float | None = None) -> None:
         item.holds += 1
-        wait = seconds if seconds is not None else min(_LONGEST_HOLD, _FIRST_HOLD * 2 ** min(item.holds - 1, 6))
-        item.not_before = self._clock() + wait
+        item.not_before = self._clock() + (seconds if seconds is not None else backoff(item.holds - 1))
         item.hold_reason = reason
         self._queue.appendleft(item)
 
-    def _submit(self, item: _Item) -> None:
+    def _submit(self, item: BatchItem) -> None:
         item.tries += 1
         try:
-            answer = self._call(
+            answer = self._admission.call(
                 "POST", "runs/submit", body=item.body, idempotency_token=item.token, deadline=self._transport.deadline
             )
         except RateLimited as exc:
-            if exc.error_code in (None, "REQUEST_LIMIT_EXCEEDED", "TOO_MANY_REQUESTS"):
+            if is_request_rate(exc):
                 self._hold(item, "request rate", exc.retry_after or 1.0)
             else:  # the workspace's active runs are at its limit: wait for ours to end, or a while
-                self._capacity_hold = self._clock() + min(_LONGEST_HOLD, _FIRST_HOLD * 2 ** min(item.holds, 6))
+                self._admission.active_limited(item.holds)
                 self._hold(item, "active runs limit", 0.0)
             return
         except (ServerError, TransportError) as exc:
@@ -570,8 +395,7 @@ class Batch:
             return
         except ApiError as exc:
             if is_hourly_limit(exc.error_code, exc.message):
-                self._hour_holds += 1
-                self._hour_hold = self._clock() + min(_LONGEST_HOLD, _FIRST_HOLD * 2 ** min(self._hour_holds - 1, 6))
+                self._admission.hourly_limited()
                 self._hold(item, "runs per hour limit", 0.0)
                 return
             if isinstance(exc, (Unauthenticated, PermissionDenied)):
@@ -580,25 +404,21 @@ class Batch:
                 exc = deleted_key_error(exc, item.key, item.attempt)
             self._not_started(item, exc)
             return
-        self._hour_holds = 0
+        self._admission.accepted()
         run_id = answer.get("run_id") if isinstance(answer, dict) else None
         if isinstance(run_id, bool) or not isinstance(run_id, int):
             self._not_started(item, SubmitError("runs/submit answered without a run_id", method="POST"))
             return
-        self._created.append(self._clock())
+        self._admission.started(item.weight)
         item.handle = RunHandle(run_id, self._transport, idempotency_token=item.token)
         item.outcome.run_id = run_id
         item.outcome.status = "running"
         item.hold_reason = None
         item.checked = False
         item.start_time = None
-        self._running[run_id] = item
-        self._active_weight += item.weight
-        item.sent_at = self._clock()
-        if self._shortest is None:  # nothing to predict ends from yet
-            self._next_poll = min(self._next_poll, max(item.sent_at + _FAST_POLL, self._poll_floor))
+        self._following.sent(item, run_id)
 
-    def _not_started(self, item: _Item, exc: RunspecError) -> None:
+    def _not_started(self, item: BatchItem, exc: RunspecError) -> None:
         item.outcome.status = "not started"
         item.outcome.error = exc
         item.outcome.reason = str(exc)
@@ -606,124 +426,24 @@ class Batch:
 
     # -- following -------------------------------------------------------------------------------
 
-    def _newest_run(self) -> tuple[int, int] | None:
-        """(run id, start time) of the newest one-time run before this batch, to tell reattached runs."""
-        try:
-            answer = self._call("GET", "runs/list", query={"run_type": "SUBMIT_RUN", "limit": 1})
-        except (ApiError, TransportError) as exc:
-            if isinstance(exc, (Unauthenticated, PermissionDenied, WorkspaceUnreachable)):
-                raise
-            return None
-        runs = answer.get("runs") if isinstance(answer, dict) else None
-        first = runs[0] if isinstance(runs, list) and runs and isinstance(runs[0], dict) else {}
-        run_id, started = first.get("run_id"), first.get("start_time")
-        return (run_id, started) if isinstance(run_id, int) and isinstance(started, int) else None
-
     def _poll(self) -> None:
-        """Read the one-time runs started since the oldest one followed; settle the ones that ended."""
-        starts = [item.start_time for item in self._running.values()]
-        floor = min(s for s in starts if s is not None) if any(s is not None for s in starts) else None
-        unknown = any(s is None for s in starts)
-        seen: dict[int, dict[str, Any]] = {}
-        token: str | None = None
-        self._last_pages = 0
-        changed = False
-        # Pages enough to hold every run followed if they were the newest, and one more: a run
-        # reattached to long ago is read with runs/get rather than by paging back to it.
-        pages = min(_MAX_LIST_PAGES, len(self._running) // _LIST_LIMIT + 2) if unknown else _MAX_LIST_PAGES
-        try:
-            for _ in range(pages):
-                query: dict[str, Any] = {"run_type": "SUBMIT_RUN", "expand_tasks": True, "limit": _LIST_LIMIT}
-                if floor is not None and not unknown:
-                    query["start_time_from"] = floor
-                if token:
-                    query["page_token"] = token
-                answer = self._call("GET", "runs/list", query=query)
-                self._last_pages += 1
-                runs = answer.get("runs") if isinstance(answer, dict) else None
-                oldest: int | None = None
-                found = 0
-                for raw in runs if isinstance(runs, list) else []:
-                    if isinstance(raw, dict) and isinstance(raw.get("run_id"), int):
-                        if raw["run_id"] in self._running:
-                            seen[raw["run_id"]] = raw
-                            found += 1
-                        started = raw.get("start_time")
-                        oldest = started if isinstance(started, int) else oldest
-                token = answer.get("next_page_token") if isinstance(answer, dict) else None
-                if len(seen) == len(self._running) or not token:
-                    break
-                # Runs whose start is not known yet were sent since the last poll (the newest) or
-                # reached an older run: page on while pages still hold ours, and past the oldest
-                # start known; what is not found is read with runs/get.
-                past_floor = floor is None or (oldest is not None and oldest < floor)
-                if unknown and not found and past_floor:
-                    break
-        except (ApiError, TransportError) as exc:
-            if isinstance(exc, (Unauthenticated, PermissionDenied, WorkspaceUnreachable)):
-                raise
-            log.warning("runs/list failed (%s); trying again at the next poll", exc)
-            self._next_poll = self._clock() + self._poll_pause
+        """Read the runs followed (``Following.poll``), settle the ones that ended, plan the next poll."""
+        changed = self._following.poll(self._look)
+        if changed is None:
             return
-        for run_id, item in list(self._running.items()):
-            raw = seen.get(run_id)
-            if raw is None:
-                try:
-                    self._pace()
-                    raw = read_run(self._transport, run_id)
-                except (ApiError, TransportError) as exc:
-                    if isinstance(exc, (Unauthenticated, PermissionDenied, WorkspaceUnreachable)):
-                        raise
-                    log.warning("key %r: cannot read run %d (%s); trying again later", item.key, run_id, exc)
-                    continue
-            changed = self._look(item, raw) or changed
-        self._schedule(changed)
+        self._following.schedule(changed, waiting=self._admission.want_slots and bool(self._queue))
 
-    def _schedule(self, changed: bool) -> None:
-        """
-        When to poll next. Items waiting for task runs to free up need each end seen soon: with no
-        run seen end yet, every quarter second while anything changes. Once runs have ended, the
-        shortest (submit to seen ended) predicts when the others end: the poll comes when the next
-        of them is due, and runs past their due time are looked at again with a growing pause.
-        Otherwise the pause grows by half each poll that saw nothing change, up to five seconds.
-        Polls never take more than half the request rate: a poll of many pages waits longer.
-        """
-        self._plan_poll(changed)
-        self._poll_floor = self._clock() + 2 * self._last_pages / self._rate.rate
-        self._next_poll = max(self._next_poll, self._poll_floor)
-
-    def _plan_poll(self, changed: bool) -> None:
-        now = self._clock()
-        busy = changed or (self._want_slots and bool(self._queue))
-        self._poll_pause = _FAST_POLL if busy else min(_SLOW_POLL, self._poll_pause * _POLL_GROWTH)
-        following = now + self._poll_pause
-        shortest = self._shortest
-        if shortest is None or not self._running:
-            self._next_poll = following
-            return
-        margin = 0.02
-        due = sorted(item.sent_at + shortest + margin for item in self._running.values() if item.sent_at)
-        ahead = [t for t in due if t > now]
-        overdue = len(due) > len(ahead)
-        if not ahead:
-            self._next_poll = following
-            return
-        predicted = ahead[0]
-        if overdue and not changed:
-            predicted = min(predicted, following)
-        self._next_poll = min(max(predicted, now + 0.05), now + _SLOW_POLL)
-
-    def _look(self, item: _Item, raw: dict[str, Any]) -> bool:
+    def _look(self, item: BatchItem, raw: dict[str, Any]) -> bool:
         """Take in what the workspace says of an item's run; True when the run ended."""
         run = RunView(raw)
         run_id = run.run_id if run.run_id is not None else item.outcome.run_id
         assert run_id is not None
         if item.start_time is None and isinstance(raw.get("start_time"), int):
             item.start_time = raw["start_time"]
-            item.outcome.reattached = self._existed_before(run_id, item.start_time)
+            item.outcome.reattached = self._following.existed_before(run_id, item.start_time)
         if not item.checked:
             if raw.get("has_more") is True:  # more than 100 tasks: the list does not show them all
-                self._pace()
+                self._admission.pace()
                 raw = read_run(self._transport, run_id)
                 run = RunView(raw)
             try:
@@ -737,9 +457,7 @@ class Batch:
             item.checked = True
         if not run.state.finished:
             return False
-        if item.sent_at and not item.outcome.reattached:
-            took = self._clock() - item.sent_at
-            self._shortest = took if self._shortest is None else min(self._shortest, took)
+        self._following.saw_end(item)
         self._end(item, run_id)
         outcome = item.outcome
         outcome.run = run
@@ -767,7 +485,7 @@ class Batch:
             outcome.status = "cancelled"
             outcome.reason = state.message or "the run was cancelled"
             return True
-        self._pace()
+        self._admission.pace()
         full = RunView(read_run(self._transport, run_id))
         outcome.run = full
         assert item.handle is not None
@@ -776,18 +494,17 @@ class Batch:
         outcome.reason = full.describe()
         return True
 
-    def _end(self, item: _Item, run_id: int) -> None:
-        if self._running.pop(run_id, None) is not None:
-            self._active_weight -= item.weight
-            self._capacity_hold = 0.0
+    def _end(self, item: BatchItem, run_id: int) -> None:
+        if self._following.ended(run_id):
+            self._admission.ended(item.weight)
 
-    def _succeeded(self, item: _Item, run: RunView) -> None:
+    def _succeeded(self, item: BatchItem, run: RunView) -> None:
         item.outcome.status = "succeeded"
         item.outcome.run = run
         item.outcome.failed_tasks = []
         item.outcome.reason = None
 
-    def _settle_failure(self, item: _Item, exc: RunspecError) -> None:
+    def _settle_failure(self, item: BatchItem, exc: RunspecError) -> None:
         from runspec.errors import RunFailed
 
         if isinstance(exc, RunFailed):
@@ -798,12 +515,6 @@ class Batch:
         else:
             item.outcome.error = exc
             item.outcome.reason = str(exc)
-
-    def _existed_before(self, run_id: int, started: int) -> bool:
-        before = self._newest_before
-        if before is None:
-            return False
-        return run_id == before[0] or started < before[1]
 
     # -- progress --------------------------------------------------------------------------------
 
@@ -824,8 +535,8 @@ class Batch:
             cancelled=counts.get("cancelled", 0),
             not_started=counts.get("not started", 0),
             submitted=sent,
-            rate=self._rate.rate,
-            requests=self._rate.count,
+            rate=self._admission.rate.rate,
+            requests=self._admission.requests,
             elapsed=self._clock() - self._began,
         )
 
@@ -834,22 +545,10 @@ class Batch:
             return
         now = self.snapshot()
         last = self._last_report
-        if not force and last is not None and _same(last, now) and now.elapsed - last.elapsed < 1.0:
+        if not force and last is not None and last.same_counts(now) and now.elapsed - last.elapsed < 1.0:
             return
         self._last_report = now
         self._progress(now)
-
-
-def _same(a: BatchProgress, b: BatchProgress) -> bool:
-    return (a.pending, a.held, a.running, a.succeeded, a.failed, a.cancelled, a.not_started) == (
-        b.pending,
-        b.held,
-        b.running,
-        b.succeeded,
-        b.failed,
-        b.cancelled,
-        b.not_started,
-    )
 
 
 def submit_many(
@@ -872,7 +571,7 @@ def submit_many(
         isinstance(requests_per_second, (int, float)) and 0 < requests_per_second < math.inf
     ):
         raise ValueError(f"requests_per_second must be a number > 0, got {requests_per_second!r}")
-    checked = _check(_items(items))
+    checked = check_items(items)
     batch = Batch(
         transport if transport is not None else Transport(workspace),
         checked,
