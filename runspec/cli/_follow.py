@@ -50,16 +50,6 @@ def command(words: Sequence[str], workspace: Sequence[str]) -> str:
     return shlex.join(["runspec", *words, *workspace])
 
 
-def workspace_words(host: str | None, profile: str | None) -> list[str]:
-    """The ``--host`` / ``--profile`` options a printed command needs to reach the same workspace."""
-    words: list[str] = []
-    if host:
-        words += ["--host", host]
-    if profile:
-        words += ["--profile", profile]
-    return words
-
-
 def describe_interrupt(
     handle: RunHandle, exc: BaseException, last: RunView | None, workspace: Sequence[str]
 ) -> tuple[str, str]:

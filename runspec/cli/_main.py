@@ -26,7 +26,7 @@ from runspec.cli import (
     wait,
 )
 from runspec.cli._loading import InvalidSpec
-from runspec.cli._options import FORMATTER, Parser
+from runspec.cli._options import FORMATTER, Parser, Settings
 from runspec.cli._output import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -160,13 +160,14 @@ def _run(argv: Sequence[str] | None) -> int:
     except KeyboardInterrupt:
         error("interrupted")
         return EXIT_INTERRUPTED
-    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
+    handler: Callable[[argparse.Namespace, Settings], int] | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)
         return EXIT_INVALID
-    undo = _setup_logging(verbose=bool(getattr(args, "verbose", False)))
+    settings = Settings.parse(args)
+    undo = _setup_logging(verbose=settings.verbose)
     try:
-        return handler(args)
+        return handler(args, settings)
     except InvalidSpec as exc:
         report_invalid(exc.source, exc.error, lenient=exc.lenient)
         return EXIT_INVALID

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from typing import TYPE_CHECKING, NoReturn
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from runspec.cli._output import EXIT_INVALID
 
@@ -110,14 +111,71 @@ if TYPE_CHECKING:  # pragma: no cover
     """What each command module's ``add_parser(commands)`` registers its subcommand with."""
 
 
+#: ``--deadline``'s default: the client's (``DEFAULT_DEADLINE``), how long one request may keep retrying.
+DEFAULT_DEADLINE = 300.0
+
+
+def _setting(flag: str, metavar: str, text: str) -> Any:
+    """A field of ``Settings`` that is a workspace setting of the client, given on the command line as ``flag``."""
+    return field(default=None, metadata={"setting": flag, "metavar": metavar, "help": text})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """
+    The options every command that talks to a workspace shares, parsed once (``Settings.parse``) and
+    handed to the command beside its own arguments.
+
+    ``host`` and ``profile`` are workspace settings of the client (``WORKSPACE_SETTINGS``, the parameters
+    of ``Workspace.resolve()``), given here with the flag in their ``setting`` metadata; ``resolve`` passes
+    exactly those on. ``deadline`` (``--deadline``), ``timeout`` and ``poll_interval`` (``--timeout``,
+    ``--poll-interval``) are per-call settings; ``verbose`` (``-v``) shows each retry. A command without
+    one of these options gets its default.
+    """
+
+    host: str | None = _setting("--host", "URL", "workspace URL, e.g. https://adb-123.4.azuredatabricks.net")
+    profile: str | None = _setting("--profile", "NAME", "profile of ~/.databrickscfg (DATABRICKS_CONFIG_FILE)")
+    verbose: bool = False
+    deadline: float = DEFAULT_DEADLINE
+    timeout: float | None = None
+    poll_interval: float | None = None
+
+    @classmethod
+    def parse(cls, args: argparse.Namespace) -> Settings:
+        """The settings in ``args`` (the parsed command line); each one the command lacks at its default."""
+        given: dict[str, Any] = {f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)}
+        return cls(**given)
+
+    def workspace(self) -> dict[str, Any]:
+        """The workspace settings given (``host=``, ``profile=``), by their names in ``Workspace.resolve()``."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if "setting" in f.metadata}
+
+    def words(self) -> list[str]:
+        """The ``--host`` / ``--profile`` options a printed command needs to reach the same workspace."""
+        words: list[str] = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if "setting" in f.metadata and value:
+                words += [f.metadata["setting"], value]
+        return words
+
+
+def setting_flags() -> dict[str, str]:
+    """Each workspace setting the command takes (``host``), and its flag (``--host``)."""
+    return {f.name: f.metadata["setting"] for f in fields(Settings) if "setting" in f.metadata}
+
+
 def workspace_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         "workspace",
         "Host and credentials come from --host / --profile, else DATABRICKS_HOST and DATABRICKS_TOKEN "
         "(or DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET), else ~/.databrickscfg.",
     )
-    group.add_argument("--host", metavar="URL", help="workspace URL, e.g. https://adb-123.4.azuredatabricks.net")
-    group.add_argument("--profile", metavar="NAME", help="profile of ~/.databrickscfg (DATABRICKS_CONFIG_FILE)")
+    for f in fields(Settings):
+        if "setting" in f.metadata:
+            group.add_argument(
+                f.metadata["setting"], dest=f.name, metavar=f.metadata["metavar"], help=f.metadata["help"]
+            )
     group.add_argument(
         "-v",
         "--verbose",
@@ -154,7 +212,7 @@ def deadline_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--deadline",
         type=positive,
-        default=300.0,
+        default=DEFAULT_DEADLINE,
         metavar="S",
         help="how long one request may keep retrying network errors, 429 and 5xx (default 300 s)",
     )

@@ -4,7 +4,6 @@ The end of following a run, as text or as the ``--json`` object: final picture, 
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -15,6 +14,7 @@ from runspec.cli._follow import Outcome, follow
 from runspec.cli._output import clip, echo, elapsed, error, note, use_color
 
 if TYPE_CHECKING:  # pragma: no cover - the client layer is imported only by the commands that use it
+    from runspec.cli._options import Settings
     from runspec.client import OutputView, RunHandle, RunView, TaskView
     from runspec.spec import RunSpec
 
@@ -161,7 +161,7 @@ def print_next_steps(outcome: Outcome) -> None:
 
 
 def follow_by_id(
-    handle: RunHandle, args: argparse.Namespace, workspace: Sequence[str], extra: Mapping[str, Any] | None = None
+    handle: RunHandle, settings: Settings, *, as_json: bool, extra: Mapping[str, Any] | None = None
 ) -> int:
     """
     Follow a run known by id to its end (``runspec wait``, ``runspec repair --wait``), then print the end
@@ -171,13 +171,13 @@ def follow_by_id(
         handle,
         keys=(),
         wait=True,
-        timeout=args.timeout,
-        poll_interval=args.poll_interval,
-        progress=sys.stderr if args.json else sys.stdout,
+        timeout=settings.timeout,
+        poll_interval=settings.poll_interval,
+        progress=sys.stderr if as_json else sys.stdout,
         start=time.monotonic(),
-        workspace=workspace,
+        workspace=settings.words(),
     )
-    if args.json:
+    if as_json:
         print_json_result(outcome, extra)
     else:
         report(outcome, None, sys.stdout)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from runspec.cli._options import FORMATTER, deadline_option, json_option, workspace_options
+from runspec.cli._options import FORMATTER, Settings, deadline_option, json_option, workspace_options
 from runspec.cli._output import EXIT_FAILED, EXIT_OK
 from runspec.cli._workspace import resolve
 
@@ -45,11 +45,11 @@ def add_run_parser(
     return parser
 
 
-def attach(args: argparse.Namespace) -> RunHandle:
-    """A handle on ``args.run_id`` in the workspace the options name (``ConfigError`` when none is usable)."""
+def attach(run_id: int, settings: Settings) -> RunHandle:
+    """A handle on ``run_id`` in the workspace the settings name (``ConfigError`` when none is usable)."""
     from runspec.client import RunHandle
 
-    return RunHandle.attach(args.run_id, workspace=resolve(args.host, args.profile), deadline=args.deadline)
+    return RunHandle.attach(run_id, workspace=resolve(settings), deadline=settings.deadline)
 
 
 def status_of(run: RunView) -> str:

@@ -17,6 +17,7 @@ import json
 import re
 from typing import TYPE_CHECKING
 
+from runspec.cli._options import Settings, setting_flags
 from runspec.cli._output import (
     EXIT_INVALID,
     EXIT_SUBMIT_ERROR,
@@ -33,18 +34,24 @@ if TYPE_CHECKING:  # pragma: no cover - the client layer is imported only when a
 __all__ = ["CLI_NAMES", "config_line", "report_workspace_error", "resolve", "shell_words"]
 
 #: How the resolver's messages name the command's options (and the command line as a place to look).
-CLI_NAMES = {"host": "--host", "profile": "--profile", "arguments": "the command line (--host)"}
+CLI_NAMES = {**setting_flags(), "arguments": "the command line (--host)"}
 
 # What the client suggests for a failed TLS handshake names Python arguments; a shell user sets this instead.
 _PYTHON_TLS_ADVICE = "pass session= a requests.Session whose verify= is the CA bundle"
 _SHELL_TLS_ADVICE = "set REQUESTS_CA_BUNDLE to the CA bundle file"
 
 
-def resolve(host: str | None, profile: str | None, token: str | None = None) -> Workspace:
-    """Host and credentials from ``--host`` / ``--profile``, else the environment, else ``~/.databrickscfg``."""
+def resolve(settings: Settings, token: str | None = None, *, host: str | None = None) -> Workspace:
+    """
+    Host and credentials from ``--host`` / ``--profile``, else the environment, else ``~/.databrickscfg``
+    (``token`` and ``host``: what the command itself supplies, such as a placeholder or a local emulator).
+    """
     from runspec.client import Workspace
 
-    return Workspace.resolve(host, token, profile=profile, names=CLI_NAMES, environ=environ())
+    given = settings.workspace()
+    if host is not None:
+        given["host"] = host
+    return Workspace.resolve(token=token, **given, names=CLI_NAMES, environ=environ())
 
 
 def config_line(exc: BaseException) -> str:

@@ -6,19 +6,19 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
-from runspec.cli._follow import command, workspace_words
+from runspec.cli._follow import command
 from runspec.cli._output import EXIT_OK, echo
 from runspec.cli._runs import add_run_parser, attach
 from runspec.cli._workspace import report_workspace_error
 from runspec.errors import RunspecError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from runspec.cli._options import Commands
+    from runspec.cli._options import Commands, Settings
 
 
-def cmd_cancel(args: argparse.Namespace) -> int:
+def cmd_cancel(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        with attach(args) as handle:
+        with attach(args.run_id, settings) as handle:
             run = handle.get()
             if not run.state.finished:
                 handle.cancel()
@@ -30,7 +30,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
         message = f"run {handle.run_id} had already finished ({run.state.label}); nothing to cancel"
     else:
         result["cancel"] = "requested"
-        follow_it = command(["wait", str(handle.run_id)], workspace_words(args.host, args.profile))
+        follow_it = command(["wait", str(handle.run_id)], settings.words())
         message = (
             f"asked the workspace to cancel run {handle.run_id} (it was {run.state.label}); "
             f"it stops shortly, and {follow_it} follows it to its end"

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runspec.cli._loading import InvalidSpec, Stdin, load_builder_or_exit
-from runspec.cli._options import FORMATTER, SPEC_HELP
+from runspec.cli._options import FORMATTER, SPEC_HELP, Settings
 from runspec.cli._output import EXIT_OK, CliError, echo, report_warnings
 from runspec.errors import SpecError
 from runspec.spec import RunSpec
@@ -102,7 +102,7 @@ def _write(text: str, output: str | None) -> None:
         raise CliError(f"cannot write {output}: {exc.strerror or exc}") from None
 
 
-def cmd_convert(args: argparse.Namespace) -> int:
+def cmd_convert(args: argparse.Namespace, settings: Settings) -> int:
     if args.to == "run":
         spec = load_job(args.file, job=args.job, run_name=args.name, parameters=args.param)
         report_warnings(spec)

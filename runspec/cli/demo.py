@@ -6,7 +6,7 @@ import argparse
 import inspect
 from typing import TYPE_CHECKING, Any
 
-from runspec.cli._options import FORMATTER, positive
+from runspec.cli._options import FORMATTER, Settings, positive
 from runspec.cli._output import EXIT_OK, echo
 from runspec.cli.submit import submit_and_follow
 from runspec.run import Run
@@ -81,7 +81,7 @@ def script_demo(emulator: Any) -> None:
     emulator.script("publish_region", publish)
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     if args.code:
         # A program that runs as pasted: the import the function needs, the function, and a call.
         echo("from runspec import Run\n\n")
@@ -103,14 +103,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         echo("")
         code = submit_and_follow(
             spec,
-            host=emu.url,
+            Settings(host=emu.url, deadline=30.0, poll_interval=0.2),
             token=token,
-            profile=None,
             idempotency_token=None,
-            deadline=30.0,
             wait=True,
-            timeout=None,
-            poll_interval=0.2,
             as_json=False,
             picture=False,
         )

@@ -7,7 +7,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from runspec.cli._local import local_code, mapping_options
-from runspec.cli._options import FORMATTER, count, port, positive, rate, whole
+from runspec.cli._options import FORMATTER, Settings, count, port, positive, rate, whole
 from runspec.cli._output import EXIT_INVALID, EXIT_OK, EXIT_SUBMIT_ERROR, CliError, echo, environ
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from runspec.testing import Limits
 
 
-def cmd_emulator(args: argparse.Namespace) -> int:
+def cmd_emulator(args: argparse.Namespace, settings: Settings) -> int:
     from runspec.testing import Emulator, Limits, load_outcomes
 
     scripts = None

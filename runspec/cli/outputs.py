@@ -15,12 +15,12 @@ from runspec.cli._workspace import report_workspace_error
 from runspec.errors import RunspecError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from runspec.cli._options import Commands
+    from runspec.cli._options import Commands, Settings
 
 
-def cmd_outputs(args: argparse.Namespace) -> int:
+def cmd_outputs(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        with attach(args) as handle:
+        with attach(args.run_id, settings) as handle:
             run = handle.get()
             outputs = handle.outputs()
     except RunspecError as exc:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runspec.cli._loading import InvalidSpec, Stdin, load_builder_or_exit
-from runspec.cli._options import FORMATTER, SPEC_HELP, lenient_option, nonempty_token, workspace_options
+from runspec.cli._options import FORMATTER, SPEC_HELP, Settings, lenient_option, nonempty_token, workspace_options
 from runspec.cli._output import EXIT_INVALID, EXIT_OK, echo, note, report_invalid, report_warnings, use_color
 from runspec.cli._workspace import config_line, resolve
 from runspec.spec import RunSpec
@@ -22,26 +22,26 @@ PLACEHOLDER_HOST = "https://your-workspace.cloud.databricks.com"
 _PLACEHOLDER_TOKEN = "placeholder-token"
 
 
-def _prepare(spec: RunSpec, args: argparse.Namespace) -> PreparedRequest:
+def _prepare(spec: RunSpec, args: argparse.Namespace, settings: Settings) -> PreparedRequest:
     """The request ``submit`` would send; with placeholders (and a note) when no workspace is configured."""
     from runspec.client import prepare
     from runspec.errors import ConfigError, HostError
 
     try:
-        workspace = resolve(args.host, args.profile)
+        workspace = resolve(settings)
     except HostError:
         raise  # a host that is set but wrong: say so, never draw a placeholder instead
     except ConfigError as reason:
         try:
             # Credentials missing: keep the configured host, use a placeholder token (it is masked anyway).
-            workspace = resolve(args.host, args.profile, token=_PLACEHOLDER_TOKEN)
+            workspace = resolve(settings, _PLACEHOLDER_TOKEN)
             what = "the Authorization header holds a placeholder token"
         except HostError:
             raise
         except ConfigError:
-            if args.host:
+            if settings.host:
                 raise
-            workspace = resolve(PLACEHOLDER_HOST, args.profile, token=_PLACEHOLDER_TOKEN)
+            workspace = resolve(settings, _PLACEHOLDER_TOKEN, host=PLACEHOLDER_HOST)
             what = f"the URL uses the placeholder host {PLACEHOLDER_HOST} and a placeholder token"
         note(f"note: {config_line(reason)}")
         note(f"note: showing the request anyway: {what}")
@@ -75,7 +75,7 @@ def _draw_invalid(args: argparse.Namespace, stdin: Stdin, invalid: InvalidSpec) 
     return EXIT_INVALID
 
 
-def cmd_render(args: argparse.Namespace) -> int:
+def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
     stdin = Stdin(sys.stdin)
     try:
         spec, builder = load_builder_or_exit(args.spec, strict=not args.lenient, stdin=stdin)
@@ -86,7 +86,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     # A builder names its clusters (Run.cluster()); a body's pictures title them from the cluster itself.
     drawn: Any = builder if builder is not None else spec
     if args.request:
-        prepared = _prepare(spec, args)
+        prepared = _prepare(spec, args, settings)
         if args.json:
             echo(json.dumps(prepared.redacted(), indent=2, ensure_ascii=False))
         else:

@@ -7,8 +7,8 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from runspec.cli._follow import command, workspace_words
-from runspec.cli._options import follow_options
+from runspec.cli._follow import command
+from runspec.cli._options import Settings, follow_options
 from runspec.cli._output import EXIT_INVALID, EXIT_OK, echo, error, error_object
 from runspec.cli._report import follow_by_id
 from runspec.cli._runs import add_run_parser, attach
@@ -25,13 +25,13 @@ def _what(tasks: list[str] | None, dependents: bool) -> str:
     return named + (" and the tasks that depend on them" if dependents else "")
 
 
-def cmd_repair(args: argparse.Namespace) -> int:
+def cmd_repair(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        handle = attach(args)
+        handle = attach(args.run_id, settings)
     except RunspecError as exc:
         return report_workspace_error(exc, as_json=args.json)
     progress = sys.stderr if args.json else sys.stdout
-    workspace = workspace_words(args.host, args.profile)
+    workspace = settings.words()
     dependents = not args.no_dependents
     with handle, signals_as_interrupts():
         try:
@@ -71,7 +71,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
                 echo(f"  follow it:  {follow_it}", file=progress)
             return EXIT_OK
         echo(f"waiting for run {handle.run_id} to finish (Ctrl-C cancels the run)", file=progress)
-        return follow_by_id(handle, args, workspace, {"repair_id": repair_id})
+        return follow_by_id(handle, settings, as_json=args.json, extra={"repair_id": repair_id})
 
 
 def add_parser(commands: Commands) -> None:

@@ -6,9 +6,10 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from runspec.cli._follow import follow, workspace_words
+from runspec.cli._follow import follow
 from runspec.cli._loading import InvalidSpec, load_or_exit
 from runspec.cli._local import local_code, mapping_options
 from runspec.cli._options import (
@@ -40,29 +41,26 @@ from runspec.errors import RunspecError, SpecError, SubmitInterrupted
 from runspec.spec import RunSpec
 
 if TYPE_CHECKING:  # pragma: no cover
-    from runspec.cli._options import Commands
+    from runspec.cli._options import Commands, Settings
     from runspec.client import RunHandle
 
 
 @signals_as_interrupts()
 def submit_and_follow(
     spec: RunSpec,
+    settings: Settings,
     *,
-    host: str | None,
-    token: str | None,
-    profile: str | None,
+    token: str | None = None,
     idempotency_token: str | None,
-    deadline: float,
     key: str | None = None,
     attempt: int | None = None,
     wait: bool,
-    timeout: float | None,
-    poll_interval: float | None,
     as_json: bool,
     picture: bool = True,
 ) -> int:
     """
-    Submit ``spec``, print what happened (text or one JSON object), return the exit code.
+    Submit ``spec`` to the workspace ``settings`` name (``token``: the command's own credentials, for
+    a local emulator), print what happened (text or one JSON object), return the exit code.
 
     SIGTERM and SIGHUP count as Ctrl-C throughout: while submitting they stop with the token to
     resubmit with; while waiting they cancel the run (``follow``).
@@ -77,7 +75,8 @@ def submit_and_follow(
     chosen = key_token(key, attempt) if key is not None else (idempotency_token or spec.idempotency_token or "")
     start = time.monotonic()
     try:
-        workspace = resolve(host, profile, token)
+        workspace = resolve(settings, token)
+        deadline = settings.deadline
         if key is not None:
             request = prepare(spec, workspace=workspace, key=key, attempt=attempt, deadline=deadline)
         else:
@@ -115,16 +114,16 @@ def submit_and_follow(
     with handle:
         echo(_submitted_line(handle, key), file=progress)
         if wait:
-            echo(f"waiting for it to finish (Ctrl-C cancels the run){_timeout_note(timeout)}", file=progress)
+            echo(f"waiting for it to finish (Ctrl-C cancels the run){_timeout_note(settings.timeout)}", file=progress)
         outcome = follow(
             handle,
             keys=spec.task_keys,
             wait=wait,
-            timeout=timeout,
-            poll_interval=poll_interval,
+            timeout=settings.timeout,
+            poll_interval=settings.poll_interval,
             progress=progress,
             start=start,
-            workspace=workspace_words(host, profile),
+            workspace=settings.words(),
         )
         if not wait and outcome.run is not None and outcome.run.run_page_url and not as_json:
             echo(f"  {outcome.run.run_page_url}", file=progress)
@@ -152,7 +151,7 @@ def _timeout_note(timeout: float | None) -> str:
     return f"; giving up waiting after {elapsed(timeout)}" if timeout is not None else ""
 
 
-def cmd_submit(args: argparse.Namespace) -> int:
+def cmd_submit(args: argparse.Namespace, settings: Settings) -> int:
     if args.attempt is not None and args.key is None:
         raise CliError("--attempt needs --key: it numbers the runs made under one key")
     if args.key is not None and args.idempotency_token is not None:
@@ -173,47 +172,39 @@ def cmd_submit(args: argparse.Namespace) -> int:
         raise
     report_warnings(spec)
     if args.local is not None:
-        return _submit_locally(spec, args)
+        return _submit_locally(spec, args, settings)
     if args.path or args.secrets:
         raise CliError("--path and --secrets map the run's code: use them with --local")
     return submit_and_follow(
         spec,
-        host=args.host,
-        token=None,
-        profile=args.profile,
+        settings,
         idempotency_token=args.idempotency_token,
-        deadline=args.deadline,
         key=args.key,
         attempt=args.attempt,
         wait=args.wait,
-        timeout=args.timeout,
-        poll_interval=args.poll_interval,
         as_json=args.json,
     )
 
 
-def _submit_locally(spec: RunSpec, args: argparse.Namespace) -> int:
+def _submit_locally(spec: RunSpec, args: argparse.Namespace, settings: Settings) -> int:
     """``--local``: the run in an emulator in this process that runs the code under ROOT, followed to its end."""
     from runspec.testing import Emulator
 
-    if args.host is not None or args.profile is not None:
+    if settings.host is not None or settings.profile is not None:
         raise CliError("--local runs the run on this machine: leave out --host and --profile")
     code = local_code(args.local, args.path, args.secrets)
     progress = sys.stderr if args.json else sys.stdout
     with Emulator(code=code) as emulator:
         echo(f"running locally: the code under {code.folder}, in an emulator at {emulator.url}", file=progress)
+        local = replace(settings, host=emulator.url, poll_interval=settings.poll_interval or _LOCAL_POLL)
         return submit_and_follow(
             spec,
-            host=emulator.url,
+            local,
             token=emulator.token,
-            profile=None,
             idempotency_token=args.idempotency_token,
-            deadline=args.deadline,
             key=args.key,
             attempt=args.attempt,
             wait=True,
-            timeout=args.timeout,
-            poll_interval=args.poll_interval or _LOCAL_POLL,
             as_json=args.json,
         )
 

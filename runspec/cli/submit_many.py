@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from runspec.cli._options import FORMATTER, json_option, rate, whole, workspace_options
+from runspec.cli._options import FORMATTER, Settings, json_option, rate, whole, workspace_options
 from runspec.cli._output import (
     EXIT_FAILED,
     EXIT_INVALID,
@@ -173,13 +173,13 @@ def _exit_code(batch: Batch, waited: bool) -> int:
 
 
 @signals_as_interrupts()
-def _run(args: argparse.Namespace, items: list[tuple[str, dict[str, Any]]]) -> int:
+def _run(args: argparse.Namespace, settings: Settings, items: list[tuple[str, dict[str, Any]]]) -> int:
     out = sys.stdout
     line = _ProgressLine(sys.stderr)
     start = time.monotonic()
     batch: Batch | None = None
     try:
-        workspace = resolve(args.host, args.profile)
+        workspace = resolve(settings)
         batch = workspace.submit_many(
             items,
             max_active_tasks=args.max_active_tasks,
@@ -220,13 +220,13 @@ def _report(batch: Batch, args: argparse.Namespace, out: TextIO, seconds: float)
         _summary(batch, out, seconds)
 
 
-def cmd_submit_many(args: argparse.Namespace) -> int:
+def cmd_submit_many(args: argparse.Namespace, settings: Settings) -> int:
     try:
         items = read_items(args.source, args.key_prefix)
     except SpecError as exc:
         report_invalid(args.source, exc)
         return EXIT_INVALID
-    return _run(args, items)
+    return _run(args, settings, items)
 
 
 def add_parser(commands: Commands) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from runspec.cli._loading import Stdin, load
-from runspec.cli._options import FORMATTER, SPEC_HELP, lenient_option
+from runspec.cli._options import FORMATTER, SPEC_HELP, Settings, lenient_option
 from runspec.cli._output import EXIT_INVALID, EXIT_OK, CliError, echo, for_shell, plural, problem_lines
 from runspec.errors import Problem, SpecError
 from runspec.spec import RunSpec
@@ -51,7 +51,7 @@ def _check_one(source: str, stdin: Stdin, strict: bool) -> _Checked:
     return _Checked(source, spec=spec, warnings=spec.warnings)
 
 
-def cmd_validate(args: argparse.Namespace) -> int:
+def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
     stdin = Stdin(sys.stdin)
     results = [_check_one(source, stdin, not args.lenient) for source in args.specs]
     valid = all(r.valid for r in results)

@@ -6,8 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from runspec.cli._follow import workspace_words
-from runspec.cli._options import follow_options
+from runspec.cli._options import Settings, follow_options
 from runspec.cli._output import echo
 from runspec.cli._report import follow_by_id
 from runspec.cli._runs import add_run_parser, attach
@@ -19,16 +18,16 @@ if TYPE_CHECKING:  # pragma: no cover
     from runspec.cli._options import Commands
 
 
-def cmd_wait(args: argparse.Namespace) -> int:
+def cmd_wait(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        handle = attach(args)
+        handle = attach(args.run_id, settings)
     except RunspecError as exc:
         return report_workspace_error(exc, as_json=args.json)
     progress = sys.stderr if args.json else sys.stdout
     with handle, signals_as_interrupts():
-        limit = f"; giving up waiting after {args.timeout:g}s" if args.timeout is not None else ""
+        limit = f"; giving up waiting after {settings.timeout:g}s" if settings.timeout is not None else ""
         echo(f"waiting for run {handle.run_id} to finish (Ctrl-C cancels the run){limit}", file=progress)
-        return follow_by_id(handle, args, workspace_words(args.host, args.profile))
+        return follow_by_id(handle, settings, as_json=args.json)
 
 
 def add_parser(commands: Commands) -> None:

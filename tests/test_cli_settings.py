@@ -1,0 +1,86 @@
+"""
+The ``runspec`` command's shared options (``--host``, ``--profile``, ``-v``, ``--deadline``, ``--timeout``,
+``--poll-interval``) are parsed once into one typed, frozen ``Settings`` value that every command receives.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import inspect
+from pathlib import Path
+
+import pytest
+
+import runspec.cli
+from runspec import Workspace
+from runspec.cli._main import build_parser
+from runspec.cli._options import Settings
+from runspec.client.auth import WORKSPACE_SETTINGS
+from runspec.client.transport import DEFAULT_DEADLINE
+from tests.support import FakeWorkspace, run_cli, run_json
+
+TOKEN = "settings-test-token-51b0"
+COMMANDS_WITH_A_WORKSPACE = (
+    ["status", "7"],
+    ["wait", "7"],
+    ["cancel", "7"],
+    ["outputs", "7"],
+    ["repair", "7"],
+    ["submit", "body.json"],
+    ["submit-many", "runs.jsonl"],
+    ["render", "body.json", "--request"],
+)
+
+
+@pytest.mark.parametrize("words", COMMANDS_WITH_A_WORKSPACE, ids=lambda words: words[0])
+def test_every_command_gets_its_workspace_options_as_one_frozen_settings_value(words: list[str]) -> None:
+    args = build_parser().parse_args([*words, "--host", "https://adb-1.azuredatabricks.net", "--profile", "dev", "-v"])
+    settings = Settings.parse(args)
+    assert (settings.host, settings.profile, settings.verbose) == ("https://adb-1.azuredatabricks.net", "dev", True)
+    assert settings.workspace() == {"host": "https://adb-1.azuredatabricks.net", "profile": "dev"}
+    assert settings.words() == ["--host", "https://adb-1.azuredatabricks.net", "--profile", "dev"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.host = "https://elsewhere.example.com"  # type: ignore[misc]
+
+
+def test_the_per_call_settings_are_typed_and_default_as_the_client_does() -> None:
+    args = build_parser().parse_args(["wait", "7", "--deadline", "12", "--timeout", "30", "--poll-interval", "2"])
+    assert Settings.parse(args) == Settings(deadline=12.0, timeout=30.0, poll_interval=2.0)
+    # A command without the option (status has no --timeout) gets the default; --deadline's is the client's.
+    assert Settings.parse(build_parser().parse_args(["status", "7"])) == Settings()
+    assert Settings().deadline == DEFAULT_DEADLINE
+    assert Settings.parse(build_parser().parse_args(["validate", "body.json"])) == Settings()
+
+
+def test_the_workspace_settings_of_the_command_are_the_clients_own() -> None:
+    """Each workspace option is a setting of ``Workspace.resolve()`` by the same name (declared once there)."""
+    resolve = inspect.signature(Workspace.resolve).parameters
+    named = Settings().workspace()
+    assert set(named) == {"host", "profile"}
+    for name in named:
+        assert name in WORKSPACE_SETTINGS
+        assert resolve[name].default is None
+
+
+def test_no_command_reads_the_shared_options_from_the_namespace() -> None:
+    shared = {field.name for field in dataclasses.fields(Settings)}
+    found = []
+    for path in sorted(Path(runspec.cli.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "args":
+                if node.attr in shared:
+                    found.append(f"{path.name}:{node.lineno} args.{node.attr}")
+            elif isinstance(node, ast.Call) and len(node.args) > 1 and ast.unparse(node.args[0]) == "args":
+                name = node.args[1]
+                if isinstance(name, ast.Constant) and name.value in shared:
+                    found.append(f"{path.name}:{node.lineno} {ast.unparse(node)}")
+    assert found == []
+
+
+def test_the_host_given_reaches_the_workspace_and_the_commands_printed_next(ws: FakeWorkspace, tmp_path: Path) -> None:
+    ws.runs[7] = run_json(7, "RUNNING")
+    result = run_cli(["cancel", "7", "--host", ws.url], env={"DATABRICKS_TOKEN": TOKEN}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"runspec wait 7 --host {ws.url}" in result.stdout
+    assert [call.json for call in ws.calls("runs/cancel")] == [{"run_id": 7}]
