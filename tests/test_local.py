@@ -6,6 +6,7 @@ import importlib.util
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -201,9 +202,15 @@ def test_missing_files_sql_cells_scripts_and_other_task_types(tmp_path: Path, ca
 
 
 def test_submit_local_runs_the_example_and_exits_as_a_real_run() -> None:
+    """The command the example's docstring gives, run as written from the example's folder."""
+    import examples.local_etl.pipeline as pipeline
+
+    documented = [line.strip() for line in (pipeline.__doc__ or "").splitlines() if "runspec submit" in line]
+    assert documented, "the example's docstring says how to run it"
+    command = shlex.split(documented[0].split("(from this folder)")[0])
+    assert command[:2] == ["runspec", "submit"], documented[0]
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATABRICKS_")}
-    args = ["submit", "pipeline:run", "--local", "--path", "/Workspace/Shared/orders=src", "--wait"]
-    result = run_cli(args, env=env, cwd=EXAMPLE)
+    result = run_cli(command[1:], env=env, cwd=EXAMPLE)
     assert result.returncode == 1, result.stdout + result.stderr  # the audit task fails, so the run does
     assert "running locally: the code under" in result.stdout
     assert re.search(r"excluded\s+quiet_day", result.stdout)

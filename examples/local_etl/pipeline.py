@@ -2,7 +2,10 @@
 The example run: a notebook sets task values, a condition branches on one, a for_each runs a Python
 file per region the notebook found, a report reads a task value as its parameter, an audit fails.
 
-    runspec submit pipeline:run --local --wait        (from this folder)
+    runspec submit pipeline:run --local --path /Workspace/Shared/orders=src --wait        (from this folder)
+
+``--path`` maps the workspace folder the tasks name (/Workspace/Shared/orders) to ``src/`` here. The
+audit fails on purpose: the command shows its traceback and exits 1.
 """
 
 from runspec import ConditionTask, ForEachTask, NotebookTask, Run, SparkPythonTask, Task, TaskDependency
