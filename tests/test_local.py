@@ -179,20 +179,34 @@ def test_missing_files_sql_cells_scripts_and_other_task_types(tmp_path: Path, ca
                 "existing_cluster_id": "c",
             },
             {"task_key": "query", "notebook_task": {"notebook_path": "/etl/query"}, "existing_cluster_id": "c"},
+            {
+                "task_key": "mapped",
+                "spark_python_task": {"python_file": "/Repos/lib/job.py"},
+                "existing_cluster_id": "c",
+            },
             {"task_key": "scripted", "notebook_task": {"notebook_path": "/nowhere"}, "existing_cluster_id": "c"},
             {"task_key": "sql", "sql_task": {"warehouse_id": "w", "query": {"query_id": "q"}}},
         ],
     }
-    with Emulator(code=LocalCode(tmp_path)) as emulator:
+    with Emulator(code=LocalCode(tmp_path, paths={"/Repos/lib": "lib"})) as emulator:
         emulator.script("scripted", Outcome.success(result="from the script"))
         run_id = call(emulator, "POST", "runs/submit", body)["run_id"]
         assert emulator.wait(run_id, timeout=30) is not None
-        states = {key: task_of(emulator, run_id, key)["state"] for key in ("missing", "query", "scripted", "sql")}
+        keys = ("missing", "mapped", "query", "scripted", "sql")
+        states = {key: task_of(emulator, run_id, key)["state"] for key in keys}
         scripted = call(emulator, "GET", "runs/get-output", {"run_id": task_of(emulator, run_id, "scripted")["run_id"]})
     message = states["missing"]["state_message"]
     assert states["missing"]["result_state"] == "FAILED"
+    # The mapping to add comes first, then every file looked for: a one-line summary keeps the advice.
+    assert message.startswith(
+        "Task missing: no local file for the notebook /Repos/etl/ingest: map its folder with --path /Repos/etl=DIR"
+    )
+    assert message.index("LocalCode(paths={'/Repos/etl': 'DIR'})") < message.index(str(tmp_path / "Repos"))
     assert str(tmp_path / "Repos" / "etl" / "ingest.py") in message
-    assert "--path /Repos/etl=DIR" in message
+    assert states["mapped"]["state_message"] == (
+        "Task mapped: no local file for the Python file /Repos/lib/job.py: the prefix /Repos/lib maps it: "
+        f"change that mapping (--path /Repos/lib=DIR) or put the file at {tmp_path / 'lib' / 'job.py'}"
+    )
     assert states["query"]["result_state"] == "FAILED"
     assert "query.py, cell 2 is a %sql cell" in states["query"]["state_message"]
     assert states["scripted"]["result_state"] == "SUCCESS"
@@ -217,6 +231,21 @@ def test_submit_local_runs_the_example_and_exits_as_a_real_run() -> None:
     assert re.search(r"succeeded\s+transform .* 3/3 iterations done", result.stdout)
     assert 'src/audit.py", line 6, in check' in result.stdout
     assert "ValueError: 535 orders is more than the audit allows" in result.stdout
+
+
+def test_a_missing_file_keeps_the_mapping_to_add_in_every_line_the_command_prints() -> None:
+    """Without --path the example's notebooks are not found: each line that names the failure says what to add."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATABRICKS_")}
+    result = run_cli(["submit", "pipeline:run", "--local", "--wait"], env=env, cwd=EXAMPLE)
+    assert result.returncode == 1, result.stdout + result.stderr
+    advice = "--path /Workspace/Shared/orders=DIR"
+    lines = result.stdout.splitlines()
+    progress = [line for line in lines if re.match(r"\s+[\d.]+s\s+ingest\s+TERMINATED", line)]
+    failed = [line for line in lines if line.startswith("  ingest: TERMINATED RESOURCE_NOT_FOUND")]
+    verdict = [line for line in result.stderr.splitlines() if line.startswith("runspec: error:")]
+    assert len(progress) == 1 and len(failed) == 1 and len(verdict) == 1, result.stdout + result.stderr
+    for line in (*progress, *failed, *verdict):
+        assert advice in line, line
 
 
 def test_code_options_need_their_root(tmp_path: Path) -> None:

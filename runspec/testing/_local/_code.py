@@ -30,14 +30,21 @@ class Located:
     prefix: str | None  # the ``paths`` prefix that mapped it, if any
 
     def hint(self) -> str:
-        """What to do when nothing was found: where it looked and the mapping that would find it."""
+        """
+        What to do when nothing was found: the mapping to add (or change) first, then every file looked
+        for, so that a client that shows only the start of the message still shows what to do.
+        """
         looked = ", ".join(str(p) for p in self.tried)
-        folder = self.path.rsplit("/", 1)[0] if "/" in self.path.strip("/") else self.path
+        where = f"one of {looked}" if len(self.tried) > 1 else looked
         if self.prefix is not None:
-            return f"looked for {looked} (mapped by the prefix {self.prefix}); put the file there or change the mapping"
+            return (
+                f"the prefix {self.prefix} maps it: change that mapping (--path {self.prefix}=DIR) "
+                f"or put the file at {where}"
+            )
+        folder = self.path.rsplit("/", 1)[0] if "/" in self.path.strip("/") else self.path
         return (
-            f"looked for {looked}; put the file there, or map the folder to yours with "
-            f"LocalCode(paths={{{folder!r}: 'DIR'}}) (runspec emulator --path {folder}=DIR)"
+            f"map its folder with --path {folder}=DIR (LocalCode(paths={{{folder!r}: 'DIR'}})), "
+            f"or put the file at {where}"
         )
 
 
