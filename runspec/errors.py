@@ -176,6 +176,12 @@ class SubmitError(RunspecError):
     a run); False when it surely did not (nothing was sent, or the workspace refused it). ``run_id``
     is the run's id when the workspace named it before the failure (a keyed submit whose run could
     not be read back, say).
+
+    ``resubmit`` is True when the way out is to submit the spec again: under a new key, or under the
+    same key (``key``, when known) with ``attempt=next_attempt`` (``None``: the next attempt, whose
+    number is not known here), as after a key whose run has another spec or was deleted, or a
+    repair the workspace refused. ``advice()`` says it in Python's words; the ``runspec`` command
+    says it in its own from these fields.
     """
 
     def __init__(
@@ -188,6 +194,9 @@ class SubmitError(RunspecError):
         attempts: int | None = None,
         run_id: int | None = None,
         may_exist: bool = False,
+        key: str | None = None,
+        next_attempt: int | None = None,
+        resubmit: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -197,6 +206,17 @@ class SubmitError(RunspecError):
         self.attempts = attempts
         self.run_id = run_id
         self.may_exist = may_exist or run_id is not None
+        self.key = key
+        self.next_attempt = next_attempt
+        self.resubmit = resubmit or next_attempt is not None
+
+    def advice(self) -> str | None:
+        """What to do instead, in Python's words, when it is to submit the spec again (``resubmit``)."""
+        if not self.resubmit:
+            return None
+        if self.next_attempt is not None:
+            return f"use a new key, or attempt={self.next_attempt}"
+        return "resubmit instead, with a new attempt (submit(spec, key=..., attempt=N+1)) or a new key"
 
     def __str__(self) -> str:
         text = self.message
@@ -228,6 +248,7 @@ class WorkspaceUnreachable(TransportError):
         host: str,
         host_source: str | None = None,
         reason: str = "",
+        cause: str | None = None,
         method: str | None = None,
         path: str | None = None,
         attempts: int | None = None,
@@ -236,6 +257,9 @@ class WorkspaceUnreachable(TransportError):
         self.host = host
         self.host_source = host_source
         self.reason = reason
+        #: What failed, as a stable word: ``tls`` (the handshake), ``dns``, ``refused``, ``timeout``,
+        #: ``no-route``, ``connect`` (otherwise); ``None`` when the transport did not say.
+        self.cause = cause
 
 
 class KeyConflict(SubmitError):
@@ -243,15 +267,28 @@ class KeyConflict(SubmitError):
     ``submit(spec, key=...)`` reached a run the key already names, and that run was made from a
     different spec (another run name, or other task keys). No second run was started.
 
-    ``key`` is the key, ``run_id`` the run it names, ``differences`` what differs, one line each.
-    Use a new key, or ``attempt=`` to run this spec under the same key.
+    ``key`` is the key, ``run_id`` the run it names (``run_page_url`` its page, when the workspace
+    gave it), ``differences`` what differs, one line each. Use a new key, or ``attempt=next_attempt``
+    to run this spec under the same key.
     """
 
-    def __init__(self, message: str, *, key: str, run_id: int, differences: Sequence[str] = ()) -> None:
-        super().__init__(message, method="POST", path="/api/2.2/jobs/runs/submit")
-        self.key = key
-        self.run_id = run_id
+    def __init__(
+        self,
+        message: str,
+        *,
+        key: str,
+        run_id: int,
+        differences: Sequence[str] = (),
+        next_attempt: int | None = None,
+        run_page_url: str | None = None,
+    ) -> None:
+        super().__init__(
+            message, method="POST", path="/api/2.2/jobs/runs/submit", key=key, next_attempt=next_attempt, resubmit=True
+        )
+        self.key: str = key
+        self.run_id: int = run_id
         self.differences = tuple(differences)
+        self.run_page_url = run_page_url
 
 
 class ApiError(SubmitError):
@@ -262,7 +299,9 @@ class ApiError(SubmitError):
     ``message`` the workspace's text, ``details`` the parsed ``details`` list, and ``method`` / ``path``
     the request that failed (never its headers or query). Every string from the server is redacted.
     ``note`` is what runspec adds (for 401 and 403: which credentials were used and where they
-    came from, such as ``pat credentials from DATABRICKS_TOKEN``); ``str()`` shows it.
+    came from, such as ``pat credentials from DATABRICKS_TOKEN``; for a key whose run was deleted, or a
+    repair the workspace refuses, what happened), and ``advice()`` the way out; ``str()`` shows both.
+    For 401 and 403, ``host``, ``auth_type`` and ``credentials_source`` say the same as fields.
     """
 
     def __init__(
@@ -279,6 +318,9 @@ class ApiError(SubmitError):
         idempotency_token: str | None = None,
         attempts: int | None = None,
         note: str | None = None,
+        host: str | None = None,
+        auth_type: str | None = None,
+        credentials_source: str | None = None,
     ) -> None:
         super().__init__(
             message,
@@ -289,6 +331,11 @@ class ApiError(SubmitError):
         )
         #: What runspec adds to the workspace's message: for 401 and 403, where the credentials came from.
         self.note = note
+        #: For 401 and 403: the host the request went to, and the credentials sent (``pat``, ``oauth-m2m``,
+        #: ...) with where they came from (``DATABRICKS_TOKEN``, ``token in profile [dev] of ~/.databrickscfg``).
+        self.host = host
+        self.auth_type = auth_type
+        self.credentials_source = credentials_source
         self.status = status
         self.error_code = error_code
         self.details = tuple(details)
@@ -299,8 +346,11 @@ class ApiError(SubmitError):
         where = f"{self.method} {self.path} -> " if self.method and self.path else ""
         code = f" {self.error_code}" if self.error_code else ""
         text = f"{where}{self.status}{code}: {self.message}"
-        if self.note:
-            text += f" ({self.note})"
+        advice = self.advice()
+        if self.note and advice:
+            text += f" ({self.note}: {advice})"
+        elif self.note or advice:
+            text += f" ({self.note or advice})"
         if self.run_id is not None:
             text += f" (run {self.run_id} was created)"
         if self.idempotency_token:

@@ -78,14 +78,17 @@ class SendFailed(Exception):
     """
     No answer came. ``reason`` says why in words; ``sent`` is False only when the request surely
     did not reach the server (the connection could not be opened); ``retryable`` is False when
-    trying again cannot help (a failed TLS check, say).
+    trying again cannot help (a failed TLS check, say). ``cause`` says what failed to connect as a
+    stable word (``tls``, ``dns``, ``refused``, ``timeout``, ``no-route``, ``connect``), when known;
+    it becomes ``WorkspaceUnreachable.cause``.
     """
 
-    def __init__(self, reason: str, *, sent: bool, retryable: bool = True) -> None:
+    def __init__(self, reason: str, *, sent: bool, retryable: bool = True, cause: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.sent = sent
         self.retryable = retryable
+        self.cause = cause
 
 
 @runtime_checkable

@@ -8,10 +8,13 @@ import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextvars import ContextVar
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from runspec.errors import Problem, SpecError
 from runspec.spec import RunSpec
+
+if TYPE_CHECKING:  # pragma: no cover - the client's errors are only read here
+    from runspec.errors import KeyConflict, SubmitError
 
 _MAX_LINES = 20
 
@@ -175,6 +178,26 @@ def error_object(status: str, code: int, exc: BaseException, message: str | None
     }
 
 
+def resubmit_words(exc: SubmitError) -> str | None:
+    """The way out when it is to submit the spec again (``exc.resubmit``), as the command says it."""
+    if not exc.resubmit:
+        return None
+    if exc.next_attempt is not None:
+        return f"use a new key, or --attempt {exc.next_attempt}"
+    return "resubmit instead, with a new attempt (runspec submit SPEC --key KEY --attempt N+1) or a new key"
+
+
+def key_conflict_line(exc: KeyConflict) -> str:
+    """A key whose run was made from another spec, from the error's fields, as the command says it."""
+    page = f" ({exc.run_page_url})" if exc.run_page_url else ""
+    attempt = f"--attempt {exc.next_attempt}" if exc.next_attempt is not None else "--attempt N+1"
+    return (
+        f"key {exc.key!r} already names run {exc.run_id}{page}, made from a different spec: "
+        f"{'; '.join(exc.differences)}. No second run was started. Use a new key, or {attempt} to run this "
+        "spec under the same key"
+    )
+
+
 def submit_error_line(exc: BaseException, token: str | None, *, key: str | None = None) -> str:
     """
     A ``SubmitError`` as one line. When the request may have reached the workspace and ``token`` (the
@@ -184,12 +207,18 @@ def submit_error_line(exc: BaseException, token: str | None, *, key: str | None 
     from runspec.errors import ApiError, KeyConflict, SubmitError, WorkspaceUnreachable
 
     text = exc.message if isinstance(exc, SubmitError) else str(exc)
-    if isinstance(exc, ApiError):
+    if isinstance(exc, KeyConflict):
+        text = key_conflict_line(exc)
+    elif isinstance(exc, ApiError):
         where = f"{exc.method} {exc.path} -> " if exc.method and exc.path else ""
         code = f" {exc.error_code}" if exc.error_code else ""
         text = f"{where}{exc.status}{code}: {exc.message}"
-        if exc.note:  # for 401 and 403: which credentials were used, and where they came from
-            text += f" ({exc.note})"
+        if exc.credentials_source:  # 401 and 403: which credentials were used, and where they came from
+            text += f" ({exc.auth_type} credentials from {exc.credentials_source})"
+        else:
+            added = [part for part in (exc.note, resubmit_words(exc)) if part]
+            if added:
+                text += f" ({': '.join(added)})"
     run_id = exc.run_id if isinstance(exc, SubmitError) and not isinstance(exc, KeyConflict) else None
     if isinstance(exc, (WorkspaceUnreachable, KeyConflict)):
         maybe_sent = False  # nothing reached the workspace, or it answered (with the key's run)

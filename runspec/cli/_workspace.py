@@ -14,7 +14,6 @@ command's own option names, and the one line (and exit code) for each way reachi
 from __future__ import annotations
 
 import json
-import re
 from typing import TYPE_CHECKING
 
 from runspec.cli._options import Settings, setting_flags
@@ -30,15 +29,19 @@ from runspec.cli._output import (
 
 if TYPE_CHECKING:  # pragma: no cover - the client layer is imported only when a command talks to a workspace
     from runspec.client import Workspace
+    from runspec.errors import WorkspaceUnreachable
 
-__all__ = ["CLI_NAMES", "config_line", "report_workspace_error", "resolve", "shell_words"]
+__all__ = ["CLI_NAMES", "config_line", "report_workspace_error", "resolve"]
 
 #: How the resolver's messages name the command's options (and the command line as a place to look).
 CLI_NAMES = {**setting_flags(), "arguments": "the command line (--host)"}
 
-# What the client suggests for a failed TLS handshake names Python arguments; a shell user sets this instead.
-_PYTHON_TLS_ADVICE = "pass session= a requests.Session whose verify= is the CA bundle"
-_SHELL_TLS_ADVICE = "set REQUESTS_CA_BUNDLE to the CA bundle file"
+#: What failed to connect (``WorkspaceUnreachable.cause``), in the command's words where they differ from
+#: the client's: for a private CA the client names Python's ``session=``; a shell user sets a variable.
+_CAUSE_WORDS = {
+    "tls": "the TLS handshake failed (is it a plain http:// server? For a private CA, set REQUESTS_CA_BUNDLE "
+    "to the CA bundle file)",
+}
 
 
 def resolve(settings: Settings, token: str | None = None, *, host: str | None = None) -> Workspace:
@@ -59,25 +62,11 @@ def config_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
-_PYTHON_SPELLINGS = (
-    (re.compile(r"submit\(spec, key=\.\.\., attempt=N\+1\)"), "runspec submit SPEC --key KEY --attempt N+1"),
-    (re.compile(r"\battempt=(\d+|N\+1)"), r"--attempt \1"),
-)
-
-
-def shell_words(text: str) -> str:
-    """A message of the client as the command says it: ``--attempt 2`` for Python's ``attempt=2``."""
-    for pattern, shell in _PYTHON_SPELLINGS:
-        text = pattern.sub(shell, text)
-    return text
-
-
-def _unreachable_line(exc: BaseException, *, submitting: bool) -> str:
-    host = getattr(exc, "host", "the workspace")
-    source = getattr(exc, "host_source", None)
-    reason = str(getattr(exc, "reason", "") or "the connection could not be opened")
-    reason = reason.replace(_PYTHON_TLS_ADVICE, _SHELL_TLS_ADVICE)
-    where = f" (host from {source})" if source else ""
+def _unreachable_line(exc: WorkspaceUnreachable, *, submitting: bool) -> str:
+    """The line for a workspace no connection could be made to, from the error's fields."""
+    reason = _CAUSE_WORDS.get(exc.cause or "") or exc.reason or "the connection could not be opened"
+    host = exc.host or "the workspace"
+    where = f" (host from {exc.host_source})" if exc.host_source else ""
     outcome = "nothing reached the workspace, so no run was created" if submitting else "nothing reached it"
     return " ".join(f"cannot connect to {host}{where}: {reason}; {outcome}. Check the host".split())
 
@@ -103,7 +92,6 @@ def report_workspace_error(
     else:
         sent = exc.idempotency_token if isinstance(exc, SubmitError) and exc.idempotency_token else token
         line, json_line = submit_error_line(exc, sent, key=key), submit_error_line(exc, None)
-        line, json_line = shell_words(line), shell_words(json_line)
     if as_json:
         status = "invalid" if code == EXIT_INVALID else "error"
         echo(json.dumps(error_object(status, code, exc, json_line), indent=2))

@@ -27,28 +27,30 @@ def _causes(exc: BaseException) -> list[BaseException]:
     return found
 
 
-def connect_failure(exc: requests.RequestException) -> str | None:
+def connect_failure(exc: requests.RequestException) -> tuple[str, str] | None:
     """
-    What went wrong, in words, when a connection could not be opened at all (so nothing was
-    sent); ``None`` when the request may have reached the server.
+    What went wrong when a connection could not be opened at all (so nothing was sent): a stable
+    word (``tls``, ``dns``, ``refused``, ``timeout``, ``no-route``, ``connect``; ``SendFailed.cause``)
+    and the same in words. ``None`` when the request may have reached the server.
     """
     chain = _causes(exc)
     names = {type(c).__name__ for c in chain}
     if isinstance(exc, requests.exceptions.SSLError):
         return (
+            "tls",
             "the TLS handshake failed (is it a plain http:// server? For a private CA, pass session= "
-            "a requests.Session whose verify= is the CA bundle)"
+            "a requests.Session whose verify= is the CA bundle)",
         )
     if "NameResolutionError" in names or any(isinstance(c, socket.gaierror) for c in chain):
-        return "the host name does not resolve (DNS)"
+        return "dns", "the host name does not resolve (DNS)"
     if any(isinstance(c, ConnectionRefusedError) for c in chain):
-        return "the connection was refused (nothing listens on that port)"
+        return "refused", "the connection was refused (nothing listens on that port)"
     if isinstance(exc, requests.ConnectTimeout):
-        return "connecting timed out (no route to the host, or a firewall drops the connection)"
+        return "timeout", "connecting timed out (no route to the host, or a firewall drops the connection)"
     if any(isinstance(c, OSError) and c.errno in (101, 113, 65, 51) for c in chain):
-        return "there is no route to the host"
+        return "no-route", "there is no route to the host"
     if "NewConnectionError" in names:
-        return "the connection could not be opened"
+        return "connect", "the connection could not be opened"
     return None
 
 

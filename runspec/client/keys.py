@@ -114,6 +114,8 @@ def check_key_run(key: str, attempt: int | None, body: Mapping[str, Any], run: M
         key=key,
         run_id=run_id,
         differences=differences,
+        next_attempt=next_attempt,
+        run_page_url=url if isinstance(url, str) and url else None,
     )
 
 
@@ -225,11 +227,8 @@ def _shown(value: Any) -> str:
 
 def deleted_key_error(error: ApiError, key: str, attempt: int | None) -> ApiError:
     """The workspace's refusal of a key whose run was deleted, with the way out added."""
-    next_attempt = (attempt or 1) + 1
-    error.message = (
-        f"{error.message} (the run of key {key!r} was deleted, and the workspace keeps its token reserved: "
-        f"use a new key, or attempt={next_attempt})"
-    )
+    error.note = f"the run of key {key!r} was deleted, and the workspace keeps its token reserved"
+    error.key, error.next_attempt, error.resubmit = key, (attempt or 1) + 1, True
     return error
 
 
@@ -246,4 +245,5 @@ def unread_key_run(error: SubmitError, key: str, run_id: int, token: str | None)
         attempts=error.attempts,
         run_id=run_id,
         may_exist=True,
+        key=key,
     )

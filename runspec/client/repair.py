@@ -104,10 +104,8 @@ def repair_run(tracked: Tracked, tasks: Sequence[str] | None, *, dependents: boo
             and exc.status in (400, 403, 501)
             and _REFUSES_ONE_TIME.search(exc.message)
         ):
-            exc.message = (
-                f"the workspace does not repair one-time runs (made by runs/submit): {exc.message}. "
-                "Resubmit instead, with a new attempt (submit(spec, key=..., attempt=N+1)) or a new key"
-            )
+            exc.note = "the workspace does not repair one-time runs (made by runs/submit)"
+            exc.resubmit = True
         raise
     repair_id = answer.get("repair_id") if isinstance(answer, dict) else None
     if not isinstance(repair_id, int) or isinstance(repair_id, bool):

@@ -147,12 +147,13 @@ def api_error(
     token: str | None,
     attempts: int,
     redactor: Redactor,
-    credentials_note: str | None = None,
+    credentials: tuple[str, str, str] | None = None,
 ) -> ApiError:
     """
     The ``ApiError`` subclass for an error answer, every server string in it redacted.
 
-    ``credentials_note`` (where the credentials came from) becomes the ``note`` of a 401 or 403.
+    ``credentials`` (the host, the auth type, where the credentials came from) are the fields of a 401 or
+    403, and its ``note`` says them in words.
     """
     # The raw text is redacted before it is parsed, so that a message cut to length cannot keep half a secret.
     code, message, details = parse_error_body(redactor.text(text), reason, status)
@@ -179,7 +180,10 @@ def api_error(
         cls = ApiError
     if status == 429 and path.endswith("/runs/submit"):
         message = f"the workspace has no capacity to start this run right now: {message}"
-    note = credentials_note if status in (401, 403) else None
+    host = auth_type = credentials_source = note = None
+    if credentials is not None and status in (401, 403):
+        host, auth_type, credentials_source = credentials
+        note = f"{auth_type} credentials from {credentials_source}"
     return cls(
         message,
         status=status,
@@ -192,4 +196,7 @@ def api_error(
         idempotency_token=token,
         attempts=attempts,
         note=note,
+        host=host,
+        auth_type=auth_type,
+        credentials_source=credentials_source,
     )

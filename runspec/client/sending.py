@@ -159,5 +159,6 @@ def _failure(exc: requests.RequestException) -> SendFailed:
     """A failure of ``requests`` as ``SendFailed``: whether anything was sent, and in words."""
     failure = connect_failure(exc)
     if failure is not None:
-        return SendFailed(failure, sent=False, retryable=transient(exc))
+        cause, words = failure
+        return SendFailed(words, sent=False, retryable=transient(exc), cause=cause)
     return SendFailed(timeout_words(exc), sent=True, retryable=transient(exc))

@@ -425,7 +425,7 @@ class Transport:
                     elapsed = self.clock() - start
                     hopeless = not exc.retryable  # a failed TLS check: retrying cannot help
                     if hopeless or attempt > len(_QUICK_WAITS) or elapsed >= min(_QUICK_BUDGET, deadline):
-                        raise self._unreachable(failure, method, path, attempt) from exc
+                        raise self._unreachable(failure, exc.cause, method, path, attempt) from exc
                     wait = _QUICK_WAITS[attempt - 1]
                     retry_log.warning("%s %s: %s; trying again in %.1f s", method, path, failure.split(" (")[0], wait)
                     self.sleep(wait)
@@ -458,7 +458,7 @@ class Transport:
                     token=idempotency_token,
                     attempts=attempt,
                     redactor=self.redactor,
-                    credentials_note=self._credentials_note(),
+                    credentials=(self.workspace.host, self.workspace.auth_type, self.workspace.credentials_source),
                 )
                 cause = previous
                 error.may_exist = state["ambiguous"] or status >= 500
@@ -484,11 +484,9 @@ class Transport:
             previous = error
             self.sleep(wait)
 
-    def _credentials_note(self) -> str:
-        workspace = self.workspace
-        return f"{workspace.auth_type} credentials from {workspace.credentials_source}"
-
-    def _unreachable(self, failure: str, method: str, path: str, attempts: int) -> WorkspaceUnreachable:
+    def _unreachable(
+        self, failure: str, cause: str | None, method: str, path: str, attempts: int
+    ) -> WorkspaceUnreachable:
         workspace = self.workspace
         tries = f"{attempts} tr{'ies' if attempts != 1 else 'y'}"
         return WorkspaceUnreachable(
@@ -497,6 +495,7 @@ class Transport:
             host=workspace.host,
             host_source=workspace.host_source,
             reason=failure,
+            cause=cause,
             method=method,
             path=path,
             attempts=attempts,
