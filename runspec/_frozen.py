@@ -32,7 +32,7 @@ class FrozenMap(Mapping[K, V]):
 
     _d: dict[K, V]
     # The same dict again, under the name the JSON encoder's ``default`` reads from spec objects
-    # (``runspec.spec._base.wire_of``): a FrozenMap's request form is its dict.
+    # (``runspec.spec.objects._base.wire_of``): a FrozenMap's request form is its dict.
     _w: dict[K, V]
 
     def __init__(self, items: Mapping[K, V] | None = None) -> None:

@@ -109,7 +109,7 @@ FIELD_OF_KIND = {
 
 
 def _schema_field_names() -> list[str]:
-    schema = json.loads(resources.files("runspec.spec").joinpath("schema.json").read_text(encoding="utf-8"))
+    schema = json.loads(resources.files("runspec.spec.schema").joinpath("schema.json").read_text(encoding="utf-8"))
     return sorted({name for fields in schema.values() for name in fields})
 
 

@@ -457,8 +457,8 @@ def test_pushdown_reaches_only_tasks_that_take_key_value_parameters() -> None:
 
 def test_every_job_field_is_carried_dropped_with_a_warning_or_converted() -> None:
     """No field of JobSettings can vanish silently: the converter knows what becomes of each."""
-    from runspec.spec._schema import schema_fields
     from runspec.spec.jobs import CARRIED_FIELDS, JOB_ONLY_FIELDS
+    from runspec.spec.schema._schema import schema_fields
 
     converted = {"name", "job_clusters", "parameters"}
     assert set(schema_fields("JobSettings")) <= {*CARRIED_FIELDS, *JOB_ONLY_FIELDS, *converted}

@@ -54,17 +54,13 @@ ALLOWED: dict[tuple[str, str], str] = {
         "RunSpec.to_mermaid(), to_dot(), to_text() and the notebook view draw the run with the picture module, "
         "imported inside those methods so that the spec layer does not load it"
     ),
-    ("runspec.spec.run_spec", "runspec.spec.jobs"): (
-        "RunSpec.from_job_settings(), from_bundle() and to_job_settings() delegate to the job converter, which "
-        "makes and reads RunSpecs; imported inside those methods so that loading a RunSpec does not load it"
-    ),
-    ("runspec.spec._checks", "runspec.spec.run_spec"): (
+    ("runspec.spec.checks._checks", "runspec.spec.run_spec"): (
         TYPE_ONLY + "the whole-run checks take the RunSpec that runs them (run_spec imports the checks)"
     ),
-    ("runspec.spec._convert", "runspec.spec._object"): (
+    ("runspec.spec.objects._convert", "runspec.spec.objects._object"): (
         TYPE_ONLY + "converters name the SpecObject they build (the object base imports the converters)"
     ),
-    ("runspec.spec._load", "runspec.spec._object"): (
+    ("runspec.spec.objects._load", "runspec.spec.objects._object"): (
         TYPE_ONLY + "the loader names the SpecObject it loads into (the object base imports the loader)"
     ),
     ("runspec.picture._collapse", "runspec.picture._graph"): (
@@ -157,7 +153,7 @@ def imports_in(source: str, importer: str, is_package: bool, known: Iterable[str
                 found.append(Import(importer, alias.name, node.lineno, how))
         elif isinstance(node, ast.ImportFrom):
             base = _resolve(importer, is_package, node.module, node.level)
-            # ``from runspec.spec import _base`` imports the module runspec.spec._base;
+            # ``from runspec.spec.objects import _base`` imports the module runspec.spec.objects._base;
             # ``from runspec.spec import RunSpec`` imports runspec.spec.
             for alias in node.names:
                 sub = f"{base}.{alias.name}"
@@ -332,16 +328,20 @@ def test_a_planted_upward_import_fails_the_check(source: str) -> None:
 def test_a_planted_cycle_fails_the_check() -> None:
     # _frozen is imported by the spec base; making it import the base back closes a cycle.
     source, _ = SOURCES["runspec._frozen"]
-    sources = {**SOURCES, "runspec._frozen": (source + "\ndef _late():\n    from runspec.spec import _base\n", False)}
+    sources = {
+        **SOURCES,
+        "runspec._frozen": (source + "\ndef _late():\n    from runspec.spec.objects import _base\n", False),
+    }
     found = cycles(import_graph(sources), EXCEPTIONS)
-    assert any({"runspec._frozen", "runspec.spec._base"} <= set(c) for c in found), found
+    assert any({"runspec._frozen", "runspec.spec.objects._base"} <= set(c) for c in found), found
 
 
 def test_reader_sees_every_kind_of_import() -> None:
     source = "\n".join(
         [
-            "import runspec.spec._schema",
-            "from runspec.spec import _library, RunSpec",
+            "import runspec.spec.schema._schema",
+            "from runspec.spec.model import _library",
+            "from runspec.spec import RunSpec",
             "from . import _objects",
             "from typing import TYPE_CHECKING",
             "if TYPE_CHECKING:",
@@ -352,12 +352,12 @@ def test_reader_sees_every_kind_of_import() -> None:
             "    return importlib.import_module('runspec.testing')",
         ]
     )
-    found = {(i.imported, i.how) for i in imports_in(source, "runspec.spec._x", False, SOURCES)}
+    found = {(i.imported, i.how) for i in imports_in(source, "runspec.spec.model._x", False, SOURCES)}
     assert found == {
-        ("runspec.spec._schema", "top level"),
-        ("runspec.spec._library", "top level"),
+        ("runspec.spec.schema._schema", "top level"),
+        ("runspec.spec.model._library", "top level"),
         ("runspec.spec", "top level"),
-        ("runspec.spec._objects", "top level"),
+        ("runspec.spec.model._objects", "top level"),
         ("runspec.client.results", "type checking"),
         ("runspec.picture", "in a function"),
         ("runspec.testing", "import_module"),

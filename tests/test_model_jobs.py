@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from runspec import NewCluster, NotebookTask, RunSpec, SpecError
-from runspec.spec._job_objects import (
+from runspec.spec.model._job_objects import (
     CreateJob,
     CronSchedule,
     JobCluster,
@@ -164,7 +164,7 @@ def test_runs_submit_still_refuses_shared_clusters_with_the_same_messages() -> N
 
 
 def test_import_runspec_does_not_load_the_job_side() -> None:
-    code = "import sys, runspec, runspec.spec; print('runspec.spec._job_objects' in sys.modules)"
+    code = "import sys, runspec, runspec.spec; print('runspec.spec.model._job_objects' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
 

@@ -103,7 +103,7 @@ def test_py_typed_is_shipped() -> None:
     config.read(ROOT / "setup.cfg", encoding="utf-8")
     shipped = [item.strip() for item in config["options.package_data"]["runspec"].replace("\n", ",").split(",")]
     assert "py.typed" in shipped
-    assert "spec/schema.json" in shipped
+    assert "spec/schema/schema.json" in shipped
 
 
 def _imports(path: Path) -> set[str]:
@@ -119,12 +119,12 @@ def _imports(path: Path) -> set[str]:
 def test_spec_layer_imports_neither_builder_nor_client() -> None:
     """runspec.spec depends on neither runspec.run, the client layer nor requests."""
     offenders = {
-        path.name: sorted(
+        str(path.relative_to(PACKAGE)): sorted(
             m
             for m in _imports(path)
             if m in ("runspec.run", "requests") or m.startswith(("runspec.client", "requests."))
         )
-        for path in (PACKAGE / "spec").glob("*.py")
+        for path in (PACKAGE / "spec").rglob("*.py")
     }
     assert {name: mods for name, mods in offenders.items() if mods} == {}
 

@@ -13,8 +13,8 @@ import runspec
 import runspec.spec
 from runspec import NotebookTask, PyPI, RunSpec, Whl
 from runspec.spec import ForEachTask, NewCluster
-from runspec.spec._library import Library
-from runspec.spec._object import SpecObject
+from runspec.spec.model._library import Library
+from runspec.spec.objects._object import SpecObject
 
 PACKAGE = Path(runspec.__file__).resolve().parent
 

@@ -100,7 +100,7 @@ from runspec.spec import (
     Webhook,
     WorkspaceStorageInfo,
 )
-from runspec.spec._objects import Adlsgen2Info
+from runspec.spec.model._objects import Adlsgen2Info
 
 BODIES = Path(__file__).resolve().parent / "golden" / "bodies"
 
@@ -723,7 +723,7 @@ def test_builder_and_classes_make_equal_specs(name: str) -> None:
 
 def test_every_task_type_has_a_golden_body() -> None:
     """The golden bodies together use every task type of SubmitTask."""
-    from runspec.spec._checks import TASK_TYPES
+    from runspec.spec.checks._checks import TASK_TYPES
 
     used = {key for name in CASES for task in golden(name)["tasks"] for key in task if key.endswith("_task")}
     assert used == set(TASK_TYPES)

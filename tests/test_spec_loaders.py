@@ -19,7 +19,7 @@ import pytest
 
 from runspec import RunSpec
 from runspec.spec import NewCluster, NotebookTask, SubmitTask
-from runspec.spec._load import Bail, LoadContext, load_object, quick_object
+from runspec.spec.objects._load import Bail, LoadContext, load_object, quick_object
 
 BASE: dict[str, Any] = {
     "run_name": "corners",
@@ -143,7 +143,7 @@ def _without_nulls(value: Any) -> Any:
 
 
 def _checks_find_something(spec: RunSpec) -> bool:
-    from runspec.spec._checks import check_run
+    from runspec.spec.checks._checks import check_run
 
     report = check_run(spec)
     return bool(report.errors or report.warnings)

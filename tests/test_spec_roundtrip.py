@@ -2,7 +2,7 @@
 Lossless loading: ``RunSpec.from_dict(body).to_dict() == body`` for bodies that use every field of
 every request-body type reachable from ``RunsSubmitRequest``.
 
-The bodies are generated from the shipped ``runspec/spec/schema.json``, not written by hand: a value
+The bodies are generated from the shipped ``runspec/spec/schema/schema.json``, not written by hand: a value
 for every field of every type, arranged so that each body passes all whole-run checks (one git
 reference per body, one storage kind per init script, one principal per access entry, ...). A walk
 over the bodies counts the fields they cover, so a field added to the schema without a way into the
@@ -24,7 +24,7 @@ import runspec
 from runspec import NotebookTask, PyPI, Run, RunSpec, SpecError, SubmitTask, Task
 from runspec.spec import ForEachTask, TaskDependency
 
-SCHEMA_PATH = Path(runspec.__file__).resolve().parent / "spec" / "schema.json"
+SCHEMA_PATH = Path(runspec.__file__).resolve().parent / "spec" / "schema" / "schema.json"
 SCHEMA: dict[str, dict[str, dict[str, Any]]] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 TYPE_NAME = re.compile(r"[A-Z]\w*")
 

@@ -1,7 +1,7 @@
 """
 The checks run the same rules on every object and every task, however the run was made.
 
-A rule added as ``runspec.spec._checks`` says (``@task_rule`` or ``@object_rule``) applies to each of
+A rule added as ``runspec.spec.checks._checks`` says (``@task_rule`` or ``@object_rule``) applies to each of
 the 1000 tasks of a run built with the builder, with the classes and with ``from_dict``; and the spec
 base (objects, classes, conversion, loading) does not reach into the checks at all.
 """
@@ -17,9 +17,9 @@ import pytest
 
 from runspec import NewCluster, NotebookTask, PyPI, Run, RunSpec
 from runspec.spec import SubmitTask, Task, TaskDependency
-from runspec.spec._checks import Report, TaskScope
-from runspec.spec._convert import jpath
-from runspec.spec._rules import OBJECT_RULES, TASK_RULES, forget_plans, object_rule, task_rule
+from runspec.spec.checks._checks import Report, TaskScope
+from runspec.spec.checks._rules import OBJECT_RULES, TASK_RULES, forget_plans, object_rule, task_rule
+from runspec.spec.objects._convert import jpath
 
 N = 1000
 CLUSTER = NewCluster(spark_version="15.4.x-scala2.12", node_type_id="i3.xlarge", num_workers=1)
@@ -151,7 +151,17 @@ def test_a_planted_error_stops_every_way_of_making_a_run() -> None:
 # -- the spec base does not reach into the checks ---------------------------------------------------------
 
 PACKAGE = Path(__file__).resolve().parent.parent / "runspec"
-BASE_MODULES = ["_base", "_classes", "_convert", "_load", "_object", "_schema", "_text", "limits", "task_types"]
+BASE_MODULES = [
+    "objects/_base",
+    "objects/_classes",
+    "objects/_convert",
+    "objects/_load",
+    "objects/_object",
+    "schema/_schema",
+    "_text",
+    "limits",
+    "task_types",
+]
 CHECK_MODULES = {"_checks", "_rules", "_object_rules", "_task_rules"}
 
 

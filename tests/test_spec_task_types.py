@@ -20,7 +20,7 @@ from runspec.spec import (
     Task,
 )
 from runspec.spec import task_types as tt
-from runspec.spec._schema import schema_fields
+from runspec.spec.schema._schema import schema_fields
 
 
 def test_every_task_field_of_the_schema_is_in_the_table() -> None:
@@ -52,7 +52,7 @@ def test_facts_read_from_the_schema() -> None:
 
 def test_a_task_type_the_schema_gains_gets_default_facts(monkeypatch: pytest.MonkeyPatch) -> None:
     """A new *_task object field appears in the table with defaults, with no hand edit."""
-    from runspec.spec import _schema
+    from runspec.spec.schema import _schema
 
     grown = {name: dict(fields) for name, fields in _schema.schema().items()}
     grown["SubmitTask"]["quantum_task"] = {"type": "NotebookTask"}

@@ -29,7 +29,7 @@ def test_nothing_shows_for_each_condition_wheel_or_git_source_tasks_in_python() 
 
 
 def test_api_model_md_imports_a_private_module() -> None:
-    """No example imports a module whose name starts with an underscore (runspec.spec._job_objects)."""
+    """No example imports a module whose name starts with an underscore (runspec.spec.model._job_objects)."""
     private = re.compile(r"^\s*(?:from|import)\s+runspec(?:\.\w+)*\._\w+", re.M)
     for page in PAGES:
         for block in python_blocks(page.read_text(encoding="utf-8")):

@@ -1232,11 +1232,16 @@ def _codes_in(path: Path) -> set[str]:
 
 
 #: The job converter's modules: their codes are exercised by tests/test_jobs*.py (see test_jobs.py).
-JOB_CONVERTER = {"spec/jobs.py", "spec/_job_parameters.py", "spec/_run_to_job.py"}
+JOB_CONVERTER = {
+    "spec/jobs.py",
+    "spec/job_conversion/_job_to_run.py",
+    "spec/job_conversion/_job_parameters.py",
+    "spec/job_conversion/_run_to_job.py",
+}
 SOURCES = sorted(
     name
     for folder in ("spec", "run")
-    for path in (PACKAGE / folder).glob("*.py")
+    for path in (PACKAGE / folder).rglob("*.py")
     if (name := str(path.relative_to(PACKAGE))) not in JOB_CONVERTER
 )
 

@@ -1,9 +1,9 @@
 """
-Regenerate runspec/spec/_objects.py: one frozen spec class per object type of the runs/submit body.
+Regenerate runspec/spec/model/_objects.py: one frozen spec class per object type of the runs/submit body.
 
 Usage (from the repository root, after tools/make_schema.py when the schema changes)::
 
-    python tools/gen_spec.py                      # writes runspec/spec/_objects.py
+    python tools/gen_spec.py                      # writes runspec/spec/model/_objects.py
     python tools/gen_spec.py --out /tmp/_objects.py --schema /tmp/schema.json
 
 Class names are the API's type names, except where a friendlier name is the one users look for
@@ -30,16 +30,16 @@ from typing import Any
 from api_source import JOBS_CREATE, RUNS_SUBMIT, describe, load
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMA_PATH = ROOT / "runspec" / "spec" / "schema.json"
-OUT = ROOT / "runspec" / "spec" / "_objects.py"
-JOBS_OUT = ROOT / "runspec" / "spec" / "_job_objects.py"
-INITS_OUT = ROOT / "runspec" / "spec" / "_inits.py"
-RUN_INITS_OUT = ROOT / "runspec" / "spec" / "_run_inits.py"
-SCHEMA_OUT = ROOT / "runspec" / "spec" / "_schema_data.py"
+SCHEMA_PATH = ROOT / "runspec" / "spec" / "schema" / "schema.json"
+OUT = ROOT / "runspec" / "spec" / "model" / "_objects.py"
+JOBS_OUT = ROOT / "runspec" / "spec" / "model" / "_job_objects.py"
+INITS_OUT = ROOT / "runspec" / "spec" / "model" / "_inits.py"
+RUN_INITS_OUT = ROOT / "runspec" / "spec" / "model" / "_run_inits.py"
+SCHEMA_OUT = ROOT / "runspec" / "spec" / "schema" / "_schema_data.py"
 LINE = 120  # ruff.toml line-length
 
 # Written by hand elsewhere: the top level (RunSpec, runspec/spec/run_spec.py) and the library kinds
-# (PyPI, Maven, ..., runspec/spec/_library.py), whose request form nests under the kind's key.
+# (PyPI, Maven, ..., runspec/spec/model/_library.py), whose request form nests under the kind's key.
 HAND_WRITTEN = {"RunsSubmitRequest", "Library", "PythonPyPiLibrary", "MavenLibrary", "RCranLibrary"}
 # The SDK's compute.ClusterSpec is the object users know as new_cluster.
 RENAMES = {"ClusterSpec": "NewCluster"}
@@ -317,15 +317,15 @@ def classes(schema: dict[str, Any], types: list[str], notes: dict[tuple[str, str
     return body
 
 
-# What the generated __init__s use: the object base and the helpers of runspec.spec._object.
+# What the generated __init__s use: the object base and the helpers of runspec.spec.objects._object.
 INIT_IMPORTS = [
-    "from runspec.spec._object import SpecObject",
-    "from runspec.spec._object import convert as _convert",
-    "from runspec.spec._object import convert_as as _convert_as",
-    "from runspec.spec._object import set_w as _set_w",
-    "from runspec.spec._object import str_map as _str_map",
-    "from runspec.spec._object import unknown_keyword as _unknown",
-    "from runspec.spec._object import with_extra as _with_extra",
+    "from runspec.spec.objects._object import SpecObject",
+    "from runspec.spec.objects._object import convert as _convert",
+    "from runspec.spec.objects._object import convert_as as _convert_as",
+    "from runspec.spec.objects._object import set_w as _set_w",
+    "from runspec.spec.objects._object import str_map as _str_map",
+    "from runspec.spec.objects._object import unknown_keyword as _unknown",
+    "from runspec.spec.objects._object import with_extra as _with_extra",
 ]
 
 # Field names that are also Python builtins (``id``, ``format``): fine as parameters, but ruff asks.
@@ -458,7 +458,7 @@ def render(schema: dict[str, Any], notes: dict[tuple[str, str], str]) -> str:
         "from collections.abc import Mapping, Sequence",
         "from typing import TYPE_CHECKING, Any",
         "",
-        "from runspec.spec._library import Library",
+        "from runspec.spec.model._library import Library",
         *init_imports(body),
         "",
         "if TYPE_CHECKING:  # pragma: no cover - the aliases below exist for type checkers only",
@@ -500,9 +500,9 @@ def render_jobs(schema: dict[str, Any], notes: dict[tuple[str, str], str]) -> st
         f"from collections.abc import {', '.join(abc)}",
         "from typing import TYPE_CHECKING, Any",
         "",
-        *(["from runspec.spec._library import Library"] if "Library" in used else []),
+        *(["from runspec.spec.model._library import Library"] if "Library" in used else []),
+        *import_lines("runspec.spec.model._objects", shared_classes),
         *init_imports(body),
-        *import_lines("runspec.spec._objects", shared_classes),
         "",
         "if TYPE_CHECKING:  # pragma: no cover - the aliases below exist for type checkers only",
         "    from dataclasses import KW_ONLY",
@@ -510,7 +510,7 @@ def render_jobs(schema: dict[str, Any], notes: dict[tuple[str, str], str]) -> st
         "",
         "    from typing_extensions import Never",
         "",
-        *([*import_lines("runspec.spec._objects", shared_enums, "    "), ""] if shared_enums else []),
+        *([*import_lines("runspec.spec.model._objects", shared_enums, "    "), ""] if shared_enums else []),
     ]
     aliases = [line for name in sorted(enums) for line in alias_lines(name, sorted(enums[name]))]
     return finish(
@@ -670,15 +670,15 @@ def render_run_inits(schema: dict[str, Any]) -> str:
         "from collections.abc import Mapping, Sequence",
         "from typing import TYPE_CHECKING, Any",
         "",
+        *import_lines("runspec.spec.model._objects", run_classes),
         *init_imports(body),
-        *import_lines("runspec.spec._objects", run_classes),
         "",
         "if TYPE_CHECKING:  # pragma: no cover - the names below exist for type checkers only",
         "    from typing import Literal",
         "",
         "    from typing_extensions import Never",
         "",
-        "    from runspec.spec._objects import PerformanceTarget",
+        "    from runspec.spec.model._objects import PerformanceTarget",
     ]
     return finish(
         [
@@ -711,7 +711,7 @@ def render_schema(schema: dict[str, Any]) -> str:
         '"""',
         "The shipped schema (``schema.json``) as Python data: every object type of the Jobs API bodies runspec",
         "knows, its fields with their wire types, required flags, enums and rejections. Read through",
-        "``runspec.spec._schema.schema()``.",
+        "``runspec.spec.schema._schema.schema()``.",
         "",
         "Generated by tools/gen_spec.py from schema.json: edit the generator, not this file (docs/api-model.md says",
         "how to refresh it). One field a line, as written: the formatter leaves the table alone.",

@@ -1,9 +1,9 @@
 """
-Regenerate runspec/spec/schema.json from the committed field lists of the Jobs API.
+Regenerate runspec/spec/schema/schema.json from the committed field lists of the Jobs API.
 
 Usage (from the repository root)::
 
-    python tools/make_schema.py                   # reads tools/api/, writes runspec/spec/schema.json
+    python tools/make_schema.py                   # reads tools/api/, writes runspec/spec/schema/schema.json
     python tools/make_schema.py --out /tmp/schema.json
 
 The sources are ``tools/api/runs_submit_fields.json`` (the runs/submit body) and
@@ -29,7 +29,7 @@ from typing import Any
 
 from api_source import JOBS_CREATE, RUNS_SUBMIT, Fields, describe, load
 
-OUT = Path(__file__).resolve().parent.parent / "runspec" / "spec" / "schema.json"
+OUT = Path(__file__).resolve().parent.parent / "runspec" / "spec" / "schema" / "schema.json"
 
 # Fields present in older SDKs or in the jobs/create schema that runs/submit refuses.
 SHARED_CLUSTERS = (

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from runspec.spec._classes import freeze_extra
-from runspec.spec._convert import REGISTRY
-from runspec.spec._objects import SubmitTask, TaskDependency
-from runspec.spec._run_inits import NAMED_FIELDS, add_named
-from runspec.spec._schema import closest
 from runspec.spec._text import article, shown
+from runspec.spec.model._objects import SubmitTask, TaskDependency
+from runspec.spec.model._run_inits import NAMED_FIELDS, add_named
+from runspec.spec.objects._classes import freeze_extra
+from runspec.spec.objects._convert import REGISTRY
+from runspec.spec.schema._schema import closest
 from runspec.spec.task_types import TASK_TYPES
 
 __all__ = [

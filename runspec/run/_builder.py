@@ -38,10 +38,8 @@ from runspec.run._ops import (
     Start,
     UpdateTask,
 )
-from runspec.spec._base import LoadContext, SpecObject
-from runspec.spec._classes import freeze_extra
-from runspec.spec._library import Library
-from runspec.spec._objects import (
+from runspec.spec.model._library import Library
+from runspec.spec.model._objects import (
     Environment,
     GitSource,
     JobAccessControlRequest,
@@ -57,6 +55,8 @@ from runspec.spec._objects import (
     Webhook,
     WebhookNotifications,
 )
+from runspec.spec.objects._base import LoadContext, SpecObject
+from runspec.spec.objects._classes import freeze_extra
 from runspec.spec.run_spec import RunSpec
 
 if TYPE_CHECKING:  # pragma: no cover

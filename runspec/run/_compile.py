@@ -38,8 +38,8 @@ from runspec.spec import (
     SubmitTask,
     Task,
 )
-from runspec.spec._schema import closest
 from runspec.spec.limits import MAX_TASK_KEY
+from runspec.spec.schema._schema import closest
 from runspec.spec.task_types import TASK_TYPES, suggest_key
 
 __all__ = ["Compiled", "Intent"]

@@ -6,32 +6,32 @@ type (``ClusterSpec`` is ``NewCluster``), and the library kinds are ``PyPI``, ``
 ``Jar``, ``Whl``, ``Egg`` and ``Requirements``.
 """
 
-from runspec.spec._library import (
+from runspec.spec.model._library import (
     Cran as Cran,
 )
-from runspec.spec._library import (
+from runspec.spec.model._library import (
     Egg as Egg,
 )
-from runspec.spec._library import (
+from runspec.spec.model._library import (
     Jar as Jar,
 )
-from runspec.spec._library import (
+from runspec.spec.model._library import (
     Library as Library,
 )
-from runspec.spec._library import (
+from runspec.spec.model._library import (
     Maven as Maven,
 )
-from runspec.spec._library import (
+from runspec.spec.model._library import (
     PyPI as PyPI,
 )
-from runspec.spec._library import (
+from runspec.spec.model._library import (
     Requirements as Requirements,
 )
-from runspec.spec._library import (
+from runspec.spec.model._library import (
     Whl as Whl,
 )
-from runspec.spec._objects import *  # noqa: F403 - the generated classes, listed in their own __all__
-from runspec.spec._objects import __all__ as _object_names
+from runspec.spec.model._objects import *  # noqa: F403 - the generated classes, listed in their own __all__
+from runspec.spec.model._objects import __all__ as _object_names
 from runspec.spec.run_spec import RunSpec as RunSpec
 
 __all__ = sorted([*_object_names, "Cran", "Egg", "Jar", "Library", "Maven", "PyPI", "Requirements", "RunSpec", "Whl"])

@@ -8,11 +8,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from runspec._frozen import freeze_json
 from runspec.errors import Problem, SpecError
-from runspec.spec._classes import adopt_init
-from runspec.spec._convert import jpath, plain_json, wire_of
-from runspec.spec._load import BAD, LoadContext, LongInt, load_object
-from runspec.spec._object import SpecObject
-from runspec.spec._objects import (
+from runspec.spec.checks._single import is_task_field, looks_single, newer_task_type, single_task, task_fields
+from runspec.spec.limits import MAX_BODY_BYTES
+from runspec.spec.model._objects import (
     GitSource,
     JobAccessControlRequest,
     JobEmailNotifications,
@@ -25,16 +23,18 @@ from runspec.spec._objects import (
     SubmitTask,
     WebhookNotifications,
 )
-from runspec.spec._run_inits import run_spec_init
-from runspec.spec._single import is_task_field, looks_single, newer_task_type, single_task, task_fields
-from runspec.spec.limits import MAX_BODY_BYTES
+from runspec.spec.model._run_inits import run_spec_init
+from runspec.spec.objects._classes import adopt_init
+from runspec.spec.objects._convert import jpath, plain_json, wire_of
+from runspec.spec.objects._load import BAD, LoadContext, LongInt, load_object
+from runspec.spec.objects._object import SpecObject
 
 if TYPE_CHECKING:  # pragma: no cover
     from dataclasses import KW_ONLY
 
     from typing_extensions import Self
 
-    from runspec.spec._objects import PerformanceTarget
+    from runspec.spec.model._objects import PerformanceTarget
 
 __all__ = ["RunSpec"]
 
@@ -88,7 +88,7 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
         Run the whole-run checks; raise ``SpecError`` with every problem, or keep the warnings.
         ``strict=False`` reads a single-task body's task as ``from_dict(strict=False)`` reads the rest.
         """
-        from runspec.spec._checks import check_run  # the rules load with the first check, not with runspec
+        from runspec.spec.checks._checks import check_run  # the rules load with the first check, not with runspec
 
         report = check_run(self, strict=strict)
         errors = [*problems, *report.errors]
@@ -134,7 +134,7 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
         if path != "$" or not isinstance(value, Mapping) or not looks_single(value, run_fields):
             return load_object(cls, value, path, ctx, depth)
         # The single-task form: the run's own fields load as usual; the task's fields are carried as
-        # they are (the checks read them as the run's one task, see runspec.spec._single).
+        # they are (the checks read them as the run's one task, see runspec.spec.checks._single).
 
         def task_field(key: str, item: Any) -> bool:
             return is_task_field(key, run_fields) or newer_task_type(key, item, run_fields)
@@ -259,7 +259,7 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
         """The task keys, in order."""
         return tuple(t.task_key for t in self.tasks or ())
 
-    # -- saved jobs (runspec.spec.jobs does the work) ----------------------------------------------
+    # -- saved jobs (runspec.spec.job_conversion does the work) ------------------------------------
 
     @classmethod
     def from_job_settings(
@@ -273,9 +273,9 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
         ...) is dropped with one warning each. Anything that cannot be converted faithfully is a
         ``SpecError`` with its path in the input. See docs/jobs.md.
         """
-        from runspec.spec.jobs import job_to_run
+        from runspec.spec.job_conversion._job_to_run import convert_job  # loaded with the first conversion
 
-        return job_to_run(settings, run_name=run_name, parameters=parameters).spec
+        return convert_job(settings, cls.from_dict, run_name=run_name, parameters=parameters)[0]
 
     @classmethod
     def from_bundle(
@@ -287,9 +287,9 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
         parameters: Mapping[str, str] | None = None,
     ) -> RunSpec:
         """A one-time run of job ``job`` in ``databricks bundle validate --output json`` output."""
-        from runspec.spec.jobs import bundle_job_to_run
+        from runspec.spec.job_conversion._job_to_run import convert_bundle_job
 
-        return bundle_job_to_run(resolved, job, run_name=run_name, parameters=parameters).spec
+        return convert_bundle_job(resolved, job, cls.from_dict, run_name=run_name, parameters=parameters)[0]
 
     def to_job_settings(
         self, *, name: str | None = None, cluster_names: Mapping[str, str] | None = None
@@ -302,9 +302,9 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
         names given to ``Run.cluster()``); other shared clusters are keyed after their first task.
         See docs/jobs.md.
         """
-        from runspec.spec.jobs import run_to_job
+        from runspec.spec.job_conversion._run_to_job import job_body
 
-        return run_to_job(self, name=name, cluster_names=cluster_names)
+        return job_body(self.to_dict(), name=name, cluster_names=cluster_names)
 
 
 def read_json(text: str | bytes | bytearray) -> Any:

@@ -45,9 +45,9 @@ import re
 from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, Sequence, ValuesView
 from typing import Any, Literal
 
-from runspec.spec._schema import schema, schema_fields
 from runspec.spec._text import as_text, cut, oneline, path_stem, shorten_path
 from runspec.spec.limits import MAX_TASK_KEY
+from runspec.spec.schema._schema import schema, schema_fields
 
 __all__ = [
     "OVERLAY",
@@ -422,7 +422,7 @@ class TaskType:
     @property
     def cls(self) -> type[Any]:
         """The spec class of the task-type value."""
-        from runspec.spec._base import REGISTRY
+        from runspec.spec.objects._base import REGISTRY
 
         return REGISTRY[self.class_name]
 

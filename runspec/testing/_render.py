@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from runspec.spec._schema import schema
+from runspec.spec.schema._schema import schema
 from runspec.spec.task_types import table as task_type_table
 from runspec.testing._http import invalid
 from runspec.testing._run import Run

@@ -17,9 +17,9 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from runspec.spec._schema import parse_type, schema
-from runspec.spec._single import is_task_field, looks_single, newer_task_type
+from runspec.spec.checks._single import is_task_field, looks_single, newer_task_type
 from runspec.spec.limits import INT64_MAX, INT64_MIN
+from runspec.spec.schema._schema import parse_type, schema
 from runspec.spec.task_types import suggest_key
 from runspec.testing._http import invalid, malformed
 

@@ -7,7 +7,7 @@ of the offending value and a stable code documented in ``docs/problems.md``.
 
 There are three kinds of rule, each a small function named after what it checks:
 
-- **Per-object rules** (``runspec.spec._object_rules``) run once on every object of a class, wherever
+- **Per-object rules** (``runspec.spec.checks._object_rules``) run once on every object of a class, wherever
   it appears in the run. Add one with the ``object_rule`` decorator::
 
       @object_rule(NewCluster)
@@ -15,7 +15,7 @@ There are three kinds of rule, each a small function named after what it checks:
           if cluster.cluster_name == "":
               r.error(jpath(path, "cluster_name"), "invalid-value", "cluster_name is empty")
 
-- **Per-task rules** (``runspec.spec._task_rules``) run once on every task of the run and on the task
+- **Per-task rules** (``runspec.spec.checks._task_rules``) run once on every task of the run and on the task
   inside each for_each task, with a ``TaskScope`` saying what the run around it holds (keys,
   environments, git source) and the task's task-type fields. Add one with ``task_rule``::
 
@@ -38,13 +38,9 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from runspec.errors import Problem
-from runspec.spec import _object_rules as _object_rules  # registers the per-object rules
-from runspec.spec import _task_rules as _task_rules  # registers the per-task rules
-from runspec.spec._convert import REGISTRY, jpath
-from runspec.spec._load import LoadContext, outside_int64
-from runspec.spec._object import SpecObject
-from runspec.spec._objects import SubmitTask
-from runspec.spec._rules import (
+from runspec.spec.checks import _object_rules as _object_rules  # registers the per-object rules
+from runspec.spec.checks import _task_rules as _task_rules  # registers the per-task rules
+from runspec.spec.checks._rules import (
     ACTIVE_PLANS,
     OBJECT_RULES,
     TASK_KEY_RE,
@@ -55,9 +51,8 @@ from runspec.spec._rules import (
     WalkPlan,
     _num,
 )
-from runspec.spec._schema import closest
-from runspec.spec._single import single_task
-from runspec.spec._task_rules import task_key_shape
+from runspec.spec.checks._single import single_task
+from runspec.spec.checks._task_rules import task_key_shape
 from runspec.spec.limits import (
     DURATION_TARGETS,
     MAX_BODY_BYTES,
@@ -69,6 +64,11 @@ from runspec.spec.limits import (
 )
 from runspec.spec.limits import INT64_MAX as _INT64_MAX
 from runspec.spec.limits import INT64_MIN as _INT64_MIN
+from runspec.spec.model._objects import SubmitTask
+from runspec.spec.objects._convert import REGISTRY, jpath
+from runspec.spec.objects._load import LoadContext, outside_int64
+from runspec.spec.objects._object import SpecObject
+from runspec.spec.schema._schema import closest
 from runspec.spec.task_types import TASK_TYPES, task_types
 from runspec.spec.task_types import table as type_table
 

@@ -1,7 +1,7 @@
 """
 Per-object rules: each runs once on every object of its class, wherever the object appears in a run.
 
-Add one with ``@object_rule(SomeClass)`` (see ``runspec.spec._checks``).
+Add one with ``@object_rule(SomeClass)`` (see ``runspec.spec.checks._checks``).
 """
 
 from __future__ import annotations
@@ -9,10 +9,20 @@ from __future__ import annotations
 import json
 
 from runspec._frozen import FrozenMap
-from runspec.spec._convert import jpath
-from runspec.spec._library import Egg
-from runspec.spec._object import SpecObject
-from runspec.spec._objects import (
+from runspec.spec.checks._rules import ENV_VAR_NAME_RE, Report, _exactly_one, _json_size, _num, object_rule
+from runspec.spec.limits import (
+    MAX_CUSTOM_TAGS,
+    MAX_ENV_FILES,
+    MAX_ENV_VARIABLE_NAME,
+    MAX_ENV_VARIABLE_VALUE,
+    MAX_ENV_VARIABLES,
+    MAX_SSH_KEYS,
+    MAX_TAG_KEY,
+    MAX_TAG_VALUE,
+    MAX_WEBHOOKS_PER_EVENT,
+)
+from runspec.spec.model._library import Egg
+from runspec.spec.model._objects import (
     AutoScale,
     AwsAttributes,
     AzureAttributes,
@@ -40,18 +50,8 @@ from runspec.spec._objects import (
     TaskEmailNotifications,
     WebhookNotifications,
 )
-from runspec.spec._rules import ENV_VAR_NAME_RE, Report, _exactly_one, _json_size, _num, object_rule
-from runspec.spec.limits import (
-    MAX_CUSTOM_TAGS,
-    MAX_ENV_FILES,
-    MAX_ENV_VARIABLE_NAME,
-    MAX_ENV_VARIABLE_VALUE,
-    MAX_ENV_VARIABLES,
-    MAX_SSH_KEYS,
-    MAX_TAG_KEY,
-    MAX_TAG_VALUE,
-    MAX_WEBHOOKS_PER_EVENT,
-)
+from runspec.spec.objects._convert import jpath
+from runspec.spec.objects._object import SpecObject
 
 __all__: list[str] = []
 

@@ -1,7 +1,7 @@
 """
 The registries of the checks, and what every rule shares: ``Report``, ``object_rule``, ``task_rule``.
 
-See ``runspec.spec._checks`` for how the rules run and how to add one.
+See ``runspec.spec.checks._checks`` for how the rules run and how to add one.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 from runspec.errors import Problem
-from runspec.spec._convert import plain_json
+from runspec.spec.objects._convert import plain_json
 
 if TYPE_CHECKING:  # pragma: no cover
-    from runspec.spec._object import SpecObject
-    from runspec.spec._objects import SubmitTask, Task
+    from runspec.spec.model._objects import SubmitTask, Task
+    from runspec.spec.objects._object import SpecObject
     from runspec.spec.task_types import TaskType
 
 __all__ = [

@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from runspec.spec._convert import plain_json
-from runspec.spec._load import BAD, LoadContext, load_object
-from runspec.spec._objects import SubmitTask
+from runspec.spec.model._objects import SubmitTask
+from runspec.spec.objects._convert import plain_json
+from runspec.spec.objects._load import BAD, LoadContext, load_object
 from runspec.spec.task_types import suggest_key, table
 
 __all__ = ["is_task_field", "looks_single", "newer_task_type", "single_task", "task_fields"]

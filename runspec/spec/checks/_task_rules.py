@@ -1,7 +1,7 @@
 """
 Per-task rules: each runs once on every task of a run, and on the task inside each for_each task.
 
-Add one with ``@task_rule`` (see ``runspec.spec._checks``). A rule gets the task, its path, the
+Add one with ``@task_rule`` (see ``runspec.spec.checks._checks``). A rule gets the task, its path, the
 ``TaskScope`` (the run's keys and environments, the task's task-type fields, whether it is the task
 inside a for_each task) and the ``Report``.
 """
@@ -10,18 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from runspec.spec._convert import jpath
-from runspec.spec._objects import SubmitTask, Task
-from runspec.spec._rules import TASK_KEY_RE, Report, TaskScope, _num, _quote_keys, task_rule
-from runspec.spec._schema import closest
+from runspec.spec.checks._rules import TASK_KEY_RE, Report, TaskScope, _num, _quote_keys, task_rule
 from runspec.spec.limits import MAX_DESCRIPTION, MAX_TASK_KEY
+from runspec.spec.model._objects import SubmitTask, Task
+from runspec.spec.objects._convert import jpath
+from runspec.spec.schema._schema import closest
 
 __all__ = ["task_key_shape"]
 
 
 @task_rule(reads=("task_key",), inner_only=True)
 def _inner_task_key(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) -> None:
-    # The keys of a run's own tasks are checked together, for duplicates too (runspec.spec._checks).
+    # The keys of a run's own tasks are checked together, for duplicates too (runspec.spec.checks._checks).
     if task.task_key is not None:
         task_key_shape(task.task_key, jpath(path, "task_key"), r)
 

@@ -11,8 +11,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from runspec.spec._base import jpath
-from runspec.spec._schema import closest
+from runspec.spec.objects._base import jpath
+from runspec.spec.schema._schema import closest
 from runspec.spec.task_types import table
 
 __all__ = ["JobParameters"]

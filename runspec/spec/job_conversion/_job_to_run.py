@@ -1,41 +1,43 @@
 """
-Saved jobs and one-time runs, both ways.
+A saved job's settings as a one-time run.
 
-``job_to_run`` turns a saved job's settings (a ``jobs/create`` body, a ``jobs/get`` response, or a
-job of ``databricks bundle validate --output json``) into a checked ``RunSpec``: every shared job
-cluster is copied into the tasks that name it, job parameters are put where a run of the job would
+``convert_job`` turns a saved job's settings (a ``jobs/create`` body, a ``jobs/get`` response; or a job
+of ``databricks bundle validate --output json``, ``convert_bundle_job``) into a checked run: every shared
+job cluster is copied into the tasks that name it, job parameters are put where a run of the job would
 see them, and what a one-time run cannot carry is dropped with one warning each. Whatever cannot be
-converted faithfully is a ``SpecError`` with its path in the input, never a quiet change.
-
-``run_to_job`` goes the other way: a ``jobs/create`` body in which the per-task copies of one cluster
-become a single ``job_clusters`` entry again.
+converted faithfully is a ``SpecError`` with its path in the input, never a quiet change. The run is
+made by the function given (``RunSpec.from_dict``), so this module does not import ``RunSpec``.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
-from typing import Any, NamedTuple
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, TypeAlias, TypeVar
 
 from runspec.errors import Problem, SpecError
-from runspec.spec._base import jpath
-from runspec.spec._job_objects import CreateJob, JobSettings
-from runspec.spec._job_parameters import JobParameters
-from runspec.spec._run_to_job import run_to_job
-from runspec.spec._schema import closest, schema_fields
-from runspec.spec.run_spec import RunSpec
+from runspec.spec.job_conversion._job_parameters import JobParameters
+from runspec.spec.model._job_objects import JobSettings
+from runspec.spec.objects._base import jpath
+from runspec.spec.schema._schema import closest, schema_fields
 from runspec.spec.task_types import table
 
-__all__ = [
-    "JOB_ONLY_FIELDS",
-    "CreateJob",
-    "JobConversion",
-    "JobSettings",
-    "bundle_job_to_run",
-    "job_to_run",
-    "run_to_job",
-]
+__all__ = ["CARRIED_FIELDS", "JOB_ONLY_FIELDS", "Conversion", "Made", "convert_bundle_job", "convert_job"]
+
+
+class Made(Protocol):
+    """What a conversion makes (a ``RunSpec``): a checked run that carries warnings."""
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]: ...
+
+
+M = TypeVar("M", bound=Made)
+
+#: The run made from a job, the warnings the conversion itself gave (also in the run's ``warnings``), and
+#: task key -> the job cluster key its cluster came from (for ``RunSpec.to_job_settings(cluster_names=...)``).
+Conversion: TypeAlias = "tuple[M, tuple[Problem, ...], dict[str, str]]"
 
 #: Job fields a one-time run carries unchanged (their names and shapes are the same in runs/submit).
 CARRIED_FIELDS = (
@@ -96,28 +98,21 @@ def _single_task_fields() -> tuple[str, ...]:
     return (*_SINGLE_TASK_COMPUTE, *types, *_SINGLE_TASK_OTHERS)
 
 
-class JobConversion(NamedTuple):
-    """The run made from a job, and the warnings the conversion itself gave (also in ``spec.warnings``)."""
-
-    spec: RunSpec
-    warnings: tuple[Problem, ...]
-    #: task key -> the job cluster key its cluster came from, for ``RunSpec.to_job_settings(cluster_names=...)``
-    cluster_names: Mapping[str, str] = {}
-
-
 # --------------------------------------------------------------------------------------------------
 # Job -> run
 # --------------------------------------------------------------------------------------------------
 
 
-def job_to_run(
+def convert_job(
     settings: Mapping[str, Any],
+    make: Callable[[dict[str, Any]], M],
     *,
     run_name: str | None = None,
     parameters: Mapping[str, str] | None = None,
-) -> JobConversion:
+) -> Conversion[M]:
     """
-    Convert job settings (a ``jobs/create`` body or a ``jobs/get`` response) into a checked run.
+    Convert job settings (a ``jobs/create`` body or a ``jobs/get`` response) into a checked run, made
+    from the run body by ``make`` (``RunSpec.from_dict``).
 
     See ``RunSpec.from_job_settings``.
     """
@@ -143,16 +138,17 @@ def job_to_run(
                 [Problem(base, "wrong-type", "the job's settings must be an object")], subject="the job settings"
             )
         settings = inner
-    return _Converter(settings, base, bundle=False, problems=problems).convert(run_name, parameters)
+    return _Converter(settings, base, bundle=False, problems=problems).convert(make, run_name, parameters)
 
 
-def bundle_job_to_run(
+def convert_bundle_job(
     resolved: Mapping[str, Any],
     job: str,
+    make: Callable[[dict[str, Any]], M],
     *,
     run_name: str | None = None,
     parameters: Mapping[str, str] | None = None,
-) -> JobConversion:
+) -> Conversion[M]:
     """Convert job ``job`` of ``databricks bundle validate --output json`` output; see ``RunSpec.from_bundle``."""
     if not isinstance(resolved, Mapping):
         raise TypeError(f"RunSpec.from_bundle() takes a dict (got a {type(resolved).__name__})")
@@ -171,7 +167,7 @@ def bundle_job_to_run(
             subject="the bundle",
         )
     base = jpath("$.resources.jobs", job)
-    return _Converter(jobs[job], base, bundle=True, problems=[]).convert(run_name, parameters)
+    return _Converter(jobs[job], base, bundle=True, problems=[]).convert(make, run_name, parameters)
 
 
 def _check_arguments(run_name: Any, parameters: Any) -> None:
@@ -211,7 +207,9 @@ class _Converter:
 
     # -- the whole conversion ------------------------------------------------------------------------
 
-    def convert(self, run_name: str | None, parameters: Mapping[str, str] | None) -> JobConversion:
+    def convert(
+        self, make: Callable[[dict[str, Any]], M], run_name: str | None, parameters: Mapping[str, str] | None
+    ) -> Conversion[M]:
         if not self._check_keys():
             raise SpecError(self.problems, subject=self._subject())
         try:
@@ -219,7 +217,7 @@ class _Converter:
         except RecursionError:  # settings that contain themselves
             self.problem("$", "too-deep", "the settings nest too deeply to convert (do they contain themselves?)")
             raise SpecError(_unique(self.problems), subject=self._subject()) from None
-        return self._finish(body, used)
+        return self._finish(make, body, used)
 
     def _build(
         self, run_name: str | None, parameters: Mapping[str, str] | None
@@ -505,10 +503,12 @@ class _Converter:
     def _rebase(self, problem: Problem) -> Problem:
         return Problem(self.at(self._job_path(problem.path)), problem.code, problem.message)
 
-    def _finish(self, body: dict[str, Any], used: dict[str, list[int]]) -> JobConversion:
+    def _finish(
+        self, make: Callable[[dict[str, Any]], M], body: dict[str, Any], used: dict[str, list[int]]
+    ) -> Conversion[M]:
         subject = self._subject()
         try:
-            spec = RunSpec.from_dict(body)
+            spec = make(body)
         except SpecError as exc:
             found = _unique([*self.problems, *map(self._rebase, exc.problems)])
             warnings = [*self.warnings, *map(self._rebase, exc.warnings)]
@@ -524,10 +524,10 @@ class _Converter:
             for i in indexes
             if isinstance(tasks[i], Mapping) and isinstance(tasks[i].get("task_key"), str)
         }
-        return JobConversion(spec, conversion, names)
+        return spec, conversion, names
 
 
-def _attach(spec: RunSpec, warnings: tuple[Problem, ...]) -> None:
+def _attach(spec: Made, warnings: tuple[Problem, ...]) -> None:
     """Give the run the warnings of its conversion, with its own."""
     object.__setattr__(spec, "_warnings", warnings)
 

@@ -1,6 +1,6 @@
 """
-A one-time run as a saved job: the ``jobs/create`` body of a ``RunSpec``, with the per-task copies of a
-cluster shared as one job cluster again.
+A one-time run as a saved job: the ``jobs/create`` body of a run's request body, with the per-task copies of
+a cluster shared as one job cluster again.
 """
 
 from __future__ import annotations
@@ -10,23 +10,21 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from runspec.spec.run_spec import RunSpec
-
-__all__ = ["run_to_job"]
+__all__ = ["job_body"]
 
 #: Fields of the request body that jobs/create does not take.
 _SUBMIT_ONLY = ("idempotency_token",)
 
 
-def run_to_job(
-    spec: RunSpec, *, name: str | None = None, cluster_names: Mapping[str, str] | None = None
+def job_body(
+    body: dict[str, Any], *, name: str | None = None, cluster_names: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
-    """The ``jobs/create`` body for ``spec``; see ``RunSpec.to_job_settings``."""
-    if not isinstance(spec, RunSpec):
-        raise TypeError(f"to_job_settings() needs a RunSpec (got a {type(spec).__name__})")
+    """
+    The ``jobs/create`` body for a run's request body (``RunSpec.to_dict()``, which this changes); see
+    ``RunSpec.to_job_settings``.
+    """
     if name is not None and not isinstance(name, str):
         raise TypeError(f"'name' must be str (got a {type(name).__name__})")
-    body = spec.to_dict()
     for field in _SUBMIT_ONLY:
         body.pop(field, None)
     run_name = body.pop("run_name", None)

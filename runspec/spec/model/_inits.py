@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from runspec.spec._object import SpecObject
-from runspec.spec._object import convert as _convert
-from runspec.spec._object import set_w as _set_w
-from runspec.spec._object import unknown_keyword as _unknown
-from runspec.spec._object import with_extra as _with_extra
+from runspec.spec.objects._object import SpecObject
+from runspec.spec.objects._object import convert as _convert
+from runspec.spec.objects._object import set_w as _set_w
+from runspec.spec.objects._object import unknown_keyword as _unknown
+from runspec.spec.objects._object import with_extra as _with_extra
 
 if TYPE_CHECKING:  # pragma: no cover - the names below exist for type checkers only
     from typing_extensions import Never

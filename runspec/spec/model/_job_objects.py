@@ -15,14 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from runspec.spec._library import Library
-from runspec.spec._object import SpecObject
-from runspec.spec._object import convert as _convert
-from runspec.spec._object import set_w as _set_w
-from runspec.spec._object import str_map as _str_map
-from runspec.spec._object import unknown_keyword as _unknown
-from runspec.spec._object import with_extra as _with_extra
-from runspec.spec._objects import (
+from runspec.spec.model._library import Library
+from runspec.spec.model._objects import (
     AiFunctionTask,
     AiRuntimeTask,
     AlertTask,
@@ -59,6 +53,12 @@ from runspec.spec._objects import (
     TaskNotificationSettings,
     WebhookNotifications,
 )
+from runspec.spec.objects._object import SpecObject
+from runspec.spec.objects._object import convert as _convert
+from runspec.spec.objects._object import set_w as _set_w
+from runspec.spec.objects._object import str_map as _str_map
+from runspec.spec.objects._object import unknown_keyword as _unknown
+from runspec.spec.objects._object import with_extra as _with_extra
 
 if TYPE_CHECKING:  # pragma: no cover - the aliases below exist for type checkers only
     from dataclasses import KW_ONLY
@@ -66,7 +66,7 @@ if TYPE_CHECKING:  # pragma: no cover - the aliases below exist for type checker
 
     from typing_extensions import Never
 
-    from runspec.spec._objects import PerformanceTarget, RunIf
+    from runspec.spec.model._objects import PerformanceTarget, RunIf
 
     Condition: TypeAlias = Literal["ALL_UPDATED", "ANY_UPDATED"]
     DayOfWeek: TypeAlias = Literal["FRIDAY", "MONDAY", "SATURDAY", "SUNDAY", "THURSDAY", "TUESDAY", "WEDNESDAY"]

@@ -12,9 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from runspec._frozen import FrozenMap, freeze_json
-from runspec.spec._classes import adopt_init
-from runspec.spec._convert import REGISTRY, jpath
-from runspec.spec._inits import (
+from runspec.spec.model._inits import (
     cran_init,
     egg_init,
     jar_init,
@@ -23,9 +21,11 @@ from runspec.spec._inits import (
     requirements_init,
     whl_init,
 )
-from runspec.spec._load import BAD, BAIL, LoadContext, json_kind, load_object, quick_object
-from runspec.spec._object import SpecObject
-from runspec.spec._schema import FieldInfo, closest
+from runspec.spec.objects._classes import adopt_init
+from runspec.spec.objects._convert import REGISTRY, jpath
+from runspec.spec.objects._load import BAD, BAIL, LoadContext, json_kind, load_object, quick_object
+from runspec.spec.objects._object import SpecObject
+from runspec.spec.schema._schema import FieldInfo, closest
 
 if TYPE_CHECKING:  # pragma: no cover
     from dataclasses import KW_ONLY
@@ -57,7 +57,7 @@ class Library(SpecObject, wire="Library", fields={}):
 
     @classmethod
     def _quick_load(cls, value: Any, depth: int) -> Any:
-        # As _load does, when the entry has nothing to report (see runspec.spec._load.quick_object).
+        # As _load does, when the entry has nothing to report (see runspec.spec.objects._load.quick_object).
         if type(value) is not dict or len(value) != 1:
             raise BAIL
         for kind, inner in value.items():

@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from runspec.spec._library import Library
-from runspec.spec._object import SpecObject
-from runspec.spec._object import convert as _convert
-from runspec.spec._object import set_w as _set_w
-from runspec.spec._object import str_map as _str_map
-from runspec.spec._object import unknown_keyword as _unknown
-from runspec.spec._object import with_extra as _with_extra
+from runspec.spec.model._library import Library
+from runspec.spec.objects._object import SpecObject
+from runspec.spec.objects._object import convert as _convert
+from runspec.spec.objects._object import set_w as _set_w
+from runspec.spec.objects._object import str_map as _str_map
+from runspec.spec.objects._object import unknown_keyword as _unknown
+from runspec.spec.objects._object import with_extra as _with_extra
 
 if TYPE_CHECKING:  # pragma: no cover - the aliases below exist for type checkers only
     from dataclasses import KW_ONLY

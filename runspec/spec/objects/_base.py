@@ -7,10 +7,10 @@ what the generated ``_objects.py``, ``_library.py`` and the rest of runspec impo
 
 from __future__ import annotations
 
-from runspec.spec._classes import SpecMeta, set_extra, spec_field
-from runspec.spec._convert import REGISTRY, bad_type, converter, jpath, plain_json, wire_of
-from runspec.spec._load import BAD, BAIL, Bail, LoadContext, json_kind, load_value
-from runspec.spec._object import SpecObject
+from runspec.spec.objects._classes import SpecMeta, set_extra, spec_field
+from runspec.spec.objects._convert import REGISTRY, bad_type, converter, jpath, plain_json, wire_of
+from runspec.spec.objects._load import BAD, BAIL, Bail, LoadContext, json_kind, load_value
+from runspec.spec.objects._object import SpecObject
 
 __all__ = [
     "REGISTRY",

@@ -22,8 +22,8 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from runspec._frozen import FrozenMap, freeze_json
-from runspec.spec._convert import REGISTRY, bad_type, converter
-from runspec.spec._schema import FieldInfo, schema_fields
+from runspec.spec.objects._convert import REGISTRY, bad_type, converter
+from runspec.spec.schema._schema import FieldInfo, schema_fields
 
 if TYPE_CHECKING:  # pragma: no cover - typing_extensions is only needed by type checkers here
     from typing_extensions import dataclass_transform

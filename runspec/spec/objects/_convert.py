@@ -12,11 +12,11 @@ from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from runspec._frozen import FrozenMap, freeze_json
-from runspec.spec._schema import Desc, describe
 from runspec.spec._text import article, shown
+from runspec.spec.schema._schema import Desc, describe
 
 if TYPE_CHECKING:  # pragma: no cover
-    from runspec.spec._object import SpecObject
+    from runspec.spec.objects._object import SpecObject
 
 __all__ = ["REGISTRY", "bad_type", "converter", "jpath", "plain_json", "wire_of"]
 

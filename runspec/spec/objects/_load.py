@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from runspec._frozen import FrozenMap, freeze_json
 from runspec.errors import Problem
-from runspec.spec._convert import REGISTRY, jpath
-from runspec.spec._schema import Desc, closest, describe
 from runspec.spec.limits import INT64_MAX, INT64_MIN, MAX_OBJECT_DEPTH
+from runspec.spec.objects._convert import REGISTRY, jpath
+from runspec.spec.schema._schema import Desc, closest, describe
 
 if TYPE_CHECKING:  # pragma: no cover
-    from runspec.spec._object import SpecObject
+    from runspec.spec.objects._object import SpecObject
 
 __all__ = [
     "BAD",

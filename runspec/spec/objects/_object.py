@@ -3,7 +3,7 @@ The base of every spec class: a frozen value whose fields are the request body's
 
 Values are frozen (lists to tuples, mappings to ``FrozenMap``). Only the fields a caller set are stored,
 in ``__dict__``, so an object's request form is those fields and nothing else. An object is only a
-value: whether it is valid as part of a run is for the checks (``runspec.spec._checks``) to say, the
+value: whether it is valid as part of a run is for the checks (``runspec.spec.checks._checks``) to say, the
 same way however it was made (builder, classes, ``from_dict``).
 """
 
@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from runspec._frozen import FrozenMap, thaw_json
 from runspec.errors import SpecError
-from runspec.spec._classes import SpecMeta, _Field, set_extra, spec_field
-from runspec.spec._convert import REGISTRY, plain_json
-from runspec.spec._load import LoadContext, load_checked, load_object, quick_object
-from runspec.spec._schema import FieldInfo
+from runspec.spec.objects._classes import SpecMeta, _Field, set_extra, spec_field
+from runspec.spec.objects._convert import REGISTRY, plain_json
+from runspec.spec.objects._load import LoadContext, load_checked, load_object, quick_object
+from runspec.spec.schema._schema import FieldInfo
 
 if TYPE_CHECKING:  # pragma: no cover
     from typing_extensions import Self
@@ -36,7 +36,7 @@ class SpecObject(metaclass=SpecMeta):
     __slots__ = ("__dict__", "_h", "_w", "_x")
 
     if TYPE_CHECKING:
-        # The request form, set by every constructor (a slot, not a field; see runspec.spec._convert.wire_of).
+        # The request form, set by every constructor (a slot, not a field; see runspec.spec.objects._convert.wire_of).
         _w: Any = spec_field(init=False)
 
     extra: Mapping[str, Any] | None = spec_field(default=None, kw_only=True)
@@ -168,12 +168,12 @@ class SpecObject(metaclass=SpecMeta):
 
     @classmethod
     def _load(cls, value: Any, path: str, ctx: LoadContext, depth: int) -> Any:
-        """Load one object with every problem reported (see ``runspec.spec._load``)."""
+        """Load one object with every problem reported (see ``runspec.spec.objects._load``)."""
         return load_object(cls, value, path, ctx, depth)
 
     @classmethod
     def _quick_load(cls, value: Any, depth: int) -> Any:
-        """Load one object that has nothing to report, or raise ``Bail`` (see ``runspec.spec._load``)."""
+        """Load one object that has nothing to report, or raise ``Bail`` (see ``runspec.spec.objects._load``)."""
         return quick_object(cls, value, depth)
 
     @classmethod
@@ -229,7 +229,7 @@ def with_extra(obj: SpecObject, fields: dict[str, Any], extra: Mapping[str, Any]
 
 def unknown_keyword(obj: SpecObject, unknown: Mapping[str, Any]) -> TypeError:
     """The ``TypeError`` for a keyword the class does not take, with the closest field's name."""
-    from runspec.spec._schema import closest
+    from runspec.spec.schema._schema import closest
 
     cls = type(obj)
     name = next(iter(unknown))

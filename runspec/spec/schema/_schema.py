@@ -33,7 +33,7 @@ def schema() -> dict[str, dict[str, dict[str, Any]]]:
     """The whole shipped schema: type name -> field name -> {type, required, enum, ...}."""
     global _SCHEMA
     if _SCHEMA is None:
-        from runspec.spec._schema_data import SCHEMA  # generated from schema.json: nothing reads it at run time
+        from runspec.spec.schema._schema_data import SCHEMA  # generated from schema.json: nothing reads it at run time
 
         _SCHEMA = SCHEMA
     return _SCHEMA
