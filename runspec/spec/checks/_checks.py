@@ -35,7 +35,7 @@ edit: the registries are read by ``check_run`` for every object and every task, 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, cast
 
 from runspec.errors import Problem
 from runspec.spec.checks import _object_rules as _object_rules  # registers the per-object rules
@@ -64,7 +64,7 @@ from runspec.spec.limits import (
 )
 from runspec.spec.limits import INT64_MAX as _INT64_MAX
 from runspec.spec.limits import INT64_MIN as _INT64_MIN
-from runspec.spec.model._objects import SubmitTask
+from runspec.spec.model._objects import GitSource, JobEnvironment, SubmitTask
 from runspec.spec.objects._convert import REGISTRY, jpath
 from runspec.spec.objects._load import LoadContext, outside_int64
 from runspec.spec.objects._object import SpecObject
@@ -72,10 +72,30 @@ from runspec.spec.schema._schema import closest
 from runspec.spec.task_types import TASK_TYPES, task_types
 from runspec.spec.task_types import table as type_table
 
-if TYPE_CHECKING:  # pragma: no cover
-    from runspec.spec.run_spec import RunSpec
+__all__ = ["MAX_BODY_BYTES", "TASK_TYPES", "Problem", "Report", "RunBody", "check_run", "task_types"]
 
-__all__ = ["MAX_BODY_BYTES", "TASK_TYPES", "Problem", "Report", "check_run", "task_types"]
+
+class RunBody(Protocol):
+    """The fields of a ``RunSpec`` the whole-run checks read (``RunSpec`` runs them, so it is not imported)."""
+
+    @property
+    def tasks(self) -> Sequence[SubmitTask] | None: ...
+    @property
+    def run_name(self) -> str | None: ...
+    @property
+    def timeout_seconds(self) -> int | None: ...
+    @property
+    def idempotency_token(self) -> str | None: ...
+    @property
+    def git_source(self) -> GitSource | None: ...
+    @property
+    def environments(self) -> Sequence[JobEnvironment] | None: ...
+    @property
+    def performance_target(self) -> object: ...
+    @property
+    def duration_target(self) -> str | None: ...
+    @property
+    def environment_variables(self) -> Sequence[object] | None: ...
 
 
 # ---- per-object rules, run on every object of the run ------------------------------------------
@@ -266,24 +286,26 @@ class _TaskRules:
 # ---- run-level rules ---------------------------------------------------------------------------
 
 
-def check_run(spec: RunSpec, *, strict: bool = True) -> Report:
+def check_run(spec: SpecObject, *, strict: bool = True) -> Report:
     """
-    Run every check on ``spec`` and return what was found. ``strict=False``: a single-task body's task
-    keeps keys outside the schema, with a warning, as ``RunSpec.from_dict(strict=False)`` does elsewhere.
+    Run every check on ``spec`` (a ``RunSpec``) and return what was found. ``strict=False``: a single-task
+    body's task keeps keys outside the schema, with a warning, as ``RunSpec.from_dict(strict=False)`` does
+    elsewhere.
     """
     r = Report()
     seen: set[int] = set()
     _walk(spec, "$", r, seen)
-    tasks: Sequence[SubmitTask] = spec.tasks or ()
+    run = cast(RunBody, spec)
+    tasks: Sequence[SubmitTask] = run.tasks or ()
     single = _single_task(spec, r, strict) if not tasks else None
     if single is not None:
         tasks = (single,)
         _walk(single, "$", r, seen)
-    _top_level(spec, tasks, r)
+    _top_level(run, tasks, r)
     keys = _task_keys(tasks, r)
-    environments = _environments(spec, r)
+    environments = _environments(run, r)
     used_envs: set[str] = set()
-    has_git_source = spec.git_source is not None
+    has_git_source = run.git_source is not None
     scope = TaskScope(tasks, keys, environments, used_envs, has_git_source, inner=False)
     inner_scope = TaskScope(tasks, keys, environments, used_envs, has_git_source, inner=True)
     run_rules = _TaskRules()
@@ -301,7 +323,7 @@ def check_run(spec: RunSpec, *, strict: bool = True) -> Report:
     return r
 
 
-def _single_task(spec: RunSpec, r: Report, strict: bool) -> SubmitTask | None:
+def _single_task(spec: SpecObject, r: Report, strict: bool) -> SubmitTask | None:
     """The one task of a body in the single-task form, read from its top level (see ``_single``)."""
     ctx = LoadContext(strict=strict)
     task = single_task(spec, ctx)
@@ -318,7 +340,7 @@ def _single_task(spec: RunSpec, r: Report, strict: bool) -> SubmitTask | None:
     return task
 
 
-def _top_level(spec: RunSpec, tasks: Sequence[SubmitTask], r: Report) -> None:
+def _top_level(spec: RunBody, tasks: Sequence[SubmitTask], r: Report) -> None:
     if not tasks:
         r.error("$.tasks", "no-tasks", "a run needs at least one task")
     elif len(tasks) > MAX_TASKS:
@@ -398,7 +420,7 @@ def _task_keys(tasks: Sequence[SubmitTask], r: Report) -> dict[str, int]:
     return keys
 
 
-def _environments(spec: RunSpec, r: Report) -> dict[str, int]:
+def _environments(spec: RunBody, r: Report) -> dict[str, int]:
     found: dict[str, int] = {}
     for i, env in enumerate(spec.environments or ()):
         key: str | None = env.environment_key

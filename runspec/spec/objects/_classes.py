@@ -118,7 +118,7 @@ class SpecMeta(type):
             return cls
         cls._declared = (own, wire, fields)  # type: ignore[attr-defined]
         if wire is not None and wire not in REGISTRY:
-            REGISTRY[wire] = cls  # type: ignore[assignment]
+            REGISTRY[wire] = cls
         return cls
 
     @property

@@ -9,19 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeAlias
 
 from runspec._frozen import FrozenMap, freeze_json
 from runspec.spec._text import article, shown
 from runspec.spec.schema._schema import Desc, describe
 
-if TYPE_CHECKING:  # pragma: no cover
-    from runspec.spec.objects._object import SpecObject
+__all__ = ["REGISTRY", "SpecClass", "bad_type", "converter", "jpath", "plain_json", "wire_of"]
 
-__all__ = ["REGISTRY", "bad_type", "converter", "jpath", "plain_json", "wire_of"]
+#: A spec class (``SpecObject`` or a subclass), as the converters and the loader name it: the object base
+#: imports them, so they do not import it back.
+SpecClass: TypeAlias = "type[Any]"
 
 #: Wire type name -> the spec class that stands for it.
-REGISTRY: dict[str, type[SpecObject]] = {}
+REGISTRY: dict[str, SpecClass] = {}
 
 _INF = float("inf")
 

@@ -12,16 +12,13 @@ fields, depth, enums, wrong types inside lists and maps).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from runspec._frozen import FrozenMap, freeze_json
 from runspec.errors import Problem
 from runspec.spec.limits import INT64_MAX, INT64_MIN, MAX_OBJECT_DEPTH
-from runspec.spec.objects._convert import REGISTRY, jpath
+from runspec.spec.objects._convert import REGISTRY, SpecClass, jpath
 from runspec.spec.schema._schema import Desc, closest, describe
-
-if TYPE_CHECKING:  # pragma: no cover
-    from runspec.spec.objects._object import SpecObject
 
 __all__ = [
     "BAD",
@@ -314,7 +311,7 @@ def _expected_json(desc: Desc) -> str:
     }.get(kind, "a JSON value")
 
 
-def load_object(cls: type[SpecObject], value: Any, path: str, ctx: LoadContext, depth: int) -> Any:
+def load_object(cls: SpecClass, value: Any, path: str, ctx: LoadContext, depth: int) -> Any:
     """Load one object of ``cls`` (the slow path): every problem goes to ``ctx``; ``BAD`` when not an object."""
     if not isinstance(value, Mapping):
         ctx.problem(path, "wrong-type", f"expected an object ({cls._wire_type}), got {json_kind(value)}")
@@ -357,7 +354,7 @@ def load_object(cls: type[SpecObject], value: Any, path: str, ctx: LoadContext, 
     return cls._new(fields, extra)
 
 
-def unknown_key(cls: type[SpecObject], key: str, item: Any, path: str, ctx: LoadContext, extra: dict[str, Any]) -> None:
+def unknown_key(cls: SpecClass, key: str, item: Any, path: str, ctx: LoadContext, extra: dict[str, Any]) -> None:
     """Report a key ``cls`` does not know (a problem, or under ``strict=False`` a warning and ``extra``)."""
     guess = closest(key, (k for k, i in cls._schema.items() if not i.rejected))
     hint = f"; did you mean {guess!r}?" if guess else ""
@@ -378,7 +375,7 @@ _PLANS: dict[type, dict[str, tuple[bool, int, Any]]] = {}
 _REQUIRED: dict[type, int] = {}
 
 
-def _plan(cls: type[SpecObject]) -> dict[str, tuple[bool, int, Any]]:
+def _plan(cls: SpecClass) -> dict[str, tuple[bool, int, Any]]:
     table = cls._fields
     plan = {
         f.attr: (f.info.required, _Q_ENUM, f.info.enum)
@@ -391,7 +388,7 @@ def _plan(cls: type[SpecObject]) -> dict[str, tuple[bool, int, Any]]:
     return plan
 
 
-def quick_object(cls: type[SpecObject], value: Any, depth: int) -> Any:
+def quick_object(cls: SpecClass, value: Any, depth: int) -> Any:
     """Load ``value`` as ``load_object`` would when it has nothing to report; raise ``Bail`` otherwise."""
     if type(value) is not dict or depth > MAX_OBJECT_DEPTH:
         raise BAIL
@@ -425,7 +422,7 @@ def quick_object(cls: type[SpecObject], value: Any, depth: int) -> Any:
     return cls._new(fields)
 
 
-def load_checked(cls: type[SpecObject], value: Mapping[str, Any], ctx: LoadContext) -> Any:
+def load_checked(cls: SpecClass, value: Mapping[str, Any], ctx: LoadContext) -> Any:
     """Load a body (``$``): quickly when it has nothing to report, else with every problem in ``ctx``."""
     try:
         return cls._quick_load(value, 0)
