@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from runspec import _startup as _startup  # first: Ctrl-C while the command starts exits 130 quietly
 from runspec._version import __version__ as __version__
+from runspec.build import Run as Run
 from runspec.errors import (
     ApiError as ApiError,
 )
@@ -73,7 +74,6 @@ from runspec.errors import (
 from runspec.errors import (
     WorkspaceUnreachable as WorkspaceUnreachable,
 )
-from runspec.run import Run as Run
 from runspec.spec import (
     AutoScale as AutoScale,
 )

@@ -766,9 +766,9 @@ def test_extra_null_is_absent() -> None:
 
 
 def test_run_task_keyword_fields_go_in_the_body_in_signature_order_with_the_field_types_checked() -> None:
-    # Run.task converts its named SubmitTask fields in one generated step (runspec.run._args.NAMED_FIELDS);
+    # Run.task converts its named SubmitTask fields in one generated step (runspec.build._args.NAMED_FIELDS);
     # the names and their order must follow the signature, whatever order the call gives them in.
-    from runspec.run._args import NAMED_FIELDS
+    from runspec.build._args import NAMED_FIELDS
 
     params = inspect.signature(Run.task).parameters
     keyword = [p.name for p in params.values() if p.kind is inspect.Parameter.KEYWORD_ONLY]

@@ -8,7 +8,7 @@ import pickle
 import pytest
 
 from runspec import NewCluster, NotebookTask, PyPI, Run
-from runspec.run._ops import AddTask, SetField, Start
+from runspec.build._ops import AddTask, SetField, Start
 
 
 def _run(n: int) -> Run:

@@ -7,7 +7,7 @@ top, inside a function, under ``if TYPE_CHECKING:``, or as ``importlib.import_mo
 
     spec      runspec/spec/*, runspec/errors.py, runspec/wire.py, runspec/_frozen.py and other private leaf modules
     picture   runspec/picture*                         on spec
-    builder   runspec/run*                             on spec and picture (it draws itself)
+    builder   runspec/build/*, runspec/run.py              on spec and picture (it draws itself)
     client    runspec/client/*                         on spec
     testing   runspec/testing/*                        on client and spec
     root      runspec/__init__.py                      may import anything (lazily, for the client)
@@ -81,7 +81,7 @@ def layer_of(module: str) -> str | None:
         return "spec"
     if top == "__main__" or top == "cli" or top.startswith("cli_"):
         return "cli"
-    if top == "run" or top.startswith("run_"):
+    if top == "build" or top == "run":
         return "builder"
     if top == "client":
         return "client"
@@ -333,7 +333,7 @@ PLANTED = {
     "top-level client import": "from runspec.client import submit\n",
     "import inside a function": "def draw(spec):\n    from runspec.picture import to_mermaid\n    return 1\n",
     "import under TYPE_CHECKING": (
-        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from runspec.run import Run\n"
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from runspec.build import Run\n"
     ),
     "importlib string": "import importlib\n\ndef load():\n    return importlib.import_module('runspec.cli')\n",
     "relative import": "from ..testing import Emulator\n",
@@ -389,7 +389,7 @@ def test_reader_sees_every_kind_of_import() -> None:
             "    from runspec.client.results import RunResult",
             "def f():",
             "    import runspec.picture",
-            "    __import__('runspec.run')",
+            "    __import__('runspec.build')",
             "    return importlib.import_module('runspec.testing')",
         ]
     )
@@ -402,7 +402,7 @@ def test_reader_sees_every_kind_of_import() -> None:
         ("runspec.client.results", "type checking"),
         ("runspec.picture", "in a function"),
         ("runspec.testing", "import_module"),
-        ("runspec.run", "import_module"),
+        ("runspec.build", "import_module"),
     }
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from types import ModuleType
 
 import runspec
+import runspec.build
 import runspec.spec
 
 PACKAGE = Path(runspec.__file__).resolve().parent
@@ -117,12 +118,12 @@ def _imports(path: Path) -> set[str]:
 
 
 def test_spec_layer_imports_neither_builder_nor_client() -> None:
-    """runspec.spec depends on neither runspec.run, the client layer nor requests."""
+    """runspec.spec depends on neither runspec.build, the client layer nor requests."""
     offenders = {
         str(path.relative_to(PACKAGE)): sorted(
             m
             for m in _imports(path)
-            if m in ("runspec.run", "requests") or m.startswith(("runspec.client", "requests."))
+            if m in ("runspec.build", "runspec.run", "requests") or m.startswith(("runspec.client", "requests."))
         )
         for path in (PACKAGE / "spec").rglob("*.py")
     }
@@ -130,6 +131,16 @@ def test_spec_layer_imports_neither_builder_nor_client() -> None:
 
 
 def test_builder_does_not_import_the_client() -> None:
-    """runspec.run builds specs only: it imports nothing from the client layer."""
-    imported = set().union(*(_imports(path) for path in (PACKAGE / "run").glob("*.py")))
+    """runspec.build builds specs only: it imports nothing from the client layer."""
+    imported = set().union(*(_imports(path) for path in (PACKAGE / "build").glob("*.py")))
     assert [m for m in imported if m.startswith("runspec.client") or m == "requests"] == []
+
+
+def test_the_builder_keeps_its_former_module_name() -> None:
+    """``from runspec.run import Run`` (the builder package's former name) still gives the one ``Run``."""
+    from runspec.build import Run as built
+    from runspec.run import Run as former
+    from runspec.run import TaskLike
+
+    assert former is built is runspec.Run
+    assert TaskLike is runspec.build.TaskLike

@@ -1240,7 +1240,7 @@ JOB_CONVERTER = {
 }
 SOURCES = sorted(
     name
-    for folder in ("spec", "run")
+    for folder in ("spec", "build")
     for path in (PACKAGE / folder).rglob("*.py")
     if (name := str(path.relative_to(PACKAGE))) not in JOB_CONVERTER
 )

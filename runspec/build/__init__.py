@@ -14,11 +14,11 @@
 
 Every method returns a new ``Run``; the one it was called on is unchanged, so a partly built run can be
 shared and extended in several directions. A ``Run`` records what you said (named clusters, task order,
-keys you left out) as a chain of operations (``runspec.run._ops``); ``compile()``
-(``runspec.run._compile``) turns that into the request body and checks all of it at once.
+keys you left out) as a chain of operations (``runspec.build._ops``); ``compile()``
+(``runspec.build._compile``) turns that into the request body and checks all of it at once.
 """
 
-from runspec.run._builder import Run as Run
-from runspec.run._builder import TaskLike as TaskLike
+from runspec.build._builder import Run as Run
+from runspec.build._builder import TaskLike as TaskLike
 
 __all__ = ["Run", "TaskLike"]

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from runspec.errors import Problem, SpecError
-from runspec.run._args import (
+from runspec.build._args import (
     add_fields,
     add_named,
     as_list,
@@ -21,8 +21,8 @@ from runspec.run._args import (
     task_fields,
     unknown_kwarg,
 )
-from runspec.run._compile import Compiled, Intent
-from runspec.run._ops import (
+from runspec.build._compile import Compiled, Intent
+from runspec.build._ops import (
     AS_LOADED,
     AddCluster,
     AddEnvironment,

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from runspec.errors import Problem
-from runspec.run._ops import (
+from runspec.build._ops import (
     AS_LOADED,
     AddCluster,
     AddEnvironment,

@@ -18,9 +18,9 @@ from types import TracebackType
 from typing import Any, TextIO
 
 import runspec
+from runspec.build import Run
 from runspec.cli._output import CliError
 from runspec.errors import SpecError
-from runspec.run import Run
 from runspec.spec import RunSpec
 
 _MODULE_REF = re.compile(r"(?P<module>[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*):(?P<attr>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)")

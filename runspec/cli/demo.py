@@ -6,10 +6,10 @@ import argparse
 import inspect
 from typing import TYPE_CHECKING, Any
 
+from runspec.build import Run
 from runspec.cli._options import FORMATTER, Settings, positive
 from runspec.cli._output import EXIT_OK, echo
 from runspec.cli.submit import submit_and_follow
-from runspec.run import Run
 
 if TYPE_CHECKING:  # pragma: no cover
     from runspec.cli._options import Commands
