@@ -7,7 +7,7 @@ top, inside a function, under ``if TYPE_CHECKING:``, or as ``importlib.import_mo
 
     spec      runspec/spec/*, runspec/errors.py, runspec/wire.py, runspec/_frozen.py and other private leaf modules
     picture   runspec/picture*                         on spec
-    builder   runspec/build/*, runspec/run.py              on spec and picture (it draws itself)
+    builder   runspec/build/*, runspec/run.py          on spec and picture (it draws itself)
     client    runspec/client/*                         on spec
     testing   runspec/testing/*                        on client and spec
     root      runspec/__init__.py                      may import anything (lazily, for the client)
