@@ -24,6 +24,7 @@ in ``KNOWN_TO_FIX``. Both are checked for staleness: once an import is gone, its
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -130,7 +131,23 @@ def _is_type_checking(test: ast.expr) -> bool:
 def imports_in(source: str, importer: str, is_package: bool, known: Iterable[str]) -> list[Import]:
     """Every import of a runspec module in ``source``, wherever it is written."""
     modules = set(known)
-    found: list[Import] = []
+    # ``from runspec.spec.objects import _base`` imports the module runspec.spec.objects._base;
+    # ``from runspec.spec import RunSpec`` imports runspec.spec.
+    found = [
+        Import(importer, sub if sub is not None and sub in modules else imported, line, how)
+        for imported, sub, line, how in _imports_written(source, importer, is_package)
+    ]
+    return [i for i in found if i.imported == "runspec" or i.imported.startswith("runspec.")]
+
+
+@functools.cache
+def _imports_written(source: str, importer: str, is_package: bool) -> tuple[tuple[str, str | None, int, str], ...]:
+    """
+    (imported, the submodule a ``from`` import may name, line, how) for every import in ``source``.
+
+    Parsed once per text: the checks below run on the package many times over with one module changed.
+    """
+    found: list[tuple[str, str | None, int, str]] = []
 
     def visit(node: ast.AST, how: str) -> None:
         if isinstance(node, ast.If) and _is_type_checking(node.test):
@@ -143,14 +160,11 @@ def imports_in(source: str, importer: str, is_package: bool, known: Iterable[str
             how = "in a function"
         if isinstance(node, ast.Import):
             for alias in node.names:
-                found.append(Import(importer, alias.name, node.lineno, how))
+                found.append((alias.name, None, node.lineno, how))
         elif isinstance(node, ast.ImportFrom):
             base = _resolve(importer, is_package, node.module, node.level)
-            # ``from runspec.spec.objects import _base`` imports the module runspec.spec.objects._base;
-            # ``from runspec.spec import RunSpec`` imports runspec.spec.
             for alias in node.names:
-                sub = f"{base}.{alias.name}"
-                found.append(Import(importer, sub if sub in modules else base, node.lineno, how))
+                found.append((base, f"{base}.{alias.name}", node.lineno, how))
         elif isinstance(node, ast.Call):
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
@@ -163,12 +177,12 @@ def imports_in(source: str, importer: str, is_package: bool, known: Iterable[str
                         anchor = package.value if isinstance(package, ast.Constant) else importer
                         level = len(text) - len(text.lstrip("."))
                         text = _resolve(str(anchor), True, text.lstrip(".") or None, level)
-                    found.append(Import(importer, text, node.lineno, "import_module"))
+                    found.append((text, None, node.lineno, "import_module"))
         for child in ast.iter_child_nodes(node):
             visit(child, how)
 
     visit(ast.parse(source), "top level")
-    return [i for i in found if i.imported == "runspec" or i.imported.startswith("runspec.")]
+    return tuple(found)
 
 
 def package_sources(root: Path = PACKAGE) -> dict[str, tuple[str, bool]]:
