@@ -39,12 +39,10 @@ try:
         FakeWorkspace,
         Recorded,
         Reply,
-        recording_proxy,
         run_json,
-        silent_server,
         task_json,
-        trickling_server,
     )
+    from tests.wire_server import recording_proxy, silent_server, trickling_server
 except ImportError:  # tests/ run as a plain directory
     from support import (  # type: ignore[no-redef]
         Delay,
@@ -52,12 +50,10 @@ except ImportError:  # tests/ run as a plain directory
         FakeWorkspace,
         Recorded,
         Reply,
-        recording_proxy,
         run_json,
-        silent_server,
         task_json,
-        trickling_server,
     )
+    from wire_server import recording_proxy, silent_server, trickling_server  # type: ignore[no-redef]
 
 TOKEN = "dapi-faults-0123456789abcdef"
 

@@ -6,16 +6,17 @@ answer, never answer, or refuse. Everything else about the client is tested thro
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
 
 import pytest
 
 from runspec import NotebookTask, Run, RunHandle, TransportError, WaitTimeout, submit
 from runspec.spec import RunSpec
+
+try:
+    from tests.wire_server import trickling_head_server
+except ImportError:  # tests/ run as a plain directory
+    from wire_server import trickling_head_server  # type: ignore[no-redef]
 
 pytestmark = pytest.mark.socket
 
@@ -26,62 +27,9 @@ def spec() -> RunSpec:
     return Run("sockets").task(NotebookTask("/n"), key="a").compile()
 
 
-@contextlib.contextmanager
-def raw_server(serve: Callable[[socket.socket, threading.Event], None]) -> Iterator[str]:
-    """A TCP server on 127.0.0.1 that hands each connection to ``serve`` in a thread; yields its URL."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    closed = threading.Event()
-    conns: list[socket.socket] = []
-
-    def accept() -> None:
-        while not closed.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            conns.append(conn)
-            threading.Thread(target=run, args=(conn,), daemon=True).start()
-
-    def run(conn: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            data = b""
-            conn.settimeout(5)
-            while b"\r\n\r\n" not in data:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                data += chunk
-            serve(conn, closed)
-
-    threading.Thread(target=accept, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        closed.set()
-        for conn in conns:
-            with contextlib.suppress(OSError):
-                conn.close()
-        listener.close()
-
-
-def trickle_head(interval: float, limit: int = 40) -> Callable[[socket.socket, threading.Event], None]:
-    """Sends its status line and then a header one byte every ``interval`` seconds (``limit`` bytes at most)."""
-
-    def serve(conn: socket.socket, closed: threading.Event) -> None:
-        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Pad: " + b"x" * 1000
-        for byte in head[:limit]:
-            if closed.wait(interval):
-                return
-            conn.sendall(bytes([byte]))
-        closed.wait(30)
-
-    return serve
-
-
 def test_submit_deadline_counts_a_trickled_status_line_and_headers() -> None:
-    with raw_server(trickle_head(0.2)) as url:
+    with trickling_head_server(0.2) as server:
+        url = server.url
         started = time.monotonic()
         with pytest.raises(TransportError) as error:
             submit(spec(), url, TOKEN, deadline=1.5, timeout=(2, 3))
@@ -94,7 +42,8 @@ def test_submit_deadline_counts_a_trickled_status_line_and_headers() -> None:
 
 
 def test_wait_timeout_counts_trickled_headers() -> None:
-    with raw_server(trickle_head(0.2)) as url:
+    with trickling_head_server(0.2) as server:
+        url = server.url
         handle = RunHandle.attach(42, url, TOKEN)
         started = time.monotonic()
         with pytest.raises((WaitTimeout, TransportError)):
@@ -104,7 +53,8 @@ def test_wait_timeout_counts_trickled_headers() -> None:
 
 
 def test_attach_deadline_counts_trickled_headers_of_get() -> None:
-    with raw_server(trickle_head(0.2)) as url:
+    with trickling_head_server(0.2) as server:
+        url = server.url
         started = time.monotonic()
         with pytest.raises(TransportError):
             RunHandle.attach(42, url, TOKEN, deadline=1.5).get()

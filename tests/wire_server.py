@@ -1,5 +1,9 @@
 """
-A small misbehaving HTTP server on loopback, for tests where the fault is on the wire.
+Misbehaving servers on loopback, for tests where the fault is on the wire.
+
+``WireServer`` reads each request whole and answers it with a ``Reply``; ``RawServer`` hands each raw
+connection to a function, for answers no HTTP server would send (never answering, trickling a body or a
+status line, a proxy that records what passes through it).
 
 Each request is read whole (request line, headers, a ``Content-Length`` body), recorded in ``seen``, and
 answered by the ``Reply`` the server's ``answer`` function picks for it: a normal JSON answer, a
@@ -24,7 +28,17 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
-__all__ = ["Reply", "Seen", "WireServer"]
+__all__ = [
+    "RawServer",
+    "Reply",
+    "Seen",
+    "WireServer",
+    "recording_proxy",
+    "silent_server",
+    "trickling_head_server",
+    "trickling_server",
+    "unreachable_url",
+]
 
 
 @dataclass(frozen=True)
@@ -212,3 +226,122 @@ def unreachable_url() -> str:
         port = sock.getsockname()[1]
     time.sleep(0)
     return f"http://127.0.0.1:{port}"
+
+
+# -- raw sockets: servers that answer in ways no HTTP server library would ------------------------------
+
+
+class RawServer:
+    """
+    A TCP server on 127.0.0.1 whose every connection is handed to ``serve(conn)`` in a thread:
+    the building block of the misbehaving servers below. ``connections`` counts accepted ones.
+    """
+
+    def __init__(self, serve: Callable[[socket.socket], None]) -> None:
+        self._serve = serve
+        self._sock = socket.socket()
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(16)
+        self.port = self._sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.connections = 0
+        self.received: list[bytes] = []
+        self._open: list[socket.socket] = []
+        self._closed = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            self._open.append(conn)
+            threading.Thread(target=self._run, args=(conn,), daemon=True).start()
+
+    def _run(self, conn: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            self._serve(conn)
+
+    def read_request(self, conn: socket.socket) -> bytes:
+        """Read one request's head (and nothing more); record it."""
+        data = b""
+        conn.settimeout(5)
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        self.received.append(data)
+        return data
+
+    def close(self) -> None:
+        self._closed.set()
+        for conn in self._open:
+            with contextlib.suppress(OSError):
+                conn.close()
+        with contextlib.suppress(OSError):
+            self._sock.close()
+
+    def __enter__(self) -> RawServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def silent_server() -> RawServer:
+    """Accepts connections, reads the request, and never answers."""
+
+    def serve(conn: socket.socket) -> None:
+        server.read_request(conn)
+        server._closed.wait(60)
+
+    server = RawServer(serve)
+    return server
+
+
+def trickling_server(interval: float = 0.2, size: int = 10_000) -> RawServer:
+    """Answers 200 at once, then sends its JSON body one byte every ``interval`` seconds."""
+
+    def serve(conn: socket.socket) -> None:
+        server.read_request(conn)
+        body = json.dumps({"run_id": 1, "pad": "x" * size}).encode()
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        conn.sendall(head.encode())
+        for byte in body:
+            if server._closed.wait(interval):
+                return
+            conn.sendall(bytes([byte]))
+
+    server = RawServer(serve)
+    return server
+
+
+def recording_proxy() -> RawServer:
+    """A proxy that records every request sent through it and answers 502."""
+
+    def serve(conn: socket.socket) -> None:
+        server.read_request(conn)
+        conn.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+
+    server = RawServer(serve)
+    return server
+
+
+def trickling_head_server(interval: float, limit: int = 40) -> RawServer:
+    """Sends its status line and then a header one byte every ``interval`` seconds (``limit`` bytes at most)."""
+
+    def serve(conn: socket.socket) -> None:
+        server.read_request(conn)
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Pad: " + b"x" * 1000
+        for byte in head[:limit]:
+            if server._closed.wait(interval):
+                return
+            conn.sendall(bytes([byte]))
+        server._closed.wait(30)
+
+    server = RawServer(serve)
+    return server
