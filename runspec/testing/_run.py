@@ -230,16 +230,8 @@ class Run:
         if (decided := self.engine.local.start(self, attempt)) is True:
             return  # the task's code runs in its own process; the attempt ends when the process does
         outcome = decided or self._outcome(attempt)
-        attempt.outcome = outcome
+        attempt.take(outcome)
         attempt.setup = timing.setup
-        if outcome.failed:
-            attempt.result = FAILED
-            attempt.message = outcome.error or "Task failed."
-            attempt.error_trace = outcome.error_trace
-            attempt.termination_code = outcome.termination_code
-            attempt.termination_type = outcome.termination_type
-        else:
-            attempt.result = SUCCESS
         seconds = timing.duration if outcome.seconds is None else outcome.seconds
         self._set_end(attempt, t, timing.setup + seconds)
 

@@ -68,6 +68,18 @@ class Attempt:
     logs_truncated: bool = False  # a task that ran code: its logs were cut to the last 5 MB
     result_truncated: bool = False  # ... its notebook result to the first 5 MB
 
+    def take(self, outcome: Outcome) -> None:
+        """End with ``outcome``: SUCCESS, or FAILED with its error, trace and termination details."""
+        self.outcome = outcome
+        if outcome.failed:
+            self.result = FAILED
+            self.message = outcome.error or "Task failed."
+            self.error_trace = outcome.error_trace
+            self.termination_code = outcome.termination_code
+            self.termination_type = outcome.termination_type
+        else:
+            self.result = SUCCESS
+
     def next_event(self) -> float | None:
         if self.finalized:
             return None

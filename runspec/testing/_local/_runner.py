@@ -20,7 +20,7 @@ from runspec.testing._local._code import LocalCode
 from runspec.testing._local._plan import RUNNABLE, Missing, NotRunnable, plan_task
 from runspec.testing._local._process import OUTPUT_LIMIT, TaskProcess
 from runspec.testing._script import Outcome, Script, Timing
-from runspec.testing._state import FAILED, SUCCESS, TIMEDOUT, Attempt, Node
+from runspec.testing._state import FAILED, TIMEDOUT, Attempt, Node
 
 
 class RunView(Protocol):
@@ -242,7 +242,7 @@ class LocalRunner(NoCode):
                 return
             outcome, truncated = self._outcome(process)
             shutil.rmtree(process.folder, ignore_errors=True)
-            attempt.outcome = outcome
+            attempt.outcome = outcome  # its logs and output, whatever ended it
             attempt.logs_truncated, attempt.result_truncated = truncated
             clock_now = self.engine.clock.now()
             end = max(attempt.started + process.elapsed, clock_now)
@@ -257,14 +257,8 @@ class LocalRunner(NoCode):
                 attempt.result = FAILED
                 attempt.message = "The emulator stopped while the task's code was running."
                 attempt.termination_code, attempt.termination_type = "INTERNAL_ERROR", "INTERNAL_ERROR"
-            elif outcome.failed:
-                attempt.result = FAILED
-                attempt.message = outcome.error or "Task failed."
-                attempt.error_trace = outcome.error_trace
-                attempt.termination_code = outcome.termination_code
-                attempt.termination_type = outcome.termination_type
             else:
-                attempt.result = SUCCESS
+                attempt.take(outcome)
             if reason == "run-timeout":
                 end = clock_now
             attempt.end_exec = end
