@@ -6,8 +6,11 @@ large bodies are refused unread, stalled clients are dropped, big runs do not ho
 from __future__ import annotations
 
 import json
+import logging
 import socket
+import struct
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -130,6 +133,26 @@ def test_the_next_request_on_a_connection_after_a_good_one_is_read_whole(emu: Em
             assert chunk, data
             data += chunk
     assert len(emu.run_ids()) == 2
+
+
+def test_a_client_killed_mid_connection_leaves_no_traceback(
+    emu: Emulator, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A client killed with its connection kept alive (``kill -9``) resets it; the emulator says nothing."""
+    caplog.set_level(logging.DEBUG, logger="runspec.testing")
+    host, port = emu.url.rsplit("//", 1)[1].rsplit(":", 1)
+    conn = socket.create_connection((host, int(port)), timeout=10)
+    conn.sendall(post(SUBMIT, json.dumps(a_run()).encode()))
+    assert conn.recv(65536).startswith(b"HTTP/1.1 200")
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    conn.close()  # a reset, as the kernel sends for a killed process's open connection
+    deadline = time.monotonic() + 10
+    while not any("ended" in r.getMessage() for r in caplog.records) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert any("ConnectionResetError" in r.getMessage() for r in caplog.records)
+    assert "Traceback" not in capsys.readouterr().err
+    assert emu.run_ids()  # and the emulator goes on answering
+    assert requests.get(emu.url + "/api/2.2/jobs/runs/list", headers={"Authorization": f"Bearer {TOKEN}"}).ok
 
 
 def test_a_stalled_client_is_dropped() -> None:

@@ -17,6 +17,7 @@ import logging
 import math
 import re
 import socket
+import sys
 import time
 import traceback
 import warnings
@@ -274,6 +275,17 @@ class Server(ThreadingHTTPServer):
                 stacklevel=3,
             )
         super().__init__(address, _RequestHandler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """
+        A client that goes away (killed, reset, timed out) ends its connection quietly, logged at debug
+        level; anything else is a fault in the emulator and still prints its traceback.
+        """
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            log.debug("connection from %s ended: %r", client_address, error)
+            return
+        super().handle_error(request, client_address)
 
     def url_host(self) -> str:
         """The host part of the server's URL (IPv6 addresses in brackets)."""
