@@ -188,3 +188,15 @@ def test_what_a_task_type_needs_is_one_table_entry(monkeypatch: pytest.MonkeyPat
     assert refused == ["compute-not-allowed"]
     assert single_codes == ["single-task-format"]
     assert no_cluster
+
+
+def test_new_cluster_only_is_a_fact_of_the_table_that_the_check_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The warning about a task that runs only on a new job cluster follows the table, not a task-type name."""
+    assert [name for name, e in tt.TASK_TYPES.items() if e.new_cluster_only] == ["spark_submit_task"]
+    body = {"tasks": [{"task_key": "t", "spark_python_task": {"python_file": "/a.py"}, "existing_cluster_id": "c"}]}
+    assert "spark-submit-needs-new-cluster" not in [w.code for w in RunSpec.from_dict(body).warnings]
+    entry = tt.TASK_TYPES["spark_python_task"]
+    marked = tt.TaskType(field=entry.field, kind=entry.kind, class_name=entry.class_name, new_cluster_only=True)
+    monkeypatch.setitem(tt.table(), "spark_python_task", marked)
+    found = [(w.path, w.code, w.message) for w in RunSpec.from_dict(body).warnings]
+    assert ("$.tasks[0]", "spark-submit-needs-new-cluster", "spark_python_task runs only on a new job cluster") in found

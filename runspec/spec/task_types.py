@@ -16,6 +16,9 @@ task type, with these keys (each optional):
     ``"optional"``: may use a cluster but need not. Default ``"optional"``, which no check refuses.
 ``serverless_env_key``
     needs ``environment_key`` when it has no cluster. Default False.
+``new_cluster_only``
+    runs only on a new job cluster (``new_cluster``), not on an existing cluster or serverless (a
+    warning). Default False.
 ``deprecated``
     Databricks deprecated the type (a warning). Default: the schema's ``deprecated`` flag, else False.
 ``output``
@@ -246,6 +249,7 @@ OVERLAY: dict[str, dict[str, Any]] = {
     },
     "spark_submit_task": {
         "compute": "cluster",
+        "new_cluster_only": True,
         "deprecated": True,
         "detail": lambda g, width: _words(g.get("parameters"), " ", width),
         "api_2_0": True,
@@ -303,6 +307,21 @@ OVERLAY: dict[str, dict[str, Any]] = {
 }
 
 
+#: What a ``TaskType`` compares, hashes and shows by.
+_FACTS = (
+    "field",
+    "kind",
+    "class_name",
+    "compute",
+    "serverless_env_key",
+    "new_cluster_only",
+    "deprecated",
+    "output",
+    "source_path",
+    "api_2_0",
+)
+
+
 class TaskType:
     """
     What runspec knows about one task type (one ``*_task`` field of a task). Read-only; compares by its
@@ -325,6 +344,7 @@ class TaskType:
         "deprecated",
         "field",
         "kind",
+        "new_cluster_only",
         "output",
         "serverless_env_key",
         "source_path",
@@ -335,6 +355,7 @@ class TaskType:
     class_name: str
     compute: Compute
     serverless_env_key: bool
+    new_cluster_only: bool
     deprecated: bool
     output: str | None
     source_path: tuple[str, ...] | None
@@ -352,6 +373,7 @@ class TaskType:
         class_name: str,
         compute: Compute = "optional",
         serverless_env_key: bool = False,
+        new_cluster_only: bool = False,
         deprecated: bool = False,
         output: str | None = None,
         source_path: tuple[str, ...] | None = None,
@@ -367,6 +389,7 @@ class TaskType:
             ("class_name", class_name),
             ("compute", compute),
             ("serverless_env_key", serverless_env_key),
+            ("new_cluster_only", new_cluster_only),
             ("deprecated", deprecated),
             ("output", output),
             ("source_path", source_path),
@@ -379,17 +402,7 @@ class TaskType:
             object.__setattr__(self, name, value)
 
     def _facts(self) -> tuple[Any, ...]:
-        return (
-            self.field,
-            self.kind,
-            self.class_name,
-            self.compute,
-            self.serverless_env_key,
-            self.deprecated,
-            self.output,
-            self.source_path,
-            self.api_2_0,
-        )
+        return tuple(getattr(self, name) for name in _FACTS)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("TaskType is read-only")
@@ -401,18 +414,7 @@ class TaskType:
         return hash(self._facts())
 
     def __repr__(self) -> str:
-        names = (
-            "field",
-            "kind",
-            "class_name",
-            "compute",
-            "serverless_env_key",
-            "deprecated",
-            "output",
-            "source_path",
-            "api_2_0",
-        )
-        return "TaskType(" + ", ".join(f"{n}={v!r}" for n, v in zip(names, self._facts(), strict=True)) + ")"
+        return "TaskType(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in _FACTS) + ")"
 
     @property
     def git_sourced(self) -> bool:
@@ -492,6 +494,7 @@ def _build() -> dict[str, TaskType]:
             class_name=class_name,
             compute=hand.get("compute", "optional"),
             serverless_env_key=hand.get("serverless_env_key", False),
+            new_cluster_only=hand.get("new_cluster_only", False),
             deprecated=hand.get("deprecated", bool(raw[name].get("deprecated"))),
             output=hand.get("output"),
             source_path=_source_path(class_name),

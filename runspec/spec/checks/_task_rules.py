@@ -186,8 +186,8 @@ def _compute(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) ->
                 f"a {kind} needs compute: a cluster (new_cluster, existing_cluster_id or Run.cluster(...)) "
                 "or, on serverless, environment_key",
             )
-    if kind == "spark_submit_task" and not has_new:
-        r.warn(path, "spark-submit-needs-new-cluster", "spark_submit_task runs only on a new job cluster")
+    if entry.new_cluster_only and not has_new:
+        r.warn(path, "spark-submit-needs-new-cluster", f"{kind} runs only on a new job cluster")
 
 
 @task_rule
