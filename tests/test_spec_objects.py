@@ -35,6 +35,7 @@ from runspec import (
     Whl,
 )
 from runspec.spec import SqlTaskSubscription, SubscriptionSubscriber
+from runspec.spec.objects import set_fields
 
 CLUSTER = NewCluster(spark_version="15.4.x-scala2.12", node_type_id="i3.xlarge", num_workers=2)
 
@@ -229,6 +230,17 @@ def test_unset_fields_read_as_none() -> None:
     assert task.source is None
     assert task.base_parameters is None
     assert task.notebook_path == "/a"
+
+
+def test_set_fields_lists_the_fields_set_in_order_without_extra() -> None:
+    """set_fields gives the set fields by name, frozen; unset fields and extra are not in it."""
+    task = NotebookTask("/a", base_parameters={"k": "v"}, extra={"x": 1})
+    fields = set_fields(task)
+    assert list(fields) == ["notebook_path", "base_parameters"]
+    assert fields["notebook_path"] == "/a"
+    assert dict(fields["base_parameters"]) == {"k": "v"}
+    assert "source" not in fields and "extra" not in fields
+    assert list(set_fields(PyPI("pandas", repo="https://r"))) == ["package", "repo"]
 
 
 def test_enum_values_are_sent_as_strings() -> None:

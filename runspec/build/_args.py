@@ -8,6 +8,7 @@ from typing import Any
 from runspec.spec._text import article, shown
 from runspec.spec.model._objects import SubmitTask, TaskDependency
 from runspec.spec.model._run_inits import NAMED_FIELDS, add_named
+from runspec.spec.objects import set_fields
 from runspec.spec.objects._classes import freeze_extra
 from runspec.spec.objects._convert import REGISTRY
 from runspec.spec.schema._schema import closest
@@ -68,7 +69,7 @@ def task_fields(owner: str, task: Any, key: str | None) -> tuple[dict[str, Any],
     if type_field is not None:
         return {type_field: task}, key
     if isinstance(task, SubmitTask):
-        given = dict(task.__dict__)
+        given = dict(set_fields(task))
         task_key = given.pop("task_key", None)
         x = task._extra_map()
         if x:

@@ -55,6 +55,7 @@ from runspec.spec.model._objects import (
     Webhook,
     WebhookNotifications,
 )
+from runspec.spec.objects import set_fields
 from runspec.spec.objects._base import LoadContext, SpecObject
 from runspec.spec.objects._classes import freeze_extra
 from runspec.spec.run_spec import RunSpec
@@ -428,13 +429,13 @@ class Run:
             on_duration_warning_threshold_exceeded=on_duration_warning_threshold_exceeded,
             on_streaming_backlog_exceeded=on_streaming_backlog_exceeded,
         )
-        if emails.__dict__:
+        if set_fields(emails):
             result = result._push(SetField("email_notifications", emails))
         settings = JobNotificationSettings(
             no_alert_for_skipped_runs=no_alert_for_skipped_runs,
             no_alert_for_canceled_runs=no_alert_for_canceled_runs,
         )
-        if settings.__dict__:
+        if set_fields(settings):
             result = result._push(SetField("notification_settings", settings))
         if result is self:
             raise TypeError("Run.notify: name at least one event (on_failure=[...], ...) or setting")
@@ -562,7 +563,7 @@ class Run:
     def from_spec(cls, spec: RunSpec) -> Run:
         """Return a builder holding everything in ``spec``, to change it with the usual methods."""
         check_kind("Run.from_spec", "spec", spec, RunSpec, "a RunSpec")
-        return cls._from_fields(dict(spec.__dict__), spec._extra_map())
+        return cls._from_fields(dict(set_fields(spec)), spec._extra_map())
 
     @classmethod
     def from_dict(cls, body: Mapping[str, Any], *, strict: bool = True) -> Run:
@@ -578,7 +579,7 @@ class Run:
         spec = RunSpec._load_checked(body, ctx)
         if ctx.problems:
             raise SpecError(ctx.problems, subject="the request body", warnings=ctx.warnings)
-        run = cls._from_fields(dict(spec.__dict__), spec._extra_map())
+        run = cls._from_fields(dict(set_fields(spec)), spec._extra_map())
         # What the load noticed (unknown keys kept, numbers as strings) is reported again by compile().
         return run._push(LoadWarnings(tuple(ctx.warnings))) if ctx.warnings else run
 
@@ -637,7 +638,7 @@ class Run:
         if extra:
             run = run._push(SetExtra(extra))
         for task in tasks:
-            fields = dict(task.__dict__)
+            fields = dict(set_fields(task))
             key = fields.pop("task_key", None)
             if task._extra_map():
                 fields["extra"] = task._extra_map()

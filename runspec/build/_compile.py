@@ -39,6 +39,7 @@ from runspec.spec import (
     Task,
 )
 from runspec.spec.limits import MAX_TASK_KEY
+from runspec.spec.objects import set_fields
 from runspec.spec.schema._schema import closest
 from runspec.spec.task_types import TASK_TYPES, suggest_key
 
@@ -218,7 +219,8 @@ class Intent:
         if isinstance(loop, ForEachTask) and isinstance(loop.task, Task):
             # A for_each task has no cluster of its own: the cluster goes to the task it repeats.
             inner = loop.task
-            if "new_cluster" in inner.__dict__ or "existing_cluster_id" in inner.__dict__:
+            inner_fields = set_fields(inner)
+            if "new_cluster" in inner_fields or "existing_cluster_id" in inner_fields:
                 self.problems.append(
                     Problem(
                         f"{path}.for_each_task.task",
@@ -227,8 +229,8 @@ class Intent:
                     )
                 )
                 return
-            new_inner = Task._new({**inner.__dict__, "new_cluster": cluster})
-            task["for_each_task"] = ForEachTask._new({**loop.__dict__, "task": new_inner})
+            new_inner = Task._new({**inner_fields, "new_cluster": cluster})
+            task["for_each_task"] = ForEachTask._new({**set_fields(loop), "task": new_inner})
             return
         if "new_cluster" in task or "existing_cluster_id" in task:
             self.problems.append(
@@ -257,7 +259,7 @@ def _wants_cluster(fields: dict[str, Any]) -> bool:
         return False
     loop = fields.get("for_each_task")
     if isinstance(loop, ForEachTask) and isinstance(loop.task, Task):
-        inner = loop.task.__dict__
+        inner = set_fields(loop.task)
         return _wants_cluster({k: v for k, v in inner.items() if k != "task_key"})
     kinds = [entry for k in fields if (entry := TASK_TYPES.get(k)) is not None and entry.compute == "cluster"]
     return len(kinds) == 1 and kinds[0].runs_elsewhere(fields[kinds[0].field]) is None

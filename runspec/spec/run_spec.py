@@ -24,6 +24,7 @@ from runspec.spec.model._objects import (
     WebhookNotifications,
 )
 from runspec.spec.model._run_inits import run_spec_init
+from runspec.spec.objects import set_fields
 from runspec.spec.objects._classes import adopt_init
 from runspec.spec.objects._convert import jpath, plain_json, wire_of
 from runspec.spec.objects._load import BAD, LoadContext, LongInt, load_object
@@ -150,7 +151,7 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
                 carried[key] = freeze_json(item)
             except (TypeError, ValueError) as exc:
                 ctx.problem(jpath(path, key), "wrong-type", f"not a usable JSON value: {exc}")
-        return cls._new(dict(spec.__dict__), carried)
+        return cls._new(dict(set_fields(spec)), carried)
 
     def with_tasks_form(self) -> RunSpec:
         """
@@ -164,7 +165,7 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
         task = single_task(self, LoadContext(strict=False))  # checked already, as it was loaded
         assert task is not None  # the spec was checked when it was made
         rest = {k: v for k, v in (self._extra_map() or {}).items() if k not in fields}
-        spec = RunSpec._new({"tasks": (task,), **self.__dict__}, rest or None)
+        spec = RunSpec._new({"tasks": (task,), **set_fields(self)}, rest or None)
         spec._finish((), ())
         return spec
 

@@ -65,6 +65,7 @@ from runspec.spec.limits import (
 from runspec.spec.limits import INT64_MAX as _INT64_MAX
 from runspec.spec.limits import INT64_MIN as _INT64_MIN
 from runspec.spec.model._objects import GitSource, JobEnvironment, SubmitTask
+from runspec.spec.objects import set_fields
 from runspec.spec.objects._convert import REGISTRY, jpath
 from runspec.spec.objects._load import LoadContext, outside_int64
 from runspec.spec.objects._object import SpecObject
@@ -102,7 +103,7 @@ class RunBody(Protocol):
 
 
 def _check_enums(obj: SpecObject, path: str, r: Report) -> None:
-    d = obj.__dict__
+    d = set_fields(obj)
     for name, allowed in type(obj)._enum_fields:
         value = d.get(name)
         if value is None:
@@ -185,7 +186,7 @@ def _walk_plan(obj: SpecObject, plan: WalkPlan, path: str, r: Report, seen: set[
     building the JSON path as it goes.
     """
     values, checks, nested = plan
-    d = obj.__dict__
+    d = set_fields(obj)
     if values or checks:
         key = id(obj)
         if key in seen:
@@ -258,7 +259,7 @@ class _TaskRules:
     def __call__(self, task: Any, path: str, scope: TaskScope, inner_scope: TaskScope, r: Report) -> None:
         """Every task rule on one task, then on the task inside it when it is a for_each task."""
         types = self.types
-        d = task.__dict__
+        d = set_fields(task)
         scope.entries = e = []
         for k in d:
             t = types.get(k)
@@ -271,7 +272,7 @@ class _TaskRules:
         inner = loop.task if loop is not None else None
         if inner is None:
             return
-        d = inner.__dict__
+        d = set_fields(inner)
         inner_scope.entries = e = []
         for k in d:
             t = types.get(k)

@@ -50,6 +50,7 @@ from runspec.spec.model._objects import (
     TaskEmailNotifications,
     WebhookNotifications,
 )
+from runspec.spec.objects import set_fields
 from runspec.spec.objects._convert import jpath
 from runspec.spec.objects._object import SpecObject
 
@@ -141,7 +142,7 @@ def _cluster_shape(cluster: NewCluster, path: str, r: Report) -> None:
     # bundle tooling writes both), so only a real worker count conflicts with autoscale.
     if cluster.num_workers not in (None, 0) and cluster.autoscale is not None:
         r.error(path, "cluster-size-conflict", "set num_workers or autoscale, not both")
-    d = cluster.__dict__
+    d = set_fields(cluster)
     if _SIZE_FIELDS.isdisjoint(d) and cluster.policy_id is None and cluster.is_single_node is not True:
         # A policy may fix the size, and is_single_node sets num_workers itself: nothing to say then.
         r.error(
@@ -190,7 +191,7 @@ def _cluster_shape(cluster: NewCluster, path: str, r: Report) -> None:
         )
     if cluster.kind is None:
         for flag in ("is_single_node", "use_ml_runtime"):
-            if flag in cluster.__dict__:
+            if flag in set_fields(cluster):
                 r.error(jpath(path, flag), "needs-kind", f"{flag} only applies with kind='CLASSIC_PREVIEW'")
     if cluster.autotermination_minutes is not None:
         r.warn(
@@ -244,7 +245,7 @@ def _gcp(attrs: GcpAttributes, path: str, r: Report) -> None:
 
 @object_rule(WebhookNotifications)
 def _webhooks(hooks: WebhookNotifications, path: str, r: Report) -> None:
-    for event, ids in hooks.__dict__.items():
+    for event, ids in set_fields(hooks).items():
         if isinstance(ids, tuple) and len(ids) > MAX_WEBHOOKS_PER_EVENT:
             r.error(
                 jpath(path, event),
@@ -255,7 +256,7 @@ def _webhooks(hooks: WebhookNotifications, path: str, r: Report) -> None:
 
 @object_rule(JobEmailNotifications, TaskEmailNotifications)
 def _email(emails: SpecObject, path: str, r: Report) -> None:
-    if "no_alert_for_skipped_runs" in emails.__dict__:
+    if "no_alert_for_skipped_runs" in set_fields(emails):
         r.warn(
             jpath(path, "no_alert_for_skipped_runs"),
             "deprecated",
@@ -380,7 +381,7 @@ def _run_job(task: RunJobTask, path: str, r: Report) -> None:
         "sql_params",
         "dbt_commands",
     ):
-        value = task.__dict__.get(name)
+        value = set_fields(task).get(name)
         if value is None:
             continue
         r.warn(jpath(path, name), "deprecated", f"{name} is deprecated; pass job_parameters")

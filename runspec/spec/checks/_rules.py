@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 from runspec.errors import Problem
+from runspec.spec.objects import set_fields
 from runspec.spec.objects._convert import plain_json
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -205,7 +206,7 @@ def task_rule(
 
 
 def _exactly_one(obj: SpecObject, names: Sequence[str], path: str, r: Report, code: str, what: str) -> None:
-    present = [n for n in names if n in obj.__dict__]
+    present = [n for n in names if n in set_fields(obj)]
     if len(present) == 1:
         return
     if present:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from runspec.spec.checks._rules import TASK_KEY_RE, Report, TaskScope, _num, _quote_keys, task_rule
 from runspec.spec.limits import MAX_DESCRIPTION, MAX_TASK_KEY
 from runspec.spec.model._objects import SubmitTask, Task
+from runspec.spec.objects import set_fields
 from runspec.spec.objects._convert import jpath
 from runspec.spec.schema._schema import closest
 
@@ -138,7 +139,7 @@ def _retries(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) ->
 def _compute(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) -> None:
     entries = scope.entries
     environments = scope.environments
-    d = task.__dict__
+    d = set_fields(task)
     has_new = "new_cluster" in d
     has_existing = "existing_cluster_id" in d
     env_key = d.get("environment_key")
@@ -194,7 +195,7 @@ def _compute(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) ->
 def _git_use(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) -> None:
     if scope.has_git_source:
         return
-    d = task.__dict__
+    d = set_fields(task)
     for entry in scope.entries:
         kind = entry.field
         if entry.source_path is not None and entry.source(d[kind]) == "GIT":

@@ -22,7 +22,16 @@ from runspec.spec.schema._schema import FieldInfo
 if TYPE_CHECKING:  # pragma: no cover
     from typing_extensions import Self
 
-__all__ = ["SpecObject", "convert", "convert_as", "set_w", "str_map", "unknown_keyword", "with_extra"]
+__all__ = [
+    "SpecObject",
+    "convert",
+    "convert_as",
+    "set_fields",
+    "set_w",
+    "str_map",
+    "unknown_keyword",
+    "with_extra",
+]
 
 
 class SpecObject(metaclass=SpecMeta):
@@ -180,6 +189,15 @@ class SpecObject(metaclass=SpecMeta):
     def _load_checked(cls, value: Mapping[str, Any], ctx: LoadContext) -> Any:
         """Load a body (``$``): quickly when it has nothing to report, else with every problem in ``ctx``."""
         return load_checked(cls, value, ctx)
+
+
+def set_fields(obj: SpecObject) -> Mapping[str, Any]:
+    """
+    The fields of ``obj`` that are set, by name, in the order they were given (``extra`` not included).
+
+    The object's own mapping, not a copy: callers read it and never change it.
+    """
+    return obj.__dict__
 
 
 def _rebuild(cls: type[SpecObject], fields: dict[str, Any], extra: FrozenMap[str, Any] | None) -> SpecObject:
