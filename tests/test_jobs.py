@@ -465,6 +465,27 @@ def test_every_job_field_is_carried_dropped_with_a_warning_or_converted() -> Non
     assert set(CARRIED_FIELDS) <= set(RunSpec._fields)
 
 
+def test_carried_fields_are_the_job_fields_runs_submit_takes() -> None:
+    """The carried fields come from the schema: the same fields as ever, in the order a run body lists them."""
+    from runspec.spec.job_conversion._job_to_run import carried_fields
+    from runspec.spec.jobs import CARRIED_FIELDS
+    from runspec.spec.schema._schema import FieldInfo, schema_fields
+
+    assert set(CARRIED_FIELDS) == {
+        "tasks", "timeout_seconds", "git_source", "environments", "email_notifications", "webhook_notifications",
+        "notification_settings", "health", "queue", "run_as", "access_control_list", "budget_policy_id",
+        "usage_policy_id", "performance_target", "duration_target", "environment_variables",
+    }  # fmt: skip
+    assert list(CARRIED_FIELDS) == [f for f in RunSpec._fields if f in CARRIED_FIELDS]
+    # A field jobs/create and runs/submit both gain is carried with no edit; one runs/submit refuses is not.
+    job = {**schema_fields("CreateJob"), "quantum_budget": schema_fields("CreateJob")["budget_policy_id"]}
+    run = {**schema_fields("RunsSubmitRequest"), "quantum_budget": schema_fields("RunsSubmitRequest")["run_name"]}
+    assert carried_fields(job, run) == (*carried_fields(schema_fields("CreateJob"), schema_fields("RunsSubmitRequest")),
+                                        "quantum_budget")  # fmt: skip
+    refused = FieldInfo(name="quantum_budget", desc=("string",), required=False, enum=None, rejected="gone")
+    assert "quantum_budget" not in carried_fields(job, {**run, "quantum_budget": refused})
+
+
 def test_job_only_fields_are_loaded_strictly_too() -> None:
     job = workflow()
     job["schedule"] = {"quartz_cron_expresion": "0 0 2 * * ?", "timezone_id": "UTC"}

@@ -661,7 +661,9 @@ def render_inits(schema: dict[str, Any]) -> str:
 def render_run_inits(schema: dict[str, Any]) -> str:
     """The text of _run_inits.py: ``RunSpec``'s ``__init__`` and what ``Run.task`` does with its named fields."""
     body = hand_init(schema, "RunSpec")
-    body += ["", "", "#: The SubmitTask fields ``Run.task`` names, in its signature's order.", "NAMED_FIELDS = ("]
+    body += ["", "", "#: RunSpec's fields, in the order its request form lists them.", "RUN_SPEC_FIELDS = ("]
+    body += [f'    "{k}",' for k in RUN_SPEC_ORDER if k in schema["RunsSubmitRequest"]]
+    body += [")", "", "#: The SubmitTask fields ``Run.task`` names, in its signature's order.", "NAMED_FIELDS = ("]
     body += [f'    "{k}",' for k in NAMED_FIELDS]
     body += [")", '_SUBMIT_TASK = "SubmitTask"', "", "", *add_named_lines(schema)]
     used = code_names(body)
@@ -688,7 +690,7 @@ def render_run_inits(schema: dict[str, Any]) -> str:
         imports,
         [],
         body,
-        ["NAMED_FIELDS", "add_named", "run_spec_init"],
+        ["NAMED_FIELDS", "RUN_SPEC_FIELDS", "add_named", "run_spec_init"],
     )
 
 

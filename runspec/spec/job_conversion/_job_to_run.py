@@ -19,8 +19,9 @@ from typing import Any, Protocol, TypeAlias, TypeVar
 from runspec.errors import Problem, SpecError
 from runspec.spec.job_conversion._job_parameters import JobParameters
 from runspec.spec.model._job_objects import JobSettings
+from runspec.spec.model._run_inits import RUN_SPEC_FIELDS
 from runspec.spec.objects._base import jpath
-from runspec.spec.schema._schema import closest, schema_fields
+from runspec.spec.schema._schema import FieldInfo, closest, schema_fields
 from runspec.spec.task_types import table
 
 __all__ = ["CARRIED_FIELDS", "JOB_ONLY_FIELDS", "Conversion", "Made", "convert_bundle_job", "convert_job"]
@@ -39,24 +40,22 @@ M = TypeVar("M", bound=Made)
 #: task key -> the job cluster key its cluster came from (for ``RunSpec.to_job_settings(cluster_names=...)``).
 Conversion: TypeAlias = "tuple[M, tuple[Problem, ...], dict[str, str]]"
 
+#: The fields of the job settings handled on their own (``name`` becomes ``run_name``; the job clusters are
+#: copied into the tasks; the parameters are put where a run would see them).
+_HANDLED = ("name", "job_clusters", "parameters")
+
+
+def carried_fields(job: Mapping[str, FieldInfo], run: Mapping[str, FieldInfo]) -> tuple[str, ...]:
+    """
+    The fields of a ``jobs/create`` body (``job``) that a runs/submit body (``run``, in the order its
+    fields are written) takes under the same name: a field both gain is carried with no edit here.
+    """
+    return tuple(name for name, info in run.items() if name in job and not info.rejected and name not in _HANDLED)
+
+
 #: Job fields a one-time run carries unchanged (their names and shapes are the same in runs/submit).
-CARRIED_FIELDS = (
-    "tasks",
-    "timeout_seconds",
-    "git_source",
-    "environments",
-    "email_notifications",
-    "webhook_notifications",
-    "notification_settings",
-    "health",
-    "queue",
-    "run_as",
-    "access_control_list",
-    "budget_policy_id",
-    "usage_policy_id",
-    "performance_target",
-    "duration_target",
-    "environment_variables",
+CARRIED_FIELDS = carried_fields(
+    schema_fields("CreateJob"), {name: schema_fields("RunsSubmitRequest")[name] for name in RUN_SPEC_FIELDS}
 )
 
 #: Job fields a one-time run cannot carry, and what happens instead (the warning says so).
@@ -76,8 +75,7 @@ JOB_ONLY_FIELDS: dict[str, str] = {
     "parent_path": "the run is not saved in a workspace folder",
 }
 
-#: The other fields of the job settings (handled on their own) and of a bundle's job resource.
-_HANDLED = ("name", "job_clusters", "parameters")
+#: The other fields of a bundle's job resource.
 _BUNDLE_FIELDS = ("permissions",)
 _BUNDLE_STATE = ("id", "url", "modified_status")  # what a deployment recorded, not settings
 

@@ -137,6 +137,28 @@ def run_spec_init(
     self._finish((), ())
 
 
+#: RunSpec's fields, in the order its request form lists them.
+RUN_SPEC_FIELDS = (
+    "tasks",
+    "run_name",
+    "timeout_seconds",
+    "idempotency_token",
+    "access_control_list",
+    "git_source",
+    "environments",
+    "email_notifications",
+    "webhook_notifications",
+    "notification_settings",
+    "health",
+    "queue",
+    "run_as",
+    "budget_policy_id",
+    "usage_policy_id",
+    "performance_target",
+    "duration_target",
+    "environment_variables",
+)
+
 #: The SubmitTask fields ``Run.task`` names, in its signature's order.
 NAMED_FIELDS = (
     "libraries",
@@ -217,6 +239,7 @@ def add_named(
 
 __all__ = [
     "NAMED_FIELDS",
+    "RUN_SPEC_FIELDS",
     "add_named",
     "run_spec_init",
 ]
