@@ -412,3 +412,10 @@ def test_parse_retry_after(value: str | None, date: str | None, expected: float 
     from runspec.client.transport import parse_retry_after
 
     assert parse_retry_after(value, date) == expected
+
+
+def test_the_backoff_stays_at_its_maximum_however_many_attempts() -> None:
+    from runspec.client.transport import RetryPolicy
+
+    # A sleep that takes no time (a test's) lets a long deadline see thousands of attempts.
+    assert [RetryPolicy().delay(attempt) <= 30.0 for attempt in (1, 64, 1100, 10**6)] == [True] * 4

@@ -5,7 +5,9 @@ Credentials: what makes the headers that authenticate a request, and never shows
 * ``OAuthM2M``: a service principal's client id and secret, exchanged at ``<host>/oidc/v1/token``
   for an access token. Tokens are cached in the process per (host, client id, scopes) (and the
   secret they were bought with), until a minute before they expire, so every handle and call
-  shares one token instead of fetching its own.
+  shares one token instead of fetching its own. An answer without a usable token is described in
+  the error (its OAuth field names, its content type and length, an HTML page's title), never
+  quoted: it may hold the token in some other form.
 * ``CustomAuth``: headers from a caller's ``auth=`` hook.
 """
 
@@ -257,8 +259,13 @@ class OAuthM2M(Credentials):
             {"Authorization": f"Basic {basic}"},
         )
         token = answer.get("access_token") if isinstance(answer, dict) else None
-        if not isinstance(token, str) or not token:
-            raise ConfigError(f"{self.token_url} answered without an access_token")
+        if not isinstance(token, str) or not token.strip():
+            raise ConfigError(f"{self.token_url} answered without an access_token: {_shape_of(answer)}")
+        problem = header_problem(token)
+        if problem is not None:  # the value itself is never shown: it is the token
+            raise ConfigError(
+                f"the access token {self.token_url} answered {problem}, so it cannot be sent; nothing was sent with it"
+            )
         self._remember(token)
         expires_in = answer.get("expires_in")
         lifetime = (
@@ -274,6 +281,28 @@ class OAuthM2M(Credentials):
 
     def __repr__(self) -> str:
         return f"OAuthM2M(host={self.host!r}, client_id={self.client_id!r}, client_secret={REDACTED!r})"
+
+
+#: The fields of an OAuth token answer (RFC 6749 5.1, 5.2), the only names an error about one repeats.
+_OAUTH_FIELDS = frozenset(
+    {"access_token", "token_type", "expires_in", "scope", "refresh_token", "id_token", "error", "error_description"}
+)
+
+
+def _shape_of(answer: Any) -> str:
+    """What an answer without a usable access token holds, in words that never repeat a value of it."""
+    if not isinstance(answer, dict):
+        return f"its JSON is {'an array' if isinstance(answer, list) else 'not an object'}"
+    token = answer.get("access_token")
+    if "access_token" in answer:
+        kind = "empty" if isinstance(token, str) else f"not a string but {type(token).__name__}"
+        return f"its access_token is {kind}"
+    known = sorted(name for name in answer if name in _OAUTH_FIELDS)
+    others = len(answer) - len(known)
+    parts = [", ".join(known)] if known else []
+    if others:
+        parts.append(f"{others} other field{'s' if others != 1 else ''}")
+    return f"it has {' and '.join(parts)}" if parts else "it is an empty object"
 
 
 class CustomAuth(Credentials):
@@ -297,6 +326,10 @@ class CustomAuth(Credentials):
             _, _, rest = value.partition(" ")
             if rest:
                 self._seen.add(rest)
+        for name, value in result.items():
+            problem = header_problem(value)
+            if problem is not None:  # the value is never shown: it may be a token
+                raise ConfigError(f"the {name} header from the auth= hook {problem}; nothing was sent")
         return result
 
     def secrets(self) -> tuple[str, ...]:

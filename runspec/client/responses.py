@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from runspec._redact import Redactor
+from runspec._redact import REDACTED, Redactor
 from runspec.errors import (
     ApiError,
     BadRequest,
@@ -25,7 +25,14 @@ from runspec.errors import (
     Unauthenticated,
 )
 
-__all__ = ["api_error", "parse_error_body", "parse_retry_after", "title_of_html"]
+__all__ = [
+    "api_error",
+    "parse_error_body",
+    "parse_retry_after",
+    "title_of_html",
+    "token_answer_error",
+    "token_answer_shape",
+]
 
 _CODE_CLASSES: dict[str, type[ApiError]] = {
     "INVALID_PARAMETER_VALUE": BadRequest,
@@ -123,6 +130,95 @@ def parse_error_body(text: str, reason: str, status: int) -> tuple[str | None, s
     if stripped:
         return None, stripped[:500], []
     return None, fallback, []
+
+
+# -- the OAuth token endpoint ------------------------------------------------------------------------
+# Its answer is the access token itself, so an answer runspec cannot use is described, never quoted:
+# only the OAuth error code, a short description and an HTML page's title are shown, each with every
+# word long enough to be a token (16 characters of a token's alphabet) replaced, and with the values
+# the answer holds under names such as access_token removed.
+
+_TOKEN_WORD = re.compile(r"[A-Za-z0-9._~+/=-]{16,}")
+_ERROR_CODE = re.compile(r"[A-Za-z_]{1,40}")
+_SECRET_NAME = re.compile(r"token|secret|password|assertion", re.IGNORECASE)
+_MAX_DESCRIPTION = 200
+
+
+def _token_safe(text: str, redactor: Redactor, hidden: list[str]) -> str:
+    for value in sorted(hidden, key=len, reverse=True):
+        text = text.replace(value, REDACTED)
+    text = _TOKEN_WORD.sub(REDACTED, redactor.text(text))
+    text = re.sub(r"\s+", " ", text).strip()
+    return text if len(text) <= _MAX_DESCRIPTION else text[: _MAX_DESCRIPTION - 3] + "..."
+
+
+def _hidden_values(data: Any) -> list[str]:
+    """The string values of a decoded answer held under names that may be secrets (any depth)."""
+    found: list[str] = []
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(item, str) and len(item) >= 4 and _SECRET_NAME.search(str(key)):
+                    found.append(item)
+                elif isinstance(item, (dict, list)):
+                    stack.append(item)
+        elif isinstance(value, list):
+            stack.extend(value)
+    return found
+
+
+def token_answer_shape(text: str, content_type: str | None, redactor: Redactor) -> str:
+    """
+    What a token endpoint answer that is not JSON is, without quoting it: ``text/plain (52 bytes)``,
+    ``an HTML page titled 'Sign in'`` (the title with token-long words removed).
+    """
+    stripped = text.strip()
+    if stripped.startswith("<"):
+        title = title_of_html(stripped)
+        if title:
+            return f"an HTML page titled {_token_safe(title, redactor, [])!r}"
+        return "an HTML page"
+    kind = (content_type or "no content type").split(";")[0].strip() or "no content type"
+    size = len(text.encode("utf-8"))
+    return f"{kind}, {size} byte{'s' if size != 1 else ''}, not shown: it may hold a token"
+
+
+def token_answer_error(text: str, content_type: str | None, redactor: Redactor) -> str:
+    """
+    The error answer of the token endpoint as an error body ``api_error`` reads, holding only what is
+    safe to show: the OAuth ``error`` (or ``error_code``) and its description, or an HTML page's title,
+    or for any other text what it is and its length.
+    """
+    try:
+        data = json.loads(text) if text.strip() else None
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        hidden = _hidden_values(data)
+        code = next(
+            (
+                v
+                for v in (data.get("error"), data.get("error_code"))
+                if isinstance(v, str) and _ERROR_CODE.fullmatch(v) and v not in hidden
+            ),
+            None,
+        )
+        described = next(
+            (v for v in (data.get("error_description"), data.get("message")) if isinstance(v, str) and v.strip()),
+            None,
+        )
+        body: dict[str, str] = {}
+        if code is not None and code == data.get("error_code"):
+            body["error_code"] = code  # the Databricks shape: the code is shown on its own
+            code = None
+        safe = described and _token_safe(described, redactor, hidden)
+        body["message"] = ": ".join(part for part in (code, safe) if part) or "the answer names no error"
+        return json.dumps(body)
+    if not text.strip():
+        return ""
+    return json.dumps({"message": token_answer_shape(text, content_type, redactor)})
 
 
 def _request_id(headers: Mapping[str, str], details: list[Any]) -> str | None:

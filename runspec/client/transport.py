@@ -54,7 +54,13 @@ from runspec.client.credentials import Credentials
 from runspec.client.hosts import origin_of
 from runspec.client.redirects import follow_redirect, redirected_failure
 from runspec.client.redirects import path_of as _path_of
-from runspec.client.responses import api_error, parse_retry_after, title_of_html
+from runspec.client.responses import (
+    api_error,
+    parse_retry_after,
+    title_of_html,
+    token_answer_error,
+    token_answer_shape,
+)
 from runspec.client.sending import RequestsTransport
 from runspec.errors import (
     ApiError,
@@ -116,7 +122,8 @@ class RetryPolicy:
 
     def delay(self, attempt: int, rng: random.Random | None = None) -> float:
         """The wait after failed attempt ``attempt`` (1-based), with jitter in its upper half."""
-        ceiling = min(self.maximum, self.initial * self.multiplier ** max(0, attempt - 1))
+        # (the exponent is capped: a float power overflows after about a thousand attempts)
+        ceiling = min(self.maximum, self.initial * self.multiplier ** min(max(0, attempt - 1), 64))
         draw = (rng or random).random()
         return max(self.floor, ceiling / 2 + draw * ceiling / 2)
 
@@ -252,7 +259,7 @@ class Transport:
             idempotent=True,
             idempotency_token=None,
             deadline=self.deadline,
-            redact_answer=False,  # the answer is the access token itself
+            token_answer=True,  # the answer is the access token itself
         )
 
     # -- API calls ------------------------------------------------------------------------------
@@ -358,11 +365,12 @@ class Transport:
         idempotent: bool,
         idempotency_token: str | None,
         deadline: float,
-        redact_answer: bool = True,
+        token_answer: bool = False,
     ) -> Any:
         """
-        One request with retries; the decoded JSON answer, every string in it redacted (unless
-        ``redact_answer`` is False: the OAuth token answer, which is the secret itself).
+        One request with retries; the decoded JSON answer, every string in it redacted. With
+        ``token_answer`` (the OAuth token endpoint) the answer is the secret itself: it is returned as
+        it is, and an answer that is not a token is described in errors, never quoted.
         """
         path = _path_of(url)
         # Whether a run may exist is said on every error of a submit (a request with a token).
@@ -378,7 +386,7 @@ class Transport:
                 idempotent=idempotent,
                 idempotency_token=idempotency_token,
                 deadline=deadline,
-                redact_answer=redact_answer,
+                token_answer=token_answer,
                 state=state,
             )
         except SubmitError as exc:
@@ -401,7 +409,7 @@ class Transport:
         idempotent: bool,
         idempotency_token: str | None,
         deadline: float,
-        redact_answer: bool,
+        token_answer: bool,
         state: dict[str, bool],
     ) -> Any:
         """The retry loop of ``_exchange``; ``state`` records whether the request may have arrived."""
@@ -446,12 +454,15 @@ class Transport:
                 maybe_sent = True
                 state["sent"] = True
                 if 200 <= status < 300:
-                    decoded = self._decode(status, text, reply_headers, method, path, idempotency_token, attempt)
-                    return self.redactor.answer(text, decoded) if redact_answer else decoded
+                    decoded = self._decode(
+                        status, text, reply_headers, method, path, idempotency_token, attempt, quote=not token_answer
+                    )
+                    return decoded if token_answer else self.redactor.answer(text, decoded)
+                kind = reply_headers.get("Content-Type")
                 error = api_error(
                     status=status,
                     reason=reason,
-                    text=text,
+                    text=token_answer_error(text, kind, self.redactor) if token_answer else text,
                     headers=reply_headers,
                     method=method,
                     path=path,
@@ -553,6 +564,8 @@ class Transport:
         path: str,
         token: str | None,
         attempts: int,
+        *,
+        quote: bool = True,
     ) -> Any:
         if not text.strip():
             return {}
@@ -561,12 +574,13 @@ class Transport:
         except ValueError:
             pass  # the error is raised below, outside the handler: its context would keep the text
         kind = headers.get("Content-Type", "unknown type")
-        snippet = title_of_html(text) or self.scrub(text.strip())[:120]  # redacted whole, then cut
+        if quote:
+            snippet = title_of_html(text) or self.scrub(text.strip())[:120]  # redacted whole, then cut
+            what = f"({kind}: {snippet!r})"
+        else:  # the OAuth token endpoint: its answer may be the token in another form
+            what = f"({token_answer_shape(text, kind, self.redactor)})"
         raise SubmitError(
-            self.scrub(
-                f"{method} {path} answered {status} but not with JSON "
-                f"({kind}: {snippet!r}); is the host the workspace URL?"
-            ),
+            self.scrub(f"{method} {path} answered {status} but not with JSON {what}; is the host the workspace URL?"),
             method=method,
             path=path,
             idempotency_token=token,
