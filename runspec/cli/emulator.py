@@ -30,9 +30,11 @@ def cmd_emulator(args: argparse.Namespace, settings: Settings) -> int:
         raise CliError("--path and --secrets map the run's code: use them with --code ROOT", EXIT_INVALID)
     code = local_code(args.code, args.path, args.secrets) if args.code is not None else None
     limits = None
-    if (args.max_active_tasks, args.runs_per_hour, args.requests_per_second) != (None, None, None):
+    given = (args.max_active_tasks, args.max_active_parent_tasks, args.runs_per_hour, args.requests_per_second)
+    if given != (None, None, None, None):
         limits = Limits(
             max_active_tasks=args.max_active_tasks,
+            max_active_parent_tasks=args.max_active_parent_tasks,
             runs_per_hour=args.runs_per_hour,
             requests_per_second=args.requests_per_second,
         )
@@ -82,6 +84,8 @@ def _limits_words(limits: Limits) -> str:
     parts = []
     if limits.max_active_tasks is not None:
         parts.append(f"{limits.max_active_tasks} task runs at once")
+    if limits.max_active_parent_tasks is not None:
+        parts.append(f"{limits.max_active_parent_tasks} Run Job / For each parent tasks at once")
     if limits.runs_per_hour is not None:
         parts.append(f"{limits.runs_per_hour} runs created per hour (emulated time)")
     if limits.requests_per_second is not None:
@@ -172,6 +176,12 @@ def add_parser(commands: Commands) -> None:
         type=whole,
         metavar="N",
         help="task runs running at once; past it runs/submit answers 429 (queue.enabled: the run is queued)",
+    )
+    limits.add_argument(
+        "--max-active-parent-tasks",
+        type=whole,
+        metavar="N",
+        help="Run Job and For each parent tasks running at once, answered as --max-active-tasks",
     )
     limits.add_argument(
         "--runs-per-hour",

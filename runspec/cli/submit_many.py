@@ -183,6 +183,7 @@ def _run(args: argparse.Namespace, settings: Settings, items: list[tuple[str, di
         batch = workspace.submit_many(
             items,
             max_active_tasks=args.max_active_tasks,
+            max_active_parent_tasks=args.max_active_parent_tasks,
             runs_per_hour=args.runs_per_hour,
             requests_per_second=args.requests_per_second,
             wait=args.wait,
@@ -264,6 +265,12 @@ def add_parser(commands: Commands) -> None:
     parser.add_argument("--key-prefix", metavar="P", help="prefix of item keys (default: the name of FILE or DIR)")
     parser.add_argument(
         "--max-active-tasks", type=whole, metavar="N", help="task runs active at once (default 1800: 90%% of 2,000)"
+    )
+    parser.add_argument(
+        "--max-active-parent-tasks",
+        type=whole,
+        metavar="N",
+        help="Run Job and For each parent tasks active at once (default 675: 90%% of 750)",
     )
     parser.add_argument(
         "--runs-per-hour", type=whole, metavar="N", help="runs created per rolling hour (default 9000: 90%% of 10,000)"

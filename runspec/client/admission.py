@@ -4,6 +4,9 @@ sent, and the request rate every request of the batch goes through.
 
 * **Task runs active at once**: each run counts one per task, a For each task its ``concurrency``
   (``runspec._budgets.task_weight``); a queued run counts as active.
+* **Run Job and For each parent tasks active at once**, a budget of their own: one per
+  ``run_job_task`` and ``for_each_task`` task, and a For each's ``concurrency`` when its iterations
+  each run a job (``runspec._budgets.parent_weight``).
 * **Runs created per rolling hour.**
 * **Requests per second**, submit, list and get together: a token bucket whose rate halves on each 429
   ``REQUEST_LIMIT_EXCEEDED`` (waiting what ``Retry-After`` asks) and creeps back up while requests
@@ -20,11 +23,12 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from runspec._budgets import MAX_ACTIVE_TASKS, RUNS_PER_HOUR
+from runspec._budgets import MAX_ACTIVE_PARENT_TASKS, MAX_ACTIVE_TASKS, RUNS_PER_HOUR
 from runspec.client.transport import Transport
 from runspec.errors import RateLimited
 
 __all__ = [
+    "DEFAULT_MAX_ACTIVE_PARENT_TASKS",
     "DEFAULT_MAX_ACTIVE_TASKS",
     "DEFAULT_REQUESTS_PER_SECOND",
     "DEFAULT_RUNS_PER_HOUR",
@@ -36,6 +40,8 @@ __all__ = [
 
 #: Task runs a batch keeps active at once by default: the workspace's 2,000, with 10% headroom for others.
 DEFAULT_MAX_ACTIVE_TASKS = MAX_ACTIVE_TASKS * 9 // 10
+#: Run Job and For each parent tasks a batch keeps active at once by default: the workspace's 750, less 10%.
+DEFAULT_MAX_ACTIVE_PARENT_TASKS = MAX_ACTIVE_PARENT_TASKS * 9 // 10
 #: Runs a batch creates per rolling hour by default: the workspace's 10,000, with 10% headroom.
 DEFAULT_RUNS_PER_HOUR = RUNS_PER_HOUR * 9 // 10
 #: Requests per second a batch starts at by default (submit, list and get together); the workspace
@@ -91,16 +97,24 @@ class RequestRate:
 
 class Admission:
     """
-    The budgets of one batch: task runs active at once (``max_active_tasks``), runs created per
-    rolling hour (``runs_per_hour``), and the request rate, with the holds the workspace's own limits
-    put on sending. Every request of the batch goes through ``call()`` (or ``pace()`` before it).
+    The budgets of one batch: task runs active at once (``max_active_tasks``), Run Job and For each
+    parent tasks active at once (``max_active_parent_tasks``), runs created per rolling hour
+    (``runs_per_hour``), and the request rate, with the holds the workspace's own limits put on
+    sending. Every request of the batch goes through ``call()`` (or ``pace()`` before it).
     """
 
     def __init__(
-        self, transport: Transport, *, max_active_tasks: int, runs_per_hour: int, requests_per_second: float
+        self,
+        transport: Transport,
+        *,
+        max_active_tasks: int,
+        max_active_parent_tasks: int = DEFAULT_MAX_ACTIVE_PARENT_TASKS,
+        runs_per_hour: int,
+        requests_per_second: float,
     ) -> None:
         self.transport = transport
         self.max_active_tasks = max_active_tasks
+        self.max_active_parent_tasks = max_active_parent_tasks
         self.runs_per_hour = runs_per_hour
         self.clock = transport.clock
         self.sleep = transport.sleep
@@ -110,12 +124,13 @@ class Admission:
         self.hour_holds = 0
         self.capacity_hold = 0.0  # nor before this: the workspace's active runs limit answered
         self.active_weight = 0
+        self.active_parents = 0
         self.want_slots = False  # an item waits for runs of the batch to end
 
     # -- the budgets -----------------------------------------------------------------------------
 
-    def allows(self, weight: int, now: float) -> bool:
-        """True when a run of ``weight`` task runs may be sent now."""
+    def allows(self, weight: int, now: float, parents: int = 0) -> bool:
+        """True when a run of ``weight`` task runs and ``parents`` parent tasks may be sent now."""
         if now < self.hour_hold or now < self.capacity_hold:
             return False
         while self.created and self.created[0] <= now - _HOUR:
@@ -124,6 +139,8 @@ class Admission:
             self.hour_hold = self.created[0] + _HOUR
             return False
         fits = not self.active_weight or self.active_weight + weight <= self.max_active_tasks
+        if parents:  # a lone run larger than a budget is sent when nothing of the batch is active
+            fits = fits and (not self.active_parents or self.active_parents + parents <= self.max_active_parent_tasks)
         self.want_slots = not fits
         return fits
 
@@ -131,14 +148,16 @@ class Admission:
         """The earliest moment the holds and the request rate let a request go."""
         return max(self.hour_hold, self.capacity_hold, now + self.rate.wait_time())
 
-    def started(self, weight: int) -> None:
-        """A run of ``weight`` task runs was created."""
+    def started(self, weight: int, parents: int = 0) -> None:
+        """A run of ``weight`` task runs and ``parents`` parent tasks was created."""
         self.created.append(self.clock())
         self.active_weight += weight
+        self.active_parents += parents
 
-    def ended(self, weight: int) -> None:
-        """A run of the batch ended (or was cancelled): its task runs are free again."""
+    def ended(self, weight: int, parents: int = 0) -> None:
+        """A run of the batch ended (or was cancelled): its task runs and parent tasks are free again."""
         self.active_weight -= weight
+        self.active_parents -= parents
         self.capacity_hold = 0.0
 
     def accepted(self) -> None:

@@ -19,9 +19,10 @@ How it works:
   submits only the rest; no item ever starts twice. A key whose run was made from another spec
   (other run name or task keys) is a ``KeyConflict`` for that item only.
 * **Admission** (``runspec.client.admission``). An item is sent only when the batch stays inside
-  three budgets: task runs active at once (each run counts one per task, a For each task its
-  ``concurrency``; a queued run counts as active), runs created per rolling hour, and requests per
-  second (submit, list and get together). The request rate halves on each 429
+  four budgets: task runs active at once (each run counts one per task, a For each task its
+  ``concurrency``; a queued run counts as active), Run Job and For each parent tasks active at once
+  (a budget of their own), runs created per rolling hour, and requests per second (submit, list and
+  get together). The request rate halves on each 429
   ``REQUEST_LIMIT_EXCEEDED`` (waiting what ``Retry-After`` asks) and creeps back up while requests
   succeed.
 * **Limits hold, they never fail.** A 429 because the workspace's active runs are at their limit and
@@ -54,6 +55,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from runspec._budgets import is_hourly_limit
 from runspec.client.admission import (
+    DEFAULT_MAX_ACTIVE_PARENT_TASKS,
     DEFAULT_MAX_ACTIVE_TASKS,
     DEFAULT_REQUESTS_PER_SECOND,
     DEFAULT_RUNS_PER_HOUR,
@@ -85,6 +87,7 @@ if TYPE_CHECKING:  # pragma: no cover - annotations only
     from runspec.client.auth import Connection
 
 __all__ = [
+    "DEFAULT_MAX_ACTIVE_PARENT_TASKS",
     "DEFAULT_MAX_ACTIVE_TASKS",
     "DEFAULT_REQUESTS_PER_SECOND",
     "DEFAULT_RUNS_PER_HOUR",
@@ -174,6 +177,7 @@ class Batch:
         requests_per_second: float,
         progress: Callable[[BatchProgress], None] | None,
         cancel_on_interrupt: bool,
+        max_active_parent_tasks: int = DEFAULT_MAX_ACTIVE_PARENT_TASKS,
     ) -> None:
         self._transport = transport
         self._items = items
@@ -181,6 +185,7 @@ class Batch:
         self._admission = Admission(
             transport,
             max_active_tasks=max_active_tasks,
+            max_active_parent_tasks=max_active_parent_tasks,
             runs_per_hour=runs_per_hour,
             requests_per_second=requests_per_second,
         )
@@ -200,6 +205,11 @@ class Batch:
     def max_active_tasks(self) -> int:
         """Task runs this batch keeps active at once."""
         return self._admission.max_active_tasks
+
+    @property
+    def max_active_parent_tasks(self) -> int:
+        """Run Job and For each parent tasks this batch keeps active at once."""
+        return self._admission.max_active_parent_tasks
 
     @property
     def runs_per_hour(self) -> int:
@@ -360,7 +370,7 @@ class Batch:
                 continue
             if self._following.due(now):
                 return  # following the runs already sent comes first
-            if not self._admission.allows(item.weight, now):
+            if not self._admission.allows(item.weight, now, item.parents):
                 if item.hold_reason is None:
                     item.hold_reason = "budget"
                 return
@@ -409,7 +419,7 @@ class Batch:
         if isinstance(run_id, bool) or not isinstance(run_id, int):
             self._not_started(item, SubmitError("runs/submit answered without a run_id", method="POST"))
             return
-        self._admission.started(item.weight)
+        self._admission.started(item.weight, item.parents)
         item.handle = RunHandle(run_id, self._transport, idempotency_token=item.token)
         item.outcome.run_id = run_id
         item.outcome.status = "running"
@@ -496,7 +506,7 @@ class Batch:
 
     def _end(self, item: BatchItem, run_id: int) -> None:
         if self._following.ended(run_id):
-            self._admission.ended(item.weight)
+            self._admission.ended(item.weight, item.parents)
 
     def _succeeded(self, item: BatchItem, run: RunView) -> None:
         item.outcome.status = "succeeded"
@@ -562,9 +572,14 @@ def submit_many(
     progress: Callable[[BatchProgress], None] | None = None,
     cancel_on_interrupt: bool = True,
     transport: Transport | None = None,
+    max_active_parent_tasks: int | None = None,
 ) -> Batch:
     """The body of ``Workspace.submit_many()`` (see there and this module's notes)."""
-    for name, value in (("max_active_tasks", max_active_tasks), ("runs_per_hour", runs_per_hour)):
+    for name, value in (
+        ("max_active_tasks", max_active_tasks),
+        ("max_active_parent_tasks", max_active_parent_tasks),
+        ("runs_per_hour", runs_per_hour),
+    ):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
     if requests_per_second is not None and not (
@@ -580,6 +595,7 @@ def submit_many(
         requests_per_second=float(requests_per_second or DEFAULT_REQUESTS_PER_SECOND),
         progress=progress,
         cancel_on_interrupt=cancel_on_interrupt,
+        max_active_parent_tasks=max_active_parent_tasks or DEFAULT_MAX_ACTIVE_PARENT_TASKS,
     )
     batch._drive(until="done" if wait else "sent")
     return batch

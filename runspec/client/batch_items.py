@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from runspec._budgets import task_weight
+from runspec._budgets import parent_weight, task_weight
 from runspec.client.handle import RunHandle
 from runspec.client.keys import key_token
 from runspec.client.request import _request_body
@@ -81,6 +81,7 @@ class BatchItem:
     holds: int = 0
     tries: int = 0
     hold_reason: str | None = None
+    parents: int = 0  # Run Job and For each parent tasks (``parent_weight``)
 
     def use_attempt(self, attempt: int) -> None:
         self.attempt = attempt
@@ -124,7 +125,7 @@ def check_items(items: Iterable[tuple[str, Any]] | Mapping[str, Any]) -> list[Ba
                 )
             )
             continue
-        item = BatchItem(key, body, task_weight(body), ItemOutcome(key))
+        item = BatchItem(key, body, task_weight(body), ItemOutcome(key), parents=parent_weight(body))
         item.use_attempt(1)
         checked.append(item)
     if problems:

@@ -81,6 +81,7 @@ class Workspace(Connection):
         wait: bool = True,
         progress: Callable[[BatchProgress], None] | None = None,
         cancel_on_interrupt: bool = True,
+        max_active_parent_tasks: int | None = None,
     ) -> Batch:
         """
         Submit many keyed runs, within the workspace's budgets; resumable by running it again.
@@ -88,8 +89,10 @@ class Workspace(Connection):
         ``items``: ``(key, spec)`` pairs or a mapping of them; each key is its run's key (as
         ``submit(key=)``), so running the same batch again after a crash or Ctrl-C reattaches to
         every run already created and sends only the rest. Every spec is checked before the first
-        is sent. ``max_active_tasks`` (task runs active at once, default 1,800), ``runs_per_hour``
-        (default 9,000) and ``requests_per_second`` (default 20, lowered on 429s) are the budgets;
+        is sent. ``max_active_tasks`` (task runs active at once, default 1,800),
+        ``max_active_parent_tasks`` (Run Job and For each parent tasks active at once, default 675),
+        ``runs_per_hour`` (default 9,000) and ``requests_per_second`` (default 20, lowered on 429s)
+        are the budgets;
         a workspace limit reached holds items, it never fails them. ``wait=False`` returns once
         every item was sent (``Batch.wait()`` follows them). ``progress`` is called with a
         ``BatchProgress`` when the counts change. Ctrl-C cancels the batch's active runs unless
@@ -104,6 +107,7 @@ class Workspace(Connection):
             wait=wait,
             progress=progress,
             cancel_on_interrupt=cancel_on_interrupt,
+            max_active_parent_tasks=max_active_parent_tasks,
         )
 
 

@@ -378,6 +378,8 @@ class Emulator:
             for run in runs:
                 with run.lock:
                     run.advance(now)
+            if self._limiter is not None:
+                self._limiter.release(now)  # queued runs start as others end, as on a request
             if all(not run.is_active() for run in runs):
                 return self._engine.render(run_id) if run_id is not None else None
             upcoming = next_event_time(runs)

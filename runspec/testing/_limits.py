@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from runspec._budgets import HOURLY_LIMIT_MESSAGE, queued, task_weight
+from runspec._budgets import HOURLY_LIMIT_MESSAGE, parent_weight, queued, task_weight
 from runspec.testing._http import ApiFailure
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
@@ -38,6 +38,9 @@ class Limits:
     - ``max_active_tasks``: task runs running at once, counted per active run as the client counts
       them (one per task, a For each task its ``concurrency``). A run that would pass it is refused
       with 429, or queued when its body has ``queue.enabled``; a lone run larger than the limit starts.
+    - ``max_active_parent_tasks``: Run Job and For each parent tasks running at once, counted per
+      active run as the client counts them (one per ``run_job_task`` and ``for_each_task`` task, and a
+      For each's ``concurrency`` when its iterations each run a job); answered as ``max_active_tasks``.
     - ``runs_per_hour``: runs created per rolling hour of the emulator's clock (so ``speed=`` makes
       an hour shorter); past it runs/submit answers 400 ``INVALID_STATE``.
     - ``requests_per_second``: API requests per real second, all endpoints together (a burst of one
@@ -47,9 +50,10 @@ class Limits:
     max_active_tasks: int | None = None
     runs_per_hour: int | None = None
     requests_per_second: float | None = None
+    max_active_parent_tasks: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("max_active_tasks", "runs_per_hour"):
+        for name in ("max_active_tasks", "max_active_parent_tasks", "runs_per_hour"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise ValueError(f"Limits.{name} must be a whole number >= 1 or None, got {value!r}")
@@ -69,8 +73,8 @@ class Limiter:
         self._catch_up = catch_up
         self._lock = threading.Lock()
         self._created: deque[float] = deque()
-        self._active: dict[int, tuple[Run, int]] = {}
-        self._held: deque[tuple[Run, int]] = deque()
+        self._active: dict[int, tuple[Run, int, int]] = {}  # run id -> (run, task runs, parent tasks)
+        self._held: deque[tuple[Run, int, int]] = deque()
         rate = limits.requests_per_second
         self._capacity = max(1.0, float(rate)) if rate is not None else 0.0
         self._tokens = self._capacity
@@ -100,18 +104,36 @@ class Limiter:
 
     # -- runs ---------------------------------------------------------------------------------------
 
-    def _active_weight(self) -> int:
-        """Task runs of the runs running now (each moved to now first); ended runs are forgotten."""
-        total = 0
-        for run_id, (run, weight) in list(self._active.items()):
+    def _active_weight(self) -> tuple[int, int]:
+        """Task runs and parent tasks of the runs running now (each moved to now first); ended runs are forgotten."""
+        tasks = parents = 0
+        for run_id, (run, weight, parent) in list(self._active.items()):
             with run.lock:
                 self._catch_up(run)
                 active = run.is_active()
             if active:
-                total += weight
+                tasks += weight
+                parents += parent
             else:
                 del self._active[run_id]
-        return total
+        return tasks, parents
+
+    def _fits(self, weight: int, parents: int, current: tuple[int, int]) -> str | None:
+        """Why a run of ``weight`` task runs and ``parents`` parent tasks cannot start now, or ``None``."""
+        tasks_now, parents_now = current
+        cap = self.limits.max_active_tasks
+        if cap is not None and tasks_now > 0 and tasks_now + weight > cap:
+            return f"{tasks_now} of the workspace's {cap} concurrent task runs are in use and it needs {weight}"
+        cap = self.limits.max_active_parent_tasks
+        if cap is not None and parents and parents_now > 0 and parents_now + parents > cap:
+            return (
+                f"{parents_now} of the workspace's {cap} concurrent Run Job and For each parent tasks are in use "
+                f"and it needs {parents}"
+            )
+        return None
+
+    def _counts_runs(self) -> bool:
+        return self.limits.max_active_tasks is not None or self.limits.max_active_parent_tasks is not None
 
     def admit(self, body: dict[str, Any], now: float) -> bool:
         """
@@ -127,17 +149,15 @@ class Limiter:
                     message = HOURLY_LIMIT_MESSAGE.format(count=len(self._created), limit=limits.runs_per_hour)
                     raise ApiFailure(400, "INVALID_STATE", message)
             hold = False
-            cap = limits.max_active_tasks
-            if cap is not None:
-                weight = task_weight(body)
-                current = self._active_weight()
-                if self._held or (current > 0 and current + weight > cap):
+            if self._counts_runs():
+                why = self._fits(task_weight(body), parent_weight(body), self._active_weight())
+                if self._held or why is not None:
                     if not queued(body):
+                        why = why or "earlier runs wait in the queue"
                         raise ApiFailure(
                             429,
                             "RESOURCE_EXHAUSTED",
-                            f"The run cannot start now: {current} of the workspace's {cap} concurrent task runs "
-                            f"are in use and it needs {weight}. Enable queueing (queue.enabled) to have it wait, "
+                            f"The run cannot start now: {why}. Enable queueing (queue.enabled) to have it wait, "
                             "or submit it again later.",
                         )
                     hold = True
@@ -146,30 +166,29 @@ class Limiter:
             return hold
 
     def track(self, run: Run, held: bool) -> None:
-        """Count ``run`` (just created) against the active limit, or queue it when ``held``."""
-        if self.limits.max_active_tasks is None:
+        """Count ``run`` (just created) against the active limits, or queue it when ``held``."""
+        if not self._counts_runs():
             return
-        weight = task_weight(run.body)
+        entry = (run, task_weight(run.body), parent_weight(run.body))
         with self._lock:
             if held:
-                self._held.append((run, weight))
+                self._held.append(entry)
             else:
-                self._active[run.run_id] = (run, weight)
+                self._active[run.run_id] = entry
 
     def release(self, now: float) -> None:
         """Start the queued runs that fit now, oldest first."""
-        cap = self.limits.max_active_tasks
-        if cap is None:
+        if not self._counts_runs():
             return
         with self._lock:
             if not self._held:
                 return
-            current = self._active_weight()
+            tasks, parents = self._active_weight()
             while self._held:
-                run, weight = self._held[0]
+                run, weight, parent = self._held[0]
                 with run.lock:
                     gone = run.started or not run.is_active()  # cancelled while queued
-                if not gone and current > 0 and current + weight > cap:
+                if not gone and self._fits(weight, parent, (tasks, parents)) is not None:
                     return
                 self._held.popleft()
                 if gone:
@@ -177,5 +196,6 @@ class Limiter:
                 with run.lock:
                     run.release(now)
                     run.advance(now)
-                self._active[run.run_id] = (run, weight)
-                current += weight
+                self._active[run.run_id] = (run, weight, parent)
+                tasks += weight
+                parents += parent
