@@ -193,7 +193,8 @@ def add_parser(commands: Commands) -> None:
         "--requests-per-second",
         type=rate,
         metavar="X",
-        help="API requests per second; past it 429 REQUEST_LIMIT_EXCEEDED with Retry-After",
+        help="API requests per second (of emulated time with --speed); past it 429 REQUEST_LIMIT_EXCEEDED "
+        "with Retry-After",
     )
     local = emulator.add_argument_group("running the run's own code (see docs/local.md)")
     local.add_argument(

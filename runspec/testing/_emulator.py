@@ -143,7 +143,10 @@ class Emulator:
         self._engine.scripts.update(scripts or {})
         self._engine.repair_one_time_runs = repair_one_time_runs
         self.limits = limits
-        self._limiter = Limiter(limits, self._engine.catch_up) if limits is not None else None
+        # The request rate is counted on the emulator's clock, as every emulated time is; an InstantClock
+        # has no time between requests of its own (it stands still until a run moves it), so real seconds.
+        seconds = time.monotonic if isinstance(self.clock, InstantClock) else self.clock.now
+        self._limiter = Limiter(limits, self._engine.catch_up, seconds) if limits is not None else None
         self._engine.limiter = self._limiter
         self.code = code
         if code is not None:

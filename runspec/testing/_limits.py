@@ -43,8 +43,11 @@ class Limits:
       For each's ``concurrency`` when its iterations each run a job); answered as ``max_active_tasks``.
     - ``runs_per_hour``: runs created per rolling hour of the emulator's clock (so ``speed=`` makes
       an hour shorter); past it runs/submit answers 400 ``INVALID_STATE``.
-    - ``requests_per_second``: API requests per real second, all endpoints together (a burst of one
-      second's worth is allowed); past it 429 ``REQUEST_LIMIT_EXCEEDED`` with ``Retry-After``.
+    - ``requests_per_second``: API requests per second of the emulator's clock, all endpoints
+      together (a burst of one second's worth is allowed); past it 429 ``REQUEST_LIMIT_EXCEEDED`` with
+      ``Retry-After`` (the clock's seconds, rounded up). With a ``ManualClock`` only ``advance()`` frees
+      the budget, with ``speed=10`` a real second holds ten seconds' worth; the default ``InstantClock``
+      stands still between runs, so it is counted there in real seconds.
     """
 
     max_active_tasks: int | None = None
@@ -64,13 +67,16 @@ class Limits:
 
 class Limiter:
     """
-    Keeps the emulator inside ``limits``: the request rate (real time), the runs created in the last
-    hour and the task runs active (emulated time). Thread-safe.
+    Keeps the emulator inside ``limits``: the request rate (on ``seconds``, the emulator's clock), the
+    runs created in the last hour and the task runs active (emulated time). Thread-safe.
     """
 
-    def __init__(self, limits: Limits, catch_up: Callable[[Run], float]) -> None:
+    def __init__(
+        self, limits: Limits, catch_up: Callable[[Run], float], seconds: Callable[[], float] = time.monotonic
+    ) -> None:
         self.limits = limits
         self._catch_up = catch_up
+        self._seconds = seconds
         self._lock = threading.Lock()
         self._created: deque[float] = deque()
         self._active: dict[int, tuple[Run, int, int]] = {}  # run id -> (run, task runs, parent tasks)
@@ -78,7 +84,7 @@ class Limiter:
         rate = limits.requests_per_second
         self._capacity = max(1.0, float(rate)) if rate is not None else 0.0
         self._tokens = self._capacity
-        self._filled = time.monotonic()
+        self._filled = seconds()
 
     # -- the request rate ---------------------------------------------------------------------------
 
@@ -88,7 +94,7 @@ class Limiter:
         if rate is None:
             return None
         with self._lock:
-            now = time.monotonic()
+            now = self._seconds()
             self._tokens = min(self._capacity, self._tokens + (now - self._filled) * rate)
             self._filled = now
             if self._tokens >= 1.0:
