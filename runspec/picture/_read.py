@@ -1,7 +1,7 @@
 """
 Reading a run into the tasks the pictures draw: key, type, what it runs, flags, compute, dependencies.
 
-The body is read as it is given, a ``RunSpec`` or plain JSON, through :func:`fields_of`: nothing is
+The body is read as it is given, a ``RunSpec`` or plain JSON, through ``fields_of``: nothing is
 serialised or copied first. Clusters are compared once per drawing: a cluster object met again (the
 builder puts one object in every task that names it) is known by its identity, and a new one by its
 value (spec objects compare and hash by value; a JSON object by its canonical text).
@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from runspec._runs_get import latest_attempts
-from runspec.picture._words import fields_of, inputs, is_list
+from runspec.picture._words import inputs, is_list
 from runspec.spec._text import as_text
-from runspec.spec.task_types import TASK_TYPES, TaskType, task_type
+from runspec.spec.task_types import TASK_TYPES, TaskType, fields_of, task_type
 
 __all__ = ["Compute", "Task", "read_body"]
 
@@ -42,7 +42,7 @@ class Task:
 
 
 def _body_fields(body: Any) -> Mapping[str, Any]:
-    found = fields_of(body)
+    found = fields_of(body, None)
     if found is not None:
         return found
     to_dict = getattr(body, "to_dict", None)
@@ -83,7 +83,7 @@ class _Clusters:
     def compute(self, task: Mapping[str, Any]) -> tuple[Compute | None, Mapping[str, Any] | None]:
         cluster = task.get("new_cluster")
         if cluster is not None:
-            fields = fields_of(cluster)
+            fields = fields_of(cluster, None)
             if fields is not None:
                 return ("new", self.value(cluster, fields)), fields
         existing = task.get("existing_cluster_id")
@@ -99,7 +99,7 @@ def _deps(depends_on: Any) -> list[tuple[str, str | None]]:
     deps: list[tuple[str, str | None]] = []
     if is_list(depends_on):
         for dep in depends_on:
-            fields = fields_of(dep)
+            fields = fields_of(dep, None)
             if fields is not None:
                 key = fields.get("task_key")
                 if type(key) is str or isinstance(key, str):
@@ -121,7 +121,7 @@ def _kind(task: Mapping[str, Any], width: int) -> tuple[str, Mapping[str, Any] |
     """
     for name, value in task.items():
         if type(name) is str and name.endswith("_task"):
-            fields = fields_of(value)
+            fields = fields_of(value, None)
             if fields is not None:
                 entry = _ENTRIES.get(name)
                 if entry is None:
@@ -133,7 +133,7 @@ def _kind(task: Mapping[str, Any], width: int) -> tuple[str, Mapping[str, Any] |
 
 
 def _read_task(index: int, raw: Any, width: int, clusters: _Clusters) -> Task:
-    task = fields_of(raw)
+    task = fields_of(raw, None)
     if task is None:
         return Task(index, f"?{index}", "task", "", "", (), False, None, None, [])
     get = task.get
@@ -152,7 +152,7 @@ def _read_task(index: int, raw: Any, width: int, clusters: _Clusters) -> Task:
             parts.append("over " + inputs(repeated, max(width // 2, 8)))
         parts.append(f"concurrency {concurrency if isinstance(concurrency, int) else 1}")
         what = " · ".join(parts)
-        nested = fields_of(spec.get("task"))
+        nested = fields_of(spec.get("task"), None)
         if nested is not None:
             inner_kind, _, inner_detail = _kind(nested, width)
             inner = "↳ " + inner_kind + (" · " + inner_detail if inner_detail else "")

@@ -46,10 +46,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, Sequence, ValuesView
-from typing import Any, Literal
+from typing import Any, Final, Literal, overload
 
 from runspec.spec._text import as_text, cut, oneline, path_stem, shorten_path
 from runspec.spec.limits import MAX_TASK_KEY
+from runspec.spec.objects._object import SpecObject, set_fields
 from runspec.spec.schema._schema import schema, schema_fields
 
 __all__ = [
@@ -71,16 +72,38 @@ Picker = Callable[[Mapping[str, Any]], str | None]
 
 _EMPTY: Mapping[str, Any] = {}
 
+_NOT_AN_OBJECT: Final = 0
+_MAPPING: Final = 1
+_SPEC_OBJECT: Final = 2
+# What each type met so far is; types are few, so each is looked at once.
+_KINDS: dict[type, int] = {dict: _MAPPING, str: _NOT_AN_OBJECT, tuple: _NOT_AN_OBJECT, list: _NOT_AN_OBJECT}
 
-def fields_of(value: Any) -> Mapping[str, Any]:
+
+def _kind_of(cls: type) -> int:
+    if issubclass(cls, SpecObject):
+        return _SPEC_OBJECT
+    return _MAPPING if issubclass(cls, Mapping) else _NOT_AN_OBJECT
+
+
+@overload
+def fields_of(value: Any) -> Mapping[str, Any]: ...
+@overload
+def fields_of(value: Any, default: None) -> Mapping[str, Any] | None: ...
+def fields_of(value: Any, default: Mapping[str, Any] | None = _EMPTY) -> Mapping[str, Any] | None:
     """
-    The fields of a task-type value as a mapping: a plain JSON mapping as it is, a spec object's
-    request form (its fields, ``extra`` included), and nothing for anything else.
+    The fields of a JSON object or a spec object, as one mapping, so that code after it reads both alike:
+    a mapping as it is, a spec object's set fields (``set_fields``; ``extra`` not included), and
+    ``default`` (an empty mapping) for anything else.
     """
-    w = getattr(value, "_w", None)  # a spec object's request form (a FrozenMap's is its dict)
-    if type(w) is dict:
-        return w
-    return value if isinstance(value, Mapping) else _EMPTY
+    cls = type(value)
+    if cls is dict:
+        return value  # type: ignore[no-any-return]
+    kind = _KINDS.get(cls)
+    if kind is None:
+        kind = _KINDS[cls] = _kind_of(cls)
+    if kind == _SPEC_OBJECT:
+        return set_fields(value)
+    return value if kind == _MAPPING else default
 
 
 def _str(value: Any) -> str | None:
@@ -461,8 +484,7 @@ class TaskType:
             return None
         value: Any = task
         for name in self.source_path:
-            w = getattr(value, "_w", None)  # as fields_of reads it: a spec object's request form, or a mapping
-            value = (w if type(w) is dict else value if isinstance(value, Mapping) else _EMPTY).get(name)
+            value = fields_of(value).get(name)
             if value is None:
                 return None
         return value
