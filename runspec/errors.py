@@ -38,6 +38,7 @@ __all__ = [
     "ApiError",
     "BadRequest",
     "ConfigError",
+    "Fix",
     "HostError",
     "KeyConflict",
     "NotFound",
@@ -62,25 +63,70 @@ class RunspecError(Exception):
     """Base class of every exception runspec raises."""
 
 
+class Fix:
+    """
+    The way out a problem's message ends with, for a front end that says it in its own words.
+
+    ``way`` says which way out applies: ``"lenient"`` (load leniently: Python's ``strict=False``, the
+    ``runspec`` command's ``--lenient``), ``"remove"`` (remove the field: nothing passes it through),
+    ``"parameter"`` (give the job parameter ``name`` a value: ``parameters={name: ...}``, ``--param``) or
+    ``"parameters"`` (change the job parameters' values). ``said`` is the end of the message that says it
+    in Python's words (``""`` when the message does not say it), so ``message.removesuffix(said)`` is the
+    problem without it. Read-only; compares by value.
+    """
+
+    __slots__ = ("name", "said", "way")
+
+    way: str
+    said: str
+    name: str | None
+
+    def __init__(self, way: str, said: str = "", name: str | None = None) -> None:
+        object.__setattr__(self, "way", way)
+        object.__setattr__(self, "said", said)
+        object.__setattr__(self, "name", name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Fix is read-only")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Fix):
+            return NotImplemented
+        return (self.way, self.said, self.name) == (other.way, other.said, other.name)
+
+    def __hash__(self) -> int:
+        return hash((self.way, self.said, self.name))
+
+    def __repr__(self) -> str:
+        return f"Fix(way={self.way!r}, said={self.said!r}, name={self.name!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Fix, (self.way, self.said, self.name))
+
+
 class Problem:
     """
     One thing wrong (or worth a warning) in a run, found before anything is sent.
 
     ``path`` is a JSON path into the request body (``$.tasks[2].depends_on[0].task_key``), ``code`` a
     stable identifier documented in ``docs/problems.md`` (``unknown-dependency``), and ``message`` says
-    what is wrong and how to fix it. Problems are read-only and compare by value.
+    what is wrong and how to fix it. ``fix`` (a ``Fix``, or None) says which way out the message gives,
+    so that the ``runspec`` command can word it as a command line does; it is not part of the problem's
+    value. Problems are read-only and compare by path, code and message.
     """
 
-    __slots__ = ("code", "message", "path")
+    __slots__ = ("code", "fix", "message", "path")
 
     path: str
     code: str
     message: str
+    fix: Fix | None
 
-    def __init__(self, path: str, code: str, message: str) -> None:
+    def __init__(self, path: str, code: str, message: str, *, fix: Fix | None = None) -> None:
         object.__setattr__(self, "path", path)
         object.__setattr__(self, "code", code)
         object.__setattr__(self, "message", message)
+        object.__setattr__(self, "fix", fix)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("Problem is read-only")
@@ -100,11 +146,21 @@ class Problem:
         return f"{self.path}: {self.message} [{self.code}]"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Problem, (self.path, self.code, self.message))
+        if self.fix is None:
+            return (Problem, (self.path, self.code, self.message))
+        return (_rebuild_problem, (self.path, self.code, self.message, self.fix))
+
+    def at(self, path: str) -> Problem:
+        """The same problem (its ``fix`` too) at another path: a path in a larger document, say."""
+        return Problem(path, self.code, self.message, fix=self.fix)
 
     def to_dict(self) -> dict[str, str]:
         """Return ``{"path": ..., "code": ..., "message": ...}`` (for JSON output)."""
         return {"path": self.path, "code": self.code, "message": self.message}
+
+
+def _rebuild_problem(path: str, code: str, message: str, fix: Fix) -> Problem:
+    return Problem(path, code, message, fix=fix)
 
 
 class SpecError(RunspecError, ValueError):

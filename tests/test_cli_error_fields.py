@@ -139,3 +139,63 @@ def test_a_401_is_worded_from_where_the_credentials_came_from(ws: FakeWorkspace,
     line = _error_line(result.stderr)
     assert line.endswith(f"-> 401 UNAUTHENTICATED: invalid token (pat credentials from {error.credentials_source})")
     assert TOKEN not in result.stderr
+
+
+# -- spec problems: Problem.fix names the way out, and the command words it --------------------------
+
+
+def test_problems_say_which_way_out_their_message_ends_with() -> None:
+    import copy
+    import pickle
+
+    from runspec import RunSpec, SpecError
+    from runspec.errors import Fix, Problem
+
+    body = _body("a")
+    body["tasks"][0]["notebook_task"]["notebook_pth"] = "/n"
+    with pytest.raises(SpecError) as info:
+        RunSpec.from_dict(body)
+    [problem] = info.value.problems
+    said = " (extra={...} or strict=False passes it through)"
+    assert problem.fix == Fix("lenient", said)
+    assert problem.message.endswith(said)  # the Python message is as it was
+    # The fix is not part of the problem's value, and it survives a copy, a pickle and a move.
+    assert problem == Problem(problem.path, problem.code, problem.message)
+    assert hash(problem) == hash(Problem(problem.path, problem.code, problem.message))
+    for same in (pickle.loads(pickle.dumps(problem)), copy.deepcopy(problem), problem.at("[0]" + problem.path)):
+        assert same.fix == problem.fix
+    with pytest.raises(SpecError) as job_error:
+        RunSpec.from_job_settings({"tasks": [{"task_key": "t", "notebook_task": {"notebook_path": "/n"}}], "x": 1})
+    [unknown] = job_error.value.problems
+    assert unknown.fix == Fix("remove") and "strict=False" not in unknown.message
+    settings = {
+        "parameters": [{"name": "region"}],
+        "tasks": [{"task_key": "t", "notebook_task": {"notebook_path": "/n/{{job.parameters.region}}"}}],
+    }
+    with pytest.raises(SpecError) as missing:
+        RunSpec.from_job_settings(settings)
+    [parameter] = [p for p in missing.value.problems if p.code == "missing-job-parameter"]
+    assert parameter.fix == Fix("parameter", "; give one with parameters={'region': ...}", "region")
+    assert parameter.message.endswith(parameter.fix.said)
+
+
+def test_the_command_words_the_way_out_from_the_fix_not_from_the_message() -> None:
+    from runspec.cli._output import for_shell
+    from runspec.errors import Fix, Problem
+
+    fixed = Problem(
+        "$.x",
+        "unknown-field",
+        "T has no field 'x' (strict=False passes it)",
+        fix=Fix("lenient", " (strict=False passes it)"),
+    )
+    assert for_shell(fixed).message == "T has no field 'x' (--lenient passes it through)"
+    assert for_shell(fixed, lenient=False).message == (
+        "T has no field 'x' (a job is converted from the fields runspec knows: remove it)"
+    )
+    # A message that only looks like one (Python words, no fix) is shown as it is.
+    plain = Problem("$.x", "some-code", "pass parameters={...} or strict=False")
+    assert for_shell(plain) is plain
+    named = Problem("$.p", "missing-job-parameter", "no value; give one with parameters={'r': ...}",
+                    fix=Fix("parameter", "; give one with parameters={'r': ...}", "r"))  # fmt: skip
+    assert for_shell(named).message == "no value; give one with --param r=VALUE"

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TextIO
 
-from runspec.errors import Problem, SpecError
+from runspec.errors import Fix, Problem, SpecError
 from runspec.spec import RunSpec
 
 if TYPE_CHECKING:  # pragma: no cover - the client's errors are only read here
@@ -67,36 +66,33 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-# Python spellings in the job conversion's messages, and how the command line says them.
-_SHELL_SPELLINGS = (
-    (re.compile(r"parameters=\{'([^']+)': \.\.\.\}"), r"--param \1=VALUE"),
-    (re.compile(r"parameters=\{\.\.\.\}"), "--param NAME=VALUE"),
-)
+def _way_out(fix: Fix, *, lenient: bool) -> str:
+    """The way out a problem's ``fix`` names, as the command says it (``lenient``: it takes ``--lenient``)."""
+    if fix.way == "parameter":
+        return f"; give one with --param {fix.name}=VALUE"
+    if fix.way == "parameters":
+        return "; pass --param NAME=VALUE to change them"
+    if fix.way == "lenient" and lenient:
+        return " (--lenient passes it through)"
+    return " (a job is converted from the fields runspec knows: remove it)"  # "remove", or no --lenient here
 
 
-def for_shell(problem: Problem, *, lenient: bool = True, warning: bool = False) -> Problem:
+def for_shell(problem: Problem, *, lenient: bool = True) -> Problem:
     """
-    The problem as the command shows it: ``--param NAME=VALUE`` for Python's ``parameters={...}``; an
-    ``unknown-field`` points at ``--lenient``, not Python's ``strict=False`` (``lenient=False``, for the
-    commands that read a job and take no ``--lenient``: says to remove the field).
+    The problem as the command shows it: the way out its ``fix`` names in the command's words
+    (``--param NAME=VALUE`` for Python's ``parameters={...}``, ``--lenient`` for ``strict=False``;
+    ``lenient=False``, for the commands that read a job and take no ``--lenient``: remove the field).
     """
-    message = problem.message
-    for pattern, shell in _SHELL_SPELLINGS:
-        message = pattern.sub(shell, message)
-    if problem.code == "unknown-field" and not warning:
-        if lenient:
-            message = message.replace("extra={...} or strict=False", "--lenient").replace("strict=False", "--lenient")
-            if "--lenient" not in message:
-                message += " (--lenient passes it through)"
-        else:
-            message = re.sub(r"\s*\([^()]*(?:strict=False|extra=)[^()]*\)", "", message)
-            message += " (a job is converted from the fields runspec knows: remove it)"
+    fix = problem.fix
+    if fix is None:
+        return problem
+    message = problem.message.removesuffix(fix.said) + _way_out(fix, lenient=lenient)
     return problem if message == problem.message else Problem(problem.path, problem.code, message)
 
 
 def problem_lines(problems: Sequence[Problem], prefix: str = "", *, lenient: bool = True) -> list[str]:
     """One indented line per problem (``prefix`` ``"warning: "`` for warnings), as the command says it."""
-    return [f"  {prefix}{for_shell(p, lenient=lenient, warning=bool(prefix))}" for p in problems]
+    return [f"  {prefix}{for_shell(p, lenient=lenient)}" for p in problems]
 
 
 def report_invalid(source: str, exc: SpecError, *, lenient: bool = True) -> None:

@@ -69,7 +69,7 @@ def read_items(source: str, prefix: str | None) -> list[tuple[str, dict[str, Any
         try:
             body = read_json(text)  # too deep, or a number of thousands of digits: invalid-json too
         except SpecError as exc:
-            problems.extend(Problem(f"[{where}]", p.code, p.message) for p in exc.problems)
+            problems.extend(p.at(f"[{where}]") for p in exc.problems)
             continue
         if not isinstance(body, dict):
             problems.append(Problem(f"[{where}]", "invalid-json", "a body is a JSON object"))

@@ -114,7 +114,7 @@ def check_items(items: Iterable[tuple[str, Any]] | Mapping[str, Any]) -> list[Ba
         try:
             body = _request_body(spec)
         except SpecError as exc:
-            problems.extend(Problem(where + p.path, p.code, p.message) for p in exc.problems)
+            problems.extend(p.at(where + p.path) for p in exc.problems)
             continue
         if body.get("idempotency_token"):
             problems.append(

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
+from runspec.errors import Fix
 from runspec.spec.objects._base import jpath
 from runspec.spec.schema._schema import closest
 from runspec.spec.task_types import table
@@ -20,7 +21,11 @@ __all__ = ["JobParameters"]
 #: ``{{job.parameters.NAME}}``, or ``{{job.parameters.`NAME`}}`` for names with other characters.
 _REFERENCE = re.compile(r"\{\{\s*job\.parameters\.(?:`([^`]*)`|([A-Za-z0-9_]+))\s*\}\}")
 
-Report = Callable[[str, str, str], None]  # (path in the job settings, code, message)
+
+class Report(Protocol):
+    """Where a problem goes: its path in the job settings, code, message, and the way out the message ends with."""
+
+    def __call__(self, path: str, code: str, message: str, fix: Fix | None = None, /) -> None: ...
 
 
 class JobParameters:
@@ -188,11 +193,12 @@ class JobParameters:
             )
             return match.group(0)
         if found[0] is None:
+            said = f"; give one with parameters={{{name!r}: ...}}"
             self.problem(
                 path,
                 "missing-job-parameter",
-                f"job parameter {name!r} has no default, so a one-time run has no value for {match.group(0)}; "
-                f"give one with parameters={{{name!r}: ...}}",
+                f"job parameter {name!r} has no default, so a one-time run has no value for {match.group(0)}{said}",
+                Fix("parameter", said, name),
             )
             return match.group(0)
         return found[0]
@@ -217,8 +223,11 @@ class JobParameters:
                 changed = True
         return changed
 
-    def warning(self, pushed: list[Any]) -> str:
-        """The message of ``job-parameters-inlined``: each value, and the tasks that got them pushed down."""
+    def warning(self, pushed: list[Any]) -> tuple[str, Fix]:
+        """
+        The message of ``job-parameters-inlined`` (each value, and the tasks that got them pushed down) and
+        the way out it ends with.
+        """
         shown = ", ".join(f"{n}={v!r} ({how})" for n, (v, how) in self.values.items() if v is not None)
         where = ""
         if pushed:
@@ -227,10 +236,12 @@ class JobParameters:
                 f"; they are also given to {noun} {', '.join(repr(k) for k in pushed)} as key-value parameters, "
                 f"as a job run pushes them down"
             )
-        return (
+        said = "; pass parameters={...} to change them"
+        text = (
             f"a one-time run has no job-level parameters: each {{{{job.parameters.NAME}}}} in the tasks now holds "
-            f"its value ({shown or 'none'}){where}; pass parameters={{...}} to change them"
+            f"its value ({shown or 'none'}){where}"
         )
+        return text + said, Fix("parameters", said)
 
 
 def _holds_no_reference(value: Any) -> bool:

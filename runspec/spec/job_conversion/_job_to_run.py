@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypeAlias, TypeVar
 
-from runspec.errors import Problem, SpecError
+from runspec.errors import Fix, Problem, SpecError
 from runspec.spec.job_conversion._job_parameters import JobParameters
 from runspec.spec.model._job_objects import JobSettings
 from runspec.spec.model._run_inits import RUN_SPEC_FIELDS
@@ -197,11 +197,11 @@ class _Converter:
         """A path in the job settings (``$`` is the settings) as a path in the input."""
         return self.base + path[1:]
 
-    def problem(self, path: str, code: str, message: str) -> None:
-        self.problems.append(Problem(self.at(path), code, message))
+    def problem(self, path: str, code: str, message: str, fix: Fix | None = None) -> None:
+        self.problems.append(Problem(self.at(path), code, message, fix=fix))
 
-    def warn(self, path: str, code: str, message: str) -> None:
-        self.warnings.append(Problem(self.at(path), code, message))
+    def warn(self, path: str, code: str, message: str, fix: Fix | None = None) -> None:
+        self.warnings.append(Problem(self.at(path), code, message, fix=fix))
 
     # -- the whole conversion ------------------------------------------------------------------------
 
@@ -255,7 +255,7 @@ class _Converter:
         self._cluster_warnings(clusters, used, body.get("tasks"))
         self._drop_unused_environments(body)
         if params.defined:
-            self.warn("$.parameters", "job-parameters-inlined", params.warning(pushed))
+            self.warn("$.parameters", "job-parameters-inlined", *params.warning(pushed))
         if _may_hold_references(body):
             self._unresolved(body, "$")
         return body, used
@@ -276,9 +276,12 @@ class _Converter:
         try:
             JobSettings.from_dict({k: v for k, v in self.settings.items() if k not in skip})
         except SpecError as exc:
-            # (from_job_settings has no strict=False, so the loader's hint about it does not apply)
-            hint = " (extra={...} or strict=False passes it through)"
-            self.problems.extend(Problem(self.at(p.path), p.code, p.message.replace(hint, "")) for p in exc.problems)
+            # from_job_settings has no strict=False: a field it does not know is to be removed
+            for p in exc.problems:
+                if p.fix is not None and p.fix.way == "lenient":
+                    self.problem(p.path, p.code, p.message.removesuffix(p.fix.said), Fix("remove"))
+                else:
+                    self.problems.append(p.at(self.at(p.path)))
         for key in self.settings:  # a field newer than this converter is dropped, never silently
             if key in schema_fields("JobSettings") and key not in (*CARRIED_FIELDS, *JOB_ONLY_FIELDS, *_HANDLED):
                 self.warn(
@@ -499,7 +502,7 @@ class _Converter:
         return run_path
 
     def _rebase(self, problem: Problem) -> Problem:
-        return Problem(self.at(self._job_path(problem.path)), problem.code, problem.message)
+        return problem.at(self.at(self._job_path(problem.path)))
 
     def _finish(
         self, make: Callable[[dict[str, Any]], M], body: dict[str, Any], used: dict[str, list[int]]

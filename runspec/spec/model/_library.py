@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from runspec._frozen import FrozenMap, freeze_json
+from runspec.errors import Fix
 from runspec.spec.model._inits import (
     cran_init,
     egg_init,
@@ -97,6 +98,7 @@ class Library(SpecObject, wire="Library", fields={}):
                 jpath(path, str(k)),
                 "unknown-field",
                 f"a library has no kind {k!r}{hint} (kinds: {', '.join(sorted(_KINDS))})",
+                Fix("lenient"),
             )
         if len(kinds) != 1:
             if not unknown or kinds:

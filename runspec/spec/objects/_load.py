@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from runspec._frozen import FrozenMap, freeze_json
-from runspec.errors import Problem
+from runspec.errors import Fix, Problem
 from runspec.spec.limits import INT64_MAX, INT64_MIN, MAX_OBJECT_DEPTH
 from runspec.spec.objects._convert import REGISTRY, SpecClass, jpath
 from runspec.spec.schema._schema import Desc, closest, describe
@@ -50,8 +50,8 @@ class LoadContext:
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
 
-    def problem(self, path: str, code: str, message: str) -> None:
-        self.problems.append(Problem(path, code, message))
+    def problem(self, path: str, code: str, message: str, fix: Fix | None = None) -> None:
+        self.problems.append(Problem(path, code, message, fix=fix))
 
     def warn(self, path: str, code: str, message: str) -> None:
         self.warnings.append(Problem(path, code, message))
@@ -360,7 +360,8 @@ def unknown_key(cls: SpecClass, key: str, item: Any, path: str, ctx: LoadContext
     hint = f"; did you mean {guess!r}?" if guess else ""
     message = f"{cls._wire_type} has no field {key!r}{hint}"
     if ctx.strict:
-        ctx.problem(path, "unknown-field", message + " (extra={...} or strict=False passes it through)")
+        said = " (extra={...} or strict=False passes it through)"
+        ctx.problem(path, "unknown-field", message + said, Fix("lenient", said))
         return
     try:
         extra[key] = freeze_json(item)
