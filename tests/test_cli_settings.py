@@ -84,3 +84,27 @@ def test_the_host_given_reaches_the_workspace_and_the_commands_printed_next(ws: 
     assert result.returncode == 0, result.stderr
     assert f"runspec wait 7 --host {ws.url}" in result.stdout
     assert [call.json for call in ws.calls("runs/cancel")] == [{"run_id": 7}]
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["emulator", "--port", "http"], "argument --port: expected a port number, got 'http'"),
+        (["emulator", "--port", "70000"], "argument --port: a port is between 0 and 65535, got 70000"),
+        (["emulator", "--speed", "fast"], "argument --speed: expected a number of seconds, got 'fast'"),
+        (["emulator", "--speed", "inf"], "argument --speed: expected a number > 0, got 'inf'"),
+        (["emulator", "--max-finished-runs", "-1"], "argument --max-finished-runs: expected 0 or more, got -1"),
+        (["emulator", "--max-active-tasks", "0"], "argument --max-active-tasks: expected a whole number >= 1, got 0"),
+        (["emulator", "--max-active-tasks", "2.5"], "argument --max-active-tasks: expected a whole number, got '2.5'"),
+        (["emulator", "--requests-per-second", "x"], "argument --requests-per-second: expected a number, got 'x'"),
+        (["submit", "s.json", "--key", "k", "--attempt", "one"], "argument --attempt: an attempt is a whole number"),
+        (["submit", "s.json", "--key", "k", "--attempt", "0"], "argument --attempt: attempts count from 1, got 0"),
+    ],
+)
+def test_option_values_are_checked_with_a_message_each(
+    argv: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(argv)
+    assert exited.value.code == 2
+    assert said in capsys.readouterr().err

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -16,35 +17,49 @@ SPEC_HELP = (
 )
 
 
-def positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return value
+def _above_zero(name: str, not_a_number: str) -> Callable[[str], float]:
+    """A value type for a finite number > 0; ``not_a_number`` says what was expected."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{not_a_number}, got {text!r}") from None
+        if not (value > 0 and math.isfinite(value)):
+            raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+        return value
+
+    parse.__name__ = name
+    return parse
 
 
-def count(text: str) -> int:
-    """A whole number, 0 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
-    return value
+def _whole(name: str, not_whole: str, out_of_range: str, least: int, most: int | None = None) -> Callable[[str], int]:
+    """A value type for a whole number from ``least`` to ``most``; the two texts say what was expected."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{not_whole}, got {text!r}") from None
+        if value < least or (most is not None and value > most):
+            raise argparse.ArgumentTypeError(f"{out_of_range}, got {value}")
+        return value
+
+    parse.__name__ = name
+    return parse
 
 
-def port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"a port is between 0 and 65535, got {value}")
-    return value
+#: A number of seconds > 0.
+positive = _above_zero("positive", "expected a number of seconds")
+#: A rate given on the command line: a number > 0.
+rate = _above_zero("rate", "expected a number")
+#: A whole number, 0 or more.
+count = _whole("count", "expected a whole number", "expected 0 or more", 0)
+#: A count given on the command line: a whole number, 1 or more.
+whole = _whole("whole", "expected a whole number", "expected a whole number >= 1", 1)
+#: An ``--attempt`` value: a whole number, 1 or more.
+attempt_number = _whole("attempt_number", "an attempt is a whole number", "attempts count from 1", 1)
+port = _whole("port", "expected a port number", "a port is between 0 and 65535", 0, 65535)
 
 
 def nonempty_token(text: str) -> str:
@@ -61,39 +76,6 @@ def run_key(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("the key is empty (an unset variable?); name the run, or leave --key out")
     return text
-
-
-def attempt_number(text: str) -> int:
-    """An ``--attempt`` value: a whole number, 1 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"an attempt is a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"attempts count from 1, got {value}")
-    return value
-
-
-def whole(text: str) -> int:
-    """A count given on the command line: a whole number, 1 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
-    return value
-
-
-def rate(text: str) -> float:
-    """A rate given on the command line: a number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return value
 
 
 class Parser(argparse.ArgumentParser):
