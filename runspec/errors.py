@@ -31,8 +31,10 @@ No message, ``repr`` or attribute of these exceptions ever holds a token.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+
+from runspec._outputs import output_lines
 
 __all__ = [
     "ApiError",
@@ -493,14 +495,19 @@ class RunFailed(RunspecError):
     that did not succeed, with its ``task_key``, state, ``error`` and ``error_trace``. A for-each
     task counts once; its failed iterations are in its ``failed_iterations`` and printed under it.
     A task the run chose not to run (a condition branch not taken, ``EXCLUDED``; a disabled task)
-    is not a failure and is not listed.
+    is not a failure and is not listed. ``outputs`` holds what the tasks that did succeed returned
+    (``{task_key: OutputView}``, for-each iterations as ``loop[0]``, ...), shown in the text under
+    the failed tasks as the ``runspec`` command shows a succeeded run's outputs.
     """
 
-    def __init__(self, message: str, *, run: Any, failed_tasks: Sequence[Any] = ()) -> None:
+    def __init__(
+        self, message: str, *, run: Any, failed_tasks: Sequence[Any] = (), outputs: Mapping[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.run = run
         self.failed_tasks = list(failed_tasks)
+        self.outputs: dict[str, Any] = dict(outputs or {})
 
     def __str__(self) -> str:
         lines = [self.message]
@@ -508,6 +515,9 @@ class RunFailed(RunspecError):
             lines.append(f"  {task.describe()}")
             for item in getattr(task, "failed_iterations", ()):
                 lines.append(f"    {item.describe()}")
+        if self.outputs:
+            lines.append("outputs of the tasks that succeeded:")
+            lines.extend(output_lines(self.outputs))
         return "\n".join(lines)
 
 

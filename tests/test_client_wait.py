@@ -200,8 +200,9 @@ def test_failed_tasks_carry_error_and_trace(ws: FakeWorkspace, handle: RunHandle
     assert lines[1] == "  transform: TERMINATED RUN_EXECUTION_ERROR: ZeroDivisionError: division by zero"
     assert lines[2] == "  report: TERMINATED SKIPPED"
     assert "2 tasks did not succeed" in lines[0]
-    # get-output is asked only for the failed task's own run, never for the run itself.
-    assert [r.query["run_id"] for r in ws.calls("runs/get-output")] == ["12"]
+    # get-output is asked for the failed task's own run, then for the task that succeeded (its output is
+    # in the report), never for the run itself.
+    assert [r.query["run_id"] for r in ws.calls("runs/get-output")] == ["12", "11"]
 
 
 def test_failed_for_each_iterations_are_listed(ws: FakeWorkspace, handle: RunHandle) -> None:

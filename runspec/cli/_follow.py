@@ -126,6 +126,7 @@ def follow(
         except RunFailed as exc:
             outcome.status, outcome.exit_code = "failed", EXIT_FAILED
             outcome.run, outcome.failed_tasks = exc.run, list(exc.failed_tasks)
+            outcome.outputs = dict(exc.outputs)  # of the tasks that succeeded
             outcome.message = exc.message
         except WaitTimeout as exc:
             outcome.status, outcome.exit_code = "timed_out", EXIT_FAILED

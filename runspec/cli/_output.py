@@ -15,8 +15,6 @@ from runspec.spec import RunSpec
 if TYPE_CHECKING:  # pragma: no cover - the client's errors are only read here
     from runspec.errors import KeyConflict, SubmitError
 
-_MAX_LINES = 20
-
 EXIT_OK = 0
 """Everything worked: the specs are valid, the run succeeded."""
 EXIT_FAILED = 1
@@ -144,16 +142,6 @@ def elapsed(seconds: float) -> str:
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
-
-
-def clip(text: str, *, tail: bool = False) -> list[str]:
-    lines = text.rstrip("\n").splitlines() or [""]
-    if len(lines) <= _MAX_LINES:
-        return lines
-    hidden = len(lines) - _MAX_LINES
-    if tail:
-        return [f"... ({plural(hidden, 'earlier line')} not shown)", *lines[-_MAX_LINES:]]
-    return [*lines[:_MAX_LINES], f"... ({plural(hidden, 'more line')} not shown)"]
 
 
 def error_object(status: str, code: int, exc: BaseException, message: str | None = None) -> dict[str, Any]:

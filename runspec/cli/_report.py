@@ -10,8 +10,9 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
+from runspec._outputs import clip, output_lines
 from runspec.cli._follow import Outcome, follow
-from runspec.cli._output import clip, echo, elapsed, error, note, use_color
+from runspec.cli._output import echo, elapsed, error, note, use_color
 
 if TYPE_CHECKING:  # pragma: no cover - the client layer is imported only by the commands that use it
     from runspec.cli._options import Settings
@@ -43,33 +44,11 @@ def task_entry(task: TaskView) -> dict[str, Any]:
     return entry
 
 
-def print_outputs(outputs: Mapping[str, OutputView], stream: TextIO) -> None:
-    shown: list[tuple[str, str, str]] = []
-    silent: list[str] = []
-    for key, output in outputs.items():
-        if output.error:
-            shown.append((key, "error", output.error))
-        elif output.notebook_result is not None:
-            shown.append((key, "", output.notebook_result))
-        elif output.logs:
-            shown.append((key, "logs", output.logs))
-        elif output.sql_output or output.dbt_output or output.run_job_output:
-            value = output.sql_output or output.dbt_output or output.run_job_output
-            shown.append((key, "", json.dumps(value, sort_keys=True)))
-        else:
-            silent.append(key)
-    echo("outputs:", file=stream)
-    if not shown:
-        echo("  (no task returned output)", file=stream)
-    width = max([0, *(len(k) for k, _, _ in shown)])
-    for key, kind, text in shown:
-        lines = clip(text, tail=kind == "logs")
-        label = f"{kind}: " if kind else ""
-        echo(f"  {key:<{width}}  {label}{lines[0]}", file=stream)
-        for line in lines[1:]:
-            echo(f"  {'':<{width}}  {line}", file=stream)
-    if silent and shown:
-        echo(f"  (no output: {', '.join(silent)})", file=stream)
+def print_outputs(outputs: Mapping[str, OutputView], stream: TextIO, *, header: str = "outputs:") -> None:
+    """Each task's output under its key (``runspec._outputs.output_lines``), after ``header``."""
+    echo(header, file=stream)
+    for line in output_lines(outputs):
+        echo(line, file=stream)
 
 
 def print_failed(tasks: Sequence[TaskView], stream: TextIO) -> None:
@@ -136,6 +115,9 @@ def report(outcome: Outcome, spec: RunSpec | None, stream: TextIO, *, picture: b
     elif outcome.status == "failed" and outcome.failed_tasks:
         echo("", file=stream)
         print_failed(outcome.failed_tasks, stream)
+    if outcome.status == "failed" and outcome.outputs:
+        echo("", file=stream)
+        print_outputs(outcome.outputs, stream, header="outputs of the tasks that succeeded:")
     took = f" in {elapsed(outcome.elapsed)}" if outcome.elapsed is not None else ""
     if outcome.status == "succeeded":
         echo("", file=stream)
@@ -212,7 +194,7 @@ def json_result(outcome: Outcome) -> dict[str, Any]:
         result["tasks"] = {t.key: t.state.label for t in run.tasks}
     if outcome.elapsed is not None:
         result["elapsed_seconds"] = round(outcome.elapsed, 3)
-    if outcome.status == "succeeded":
+    if outcome.status == "succeeded" or outcome.outputs:  # a failed run's: of the tasks that succeeded
         result["outputs"] = {key: output_entry(out) for key, out in outcome.outputs.items()}
     if outcome.failed_tasks:
         result["failed_tasks"] = [task_entry(t) for t in outcome.failed_tasks]

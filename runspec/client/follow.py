@@ -7,7 +7,7 @@ How it polls:
   100 tasks). The other pages are read only when something needs them: an ``on_progress``
   callback (it is told about every task; the other pages are then read at most once per two
   ``poll_interval``), and the end (the finished run, with every task, is what ``wait()`` returns
-  or puts in ``RunFailed``).
+  or puts in ``RunFailed``, with the outputs of the tasks that succeeded).
 * The pause between polls starts at 1 s and grows by half each poll up to ``poll_interval``
   (7.5 s by default); task changes do not reset it (a run of 300 tasks changes every few seconds,
   and the run's end is what matters). ``poll_interval`` is the longest pause, and is honoured. A
@@ -24,17 +24,28 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from runspec.client.pages import first_page, more_pages
-from runspec.client.results import RunState, RunView, TaskView
+from runspec.client.results import OutputView, RunState, RunView, TaskView
 from runspec.client.tracked import Tracked
 from runspec.errors import RunFailed, RunspecError, WaitTimeout
 
-__all__ = ["DEFAULT_POLL_INTERVAL", "INTERRUPT_CANCEL_DEADLINE", "MAX_ERROR_FETCHES", "Progress", "follow"]
+__all__ = [
+    "DEFAULT_POLL_INTERVAL",
+    "INTERRUPT_CANCEL_DEADLINE",
+    "MAX_ERROR_FETCHES",
+    "MAX_OUTPUT_FETCHES",
+    "Progress",
+    "follow",
+    "task_outputs",
+]
 
 log = logging.getLogger("runspec")
 
 #: Most get-output calls ``wait()`` makes to explain a failure; further failed tasks keep their
 #: state message only.
 MAX_ERROR_FETCHES = 100
+#: Most get-output calls ``wait()`` makes for the outputs of a failed run's tasks that succeeded
+#: (``RunFailed.outputs``); ``RunHandle.outputs()`` reads them all.
+MAX_OUTPUT_FETCHES = 100
 #: How long cancelling on Ctrl-C may take, every request included, before giving up.
 INTERRUPT_CANCEL_DEADLINE = 30.0
 #: The longest pause between two polls unless ``poll_interval`` says otherwise. At 7.5 s, reading one
@@ -268,10 +279,48 @@ def failed_tasks(tracked: Tracked, run: RunView, allow_success_with_failures: bo
     return failed
 
 
+def expand(tracked: Tracked, tasks: list[TaskView]) -> list[TaskView]:
+    """``tasks``, a for-each task replaced by its iterations (``loop[0]``, ...)."""
+    result: list[TaskView] = []
+    for task in tasks:
+        if task.is_for_each and task.run_id is not None:
+            inner = RunView(tracked.read(task.run_id))
+            for index, item in enumerate(inner.iterations):
+                result.append(TaskView(item.raw, key=iteration_key(task.key, index)))
+        else:
+            result.append(task)
+    return result
+
+
+def task_outputs(tracked: Tracked, tasks: list[TaskView], limit: int | None = None) -> dict[str, OutputView]:
+    """
+    ``{key: output}`` of ``tasks`` (for-each tasks as their iterations) from get-output of each task
+    run; tasks that never started are left out, and so is everything past ``limit`` outputs.
+    """
+    result: dict[str, OutputView] = {}
+    for task in expand(tracked, tasks):
+        if limit is not None and len(result) >= limit:
+            break
+        if task.run_id is not None:
+            result[task.key] = tracked.output(task.run_id, task.key)
+    return result
+
+
+def _succeeded_outputs(tracked: Tracked, run: RunView) -> dict[str, OutputView]:
+    """The outputs of a failed run's tasks that succeeded (at most ``MAX_OUTPUT_FETCHES``); none when unreadable."""
+    succeeded = [task for task in run.tasks if task.state.succeeded()]
+    try:
+        return task_outputs(tracked, succeeded, MAX_OUTPUT_FETCHES)
+    except RunspecError as exc:
+        log.warning("run %d: could not read the outputs of the tasks that succeeded: %s", tracked.run_id, exc)
+        return {}
+
+
 def _finish(tracked: Tracked, run: RunView, allow_success_with_failures: bool) -> RunView:
     if run.succeeded(allow_success_with_failures=allow_success_with_failures):
         return run
     failed = failed_tasks(tracked, run, allow_success_with_failures)
+    outputs = _succeeded_outputs(tracked, run)
     state = run.state
     text = run.describe()
     if state.outcome == "SUCCESS_WITH_FAILURES":
@@ -283,4 +332,4 @@ def _finish(tracked: Tracked, run: RunView, allow_success_with_failures: bool) -
             text += f", with {iterations} failed for-each iteration{'s' if iterations != 1 else ''}"
     if run.run_page_url:
         text += f" - {run.run_page_url}"
-    raise RunFailed(tracked.transport.redactor.text(text), run=run, failed_tasks=failed)
+    raise RunFailed(tracked.transport.redactor.text(text), run=run, failed_tasks=failed, outputs=outputs)

@@ -14,7 +14,7 @@ import requests
 import runspec.wire as wire
 from runspec.client.auth import DEFAULT_TIMEOUT, Connection, Timeout, settle
 from runspec.client.credentials import AuthHook
-from runspec.client.follow import DEFAULT_POLL_INTERVAL, Progress, failed_tasks, follow, iteration_key
+from runspec.client.follow import DEFAULT_POLL_INTERVAL, Progress, expand, failed_tasks, follow, task_outputs
 from runspec.client.repair import repair_run
 from runspec.client.results import OutputView, RunView, TaskView
 from runspec.client.tracked import Tracked
@@ -173,18 +173,6 @@ class RunHandle:
         """
         return failed_tasks(self._run, run, allow_success_with_failures)
 
-    def _expand(self, run: RunView) -> list[TaskView]:
-        """Every task of the run, a for-each task replaced by its iterations (``loop[0]``, ...)."""
-        result: list[TaskView] = []
-        for task in run.tasks:
-            if task.is_for_each and task.run_id is not None:
-                inner = RunView(self._run.read(task.run_id))
-                for index, item in enumerate(inner.iterations):
-                    result.append(TaskView(item.raw, key=iteration_key(task.key, index)))
-            else:
-                result.append(task)
-        return result
-
     def outputs(self) -> dict[str, OutputView]:
         """
         ``{task_key: output}`` for every task of the run, from ``runs/get-output`` of each task run.
@@ -199,12 +187,7 @@ class RunHandle:
         if not run.tasks:
             key = run.run_name or str(self.run_id)
             return {key: self._run.output(self.run_id, key)}
-        result: dict[str, OutputView] = {}
-        for task in self._expand(run):
-            if task.run_id is None:
-                continue
-            result[task.key] = self._run.output(task.run_id, task.key)
-        return result
+        return task_outputs(self._run, list(run.tasks))
 
     def output(self, task_key: str) -> OutputView:
         """The output of one task (``loop[2]`` names an iteration of for-each task ``loop``)."""
@@ -212,7 +195,7 @@ class RunHandle:
         base, bracket, _ = task_key.partition("[")
         task = run.task(base if bracket else task_key)
         if bracket:
-            for item in self._expand(RunView({**run.raw, "tasks": [task.raw]})):
+            for item in expand(self._run, [task]):
                 if item.key == task_key and item.run_id is not None:
                     return self._run.output(item.run_id, task_key)
             raise KeyError(f"run {self.run_id} has no iteration {task_key!r}")
