@@ -32,7 +32,7 @@ No message, ``repr`` or attribute of these exceptions ever holds a token.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from runspec._outputs import output_lines
 
@@ -65,7 +65,7 @@ class RunspecError(Exception):
     """Base class of every exception runspec raises."""
 
 
-class Fix:
+class Fix(NamedTuple):
     """
     The way out a problem's message ends with, for a front end that says it in its own words.
 
@@ -74,36 +74,12 @@ class Fix:
     ``"parameter"`` (give the job parameter ``name`` a value: ``parameters={name: ...}``, ``--param``) or
     ``"parameters"`` (change the job parameters' values). ``said`` is the end of the message that says it
     in Python's words (``""`` when the message does not say it), so ``message.removesuffix(said)`` is the
-    problem without it. Read-only; compares by value.
+    problem without it.
     """
 
-    __slots__ = ("name", "said", "way")
-
     way: str
-    said: str
-    name: str | None
-
-    def __init__(self, way: str, said: str = "", name: str | None = None) -> None:
-        object.__setattr__(self, "way", way)
-        object.__setattr__(self, "said", said)
-        object.__setattr__(self, "name", name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("Fix is read-only")
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Fix):
-            return NotImplemented
-        return (self.way, self.said, self.name) == (other.way, other.said, other.name)
-
-    def __hash__(self) -> int:
-        return hash((self.way, self.said, self.name))
-
-    def __repr__(self) -> str:
-        return f"Fix(way={self.way!r}, said={self.said!r}, name={self.name!r})"
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (Fix, (self.way, self.said, self.name))
+    said: str = ""
+    name: str | None = None
 
 
 class Problem:

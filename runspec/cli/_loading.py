@@ -253,12 +253,7 @@ class InvalidSpec(Exception):
 
 def load_or_exit(source: str, *, strict: bool = True) -> RunSpec:
     """``load_spec``, with errors that name the SPEC (``InvalidSpec``, or ``CliError`` exiting 2)."""
-    try:
-        return load_spec(source, strict=strict)
-    except SpecError as exc:
-        raise InvalidSpec(source, exc) from None
-    except CliError as exc:
-        raise CliError(f"{source}: {exc.message}", exc.code) from None
+    return load_builder_or_exit(source, strict=strict)[0]
 
 
 def load_builder_or_exit(source: str, *, strict: bool = True, stdin: Stdin | None = None) -> tuple[RunSpec, Run | None]:
