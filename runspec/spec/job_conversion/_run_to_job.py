@@ -10,10 +10,13 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from runspec.spec.model._run_inits import RUN_SPEC_FIELDS
+from runspec.spec.schema._schema import schema_fields
+
 __all__ = ["job_body"]
 
-#: Fields of the request body that jobs/create does not take.
-_SUBMIT_ONLY = ("idempotency_token",)
+#: Fields of the request body that jobs/create does not take (``run_name`` becomes the job's ``name``).
+_SUBMIT_ONLY = tuple(f for f in RUN_SPEC_FIELDS if f != "run_name" and f not in schema_fields("CreateJob"))
 
 
 def job_body(
