@@ -189,7 +189,13 @@ def _trace(exc: BaseException) -> str:
 
 def _describe(exc: BaseException) -> str:
     text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    said = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] == "pyspark":
+        said += (
+            ": the runspec emulator runs tasks with local Python, where pyspark is not installed (pip install "
+            "pyspark there for a local Spark), or script this task's outcome"
+        )
+    return said
 
 
 def main() -> int:

@@ -56,7 +56,9 @@ class LocalCode:
     - ``root``: the folder workspace paths are read relative to (``/Repos/etl/ingest`` is
       ``ROOT/Repos/etl/ingest.py``), and the checkout a task with ``source: GIT`` reads from.
     - ``paths``: workspace path prefixes mapped to local folders, e.g. ``{"/Repos/etl": "src/etl"}``;
-      the longest prefix that matches a path wins. Relative folders are relative to ``root``.
+      the longest prefix that matches a path wins. Relative folders are relative to ``root``. As in a
+      workspace, ``/Workspace/Shared/x`` and ``/Shared/x`` are one path: a prefix written either way
+      maps both.
     - ``secrets``: ``{scope: {key: value}}`` for ``dbutils.secrets``; their values are shown as
       ``[REDACTED]`` in every log and output, as a workspace shows them.
 
@@ -115,7 +117,7 @@ class LocalCode:
             if prefix is not None:
                 folder = Path((self.paths or {})[prefix]).expanduser()
                 folder = folder if folder.is_absolute() else base / folder
-                rest = clean[len(prefix) :].lstrip("/")
+                rest = _unrooted(clean)[len(_unrooted(prefix).rstrip("/")) :].lstrip("/")
                 candidates = [folder / rest if rest else folder]
             else:
                 rel = clean.lstrip("/")
@@ -164,10 +166,20 @@ def _norm(path: str) -> str:
     return "/" + path.strip("/") if path.startswith("/") else path.rstrip("/")
 
 
+def _unrooted(path: str) -> str:
+    """A workspace path without its ``/Workspace`` root: a workspace names ``/Shared/x`` both ways."""
+    if path == "/Workspace":
+        return "/"
+    return path[len("/Workspace") :] if path.startswith("/Workspace/") else path
+
+
 def _longest_prefix(path: str, paths: Mapping[str, object]) -> str | None:
+    """The longest prefix of ``paths`` that ``path`` is under, ``/Workspace`` or not on either side."""
+    path = _unrooted(path)
     best: str | None = None
     for prefix in paths:
-        matches = path == prefix or path.startswith(prefix.rstrip("/") + "/")
-        if matches and (best is None or len(prefix) > len(best)):
+        bare = _unrooted(prefix).rstrip("/")
+        matches = path == (bare or "/") or path.startswith(bare + "/")
+        if matches and (best is None or len(_unrooted(prefix)) > len(_unrooted(best))):
             best = prefix
     return best
