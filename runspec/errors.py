@@ -472,8 +472,9 @@ class RunFailed(RunspecError):
     task counts once; its failed iterations are in its ``failed_iterations`` and printed under it.
     A task the run chose not to run (a condition branch not taken, ``EXCLUDED``; a disabled task)
     is not a failure and is not listed. ``outputs`` holds what the tasks that did succeed returned
-    (``{task_key: OutputView}``, for-each iterations as ``loop[0]``, ...), shown in the text under
-    the failed tasks as the ``runspec`` command shows a succeeded run's outputs.
+    (``{task_key: output}`` as ``RunHandle.outputs()`` gives them, for-each iterations as
+    ``loop[0]``), shown in the text under the failed tasks as the ``runspec`` command shows a
+    succeeded run's outputs.
     """
 
     def __init__(

@@ -575,11 +575,8 @@ def submit_many(
     max_active_parent_tasks: int | None = None,
 ) -> Batch:
     """The body of ``Workspace.submit_many()`` (see there and this module's notes)."""
-    for name, value in (
-        ("max_active_tasks", max_active_tasks),
-        ("max_active_parent_tasks", max_active_parent_tasks),
-        ("runs_per_hour", runs_per_hour),
-    ):
+    budgets = {"max_active_tasks": max_active_tasks, "max_active_parent_tasks": max_active_parent_tasks}
+    for name, value in {**budgets, "runs_per_hour": runs_per_hour}.items():
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
     if requests_per_second is not None and not (

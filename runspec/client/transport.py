@@ -54,13 +54,7 @@ from runspec.client.credentials import Credentials
 from runspec.client.hosts import origin_of
 from runspec.client.redirects import follow_redirect, redirected_failure
 from runspec.client.redirects import path_of as _path_of
-from runspec.client.responses import (
-    api_error,
-    parse_retry_after,
-    title_of_html,
-    token_answer_error,
-    token_answer_shape,
-)
+from runspec.client.responses import api_error, parse_retry_after, title_of_html, token_answer_error, token_answer_shape
 from runspec.client.sending import RequestsTransport
 from runspec.errors import (
     ApiError,
@@ -122,8 +116,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int, rng: random.Random | None = None) -> float:
         """The wait after failed attempt ``attempt`` (1-based), with jitter in its upper half."""
-        # (the exponent is capped: a float power overflows after about a thousand attempts)
-        ceiling = min(self.maximum, self.initial * self.multiplier ** min(max(0, attempt - 1), 64))
+        ceiling = min(self.maximum, self.initial * self.multiplier ** min(max(0, attempt - 1), 64))  # no overflow
         draw = (rng or random).random()
         return max(self.floor, ceiling / 2 + draw * ceiling / 2)
 
