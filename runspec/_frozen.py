@@ -8,7 +8,7 @@ shared, hashed and compared without anyone changing it underneath.
 from __future__ import annotations
 
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 __all__ = ["MAX_DEPTH", "FrozenMap", "copy_json", "freeze_json", "thaw_json"]
 
@@ -28,33 +28,31 @@ class FrozenMap(Mapping[K, V]):
     It compares equal to any mapping with the same items, dicts included.
     """
 
-    __slots__ = ("_d", "_h", "_w")
+    __slots__ = ("_d", "_h")
 
     _d: dict[K, V]
-    # The same dict again, under the name the JSON encoder's ``default`` reads from spec objects
-    # (``runspec.spec.objects._base.wire_of``): a FrozenMap's request form is its dict.
-    _w: dict[K, V]
+    if TYPE_CHECKING:
+        # The same dict under the name the JSON encoder's ``default`` reads from spec objects
+        # (``runspec.spec.objects._convert.wire_of``): a FrozenMap's request form is its dict. Not a
+        # second slot: ``_w`` is the ``_d`` slot's own descriptor (set below the class), so making a
+        # FrozenMap stores one reference.
+        _w: dict[K, V]
 
     def __init__(self, items: Mapping[K, V] | None = None) -> None:
-        d = dict(items) if items else {}
-        _set_d(self, d)
-        _set_w(self, d)
+        _set_d(self, dict(items) if items else {})
 
     @staticmethod
     def _copy_of(d: dict[K, V]) -> FrozenMap[K, V]:
         """A FrozenMap of a copy of ``d`` (the caller may keep ``d``)."""
         m = _new_map(FrozenMap)
-        d = d.copy()
-        _set_d(m, d)
-        _set_w(m, d)
+        _set_d(m, d.copy())
         return m
 
     @classmethod
     def _adopt(cls, d: dict[K, V]) -> FrozenMap[K, V]:
         """Wrap ``d`` without copying it; the caller must not keep a reference."""
-        m = object.__new__(cls)
+        m = _new_map(cls)
         _set_d(m, d)
-        _set_w(m, d)
         return m
 
     def __getitem__(self, key: K) -> V:
@@ -117,7 +115,7 @@ class FrozenMap(Mapping[K, V]):
 
 _new_map = object.__new__
 _set_d = FrozenMap.__dict__["_d"].__set__
-_set_w = FrozenMap.__dict__["_w"].__set__
+FrozenMap._w = FrozenMap.__dict__["_d"]  # type: ignore[misc]  # the request form is the _d slot itself
 
 
 def freeze_json(value: Any, depth: int = 0) -> Any:

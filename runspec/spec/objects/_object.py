@@ -203,7 +203,7 @@ def _rebuild(cls: type[SpecObject], fields: dict[str, Any], extra: FrozenMap[str
 
 
 _object_new = object.__new__
-_copy_of = FrozenMap._copy_of
+_set_map = FrozenMap.__dict__["_d"].__set__
 _osa = object.__setattr__
 # Slot setters: spec objects refuse attribute assignment, so their constructors write slots directly.
 _set_w = SpecObject.__dict__["_w"].__set__
@@ -228,7 +228,9 @@ def str_map(obj: SpecObject, name: str, value: Any) -> Any:
             if type(k) is not str or type(v) is not str:
                 break
         else:
-            return _copy_of(value)
+            m = _object_new(FrozenMap)  # FrozenMap._copy_of, without a second call
+            _set_map(m, value.copy())
+            return m
     return type(obj)._fields[name].conv(value)
 
 
