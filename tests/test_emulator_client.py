@@ -5,12 +5,15 @@ the transport seam (``Emulator.transport()``): no socket, no thread.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 
 from runspec import NotebookTask, Run, RunFailed, submit
 from runspec.testing import Emulator, Fault, ManualClock, Outcome
+from runspec.wire import Request as WireRequest
+from runspec.wire import SendFailed
 
 TOKEN = "client-e2e-token"
 
@@ -95,3 +98,24 @@ def test_submit_as_a_service_principal(clock: ManualClock) -> None:
     handle = submit(pipeline(), client_id="sp-ci", client_secret="sp-secret", transport=emulator.transport())
     assert emulator.run_ids() == [handle.run_id]
     assert [r.endpoint for r in emulator.requests] == ["/oidc/v1/token", "runs/submit"]
+
+
+def test_a_delay_past_the_clients_read_timeout_is_a_timeout_and_the_retry_finds_the_run(
+    emu: Emulator, clock: ManualClock
+) -> None:
+    emu.inject(Fault.delay(30), "runs/submit", times=1)
+    started = time.monotonic()
+    handle = send(emu, clock, pipeline(), timeout=(1, 0.2))
+    # The client stopped waiting after its read timeout, not after the whole delay.
+    assert time.monotonic() - started < 5
+    first, retry = emu.requests_to("runs/submit")
+    assert (first.status, first.fault, retry.status) == (None, "delay 30s", 200)
+    # The late request still took effect: the retry with the same token found its run.
+    assert first.body["idempotency_token"] == retry.body["idempotency_token"] == handle.idempotency_token
+    assert emu.run_ids() == [handle.run_id]
+    emu.inject(Fault.delay(30), "runs/list", times=1)
+    with pytest.raises(SendFailed, match="did not answer in time"):
+        request = WireRequest(
+            "GET", f"{emu.transport().host}/api/2.2/jobs/runs/list", {"Authorization": f"Bearer {TOKEN}"}
+        )
+        emu.transport().send(request, timeout=(1, 30), deadline=0.1)

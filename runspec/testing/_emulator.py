@@ -439,8 +439,7 @@ class Emulator:
                 self._record(record, failure.status, None)
                 return error_response(failure, headers)
         fault = self._pick_fault(endpoint)
-        if fault is not None and fault.kind == "delay":
-            time.sleep(fault.seconds)
+        late = fault is not None and fault.pause(request.patience)
         if fault is not None and fault.kind != "delay" and not fault.after_handling:
             return self._fault_response(fault, record)
         try:
@@ -455,6 +454,9 @@ class Emulator:
             return self._fault_response(fault, record)
         if response.status >= 400 and len(request.body) > KEPT_BODY:
             record = replace(record, body=short_body(request.body))
+        if late and fault is not None:  # the request took effect; the client stopped waiting for its answer
+            self._record(record, None, fault.label)
+            return Response(0, late=True)
         self._record(record, response.status, fault.label if fault else None)
         return response
 

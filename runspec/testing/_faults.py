@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -91,6 +92,17 @@ class Fault:
         ``after_handling=False`` drops it before anything happens.
         """
         return cls(kind="drop", after_handling=after_handling)
+
+    def pause(self, patience: float | None = None) -> bool:
+        """
+        A delay's wait, in the calling thread (nothing for other faults), cut short at ``patience``
+        seconds when given: the time a client waits for an answer. True when it was cut short.
+        """
+        if self.kind != "delay":
+            return False
+        late = patience is not None and self.seconds > patience
+        time.sleep(max(0.0, patience) if patience is not None and late else self.seconds)
+        return late
 
     @property
     def label(self) -> str:

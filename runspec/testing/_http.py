@@ -28,7 +28,10 @@ class Request:
     ``query`` holds the last value of each query parameter; ``headers`` the headers as sent (the server
     does not mask them: the handler does, before logging). ``body`` is the raw body, possibly cut short:
     when ``refusal`` is set, the server refused to read the body (too large, a bad ``Content-Length``,
-    chunked) and the handler must answer with that error.
+    chunked) and the handler must answer with that error. ``patience`` is how many seconds the client
+    waits for the answer, when the caller knows it (the in-process transport: the client's read timeout
+    and deadline): an injected delay longer than that is cut there and the answer is lost, as a client
+    that stops waiting loses it over HTTP; ``None`` waits out every delay.
     """
 
     method: str
@@ -37,6 +40,7 @@ class Request:
     headers: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
     body: bytes = b""
     refusal: ApiFailure | None = None
+    patience: float | None = None
 
     def header(self, name: str, default: str = "") -> str:
         """The value of header ``name`` (case-insensitive), or ``default``."""
@@ -49,13 +53,15 @@ class Response:
     """
     What the server sends: ``status``, ``body`` bytes and ``headers`` (``Content-Type`` included).
 
-    ``drop=True`` closes the connection without an answer (an injected lost connection).
+    ``drop=True`` closes the connection without an answer (an injected lost connection); ``late=True``
+    says the answer came after the client's ``patience`` ran out (an injected delay), so it is lost too.
     """
 
     status: int
     body: bytes = b""
     headers: Mapping[str, str] = field(default_factory=dict)
     drop: bool = False
+    late: bool = False
 
     @classmethod
     def json(cls, status: int, payload: Any, headers: Mapping[str, str] | None = None) -> Response:

@@ -5,7 +5,9 @@ The client hands a ``runspec.wire.Request`` to ``send()``; it becomes the emulat
 (path and query split from the URL, as its HTTP server does) and ``Emulator.handle`` answers it in the
 calling thread: no socket, no thread. An injected dropped connection raises ``SendFailed`` as a lost
 connection would; a body over the API's limit gets the server's 413. An injected delay waits in the
-calling thread, whole: the client's timeout and deadline do not cut it short as they would over HTTP.
+calling thread, up to the client's read timeout and deadline as over HTTP: a longer delay ends there
+with the ``SendFailed`` of a read timeout (the request still takes effect, as on a server that answers
+late).
 """
 
 from __future__ import annotations
@@ -67,8 +69,11 @@ class EmulatorTransport:
                 headers=MappingProxyType(headers),
                 body=body,
                 refusal=refusal,
+                patience=max(0.0, min(timeout[1], deadline)),
             )
         )
+        if answer.late:
+            raise SendFailed("the workspace did not answer in time", sent=True)
         if answer.drop:
             raise SendFailed("the connection was lost before the answer came", sent=True)
         return WireResponse(answer.status, dict(answer.headers), answer.body, "")
