@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 
 from runspec.client.sending import RequestsTransport
+from runspec.testing import Emulator
 
-try:  # the same module the client tests import, so its classes are the same objects
-    from tests.support import FakeClock, FakeWorkspace, in_process
+try:  # the same module the client tests import, so its registry is the same object
+    from tests.support import FakeClock, Tap, forget, in_process, routed
 except ImportError:  # pragma: no cover - run from inside tests/
-    from support import FakeClock, FakeWorkspace, in_process  # type: ignore[no-redef]
+    from support import FakeClock, Tap, forget, in_process, routed  # type: ignore[no-redef]
 
 try:
     from hypothesis import HealthCheck, settings
@@ -52,30 +53,42 @@ def _no_databricks_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _fake_workspaces_answer_in_process() -> Iterator[None]:
+def _in_process_hosts_answer_in_process() -> Iterator[None]:
     """
-    The default transport answers the in-process ``FakeWorkspace``s itself (no socket); every other
-    URL goes to the network as usual.
+    The default transport hands the requests to an ``in_process`` URL (tests/support.py) to its
+    transport (an emulator's, in-process: no socket); every other URL goes to the network as usual.
     """
     send = RequestsTransport.send
 
-    def routed(self: RequestsTransport, request: Any, *, timeout: tuple[float, float], deadline: float) -> Any:
-        fake = in_process(request.url)
-        if fake is not None:
-            return fake.exchange(request, timeout=timeout, deadline=deadline)
+    def sent(self: RequestsTransport, request: Any, *, timeout: tuple[float, float], deadline: float) -> Any:
+        transport = routed(request.url)
+        if transport is not None:
+            return transport.send(request, timeout=timeout, deadline=deadline)
         return send(self, request, timeout=timeout, deadline=deadline)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(RequestsTransport, "send", routed)
+        patch.setattr(RequestsTransport, "send", sent)
         yield
 
 
 @pytest.fixture
-def ws() -> Iterator[FakeWorkspace]:
-    """A scripted workspace, answered in-process through the transport seam (see tests/support.py)."""
-    server = FakeWorkspace()
-    yield server
-    server.close()
+def emulator() -> Emulator:
+    """An emulator for one test, answering in-process (any bearer token); runs have ended when read."""
+    return Emulator(token=None)
+
+
+@pytest.fixture
+def tap(emulator: Emulator) -> Tap:
+    """``emulator`` through a ``MockTransport`` that keeps the requests as sent (see tests/support.py)."""
+    return Tap(emulator)
+
+
+@pytest.fixture
+def host(tap: Tap) -> Iterator[str]:
+    """A URL the default transport answers from ``tap``, without a socket: for hosts given by name."""
+    url = in_process(tap)
+    yield url
+    forget(url)
 
 
 @pytest.fixture

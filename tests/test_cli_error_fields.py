@@ -2,7 +2,7 @@
 The client's errors carry structured fields (the key and the attempt to use next, what failed to connect,
 where the credentials came from, the run id), and the ``runspec`` command words its own lines from them:
 ``--attempt 2`` where Python says ``attempt=2``, ``REQUESTS_CA_BUNDLE`` where Python says ``session=``.
-All in-process: the scripted workspace answers through the transport seam.
+All in-process: the emulator answers through the transport seam.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from runspec import ApiError, KeyConflict, Workspace, WorkspaceUnreachable, submit
-from runspec.client.keys import key_token
-from runspec.wire import Request, Response, SendFailed
-from tests.support import IN_PROCESS, FakeWorkspace, Reply, run_cli
+from runspec.testing import Emulator
+from runspec.wire import MockTransport, Request, Response, SendFailed
+from tests.support import call, forget, in_process, run_cli
 
 TOKEN = "error-fields-token-9d31"
 
@@ -39,14 +39,14 @@ def _error_line(stderr: str) -> str:
     return lines[0]
 
 
-def test_a_key_conflict_is_worded_from_its_fields(ws: FakeWorkspace, tmp_path: Path) -> None:
-    env = {"DATABRICKS_HOST": ws.url, "DATABRICKS_TOKEN": TOKEN}
+def test_a_key_conflict_is_worded_from_its_fields(host: str, tmp_path: Path) -> None:
+    env = {"DATABRICKS_HOST": host, "DATABRICKS_TOKEN": TOKEN}
     first = run_cli(["submit", _write(tmp_path / "a.json", _body("load")), "--key", "orders"], env=env, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     changed = _write(tmp_path / "b.json", _body("load", "report"))
 
     with pytest.raises(KeyConflict) as caught:
-        submit(_body("load", "report"), ws.url, TOKEN, key="orders")
+        submit(_body("load", "report"), host, TOKEN, key="orders")
     conflict = caught.value
     assert (conflict.key, conflict.next_attempt, conflict.resubmit) == ("orders", 2, True)
     assert conflict.differences and "attempt=2" in str(conflict)
@@ -66,18 +66,21 @@ def test_a_key_conflict_is_worded_from_its_fields(ws: FakeWorkspace, tmp_path: P
     assert "attempt=" not in data["error"]["message"]
 
 
-def test_a_deleted_keys_run_is_worded_from_the_note_and_the_next_attempt(ws: FakeWorkspace, tmp_path: Path) -> None:
-    ws.deleted_tokens.add(key_token("gone", 3))
+def test_a_deleted_keys_run_is_worded_from_the_note_and_the_next_attempt(
+    host: str, emulator: Emulator, tmp_path: Path
+) -> None:
+    run_id = submit(_body("load"), host, TOKEN, key="gone", attempt=3).run_id
+    call(emulator, "POST", "runs/delete", {"run_id": run_id})
     with pytest.raises(ApiError) as caught:
-        submit(_body("load"), ws.url, TOKEN, key="gone", attempt=3)
+        submit(_body("load"), host, TOKEN, key="gone", attempt=3)
     error = caught.value
     assert (error.key, error.next_attempt, error.resubmit) == ("gone", 4, True)
     assert error.note == "the run of key 'gone' was deleted, and the workspace keeps its token reserved"
-    assert "was deleted." in error.message and "attempt=" not in error.message  # the workspace's own words
+    assert "was deleted" in error.message and "attempt=" not in error.message  # the workspace's own words
     assert f"{error.message} ({error.note}: use a new key, or attempt=4)" in str(error)
 
     spec = _write(tmp_path / "a.json", _body("load"))
-    env = {"DATABRICKS_HOST": ws.url, "DATABRICKS_TOKEN": TOKEN}
+    env = {"DATABRICKS_HOST": host, "DATABRICKS_TOKEN": TOKEN}
     result = run_cli(["submit", spec, "--key", "gone", "--attempt", "3"], env=env, cwd=tmp_path)
     assert result.returncode == 3
     line = _error_line(result.stderr)
@@ -85,60 +88,58 @@ def test_a_deleted_keys_run_is_worded_from_the_note_and_the_next_attempt(ws: Fak
     assert "attempt=" not in line
 
 
-class _NoTlsHandshake:
-    """An https:// host whose TLS handshake fails, as the default transport reports it (no socket here)."""
-
-    url = "https://tls-fails.localhost"
-
-    def exchange(self, request: Request, *, timeout: tuple[float, float], deadline: float) -> Response:
-        raise SendFailed(
-            "the TLS handshake failed (is it a plain http:// server? For a private CA, pass session= "
-            "a requests.Session whose verify= is the CA bundle)",
-            sent=False,
-            retryable=False,
-            cause="tls",
-        )
+def _no_tls_handshake(request: Request) -> Response:
+    """A host whose TLS handshake fails, as the default transport reports it (no socket here)."""
+    raise SendFailed(
+        "the TLS handshake failed (is it a plain http:// server? For a private CA, pass session= "
+        "a requests.Session whose verify= is the CA bundle)",
+        sent=False,
+        retryable=False,
+        cause="tls",
+    )
 
 
 def test_a_failed_tls_handshake_is_worded_from_its_cause(tmp_path: Path) -> None:
-    host = _NoTlsHandshake()
-    IN_PROCESS[host.url] = host  # type: ignore[assignment]
+    url = in_process(MockTransport(_no_tls_handshake))
     try:
         with pytest.raises(WorkspaceUnreachable) as caught:
-            Workspace.resolve(host.url, TOKEN).attach(5).get()
-        env = {"DATABRICKS_HOST": host.url, "DATABRICKS_TOKEN": TOKEN}
+            Workspace.resolve(url, TOKEN).attach(5).get()
+        env = {"DATABRICKS_HOST": url, "DATABRICKS_TOKEN": TOKEN}
         result = run_cli(["submit", _write(tmp_path / "a.json", _body("load"))], env=env, cwd=tmp_path)
     finally:
-        del IN_PROCESS[host.url]
+        forget(url)
     error = caught.value
-    assert (error.cause, error.host, error.host_source) == ("tls", host.url, "host=")
+    assert (error.cause, error.host, error.host_source) == ("tls", url, "host=")
     assert "session=" in error.reason
 
     assert result.returncode == 3
     assert _error_line(result.stderr) == (
-        f"runspec: error: cannot connect to {host.url} (host from DATABRICKS_HOST): the TLS handshake failed "
+        f"runspec: error: cannot connect to {url} (host from DATABRICKS_HOST): the TLS handshake failed "
         "(is it a plain http:// server? For a private CA, set REQUESTS_CA_BUNDLE to the CA bundle file); "
         "nothing reached the workspace, so no run was created. Check the host"
     )
 
 
-def test_a_401_is_worded_from_where_the_credentials_came_from(ws: FakeWorkspace, tmp_path: Path) -> None:
+def test_a_401_is_worded_from_where_the_credentials_came_from(tmp_path: Path) -> None:
+    emulator = Emulator(token="another-token", invalid_token_status=401)  # it does not take this token
+    host = in_process(emulator.transport())
     config = tmp_path / "databrickscfg"
-    config.write_text(f"[dev]\nhost = {ws.url}\ntoken = {TOKEN}\n", encoding="utf-8")
-    ws.script("GET", "runs/get", Reply(401, {"error_code": "UNAUTHENTICATED", "message": "invalid token"}))
+    config.write_text(f"[dev]\nhost = {host}\ntoken = {TOKEN}\n", encoding="utf-8")
     with pytest.raises(ApiError) as caught:
         Workspace.resolve(profile="dev", environ={"DATABRICKS_CONFIG_FILE": str(config)}).attach(5).get()
     error = caught.value
-    assert (error.status, error.host, error.auth_type) == (401, ws.url, "pat")
+    assert (error.status, error.host, error.auth_type) == (401, host, "pat")
     assert error.credentials_source is not None and "[dev]" in error.credentials_source
 
-    ws.script("GET", "runs/get", Reply(401, {"error_code": "UNAUTHENTICATED", "message": "invalid token"}))
     env = {"DATABRICKS_CONFIG_FILE": str(config)}
     result = run_cli(["status", "5", "--profile", "dev"], env=env, cwd=tmp_path)
     assert result.returncode == 3
     line = _error_line(result.stderr)
-    assert line.endswith(f"-> 401 UNAUTHENTICATED: invalid token (pat credentials from {error.credentials_source})")
+    assert line.endswith(
+        f"-> 401 UNAUTHENTICATED: Invalid access token. (pat credentials from {error.credentials_source})"
+    )
     assert TOKEN not in result.stderr
+    forget(host)
 
 
 # -- spec problems: Problem.fix names the way out, and the command words it --------------------------

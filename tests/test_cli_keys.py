@@ -2,8 +2,8 @@
 Crash-safe runs from the shell: ``runspec submit SPEC --key KEY [--attempt N]`` reaches the same run from
 any process (a re-run after ``kill -9`` attaches to it and follows it), and ``runspec repair RUN_ID``.
 
-Keys run against the emulator; repair against the scripted workspace of the client tests (both real
-HTTP servers on 127.0.0.1). ``Cli`` asserts no output holds a traceback or the token.
+Keys run against the module's emulator over HTTP on 127.0.0.1; repair against an emulator answering
+in-process through the transport seam. ``Cli`` asserts no output holds a traceback or the token.
 """
 
 from __future__ import annotations
@@ -14,13 +14,15 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from runspec import submit
 from runspec.client.keys import key_token
 from runspec.testing import Emulator, Outcome
 from tests import test_cli
-from tests.support import FakeWorkspace, Recorded, Reply, failed_run_json, run_json, task_json
+from tests.support import call, forget, in_process
 from tests.test_cli import SUBPROCESS_TIMEOUT, TOKEN, Cli, _json, _on, _one_line_error, _write, small_body
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
@@ -130,97 +132,110 @@ def test_key_usage_mistakes_exit_2(cli: Cli, emu: Emulator, tmp_path: Path, args
 # repair
 
 
-def _failed_run(ws: FakeWorkspace, run_id: int) -> None:
-    ws.runs[run_id] = failed_run_json(run_id, run_name="nightly")
+NIGHTLY = {
+    "run_name": "nightly",
+    "tasks": [
+        {"task_key": "ingest", "notebook_task": {"notebook_path": "/ingest"}},
+        {
+            "task_key": "load",
+            "depends_on": [{"task_key": "ingest"}],
+            "notebook_task": {"notebook_path": "/load"},
+            "max_retries": 1,
+        },
+    ],
+}
 
 
-def _succeeded_later(ws: FakeWorkspace, run_id: int) -> None:
-    ws.timeline(
-        run_id,
-        run_json(run_id, "RUNNING", run_name="nightly", tasks=[task_json("load", 14, "RUNNING", attempt_number=2)]),
-        run_json(
-            run_id,
-            "TERMINATED",
-            code="SUCCESS",
-            kind="SUCCESS",
-            run_name="nightly",
-            tasks=[
-                task_json("ingest", 11, "TERMINATED", code="SUCCESS", kind="SUCCESS"),
-                task_json("load", 14, "TERMINATED", code="SUCCESS", kind="SUCCESS", attempt_number=2),
-            ],
-        ),
-    )
+def _failed_run(host: str, emulator: Emulator, *load: Outcome) -> int:
+    """A finished run where ``load`` failed on its first attempt and its retry; then ``load`` does ``load``."""
+    emulator.script("load", [Outcome.fail("locked"), Outcome.fail("locked again"), *load])
+    run_id = submit(NIGHTLY, host, TOKEN).run_id
+    assert emulator.run(run_id)["state"]["result_state"] == "FAILED"
+    return run_id
 
 
-def _on_ws(ws: FakeWorkspace) -> dict[str, str]:
-    return {"DATABRICKS_HOST": ws.url, "DATABRICKS_TOKEN": TOKEN}
+def _repair_ids(emulator: Emulator, run_id: int) -> list[int]:
+    history = call(emulator, "GET", "runs/get", run_id=run_id, include_history=True)["repair_history"]
+    return [h["id"] for h in history if h["type"] == "REPAIR"]
 
 
-def test_repair_reruns_failed_tasks_and_a_second_repair_names_the_first(cli: Cli, ws: FakeWorkspace) -> None:
-    _failed_run(ws, 77)
-    result = cli("repair", "77", env=_on_ws(ws))
+def _repairs(emulator: Emulator) -> list[Any]:
+    return [r.body for r in emulator.requests_to("runs/repair")]
+
+
+def _on_ws(host: str) -> dict[str, str]:
+    return {"DATABRICKS_HOST": host, "DATABRICKS_TOKEN": TOKEN}
+
+
+def test_repair_reruns_failed_tasks_and_a_second_repair_names_the_first(
+    cli: Cli, host: str, emulator: Emulator
+) -> None:
+    run = _failed_run(host, emulator)
+    result = cli("repair", str(run), env=_on_ws(host))
     assert result.returncode == 0, result.stderr
-    first = ws.repair_ids[77][0]
+    (first,) = _repair_ids(emulator, run)
     assert result.stdout.startswith(
-        f"repair {first} of run 77: re-running every failed task and the tasks that depend on them\n"
+        f"repair {first} of run {run}: re-running every failed task and the tasks that depend on them\n"
     )
-    assert "  follow it:  runspec wait 77" in result.stdout
-    assert ws.repairs[-1] == {"run_id": 77, "rerun_dependent_tasks": True, "rerun_all_failed_tasks": True}
+    assert f"  follow it:  runspec wait {run}" in result.stdout
+    assert _repairs(emulator)[-1] == {"run_id": run, "rerun_dependent_tasks": True, "rerun_all_failed_tasks": True}
 
     # It failed again: repair one task (retried before, so it appears twice in the run), only that task.
-    _failed_run(ws, 77)
-    ws.runs[77]["repair_history"] = [{"type": "ORIGINAL", "id": 77}, {"type": "REPAIR", "id": first}]
-    data = _json(cli("repair", "77", "--task", "load", "--task", "load", "--no-dependents", "--json", env=_on_ws(ws)))
-    assert ws.repairs[-1] == {
-        "run_id": 77,
+    assert emulator.run(run)["state"]["result_state"] == "FAILED"
+    args = ("repair", str(run), "--task", "load", "--task", "load", "--no-dependents", "--json")
+    data = _json(cli(*args, env=_on_ws(host)))
+    assert _repairs(emulator)[-1] == {
+        "run_id": run,
         "rerun_dependent_tasks": False,
         "rerun_tasks": ["load"],
         "latest_repair_id": first,
     }
     assert (data["status"], data["exit_code"], data["tasks"]) == ("repair_requested", 0, ["load"])
-    assert data["repair_id"] == ws.repair_ids[77][1]
+    assert data["repair_id"] == _repair_ids(emulator, run)[1]
 
 
-def test_repair_wait_follows_the_repaired_run_to_its_end(cli: Cli, ws: FakeWorkspace) -> None:
-    _failed_run(ws, 78)
-    ws.script("POST", "runs/repair", lambda record: _repair_then_succeed(ws, record))
-    result = cli("repair", "78", "--wait", "--poll-interval", "0.1", env=_on_ws(ws))
+def test_repair_wait_follows_the_repaired_run_to_its_end(cli: Cli, host: str, emulator: Emulator) -> None:
+    run = _failed_run(host, emulator, Outcome.success())
+    result = cli("repair", str(run), "--wait", "--poll-interval", "0.1", env=_on_ws(host))
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"load\s+TERMINATED SUCCESS \(attempt 3\)", result.stdout), result.stdout
-    assert re.search(r"^run 78 succeeded in ", result.stdout, re.MULTILINE)
+    assert re.search(rf"^run {run} succeeded in ", result.stdout, re.MULTILINE)
 
 
-def _repair_then_succeed(ws: FakeWorkspace, record: Recorded) -> Reply:
-    _succeeded_later(ws, 78)
-    return Reply(200, {"repair_id": 9100})
-
-
-def test_repair_wait_exits_1_when_the_run_fails_again(cli: Cli, ws: FakeWorkspace) -> None:
-    _failed_run(ws, 79)
-    data = _json(cli("repair", "79", "--wait", "--json", env=_on_ws(ws)))
-    # The scripted workspace leaves the run as it was: failed.
+def test_repair_wait_exits_1_when_the_run_fails_again(cli: Cli, host: str, emulator: Emulator) -> None:
+    run = _failed_run(host, emulator)
+    data = _json(cli("repair", str(run), "--wait", "--json", env=_on_ws(host)))
+    # load fails on every attempt: the repaired run fails again.
     assert (data["status"], data["exit_code"]) == ("failed", 1)
-    assert data["repair_id"] == ws.repair_ids[79][0]
+    assert [data["repair_id"]] == _repair_ids(emulator, run)
     assert [t["key"] for t in data["failed_tasks"]] == ["load"]
 
 
-def test_repair_refusals(cli: Cli, ws: FakeWorkspace) -> None:
-    ws.runs[80] = run_json(80, "RUNNING", tasks=[task_json("a", 1)])
-    result = cli("repair", "80", env=_on_ws(ws))
+def test_repair_refusals(cli: Cli, host: str, emulator: Emulator) -> None:
+    emulator.script("load", Outcome.hang())
+    active = submit(NIGHTLY, host, TOKEN)
+    result = cli("repair", str(active.run_id), env=_on_ws(host))
     assert result.returncode == 3
-    assert "run 80 is still RUNNING; a run can be repaired once it has finished" in _one_line_error(result)
+    assert f"run {active.run_id} is still RUNNING; a run can be repaired once it has finished" in _one_line_error(
+        result
+    )
 
-    _failed_run(ws, 81)
-    result = cli("repair", "81", "--task", "nope", env=_on_ws(ws))
+    run = _failed_run(host, emulator)
+    result = cli("repair", str(run), "--task", "nope", env=_on_ws(host))
     assert result.returncode == 2
-    assert "run 81 has no task 'nope'" in _one_line_error(result)
-    assert ws.calls("runs/repair") == []
+    assert f"run {run} has no task 'nope'" in _one_line_error(result)
+    assert emulator.requests_to("runs/repair") == []
 
-    ws.refuse_submit_repairs = True
-    result = cli("repair", "81", env=_on_ws(ws))
-    assert result.returncode == 3
-    line = _one_line_error(result)
-    assert "the workspace does not repair one-time runs" in line
-    assert "runspec submit SPEC --key KEY --attempt N+1" in line
-    data = json.loads(cli("repair", "81", "--json", env=_on_ws(ws)).stdout)
-    assert (data["status"], data["exit_code"], data["error"]["type"]) == ("error", 3, "BadRequest")
+    refusing = Emulator(token=TOKEN, repair_one_time_runs=False)  # a workspace that does not repair them
+    elsewhere = in_process(refusing.transport())
+    try:
+        run = _failed_run(elsewhere, refusing)
+        result = cli("repair", str(run), env=_on_ws(elsewhere))
+        assert result.returncode == 3
+        line = _one_line_error(result)
+        assert "the workspace does not repair one-time runs" in line
+        assert "runspec submit SPEC --key KEY --attempt N+1" in line
+        data = json.loads(cli("repair", str(run), "--json", env=_on_ws(elsewhere)).stdout)
+        assert (data["status"], data["exit_code"], data["error"]["type"]) == ("error", 3, "BadRequest")
+    finally:
+        forget(elsewhere)

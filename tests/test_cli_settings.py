@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 
 import runspec.cli
-from runspec import Workspace
+from runspec import Workspace, submit
 from runspec.cli._main import build_parser
 from runspec.cli._options import Settings
 from runspec.client.auth import WORKSPACE_SETTINGS
 from runspec.client.transport import DEFAULT_DEADLINE
-from tests.support import FakeWorkspace, run_cli, run_json
+from runspec.testing import Emulator, Outcome
+from tests.support import run_cli
 
 TOKEN = "settings-test-token-51b0"
 COMMANDS_WITH_A_WORKSPACE = (
@@ -78,12 +79,16 @@ def test_no_command_reads_the_shared_options_from_the_namespace() -> None:
     assert found == []
 
 
-def test_the_host_given_reaches_the_workspace_and_the_commands_printed_next(ws: FakeWorkspace, tmp_path: Path) -> None:
-    ws.runs[7] = run_json(7, "RUNNING")
-    result = run_cli(["cancel", "7", "--host", ws.url], env={"DATABRICKS_TOKEN": TOKEN}, cwd=tmp_path)
+def test_the_host_given_reaches_the_workspace_and_the_commands_printed_next(
+    host: str, emulator: Emulator, tmp_path: Path
+) -> None:
+    emulator.script("a", Outcome.hang())
+    spec = {"run_name": "r", "tasks": [{"task_key": "a", "notebook_task": {"notebook_path": "/a"}}]}
+    run_id = submit(spec, host, TOKEN).run_id
+    result = run_cli(["cancel", str(run_id), "--host", host], env={"DATABRICKS_TOKEN": TOKEN}, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert f"runspec wait 7 --host {ws.url}" in result.stdout
-    assert [call.json for call in ws.calls("runs/cancel")] == [{"run_id": 7}]
+    assert f"runspec wait {run_id} --host {host}" in result.stdout
+    assert [call.body for call in emulator.requests_to("runs/cancel")] == [{"run_id": run_id}]
 
 
 @pytest.mark.parametrize(

@@ -14,11 +14,12 @@ import requests
 from runspec import ConfigError, PreparedRequest, RunHandle, submit
 from runspec.client import normalize_host
 from runspec.spec import RunSpec
+from runspec.testing import Emulator
 
 try:
-    from tests.support import DATABRICKS_VARS, FakeClock, FakeWorkspace
+    from tests.support import DATABRICKS_VARS, FakeClock, Tap, endpoint
 except ImportError:  # tests/ run as a plain directory
-    from support import DATABRICKS_VARS, FakeClock, FakeWorkspace  # type: ignore[no-redef]
+    from support import DATABRICKS_VARS, FakeClock, Tap, endpoint  # type: ignore[no-redef]
 
 
 def make_spec() -> RunSpec:
@@ -309,90 +310,89 @@ def test_unusable_hosts(host: str) -> None:
 # -- OAuth machine-to-machine and hooks ------------------------------------------------------------
 
 
-def test_oauth_m2m_fetches_caches_and_renews(ws: FakeWorkspace, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_oauth_m2m_fetches_caches_and_renews(host: str, tap: Tap, monkeypatch: pytest.MonkeyPatch) -> None:
     clock = FakeClock()
-    monkeypatch.setenv("DATABRICKS_HOST", ws.url)
+    monkeypatch.setenv("DATABRICKS_HOST", host)
     monkeypatch.setenv("DATABRICKS_CLIENT_ID", "sp-id")
     monkeypatch.setenv("DATABRICKS_CLIENT_SECRET", "sp-secret-value")
-    ws.oauth_expires_in = 600
     handle = submit(make_spec(), sleep=clock.sleep, clock=clock)
     handle.get()
     handle.get()
-    (token_request,) = ws.calls("/oidc/v1/token")
+    (token_request,) = tap.calls("/oidc/v1/token")
     assert token_request.method == "POST"
     assert urllib.parse.parse_qs(token_request.body.decode()) == {
         "grant_type": ["client_credentials"],
         "scope": ["all-apis"],
     }
-    assert token_request.headers["Authorization"] == "Basic " + base64.b64encode(b"sp-id:sp-secret-value").decode()
-    api = [r for r in ws.requests if r.path.startswith("/api/")]
-    assert [r.headers["Authorization"] for r in api] == ["Bearer oauth-access-1-xyz"] * 3
-    assert "auth/oauth-m2m" in api[0].headers["User-Agent"]
-    clock.now += 600
+    assert token_request.header("Authorization") == "Basic " + base64.b64encode(b"sp-id:sp-secret-value").decode()
+    api = [r for r in tap.sent if "/api/" in r.url]
+    first = api[0].header("Authorization")
+    assert first is not None and first.startswith("Bearer emulator-oauth-")
+    assert [r.header("Authorization") for r in api] == [first] * 3
+    assert "auth/oauth-m2m" in (api[0].header("User-Agent") or "")
+    clock.now += 3600  # the emulator's tokens last an hour
     handle.get()
-    assert len(ws.calls("/oidc/v1/token")) == 2
-    assert ws.requests[-1].headers["Authorization"] == "Bearer oauth-access-2-xyz"
+    assert len(tap.calls("/oidc/v1/token")) == 2
+    renewed = tap.sent[-1].header("Authorization")
+    assert renewed is not None and renewed.startswith("Bearer emulator-oauth-") and renewed != first
     assert "sp-secret-value" not in repr(handle)
     handle.close()
 
 
-def test_oauth_prepared_request_gets_its_token_when_sent(ws: FakeWorkspace) -> None:
-    request = prepared(host=ws.url, client_id="sp-id", client_secret="sp-secret-value")
+def test_oauth_prepared_request_gets_its_token_when_sent(host: str, tap: Tap) -> None:
+    request = prepared(host=host, client_id="sp-id", client_secret="sp-secret-value")
     assert "Authorization" not in request.headers
-    assert ws.requests == []
+    assert tap.sent == []
     handle = request.send()
-    assert ws.calls("runs/submit")[0].headers["Authorization"] == "Bearer oauth-access-1-xyz"
+    assert [endpoint(r.url) for r in tap.sent] == ["/oidc/v1/token", "runs/submit"]
+    assert (tap.calls("runs/submit")[0].header("Authorization") or "").startswith("Bearer emulator-oauth-")
     handle.close()
 
 
-def test_oauth_bad_secret_is_an_error_without_the_secret(ws: FakeWorkspace) -> None:
+def test_oauth_bad_secret_is_an_error_without_the_secret() -> None:
     from runspec import Unauthenticated
 
-    try:
-        from tests.support import Reply
-    except ImportError:
-        from support import Reply  # type: ignore[no-redef]
-
-    ws.script("POST", "/oidc/v1/token", Reply(401, {"error": "invalid_client"}))
+    # The workspace knows this service principal by another secret: its token endpoint refuses.
+    emulator = Emulator(token=None, service_principals={"sp-id": "the-right-secret"})
     with pytest.raises(Unauthenticated) as error:
-        submit(make_spec(), ws.url, client_id="sp-id", client_secret="sp-secret-value")
+        submit(make_spec(), client_id="sp-id", client_secret="sp-secret-value", transport=emulator.transport())
     assert error.value.path == "/oidc/v1/token"
     assert "sp-secret-value" not in str(error.value)
-    assert ws.calls("runs/submit") == []
+    assert emulator.requests_to("runs/submit") == []
+    assert [r.status for r in emulator.requests_to("/oidc/v1/token")] == [401]
 
 
-def test_auth_hook_callable(ws: FakeWorkspace) -> None:
-    handle = submit(make_spec(), ws.url, auth=lambda: {"Authorization": "Bearer from-hook", "X-Extra": "1"})
-    sent = ws.calls("runs/submit")[0]
-    assert sent.headers["Authorization"] == "Bearer from-hook"
-    assert sent.headers["X-Extra"] == "1"
-    assert "auth/custom" in sent.headers["User-Agent"]
+def test_auth_hook_callable(host: str, tap: Tap) -> None:
+    handle = submit(make_spec(), host, auth=lambda: {"Authorization": "Bearer from-hook", "X-Extra": "1"})
+    sent = tap.calls("runs/submit")[0]
+    assert sent.header("Authorization") == "Bearer from-hook"
+    assert sent.header("X-Extra") == "1"
+    assert "auth/custom" in (sent.header("User-Agent") or "")
     handle.close()
 
 
-def test_auth_hook_object_supplies_host(ws: FakeWorkspace) -> None:
+def test_auth_hook_object_supplies_host(host: str, tap: Tap) -> None:
     class Provider:
-        host = ws.url
         auth_type = "my-sso"
 
         def authenticate(self) -> dict[str, str]:
             return {"Authorization": "Bearer provider-token"}
 
+    Provider.host = host  # type: ignore[attr-defined]
     handle = submit(make_spec(), auth=Provider())
-    sent = ws.calls("runs/submit")[0]
-    assert sent.headers["Authorization"] == "Bearer provider-token"
-    assert "auth/my-sso" in sent.headers["User-Agent"]
+    sent = tap.calls("runs/submit")[0]
+    assert sent.header("Authorization") == "Bearer provider-token"
+    assert "auth/my-sso" in (sent.header("User-Agent") or "")
     handle.close()
 
 
 @pytest.mark.socket
 def test_auth_hook_accepts_the_official_sdk_config() -> None:
     core = pytest.importorskip("databricks.sdk.core")
-    ws = FakeWorkspace(http=True)  # the SDK's Config talks to the host itself, over HTTP
-    try:
-        config = core.Config(host=ws.url, token="sdk-pat-token", auth_type="pat")
+    # The SDK's Config talks to the host itself, over HTTP; the emulator takes this token only.
+    with Emulator(token="sdk-pat-token") as emulator:
+        config = core.Config(host=emulator.url, token="sdk-pat-token", auth_type="pat")
         handle = submit(make_spec(), auth=config)
-        assert ws.calls("runs/submit")[0].headers["Authorization"] == "Bearer sdk-pat-token"
+        (sent,) = emulator.requests_to("runs/submit")
+        assert (sent.status, sent.headers["Authorization"]) == (200, "Bearer ****")
         handle.close()
-    finally:
-        ws.close()

@@ -7,7 +7,6 @@ OAuth token endpoint counting its calls.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import socket
@@ -28,31 +27,17 @@ from runspec import (
     WaitTimeout,
     WorkspaceUnreachable,
     submit,
+    wire,
 )
 from runspec.client import Workspace, clear_token_cache, prepare
 from runspec.spec import RunSpec
+from runspec.testing import Emulator, Fault, ManualClock, Outcome
 
 try:
-    from tests.support import (
-        Delay,
-        FakeClock,
-        FakeWorkspace,
-        Recorded,
-        Reply,
-        run_json,
-        task_json,
-    )
+    from tests.support import FakeClock, Tap, forget, in_process
     from tests.wire_server import recording_proxy, silent_server, trickling_server
 except ImportError:  # tests/ run as a plain directory
-    from support import (  # type: ignore[no-redef]
-        Delay,
-        FakeClock,
-        FakeWorkspace,
-        Recorded,
-        Reply,
-        run_json,
-        task_json,
-    )
+    from support import FakeClock, Tap, forget, in_process  # type: ignore[no-redef]
     from wire_server import recording_proxy, silent_server, trickling_server  # type: ignore[no-redef]
 
 TOKEN = "dapi-faults-0123456789abcdef"
@@ -62,6 +47,12 @@ def spec() -> RunSpec:
     return RunSpec.from_dict(
         {"run_name": "faults", "tasks": [{"task_key": "a", "notebook_task": {"notebook_path": "/x"}}]}
     )
+
+
+def running(host: str, emulator: Emulator) -> int:
+    """The id of a run at ``host`` that goes on until cancelled."""
+    emulator.script("a", Outcome.hang())
+    return submit(spec(), host, TOKEN).run_id
 
 
 def free_port() -> int:
@@ -109,10 +100,10 @@ def test_name_that_does_not_resolve_fails_within_seconds(monkeypatch: pytest.Mon
 
 @pytest.mark.socket
 def test_failures_after_the_workspace_answered_keep_the_patient_retries(clock: FakeClock) -> None:
-    ws = FakeWorkspace(http=True)  # a real server that goes away
-    handle = submit(spec(), ws.url, TOKEN, sleep=clock.sleep, clock=clock)
-    port = ws.port
-    ws.close()  # the workspace goes away after it answered once: not a wrong host
+    emulator = Emulator(token=None).start()  # a real server that goes away
+    handle = submit(spec(), emulator.url, TOKEN, sleep=clock.sleep, clock=clock)
+    port = int(emulator.url.rsplit(":", 1)[1])
+    emulator.stop()  # the workspace goes away after it answered once: not a wrong host
     handle.close()  # no kept-alive connection to the old server either
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0
@@ -200,17 +191,17 @@ def test_wait_timeout_holds_when_a_poll_hangs() -> None:
     assert "runspec cancel 42" in str(error.value)
 
 
-def test_cancel_on_interrupt_keeps_its_limit(monkeypatch: pytest.MonkeyPatch, ws: FakeWorkspace) -> None:
+def test_cancel_on_interrupt_keeps_its_limit(monkeypatch: pytest.MonkeyPatch, host: str, emulator: Emulator) -> None:
     import runspec.client.follow as follow
 
     monkeypatch.setattr(follow, "INTERRUPT_CANCEL_DEADLINE", 1.0)
-    ws.runs[7] = run_json(7, "RUNNING")
-    ws.script("POST", "runs/cancel", Delay(10))  # the cancel gets no answer in time
+    run_id = running(host, emulator)
+    emulator.inject(Fault.delay(10), "runs/cancel", times=1)  # the cancel gets no answer in time
 
     def interrupt(seconds: float) -> None:
         raise KeyboardInterrupt  # Ctrl-C while waiting
 
-    handle = RunHandle.attach(7, ws.url, TOKEN, sleep=interrupt)
+    handle = RunHandle.attach(run_id, host, TOKEN, sleep=interrupt)
     started = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
         handle.wait()
@@ -223,108 +214,107 @@ def test_cancel_on_interrupt_keeps_its_limit(monkeypatch: pytest.MonkeyPatch, ws
 # -- paging and Retry-After cannot loop forever -------------------------------------------------------
 
 
-def test_a_repeated_page_token_stops_with_a_clear_error(ws: FakeWorkspace) -> None:
-    page = run_json(9, "RUNNING", tasks=[task_json("a", 1)], next_page_token="same")
-    ws.script("GET", "runs/get", *[Reply(200, page)] * 5)
+def test_a_repeated_page_token_stops_with_a_clear_error(host: str, emulator: Emulator, tap: Tap) -> None:
+    page = emulator.run(running(host, emulator))
+    tap.answer("runs/get", *[wire.Response.json(200, {**page, "next_page_token": "same"})] * 5)
     with pytest.raises(SubmitError, match="sent the page token 'same' twice; stopped after 2 pages"):
-        RunHandle.attach(9, ws.url, TOKEN).get()
-    assert len(ws.calls("runs/get")) == 2
+        RunHandle.attach(page["run_id"], host, TOKEN).get()
+    assert len(tap.calls("runs/get")) == 2
 
 
-def test_endless_page_tokens_stop_with_a_clear_error(ws: FakeWorkspace) -> None:
+def test_endless_page_tokens_stop_with_a_clear_error(host: str, emulator: Emulator, tap: Tap) -> None:
+    run_id = running(host, emulator)
+    page = emulator.run(run_id)
     counter = iter(range(100_000))
 
-    def endless(record: Recorded) -> Reply:
-        return Reply(200, run_json(9, "RUNNING", tasks=[], next_page_token=f"p{next(counter)}"))
+    def endless(request: wire.Request) -> wire.Response:
+        return wire.Response.json(200, {**page, "tasks": [], "next_page_token": f"p{next(counter)}"})
 
-    ws.script("GET", "runs/get", *[endless] * 50)
+    tap.answer("runs/get", *[endless] * 50)
     started = time.monotonic()
     with pytest.raises(SubmitError, match="pages in a row with nothing on them"):
-        RunHandle.attach(9, ws.url, TOKEN).get()
+        RunHandle.attach(run_id, host, TOKEN).get()
     assert time.monotonic() - started < 10
-    assert len(ws.calls("runs/get")) <= 5
+    assert len(tap.calls("runs/get")) <= 5
 
 
-def test_runaway_pages_with_items_stop_at_the_page_limit(ws: FakeWorkspace) -> None:
+def test_runaway_pages_with_items_stop_at_the_page_limit(host: str, emulator: Emulator, tap: Tap) -> None:
     from runspec.client.pages import MAX_PAGES
 
+    run_id = running(host, emulator)
+    page = emulator.run(run_id)
     counter = iter(range(100_000))
 
-    def endless(record: Recorded) -> Reply:
+    def endless(request: wire.Request) -> wire.Response:
         n = next(counter)
-        return Reply(200, run_json(9, "RUNNING", tasks=[task_json(f"t{n}", n)], next_page_token=f"p{n}"))
+        task = {"task_key": f"t{n}", "run_id": n, "status": {"state": "RUNNING"}}
+        return wire.Response.json(200, {**page, "tasks": [task], "next_page_token": f"p{n}"})
 
-    ws.script("GET", "runs/get", *[endless] * (MAX_PAGES + 10))
+    tap.answer("runs/get", *[endless] * (MAX_PAGES + 10))
     with pytest.raises(SubmitError, match=f"kept sending page tokens past {MAX_PAGES} pages"):
-        RunHandle.attach(9, ws.url, TOKEN).get()
-    assert len(ws.calls("runs/get")) == MAX_PAGES
+        RunHandle.attach(run_id, host, TOKEN).get()
+    assert len(tap.calls("runs/get")) == MAX_PAGES
 
 
 @pytest.mark.parametrize("retry_after", ["0", "Wed, 21 Oct 2015 07:28:00 GMT"])
 def test_retry_after_zero_or_past_cannot_make_a_tight_loop(
-    ws: FakeWorkspace, clock: FakeClock, retry_after: str
+    host: str, emulator: Emulator, clock: FakeClock, retry_after: str
 ) -> None:
-    busy = Reply(
-        503, {"error_code": "TEMPORARILY_UNAVAILABLE", "message": "busy"}, headers={"Retry-After": retry_after}
-    )
-    ws.script("GET", "runs/get", *[busy] * 1000)
+    emulator.inject(Fault.unavailable(retry_after=retry_after), "runs/get")
     with pytest.raises(SubmitError):
-        RunHandle.attach(9, ws.url, TOKEN, sleep=clock.sleep, clock=clock, deadline=20).get()
+        RunHandle.attach(9, host, TOKEN, sleep=clock.sleep, clock=clock, deadline=20).get()
     assert clock.sleeps and min(clock.sleeps) >= 1.0
-    assert len(ws.calls("runs/get")) <= 21
+    assert len(emulator.requests_to("runs/get")) <= 21
 
 
-def test_retry_after_zero_in_real_time_is_not_a_tight_loop(ws: FakeWorkspace) -> None:
-    busy = Reply(429, {"error_code": "REQUEST_LIMIT_EXCEEDED", "message": "slow down"}, headers={"Retry-After": "0"})
-    ws.script("GET", "runs/get", *[busy] * 1000)
+def test_retry_after_zero_in_real_time_is_not_a_tight_loop(host: str, emulator: Emulator) -> None:
+    emulator.inject(Fault.throttle(retry_after=0), "runs/get")
     with pytest.raises(SubmitError):
-        RunHandle.attach(9, ws.url, TOKEN, deadline=2.5).get()
-    assert len(ws.calls("runs/get")) <= 4
+        RunHandle.attach(9, host, TOKEN, deadline=1.5).get()
+    # Pauses of at least a second: a tight loop would have sent hundreds.
+    assert len(emulator.requests_to("runs/get")) <= 3
 
 
 # -- secrets: one redaction for everything a server says ----------------------------------------------
 
 
-def test_an_answer_without_run_id_that_echoes_headers_is_redacted(ws: FakeWorkspace) -> None:
-    def echo(record: Recorded) -> Reply:
-        return Reply(200, {"echo": dict(record.headers.items())})
-
-    ws.script("POST", "runs/submit", echo)
+def test_an_answer_without_run_id_that_echoes_headers_is_redacted(host: str, tap: Tap) -> None:
+    tap.answer("runs/submit", lambda request: wire.Response.json(200, {"echo": dict(request.headers)}))
     with pytest.raises(SubmitError) as error:
-        submit(spec(), ws.url, TOKEN)
+        submit(spec(), host, TOKEN)
     text = str(error.value)
     assert "answered without a run_id" in text
     assert TOKEN not in text and TOKEN not in repr(error.value.args)
 
 
-def test_error_fields_from_the_server_are_redacted(ws: FakeWorkspace) -> None:
+def test_error_fields_from_the_server_are_redacted(host: str, tap: Tap) -> None:
     echoed = f"Bearer {TOKEN}"
     body = {
         "error_code": f"BAD_{TOKEN}",
         "message": f"header was {echoed}",
         "details": [{"@type": "x", "reason": TOKEN, "metadata": {"auth": echoed}}, {"request_id": f"id-{TOKEN}"}],
     }
-    ws.script("GET", "runs/get", Reply(400, body, headers={"X-Request-Id": TOKEN}))
+    tap.answer("runs/get", wire.Response.json(400, body, {"X-Request-Id": TOKEN}))
     with pytest.raises(SubmitError) as error:
-        RunHandle.attach(9, ws.url, TOKEN).get()
+        RunHandle.attach(9, host, TOKEN).get()
     err = error.value
     everything = json.dumps([str(err), err.error_code, err.message, err.details, err.request_id], default=str)  # type: ignore[attr-defined]
     assert TOKEN not in everything
     assert "<redacted>" in everything
 
 
-def test_a_token_shaped_echo_of_someone_else_is_redacted_too(ws: FakeWorkspace) -> None:
+def test_a_token_shaped_echo_of_someone_else_is_redacted_too(host: str, emulator: Emulator) -> None:
     other = "dapi0123456789abcdef0123456789abcdef"
-    ws.script("GET", "runs/get", Reply(403, {"error_code": "PERMISSION_DENIED", "message": f"token {other} revoked"}))
+    emulator.inject(Fault.error(403, "PERMISSION_DENIED", f"token {other} revoked"), "runs/get", times=1)
     with pytest.raises(PermissionDenied) as error:
-        RunHandle.attach(9, ws.url, TOKEN).get()
+        RunHandle.attach(9, host, TOKEN).get()
     assert other not in str(error.value)
 
 
 @pytest.mark.socket
 def test_plain_http_to_loopback_never_goes_through_a_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    ws = FakeWorkspace(http=True)  # a real server on 127.0.0.1, and a real proxy
-    with recording_proxy() as proxy, contextlib.closing(ws):
+    # A real emulator on 127.0.0.1, and a real proxy.
+    with recording_proxy() as proxy, Emulator(token=None) as ws:
         for name in ("NO_PROXY", "no_proxy"):
             monkeypatch.delenv(name, raising=False)
         monkeypatch.setenv("HTTP_PROXY", proxy.url)
@@ -337,7 +327,7 @@ def test_plain_http_to_loopback_never_goes_through_a_proxy(monkeypatch: pytest.M
         handle.cancel()
     assert len(proxy.received) == 1
     assert all(TOKEN.encode() not in r for r in proxy.received)
-    assert len(ws.calls("runs/submit")) == 1
+    assert len(ws.requests_to("runs/submit")) == 1
 
 
 def test_config_file_parse_errors_give_file_and_line_never_the_text(
@@ -366,17 +356,18 @@ def test_config_file_without_a_section_header(tmp_path: Path, monkeypatch: pytes
     assert TOKEN not in str(error.value)
 
 
-def test_403_says_where_the_token_came_from(ws: FakeWorkspace, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    denied = Reply(403, {"error_code": "PERMISSION_DENIED", "message": "no access"})
-    ws.script("POST", "runs/submit", denied, denied)
-    monkeypatch.setenv("DATABRICKS_HOST", ws.url)
+def test_403_says_where_the_token_came_from(
+    host: str, emulator: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    emulator.inject(Fault.error(403, "PERMISSION_DENIED", "no access"), "runs/submit", times=2)
+    monkeypatch.setenv("DATABRICKS_HOST", host)
     monkeypatch.setenv("DATABRICKS_TOKEN", TOKEN)
     with pytest.raises(PermissionDenied) as error:
         submit(spec())
     assert error.value.message == "no access"
     assert "no access (pat credentials from DATABRICKS_TOKEN)" in str(error.value)
     cfg = tmp_path / "cfg"
-    cfg.write_text(f"[dev]\nhost = {ws.url}\ntoken = {TOKEN}\n")
+    cfg.write_text(f"[dev]\nhost = {host}\ntoken = {TOKEN}\n")
     monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(cfg))
     with pytest.raises(PermissionDenied) as error:
         submit(spec(), profile="dev")
@@ -386,72 +377,75 @@ def test_403_says_where_the_token_came_from(ws: FakeWorkspace, monkeypatch: pyte
 # -- OAuth tokens are shared by every call in the process ---------------------------------------------
 
 
-def test_oauth_token_is_fetched_once_for_many_calls_and_handles(ws: FakeWorkspace) -> None:
+def test_oauth_token_is_fetched_once_for_many_calls_and_handles(host: str, emulator: Emulator) -> None:
     clear_token_cache()
-    handles = [submit(spec(), ws.url, client_id="sp", client_secret="sp-secret") for _ in range(3)]
+    tokens = lambda: emulator.requests_to("/oidc/v1/token")  # noqa: E731
+    handles = [submit(spec(), host, client_id="sp", client_secret="sp-secret") for _ in range(3)]
     for handle in handles:
         handle.get()
-    RunHandle.attach(handles[0].run_id, ws.url, client_id="sp", client_secret="sp-secret").get()
-    assert len(ws.calls("/oidc/v1/token")) == 1
-    assert len(ws.calls("runs/submit")) == 3
+    RunHandle.attach(handles[0].run_id, host, client_id="sp", client_secret="sp-secret").get()
+    assert len(tokens()) == 1
+    assert len(emulator.requests_to("runs/submit")) == 3
     # Another client id (or another secret) is another token.
-    submit(spec(), ws.url, client_id="sp2", client_secret="sp-secret")
-    submit(spec(), ws.url, client_id="sp", client_secret="another-secret")
-    assert len(ws.calls("/oidc/v1/token")) == 3
+    submit(spec(), host, client_id="sp2", client_secret="sp-secret")
+    submit(spec(), host, client_id="sp", client_secret="another-secret")
+    assert len(tokens()) == 3
 
 
-def test_oauth_token_is_renewed_shortly_before_it_expires(ws: FakeWorkspace) -> None:
+def test_oauth_token_is_renewed_shortly_before_it_expires(host: str, emulator: Emulator) -> None:
     clear_token_cache()
     clock = FakeClock()
-    ws.oauth_expires_in = 120
-    first = submit(spec(), ws.url, client_id="sp", client_secret="s", sleep=clock.sleep, clock=clock)
-    clock.now += 50
-    submit(spec(), ws.url, client_id="sp", client_secret="s", sleep=clock.sleep, clock=clock)
-    assert len(ws.calls("/oidc/v1/token")) == 1
-    clock.now += 15  # 65 s in: within a minute of expiry
+    first = submit(spec(), host, client_id="sp", client_secret="s", sleep=clock.sleep, clock=clock)
+    clock.now += 3000  # the emulator's tokens last an hour
+    submit(spec(), host, client_id="sp", client_secret="s", sleep=clock.sleep, clock=clock)
+    assert len(emulator.requests_to("/oidc/v1/token")) == 1
+    clock.now += 560  # 3560 s in: within a minute of expiry
     first.get()
-    assert len(ws.calls("/oidc/v1/token")) == 2
+    assert len(emulator.requests_to("/oidc/v1/token")) == 2
 
 
 # -- what a resubmission says -------------------------------------------------------------------------
 
 
-def test_a_token_the_workspace_had_seen_returns_the_existing_run(
-    ws: FakeWorkspace, caplog: pytest.LogCaptureFixture
-) -> None:
-    first = submit(spec(), ws.url, TOKEN, idempotency_token="nightly-2026-12-01")
+def test_a_token_the_workspace_had_seen_returns_the_existing_run(caplog: pytest.LogCaptureFixture) -> None:
+    clock = ManualClock()  # the runs start a minute apart, as the workspace's start times say
+    emulator = Emulator(token=None, clock=clock)
+    host = in_process(emulator.transport())
+    first = submit(spec(), host, TOKEN, idempotency_token="nightly-2026-12-01")
     assert first.reattached is False
-    submit(spec(), ws.url, TOKEN)  # another run in between
+    clock.advance(60)
+    submit(spec(), host, TOKEN)  # another run in between
+    clock.advance(60)
     with caplog.at_level(logging.INFO, logger="runspec"):
-        again = submit(spec(), ws.url, TOKEN, idempotency_token="nightly-2026-12-01")
+        again = submit(spec(), host, TOKEN, idempotency_token="nightly-2026-12-01")
     assert again.run_id == first.run_id and again.reattached is True
     assert f"runs/submit returned the existing run {first.run_id}" in caplog.text
-    assert len(ws.created) == 2
+    assert len(emulator.run_ids()) == 2
     # A token minted by the call itself cannot have been used: no extra request is made for it.
-    before = len(ws.requests)
-    fresh = submit(spec(), ws.url, TOKEN)
+    before = len(emulator.requests)
+    fresh = submit(spec(), host, TOKEN)
     assert fresh.reattached is False
-    assert [r.endpoint for r in ws.requests[before:]] == ["runs/submit"]
+    assert [r.endpoint for r in emulator.requests[before:]] == ["runs/submit"]
+    forget(host)
 
 
-def test_a_prepared_request_sent_twice_reports_the_second_as_existing(ws: FakeWorkspace) -> None:
-    request = prepare(spec(), ws.url, TOKEN)
+def test_a_prepared_request_sent_twice_reports_the_second_as_existing(host: str, emulator: Emulator) -> None:
+    request = prepare(spec(), host, TOKEN)
     assert request.send().reattached is False
     assert request.send().reattached is True
-    assert len(ws.created) == 1
+    assert len(emulator.run_ids()) == 1
 
 
 def test_retry_log_lines_are_one_short_line_each(
-    ws: FakeWorkspace, clock: FakeClock, caplog: pytest.LogCaptureFixture
+    host: str, emulator: Emulator, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    busy = Reply(503, {"error_code": "TEMPORARILY_UNAVAILABLE", "message": "busy " * 100})
-    ws.script("GET", "runs/get", busy, busy)
-    ws.runs[9] = run_json(9, "RUNNING")
+    run_id = running(host, emulator)
+    emulator.inject(Fault.error(503, "TEMPORARILY_UNAVAILABLE", "busy " * 100), "runs/get", times=2)
     refused = f"http://127.0.0.1:{free_port()}"
     with caplog.at_level(logging.WARNING, logger="runspec"):
-        RunHandle.attach(9, ws.url, TOKEN, sleep=clock.sleep, clock=clock).get()
+        RunHandle.attach(run_id, host, TOKEN, sleep=clock.sleep, clock=clock).get()
         with pytest.raises(WorkspaceUnreachable):
-            RunHandle.attach(9, refused, TOKEN, sleep=clock.sleep, clock=clock).get()
+            RunHandle.attach(run_id, refused, TOKEN, sleep=clock.sleep, clock=clock).get()
     lines = [r.getMessage() for r in caplog.records]
     assert lines[:2] == [
         f"GET /api/2.2/jobs/runs/get: HTTP 503; retrying in {clock.sleeps[0]:.1f} s (attempt 2)",

@@ -13,17 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 import runspec
-from runspec import ApiError, KeyConflict, RunFailed, RunHandle, SubmitError, submit
+from runspec import ApiError, KeyConflict, RunFailed, RunHandle, SubmitError, submit, wire
 from runspec.client.keys import key_token
-from runspec.testing import Emulator
+from runspec.testing import Emulator, ManualClock, Outcome
 
 try:
-    from tests.support import FakeClock, FakeWorkspace, failed_run_json, run_json, task_json
+    from tests.support import FakeClock, Tap, call
 except ImportError:  # tests/ run as a plain directory
-    from support import FakeClock, FakeWorkspace, failed_run_json, run_json, task_json  # type: ignore[no-redef]
+    from support import FakeClock, Tap, call  # type: ignore[no-redef]
 
 TOKEN = "dapi-keys-0123456789abcdef"
 ROOT = Path(runspec.__file__).resolve().parent.parent
@@ -50,25 +49,27 @@ def test_the_token_is_derived_from_the_key_as_documented() -> None:
         key_token("k", 0)
 
 
-def test_the_same_key_reaches_the_same_run_and_says_so(ws: FakeWorkspace, caplog: pytest.LogCaptureFixture) -> None:
-    first = submit(body(), ws.url, TOKEN, key="orders/2026-12-01")
+def test_the_same_key_reaches_the_same_run_and_says_so(
+    host: str, emulator: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = submit(body(), host, TOKEN, key="orders/2026-12-01")
     assert first.reattached is False
-    assert ws.calls("runs/submit")[0].json["idempotency_token"] == key_token("orders/2026-12-01")
+    assert emulator.requests_to("runs/submit")[0].body["idempotency_token"] == key_token("orders/2026-12-01")
     with caplog.at_level(logging.INFO, logger="runspec"):
-        again = submit(body(), ws.url, TOKEN, key="orders/2026-12-01")
+        again = submit(body(), host, TOKEN, key="orders/2026-12-01")
     assert (again.run_id, again.reattached) == (first.run_id, True)
     assert f"key 'orders/2026-12-01': reattached to run {first.run_id}" in caplog.text
-    assert len(ws.created) == 1
+    assert emulator.run_ids() == [first.run_id]
     # A deliberate re-run: a new attempt under the same key.
-    second = submit(body(), ws.url, TOKEN, key="orders/2026-12-01", attempt=2)
+    second = submit(body(), host, TOKEN, key="orders/2026-12-01", attempt=2)
     assert second.run_id != first.run_id and second.reattached is False
-    assert len(ws.created) == 2
+    assert len(emulator.run_ids()) == 2
 
 
-def test_a_key_with_another_spec_is_a_conflict_and_starts_nothing(ws: FakeWorkspace) -> None:
-    run = submit(body(), ws.url, TOKEN, key="k1")
+def test_a_key_with_another_spec_is_a_conflict_and_starts_nothing(host: str, emulator: Emulator) -> None:
+    run = submit(body(), host, TOKEN, key="k1")
     with pytest.raises(KeyConflict) as error:
-        submit(body(name="orders-v2", keys=("ingest", "transform")), ws.url, TOKEN, key="k1")
+        submit(body(name="orders-v2", keys=("ingest", "transform")), host, TOKEN, key="k1")
     err = error.value
     assert isinstance(err, SubmitError)
     assert (err.key, err.run_id) == ("k1", run.run_id)
@@ -77,48 +78,35 @@ def test_a_key_with_another_spec_is_a_conflict_and_starts_nothing(ws: FakeWorksp
     assert "its run name is 'orders', this spec's is 'orders-v2'" in text
     assert "tasks only in this spec: transform" in text and "tasks only in the run: load" in text
     assert "attempt=2" in text
-    assert len(ws.created) == 1
+    assert emulator.run_ids() == [run.run_id]
 
 
-def test_key_and_token_cannot_both_be_given(ws: FakeWorkspace) -> None:
+def test_key_and_token_cannot_both_be_given(host: str, emulator: Emulator) -> None:
     with pytest.raises(runspec.SpecError, match="key= derives the idempotency token"):
-        submit(body(), ws.url, TOKEN, key="k", idempotency_token="t")
+        submit(body(), host, TOKEN, key="k", idempotency_token="t")
     with pytest.raises(ValueError, match="attempt= needs key="):
-        submit(body(), ws.url, TOKEN, attempt=2)
-    assert ws.requests == []
+        submit(body(), host, TOKEN, attempt=2)
+    assert emulator.requests == []
 
 
-def test_a_deleted_runs_key_says_the_way_out(ws: FakeWorkspace) -> None:
-    run = submit(body(), ws.url, TOKEN, key="gone")
-    ws.runs[run.run_id] = run_json(run.run_id, "TERMINATED", code="SUCCESS", kind="SUCCESS")
-    ws.tokens.pop(key_token("gone"))
-    ws.deleted_tokens.add(key_token("gone"))
+def test_a_deleted_runs_key_says_the_way_out(host: str, emulator: Emulator) -> None:
+    run = submit(body(), host, TOKEN, key="gone")
+    call(emulator, "POST", "runs/delete", {"run_id": run.run_id})
     with pytest.raises(ApiError) as error:
-        submit(body(), ws.url, TOKEN, key="gone")
+        submit(body(), host, TOKEN, key="gone")
     assert "the run of key 'gone' was deleted" in str(error.value)
     assert "use a new key, or attempt=2" in str(error.value)
 
 
-def test_a_failed_run_stays_the_keys_run(ws: FakeWorkspace, clock: FakeClock) -> None:
-    run = submit(body(), ws.url, TOKEN, key="nightly", sleep=clock.sleep, clock=clock)
-    failed = run_json(
-        run.run_id,
-        "TERMINATED",
-        code="RUN_EXECUTION_ERROR",
-        kind="CLIENT_ERROR",
-        tasks=[task_json("ingest", 1, "TERMINATED", code="RUN_EXECUTION_ERROR", kind="CLIENT_ERROR")],
-        run_name="orders",
-        start_time=ws.runs[run.run_id]["start_time"],
-    )
-    ws.runs[run.run_id] = {
-        **failed,
-        "tasks": failed["tasks"] + [task_json("load", 2, "TERMINATED", code="UPSTREAM_FAILED", kind="CLIENT_ERROR")],
-    }
-    again = submit(body(), ws.url, TOKEN, key="nightly", sleep=clock.sleep, clock=clock)
-    assert again.reattached is True
+def test_a_failed_run_stays_the_keys_run(host: str, emulator: Emulator, clock: FakeClock) -> None:
+    emulator.script("ingest", Outcome.fail("no input"))
+    run = submit(body(), host, TOKEN, key="nightly", sleep=clock.sleep, clock=clock)
+    assert emulator.run(run.run_id)["state"]["result_state"] == "FAILED"
+    again = submit(body(), host, TOKEN, key="nightly", sleep=clock.sleep, clock=clock)
+    assert (again.run_id, again.reattached) == (run.run_id, True)
     with pytest.raises(RunFailed):
         again.wait()
-    assert len(ws.created) == 1
+    assert emulator.run_ids() == [run.run_id]
 
 
 _CHILD = """
@@ -153,104 +141,106 @@ def test_two_processes_with_the_same_key_reach_one_run() -> None:
 # -- repair ---------------------------------------------------------------------------------------
 
 
-def _failed_run(ws: FakeWorkspace, run_id: int) -> None:
-    ws.runs[run_id] = failed_run_json(run_id)
+class Repairs:
+    """
+    An emulator on a manual clock, and handles whose sleeps move it; ``failed()`` is a finished run of
+    ``ingest`` (succeeded) and ``load`` (failed: on its first run and its first repair, then it succeeds).
+    """
+
+    def __init__(self, fails: int = 2, **options: Any) -> None:
+        self.clock = ManualClock()
+        self.emulator = Emulator(token=TOKEN, clock=self.clock, stall_after=None, **options)
+        self.tap = Tap(self.emulator)
+        self.emulator.script("load", [*[Outcome.fail("locked")] * fails, Outcome.success()])
+
+    def attach(self, run_id: int) -> RunHandle:
+        return RunHandle.attach(run_id, token=TOKEN, transport=self.tap, sleep=self.clock.advance, clock=self.clock.now)
+
+    def failed(self) -> int:
+        run_id = submit(body(), token=TOKEN, transport=self.tap).run_id
+        self.emulator.wait(run_id)
+        assert self.emulator.run(run_id)["state"]["result_state"] == "FAILED"
+        return run_id
+
+    def repairs(self) -> list[Any]:
+        return [r.body for r in self.emulator.requests_to("runs/repair")]
 
 
-def test_repair_reruns_failed_tasks_tracks_the_latest_repair_and_wait_follows_it(
-    ws: FakeWorkspace, clock: FakeClock
-) -> None:
-    _failed_run(ws, 77)
-    handle = RunHandle.attach(77, ws.url, TOKEN, sleep=clock.sleep, clock=clock)
+def test_repair_reruns_failed_tasks_tracks_the_latest_repair_and_wait_follows_it() -> None:
+    repairs = Repairs()
+    run_id = repairs.failed()
+    handle = repairs.attach(run_id)
     first = handle.repair()
-    assert ws.repairs[-1] == {"run_id": 77, "rerun_dependent_tasks": True, "rerun_all_failed_tasks": True}
-    # The run fails again, then a repair of one task (retried twice before) succeeds.
-    _failed_run(ws, 77)
-    ws.runs[77]["repair_history"] = [{"type": "ORIGINAL", "id": 77}, {"type": "REPAIR", "id": first}]
+    assert repairs.repairs()[-1] == {"run_id": run_id, "rerun_dependent_tasks": True, "rerun_all_failed_tasks": True}
+    # The run fails again, then a repair of one task (named twice) succeeds.
+    with pytest.raises(RunFailed):
+        handle.wait()
     second = handle.repair(["load", "load"], dependents=False)
-    assert ws.repairs[-1] == {
-        "run_id": 77,
+    assert repairs.repairs()[-1] == {
+        "run_id": run_id,
         "rerun_dependent_tasks": False,
         "rerun_tasks": ["load"],
         "latest_repair_id": first,
     }
     assert second != first
-    ws.timeline(
-        77,
-        run_json(77, "RUNNING", tasks=[task_json("load", 14, "RUNNING", attempt_number=2)]),
-        run_json(
-            77,
-            "TERMINATED",
-            code="SUCCESS",
-            kind="SUCCESS",
-            tasks=[
-                task_json("ingest", 11, "TERMINATED", code="SUCCESS", kind="SUCCESS"),
-                task_json("load", 14, "TERMINATED", code="SUCCESS", kind="SUCCESS", attempt_number=2),
-            ],
-        ),
-    )
     run = handle.wait()
     assert run.succeeded()
-    assert run.task("load").run_id == 14
+    attempts = [t for t in repairs.emulator.run(run_id)["tasks"] if t["task_key"] == "load"]
+    assert run.task("load").run_id == attempts[-1]["run_id"] and attempts[-1]["attempt_number"] == 2
 
 
-def test_a_handle_attached_elsewhere_reads_the_latest_repair_from_the_history(ws: FakeWorkspace) -> None:
-    _failed_run(ws, 78)
-    RunHandle.attach(78, ws.url, TOKEN).repair()
-    _failed_run(ws, 78)
-    ws.runs[78]["repair_history"] = [{"type": "ORIGINAL", "id": 78}, {"type": "REPAIR", "id": ws.repair_ids[78][-1]}]
-    RunHandle.attach(78, ws.url, TOKEN).repair()
-    assert ws.repairs[-1]["latest_repair_id"] == ws.repair_ids[78][0]
-    assert ws.calls("runs/get")[-1].query["include_history"] == "true"
+def test_a_handle_attached_elsewhere_reads_the_latest_repair_from_the_history() -> None:
+    repairs = Repairs()
+    run_id = repairs.failed()
+    first = repairs.attach(run_id).repair()
+    repairs.emulator.wait(run_id)  # it fails again
+    repairs.emulator.clear_requests()
+    repairs.attach(run_id).repair()
+    assert repairs.repairs()[-1]["latest_repair_id"] == first
+    assert repairs.emulator.requests_to("runs/get")[-1].query["include_history"] == "true"
 
 
-def test_repair_refuses_an_active_run_before_sending(ws: FakeWorkspace) -> None:
-    ws.runs[79] = run_json(79, "RUNNING", tasks=[task_json("a", 1)])
-    with pytest.raises(SubmitError, match="run 79 is still RUNNING; a run can be repaired once it has finished"):
-        RunHandle.attach(79, ws.url, TOKEN).repair()
-    assert ws.calls("runs/repair") == []
+def test_repair_refuses_an_active_run_before_sending(host: str, emulator: Emulator) -> None:
+    emulator.script("load", Outcome.hang())
+    run_id = submit(body(), host, TOKEN).run_id
+    with pytest.raises(SubmitError, match=f"run {run_id} is still RUNNING; a run can be repaired once it has finished"):
+        RunHandle.attach(run_id, host, TOKEN).repair()
+    assert emulator.requests_to("runs/repair") == []
 
 
-def test_repair_of_an_unknown_task_is_refused(ws: FakeWorkspace) -> None:
-    _failed_run(ws, 80)
-    with pytest.raises(ValueError, match="run 80 has no task 'nope'"):
-        RunHandle.attach(80, ws.url, TOKEN).repair(["nope"])
-    assert ws.calls("runs/repair") == []
+def test_repair_of_an_unknown_task_is_refused() -> None:
+    repairs = Repairs()
+    run_id = repairs.failed()
+    with pytest.raises(ValueError, match=f"run {run_id} has no task 'nope'"):
+        repairs.attach(run_id).repair(["nope"])
+    assert repairs.repairs() == []
 
 
-def test_a_workspace_that_does_not_repair_one_time_runs_says_so(ws: FakeWorkspace) -> None:
-    ws.refuse_submit_repairs = True
-    _failed_run(ws, 81)
+def test_a_workspace_that_does_not_repair_one_time_runs_says_so() -> None:
+    repairs = Repairs(repair_one_time_runs=False)
+    run_id = repairs.failed()
     with pytest.raises(ApiError) as error:
-        RunHandle.attach(81, ws.url, TOKEN).repair()
+        repairs.attach(run_id).repair()
     text = str(error.value)
     assert "the workspace does not repair one-time runs" in text
     assert "new attempt" in text and "attempt=N+1" in text
-    assert len(ws.calls("runs/repair")) == 1
+    assert len(repairs.repairs()) == 1
 
 
-def test_wait_after_repair_is_not_fooled_by_the_state_before_it(ws: FakeWorkspace, clock: FakeClock) -> None:
-    _failed_run(ws, 82)
-    handle = RunHandle.attach(82, ws.url, TOKEN, sleep=clock.sleep, clock=clock)
+def test_wait_after_repair_is_not_fooled_by_the_state_before_it() -> None:
+    repairs = Repairs(fails=1)
+    run_id = repairs.failed()
+    handle = repairs.attach(run_id)
+    stale = call(repairs.emulator, "GET", "runs/get", run_id=run_id, include_history=True)
     repair_id = handle.repair()
-    stale = dict(ws.runs[82])
-    history = [{"type": "ORIGINAL", "id": 82}]
-    ws.timeline(
-        82,
-        {**stale, "repair_history": history},  # the workspace has not listed the repair yet
-        {**stale, "repair_history": [*history, {"type": "REPAIR", "id": repair_id, "status": {"state": "RUNNING"}}]},
-        run_json(
-            82,
-            "TERMINATED",
-            code="SUCCESS",
-            kind="SUCCESS",
-            tasks=[task_json("load", 15, "TERMINATED", code="SUCCESS", kind="SUCCESS", attempt_number=2)],
-            repair_history=[*history, {"type": "REPAIR", "id": repair_id, "status": {"state": "TERMINATED"}}],
-        ),
-    )
+    # The workspace has not listed the repair yet: the first poll still shows the failed run before it.
+    repairs.tap.answer("runs/get", wire.Response.json(200, stale))
+    repairs.emulator.clear_requests()
     assert handle.wait().succeeded()
-    polls = ws.calls("runs/get")[-3:]
-    assert [r.query.get("include_history") for r in polls] == ["true"] * 3
+    polls = repairs.tap.calls("runs/get")
+    assert len(polls) >= 3 and all("include_history=true" in r.url for r in polls)
+    history = call(repairs.emulator, "GET", "runs/get", run_id=run_id, include_history=True)["repair_history"]
+    assert history[-1]["id"] == repair_id
 
 
 _FOLLOWER = """
@@ -300,72 +290,63 @@ def test_a_process_killed_mid_wait_is_replaced_by_one_that_reattaches() -> None:
 # -- against the emulator's runs/repair ---------------------------------------------------------------
 
 
-def _emulated(**kwargs: Any) -> Any:
-    from runspec.testing import ManualClock
-
+def _emulated(**kwargs: Any) -> tuple[Emulator, ManualClock]:
     clock = ManualClock()
     return Emulator(token="t", clock=clock, **kwargs), clock
 
 
 def test_repair_against_the_emulator_reruns_what_failed_once_and_ends_succeeded() -> None:
-    from runspec.testing import Outcome
-
     emu, clock = _emulated()
-    with emu:
-        # load fails on its first attempt and its retry, and succeeds when repaired.
-        emu.script("load", [Outcome.fail("flaky"), Outcome.fail("flaky again"), Outcome.success()])
-        spec = {
-            "run_name": "orders",
-            "tasks": [
-                {"task_key": "ingest", "notebook_task": {"notebook_path": "/i"}},
-                {
-                    "task_key": "load",
-                    "depends_on": [{"task_key": "ingest"}],
-                    "notebook_task": {"notebook_path": "/l"},
-                    "max_retries": 1,
-                },
-                {"task_key": "report", "depends_on": [{"task_key": "load"}], "notebook_task": {"notebook_path": "/r"}},
-            ],
-        }
-        handle = submit(spec, emu.url, "t", key="orders/repair", sleep=clock.advance, clock=clock.now)
-        with pytest.raises(RunFailed) as failed:
-            handle.wait()
-        assert [t.key for t in failed.value.failed_tasks] == ["load", "report"]
-        first = handle.repair(["load", "load"])
-        (sent,) = [r.body for r in emu.requests_to("runs/repair")]
-        assert sent == {"run_id": handle.run_id, "rerun_dependent_tasks": True, "rerun_tasks": ["load"]}
-        run = handle.wait()
-        assert run.succeeded()
-        assert run.task("load").state.label == "TERMINATED SUCCESS"
-        # A second repair names the first.
-        handle.repair(["report"], dependents=False)
-        assert emu.requests_to("runs/repair")[-1].body["latest_repair_id"] == first
+    # load fails on its first attempt and its retry, and succeeds when repaired.
+    emu.script("load", [Outcome.fail("flaky"), Outcome.fail("flaky again"), Outcome.success()])
+    spec = {
+        "run_name": "orders",
+        "tasks": [
+            {"task_key": "ingest", "notebook_task": {"notebook_path": "/i"}},
+            {
+                "task_key": "load",
+                "depends_on": [{"task_key": "ingest"}],
+                "notebook_task": {"notebook_path": "/l"},
+                "max_retries": 1,
+            },
+            {"task_key": "report", "depends_on": [{"task_key": "load"}], "notebook_task": {"notebook_path": "/r"}},
+        ],
+    }
+    handle = submit(
+        spec, token="t", transport=emu.transport(), key="orders/repair", sleep=clock.advance, clock=clock.now
+    )
+    with pytest.raises(RunFailed) as failed:
         handle.wait()
-        history = requests.get(
-            f"{emu.url}/api/2.2/jobs/runs/get",
-            params={"run_id": handle.run_id, "include_history": "true"},
-            headers={"Authorization": "Bearer t"},
-            timeout=10,
-        ).json()["repair_history"]
-        assert [h["type"] for h in history] == ["ORIGINAL", "REPAIR", "REPAIR"]
-        assert len(emu.requests_to("runs/submit")) == 1
-        # Nothing failed now: a repair of "every failed task" is refused before anything is sent.
-        with pytest.raises(ValueError, match=r"succeeded: no task failed.*--task KEY"):
-            handle.repair()
-        assert len(emu.requests_to("runs/repair")) == 2
+    assert [t.key for t in failed.value.failed_tasks] == ["load", "report"]
+    first = handle.repair(["load", "load"])
+    (sent,) = [r.body for r in emu.requests_to("runs/repair")]
+    assert sent == {"run_id": handle.run_id, "rerun_dependent_tasks": True, "rerun_tasks": ["load"]}
+    run = handle.wait()
+    assert run.succeeded()
+    assert run.task("load").state.label == "TERMINATED SUCCESS"
+    # A second repair names the first.
+    handle.repair(["report"], dependents=False)
+    assert emu.requests_to("runs/repair")[-1].body["latest_repair_id"] == first
+    handle.wait()
+    history = call(emu, "GET", "runs/get", run_id=handle.run_id, include_history=True)["repair_history"]
+    assert [h["type"] for h in history] == ["ORIGINAL", "REPAIR", "REPAIR"]
+    assert len(emu.requests_to("runs/submit")) == 1
+    # Nothing failed now: a repair of "every failed task" is refused before anything is sent.
+    with pytest.raises(ValueError, match=r"succeeded: no task failed.*--task KEY"):
+        handle.repair()
+    assert len(emu.requests_to("runs/repair")) == 2
 
 
 def test_the_emulator_refusing_one_time_repairs_gives_the_way_out() -> None:
-    from runspec.testing import Outcome
-
     emu, clock = _emulated(repair_one_time_runs=False)
-    with emu:
-        emu.script("load", Outcome.fail("boom"))
-        handle = submit(body(keys=("load",)), emu.url, "t", key="refused", sleep=clock.advance, clock=clock.now)
-        with pytest.raises(RunFailed):
-            handle.wait()
-        with pytest.raises(ApiError) as error:
-            handle.repair()
+    emu.script("load", Outcome.fail("boom"))
+    handle = submit(
+        body(keys=("load",)), token="t", transport=emu.transport(), key="refused", sleep=clock.advance, clock=clock.now
+    )
+    with pytest.raises(RunFailed):
+        handle.wait()
+    with pytest.raises(ApiError) as error:
+        handle.repair()
     text = str(error.value)
     assert "the workspace does not repair one-time runs" in text
     assert "attempt=N+1" in text
@@ -373,17 +354,10 @@ def test_the_emulator_refusing_one_time_repairs_gives_the_way_out() -> None:
 
 def test_the_emulator_answers_a_deleted_runs_key_and_runspec_adds_the_way_out() -> None:
     emu, clock = _emulated()
-    with emu:
-        handle = submit(body(), emu.url, "t", key="deleted/1", sleep=clock.advance, clock=clock.now)
-        handle.wait()
-        deleted = requests.post(
-            f"{emu.url}/api/2.2/jobs/runs/delete",
-            json={"run_id": handle.run_id},
-            headers={"Authorization": "Bearer t"},
-            timeout=10,
-        )
-        assert deleted.status_code == 200
-        with pytest.raises(ApiError) as error:
-            submit(body(), emu.url, "t", key="deleted/1", sleep=clock.advance, clock=clock.now)
+    handle = submit(body(), token="t", transport=emu.transport(), key="deleted/1", sleep=clock.advance, clock=clock.now)
+    handle.wait()
+    assert call(emu, "POST", "runs/delete", {"run_id": handle.run_id}) == {}
+    with pytest.raises(ApiError) as error:
+        submit(body(), token="t", transport=emu.transport(), key="deleted/1", sleep=clock.advance, clock=clock.now)
     assert "was deleted" in str(error.value)
     assert "use a new key, or attempt=2" in str(error.value)

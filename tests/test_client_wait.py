@@ -11,75 +11,90 @@ import pytest
 
 from runspec import RunFailed, RunHandle, WaitTimeout, submit
 from runspec.client import Progress, RunView
-from runspec.testing import Emulator, ManualClock, Outcome
+from runspec.testing import Emulator, Fault, ManualClock, Outcome, Timing
 
 try:
-    from tests.support import (
-        FakeClock,
-        FakeWorkspace,
-        Reply,
-        run_json,
-        task_json,
-    )
+    from tests.support import FakeClock, Tap
 except ImportError:  # tests/ run as a plain directory
-    from support import (  # type: ignore[no-redef]
-        FakeClock,
-        FakeWorkspace,
-        Reply,
-        run_json,
-        task_json,
-    )
+    from support import FakeClock, Tap  # type: ignore[no-redef]
 
 TOKEN = "dapi-wait-secret-token"
-RUN = 77
+
+
+def notebook(key: str, **task: Any) -> dict[str, Any]:
+    return {"task_key": key, "notebook_task": {"notebook_path": f"/Workspace/{key}"}, **task}
+
+
+class Paced:
+    """
+    An emulator on a manual clock and a client whose sleeps move it (``clock.sleeps`` records them), so
+    a wait goes through the states a workspace shows, in no real time. ``tap`` sees every request.
+    """
+
+    def __init__(self, timing: Timing | None = None) -> None:
+        self.time = ManualClock()
+        self.emulator = Emulator(token=TOKEN, clock=self.time, timing=timing or Timing(), stall_after=None)
+        self.tap = Tap(self.emulator)
+        self.clock = FakeClock(start=0.0)
+
+    def sleep(self, seconds: float) -> None:
+        self.clock.sleep(seconds)
+        self.time.advance(seconds)
+
+    def submit(self, *tasks: dict[str, Any], **options: Any) -> RunHandle:
+        spec = {"run_name": "wait", "tasks": list(tasks or [notebook("a")])}
+        return submit(spec, token=TOKEN, transport=self.tap, sleep=self.sleep, clock=self.clock, **options)
+
+    def gets(self) -> list[Any]:
+        return self.emulator.requests_to("runs/get")
 
 
 @pytest.fixture
-def handle(ws: FakeWorkspace, clock: FakeClock) -> Any:
-    h = RunHandle.attach(RUN, ws.url, TOKEN, sleep=clock.sleep, clock=clock)
-    yield h
-    h.close()
+def paced() -> Paced:
+    return Paced()
 
 
-def finished(code: str, kind: str, message: str = "", tasks: Any = None) -> dict[str, Any]:
-    return run_json(RUN, "TERMINATED", code=code, kind=kind, message=message or None, tasks=tasks)
+def with_termination(code: str, kind: str, message: str) -> Any:
+    """A change to a runs/get answer: the run ended with this termination code instead."""
+
+    def change(run: dict[str, Any]) -> None:
+        if run["status"]["state"] == "TERMINATED":
+            run["status"]["termination_details"] = {"code": code, "type": kind, "message": message}
+
+    return change
 
 
-def test_success_returns_the_run_and_reports_progress(
-    ws: FakeWorkspace, handle: RunHandle, clock: FakeClock, caplog: pytest.LogCaptureFixture
-) -> None:
-    ws.timeline(
-        RUN,
-        run_json(RUN, "QUEUED", tasks=[task_json("a", 1, "PENDING")]),
-        run_json(RUN, "RUNNING", tasks=[task_json("a", 1, "RUNNING")]),
-        run_json(RUN, "RUNNING", tasks=[task_json("a", 1, "RUNNING")]),
-        finished("SUCCESS", "SUCCESS", tasks=[task_json("a", 1, "TERMINATED", code="SUCCESS", kind="SUCCESS")]),
-    )
+def test_success_returns_the_run_and_reports_progress(caplog: pytest.LogCaptureFixture) -> None:
+    paced = Paced(Timing(queue=0.5))
+    paced.emulator.script("a", Outcome.success(seconds=2))
+    handle = paced.submit()
+    url = paced.emulator.run(handle.run_id)["run_page_url"]
     events: list[Progress] = []
     with caplog.at_level(logging.INFO, logger="runspec"):
         run = handle.wait(on_progress=events.append)
     assert isinstance(run, RunView)
-    assert run.run_id == RUN
+    assert run.run_id == handle.run_id
     assert run.state.finished and run.succeeded()
     assert run.state.label == "TERMINATED SUCCESS"
     assert [e.kind for e in events] == ["url", "run", "task", "run", "task", "run", "task"]
+    name = f"run {handle.run_id}"
     assert [e.message for e in events] == [
-        f"run {RUN}: https://example.invalid/#job/runs/{RUN}",
-        f"run {RUN}: QUEUED",
-        f"run {RUN}: task a: PENDING",
-        f"run {RUN}: RUNNING",
-        f"run {RUN}: task a: RUNNING",
-        f"run {RUN}: TERMINATED SUCCESS",
-        f"run {RUN}: task a: TERMINATED SUCCESS",
+        f"{name}: {url}",
+        f"{name}: QUEUED (The run is queued (emulated queue time).)",
+        f"{name}: task a: QUEUED",
+        f"{name}: RUNNING",
+        f"{name}: task a: RUNNING",
+        f"{name}: TERMINATED SUCCESS",
+        f"{name}: task a: TERMINATED SUCCESS",
     ]
     assert events[3].previous == "QUEUED" and events[3].state == "RUNNING"
     assert events[4].task is not None and events[4].task.task_key == "a"
     logged = [r.getMessage() for r in caplog.records if r.name == "runspec"]
     assert logged == [e.message for e in events]
-    assert len(ws.calls("runs/get")) == 4
+    assert len(paced.gets()) == 4
     # The pause grows by half each poll; state changes do not reset it.
-    assert clock.sleeps == [1.0, 1.5, 2.25]
-    assert handle.run_page_url == f"https://example.invalid/#job/runs/{RUN}"
+    assert paced.clock.sleeps == [1.0, 1.5, 2.25]
+    assert handle.run_page_url == url
 
 
 @pytest.mark.parametrize(
@@ -97,27 +112,33 @@ def test_success_returns_the_run_and_reports_progress(
         ("SOME_FUTURE_CODE", "CLIENT_ERROR"),
     ],
 )
-def test_every_other_outcome_raises_run_failed(ws: FakeWorkspace, handle: RunHandle, code: str, kind: str) -> None:
-    ws.timeline(RUN, finished(code, kind, "the reason"))
+def test_every_other_outcome_raises_run_failed(paced: Paced, code: str, kind: str) -> None:
+    handle = paced.submit()
+    # Every way a run can end, as the run's termination details say it (codes a workspace may add too).
+    paced.tap.change("runs/get", with_termination(code, kind, "the reason"), times=10)
     with pytest.raises(RunFailed) as error:
         handle.wait()
     err = error.value
-    assert err.run.run_id == RUN
+    assert err.run.run_id == handle.run_id
     assert err.run.state.outcome == code
     assert f"TERMINATED {code}: the reason" in str(err)
-    assert f"https://example.invalid/#job/runs/{RUN}" in str(err)
+    assert paced.emulator.run(handle.run_id)["run_page_url"] in str(err)
 
 
-def test_success_with_failures_can_be_accepted(ws: FakeWorkspace, handle: RunHandle) -> None:
-    ws.timeline(RUN, finished("SUCCESS_WITH_FAILURES", "SUCCESS"))
+def test_success_with_failures_can_be_accepted(paced: Paced) -> None:
+    paced.emulator.script("b", Outcome.fail("not needed"))
+    handle = paced.submit(
+        notebook("a"), notebook("b"), notebook("c", depends_on=[{"task_key": "b"}], run_if="ALL_DONE")
+    )
     with pytest.raises(RunFailed, match="allow_success_with_failures=True"):
         handle.wait()
     run = handle.wait(allow_success_with_failures=True)
     assert run.state.outcome == "SUCCESS_WITH_FAILURES"
 
 
-def test_future_success_code_with_success_type_is_success(ws: FakeWorkspace, handle: RunHandle) -> None:
-    ws.timeline(RUN, finished("SUCCESS_SOMEHOW_NEW", "SUCCESS"))
+def test_future_success_code_with_success_type_is_success(paced: Paced) -> None:
+    handle = paced.submit()
+    paced.tap.change("runs/get", with_termination("SUCCESS_SOMEHOW_NEW", "SUCCESS", ""), times=10)
     assert handle.wait().state.outcome == "SUCCESS_SOMEHOW_NEW"
 
 
@@ -133,15 +154,17 @@ def test_future_success_code_with_success_type_is_success(ws: FakeWorkspace, han
         ({"life_cycle_state": "SKIPPED", "state_message": "concurrent runs"}, False),
     ],
 )
-def test_legacy_state_when_there_is_no_status(
-    ws: FakeWorkspace, handle: RunHandle, legacy: dict[str, Any], ok: bool
-) -> None:
-    ws.timeline(
-        RUN,
-        run_json(RUN, status=False, legacy={"life_cycle_state": "PENDING"}),
-        run_json(RUN, status=False, legacy={"life_cycle_state": "RUNNING"}),
-        run_json(RUN, status=False, legacy=legacy),
-    )
+def test_legacy_state_when_there_is_no_status(paced: Paced, legacy: dict[str, Any], ok: bool) -> None:
+    paced.emulator.script("a", Outcome.success(seconds=1.2))
+    handle = paced.submit()
+
+    def legacy_only(run: dict[str, Any]) -> None:  # a workspace that sends no V2 status
+        for item in (run, *run.get("tasks", ())):
+            item.pop("status", None)
+        if run["state"]["life_cycle_state"] == "TERMINATED":
+            run["state"] = legacy
+
+    paced.tap.change("runs/get", legacy_only, times=10)
     if ok:
         assert handle.wait().succeeded()
     else:
@@ -150,78 +173,64 @@ def test_legacy_state_when_there_is_no_status(
         assert error.value.run.state.life_cycle_state == legacy["life_cycle_state"]
         if "state_message" in legacy:
             assert legacy["state_message"] in str(error.value)
-    assert len(ws.calls("runs/get")) == 3
+    assert len(paced.gets()) == 3  # PENDING, RUNNING, then the end
 
 
-def test_unknown_states_are_not_finished(ws: FakeWorkspace, handle: RunHandle) -> None:
-    ws.timeline(
-        RUN,
-        run_json(RUN, "HIBERNATING"),
-        run_json(RUN, status=False, legacy={"life_cycle_state": "SOMETHING_NEW"}),
-        run_json(RUN, status=False),
-        run_json(RUN, "WAITING"),
-        run_json(RUN, "BLOCKED"),
-        finished("SUCCESS", "SUCCESS"),
-    )
+def test_unknown_states_are_not_finished(paced: Paced) -> None:
+    paced.emulator.script("a", Outcome.success(seconds=10))
+    handle = paced.submit()
+
+    def status(state: str) -> Any:
+        return lambda run: run["status"].update(state=state)
+
+    def legacy(state: str) -> Any:
+        return lambda run: (run.pop("status"), run["state"].update(life_cycle_state=state))
+
+    def neither(run: dict[str, Any]) -> None:
+        run.pop("status")
+        run.pop("state")
+
+    for change in (status("HIBERNATING"), legacy("SOMETHING_NEW"), neither, status("WAITING"), status("BLOCKED")):
+        paced.tap.change("runs/get", change)
     assert handle.wait().succeeded()
-    assert len(ws.calls("runs/get")) == 6
+    assert len(paced.gets()) == 6
 
 
-def test_failed_tasks_carry_error_and_trace(ws: FakeWorkspace, handle: RunHandle) -> None:
-    tasks = [
-        task_json("ingest", 11, "TERMINATED", code="SUCCESS", kind="SUCCESS"),
-        task_json(
-            "transform", 12, "TERMINATED", code="RUN_EXECUTION_ERROR", kind="CLIENT_ERROR", message="Workload failed"
-        ),
-        {
-            "task_key": "report",
-            "run_id": 13,
-            "state": {"life_cycle_state": "TERMINATED", "result_state": "UPSTREAM_FAILED"},
-            "status": {"state": "TERMINATED", "termination_details": {"code": "SKIPPED", "type": "SUCCESS"}},
-        },
-    ]
-    ws.timeline(RUN, finished("RUN_EXECUTION_ERROR", "CLIENT_ERROR", "Task transform failed", tasks))
-    ws.outputs[12] = {
-        "error": "ZeroDivisionError: division by zero",
-        "error_trace": "Traceback (most recent call last):\n  ...\nZeroDivisionError: division by zero",
-        "metadata": {"run_id": 12},
-    }
+def test_failed_tasks_carry_error_and_trace(paced: Paced) -> None:
+    trace = "Traceback (most recent call last):\n  ...\nZeroDivisionError: division by zero"
+    paced.emulator.script("transform", Outcome.fail("ZeroDivisionError: division by zero", trace=trace))
+    handle = paced.submit(
+        notebook("ingest"),
+        notebook("transform", depends_on=[{"task_key": "ingest"}]),
+        notebook("report", depends_on=[{"task_key": "transform"}]),
+    )
     with pytest.raises(RunFailed) as error:
         handle.wait()
     err = error.value
     assert [t.task_key for t in err.failed_tasks] == ["transform", "report"]
     transform, report = err.failed_tasks
-    assert transform.run_id == 12
+    assert transform.run_id == err.run.task("transform").run_id
     assert transform.state.label == "TERMINATED RUN_EXECUTION_ERROR"
     assert transform.error == "ZeroDivisionError: division by zero"
     assert transform.error_trace is not None and transform.error_trace.startswith("Traceback")
     assert report.error_trace is None
     lines = str(err).splitlines()
     assert lines[1] == "  transform: TERMINATED RUN_EXECUTION_ERROR: ZeroDivisionError: division by zero"
-    assert lines[2] == "  report: TERMINATED SKIPPED"
+    assert lines[2] == "  report: TERMINATED SKIPPED: Upstream task(s) did not succeed: transform."
     assert "2 tasks did not succeed" in lines[0]
     # get-output is asked for the failed task's own run, then for the task that succeeded (its output is
     # in the report), never for the run itself.
-    assert [r.query["run_id"] for r in ws.calls("runs/get-output")] == ["12", "11"]
+    asked = [r.query["run_id"] for r in paced.emulator.requests_to("runs/get-output")]
+    assert asked == [str(transform.run_id), str(err.run.task("ingest").run_id)]
 
 
-def test_failed_for_each_iterations_are_listed(ws: FakeWorkspace, handle: RunHandle) -> None:
-    loop = task_json(
-        "loop", 20, "TERMINATED", code="RUN_EXECUTION_ERROR", kind="CLIENT_ERROR", for_each_task={"inputs": "[1,2,3]"}
+def test_failed_for_each_iterations_are_listed(paced: Paced) -> None:
+    paced.emulator.script(
+        "step",
+        lambda ctx: Outcome.fail("ValueError: bad input 2", trace="trace 2") if ctx.input == 2 else Outcome.success(),
     )
-    ws.timeline(RUN, finished("RUN_EXECUTION_ERROR", "CLIENT_ERROR", tasks=[loop]))
-    ws.runs[20] = run_json(
-        20,
-        "TERMINATED",
-        code="RUN_EXECUTION_ERROR",
-        kind="CLIENT_ERROR",
-        iterations=[
-            task_json("loop_iteration", 201, "TERMINATED", code="SUCCESS", kind="SUCCESS"),
-            task_json("loop_iteration", 202, "TERMINATED", code="RUN_EXECUTION_ERROR", kind="CLIENT_ERROR"),
-            task_json("loop_iteration", 203, "TERMINATED", code="SUCCESS", kind="SUCCESS"),
-        ],
-    )
-    ws.outputs[202] = {"error": "ValueError: bad input 2", "error_trace": "trace 2"}
+    loop = {"task_key": "loop", "for_each_task": {"inputs": "[1, 2, 3]", "task": notebook("step")}}
+    handle = paced.submit(loop)
     with pytest.raises(RunFailed) as error:
         handle.wait()
     # The for-each task counts once; its failed iteration is listed under it.
@@ -231,97 +240,109 @@ def test_failed_for_each_iterations_are_listed(ws: FakeWorkspace, handle: RunHan
     assert loop_task.failed_iterations[0].error == "ValueError: bad input 2"
     text = str(error.value)
     assert "; 1 task did not succeed, with 1 failed for-each iteration" in text
-    assert (
-        "\n  loop: TERMINATED RUN_EXECUTION_ERROR\n    loop[1]: TERMINATED RUN_EXECUTION_ERROR: ValueError: bad input 2"
-        in text
-    )
-    assert [r.query["run_id"] for r in ws.calls("runs/get-output")] == ["202"]
+    lines = text.splitlines()
+    assert lines[1].startswith("  loop: TERMINATED RUN_EXECUTION_ERROR")
+    assert lines[2] == "    loop[1]: TERMINATED RUN_EXECUTION_ERROR: ValueError: bad input 2"
+    asked = [r.query["run_id"] for r in paced.emulator.requests_to("runs/get-output")]
+    assert asked == [str(loop_task.failed_iterations[0].run_id)]
 
 
-def test_paginated_tasks_are_all_followed(ws: FakeWorkspace, handle: RunHandle) -> None:
-    tasks = [task_json(f"t{i:03d}", 1000 + i, "TERMINATED", code="SUCCESS", kind="SUCCESS") for i in range(250)]
-    tasks[230] = task_json("t230", 1230, "TERMINATED", code="DRIVER_ERROR", kind="INTERNAL_ERROR")
-    running = [dict(t, status={"state": "RUNNING"}) for t in tasks]
-    ws.timeline(
-        RUN, run_json(RUN, "RUNNING", tasks=running), finished("RUN_EXECUTION_ERROR", "CLIENT_ERROR", tasks=tasks)
-    )
+def test_paginated_tasks_are_all_followed() -> None:
+    paced = Paced(Timing(setup=0, duration=0.5, cleanup=0, run_cleanup=0))
+    paced.emulator.script("t230", Outcome.fail("driver died", code="DRIVER_ERROR", type="INTERNAL_ERROR"))
+    handle = paced.submit(*[notebook(f"t{i:03d}") for i in range(250)])
+    paced.emulator.clear_requests()
     events: list[Progress] = []
     with pytest.raises(RunFailed) as error:
         handle.wait(on_progress=events.append)
     assert len(error.value.run.tasks) == 250
     assert [t.task_key for t in error.value.failed_tasks] == ["t230"]
     assert sum(1 for e in events if e.kind == "task" and e.state == "RUNNING") == 250
-    pages = [r.query.get("page_token") for r in ws.calls("runs/get")]
-    assert pages == [None, "100", "200", None, "100", "200"]
+    pages = [r.query.get("page_token") for r in paced.gets()]
+    assert len(pages) == 6 and pages[0] is None and pages[3] is None
+    assert pages[1:3] == pages[4:6] and None not in pages[1:3]
     assert len(handle.get().tasks) == 250
 
 
-def test_no_time_limit_by_default(ws: FakeWorkspace, handle: RunHandle, clock: FakeClock) -> None:
-    ws.timeline(RUN, *[run_json(RUN, "RUNNING")] * 150, finished("SUCCESS", "SUCCESS"))
-    assert handle.wait(poll_interval=60).succeeded()
-    # Two hours and more of waiting, polls backing off to the cap.
-    assert sum(clock.sleeps) > 2 * 3600
-    assert max(clock.sleeps) == 60
-    assert clock.sleeps[:4] == [1.0, 1.5, 2.25, 3.375]
+def test_no_time_limit_by_default(paced: Paced) -> None:
+    paced.emulator.script("a", Outcome.success(seconds=3 * 3600))
+    assert paced.submit().wait(poll_interval=60).succeeded()
+    # Hours of waiting, polls backing off to the cap.
+    sleeps = paced.clock.sleeps
+    assert sum(sleeps) > 2 * 3600 and len(sleeps) > 150
+    assert max(sleeps) == 60
+    assert sleeps[:4] == [1.0, 1.5, 2.25, 3.375]
 
 
-def test_timeout_leaves_the_run_going(ws: FakeWorkspace, handle: RunHandle, clock: FakeClock) -> None:
-    ws.timeline(RUN, run_json(RUN, "RUNNING"))
+def test_timeout_leaves_the_run_going(paced: Paced) -> None:
+    paced.emulator.script("a", Outcome.hang())
+    handle = paced.submit()
     with pytest.raises(WaitTimeout) as error:
         handle.wait(timeout=100, poll_interval=30)
     err = error.value
     assert isinstance(err, TimeoutError)
-    assert err.run_id == RUN
+    assert err.run_id == handle.run_id
     text = str(err)
     assert "still RUNNING after waiting 100 s" in text
-    assert "goes on" in text and f"RunHandle.attach({RUN}).cancel()" in text
-    assert sum(clock.sleeps) == pytest.approx(100)
-    assert ws.cancelled == []
+    assert "goes on" in text and f"RunHandle.attach({handle.run_id}).cancel()" in text
+    assert sum(paced.clock.sleeps) == pytest.approx(100)
+    assert paced.emulator.requests_to("runs/cancel") == []
+    assert paced.emulator.run(handle.run_id)["status"]["state"] == "RUNNING"
 
 
-def test_transient_errors_while_polling_are_retried(ws: FakeWorkspace, handle: RunHandle) -> None:
-    ws.timeline(RUN, run_json(RUN, "RUNNING"), finished("SUCCESS", "SUCCESS"))
-    ws.script("GET", "runs/get", Reply(200, run_json(RUN, "RUNNING")), Reply(503, {"message": "busy"}), Reply(504, {}))
+def test_transient_errors_while_polling_are_retried(paced: Paced) -> None:
+    paced.emulator.script("a", Outcome.success(seconds=5))
+    handle = paced.submit()
+    paced.emulator.inject(Fault.unavailable(), "runs/get", skip=1, times=1)
+    paced.emulator.inject(Fault.error(504), "runs/get", skip=1, times=1)
     assert handle.wait().succeeded()
+    assert [r.status for r in paced.gets()][:3] == [200, 503, 504]
 
 
-def test_ctrl_c_cancels_the_run_and_reraises(ws: FakeWorkspace, caplog: pytest.LogCaptureFixture) -> None:
-    def interrupted(seconds: float) -> None:
-        raise KeyboardInterrupt
+def interrupted(seconds: float) -> None:
+    raise KeyboardInterrupt
 
-    ws.timeline(RUN, run_json(RUN, "RUNNING"))
-    handle = RunHandle.attach(RUN, ws.url, TOKEN, sleep=interrupted)
+
+def hanging(emulator: Emulator, **options: Any) -> RunHandle:
+    """A run that goes on until cancelled, attached with ``options``."""
+    emulator.script("a", Outcome.hang())
+    run_id = submit({"run_name": "wait", "tasks": [notebook("a")]}, token=TOKEN, transport=emulator.transport()).run_id
+    return RunHandle.attach(run_id, token=TOKEN, transport=emulator.transport(), **options)
+
+
+def cancelled(emulator: Emulator) -> list[int]:
+    return [r.body["run_id"] for r in emulator.requests_to("runs/cancel") if r.status == 200]
+
+
+def test_ctrl_c_cancels_the_run_and_reraises(emulator: Emulator, caplog: pytest.LogCaptureFixture) -> None:
+    handle = hanging(emulator, sleep=interrupted)
     with caplog.at_level(logging.WARNING, logger="runspec"), pytest.raises(KeyboardInterrupt):
         handle.wait()
-    assert ws.cancelled == [RUN]
+    assert cancelled(emulator) == [handle.run_id]
+    assert emulator.run(handle.run_id)["state"]["result_state"] == "CANCELED"
     assert any("cancelling" in r.getMessage() for r in caplog.records)
     assert handle.interrupt_outcome == "cancel requested"
     handle.close()
 
 
-def test_a_termination_signal_raised_as_an_interrupt_cancels_too(ws: FakeWorkspace) -> None:
+def test_a_termination_signal_raised_as_an_interrupt_cancels_too(emulator: Emulator) -> None:
     class Terminated(KeyboardInterrupt):
         """What a SIGTERM or SIGHUP handler can raise to get the same cancel."""
 
     def terminated(seconds: float) -> None:
         raise Terminated
 
-    ws.timeline(RUN, run_json(RUN, "RUNNING"))
-    handle = RunHandle.attach(RUN, ws.url, TOKEN, sleep=terminated)
+    handle = hanging(emulator, sleep=terminated)
     with pytest.raises(Terminated):
         handle.wait()
-    assert ws.cancelled == [RUN]
+    assert cancelled(emulator) == [handle.run_id]
     handle.close()
 
 
-def test_a_second_interrupt_during_the_cancel_says_so(ws: FakeWorkspace, caplog: pytest.LogCaptureFixture) -> None:
-    def interrupted(seconds: float) -> None:
-        raise KeyboardInterrupt
-
-    ws.timeline(RUN, run_json(RUN, "RUNNING"))
-    handle = RunHandle.attach(RUN, ws.url, TOKEN, sleep=interrupted)
+def test_a_second_interrupt_during_the_cancel_says_so(emulator: Emulator, caplog: pytest.LogCaptureFixture) -> None:
+    handle = hanging(emulator, sleep=interrupted)
     # The cancel gets a 503: Ctrl-C again while it waits to retry.
-    ws.script("POST", "runs/cancel", Reply(503, {"error_code": "TEMPORARILY_UNAVAILABLE", "message": "busy"}))
+    emulator.inject(Fault.unavailable(), "runs/cancel", times=1)
     with caplog.at_level(logging.WARNING, logger="runspec"), pytest.raises(KeyboardInterrupt):
         handle.wait()
     assert handle.interrupt_outcome == "cancel interrupted"
@@ -330,54 +351,41 @@ def test_a_second_interrupt_during_the_cancel_says_so(ws: FakeWorkspace, caplog:
     handle.close()
 
 
-def test_ctrl_c_without_cancelling(ws: FakeWorkspace) -> None:
-    def interrupted(seconds: float) -> None:
-        raise KeyboardInterrupt
-
-    ws.timeline(RUN, run_json(RUN, "RUNNING"))
-    handle = RunHandle.attach(RUN, ws.url, TOKEN, sleep=interrupted)
+def test_ctrl_c_without_cancelling(emulator: Emulator) -> None:
+    handle = hanging(emulator, sleep=interrupted)
     with pytest.raises(KeyboardInterrupt):
         handle.wait(cancel_on_interrupt=False)
-    assert ws.cancelled == []
+    assert emulator.requests_to("runs/cancel") == []
+    assert "result_state" not in emulator.run(handle.run_id)["state"]  # it goes on
     handle.close()
 
 
-def test_ctrl_c_when_cancel_fails_still_reraises(ws: FakeWorkspace) -> None:
-    def interrupted(seconds: float) -> None:
-        raise KeyboardInterrupt
-
-    ws.timeline(RUN, run_json(RUN, "RUNNING"))
-    ws.script("POST", "runs/cancel", Reply(403, {"error_code": "PERMISSION_DENIED", "message": "no"}))
-    handle = RunHandle.attach(RUN, ws.url, TOKEN, sleep=interrupted)
+def test_ctrl_c_when_cancel_fails_still_reraises(emulator: Emulator) -> None:
+    handle = hanging(emulator, sleep=interrupted)
+    emulator.inject(Fault.error(403, "PERMISSION_DENIED", "no"), "runs/cancel", times=1)
     with pytest.raises(KeyboardInterrupt):
         handle.wait()
-    assert len(ws.calls("runs/cancel")) == 1
+    assert len(emulator.requests_to("runs/cancel")) == 1
     assert handle.interrupt_outcome is not None
     assert handle.interrupt_outcome.startswith("cancel failed: POST /api/2.2/jobs/runs/cancel -> 403")
     handle.close()
 
 
-def test_wait_after_submit(ws: FakeWorkspace, clock: FakeClock) -> None:
-    from runspec.spec import RunSpec
-
-    spec = RunSpec.from_dict({"tasks": [{"task_key": "a", "notebook_task": {"notebook_path": "/x"}}]})
-    handle = submit(spec, ws.url, TOKEN, sleep=clock.sleep, clock=clock)
-    ws.timeline(
-        handle.run_id,
-        run_json(handle.run_id, "RUNNING"),
-        run_json(handle.run_id, "TERMINATED", code="SUCCESS", kind="SUCCESS"),
-    )
+def test_wait_after_submit(paced: Paced) -> None:
+    paced.emulator.script("a", Outcome.success(seconds=2))
+    handle = paced.submit()
     assert handle.wait().run_id == handle.run_id
+    states = [r.status for r in paced.gets()]
+    assert len(states) > 1 and paced.emulator.run(handle.run_id)["state"]["result_state"] == "SUCCESS"
     handle.close()
 
 
-def test_queued_run_says_why(ws: FakeWorkspace, handle: RunHandle) -> None:
-    queued = run_json(RUN, "QUEUED")
-    queued["status"]["queue_details"] = {"code": "ACTIVE_RUNS_LIMIT_REACHED", "message": "Too many active runs"}
-    ws.timeline(RUN, queued, finished("SUCCESS", "SUCCESS"))
+def test_queued_run_says_why() -> None:
+    paced = Paced(Timing(queue=2))
+    handle = paced.submit()
     events: list[Progress] = []
     handle.wait(on_progress=events.append)
-    assert f"run {RUN}: QUEUED (Too many active runs)" in [e.message for e in events]
+    assert f"run {handle.run_id}: QUEUED (The run is queued (emulated queue time).)" in [e.message for e in events]
 
 
 @contextlib.contextmanager
@@ -388,12 +396,12 @@ def _wide_run(seconds: Callable[[int], float]) -> Iterator[tuple[Emulator, Manua
         "run_name": "wide",
         "tasks": [{"task_key": f"t{i}", "notebook_task": {"notebook_path": f"/t{i}"}} for i in range(250)],
     }
-    with Emulator(token="t", clock=clock) as emu:
-        for i in range(250):
-            emu.script(f"t{i}", Outcome.success(seconds=seconds(i)))
-        handle = submit(body, emu.url, "t", sleep=clock.advance, clock=clock.now)
-        emu.clear_requests()
-        yield emu, clock, handle
+    emu = Emulator(token="t", clock=clock)
+    for i in range(250):
+        emu.script(f"t{i}", Outcome.success(seconds=seconds(i)))
+    handle = submit(body, token="t", transport=emu.transport(), sleep=clock.advance, clock=clock.now)
+    emu.clear_requests()
+    yield emu, clock, handle
 
 
 def test_wait_reads_one_page_per_poll_and_every_page_once_at_the_end() -> None:
@@ -404,7 +412,7 @@ def test_wait_reads_one_page_per_poll_and_every_page_once_at_the_end() -> None:
             sleeps.append(seconds)
             clock.advance(seconds)
 
-        handle = RunHandle.attach(handle.run_id, emu.url, "t", sleep=sleep, clock=clock.now)
+        handle = RunHandle.attach(handle.run_id, token="t", transport=emu.transport(), sleep=sleep, clock=clock.now)
         run = handle.wait()
         gets = emu.requests_to("runs/get")
     assert run.succeeded() and len(run.tasks) == 250
@@ -416,12 +424,12 @@ def test_wait_reads_one_page_per_poll_and_every_page_once_at_the_end() -> None:
     assert sleeps[0] == 1.0 and sleeps == sorted(sleeps) and max(sleeps) == 7.5
 
 
-def test_wait_honours_a_longer_poll_interval(ws: FakeWorkspace, handle: RunHandle, clock: FakeClock) -> None:
-    running = run_json(RUN, "RUNNING", tasks=[task_json("a", 1, "RUNNING")])
-    ws.timeline(RUN, *[running] * 12, finished("SUCCESS", "SUCCESS"))
-    handle.wait(poll_interval=30)
-    assert max(clock.sleeps) == 30 and clock.sleeps[-1] == 30
-    assert len(ws.calls("runs/get")) == 13
+def test_wait_honours_a_longer_poll_interval(paced: Paced) -> None:
+    paced.emulator.script("a", Outcome.success(seconds=150))
+    paced.submit().wait(poll_interval=30)
+    sleeps = paced.clock.sleeps
+    assert max(sleeps) == 30 and sleeps[-1] == 30 and sleeps.count(30) == 3
+    assert len(paced.gets()) == len(sleeps) + 1 == 13
 
 
 def test_progress_reads_the_other_pages_at_most_once_per_two_poll_intervals() -> None:
