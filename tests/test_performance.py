@@ -6,8 +6,8 @@ absolute seconds and no ratio against another library are asserted here: those l
 ``benchmarks/run.py``, where a loaded machine cannot fail a test. Each figure is the best of several
 interleaved runs; a bound that one round misses gets two more rounds before the test fails.
 
-The shortcuts (shared clusters written once into the JSON, the quick loader) are checked against the
-plain path they stand in for.
+The shortcut (shared clusters written once into the JSON) is checked against the plain path it stands
+in for, and a large body loads back as it was written.
 """
 
 from __future__ import annotations
@@ -133,8 +133,8 @@ def test_many_distinct_clusters_are_written_plainly() -> None:
     assert spec.to_json() == _plain_json(spec)
 
 
-def test_loaded_body_round_trips_through_the_quick_loader() -> None:
-    """A valid body loads quickly and says exactly what it said; an invalid one is reported in full."""
+def test_loaded_body_round_trips_through_the_loader() -> None:
+    """A valid body loads and says exactly what it said; an invalid one is reported in full."""
     text = plain(20, "chain")
     assert json.loads(RunSpec.from_json(text).to_json()) == json.loads(text)
     body = json.loads(text)

@@ -56,7 +56,7 @@ from runspec.spec.model._objects import (
     WebhookNotifications,
 )
 from runspec.spec.objects import set_fields
-from runspec.spec.objects._base import LoadContext, SpecObject
+from runspec.spec.objects._base import LoadContext, SpecObject, load_body
 from runspec.spec.objects._classes import freeze_extra
 from runspec.spec.run_spec import RunSpec
 
@@ -576,7 +576,7 @@ class Run:
         if not isinstance(body, Mapping):
             raise TypeError(f"Run.from_dict() takes a dict (got a {type(body).__name__})")
         ctx = LoadContext(strict=strict)
-        spec = RunSpec._load_checked(body, ctx)
+        spec = load_body(RunSpec, body, ctx)
         if ctx.problems:
             raise SpecError(ctx.problems, subject="the request body", warnings=ctx.warnings)
         run = cls._from_fields(dict(set_fields(spec)), spec._extra_map())

@@ -26,8 +26,8 @@ from runspec.spec.model._objects import (
 from runspec.spec.model._run_inits import run_spec_init
 from runspec.spec.objects import set_fields
 from runspec.spec.objects._classes import adopt_init
-from runspec.spec.objects._convert import jpath, plain_json, wire_of
-from runspec.spec.objects._load import BAD, LoadContext, LongInt, load_object
+from runspec.spec.objects._convert import plain_json, wire_of
+from runspec.spec.objects._load import BAD, LoadContext, LongInt, Where, load_body, load_object, path_of
 from runspec.spec.objects._object import SpecObject
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -125,32 +125,33 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
         if not isinstance(data, Mapping):
             raise TypeError(f"RunSpec.from_dict() takes a dict (got a {type(data).__name__})")
         ctx = LoadContext(strict=strict)
-        spec: RunSpec = cls._load_checked(data, ctx)
+        spec: RunSpec = load_body(cls, data, ctx)
         spec._finish(ctx.problems, ctx.warnings, subject="the request body", strict=strict)
         return spec  # type: ignore[return-value]
 
     @classmethod
-    def _load(cls, value: Any, path: str, ctx: LoadContext, depth: int) -> Any:
+    def _load(cls, value: Any, parent: Where, key: str | int | None, ctx: LoadContext, depth: int) -> Any:
+        """Load a body: as any object, or in the single-task form (see ``runspec.spec.checks._single``)."""
         run_fields = cls._fields
-        if path != "$" or not isinstance(value, Mapping) or not looks_single(value, run_fields):
-            return load_object(cls, value, path, ctx, depth)
+        if key is not None or not isinstance(value, Mapping) or not looks_single(value, run_fields):
+            return load_object(cls, value, parent, key, ctx, depth)
         # The single-task form: the run's own fields load as usual; the task's fields are carried as
         # they are (the checks read them as the run's one task, see runspec.spec.checks._single).
 
         def task_field(key: str, item: Any) -> bool:
             return is_task_field(key, run_fields) or newer_task_type(key, item, run_fields)
 
-        spec = load_object(cls, {k: v for k, v in value.items() if not task_field(k, v)}, path, ctx, depth)
+        spec = load_object(cls, {k: v for k, v in value.items() if not task_field(k, v)}, parent, key, ctx, depth)
         if spec is BAD:
             return BAD
         carried = dict(spec._extra_map() or {})
-        for key, item in value.items():
-            if item is None or not task_field(key, item):
+        for name, item in value.items():
+            if item is None or not task_field(name, item):
                 continue
             try:
-                carried[key] = freeze_json(item)
+                carried[name] = freeze_json(item)
             except (TypeError, ValueError) as exc:
-                ctx.problem(jpath(path, key), "wrong-type", f"not a usable JSON value: {exc}")
+                ctx.problem(path_of(parent, name), "wrong-type", f"not a usable JSON value: {exc}")
         return cls._new(dict(set_fields(spec)), carried)
 
     def with_tasks_form(self) -> RunSpec:

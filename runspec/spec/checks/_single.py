@@ -74,5 +74,5 @@ def single_task(spec: Any, ctx: LoadContext) -> SubmitTask | None:
         return None
     plain = plain_json(dict(fields))
     key = suggest_key(plain) or "task"
-    task = load_object(SubmitTask, {"task_key": key, **plain}, "$", ctx, 0)
+    task = load_object(SubmitTask, {"task_key": key, **plain}, "$", None, ctx, 0)
     return None if task is BAD else task

@@ -24,7 +24,7 @@ from runspec.spec.model._inits import (
 )
 from runspec.spec.objects._classes import adopt_init
 from runspec.spec.objects._convert import REGISTRY, jpath
-from runspec.spec.objects._load import BAD, BAIL, LoadContext, json_kind, load_object, quick_object
+from runspec.spec.objects._load import BAD, LoadContext, Where, json_kind, load_object, path_of
 from runspec.spec.objects._object import SpecObject
 from runspec.spec.schema._schema import FieldInfo, closest
 
@@ -57,26 +57,18 @@ class Library(SpecObject, wire="Library", fields={}):
         return super().from_dict(data, strict=strict)
 
     @classmethod
-    def _quick_load(cls, value: Any, depth: int) -> Any:
-        # As _load does, when the entry has nothing to report (see runspec.spec.objects._load.quick_object).
-        if type(value) is not dict or len(value) != 1:
-            raise BAIL
-        for kind, inner in value.items():
-            lib_cls = _KINDS.get(kind)
-            if lib_cls is None:
-                raise BAIL
-            if "path" in lib_cls._fields:
-                if type(inner) is not str:
-                    raise BAIL
-                return lib_cls._new({"path": inner})
-            return quick_object(lib_cls, inner, depth)
-        raise BAIL  # pragma: no cover - the loop returns or raises
-
-    @classmethod
-    def _load(cls, value: Any, path: str, ctx: LoadContext, depth: int) -> Any:
+    def _load(cls, value: Any, parent: Where, key: str | int | None, ctx: LoadContext, depth: int) -> Any:
+        """Load one entry, ``{kind: form}`` with exactly one kind (see ``runspec.spec.objects._load``)."""
+        if type(value) is dict and len(value) == 1:  # the usual entry: one kind, nothing else
+            for kind, inner in value.items():
+                lib_cls = _KINDS.get(kind)
+                if lib_cls is not None:
+                    return _load_kind(lib_cls, inner, parent if key is None else (parent, key), kind, ctx, depth)
         if not isinstance(value, Mapping):
-            ctx.problem(path, "wrong-type", f"expected a library object, got {json_kind(value)}")
+            ctx.problem(path_of(parent, key), "wrong-type", f"expected a library object, got {json_kind(value)}")
             return BAD
+        where = parent if key is None else (parent, key)
+        path = path_of(where)
         kinds = [k for k in value if k in _KINDS]
         unknown = [k for k in value if k not in _KINDS]
         if not ctx.strict and not kinds and len(unknown) == 1 and isinstance(unknown[0], str):
@@ -111,15 +103,17 @@ class Library(SpecObject, wire="Library", fields={}):
                 )
             return BAD
         kind = kinds[0]
-        lib_cls = _KINDS[kind]
-        inner = value[kind]
-        sub = jpath(path, kind)
-        if "path" in lib_cls._fields:
-            if type(inner) is not str:
-                ctx.problem(sub, "wrong-type", f"expected a string path, got {json_kind(inner)}")
-                return BAD
-            return lib_cls._new({"path": inner})
-        return load_object(lib_cls, inner, sub, ctx, depth)
+        return _load_kind(_KINDS[kind], value[kind], where, kind, ctx, depth)
+
+
+def _load_kind(lib_cls: type[Library], inner: Any, where: Where, kind: str, ctx: LoadContext, depth: int) -> Any:
+    """Load the form under a library's kind: a path string for the file kinds, else the kind's object."""
+    if "path" in lib_cls._fields:
+        if type(inner) is not str:
+            ctx.problem(path_of(where, kind), "wrong-type", f"expected a string path, got {json_kind(inner)}")
+            return BAD
+        return lib_cls._new({"path": inner})
+    return load_object(lib_cls, inner, where, kind, ctx, depth)
 
 
 class PyPI(Library, wire="PythonPyPiLibrary"):

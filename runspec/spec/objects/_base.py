@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from runspec.spec.objects._classes import SpecMeta, set_extra, spec_field
 from runspec.spec.objects._convert import REGISTRY, bad_type, converter, jpath, plain_json, wire_of
-from runspec.spec.objects._load import BAD, BAIL, Bail, LoadContext, json_kind, load_value
+from runspec.spec.objects._load import BAD, LoadContext, json_kind, load_body, load_value
 from runspec.spec.objects._object import SpecObject
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "converter",
     "jpath",
     "json_kind",
+    "load_body",
     "load_value",
     "plain_json",
     "set_extra",
@@ -30,7 +31,5 @@ __all__ = [
 
 # The names runspec used before the split, kept for the modules that import them.
 _BAD = BAD
-_BAIL = BAIL
-_Bail = Bail
 _json_kind = json_kind
 _set_extra = set_extra

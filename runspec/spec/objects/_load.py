@@ -1,18 +1,21 @@
 """
 Loading: a plain JSON value into spec objects, collecting every problem with its JSON path.
 
-Two loaders live here, side by side. ``load_object`` (the slow path) checks every key and value and
-records each problem, with its path, in a ``LoadContext``. ``quick_object`` loads a body that has
-nothing to report, without paths or messages; at the first thing it would have to report it gives up
-(``Bail``) and ``load_checked`` loads the body again with ``load_object``. tests/test_spec_loaders.py
-proves the two agree on the hidden corners (nulls, bools for ints, floats, numeric strings, unknown
-fields, depth, enums, wrong types inside lists and maps).
+One loader serves ``from_dict`` / ``from_json`` of every spec class, ``RunSpec.from_dict`` /
+``from_json`` and ``Run.from_dict`` / ``from_json``: it checks every key and value and records each
+problem, with its path, in a ``LoadContext``, and a body with nothing to report costs no more than
+the loading itself. Each class has a plan made once (``_plan``): for each field its step (how a value of
+its type loads, ``step_of``), or for a str or bool field the type its value is kept as it is when it has
+exactly, so most fields cost one look-up and one type test; every other value goes through
+``load_value``, the one place that knows what each schema kind accepts, warns about and reports. No
+path is built while loading: each loader is told where its value sits (its parent's ``Where`` and its
+own key) and spells the path out with ``path_of`` only when it reports a problem there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeAlias
 
 from runspec._frozen import FrozenMap, freeze_json
 from runspec.errors import Fix, Problem
@@ -22,22 +25,41 @@ from runspec.spec.schema._schema import Desc, closest, describe
 
 __all__ = [
     "BAD",
-    "BAIL",
-    "Bail",
     "LoadContext",
     "LongInt",
+    "Where",
     "json_kind",
-    "load_checked",
+    "load_body",
     "load_object",
     "load_value",
     "outside_int64",
-    "quick_object",
+    "path_of",
+    "step_of",
 ]
 
 #: What a loader returns for a value it reported a problem about (the caller leaves the field out).
 BAD: Any = object()
 _INF = float("inf")
 _adopt = FrozenMap._adopt
+
+#: Where a value sits in the body: a JSON path (``"$"``), or ``(parent, key)`` for an object's field or
+#: a map's key, ``(parent, index)`` for an array's item. Loaders take a value's place as its parent's
+#: ``Where`` and its own key (None for the body itself), and make a ``Where`` of their own only when they
+#: hand one to a nested container or report a problem; ``path_of`` spells it out.
+Where: TypeAlias = "str | tuple[Any, str | int]"
+
+
+def path_of(parent: Where, key: str | int | None = None) -> str:
+    """The JSON path of ``key`` in ``parent``: ``path_of(("$", "tasks"), 0)`` is ``$.tasks[0]``."""
+    pieces: list[str | int] = [] if key is None else [key]
+    where = parent
+    while type(where) is tuple:
+        where, piece = where
+        pieces.append(piece)
+    path: str = where  # type: ignore[assignment]  # the loop ends at the path text
+    for piece in reversed(pieces):
+        path = f"{path}[{piece}]" if type(piece) is int else jpath(path, piece)  # type: ignore[arg-type]
+    return path
 
 
 class LoadContext:
@@ -108,193 +130,154 @@ def outside_int64(value: int) -> str:
     return f"{shown} is outside the 64-bit integers the API takes (-2**63 to 2**63 - 1)"
 
 
-def load_value(desc: Desc, value: Any, path: str, ctx: LoadContext, depth: int) -> Any:
-    """Check ``value`` against ``desc``; return its frozen form, or ``BAD`` after a problem."""
-    kind = desc[0]
+# -- steps: how a value of one schema type loads, decided once per type ------------------------------
+#
+# A step is ``(code, arg, desc, exact)``: the code picks the branch of ``load_value``, ``arg`` is what
+# that branch needs, ``desc`` is the type, and ``exact`` the Python type a value is kept as it is when it
+# has exactly that type (str or bool; None for the other steps).
+
+_EXACT = 0  # a str, bool or text value: kept as it is when it is exactly that type (arg: str or bool)
+_INT = 1  # an integer within the API's 64 bits
+_OBJECT = 2  # a spec object (arg: its class)
+_OWN = 3  # a spec object whose class loads itself (arg: the class's ``_load``, e.g. Library)
+_ARRAY = 4  # an array (arg: the step of its items)
+_MAP = 5  # an object of string keys (arg: the step of its values)
+_NUMBER = 6  # an integer or a finite float
+_ANY = 7  # free-form JSON
+
+Step: TypeAlias = "tuple[int, Any, Desc, type | None]"
+_STEPS: dict[Desc, Step] = {}
+_EXACT_TYPES = {"string": str, "boolean": bool, "text": str}
+
+
+def step_of(desc: Desc) -> Step:
+    """The step that loads a value of type ``desc`` (one per type, made on first use)."""
+    step = _STEPS.get(desc)
+    if step is None:
+        kind = desc[0]
+        if kind in _EXACT_TYPES:
+            exact = _EXACT_TYPES[kind]
+            step = (_EXACT, exact, desc, exact)
+        elif kind == "integer":
+            step = (_INT, None, desc, None)
+        elif kind == "number":
+            step = (_NUMBER, None, desc, None)
+        elif kind == "any":
+            step = (_ANY, None, desc, None)
+        elif kind == "object":
+            cls = REGISTRY[desc[1]]
+            own = getattr(cls, "_load", None)
+            step = (_OBJECT, cls, desc, None) if own is None else (_OWN, own, desc, None)
+        elif kind == "array":
+            step = (_ARRAY, step_of(desc[1]), desc, None)
+        else:
+            step = (_MAP, step_of(desc[1]), desc, None)
+        _STEPS[desc] = step
+    return step
+
+
+def load_value(step: Step, value: Any, parent: Where, key: str | int | None, ctx: LoadContext, depth: int) -> Any:
+    """
+    Check ``value`` (``key`` in ``parent``) with ``step`` (see ``step_of``); return its frozen form, or
+    ``BAD`` after a problem.
+    """
+    code, arg, desc, _ = step
     t = type(value)
-    if kind == "string":
-        if t is str:
+    if code == _MAP:
+        if t is dict or isinstance(value, Mapping):
+            exact = arg[3]
+            here = None
+            out_map = {}
+            for k, item in value.items():
+                if type(item) is exact and type(k) is str:
+                    out_map[k] = item
+                    continue
+                if here is None:
+                    here = parent if key is None else (parent, key)
+                if type(k) is not str:
+                    ctx.problem(path_of(here, str(k)), "wrong-type", "object keys must be strings")
+                elif item is None:
+                    ctx.problem(
+                        path_of(here, k), "wrong-type", f"null is not allowed here; expected {describe(arg[2])}"
+                    )
+                else:
+                    loaded = load_value(arg, item, here, k, ctx, depth)
+                    if loaded is not BAD:
+                        out_map[k] = loaded
+            return _adopt(out_map)
+    elif code == _ARRAY:
+        if t is list or t is tuple:
+            inner_code, inner_arg, _, exact = arg
+            here = parent if key is None else (parent, key)
+            out = []
+            for i, item in enumerate(value):
+                if type(item) is exact:
+                    out.append(item)
+                    continue
+                if item is None:
+                    ctx.problem(path_of(here, i), "wrong-type", f"null is not allowed in a {describe(desc)}")
+                    continue
+                if inner_code == _OBJECT:
+                    loaded = load_object(inner_arg, item, here, i, ctx, depth + 1)
+                elif inner_code == _OWN:
+                    loaded = inner_arg(item, here, i, ctx, depth + 1)
+                else:
+                    loaded = load_value(arg, item, here, i, ctx, depth)
+                if loaded is not BAD:
+                    out.append(loaded)
+            return tuple(out)
+    elif code == _EXACT:
+        if t is arg:
             return value
-        if isinstance(value, str):  # a str Enum member, read as json.dumps would write it
-            return str.__str__(value)
-    elif kind == "integer":
-        if t is int or t is LongInt:
-            if t is int and INT64_MIN <= value <= INT64_MAX:
+        if desc[0] == "text":
+            if isinstance(value, str):
+                return str.__str__(value)
+            if t is bool or (t is int and INT64_MIN <= value <= INT64_MAX):
+                return value  # the service reads it as its text (a check says so)
+            if t is float and value == value and value not in (_INF, -_INF):
                 return value
-            ctx.problem(path, "out-of-range", outside_int64(value))
+        elif arg is str and isinstance(value, str):  # a str Enum member, read as json.dumps would write it
+            return str.__str__(value)
+    elif code == _INT:
+        if t is int and INT64_MIN <= value <= INT64_MAX:
+            return value
+        if t is int or t is LongInt:
+            ctx.problem(path_of(parent, key), "out-of-range", outside_int64(value))
             return BAD
         if t is str and _is_numeric_string(value, integer=True):
             number = int(value.strip())
             if not INT64_MIN <= number <= INT64_MAX:
-                ctx.problem(path, "out-of-range", outside_int64(number))
+                ctx.problem(path_of(parent, key), "out-of-range", outside_int64(number))
                 return BAD
-            ctx.warn(path, "number-as-string", f"{value!r} is a string; the API reads it as an integer")
+            message = f"{value!r} is a string; the API reads it as an integer"
+            ctx.warn(path_of(parent, key), "number-as-string", message)
             return value
-    elif kind == "number":
+    elif code == _NUMBER:
         if t is int or t is LongInt:
             if t is int and INT64_MIN <= value <= INT64_MAX:
                 return value
-            ctx.problem(path, "out-of-range", outside_int64(value))
+            ctx.problem(path_of(parent, key), "out-of-range", outside_int64(value))
             return BAD
         if t is float:
             if value != value or value in (_INF, -_INF):
-                ctx.problem(path, "invalid-value", f"{value!r} is not a number JSON can carry")
+                ctx.problem(path_of(parent, key), "invalid-value", f"{value!r} is not a number JSON can carry")
                 return BAD
             return value
         if t is str and _is_numeric_string(value, integer=False):
-            ctx.warn(path, "number-as-string", f"{value!r} is a string; the API reads it as a number")
+            ctx.warn(path_of(parent, key), "number-as-string", f"{value!r} is a string; the API reads it as a number")
             return value
-    elif kind == "boolean":
-        if t is bool:
-            return value
-    elif kind == "text":
-        if isinstance(value, str):
-            return value if t is str else str.__str__(value)
-        if t is bool or (t is int and INT64_MIN <= value <= INT64_MAX):
-            return value  # the service reads it as its text (a check says so)
-        if t is float and value == value and value not in (_INF, -_INF):
-            return value
-    elif kind == "any":
+    elif code == _OBJECT:
+        return load_object(arg, value, parent, key, ctx, depth + 1)
+    elif code == _OWN:
+        return arg(value, parent, key, ctx, depth + 1)
+    else:  # _ANY
         try:
             return freeze_json(value)
         except (TypeError, ValueError) as exc:
-            ctx.problem(path, "wrong-type", f"not a usable JSON value: {exc}")
+            ctx.problem(path_of(parent, key), "wrong-type", f"not a usable JSON value: {exc}")
             return BAD
-    elif kind == "array":
-        if t is list or t is tuple:
-            inner = desc[1]
-            out = []
-            for i, item in enumerate(value):
-                if item is None:
-                    ctx.problem(f"{path}[{i}]", "wrong-type", f"null is not allowed in a {describe(desc)}")
-                    continue
-                loaded = load_value(inner, item, f"{path}[{i}]", ctx, depth)
-                if loaded is not BAD:
-                    out.append(loaded)
-            return tuple(out)
-    elif kind == "map":
-        if isinstance(value, Mapping):
-            inner = desc[1]
-            out_map = {}
-            for k, item in value.items():
-                sub = jpath(path, str(k))
-                if type(k) is not str:
-                    ctx.problem(sub, "wrong-type", "object keys must be strings")
-                    continue
-                if item is None:
-                    ctx.problem(sub, "wrong-type", f"null is not allowed here; expected {describe(inner)}")
-                    continue
-                loaded = load_value(inner, item, sub, ctx, depth)
-                if loaded is not BAD:
-                    out_map[k] = loaded
-            return FrozenMap._adopt(out_map)
-    elif kind == "object":
-        cls = REGISTRY[desc[1]]
-        return cls._load(value, path, ctx, depth + 1)
-    ctx.problem(path, "wrong-type", f"expected {_expected_json(desc)}, got {json_kind(value)}")
+    ctx.problem(path_of(parent, key), "wrong-type", f"expected {_expected_json(desc)}, got {json_kind(value)}")
     return BAD
-
-
-# The quick loader: most bodies are valid, and a valid body needs no paths, no messages and no
-# per-field function calls. ``_quick`` loads a body that has nothing to report; at the first thing it
-# would have to report (a wrong type, an unknown key, a null where one is not allowed, a numeric
-# string, ...) it gives up with _Bail, and ``_load_checked`` loads the body again with ``_load``, which
-# finds and reports every problem with its path, as it always has.
-
-_Q_EXACT = 0  # a str, int or bool: exactly that type (arg)
-_Q_OBJECT = 1  # a spec object (arg: its class)
-_Q_OBJECTS = 2  # a list of spec objects (arg: their class)
-_Q_EXACTS = 3  # a list of str, int or bool (arg: the type)
-_Q_EXACT_MAP = 4  # an object of str, int or bool values (arg: the type)
-_Q_NUMBER = 5  # an int or a float
-_Q_ANY = 6  # free-form JSON
-_Q_ARRAY = 7  # any other list (arg: the step for its items)
-_Q_MAP = 8  # any other object (arg: the step for its values)
-_Q_ENUM = 9  # a str from an enum (arg: the values); another str is a finding, not a problem to load
-_Q_INT = 10  # an int within the API's 64 bits
-
-
-class Bail(Exception):
-    """The quick loader met something to report: load the body again with ``_load``."""
-
-
-BAIL = Bail()
-_EXACT_TYPES = {"string": str, "boolean": bool, "text": str}
-
-
-def _quick_step(desc: Desc) -> tuple[int, Any]:
-    kind = desc[0]
-    if kind == "integer":
-        return (_Q_INT, None)
-    if kind in _EXACT_TYPES:
-        return (_Q_EXACT, _EXACT_TYPES[kind])
-    if kind == "number":
-        return (_Q_NUMBER, None)
-    if kind == "any":
-        return (_Q_ANY, None)
-    if kind == "object":
-        return (_Q_OBJECT, REGISTRY[desc[1]])
-    inner = _quick_step(desc[1])
-    if kind == "array":
-        if inner[0] == _Q_OBJECT:
-            return (_Q_OBJECTS, inner[1])
-        return (_Q_EXACTS, inner[1]) if inner[0] == _Q_EXACT else (_Q_ARRAY, inner)
-    return (_Q_EXACT_MAP, inner[1]) if inner[0] == _Q_EXACT else (_Q_MAP, inner)
-
-
-def _quick_value(code: int, arg: Any, value: Any, depth: int) -> Any:
-    """The frozen form of ``value``, loaded as ``load_value`` would when it has nothing to report."""
-    t = type(value)
-    if code == _Q_EXACT:
-        if t is arg:
-            return value
-    elif code == _Q_OBJECT:
-        return arg._quick_load(value, depth + 1)
-    elif code == _Q_OBJECTS:
-        if t is list or t is tuple:
-            load = arg._quick_load
-            return tuple([load(item, depth + 1) for item in value])  # a null item is not a dict: _Bail
-    elif code == _Q_EXACTS:
-        if t is list or t is tuple:
-            for item in value:
-                if type(item) is not arg:
-                    raise BAIL
-            return tuple(value)
-    elif code == _Q_EXACT_MAP:
-        if t is dict:
-            for k, item in value.items():
-                if type(k) is not str or type(item) is not arg:
-                    raise BAIL
-            return _adopt(value.copy())
-    elif code == _Q_INT:
-        if t is int and INT64_MIN <= value <= INT64_MAX:
-            return value
-    elif code == _Q_NUMBER:
-        if (t is int and INT64_MIN <= value <= INT64_MAX) or (
-            t is float and value == value and value not in (_INF, -_INF)
-        ):
-            return value
-    elif code == _Q_ANY:
-        try:
-            return freeze_json(value)
-        except (TypeError, ValueError):
-            raise BAIL from None
-    elif code == _Q_ARRAY:
-        if t is list or t is tuple:
-            out = []
-            for item in value:
-                if item is None:
-                    raise BAIL
-                out.append(_quick_value(arg[0], arg[1], item, depth))
-            return tuple(out)
-    elif t is dict:  # _Q_MAP
-        out_map = {}
-        for k, item in value.items():
-            if type(k) is not str or item is None:
-                raise BAIL
-            out_map[k] = _quick_value(arg[0], arg[1], item, depth)
-        return _adopt(out_map)
-    raise BAIL
 
 
 def _expected_json(desc: Desc) -> str:
@@ -311,47 +294,100 @@ def _expected_json(desc: Desc) -> str:
     }.get(kind, "a JSON value")
 
 
-def load_object(cls: SpecClass, value: Any, path: str, ctx: LoadContext, depth: int) -> Any:
-    """Load one object of ``cls`` (the slow path): every problem goes to ``ctx``; ``BAD`` when not an object."""
-    if not isinstance(value, Mapping):
-        ctx.problem(path, "wrong-type", f"expected an object ({cls._wire_type}), got {json_kind(value)}")
+# -- objects ---------------------------------------------------------------------------------------
+
+#: A class's plan, made on first use: each field's step, or for a str or bool field the type its value
+#: is kept as it is when it has exactly (the steps of those fields in the second table); and the names of
+#: the required fields.
+Plan: TypeAlias = "tuple[dict[str, Step | type], dict[str, Step], tuple[str, ...]]"
+_PLANS: dict[type, Plan] = {}
+
+
+def _plan(cls: SpecClass) -> Plan:
+    steps = {f.attr: step_of(f.info.desc) for f in cls._fields.values()}
+    plan = {name: step[3] or step for name, step in steps.items()}
+    required = tuple(f.attr for f in cls._fields.values() if f.info.required)
+    _PLANS[cls] = (plan, steps, required)
+    return _PLANS[cls]
+
+
+def load_object(cls: SpecClass, value: Any, parent: Where, key: str | int | None, ctx: LoadContext, depth: int) -> Any:
+    """
+    Load one object of ``cls`` (``key`` in ``parent``): every problem goes to ``ctx``; ``BAD`` when
+    ``value`` is not an object.
+    """
+    if type(value) is not dict and not isinstance(value, Mapping):
+        message = f"expected an object ({cls._wire_type}), got {json_kind(value)}"
+        ctx.problem(path_of(parent, key), "wrong-type", message)
         return BAD
     if depth > MAX_OBJECT_DEPTH:
-        ctx.problem(path, "too-deep", f"objects nest more than {MAX_OBJECT_DEPTH} levels deep here")
+        message = f"objects nest more than {MAX_OBJECT_DEPTH} levels deep here"
+        ctx.problem(path_of(parent, key), "too-deep", message)
         return BAD
-    table = cls._fields
-    schema = cls._schema
+    plan, steps, required = _PLANS.get(cls) or _plan(cls)
+    here = None  # this object's Where, made when a field needs it
     fields: dict[str, Any] = {}
-    extra: dict[str, Any] = {}
-    for key, item in value.items():
-        if type(key) is not str:
-            ctx.problem(path, "wrong-type", f"object keys must be strings (got {key!r})")
+    extra: dict[str, Any] | None = None
+    for name, item in value.items():
+        step = plan.get(name)
+        if type(item) is step:  # a str or bool field, as most are
+            fields[name] = item
             continue
-        f = table.get(key)
-        sub = jpath(path, key)
-        if f is None:
-            info = schema.get(key)
-            if info is not None and info.rejected:
-                code = "shared-cluster-unsupported" if "job cluster" in info.rejected else "removed-field"
-                ctx.problem(sub, code, info.rejected)
-                continue
-            unknown_key(cls, key, item, sub, ctx, extra)
+        if step is None:  # not a field: an unknown, removed or non-string key
+            if extra is None:
+                extra = {}
+            _not_a_field(cls, name, item, parent if key is None else (parent, key), ctx, extra)
             continue
         if item is None:
             continue
-        loaded = load_value(f.info.desc, item, sub, ctx, depth)
+        if type(step) is not tuple:  # a str or bool field holding something else
+            step = steps[name]
+        code = step[0]
+        if code == _INT and type(item) is int and INT64_MIN <= item <= INT64_MAX:
+            fields[name] = item
+            continue
+        if here is None:
+            here = parent if key is None else (parent, key)
+        loaded = (
+            load_object(step[1], item, here, name, ctx, depth + 1)
+            if code == _OBJECT
+            else load_value(step, item, here, name, ctx, depth)
+        )
         if loaded is not BAD:
-            fields[key] = loaded
-    for f in table.values():
-        if f.info.required and f.attr not in fields and f.attr in value and value[f.attr] is None:
-            ctx.problem(jpath(path, f.attr), "missing-field", f"{f.attr!r} is required and cannot be null")
-        elif f.info.required and f.attr not in value:
+            fields[name] = loaded
+    for name in required:
+        if name not in fields:
+            _missing(cls, value, parent if key is None else (parent, key), ctx)
+            break
+    return cls._new(fields, extra)
+
+
+def _missing(cls: SpecClass, value: Mapping[str, Any], where: Where, ctx: LoadContext) -> None:
+    """Report each required field of ``cls`` that ``value`` leaves out or sets to null."""
+    for f in cls._fields.values():
+        if not f.info.required:
+            continue
+        if f.attr in value and value[f.attr] is None:
+            ctx.problem(path_of(where, f.attr), "missing-field", f"{f.attr!r} is required and cannot be null")
+        elif f.attr not in value:
             ctx.problem(
-                jpath(path, f.attr),
+                path_of(where, f.attr),
                 "missing-field",
                 f"{cls._wire_type} needs {f.attr!r} ({describe(f.info.desc)})",
             )
-    return cls._new(fields, extra)
+
+
+def _not_a_field(cls: SpecClass, key: Any, item: Any, where: Where, ctx: LoadContext, extra: dict[str, Any]) -> None:
+    """Report a key that is not a field of ``cls``: not a string, a field the API removed, or unknown."""
+    if type(key) is not str:
+        ctx.problem(path_of(where), "wrong-type", f"object keys must be strings (got {key!r})")
+        return
+    info = cls._schema.get(key)
+    if info is not None and info.rejected:
+        code = "shared-cluster-unsupported" if "job cluster" in info.rejected else "removed-field"
+        ctx.problem(path_of(where, key), code, info.rejected)
+        return
+    unknown_key(cls, key, item, path_of(where, key), ctx, extra)
 
 
 def unknown_key(cls: SpecClass, key: str, item: Any, path: str, ctx: LoadContext, extra: dict[str, Any]) -> None:
@@ -371,64 +407,7 @@ def unknown_key(cls: SpecClass, key: str, item: Any, path: str, ctx: LoadContext
     ctx.warn(path, "unknown-field", message + "; sent as given")
 
 
-#: Each class's quick-loading plan (field -> (required, step code, argument)), made on first use.
-_PLANS: dict[type, dict[str, tuple[bool, int, Any]]] = {}
-_REQUIRED: dict[type, int] = {}
-
-
-def _plan(cls: SpecClass) -> dict[str, tuple[bool, int, Any]]:
-    table = cls._fields
-    plan = {
-        f.attr: (f.info.required, _Q_ENUM, f.info.enum)
-        if f.info.enum and f.info.desc == ("string",)
-        else (f.info.required, *_quick_step(f.info.desc))
-        for f in table.values()
-    }
-    _REQUIRED[cls] = sum(1 for f in table.values() if f.info.required)
-    _PLANS[cls] = plan
-    return plan
-
-
-def quick_object(cls: SpecClass, value: Any, depth: int) -> Any:
-    """Load ``value`` as ``load_object`` would when it has nothing to report; raise ``Bail`` otherwise."""
-    if type(value) is not dict or depth > MAX_OBJECT_DEPTH:
-        raise BAIL
-    plan = _PLANS.get(cls) or _plan(cls)
-    fields: dict[str, Any] = {}
-    required = 0
-    for key, item in value.items():
-        entry = plan.get(key)  # None for an unknown, rejected or non-string key
-        if entry is None:
-            raise BAIL
-        is_required, code, arg = entry
-        if item is None:
-            if is_required:
-                raise BAIL
-            continue
-        if is_required:
-            required += 1
-        if code == _Q_EXACT and type(item) is arg:
-            fields[key] = item
-        elif code == _Q_OBJECT:
-            fields[key] = arg._quick_load(item, depth + 1)
-        elif code == _Q_ENUM:
-            # Another string is a finding of the checks (invalid-enum), not a problem to load.
-            if type(item) is not str:
-                raise BAIL
-            fields[key] = item
-        else:
-            fields[key] = _quick_value(code, arg, item, depth)
-    if required != _REQUIRED[cls]:
-        raise BAIL
-    return cls._new(fields)
-
-
-def load_checked(cls: SpecClass, value: Mapping[str, Any], ctx: LoadContext) -> Any:
-    """Load a body (``$``): quickly when it has nothing to report, else with every problem in ``ctx``."""
-    try:
-        return cls._quick_load(value, 0)
-    except Bail:
-        pass
-    except RecursionError:
-        pass  # the slow path says where the body nests too deeply
-    return cls._load(value, "$", ctx, 0)
+def load_body(cls: SpecClass, value: Mapping[str, Any], ctx: LoadContext) -> Any:
+    """Load a whole body (``$``) as ``cls``, with its own loader if it has one (``RunSpec``, ``Library``)."""
+    own = getattr(cls, "_load", None)
+    return load_object(cls, value, "$", None, ctx, 0) if own is None else own(value, "$", None, ctx, 0)

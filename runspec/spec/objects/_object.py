@@ -17,7 +17,7 @@ from runspec._frozen import FrozenMap, thaw_json
 from runspec.errors import SpecError
 from runspec.spec.objects._classes import SpecMeta, _Field, set_extra, spec_field
 from runspec.spec.objects._convert import REGISTRY, plain_json
-from runspec.spec.objects._load import LoadContext, load_checked, load_object, quick_object
+from runspec.spec.objects._load import LoadContext, load_body
 from runspec.spec.schema._schema import FieldInfo
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -141,7 +141,7 @@ class SpecObject(metaclass=SpecMeta):
         if not isinstance(data, Mapping):
             raise TypeError(f"{cls.__name__}.from_dict() takes a dict (got a {type(data).__name__})")
         ctx = LoadContext(strict=strict)
-        obj = load_checked(cls, data, ctx)
+        obj = load_body(cls, data, ctx)
         if ctx.problems:
             raise SpecError(ctx.problems, subject=f"this {cls.__name__}")
         return obj  # type: ignore[no-any-return]
@@ -176,20 +176,8 @@ class SpecObject(metaclass=SpecMeta):
         _set_w(obj, w if key is None else {key: w.get("path", w)})
         return obj
 
-    @classmethod
-    def _load(cls, value: Any, path: str, ctx: LoadContext, depth: int) -> Any:
-        """Load one object with every problem reported (see ``runspec.spec.objects._load``)."""
-        return load_object(cls, value, path, ctx, depth)
-
-    @classmethod
-    def _quick_load(cls, value: Any, depth: int) -> Any:
-        """Load one object that has nothing to report, or raise ``Bail`` (see ``runspec.spec.objects._load``)."""
-        return quick_object(cls, value, depth)
-
-    @classmethod
-    def _load_checked(cls, value: Mapping[str, Any], ctx: LoadContext) -> Any:
-        """Load a body (``$``): quickly when it has nothing to report, else with every problem in ``ctx``."""
-        return load_checked(cls, value, ctx)
+    # A class whose objects load in their own way (``Library``'s kinds, ``RunSpec``'s single-task form)
+    # defines ``_load(value, where, ctx, depth)``; the loader calls it instead of ``load_object``.
 
 
 #: ``set_fields(obj)``: the fields of ``obj`` that are set, by name, in the order they were given (``extra``
