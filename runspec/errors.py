@@ -474,17 +474,25 @@ class RunFailed(RunspecError):
     is not a failure and is not listed. ``outputs`` holds what the tasks that did succeed returned
     (``{task_key: output}`` as ``RunHandle.outputs()`` gives them, for-each iterations as
     ``loop[0]``), shown in the text under the failed tasks as the ``runspec`` command shows a
-    succeeded run's outputs.
+    succeeded run's outputs; ``more_outputs`` is True when more tasks succeeded than ``wait()``
+    reads outputs for (100; ``RunHandle.outputs()`` reads them all).
     """
 
     def __init__(
-        self, message: str, *, run: Any, failed_tasks: Sequence[Any] = (), outputs: Mapping[str, Any] | None = None
+        self,
+        message: str,
+        *,
+        run: Any,
+        failed_tasks: Sequence[Any] = (),
+        outputs: Mapping[str, Any] | None = None,
+        more_outputs: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.run = run
         self.failed_tasks = list(failed_tasks)
         self.outputs: dict[str, Any] = dict(outputs or {})
+        self.more_outputs = more_outputs
 
     def __str__(self) -> str:
         lines = [self.message]
@@ -495,6 +503,8 @@ class RunFailed(RunspecError):
         if self.outputs:
             lines.append("outputs of the tasks that succeeded:")
             lines.extend(output_lines(self.outputs))
+            if self.more_outputs:
+                lines.append(f"  (more tasks succeeded than the {len(self.outputs)} shown)")
         return "\n".join(lines)
 
 

@@ -112,3 +112,20 @@ def test_the_command_shows_them_after_the_failed_tasks(emu: Emulator, tmp_path: 
         "each[1]": {"logs": "line one\nwrote part"},
     }
     assert [task["key"] for task in data["failed_tasks"]] == ["transform", "report"]
+
+
+def test_past_the_outputs_read_the_text_says_more_tasks_succeeded(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import runspec.client.follow as follow
+
+    monkeypatch.setattr(follow, "MAX_OUTPUT_FETCHES", 2)  # 100 in use: three tasks succeed here
+    handle = submit(RunSpec.from_dict(body("outputs-capped")), emu.url, TOKEN)
+    with pytest.raises(RunFailed) as info:
+        handle.wait(poll_interval=0.1)
+    assert list(info.value.outputs) == ["ingest", "each[0]"]
+    assert info.value.more_outputs is True
+    assert str(info.value).endswith(
+        "  each[0]  logs: line one\n           wrote part\n  (more tasks succeeded than the 2 shown)"
+    )
+    assert {"ingest", "each[0]", "each[1]"} <= set(handle.outputs())  # outputs() reads them all

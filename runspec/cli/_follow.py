@@ -35,6 +35,8 @@ class Outcome:
     status: str = "submitted"
     run: RunView | None = None
     outputs: dict[str, OutputView] = field(default_factory=dict)
+    #: A failed run: more tasks succeeded than ``outputs`` holds (``RunFailed.more_outputs``).
+    more_outputs: bool = False
     failed_tasks: list[TaskView] = field(default_factory=list)
     message: str | None = None
     elapsed: float | None = None
@@ -126,7 +128,7 @@ def follow(
         except RunFailed as exc:
             outcome.status, outcome.exit_code = "failed", EXIT_FAILED
             outcome.run, outcome.failed_tasks = exc.run, list(exc.failed_tasks)
-            outcome.outputs = dict(exc.outputs)  # of the tasks that succeeded
+            outcome.outputs, outcome.more_outputs = dict(exc.outputs), exc.more_outputs  # of the tasks that succeeded
             outcome.message = exc.message
         except WaitTimeout as exc:
             outcome.status, outcome.exit_code = "timed_out", EXIT_FAILED

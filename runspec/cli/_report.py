@@ -118,6 +118,9 @@ def report(outcome: Outcome, spec: RunSpec | None, stream: TextIO, *, picture: b
     if outcome.status == "failed" and outcome.outputs:
         echo("", file=stream)
         print_outputs(outcome.outputs, stream, header="outputs of the tasks that succeeded:")
+        if outcome.more_outputs:
+            shown = len(outcome.outputs)
+            echo(f"  (more tasks succeeded than the {shown} shown: runspec outputs {handle.run_id})", file=stream)
     took = f" in {elapsed(outcome.elapsed)}" if outcome.elapsed is not None else ""
     if outcome.status == "succeeded":
         echo("", file=stream)

@@ -19,7 +19,7 @@ How it polls:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -279,17 +279,15 @@ def failed_tasks(tracked: Tracked, run: RunView, allow_success_with_failures: bo
     return failed
 
 
-def expand(tracked: Tracked, tasks: list[TaskView]) -> list[TaskView]:
-    """``tasks``, a for-each task replaced by its iterations (``loop[0]``, ...)."""
-    result: list[TaskView] = []
+def expand(tracked: Tracked, tasks: list[TaskView]) -> Iterator[TaskView]:
+    """``tasks``, a for-each task replaced by its iterations (``loop[0]``, ...), read as they are reached."""
     for task in tasks:
         if task.is_for_each and task.run_id is not None:
             inner = RunView(tracked.read(task.run_id))
             for index, item in enumerate(inner.iterations):
-                result.append(TaskView(item.raw, key=iteration_key(task.key, index)))
+                yield TaskView(item.raw, key=iteration_key(task.key, index))
         else:
-            result.append(task)
-    return result
+            yield task
 
 
 def task_outputs(tracked: Tracked, tasks: list[TaskView], limit: int | None = None) -> dict[str, OutputView]:
@@ -299,28 +297,35 @@ def task_outputs(tracked: Tracked, tasks: list[TaskView], limit: int | None = No
     """
     result: dict[str, OutputView] = {}
     for task in expand(tracked, tasks):
+        if task.run_id is None:
+            continue
         if limit is not None and len(result) >= limit:
             break
-        if task.run_id is not None:
-            result[task.key] = tracked.output(task.run_id, task.key)
+        result[task.key] = tracked.output(task.run_id, task.key)
     return result
 
 
-def _succeeded_outputs(tracked: Tracked, run: RunView) -> dict[str, OutputView]:
-    """The outputs of a failed run's tasks that succeeded (at most ``MAX_OUTPUT_FETCHES``); none when unreadable."""
+def _succeeded_outputs(tracked: Tracked, run: RunView) -> tuple[dict[str, OutputView], bool]:
+    """
+    The outputs of a failed run's tasks that succeeded, at most ``MAX_OUTPUT_FETCHES`` (and whether
+    some were left out); none when they cannot be read.
+    """
     succeeded = [task for task in run.tasks if task.state.succeeded()]
     try:
-        return task_outputs(tracked, succeeded, MAX_OUTPUT_FETCHES)
+        outputs = task_outputs(tracked, succeeded, MAX_OUTPUT_FETCHES + 1)
     except RunspecError as exc:
         log.warning("run %d: could not read the outputs of the tasks that succeeded: %s", tracked.run_id, exc)
-        return {}
+        return {}, False
+    if len(outputs) <= MAX_OUTPUT_FETCHES:
+        return outputs, False
+    return dict(list(outputs.items())[:MAX_OUTPUT_FETCHES]), True
 
 
 def _finish(tracked: Tracked, run: RunView, allow_success_with_failures: bool) -> RunView:
     if run.succeeded(allow_success_with_failures=allow_success_with_failures):
         return run
     failed = failed_tasks(tracked, run, allow_success_with_failures)
-    outputs = _succeeded_outputs(tracked, run)
+    outputs, more = _succeeded_outputs(tracked, run)
     state = run.state
     text = run.describe()
     if state.outcome == "SUCCESS_WITH_FAILURES":
@@ -332,4 +337,6 @@ def _finish(tracked: Tracked, run: RunView, allow_success_with_failures: bool) -
             text += f", with {iterations} failed for-each iteration{'s' if iterations != 1 else ''}"
     if run.run_page_url:
         text += f" - {run.run_page_url}"
-    raise RunFailed(tracked.transport.redactor.text(text), run=run, failed_tasks=failed, outputs=outputs)
+    raise RunFailed(
+        tracked.transport.redactor.text(text), run=run, failed_tasks=failed, outputs=outputs, more_outputs=more
+    )
