@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, Sequence, ValuesView
-from typing import Any, Final, Literal, overload
+from typing import Any, Literal, overload
 
 from runspec.spec._text import as_text, cut, oneline, path_stem, shorten_path
 from runspec.spec.limits import MAX_TASK_KEY
@@ -72,17 +72,8 @@ Picker = Callable[[Mapping[str, Any]], str | None]
 
 _EMPTY: Mapping[str, Any] = {}
 
-_NOT_AN_OBJECT: Final = 0
-_MAPPING: Final = 1
-_SPEC_OBJECT: Final = 2
-# What each type met so far is; types are few, so each is looked at once.
-_KINDS: dict[type, int] = {dict: _MAPPING, str: _NOT_AN_OBJECT, tuple: _NOT_AN_OBJECT, list: _NOT_AN_OBJECT}
-
-
-def _kind_of(cls: type) -> int:
-    if issubclass(cls, SpecObject):
-        return _SPEC_OBJECT
-    return _MAPPING if issubclass(cls, Mapping) else _NOT_AN_OBJECT
+#: The spec classes met so far (each is looked at once).
+_SPEC_CLASSES: set[type] = set()
 
 
 @overload
@@ -98,12 +89,12 @@ def fields_of(value: Any, default: Mapping[str, Any] | None = _EMPTY) -> Mapping
     cls = type(value)
     if cls is dict:
         return value  # type: ignore[no-any-return]
-    kind = _KINDS.get(cls)
-    if kind is None:
-        kind = _KINDS[cls] = _kind_of(cls)
-    if kind == _SPEC_OBJECT:
+    if cls in _SPEC_CLASSES:
         return set_fields(value)
-    return value if kind == _MAPPING else default
+    if issubclass(cls, SpecObject):
+        _SPEC_CLASSES.add(cls)
+        return set_fields(value)
+    return value if isinstance(value, Mapping) else default
 
 
 def _str(value: Any) -> str | None:
