@@ -575,7 +575,12 @@ class Run:
         """
         if not isinstance(body, Mapping):
             raise TypeError(f"Run.from_dict() takes a dict (got a {type(body).__name__})")
-        ctx = LoadContext(strict=strict)
+        return cls._from_body(body, strict, owned=False)
+
+    @classmethod
+    def _from_body(cls, body: Mapping[str, Any], strict: bool, owned: bool) -> Run:
+        """``from_dict``; ``owned``: the loader may take ``body`` apart (see ``LoadContext``)."""
+        ctx = LoadContext(strict=strict, owned=owned)
         spec = load_body(RunSpec, body, ctx)
         if ctx.problems:
             raise SpecError(ctx.problems, subject="the request body", warnings=ctx.warnings)
@@ -594,7 +599,7 @@ class Run:
             raise SpecError([Problem("$", "invalid-json", f"not valid JSON: {exc}")]) from None
         if not isinstance(data, dict):
             raise SpecError([Problem("$", "wrong-type", "the request body must be a JSON object")])
-        return cls.from_dict(data, strict=strict)
+        return cls._from_body(data, strict, owned=True)  # parsed here: nobody else holds it
 
     @classmethod
     def from_job_settings(

@@ -124,7 +124,12 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
         """
         if not isinstance(data, Mapping):
             raise TypeError(f"RunSpec.from_dict() takes a dict (got a {type(data).__name__})")
-        ctx = LoadContext(strict=strict)
+        return cls._from_body(data, strict, owned=False)
+
+    @classmethod
+    def _from_body(cls, data: Mapping[str, Any], strict: bool, owned: bool) -> Self:
+        """Load and check a body; ``owned``: the loader may take ``data`` apart (see ``LoadContext``)."""
+        ctx = LoadContext(strict=strict, owned=owned)
         spec: RunSpec = load_body(cls, data, ctx)
         spec._finish(ctx.problems, ctx.warnings, subject="the request body", strict=strict)
         return spec  # type: ignore[return-value]
@@ -184,7 +189,7 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
             )
         size = len(text) if not isinstance(text, str) else len(text.encode("utf-8", "surrogatepass"))
         if size <= MAX_BODY_BYTES:
-            return cls.from_dict(data, strict=strict)
+            return cls._from_body(data, strict, owned=True)  # parsed here: nobody else holds it
         too_large = Problem(
             "$",
             "payload-too-large",

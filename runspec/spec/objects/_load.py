@@ -63,12 +63,19 @@ def path_of(parent: Where, key: str | int | None = None) -> str:
 
 
 class LoadContext:
-    """Problems and warnings found while loading a body; ``strict`` decides what unknown keys are."""
+    """
+    Problems and warnings found while loading a body; ``strict`` decides what unknown keys are.
 
-    __slots__ = ("problems", "strict", "warnings")
+    ``owned`` says the body is the loader's to take apart (parsed from JSON text just now, seen by no
+    one else): its objects' and maps' dicts then become the loaded objects' field dicts and maps, with
+    nested values replaced in place, instead of being copied.
+    """
 
-    def __init__(self, *, strict: bool = True) -> None:
+    __slots__ = ("owned", "problems", "strict", "warnings")
+
+    def __init__(self, *, strict: bool = True, owned: bool = False) -> None:
         self.strict = strict
+        self.owned = owned
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
 
@@ -187,23 +194,28 @@ def load_value(step: Step, value: Any, parent: Where, key: str | int | None, ctx
         if t is dict or isinstance(value, Mapping):
             exact = arg[3]
             here = None
-            out_map = {}
+            out_map = value if ctx.owned and t is dict else dict(value)  # see LoadContext
+            dropped = False
             for k, item in value.items():
                 if type(item) is exact and type(k) is str:
-                    out_map[k] = item
                     continue
                 if here is None:
                     here = parent if key is None else (parent, key)
                 if type(k) is not str:
                     ctx.problem(path_of(here, str(k)), "wrong-type", "object keys must be strings")
+                    loaded = BAD
                 elif item is None:
-                    ctx.problem(
-                        path_of(here, k), "wrong-type", f"null is not allowed here; expected {describe(arg[2])}"
-                    )
+                    message = f"null is not allowed here; expected {describe(arg[2])}"
+                    ctx.problem(path_of(here, k), "wrong-type", message)
+                    loaded = BAD
                 else:
                     loaded = load_value(arg, item, here, k, ctx, depth)
-                    if loaded is not BAD:
-                        out_map[k] = loaded
+                if loaded is BAD:  # left out below: the map is being walked, so it cannot shrink yet
+                    dropped = True
+                if loaded is not item:
+                    out_map[k] = loaded
+            if dropped:
+                out_map = {k: v for k, v in out_map.items() if v is not BAD}
             return _adopt(out_map)
     elif code == _ARRAY:
         if t is list or t is tuple:
@@ -326,25 +338,28 @@ def load_object(cls: SpecClass, value: Any, parent: Where, key: str | int | None
         return BAD
     plan, steps, required = _PLANS.get(cls) or _plan(cls)
     here = None  # this object's Where, made when a field needs it
-    fields: dict[str, Any] = {}
+    # The object's field dict: the body's own dict when the loader owns it (see LoadContext), else a copy;
+    # nested values are replaced in it, and what does not load is taken out after the walk.
+    fields: dict[str, Any] = value if ctx.owned and type(value) is dict else dict(value)
     extra: dict[str, Any] | None = None
+    drop: list[Any] | None = None
     for name, item in value.items():
         step = plan.get(name)
         if type(item) is step:  # a str or bool field, as most are
-            fields[name] = item
             continue
         if step is None:  # not a field: an unknown, removed or non-string key
             if extra is None:
                 extra = {}
             _not_a_field(cls, name, item, parent if key is None else (parent, key), ctx, extra)
+            drop = [name] if drop is None else [*drop, name]
             continue
         if item is None:
+            drop = [name] if drop is None else [*drop, name]
             continue
         if type(step) is not tuple:  # a str or bool field holding something else
             step = steps[name]
         code = step[0]
         if code == _INT and type(item) is int and INT64_MIN <= item <= INT64_MAX:
-            fields[name] = item
             continue
         if here is None:
             here = parent if key is None else (parent, key)
@@ -353,12 +368,17 @@ def load_object(cls: SpecClass, value: Any, parent: Where, key: str | int | None
             if code == _OBJECT
             else load_value(step, item, here, name, ctx, depth)
         )
-        if loaded is not BAD:
+        if loaded is BAD:
+            drop = [name] if drop is None else [*drop, name]
+        elif loaded is not item:
             fields[name] = loaded
     for name in required:
-        if name not in fields:
+        if name not in fields or (drop is not None and name in drop):
             _missing(cls, value, parent if key is None else (parent, key), ctx)
             break
+    if drop is not None:
+        for name in drop:
+            del fields[name]
     return cls._new(fields, extra)
 
 
