@@ -1,7 +1,8 @@
 """
 Growth bounds, and the shortcuts that remain giving exactly what the plain paths give.
 
-Build + compile + to_json() of 1000 tasks costs less than 20 times 100 tasks (no quadratic work). No
+Build + compile + to_json() of 1000 tasks costs less than 20 times 100 tasks (no quadratic work), the
+bound widened by the plain-dict floor's own growth in the same round on a loaded machine. No
 absolute seconds and no ratio against another library are asserted here: those live in
 ``benchmarks/run.py``, where a loaded machine cannot fail a test. Each figure is the best of several
 interleaved runs; a bound that one round misses gets two more rounds before the test fails.
@@ -72,16 +73,30 @@ def test_builder_body_matches_the_plain_floor(shape: str) -> None:
 
 
 @pytest.mark.parametrize("shape", SHAPES)
-def test_thousand_tasks_cost_at_most_twelve_times_a_hundred(shape: str) -> None:
-    """time(1000) / time(100) of build + compile + to_json stays under 20: no quadratic work."""
+def test_thousand_tasks_cost_at_most_twenty_times_a_hundred(shape: str) -> None:
+    """
+    time(1000) / time(100) of build + compile + to_json stays under 20: no quadratic work.
+
+    On a loaded machine even plain dicts grow more than tenfold (memory and cache effects), so the bound
+    widens by however much the plain-dict floor grows beyond ten in the same round; a quadratic term (a
+    ``.task()`` copying every earlier task) grows near 100 and still fails.
+    """
     seen = []
     for _ in range(ROUNDS):
-        t = best({"100": lambda: with_runspec(100, shape), "1000": lambda: with_runspec(1000, shape)}, repeat=7)
-        growth = t["1000"] / t["100"]
-        seen.append(round(growth, 1))
-        if growth <= GROWTH_LIMIT:
+        t = best(
+            {
+                "100": lambda: with_runspec(100, shape),
+                "1000": lambda: with_runspec(1000, shape),
+                "floor 100": lambda: plain(100, shape),
+                "floor 1000": lambda: plain(1000, shape),
+            },
+            repeat=7,
+        )
+        growth, floor = t["1000"] / t["100"], t["floor 1000"] / t["floor 100"]
+        seen.append((round(growth, 1), round(floor, 1)))
+        if growth <= GROWTH_LIMIT * max(1.0, floor / 10):
             return
-    pytest.fail(f"time(1000)/time(100) per round: {seen} (limit {GROWTH_LIMIT})")
+    pytest.fail(f"time(1000)/time(100) per round (runspec, plain dicts): {seen} (limit {GROWTH_LIMIT})")
 
 
 # -- the shortcuts give what the full paths give ---------------------------------------------------------
