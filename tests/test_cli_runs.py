@@ -358,7 +358,10 @@ def test_second_ctrl_c_while_cancelling_says_what_happened(cli: Cli, emu: Emulat
     with cli.popen("submit", spec, "--wait", "--poll-interval", "0.1", env=_on(emu)) as process:
         run_id, _ = _until_running(process, "cc_hang")
         process.send_signal(signal.SIGINT)
-        time.sleep(1.5)  # the cancel is on its way: the emulator holds it for 30 s
+        sent = time.monotonic() + SUBPROCESS_TIMEOUT
+        while not slow.fired:  # the cancel is on its way: the emulator holds it for 30 s
+            assert time.monotonic() < sent and process.poll() is None, "the command did not send its cancel"
+            time.sleep(0.02)
         assert process.poll() is None, "the command did not wait for its cancel"
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=SUBPROCESS_TIMEOUT)

@@ -258,10 +258,9 @@ def test_a_process_killed_mid_wait_is_replaced_by_one_that_reattaches() -> None:
     import signal
     import time
 
-    from runspec.testing import Outcome
-
-    with Emulator(token="t", speed=1.0) as emu:
-        emu.script("load", Outcome.success(seconds=4))
+    # The run moves only when the test moves the clock: it is surely going when the first process dies, and
+    # it ends while the second one waits, without waiting for it in real time.
+    with Emulator(token="t", clock=ManualClock(), stall_after=None) as emu:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         code = _FOLLOWER.format(body=body())
         first = subprocess.Popen(
@@ -270,20 +269,26 @@ def test_a_process_killed_mid_wait_is_replaced_by_one_that_reattaches() -> None:
         assert first.stdout is not None
         line = first.stdout.readline().split()
         assert line[0] == "created"
-        time.sleep(0.5)
-        first.send_signal(signal.SIGKILL)
-        first.wait(10)
-        first.stdout.close()
-        assert first.stderr is not None
-        first.stderr.close()
-        second = subprocess.run(
-            [sys.executable, "-c", code, emu.url], capture_output=True, text=True, env=env, timeout=60
+        run_id = int(line[1])
+        polled = time.monotonic() + 30
+        while not [r for r in emu.requests_to("runs/get") if r.query.get("run_id") == str(run_id)]:
+            assert time.monotonic() < polled, "the first process never polled"
+            time.sleep(0.01)
+        first.send_signal(signal.SIGKILL)  # mid-wait
+        first.communicate(timeout=10)
+        assert emu.run(run_id)["state"]["life_cycle_state"] in ("PENDING", "RUNNING")
+        second = subprocess.Popen(
+            [sys.executable, "-c", code, emu.url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
         )
-        assert second.returncode == 0, second.stderr
-        assert second.stdout.splitlines() == [f"reattached {line[1]}", "finished TERMINATED SUCCESS"]
+        assert second.stdout is not None
+        assert second.stdout.readline().split() == ["reattached", str(run_id)]
+        emu.advance(60)  # the run ends while the second process follows it
+        out, err = second.communicate(timeout=60)
+        assert second.returncode == 0, err
+        assert out.splitlines() == ["finished TERMINATED SUCCESS"]
         assert len({r.body["idempotency_token"] for r in emu.requests_to("runs/submit")}) == 1
-        assert emu.run_ids() == [int(line[1])], "one run for the key, followed to its end by the second process"
-        assert emu.run(int(line[1]))["state"]["result_state"] == "SUCCESS"
+        assert emu.run_ids() == [run_id], "one run for the key, followed to its end by the second process"
+        assert emu.run(run_id)["state"]["result_state"] == "SUCCESS"
         assert len(emu.requests_to("runs/list")) == 2
 
 

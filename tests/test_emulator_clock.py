@@ -97,10 +97,16 @@ def test_marker_speed_is_real_time_sped_up(runspec_emulator):
 
 
 def _pytest(folder: Path, ini: str) -> subprocess.CompletedProcess[str]:
+    """
+    ``pytest`` on ``folder`` in a process of its own, with the plugins installed here autoloaded as a user's
+    would be (runspec's among them); hypothesis's, which this suite installs and a user's suite here does
+    not use, is left out: it costs seconds of every run.
+    """
     (folder / "pytest.ini").write_text(f"[pytest]\n{ini}\n", encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATABRICKS_")}
+    options = ["-q", "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "--strict-markers"]
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--strict-markers", str(folder)],
+        [sys.executable, "-m", "pytest", *options, str(folder)],
         capture_output=True,
         text=True,
         cwd=folder,

@@ -31,14 +31,22 @@ def run_python(code: str, cwd: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-@pytest.mark.parametrize("title", ["Use it from Airflow", "Use it from the SDK", "Use it from the legacy CLI"])
+@pytest.mark.parametrize("title", ["Use it from Airflow", "Use it from the legacy CLI"])
 def test_client_section_snippets_run(title: str, tmp_path: Path) -> None:
+    """Each on its own, in a clean environment: the Airflow one sets a connection variable."""
     blocks = [code for language, code in section(title) if language == "python"]
     assert blocks, title
-    if title == "Use it from the SDK":
-        pytest.importorskip("databricks.sdk")
     for code in blocks:
         run_python(code, tmp_path)
+
+
+def test_the_sdk_section_runs_with_the_rest_of_the_page() -> None:
+    """The SDK's snippet is run by tests/test_docs.py with the page (the SDK's import alone takes seconds)."""
+    from tests.doc_blocks import python_blocks
+
+    (sdk,) = [code for language, code in section("Use it from the SDK") if language == "python"]
+    run = [block.code for block in python_blocks(DOC) if block.not_run is None]
+    assert sdk in run
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="needs the curl program")
