@@ -36,7 +36,7 @@ from runspec import (
     Task,
     TaskDependency,
 )
-from runspec.spec import JobEnvironment
+from runspec.spec import JobEmailNotifications, JobEnvironment, JobsHealthRule, JobsHealthRules
 
 SMALL = NewCluster(spark_version="15.4.x-scala2.12", node_type_id="i3.xlarge", num_workers=1)
 BIG = NewCluster(spark_version="15.4.x-scala2.12", node_type_id="i3.2xlarge", num_workers=8)
@@ -690,6 +690,17 @@ def test_equal_runs_compare_equal() -> None:
     assert a == b
     assert hash(a) == hash(b)
     assert a != b.timeout(6)
+
+
+def test_runs_equal_whatever_order_the_task_fields_were_given_in_hash_equal() -> None:
+    """Equal runs hash equal even when a task's SubmitTask keywords were given in another order."""
+    health = JobsHealthRules(rules=[JobsHealthRule("RUN_DURATION_SECONDS", "GREATER_THAN", 60)])
+    emails = JobEmailNotifications(on_failure=["a@example.com"])
+    a = Run("x").task(NotebookTask("/a"), key="a", health=health, email_notifications=emails)
+    b = Run("x").task(NotebookTask("/a"), key="a", email_notifications=emails, health=health)
+    assert a == b
+    assert hash(a) == hash(b)
+    assert len({a, b}) == 1
 
 
 def test_repr_summarises_the_run() -> None:

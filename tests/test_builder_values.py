@@ -7,8 +7,8 @@ import pickle
 
 import pytest
 
-from runspec import NewCluster, NotebookTask, PyPI, Run
-from runspec.build._ops import AddTask, SetField, Start
+from runspec import NewCluster, NotebookTask, PyPI, Run, TaskDependency
+from runspec.build._ops import SetField, Start
 
 
 def _run(n: int) -> Run:
@@ -39,9 +39,14 @@ def test_a_pickled_run_keeps_growing_on_its_own() -> None:
     assert run.compile().task_keys == ("t0", "t1", "t2")
 
 
-def test_operations_are_typed_records() -> None:
-    run = Run("x").task(NotebookTask("/a"), key="a", cluster=None)
-    ops = run._ops()
-    assert ops[0] == SetField("run_name", "x")
-    assert isinstance(ops[1], AddTask) and ops[1].key == "a" and ops[1].cluster is None
-    assert isinstance(Run()._ops()[0], Start)
+def test_each_call_is_one_record() -> None:
+    """A Run is its calls, one node each; a task call keeps its task's fields (key first) in the node itself."""
+    notebook = NotebookTask("/a")
+    run = Run("x").task(notebook, key="a", depends_on=["z"], cluster="c")
+    first, second = run._records()
+    assert first._task is None and first._op == SetField("run_name", "x")
+    assert second is run
+    assert second._task == {"task_key": "a", "notebook_task": notebook, "depends_on": (TaskDependency("z"),)}
+    assert list(second._task) == ["task_key", "notebook_task", "depends_on"]
+    assert second._cluster == "c"
+    assert isinstance(Run()._records()[0]._op, Start)

@@ -16,33 +16,31 @@ from runspec.spec.task_types import TASK_TYPES
 
 __all__ = [
     "NAMED_FIELDS",
+    "TYPE_FIELDS",
     "add_fields",
     "add_named",
     "as_list",
     "check_kind",
     "dependencies",
+    "fill_type_fields",
     "hashable",
-    "task_fields",
     "unknown_kwarg",
+    "whole_task_fields",
+    "with_key_first",
 ]
 
 
-def _task_field_for(obj: object) -> str | None:
-    """The SubmitTask field a task-type object goes in (``notebook_task`` for a NotebookTask)."""
-    fields = _TYPE_FIELDS or _fill_type_fields()
-    return fields.get(type(obj))
+#: Task-type class -> the SubmitTask field it goes in (``NotebookTask`` -> ``notebook_task``), filled from the
+#: task-type table on first use (``TYPE_FIELDS or fill_type_fields()``).
+TYPE_FIELDS: dict[type, str] = {}
 
 
-#: Task-type class -> SubmitTask field, filled from the task-type table on first use.
-_TYPE_FIELDS: dict[type, str] = {}
-
-
-def _fill_type_fields() -> dict[type, str]:
+def fill_type_fields() -> dict[type, str]:
     for entry in TASK_TYPES.values():
         cls = REGISTRY.get(entry.class_name)
         if cls is not None:
-            _TYPE_FIELDS[cls] = entry.field
-    return _TYPE_FIELDS
+            TYPE_FIELDS[cls] = entry.field
+    return TYPE_FIELDS
 
 
 def check_kind(owner: str, name: str, value: Any, kinds: type | tuple[type, ...], expected: str) -> None:
@@ -63,22 +61,34 @@ def as_list(owner: str, name: str, value: Any, expected: str) -> list[Any]:
     return list(value)
 
 
-def task_fields(owner: str, task: Any, key: str | None) -> tuple[dict[str, Any], str | None]:
-    """The fields ``task`` gives a new task (a task-type object, or a whole SubmitTask), and its key."""
-    type_field = _task_field_for(task)
-    if type_field is not None:
-        return {type_field: task}, key
+def whole_task_fields(owner: str, task: Any, key: str | None) -> dict[str, Any]:
+    """
+    The record of a task given as a whole ``SubmitTask`` (``Run.task`` looks up a task-type object's
+    field itself, see ``TYPE_FIELDS``): its fields, ``task_key`` first (``key`` when given); anything
+    else is a ``TypeError``.
+    """
     if isinstance(task, SubmitTask):
-        given = dict(set_fields(task))
-        task_key = given.pop("task_key", None)
-        x = task._extra_map()
-        if x:
-            given["extra"] = x
-        return given, task_key if key is None else key
+        return with_key_first(set_fields(task), task._extra_map(), key)
     raise TypeError(
         f"{owner}: 'task' must be a task such as NotebookTask(...), SparkPythonTask(...) or a SubmitTask "
         f"(got {task!r} that is {article(type(task).__name__)})"
     )
+
+
+def with_key_first(
+    fields: Mapping[str, Any], extra: Mapping[str, Any] | None, key: str | None = None
+) -> dict[str, Any]:
+    """
+    A task's record from a SubmitTask's fields: ``task_key`` first (``key`` when given, else its own),
+    as ``compile()`` writes it, and ``extra`` among the fields when it has any.
+    """
+    rest = {name: value for name, value in fields.items() if name != "task_key"}
+    if key is None:
+        key = fields.get("task_key")
+    given = {"task_key": key, **rest} if key is not None else rest
+    if extra:
+        given["extra"] = extra
+    return given
 
 
 def dependencies(owner: str, depends_on: Iterable[str | TaskDependency]) -> tuple[TaskDependency, ...]:

@@ -10,16 +10,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from runspec.errors import Problem, SpecError
 from runspec.build._args import (
+    TYPE_FIELDS,
     add_fields,
     add_named,
     as_list,
     check_kind,
     dependencies,
+    fill_type_fields,
     hashable,
-    task_fields,
     unknown_kwarg,
+    whole_task_fields,
+    with_key_first,
 )
 from runspec.build._compile import Compiled, Intent
 from runspec.build._ops import (
@@ -27,17 +29,18 @@ from runspec.build._ops import (
     AddCluster,
     AddEnvironment,
     AddHealthRule,
-    AddTask,
     Append,
     ClusterKeys,
     LoadWarnings,
     Op,
+    Record,
     RemoveTask,
     SetExtra,
     SetField,
     Start,
     UpdateTask,
 )
+from runspec.errors import Problem, SpecError
 from runspec.spec.model._library import Library
 from runspec.spec.model._objects import (
     Environment,
@@ -89,36 +92,44 @@ class Run:
     by ``compile()``, which reports every problem at once.
     """
 
-    __slots__ = ("_op", "_parent")
+    # Each Run is one call on top of the Run it was called on (``_parent``), and records that call
+    # itself: a ``.task()`` call its task's fields (``_task``) and the cluster it named (``_cluster``),
+    # any other call its operation (``_op``, with ``_task`` None). See ``runspec.build._ops.Record``.
+    __slots__ = ("_cluster", "_op", "_parent", "_task")
 
     _parent: Run | None
+    _task: dict[str, Any] | None
+    _cluster: str | None
     _op: Op
 
     def __init__(self, name: str | None = None) -> None:
         if name is not None:
             check_kind("Run", "name", name, str, "str (the run_name)")
         _set_parent(self, None)
+        _set_task(self, None)
         _set_op(self, SetField("run_name", name) if name is not None else Start())
 
-    # -- plumbing: each Run is one operation on top of its parent -----------------------------------
+    # -- plumbing: each Run is one call on top of its parent ----------------------------------------
 
     def _push(self, op: Op) -> Self:
         new = _object_new(type(self))
         _set_parent(new, self)
+        _set_task(new, None)
         _set_op(new, op)
         return new
 
-    def _ops(self) -> list[Op]:
-        ops: list[Op] = []
+    def _records(self) -> list[Record]:
+        """The calls that made this run, first to last (the nodes of its chain, itself last)."""
+        nodes: list[Record] = []
         node: Run | None = self
         while node is not None:
-            ops.append(node._op)
+            nodes.append(node)
             node = node._parent
-        ops.reverse()
-        return ops
+        nodes.reverse()
+        return nodes
 
     def _compiled(self) -> Compiled:
-        return Intent(self._ops()).compile()
+        return Intent(self._records()).compile()
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("Run is immutable: its methods return a new Run")
@@ -126,16 +137,14 @@ class Run:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Run):
             return NotImplemented
-        mine, theirs = self._ops(), other._ops()
-        return len(mine) == len(theirs) and all(
-            type(a) is type(b) and a == b for a, b in zip(mine, theirs, strict=True)
-        )
+        mine, theirs = self._records(), other._records()
+        return len(mine) == len(theirs) and all(map(_same_call, mine, theirs))
 
     def __hash__(self) -> int:
-        return hash(tuple((type(op).__name__, hashable(op.values())) for op in self._ops()))
+        return hash(tuple(map(_call_hash, self._records())))
 
-    # A Run is a value: copies share it, and pickling writes its operations as a flat list (a chain
-    # of 1000 tasks would otherwise nest 1000 levels deep).
+    # A Run is a value: copies share it, and pickling writes its calls as a flat list (a chain of 1000
+    # tasks would otherwise nest 1000 levels deep).
     def __copy__(self) -> Self:
         return self
 
@@ -143,10 +152,11 @@ class Run:
         return self
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild, (type(self), self._ops()))
+        calls = [(r._task, r._cluster) if r._task is not None else (None, r._op) for r in self._records()]
+        return (_rebuild, (type(self), calls))
 
     def __repr__(self) -> str:
-        state = Intent(self._ops())
+        state = Intent(self._records())
         parts = [repr(state.top["run_name"])] if "run_name" in state.top else []
         parts.append(f"tasks={len(state.tasks)}")
         if state.clusters:
@@ -217,14 +227,18 @@ class Run:
         cluster, tasks that need classic compute and name none use it. Other keyword arguments are
         ``SubmitTask`` fields (``health=``, ``email_notifications=``, ``compute=``, ``extra=`` ...).
         """
-        owner = "Run.task"
         if key is not None and type(key) is not str:
-            check_kind(owner, "key", key, str, "str")
+            check_kind(_TASK, "key", key, str, "str")
         if cluster is not None and type(cluster) is not str:
-            check_kind(owner, "cluster", cluster, str, "str (the name given to .cluster())")
-        given, key = task_fields(owner, task, key)
+            check_kind(_TASK, "cluster", cluster, str, "str (the name given to .cluster())")
+        given: dict[str, Any]
+        type_field = (TYPE_FIELDS or fill_type_fields()).get(type(task))
+        if type_field is not None:  # a task-type object, as usual: its record starts here
+            given = {"task_key": key, type_field: task} if key is not None else {type_field: task}
+        else:
+            given = whole_task_fields(_TASK, task, key)
         if depends_on:
-            deps = dependencies(owner, depends_on)
+            deps = dependencies(_TASK, depends_on)
             given["depends_on"] = (*given["depends_on"], *deps) if "depends_on" in given else deps
         add_named(
             given,
@@ -241,8 +255,20 @@ class Run:
             new_cluster,
         )
         if fields:
-            add_fields(owner, given, fields.items())
-        return self._push(AddTask(key, given, cluster))
+            add_fields(_TASK, given, fields.items())
+        new = _object_new(type(self))
+        _set_parent(new, self)
+        _set_task(new, given)
+        _set_cluster(new, cluster)
+        return new
+
+    def _push_task(self, fields: dict[str, Any], cluster: str | None) -> Self:
+        """A node on top of this run that adds a task with these fields (as ``task`` makes one)."""
+        new = _object_new(type(self))
+        _set_parent(new, self)
+        _set_task(new, fields)
+        _set_cluster(new, cluster)
+        return new
 
     def update_task(self, key: str, **fields: Any) -> Self:
         """
@@ -643,25 +669,41 @@ class Run:
         if extra:
             run = run._push(SetExtra(extra))
         for task in tasks:
-            fields = dict(set_fields(task))
-            key = fields.pop("task_key", None)
-            if task._extra_map():
-                fields["extra"] = task._extra_map()
             # A loaded task keeps its compute as written: the run's one named cluster is not given to it.
-            run = run._push(AddTask(key, fields, AS_LOADED))
+            run = run._push_task(with_key_first(set_fields(task), task._extra_map()), AS_LOADED)
         return run
 
 
 _object_new = object.__new__
 # Run refuses attribute assignment, so its constructors write its slots directly.
 _set_parent = Run.__dict__["_parent"].__set__
+_set_task = Run.__dict__["_task"].__set__
+_set_cluster = Run.__dict__["_cluster"].__set__
 _set_op = Run.__dict__["_op"].__set__
+_TASK = "Run.task"
 
 
-def _rebuild(cls: type[Run], ops: list[Op]) -> Run:
+def _same_call(a: Record, b: Record) -> bool:
+    """Whether two nodes record the same call (a node reads only the slots its kind sets)."""
+    task = a._task
+    if task is not None:
+        return b._task is not None and task == b._task and a._cluster == b._cluster
+    return b._task is None and type(a._op) is type(b._op) and a._op == b._op
+
+
+def _call_hash(r: Record) -> int:
+    task = r._task
+    if task is not None:
+        # A frozenset: equal records hash equal whatever order their fields were given in.
+        return hash((frozenset(task.items()), r._cluster))
+    return hash((type(r._op).__name__, hashable(r._op.values())))
+
+
+def _rebuild(cls: type[Run], calls: list[tuple[dict[str, Any] | None, Any]]) -> Run:
     run: Run = _object_new(cls)
     _set_parent(run, None)
-    _set_op(run, ops[0])
-    for op in ops[1:]:
-        run = run._push(op)
+    _set_task(run, None)
+    _set_op(run, calls[0][1])
+    for task, second in calls[1:]:
+        run = run._push_task(task, second) if task is not None else run._push(second)
     return run

@@ -12,22 +12,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from runspec.errors import Problem
 from runspec.build._ops import (
     AS_LOADED,
     AddCluster,
     AddEnvironment,
     AddHealthRule,
-    AddTask,
     Append,
     ClusterKeys,
     LoadWarnings,
-    Op,
+    Record,
     RemoveTask,
     SetExtra,
     SetField,
     UpdateTask,
 )
+from runspec.errors import Problem
 from runspec.spec import (
     ForEachTask,
     JobEnvironment,
@@ -57,12 +56,14 @@ class Compiled:
 
 
 class Intent:
-    """The operations of a Run folded into what they say, then compiled into a RunSpec."""
+    """The calls that made a Run (its nodes, first to last) folded into what they say, then compiled."""
 
-    def __init__(self, ops: Sequence[Op]) -> None:
+    def __init__(self, records: Sequence[Record]) -> None:
         self.top: dict[str, Any] = {}
         self.extra: Any = None
-        self.tasks: list[AddTask] = []
+        #: Each task's fields (see ``Record``) and the named cluster it asked for, in the order added.
+        self.tasks: list[dict[str, Any]] = []
+        self.task_clusters: list[str | None] = []
         self.clusters: dict[str, NewCluster] = {}
         self.problems: list[Problem] = []
         self.environments: list[JobEnvironment] = []
@@ -73,10 +74,16 @@ class Intent:
         self.load_warnings: tuple[Problem, ...] = ()
         self.cluster_keys: dict[str, str] = {}
         tasks = self.tasks
-        for op in ops:
-            if isinstance(op, AddTask):
-                tasks.append(op)
-            elif isinstance(op, SetField):
+        add_task = tasks.append
+        add_cluster = self.task_clusters.append
+        for record in records:
+            fields = record._task
+            if fields is not None:
+                add_task(fields)
+                add_cluster(record._cluster)
+                continue
+            op = record._op
+            if isinstance(op, SetField):
                 if op.value is None:
                     self.top.pop(op.name, None)
                 else:
@@ -112,23 +119,50 @@ class Intent:
         self.clusters[op.name] = op.cluster
 
     def compile(self) -> Compiled:
-        tasks, keys = self._apply_edits()
+        tasks, asked, keys = self._apply_edits()
         used: dict[str, list[int]] = {}
-        only = next(iter(self.clusters)) if len(self.clusters) == 1 else None
+        clusters = self.clusters
+        only = next(iter(clusters)) if len(clusters) == 1 else None
         built: list[SubmitTask] = []
         new_task = SubmitTask._new
-        for i, (entry, key) in enumerate(zip(tasks, keys, strict=True)):
-            name = entry.cluster
-            fields = entry.fields
-            if name is None and only is not None and _wants_cluster(fields):
-                name = only
+        add = built.append
+        for i, fields in enumerate(tasks):
+            # A task's record is made into its SubmitTask as it is, unless the task needs a key derived,
+            # a named cluster added or its extra fields set apart (then into a new dict: runs share records).
+            name = asked[i]
+            if name is None:
+                if only is not None and _wants_cluster(fields):
+                    name = only
             elif name == AS_LOADED:
                 name = None
-            d: dict[str, Any] = {"task_key": key, **fields}
+            d = fields if "task_key" in fields else {"task_key": keys[i], **fields}
             if name is not None:
-                self._attach_cluster(d, name, key, i, used)
-            built.append(new_task(d, d.pop("extra") if "extra" in d else None))
-        for name in self.clusters:
+                cluster = clusters.get(name)
+                if (
+                    cluster is not None
+                    and "new_cluster" not in d
+                    and "existing_cluster_id" not in d
+                    and ("for_each_task" not in d)
+                ):
+                    indexes = used.get(name)
+                    if indexes is None:
+                        used[name] = [i]
+                    else:
+                        indexes.append(i)
+                    if d is fields:
+                        d = dict(fields)
+                    d["new_cluster"] = cluster
+                else:
+                    if d is fields:
+                        d = dict(fields)
+                    self._attach_cluster(d, name, keys[i], i, used)
+            if "extra" in d:
+                if d is fields:
+                    d = dict(fields)
+                add(new_task(d, d.pop("extra")))
+            else:
+                add(new_task(d))
+        for name in clusters:
             if name not in used:
                 self.problems.append(
                     Problem(
@@ -164,9 +198,10 @@ class Intent:
         named.update({keys[i]: name for name, indexes in used.items() for i in indexes})
         return Compiled(spec, named)
 
-    def _apply_edits(self) -> tuple[list[AddTask], list[str]]:
+    def _apply_edits(self) -> tuple[list[dict[str, Any]], list[str | None], list[str]]:
         """
-        The tasks and their keys after ``update_task`` / ``remove_task``, applied in the order called.
+        The tasks, the clusters they asked for and their keys after ``update_task`` / ``remove_task``,
+        applied in the order called.
 
         An edit finds its task by key (given or derived) among the tasks that existed when it was
         called, so ``.remove_task("a").task(..., key="a")`` keeps the new task.
@@ -174,7 +209,7 @@ class Intent:
         tasks = self.tasks
         keys = _derive_keys(tasks)
         if not self.edits:
-            return tasks, keys
+            return tasks, self.task_clusters, keys
         entries = list(tasks)
         alive = [True] * len(entries)
         for count, key, changes in self.edits:
@@ -185,16 +220,16 @@ class Intent:
             elif changes is None:
                 alive[index] = False
             else:
-                entry = entries[index]
-                fields = dict(entry.fields)
+                fields = dict(entries[index])
                 for field, value in changes.items():
                     if value is None:
                         fields.pop(field, None)
                     else:
                         fields[field] = value
-                entries[index] = entry.with_fields(fields)
+                entries[index] = fields
         kept = [i for i, keep in enumerate(alive) if keep]
-        return [entries[i] for i in kept], [keys[i] for i in kept]
+        asked = self.task_clusters
+        return [entries[i] for i in kept], [asked[i] for i in kept], [keys[i] for i in kept]
 
     def _attach_cluster(
         self, task: dict[str, Any], name: str, key: str, index: int, used: dict[str, list[int]]
@@ -244,10 +279,6 @@ class Intent:
         task["new_cluster"] = cluster
 
 
-# A task with none of these takes a named cluster as its new_cluster as it is.
-_NO_COMPUTE_YET = frozenset({"for_each_task", "new_cluster", "existing_cluster_id"})
-
-
 def _first_keys(keys: list[str], indexes: list[int]) -> str:
     shown = ", ".join(repr(keys[i]) for i in indexes[:5])
     return shown + (f" and {len(indexes) - 5} more" if len(indexes) > 5 else "")
@@ -268,19 +299,20 @@ def _wants_cluster(fields: dict[str, Any]) -> bool:
 # -- task keys ----------------------------------------------------------------------------------
 
 
-def _derive_keys(tasks: list[AddTask]) -> list[str]:
+def _derive_keys(tasks: list[dict[str, Any]]) -> list[str]:
     """Each task's key: the one given, or one derived from the task and made unique in the run."""
-    keys: list[str] = [e.key for e in tasks if e.key is not None]
+    keys: list[str] = [fields["task_key"] for fields in tasks if "task_key" in fields]
     if len(keys) == len(tasks):
         return keys  # every key given
     taken = set(keys)
     counts: dict[str, int] = {}
     keys = []
-    for entry in tasks:
-        if entry.key is not None:
-            keys.append(entry.key)
+    for fields in tasks:
+        given = fields.get("task_key")
+        if given is not None:
+            keys.append(given)
             continue
-        base = suggest_key(entry.fields) or "task"
+        base = suggest_key(fields) or "task"
         n = counts.get(base, 0)
         key = base
         while key in taken:

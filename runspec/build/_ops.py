@@ -1,15 +1,16 @@
 """
-The operations a ``Run`` records: one small record per builder call, never changed once made.
+The operations a ``Run`` records besides its tasks: one small record per builder call, never changed once made.
 
-A ``Run`` is a chain of operations, each on top of the run it was called on (see ``Run``); ``compile()``
-folds them, in order, into the request body. They are plain slotted classes: typed, equal and hashed by
-value, cheap to make (a 1000-task run makes 1000 ``AddTask``) and picklable, and, unlike
-``NamedTuple``\\ s, cheap to define (``import runspec`` defines twelve).
+A ``Run`` is a chain of nodes, each on top of the run it was called on (see ``Run``); ``compile()`` folds
+them, in order, into the request body. A ``Run.task`` call keeps its task in the node itself (``Record``):
+a 1000-task run is 1000 nodes and nothing more. Every other call keeps one of these operations. They are
+plain slotted classes: typed, equal and hashed by value, picklable, and, unlike ``NamedTuple``\\ s, cheap
+to define (``import runspec`` defines eleven).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from runspec._frozen import FrozenMap
 from runspec.errors import Problem
@@ -22,11 +23,11 @@ __all__ = [
     "AddCluster",
     "AddEnvironment",
     "AddHealthRule",
-    "AddTask",
     "Append",
     "ClusterKeys",
     "LoadWarnings",
     "Op",
+    "Record",
     "RemoveTask",
     "SetExtra",
     "SetField",
@@ -100,28 +101,6 @@ class Append(_Operation):
     def __init__(self, name: str, item: Any) -> None:
         self.name = name
         self.item = item
-
-
-class AddTask(_Operation):
-    """
-    One more task: its fields (checked, frozen; ``extra`` among them when given), the key it was given
-    (None: derive one), and the named cluster it asked for (None: none; ``AS_LOADED``: keep its compute
-    as loaded, without the run's one cluster).
-    """
-
-    __slots__ = ("key", "fields", "cluster")  # noqa: RUF023 - the order of the arguments
-    key: str | None
-    fields: dict[str, Any]
-    cluster: str | None
-
-    def __init__(self, key: str | None, fields: dict[str, Any], cluster: str | None) -> None:
-        self.key = key
-        self.fields = fields
-        self.cluster = cluster
-
-    def with_fields(self, fields: dict[str, Any]) -> AddTask:
-        """The same task with other fields."""
-        return AddTask(self.key, fields, self.cluster)
 
 
 class UpdateTask(_Operation):
@@ -203,7 +182,6 @@ Op = (
     | SetField
     | SetExtra
     | Append
-    | AddTask
     | UpdateTask
     | RemoveTask
     | AddCluster
@@ -215,3 +193,24 @@ Op = (
 
 #: The cluster name of a task loaded from a body: none, and the run's one named cluster is not added.
 AS_LOADED = "\x00as-loaded"  # a name nobody gives a cluster
+
+
+class Record(Protocol):
+    """
+    What a ``Run`` node records (``Run`` is one): the task a ``Run.task`` call added, or another operation.
+
+    ``_task`` is the task's fields, checked and frozen, with ``task_key`` first when a key was given and
+    ``extra`` among them when given: the very dict ``compile()`` makes the ``SubmitTask`` from when it
+    has nothing to add. ``_cluster`` is the named cluster the task asked for (None: none; ``AS_LOADED``:
+    keep its compute as loaded). A node that adds no task has ``_task`` None and its operation in ``_op``.
+    A node only sets the slots its kind reads.
+    """
+
+    @property
+    def _task(self) -> dict[str, Any] | None: ...
+    @property
+    def _cluster(self) -> str | None: ...
+    @property
+    def _op(self) -> Op: ...
+    @property
+    def _parent(self) -> Record | None: ...
