@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -137,6 +138,25 @@ def test_cli_401_403_lines_leave_out_the_credentials_used(
         assert "not-" + TOKEN not in err
 
 
+def _until_python_catches_sigint(pid: int, timeout: float = 10.0) -> None:
+    """
+    Wait (on Linux) until the interpreter has installed its SIGINT handler: before that, a Ctrl-C ends
+    any program by the default action, whatever it is. On a loaded machine that moment can come later
+    than the delay the test means to interrupt at.
+    """
+    status = f"/proc/{pid}/status"
+    until = time.monotonic() + timeout
+    while time.monotonic() < until:
+        try:
+            with open(status, encoding="ascii") as handle:
+                caught = next(line for line in handle if line.startswith("SigCgt:"))
+        except (OSError, StopIteration):
+            return  # no /proc (or the process ended): interrupt now
+        if int(caught.split()[1], 16) & (1 << (signal.SIGINT - 1)):
+            return
+        time.sleep(0.005)
+
+
 def _start_then_interrupt(delay: float) -> subprocess.CompletedProcess[str]:
     command = [os.path.join(os.path.dirname(sys.executable), "runspec"), "status", "1", "--host", "http://127.0.0.1:1"]
     child = subprocess.Popen(
@@ -151,6 +171,7 @@ def _start_then_interrupt(delay: float) -> subprocess.CompletedProcess[str]:
     try:
         child.wait(timeout=delay)
     except subprocess.TimeoutExpired:
+        _until_python_catches_sigint(child.pid)
         child.send_signal(signal.SIGINT)
     out, err = child.communicate(timeout=30)
     return subprocess.CompletedProcess(command, child.returncode, out, err)
