@@ -59,61 +59,69 @@ class Library(SpecObject, wire="Library", fields={}):
     @classmethod
     def _load(cls, value: Any, parent: Where, key: str | int | None, ctx: LoadContext, depth: int) -> Any:
         """Load one entry, ``{kind: form}`` with exactly one kind (see ``runspec.spec.objects._load``)."""
+        lib_cls = None
         if type(value) is dict and len(value) == 1:  # the usual entry: one kind, nothing else
-            for kind, inner in value.items():
+            for kind in value:
                 lib_cls = _KINDS.get(kind)
-                if lib_cls is not None:
-                    return _load_kind(lib_cls, inner, parent if key is None else (parent, key), kind, ctx, depth)
-        if not isinstance(value, Mapping):
-            ctx.problem(path_of(parent, key), "wrong-type", f"expected a library object, got {json_kind(value)}")
-            return BAD
         where = parent if key is None else (parent, key)
-        path = path_of(where)
-        kinds = [k for k in value if k in _KINDS]
-        unknown = [k for k in value if k not in _KINDS]
-        if not ctx.strict and not kinds and len(unknown) == 1 and isinstance(unknown[0], str):
-            # A kind newer than runspec's schema: sent as given, like any unknown key under strict=False.
-            kind = unknown[0]
-            guess = closest(kind, _KINDS)
-            hint = f"; did you mean {guess!r}?" if guess else ""
-            try:
-                passed = FrozenMap._adopt({kind: freeze_json(value[kind])})
-            except (TypeError, ValueError) as exc:
-                ctx.problem(jpath(path, kind), "wrong-type", f"not a usable JSON value: {exc}")
+        if lib_cls is None:
+            found = _kind_of(value, where, ctx)
+            if type(found) is not str:  # reported (BAD), or a kind newer than the schema passed through
+                return found
+            kind = found
+            lib_cls = _KINDS[kind]
+        inner = value[kind]
+        if kind in _PATH_KINDS:
+            if type(inner) is not str:
+                ctx.problem(path_of(where, kind), "wrong-type", f"expected a string path, got {json_kind(inner)}")
                 return BAD
-            ctx.warn(jpath(path, kind), "unknown-field", f"a library has no kind {kind!r}{hint}; sent as given")
-            return _OtherKind._new({}, passed)
-        for k in unknown:
-            guess = closest(str(k), _KINDS)
-            hint = f"; did you mean {guess!r}?" if guess else ""
+            return lib_cls._new({"path": inner})
+        return load_object(lib_cls, inner, where, kind, ctx, depth)
+
+
+def _kind_of(value: Any, where: Where, ctx: LoadContext) -> Any:
+    """
+    The one kind of a library entry that is not simply ``{kind: form}``: reported (``BAD``) unless it has
+    exactly one known kind; with ``strict=False`` an entry of one kind newer than the schema is passed on.
+    """
+    if not isinstance(value, Mapping):
+        ctx.problem(path_of(where), "wrong-type", f"expected a library object, got {json_kind(value)}")
+        return BAD
+    path = path_of(where)
+    kinds = [k for k in value if k in _KINDS]
+    unknown = [k for k in value if k not in _KINDS]
+    if not ctx.strict and not kinds and len(unknown) == 1 and isinstance(unknown[0], str):
+        # A kind newer than runspec's schema: sent as given, like any unknown key under strict=False.
+        kind = unknown[0]
+        guess = closest(kind, _KINDS)
+        hint = f"; did you mean {guess!r}?" if guess else ""
+        try:
+            passed = FrozenMap._adopt({kind: freeze_json(value[kind])})
+        except (TypeError, ValueError) as exc:
+            ctx.problem(jpath(path, kind), "wrong-type", f"not a usable JSON value: {exc}")
+            return BAD
+        ctx.warn(jpath(path, kind), "unknown-field", f"a library has no kind {kind!r}{hint}; sent as given")
+        return _OtherKind._new({}, passed)
+    for k in unknown:
+        guess = closest(str(k), _KINDS)
+        hint = f"; did you mean {guess!r}?" if guess else ""
+        ctx.problem(
+            jpath(path, str(k)),
+            "unknown-field",
+            f"a library has no kind {k!r}{hint} (kinds: {', '.join(sorted(_KINDS))})",
+            Fix("lenient"),
+        )
+    if len(kinds) != 1:
+        if not unknown or kinds:
             ctx.problem(
-                jpath(path, str(k)),
-                "unknown-field",
-                f"a library has no kind {k!r}{hint} (kinds: {', '.join(sorted(_KINDS))})",
-                Fix("lenient"),
+                path,
+                "library-kind",
+                "a library entry needs exactly one kind "
+                f"({', '.join(sorted(_KINDS))}); this one has "
+                + (", ".join(repr(k) for k in kinds) if kinds else "none"),
             )
-        if len(kinds) != 1:
-            if not unknown or kinds:
-                ctx.problem(
-                    path,
-                    "library-kind",
-                    "a library entry needs exactly one kind "
-                    f"({', '.join(sorted(_KINDS))}); this one has "
-                    + (", ".join(repr(k) for k in kinds) if kinds else "none"),
-                )
-            return BAD
-        kind = kinds[0]
-        return _load_kind(_KINDS[kind], value[kind], where, kind, ctx, depth)
-
-
-def _load_kind(lib_cls: type[Library], inner: Any, where: Where, kind: str, ctx: LoadContext, depth: int) -> Any:
-    """Load the form under a library's kind: a path string for the file kinds, else the kind's object."""
-    if "path" in lib_cls._fields:
-        if type(inner) is not str:
-            ctx.problem(path_of(where, kind), "wrong-type", f"expected a string path, got {json_kind(inner)}")
-            return BAD
-        return lib_cls._new({"path": inner})
-    return load_object(lib_cls, inner, where, kind, ctx, depth)
+        return BAD
+    return kinds[0]
 
 
 class PyPI(Library, wire="PythonPyPiLibrary"):
@@ -187,6 +195,8 @@ class _OtherKind(Library, fields={}):
 
 
 _KINDS: dict[str, type[Library]] = {c.kind: c for c in (PyPI, Maven, Cran, Jar, Whl, Egg, Requirements)}
+#: The kinds sent as a bare path string (``{"whl": "/a.whl"}``).
+_PATH_KINDS = frozenset(kind for kind, c in _KINDS.items() if "path" in c._fields)
 REGISTRY["Library"] = Library
 
 # The __init__s tools/gen_spec.py writes (set here, so type checkers read the signatures from the annotations).

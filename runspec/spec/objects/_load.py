@@ -328,7 +328,8 @@ def load_object(cls: SpecClass, value: Any, parent: Where, key: str | int | None
     Load one object of ``cls`` (``key`` in ``parent``): every problem goes to ``ctx``; ``BAD`` when
     ``value`` is not an object.
     """
-    if type(value) is not dict and not isinstance(value, Mapping):
+    t = type(value)
+    if t is not dict and not isinstance(value, Mapping):
         message = f"expected an object ({cls._wire_type}), got {json_kind(value)}"
         ctx.problem(path_of(parent, key), "wrong-type", message)
         return BAD
@@ -340,7 +341,7 @@ def load_object(cls: SpecClass, value: Any, parent: Where, key: str | int | None
     here = None  # this object's Where, made when a field needs it
     # The object's field dict: the body's own dict when the loader owns it (see LoadContext), else a copy;
     # nested values are replaced in it, and what does not load is taken out after the walk.
-    fields: dict[str, Any] = value if ctx.owned and type(value) is dict else dict(value)
+    fields: dict[str, Any] = value if t is dict and ctx.owned else dict(value)
     extra: dict[str, Any] | None = None
     drop: list[Any] | None = None
     for name, item in value.items():
