@@ -10,6 +10,7 @@ codes, or the loaded body and its warnings.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 from typing import Any
@@ -320,3 +321,20 @@ def test_a_value_that_is_not_an_object_where_one_is_expected(value: Any) -> None
         RunSpec.from_dict(_set(BASE, T0, value))
     assert _pairs(err.value.problems)[0] == ("$.tasks[0]", "wrong-type")
     assert err.value.problems[0].message.startswith("expected an object (SubmitTask), got ")
+
+
+@pytest.mark.parametrize("strict", [True, False])
+def test_loading_leaves_the_callers_body_as_it_was(strict: bool) -> None:
+    """from_dict and Run.from_dict copy what they keep; only a body parsed by from_json is taken apart."""
+    messy = _set(_set(BASE, ("unknown_top",), {"a": [1]}), (*T0, "notebook_task", "base_parameters"), {"k": None})
+    loads: list[Any] = [
+        lambda body: RunSpec.from_dict(body, strict=strict),
+        lambda body: Run.from_dict(body, strict=strict),
+        lambda body: SubmitTask.from_dict(body["tasks"][0], strict=strict),
+    ]
+    for body in (copy.deepcopy(BASE), _set(messy, ("run_name",), None)):
+        before = copy.deepcopy(body)
+        for load in loads:
+            with contextlib.suppress(SpecError):
+                load(body)
+            assert body == before
