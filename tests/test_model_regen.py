@@ -205,3 +205,27 @@ def test_every_class_has_a_one_line_docstring(module: str) -> None:
 )
 def test_notes_become_one_line_descriptions(note: str, expected: tuple[str, str]) -> None:
     assert tool("api_source").describe(note) == expected
+
+
+def test_each_class_field_table_says_what_the_schema_says() -> None:
+    """The literal table gen_spec.py writes into each class reads as the schema's fields: types, enums, rejections."""
+    import runspec.spec.jobs  # noqa: F401 - registers the job-side classes
+    from runspec.spec.objects._convert import REGISTRY
+    from runspec.spec.schema._schema import schema_fields
+
+    tabled = {wire: cls for wire, cls in REGISTRY.items() if cls.__dict__.get("_table") is not None}
+    assert {
+        "NotebookTask",
+        "SubmitTask",
+        "ClusterSpec",
+        "RunsSubmitRequest",
+        "PythonPyPiLibrary",
+        "JobSettings",
+    } <= set(tabled)
+    for wire, cls in tabled.items():
+        ours, theirs = cls._schema, schema_fields(wire)
+        assert list(ours) == list(theirs), wire
+        for name, info in ours.items():
+            want = theirs[name]
+            got = (info.desc, info.required, info.enum, type(info.enum), info.rejected)
+            assert got == (want.desc, want.required, want.enum, type(want.enum), want.rejected), f"{wire}.{name}"

@@ -136,3 +136,35 @@ def test_no_schema_json_is_read_at_run_time() -> None:
     out = subprocess.run([sys.executable, "-c", _NO_SCHEMA_READ], capture_output=True, text=True, env=env, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+_CLASSES_WITHOUT_SCHEMA = """
+import sys
+
+from runspec import NotebookTask, PyPI, RunSpec, SubmitTask
+from runspec.spec import NewCluster
+
+task = SubmitTask(
+    task_key="a",
+    notebook_task=NotebookTask("/n", source="GIT"),
+    new_cluster=NewCluster(spark_version="15.4.x-scala2.12", num_workers=1),
+    libraries=[PyPI("pandas")],
+)
+assert NotebookTask.from_dict({"notebook_path": "/n", "source": "WORKSPACE"}).source == "WORKSPACE"
+assert [c._fields and c._schema for c in (NotebookTask, PyPI, RunSpec, SubmitTask, NewCluster)]
+print("runspec.spec.schema._schema_data" in sys.modules)
+"""
+
+
+def test_spec_classes_take_their_field_tables_from_their_own_source() -> None:
+    """Making, converting and loading objects of every kind sets their classes up without the schema data."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(PACKAGE.parent)}
+    out = subprocess.run(
+        [sys.executable, "-c", _CLASSES_WITHOUT_SCHEMA], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

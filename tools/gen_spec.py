@@ -313,8 +313,46 @@ def classes(schema: dict[str, Any], types: list[str], notes: dict[tuple[str, str
             body.append(f"    {k}: {annotation(fields[k]['type'], fields[k])} | None = None")
             body += field_lines(t, k, fields[k], notes)
         body.append("")
+        body += table_lines(schema[t], "_table", "    ")
+        body.append("")
         body += init_lines(fields, positional, [*required_kw, *rest], "__init__", "    ")
     return body
+
+
+def desc_literal(wire: str) -> str:
+    """A wire type as the descriptor runspec reads (``("array", ("object", "Webhook"))``), as source."""
+    if wire.startswith("array<"):
+        return f'("array", {desc_literal(wire[6:-1])})'
+    if wire.startswith("map<string,"):
+        return f'("map", {desc_literal(wire[11:-1])})'
+    if wire in ("string", "integer", "number", "boolean", "any"):
+        return f'("{wire}",)'
+    return f'("object", "{wire}")'
+
+
+def table_lines(fields: dict[str, Any], name: str, indent: str) -> list[str]:
+    """
+    A class's field table as literal data, every schema field (rejected ones too) in schema order: ``(name,
+    descriptor, required, enum values or None, why it is rejected or None)``, one field a line.
+    """
+    lines = [
+        f"{indent}#: The field table: (name, type descriptor, required, enum values, why the API refuses it).",
+        f"{indent}# fmt: off",
+        f"{indent}{name} = (",
+    ]
+    for k, f in fields.items():
+        values = f.get("enum")
+        enum = (
+            "(" + ", ".join(literal(v) for v in values) + ("," if len(values) == 1 else "") + ")" if values else "None"
+        )
+        rejected = literal(f["rejected"]) if f.get("rejected") else "None"
+        line = f'{indent}    ("{k}", {desc_literal(f["type"])}, {bool(f.get("required"))}, {enum}, {rejected}),'
+        lines.append(line if len(line) <= LINE else f"{line}  {ONE_A_LINE}")
+    return [*lines, f"{indent})", f"{indent}# fmt: on"]
+
+
+# The mark of a table line longer than the line length (the formatter leaves a ``# fmt: off`` table alone).
+ONE_A_LINE = "# noqa: E501 - one field a line"
 
 
 # What the generated __init__s use: the object base and the helpers of runspec.spec.objects._object.
@@ -436,7 +474,7 @@ def finish(doc: list[str], imports: list[str], aliases: list[str], body: list[st
         *[f'    "{n}",' for n in sorted(names)],
         "]",
     ]
-    too_long = [line for line in lines if len(line) > LINE]
+    too_long = [line for line in lines if len(line) > LINE and not line.endswith(ONE_A_LINE)]
     if too_long:
         raise SystemExit(f"gen_spec.py cannot format these lines within {LINE} characters: {too_long}")
     return "\n".join(lines) + "\n"
@@ -637,6 +675,9 @@ def render_inits(schema: dict[str, Any]) -> str:
     """The text of _inits.py: the ``__init__`` of each library kind (the classes are written by hand)."""
     kinds = [c for c in HAND_INITS if c != "RunSpec"]
     body = [line for c in kinds for line in hand_init(schema, c)]
+    tables = [c for c in kinds if HAND_INITS[c][0] is not None]
+    for c in tables:
+        body += ["", "", *table_lines(schema[str(HAND_INITS[c][0])], f"{snake(c).upper()}_TABLE", "")]
     imports = [
         "from collections.abc import Mapping, Sequence",
         "from typing import TYPE_CHECKING, Any",
@@ -654,7 +695,7 @@ def render_inits(schema: dict[str, Any]) -> str:
         imports,
         [],
         body,
-        [f"{snake(c)}_init" for c in kinds],
+        [*[f"{snake(c)}_init" for c in kinds], *[f"{snake(c).upper()}_TABLE" for c in tables]],
     )
 
 
@@ -666,6 +707,7 @@ def render_run_inits(schema: dict[str, Any]) -> str:
     body += [")", "", "#: The SubmitTask fields ``Run.task`` names, in its signature's order.", "NAMED_FIELDS = ("]
     body += [f'    "{k}",' for k in NAMED_FIELDS]
     body += [")", '_SUBMIT_TASK = "SubmitTask"', "", "", *add_named_lines(schema)]
+    body += ["", "", *table_lines(schema["RunsSubmitRequest"], "RUN_SPEC_TABLE", "")]
     used = code_names(body)
     run_classes = sorted(class_name(t) for t in run_types(schema) if class_name(t) in used)
     imports = [
@@ -690,7 +732,7 @@ def render_run_inits(schema: dict[str, Any]) -> str:
         imports,
         [],
         body,
-        ["NAMED_FIELDS", "RUN_SPEC_FIELDS", "add_named", "run_spec_init"],
+        ["NAMED_FIELDS", "RUN_SPEC_FIELDS", "RUN_SPEC_TABLE", "add_named", "run_spec_init"],
     )
 
 

@@ -23,7 +23,7 @@ from runspec.spec.model._objects import (
     SubmitTask,
     WebhookNotifications,
 )
-from runspec.spec.model._run_inits import run_spec_init
+from runspec.spec.model._run_inits import RUN_SPEC_TABLE, run_spec_init
 from runspec.spec.objects import set_fields
 from runspec.spec.objects._classes import adopt_init
 from runspec.spec.objects._convert import plain_json, wire_of
@@ -53,6 +53,7 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
     """
 
     __slots__ = ("_warnings",)
+    _table = RUN_SPEC_TABLE
 
     _: KW_ONLY
     tasks: Sequence[SubmitTask] | None = None

@@ -160,7 +160,38 @@ def requirements_init(
     _set_w(self, {type(self)._wire_key: path})
 
 
+#: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+# fmt: off
+PYPI_TABLE = (
+    ("package", ("string",), True, None, None),
+    ("repo", ("string",), False, None, None),
+)
+# fmt: on
+
+
+#: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+# fmt: off
+MAVEN_TABLE = (
+    ("coordinates", ("string",), True, None, None),
+    ("exclusions", ("array", ("string",)), False, None, None),
+    ("repo", ("string",), False, None, None),
+)
+# fmt: on
+
+
+#: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+# fmt: off
+CRAN_TABLE = (
+    ("package", ("string",), True, None, None),
+    ("repo", ("string",), False, None, None),
+)
+# fmt: on
+
+
 __all__ = [
+    "CRAN_TABLE",
+    "MAVEN_TABLE",
+    "PYPI_TABLE",
     "cran_init",
     "egg_init",
     "jar_init",

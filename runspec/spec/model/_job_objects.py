@@ -92,6 +92,15 @@ class Continuous(SpecObject, wire="Continuous"):
     task_retry_mode: TaskRetryMode | None = None
     """Indicate whether the continuous job is applying task level retries or not."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("maintenance_window", ("object", "MaintenanceWindow"), False, None, None),
+        ("pause_status", ("string",), False, ("PAUSED", "UNPAUSED"), None),
+        ("task_retry_mode", ("string",), False, ("NEVER", "ON_FAILURE"), None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         *,
@@ -127,6 +136,14 @@ class ContinuousTriggerConfiguration(SpecObject, wire="ContinuousTriggerConfigur
     """Defines when platform-initiated maintenance may run for this trigger."""
     task_retry_mode: TaskRetryMode | None = None
     """Whether the continuous job applies task-level retries."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("maintenance_window", ("object", "MaintenanceWindow"), False, None, None),
+        ("task_retry_mode", ("string",), False, ("NEVER", "ON_FAILURE"), None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -218,6 +235,42 @@ class CreateJob(SpecObject, wire="CreateJob"):
     """The id of the user specified usage policy to use for this job."""
     webhook_notifications: WebhookNotifications | None = None
     """A collection of system notification IDs to notify when runs of this job begin or complete."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("access_control_list", ("array", ("object", "JobAccessControlRequest")), False, None, None),
+        ("budget_policy_id", ("string",), False, None, None),
+        ("continuous", ("object", "Continuous"), False, None, None),
+        ("deployment", ("object", "JobDeployment"), False, None, None),
+        ("description", ("string",), False, None, None),
+        ("duration_target", ("string",), False, None, None),
+        ("edit_mode", ("string",), False, ("EDITABLE", "UI_LOCKED"), None),
+        ("email_notifications", ("object", "JobEmailNotifications"), False, None, None),
+        ("environment_variables", ("array", ("object", "JobEnvironmentVariables")), False, None, None),
+        ("environments", ("array", ("object", "JobEnvironment")), False, None, None),
+        ("format", ("string",), False, ("MULTI_TASK", "SINGLE_TASK"), None),
+        ("git_source", ("object", "GitSource"), False, None, None),
+        ("health", ("object", "JobsHealthRules"), False, None, None),
+        ("job_clusters", ("array", ("object", "JobCluster")), False, None, None),
+        ("max_concurrent_runs", ("integer",), False, None, None),
+        ("name", ("string",), False, None, None),
+        ("notification_settings", ("object", "JobNotificationSettings"), False, None, None),
+        ("parameters", ("array", ("object", "JobParameterDefinition")), False, None, None),
+        ("parent_path", ("string",), False, None, None),
+        ("performance_target", ("string",), False, ("PERFORMANCE_OPTIMIZED", "STANDARD"), None),
+        ("queue", ("object", "QueueSettings"), False, None, None),
+        ("run_as", ("object", "JobRunAs"), False, None, None),
+        ("schedule", ("object", "CronSchedule"), False, None, None),
+        ("tags", ("map", ("string",)), False, None, None),
+        ("tasks", ("array", ("object", "JobTask")), False, None, None),
+        ("timeout_seconds", ("integer",), False, None, None),
+        ("trigger", ("object", "TriggerSettings"), False, None, None),
+        ("triggers", ("array", ("object", "TriggerConfiguration")), False, None, None),
+        ("usage_policy_id", ("string",), False, None, None),
+        ("webhook_notifications", ("object", "WebhookNotifications"), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -386,6 +439,16 @@ class CronSchedule(SpecObject, wire="CronSchedule"):
     sql_condition: SqlConditionConfiguration | None = None
     """[Private Preview] SQL condition that must be satisfied before a scheduled run is triggered."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("quartz_cron_expression", ("string",), True, None, None),
+        ("timezone_id", ("string",), True, None, None),
+        ("pause_status", ("string",), False, ("PAUSED", "UNPAUSED"), None),
+        ("sql_condition", ("object", "SqlConditionConfiguration"), False, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         quartz_cron_expression: str,
@@ -424,6 +487,14 @@ class CronTriggerConfiguration(SpecObject, wire="CronTriggerConfiguration"):
     timezone_id: str
     """A Java timezone ID."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("quartz_cron_expression", ("string",), True, None, None),
+        ("timezone_id", ("string",), True, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         quartz_cron_expression: str,
@@ -455,6 +526,15 @@ class FileArrivalTriggerConfiguration(SpecObject, wire="FileArrivalTriggerConfig
     trigger fired."""
     wait_after_last_change_seconds: int | None = None
     """If set, the trigger starts a run only after no file activity has occurred for the specified amount of time."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("url", ("string",), True, None, None),
+        ("min_time_between_triggers_seconds", ("integer",), False, None, None),
+        ("wait_after_last_change_seconds", ("integer",), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -499,6 +579,16 @@ class JobCluster(SpecObject, wire="JobCluster"):
     serverless_compute_id: str | None = None
     """[Private Preview] The ID of the serverless compute object to bind this cluster to."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("job_cluster_key", ("string",), True, None, None),
+        ("new_cluster", ("object", "ClusterSpec"), False, None, None),
+        ("serverless_compute", ("object", "JobClusterServerlessCompute"), False, None, None),
+        ("serverless_compute_id", ("string",), False, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         job_cluster_key: str,
@@ -537,6 +627,13 @@ class JobClusterServerlessCompute(SpecObject, wire="JobClusterServerlessCompute"
     policy_id: str | None = None
     """The ID of the serverless compute policy to apply to this cluster."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("policy_id", ("string",), False, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         *,
@@ -562,6 +659,14 @@ class JobCompletionTriggerConfiguration(SpecObject, wire="JobCompletionTriggerCo
     _: KW_ONLY
     if_status: JobCompletionTriggerConfigurationIfStatus | None = None
     """The status that all upstream jobs must have before this trigger fires."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("jobs", ("array", ("object", "JobCompletionTriggerConfigurationMonitoredJob")), True, None, None),
+        ("if_status", ("string",), False, ("DONE", "FAILED", "SUCCESS"), None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -590,6 +695,14 @@ class JobCompletionTriggerConfigurationMonitoredJob(SpecObject, wire="JobComplet
     """The ID of the workspace containing the upstream job."""
     job_id: str
     """The ID of the upstream job."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("workspace_id", ("string",), True, None, None),
+        ("job_id", ("string",), True, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -623,6 +736,16 @@ class JobDeployment(SpecObject, wire="JobDeployment"):
     """Path of the file that contains deployment metadata."""
     version_id: str | None = None
     """ID of the version of the deployment that produced this job."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("kind", ("string",), True, ("BUNDLE", "SYSTEM_MANAGED"), None),
+        ("deployment_id", ("string",), False, None, None),
+        ("metadata_file_path", ("string",), False, None, None),
+        ("version_id", ("string",), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -666,6 +789,15 @@ class JobForEachTask(SpecObject, wire="JobForEachTask"):
     concurrency: int | None = None
     """An optional maximum allowed number of concurrent runs of the task."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("inputs", ("string",), True, None, None),
+        ("task", ("object", "JobTask"), True, None, None),
+        ("concurrency", ("integer",), False, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         inputs: str,
@@ -698,6 +830,14 @@ class JobParameterDefinition(SpecObject, wire="JobParameterDefinition"):
     """The name of the defined parameter."""
     default: str
     """Default value of the parameter."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("name", ("string",), True, None, None),
+        ("default", ("string",), True, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -785,6 +925,41 @@ class JobSettings(SpecObject, wire="JobSettings"):
     """The id of the user specified usage policy to use for this job."""
     webhook_notifications: WebhookNotifications | None = None
     """A collection of system notification IDs to notify when runs of this job begin or complete."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("budget_policy_id", ("string",), False, None, None),
+        ("continuous", ("object", "Continuous"), False, None, None),
+        ("deployment", ("object", "JobDeployment"), False, None, None),
+        ("description", ("string",), False, None, None),
+        ("duration_target", ("string",), False, None, None),
+        ("edit_mode", ("string",), False, ("EDITABLE", "UI_LOCKED"), None),
+        ("email_notifications", ("object", "JobEmailNotifications"), False, None, None),
+        ("environment_variables", ("array", ("object", "JobEnvironmentVariables")), False, None, None),
+        ("environments", ("array", ("object", "JobEnvironment")), False, None, None),
+        ("format", ("string",), False, ("MULTI_TASK", "SINGLE_TASK"), None),
+        ("git_source", ("object", "GitSource"), False, None, None),
+        ("health", ("object", "JobsHealthRules"), False, None, None),
+        ("job_clusters", ("array", ("object", "JobCluster")), False, None, None),
+        ("max_concurrent_runs", ("integer",), False, None, None),
+        ("name", ("string",), False, None, None),
+        ("notification_settings", ("object", "JobNotificationSettings"), False, None, None),
+        ("parameters", ("array", ("object", "JobParameterDefinition")), False, None, None),
+        ("parent_path", ("string",), False, None, None),
+        ("performance_target", ("string",), False, ("PERFORMANCE_OPTIMIZED", "STANDARD"), None),
+        ("queue", ("object", "QueueSettings"), False, None, None),
+        ("run_as", ("object", "JobRunAs"), False, None, None),
+        ("schedule", ("object", "CronSchedule"), False, None, None),
+        ("tags", ("map", ("string",)), False, None, None),
+        ("tasks", ("array", ("object", "JobTask")), False, None, None),
+        ("timeout_seconds", ("integer",), False, None, None),
+        ("trigger", ("object", "TriggerSettings"), False, None, None),
+        ("triggers", ("array", ("object", "TriggerConfiguration")), False, None, None),
+        ("usage_policy_id", ("string",), False, None, None),
+        ("webhook_notifications", ("object", "WebhookNotifications"), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -1031,6 +1206,54 @@ class JobTask(SpecObject, wire="JobTask"):
     webhook_notifications: WebhookNotifications | None = None
     """A collection of system notification IDs to notify when runs of this task begin or complete."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("task_key", ("string",), True, None, None),
+        ("ai_function_task", ("object", "AiFunctionTask"), False, None, None),
+        ("ai_runtime_task", ("object", "AiRuntimeTask"), False, None, None),
+        ("alert_task", ("object", "AlertTask"), False, None, None),
+        ("clean_rooms_notebook_task", ("object", "CleanRoomsNotebookTask"), False, None, None),
+        ("compute", ("object", "Compute"), False, None, None),
+        ("condition_task", ("object", "ConditionTask"), False, None, None),
+        ("dashboard_task", ("object", "DashboardTask"), False, None, None),
+        ("dbt_cloud_task", ("object", "DbtCloudTask"), False, None, None),
+        ("dbt_platform_task", ("object", "DbtPlatformTask"), False, None, None),
+        ("dbt_task", ("object", "DbtTask"), False, None, None),
+        ("depends_on", ("array", ("object", "TaskDependency")), False, None, None),
+        ("description", ("string",), False, None, None),
+        ("disable_auto_optimization", ("boolean",), False, None, None),
+        ("disabled", ("boolean",), False, None, None),
+        ("email_notifications", ("object", "TaskEmailNotifications"), False, None, None),
+        ("environment_key", ("string",), False, None, None),
+        ("environment_variables_key", ("string",), False, None, None),
+        ("existing_cluster_id", ("string",), False, None, None),
+        ("for_each_task", ("object", "JobForEachTask"), False, None, None),
+        ("gen_ai_compute_task", ("object", "GenAiComputeTask"), False, None, None),
+        ("health", ("object", "JobsHealthRules"), False, None, None),
+        ("job_cluster_key", ("string",), False, None, None),
+        ("libraries", ("array", ("object", "Library")), False, None, None),
+        ("max_retries", ("integer",), False, None, None),
+        ("min_retry_interval_millis", ("integer",), False, None, None),
+        ("new_cluster", ("object", "ClusterSpec"), False, None, None),
+        ("notebook_task", ("object", "NotebookTask"), False, None, None),
+        ("notification_settings", ("object", "TaskNotificationSettings"), False, None, None),
+        ("pipeline_task", ("object", "PipelineTask"), False, None, None),
+        ("power_bi_task", ("object", "PowerBiTask"), False, None, None),
+        ("python_operator_task", ("object", "PythonOperatorTask"), False, None, None),
+        ("python_wheel_task", ("object", "PythonWheelTask"), False, None, None),
+        ("retry_on_timeout", ("boolean",), False, None, None),
+        ("run_if", ("string",), False, ("ALL_DONE", "ALL_FAILED", "ALL_SUCCESS", "AT_LEAST_ONE_FAILED", "AT_LEAST_ONE_SUCCESS", "NONE_FAILED"), None),  # noqa: E501 - one field a line
+        ("run_job_task", ("object", "RunJobTask"), False, None, None),
+        ("spark_jar_task", ("object", "SparkJarTask"), False, None, None),
+        ("spark_python_task", ("object", "SparkPythonTask"), False, None, None),
+        ("spark_submit_task", ("object", "SparkSubmitTask"), False, None, None),
+        ("sql_task", ("object", "SqlTask"), False, None, None),
+        ("timeout_seconds", ("integer",), False, None, None),
+        ("webhook_notifications", ("object", "WebhookNotifications"), False, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         task_key: str,
@@ -1260,6 +1483,15 @@ class MaintenanceWindow(SpecObject, wire="MaintenanceWindow"):
     timezone_id: str
     """A Java timezone ID."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("start_hour", ("integer",), True, None, None),
+        ("day_of_week", ("string",), True, ("FRIDAY", "MONDAY", "SATURDAY", "SUNDAY", "THURSDAY", "TUESDAY", "WEDNESDAY"), None),  # noqa: E501 - one field a line
+        ("timezone_id", ("string",), True, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         start_hour: int,
@@ -1301,6 +1533,17 @@ class ModelTriggerConfiguration(SpecObject, wire="ModelTriggerConfiguration"):
     wait_after_last_change_seconds: int | None = None
     """If set, the trigger starts a run only after no model updates have occurred for the specified time and can be
     used to wait for a series of model updates before triggering a run."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("condition", ("string",), True, ("MODEL_ALIAS_SET", "MODEL_CREATED", "MODEL_VERSION_READY"), None),
+        ("aliases", ("array", ("string",)), False, None, None),
+        ("min_time_between_triggers_seconds", ("integer",), False, None, None),
+        ("securable_name", ("string",), False, None, None),
+        ("wait_after_last_change_seconds", ("integer",), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -1349,6 +1592,14 @@ class PeriodicTriggerConfiguration(SpecObject, wire="PeriodicTriggerConfiguratio
     unit: PeriodicTriggerConfigurationTimeUnit
     """The unit of time for the interval."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("interval", ("integer",), True, None, None),
+        ("unit", ("string",), True, ("DAYS", "HOURS", "MINUTES", "WEEKS"), None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         interval: int,
@@ -1379,6 +1630,15 @@ class SqlConditionConfiguration(SpecObject, wire="SqlConditionConfiguration"):
     _: KW_ONLY
     trigger_mode: SqlConditionTriggerMode | None = None
     """[Private Preview] Determines how the SQL query result is interpreted to decide whether the condition fires."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("sql_query_id", ("string",), True, None, None),
+        ("warehouse_id", ("string",), True, None, None),
+        ("trigger_mode", ("string",), False, ("QUERY_RETURNS_ROWS", "RESULT_VALUE_CHANGES"), None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -1419,6 +1679,16 @@ class TableUpdateTriggerConfiguration(SpecObject, wire="TableUpdateTriggerConfig
     wait_after_last_change_seconds: int | None = None
     """If set, the trigger starts a run only after no table updates have occurred for the specified time and can be
     used to wait for a series of table updates before triggering a run."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("table_names", ("array", ("string",)), True, None, None),
+        ("condition", ("string",), False, ("ALL_UPDATED", "ANY_UPDATED"), None),
+        ("min_time_between_triggers_seconds", ("integer",), False, None, None),
+        ("wait_after_last_change_seconds", ("integer",), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -1477,6 +1747,21 @@ class TriggerConfiguration(SpecObject, wire="TriggerConfiguration"):
     """Optional SQL condition that gates whether this trigger fires."""
     table_update: TableUpdateTriggerConfiguration | None = None
     """Table update trigger configuration."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("continuous", ("object", "ContinuousTriggerConfiguration"), False, None, None),
+        ("file_arrival", ("object", "FileArrivalTriggerConfiguration"), False, None, None),
+        ("job_completion", ("object", "JobCompletionTriggerConfiguration"), False, None, None),
+        ("model", ("object", "ModelTriggerConfiguration"), False, None, None),
+        ("pause_status", ("string",), False, ("PAUSED", "UNPAUSED"), None),
+        ("periodic", ("object", "PeriodicTriggerConfiguration"), False, None, None),
+        ("schedule", ("object", "CronTriggerConfiguration"), False, None, None),
+        ("sql_condition", ("object", "SqlConditionConfiguration"), False, None, None),
+        ("table_update", ("object", "TableUpdateTriggerConfiguration"), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -1553,6 +1838,19 @@ class TriggerSettings(SpecObject, wire="TriggerSettings"):
     """SQL condition that must be satisfied for the trigger to fire."""
     table_update: TableUpdateTriggerConfiguration | None = None
     """Start a run when tables are updated."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("file_arrival", ("object", "FileArrivalTriggerConfiguration"), False, None, None),
+        ("job_completion", ("object", "JobCompletionTriggerConfiguration"), False, None, None),
+        ("model", ("object", "ModelTriggerConfiguration"), False, None, None),
+        ("pause_status", ("string",), False, ("PAUSED", "UNPAUSED"), None),
+        ("periodic", ("object", "PeriodicTriggerConfiguration"), False, None, None),
+        ("sql_condition", ("object", "SqlConditionConfiguration"), False, None, None),
+        ("table_update", ("object", "TableUpdateTriggerConfiguration"), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,

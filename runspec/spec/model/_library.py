@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from runspec._frozen import FrozenMap, freeze_json
 from runspec.errors import Fix
 from runspec.spec.model._inits import (
+    CRAN_TABLE,
+    MAVEN_TABLE,
+    PYPI_TABLE,
     cran_init,
     egg_init,
     jar_init,
@@ -129,6 +132,7 @@ class PyPI(Library, wire="PythonPyPiLibrary"):
 
     kind = "pypi"
     _wire_key = kind
+    _table = PYPI_TABLE
     package: str
     repo: str | None = None
 
@@ -138,6 +142,7 @@ class Maven(Library, wire="MavenLibrary"):
 
     kind = "maven"
     _wire_key = kind
+    _table = MAVEN_TABLE
     coordinates: str
     repo: str | None = None
     exclusions: Sequence[str] | None = None
@@ -148,6 +153,7 @@ class Cran(Library, wire="RCranLibrary"):
 
     kind = "cran"
     _wire_key = kind
+    _table = CRAN_TABLE
     package: str
     repo: str | None = None
 

@@ -98,6 +98,13 @@ class Adlsgen2Info(SpecObject, wire="Adlsgen2Info"):
     """Abfss destination, e.g.
     `abfss://<container-name>@<storage-account-name>.dfs.core.windows.net/<directory-name>`."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("destination", ("string",), True, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         destination: str,
@@ -130,6 +137,18 @@ class AiClassifyFunction(SpecObject, wire="AiClassifyFunction"):
     """Global description of the task and domain, passed to the model to improve classification quality."""
     multilabel: bool | None = None
     """When true, more than one label can be returned for each input."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("version", ("string",), True, None, None),
+        ("enable_confidence_scores", ("boolean",), False, None, None),
+        ("enable_rationales", ("boolean",), False, None, None),
+        ("inline_labels", ("object", "AiClassifyFunctionInlineLabels"), False, None, None),
+        ("instructions", ("string",), False, None, None),
+        ("multilabel", ("boolean",), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -178,6 +197,13 @@ class AiClassifyFunctionInlineLabels(SpecObject, wire="AiClassifyFunctionInlineL
     labels: Sequence[AiClassifyFunctionLabel]
     """The labels an input can be classified as."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("labels", ("array", ("object", "AiClassifyFunctionLabel")), True, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         labels: Sequence[AiClassifyFunctionLabel],
@@ -201,6 +227,14 @@ class AiClassifyFunctionLabel(SpecObject, wire="AiClassifyFunctionLabel"):
     _: KW_ONLY
     description: str | None = None
     """Guidance describing what belongs under this label."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("name", ("string",), True, None, None),
+        ("description", ("string",), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -239,6 +273,18 @@ class AiExtractFunction(SpecObject, wire="AiExtractFunction"):
     """The extraction mode."""
     schema: str | None = None
     """The extraction schema defining the fields to extract, as a JSON string."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("version", ("string",), True, None, None),
+        ("enable_citations", ("boolean",), False, None, None),
+        ("enable_confidence_scores", ("boolean",), False, None, None),
+        ("instructions", ("string",), False, None, None),
+        ("mode", ("string",), False, ("MODE_PRECISION",), None),
+        ("schema", ("string",), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -298,6 +344,18 @@ class AiFunctionTask(SpecObject, wire="AiFunctionTask"):
     volume: VolumeSource | None = None
     """A Unity Catalog volume."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("output", ("object", "QualifiedName"), True, None, None),
+        ("ai_classify", ("object", "AiClassifyFunction"), False, None, None),
+        ("ai_extract", ("object", "AiExtractFunction"), False, None, None),
+        ("ai_parse_document", ("object", "AiParseDocumentFunction"), False, None, None),
+        ("delta_table", ("object", "DeltaTableSource"), False, None, None),
+        ("volume", ("object", "VolumeSource"), False, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         output: QualifiedName,
@@ -351,6 +409,16 @@ class AiParseDocumentFunction(SpecObject, wire="AiParseDocumentFunction"):
     """Unity Catalog volume path where rendered page and element images are written."""
     page_range: str | None = None
     """Pages to parse (1-indexed), as a comma-separated list of page numbers or ranges (e.g. "1,3,5-10")."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("version", ("string",), True, None, None),
+        ("description_element_types", ("array", ("string",)), False, ("DESCRIPTION_ELEMENT_TYPE_ALL", "DESCRIPTION_ELEMENT_TYPE_FIGURE"), None),  # noqa: E501 - one field a line
+        ("image_output_path", ("string",), False, None, None),
+        ("page_range", ("string",), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -406,6 +474,21 @@ class AiRuntimeTask(SpecObject, wire="AiRuntimeTask"):
     """Scheduling priority class for the workload."""
     unity_catalog_image_path: str | None = None
     """Optional Unity Catalog path for a custom container image."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("experiment", ("string",), True, None, None),
+        ("deployments", ("array", ("object", "DeploymentSpec")), True, None, None),
+        ("code_source_path", ("string",), False, None, None),
+        ("docker_image_url", ("string",), False, None, None),
+        ("mlflow_artifact_location", ("string",), False, None, None),
+        ("mlflow_experiment_directory", ("string",), False, None, None),
+        ("mlflow_run", ("string",), False, None, None),
+        ("priority_class", ("string",), False, ("BEST_EFFORT", "NORMAL"), None),
+        ("unity_catalog_image_path", ("string",), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -478,6 +561,17 @@ class AlertTask(SpecObject, wire="AlertTask"):
     workspace_path: str | None = None
     """[Public Preview] The workspace_path is the path to the alert file in the workspace."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("alert_id", ("string",), False, None, None),
+        ("parameters", ("map", ("string",)), False, None, None),
+        ("subscribers", ("array", ("object", "AlertTaskSubscriber")), False, None, None),
+        ("warehouse_id", ("string",), False, None, None),
+        ("workspace_path", ("string",), False, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         *,
@@ -522,6 +616,14 @@ class AlertTaskSubscriber(SpecObject, wire="AlertTaskSubscriber"):
     user_name: str | None = None
     """[Public Preview] A valid workspace email address."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("destination_id", ("string",), False, None, None),
+        ("user_name", ("string",), False, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         *,
@@ -551,6 +653,14 @@ class AutoScale(SpecObject, wire="AutoScale"):
     """The minimum number of workers to which the cluster can scale down when underutilized."""
     max_workers: int | None = None
     """The maximum number of workers to which the cluster can scale up when overloaded."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("max_workers", ("integer",), False, None, None),
+        ("min_workers", ("integer",), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -598,6 +708,22 @@ class AwsAttributes(SpecObject, wire="AwsAttributes"):
     """The bid price for AWS spot instances, as a percentage of the corresponding instance type's on-demand price."""
     zone_id: str | None = None
     """Identifier for the availability zone/datacenter in which the cluster resides."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("availability", ("string",), False, ("ON_DEMAND", "SPOT", "SPOT_WITH_FALLBACK"), None),
+        ("ebs_volume_count", ("integer",), False, None, None),
+        ("ebs_volume_iops", ("integer",), False, None, None),
+        ("ebs_volume_size", ("integer",), False, None, None),
+        ("ebs_volume_throughput", ("integer",), False, None, None),
+        ("ebs_volume_type", ("string",), False, ("GENERAL_PURPOSE_SSD", "THROUGHPUT_OPTIMIZED_HDD"), None),
+        ("first_on_demand", ("integer",), False, None, None),
+        ("instance_profile_arn", ("string",), False, None, None),
+        ("spot_bid_price_percent", ("integer",), False, None, None),
+        ("zone_id", ("string",), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -676,6 +802,17 @@ class AzureAttributes(SpecObject, wire="AzureAttributes"):
     spot_bid_max_price: float | None = None
     """The max bid price to be used for Azure spot instances."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("availability", ("string",), False, ("ON_DEMAND_AZURE", "SPOT_AZURE", "SPOT_WITH_FALLBACK_AZURE"), None),
+        ("capacity_reservation_group", ("string",), False, None, None),
+        ("first_on_demand", ("integer",), False, None, None),
+        ("log_analytics_info", ("object", "LogAnalyticsInfo"), False, None, None),
+        ("spot_bid_max_price", ("number",), False, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         *,
@@ -726,6 +863,16 @@ class CleanRoomsNotebookTask(SpecObject, wire="CleanRoomsNotebookTask"):
     notebook_base_parameters: Mapping[str, str] | None = None
     """Base parameters to be used for the clean room notebook job."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("clean_room_name", ("string",), True, None, None),
+        ("notebook_name", ("string",), True, None, None),
+        ("etag", ("string",), False, None, None),
+        ("notebook_base_parameters", ("map", ("string",)), False, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         clean_room_name: str,
@@ -764,6 +911,14 @@ class ClientsTypes(SpecObject, wire="ClientsTypes"):
     notebooks: bool | None = None
     """With notebooks set, this cluster can be used for notebooks."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("jobs", ("boolean",), False, None, None),
+        ("notebooks", ("boolean",), False, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         *,
@@ -797,6 +952,15 @@ class ClusterLogConf(SpecObject, wire="ClusterLogConf"):
     volumes: VolumesStorageInfo | None = None
     """Destination needs to be provided, e.g. `{ "volumes": { "destination":
     "/Volumes/catalog/schema/volume/cluster_log" } }`."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("dbfs", ("object", "DbfsStorageInfo"), False, None, None),
+        ("s3", ("object", "S3StorageInfo"), False, None, None),
+        ("volumes", ("object", "VolumesStorageInfo"), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -832,6 +996,13 @@ class Compute(SpecObject, wire="Compute"):
     hardware_accelerator: HardwareAcceleratorType | None = None
     """[Beta] Hardware accelerator configuration for Serverless GPU workloads."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("hardware_accelerator", ("string",), False, ("GPU_1xA10", "GPU_1xH100", "GPU_8xB300", "GPU_8xH100"), None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         *,
@@ -859,6 +1030,15 @@ class ComputeConfig(SpecObject, wire="ComputeConfig"):
     """[Private Preview] IDof the GPU pool to use."""
     gpu_type: str | None = None
     """[Private Preview] GPU type."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("num_gpus", ("integer",), True, None, None),
+        ("gpu_node_pool_id", ("string",), False, None, None),
+        ("gpu_type", ("string",), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -897,6 +1077,15 @@ class ComputeSpec(SpecObject, wire="ComputeSpec"):
     provisioned_capacity_id: str | None = None
     """Optional ID of a pre-provisioned accelerator capacity reservation to run this AI Runtime workload on."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("accelerator_type", ("string",), True, ("GPU_1xA10", "GPU_1xH100", "GPU_8xB300", "GPU_8xH100"), None),
+        ("accelerator_count", ("integer",), True, None, None),
+        ("provisioned_capacity_id", ("string",), False, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         accelerator_type: ComputeSpecAcceleratorType,
@@ -931,6 +1120,15 @@ class ConditionTask(SpecObject, wire="ConditionTask"):
     """- `EQUAL_TO`, `NOT_EQUAL` operators perform string comparison of their operands."""
     right: str
     """The right operand of the condition task."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("op", ("string",), True, ("EQUAL_TO", "GREATER_THAN", "GREATER_THAN_OR_EQUAL", "LESS_THAN", "LESS_THAN_OR_EQUAL", "NOT_EQUAL"), None),  # noqa: E501 - one field a line
+        ("left", ("string",), True, None, None),
+        ("right", ("string",), True, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -969,6 +1167,16 @@ class DashboardTask(SpecObject, wire="DashboardTask"):
     warehouse_id: str | None = None
     """Optional: The warehouse id to execute the dashboard with for the schedule."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("dashboard_id", ("string",), False, None, None),
+        ("filters", ("map", ("string",)), False, None, None),
+        ("subscription", ("object", "Subscription"), False, None, None),
+        ("warehouse_id", ("string",), False, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         dashboard_id: str | None = None,
@@ -1006,6 +1214,13 @@ class DbfsStorageInfo(SpecObject, wire="DbfsStorageInfo"):
     destination: str
     """Dbfs destination, e.g. `dbfs:/my/path`."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("destination", ("string",), True, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         destination: str,
@@ -1030,6 +1245,14 @@ class DbtCloudTask(SpecObject, wire="DbtCloudTask"):
     """[Private Preview] The resource name of the UC connection that authenticates the dbt Cloud for this task."""
     dbt_cloud_job_id: int | None = None
     """[Private Preview] Id of the dbt Cloud job to be triggered."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("connection_resource_name", ("string",), False, None, None),
+        ("dbt_cloud_job_id", ("integer",), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -1061,6 +1284,14 @@ class DbtPlatformTask(SpecObject, wire="DbtPlatformTask"):
     """[Private Preview] The resource name of the UC connection that authenticates the dbt platform for this task."""
     dbt_platform_job_id: str | None = None
     """[Private Preview] Id of the dbt platform job to be triggered."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("connection_resource_name", ("string",), False, None, None),
+        ("dbt_platform_job_id", ("string",), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -1102,6 +1333,19 @@ class DbtTask(SpecObject, wire="DbtTask"):
     """Optional location type of the project directory."""
     warehouse_id: str | None = None
     """ID of the SQL warehouse to connect to."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("commands", ("array", ("string",)), True, None, None),
+        ("catalog", ("string",), False, None, None),
+        ("profiles_directory", ("string",), False, None, None),
+        ("project_directory", ("string",), False, None, None),
+        ("schema", ("string",), False, None, None),
+        ("source", ("string",), False, ("GIT", "WORKSPACE"), None),
+        ("warehouse_id", ("string",), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -1160,6 +1404,15 @@ class DeltaTableSource(SpecObject, wire="DeltaTableSource"):
     """Columns that together identify a row across incremental runs, so results can be matched back to their source
     rows."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("table_name", ("string",), True, None, None),
+        ("input_column", ("string",), True, None, None),
+        ("merge_key_columns", ("array", ("string",)), False, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         table_name: str,
@@ -1196,6 +1449,15 @@ class DeploymentSpec(SpecObject, wire="DeploymentSpec"):
     """[Public Preview] Optional human-readable name for this deployment (for example, `driver`, `worker`,
     `param_server`)."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("compute", ("object", "ComputeSpec"), True, None, None),
+        ("command_path", ("string",), False, None, None),
+        ("name", ("string",), False, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         compute: ComputeSpec,
@@ -1231,6 +1493,14 @@ class DockerBasicAuth(SpecObject, wire="DockerBasicAuth"):
     username: str | None = None
     """Name of the user."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("password", ("string",), False, None, None),
+        ("username", ("string",), False, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         *,
@@ -1261,6 +1531,14 @@ class DockerImage(SpecObject, wire="DockerImage"):
     _: KW_ONLY
     basic_auth: DockerBasicAuth | None = None
     """Basic auth with username and password."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("basic_auth", ("object", "DockerBasicAuth"), False, None, None),
+        ("url", ("string",), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -1300,6 +1578,18 @@ class Environment(SpecObject, wire="Environment"):
     """List of Java dependencies."""
     project_environment: str | None = None
     """Path to the `pyproject.toml` file that defines the project environment."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("base_environment", ("string",), False, None, None),
+        ("client", ("string",), False, None, None),
+        ("dependencies", ("array", ("string",)), False, None, None),
+        ("environment_version", ("string",), False, None, None),
+        ("java_dependencies", ("array", ("string",)), False, None, None),
+        ("project_environment", ("string",), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -1352,6 +1642,15 @@ class ForEachTask(SpecObject, wire="ForEachTask"):
     concurrency: int | None = None
     """An optional maximum allowed number of concurrent runs of the task."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("inputs", ("string",), True, None, None),
+        ("task", ("object", "Task"), True, None, None),
+        ("concurrency", ("integer",), False, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         inputs: str,
@@ -1400,6 +1699,20 @@ class GcpAttributes(SpecObject, wire="GcpAttributes"):
     (when set to true) versus standard compute engine VMs (when set to false; default)."""
     zone_id: str | None = None
     """Identifier for the availability zone in which the cluster resides."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("availability", ("string",), False, ("ON_DEMAND_GCP", "PREEMPTIBLE_GCP", "PREEMPTIBLE_WITH_FALLBACK_GCP"), None),  # noqa: E501 - one field a line
+        ("boot_disk_size", ("integer",), False, None, None),
+        ("confidential_compute_type", ("string",), False, ("CONFIDENTIAL_COMPUTE_TYPE_NONE", "SEV_SNP"), None),
+        ("first_on_demand", ("integer",), False, None, None),
+        ("google_service_account", ("string",), False, None, None),
+        ("local_ssd_count", ("integer",), False, None, None),
+        ("use_preemptible_executors", ("boolean",), False, None, None),
+        ("zone_id", ("string",), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -1459,6 +1772,13 @@ class GcsStorageInfo(SpecObject, wire="GcsStorageInfo"):
     destination: str
     """GCS destination/URI, e.g. `gs://my-bucket/some-prefix`."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("destination", ("string",), True, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         destination: str,
@@ -1495,6 +1815,20 @@ class GenAiComputeTask(SpecObject, wire="GenAiComputeTask"):
     """[Private Preview] Optional string containing model parameters passed to the training script in yaml format."""
     yaml_parameters_file_path: str | None = None
     """[Private Preview] Optional path to a YAML file containing model parameters passed to the training script."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("dl_runtime_image", ("string",), True, None, None),
+        ("command", ("string",), False, None, None),
+        ("compute", ("object", "ComputeConfig"), False, None, None),
+        ("mlflow_experiment_name", ("string",), False, None, None),
+        ("source", ("string",), False, ("GIT", "WORKSPACE"), None),
+        ("training_script_path", ("string",), False, None, None),
+        ("yaml_parameters", ("string",), False, None, None),
+        ("yaml_parameters_file_path", ("string",), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -1554,6 +1888,13 @@ class GitSnapshot(SpecObject, wire="GitSnapshot"):
     used_commit: str | None = None
     """Commit that was used to execute the run."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("used_commit", ("string",), False, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         *,
@@ -1591,6 +1932,20 @@ class GitSource(SpecObject, wire="GitSource"):
     """The source of the job specification in the remote repository when the job is source controlled."""
     sparse_checkout: SparseCheckout | None = None
     """Path patterns of a sparse checkout of the repository."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("git_url", ("string",), True, None, None),
+        ("git_provider", ("string",), True, ("awsCodeCommit", "azureDevOpsServices", "bitbucketCloud", "bitbucketServer", "gitHub", "gitHubEnterprise", "gitLab", "gitLabEnterpriseEdition"), None),  # noqa: E501 - one field a line
+        ("git_branch", ("string",), False, None, None),
+        ("git_commit", ("string",), False, None, None),
+        ("git_snapshot", ("object", "GitSnapshot"), False, None, None),
+        ("git_tag", ("string",), False, None, None),
+        ("job_source", ("object", "JobSource"), False, None, None),
+        ("sparse_checkout", ("object", "SparseCheckout"), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -1663,6 +2018,19 @@ class InitScriptInfo(SpecObject, wire="InitScriptInfo"):
     """Destination needs to be provided, e.g. `{ "workspace": { "destination":
     "/cluster-init-scripts/setup-datadog.sh" } }`."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("abfss", ("object", "Adlsgen2Info"), False, None, None),
+        ("dbfs", ("object", "DbfsStorageInfo"), False, None, None),
+        ("file", ("object", "LocalFileInfo"), False, None, None),
+        ("gcs", ("object", "GcsStorageInfo"), False, None, None),
+        ("s3", ("object", "S3StorageInfo"), False, None, None),
+        ("volumes", ("object", "VolumesStorageInfo"), False, None, None),
+        ("workspace", ("object", "WorkspaceStorageInfo"), False, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         *,
@@ -1723,6 +2091,16 @@ class JobAccessControlRequest(SpecObject, wire="JobAccessControlRequest"):
     user_name: str | None = None
     """Name of the user."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("group_name", ("string",), False, None, None),
+        ("permission_level", ("string",), False, ("CAN_MANAGE", "CAN_MANAGE_RUN", "CAN_VIEW", "IS_OWNER"), None),
+        ("service_principal_name", ("string",), False, None, None),
+        ("user_name", ("string",), False, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         *,
@@ -1777,6 +2155,20 @@ class JobEmailNotifications(SpecObject, wire="JobEmailNotifications"):
     any stream."""
     on_success: Sequence[str] | None = None
     """A list of email addresses to be notified when a run successfully completes."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("no_alert_for_skipped_runs", ("boolean",), False, None, None),
+        ("on_duration_warning_threshold_exceeded", ("array", ("string",)), False, None, None),
+        ("on_failure", ("array", ("string",)), False, None, None),
+        ("on_maintenance_complete", ("array", ("string",)), False, None, None),
+        ("on_maintenance_start", ("array", ("string",)), False, None, None),
+        ("on_start", ("array", ("string",)), False, None, None),
+        ("on_streaming_backlog_exceeded", ("array", ("string",)), False, None, None),
+        ("on_success", ("array", ("string",)), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -1835,6 +2227,14 @@ class JobEnvironment(SpecObject, wire="JobEnvironment"):
     spec: Environment | None = None
     """The packages and version of a serverless environment."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("environment_key", ("string",), True, None, None),
+        ("spec", ("object", "Environment"), False, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         environment_key: str,
@@ -1864,6 +2264,14 @@ class JobEnvironmentVariables(SpecObject, wire="JobEnvironmentVariables"):
     _: KW_ONLY
     spec: JobEnvironmentVariablesSpec | None = None
     """The environment variable specification."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("environment_variables_key", ("string",), True, None, None),
+        ("spec", ("object", "JobEnvironmentVariablesSpec"), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -1895,6 +2303,14 @@ class JobEnvironmentVariablesSpec(SpecObject, wire="JobEnvironmentVariablesSpec"
     variables: Mapping[str, str] | None = None
     """Environment variables specified directly as key/value pairs."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("files", ("array", ("string",)), False, None, None),
+        ("variables", ("map", ("string",)), False, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         *,
@@ -1923,6 +2339,14 @@ class JobNotificationSettings(SpecObject, wire="JobNotificationSettings"):
     """If true, do not send notifications to recipients specified in `on_failure` if the run is canceled."""
     no_alert_for_skipped_runs: bool | None = None
     """If true, do not send notifications to recipients specified in `on_failure` if the run is skipped."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("no_alert_for_canceled_runs", ("boolean",), False, None, None),
+        ("no_alert_for_skipped_runs", ("boolean",), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -1956,6 +2380,15 @@ class JobRunAs(SpecObject, wire="JobRunAs"):
     """Application ID of an active service principal."""
     user_name: str | None = None
     """The email of an active workspace user."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("group_name", ("string",), False, None, None),
+        ("service_principal_name", ("string",), False, None, None),
+        ("user_name", ("string",), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -1996,6 +2429,15 @@ class JobSource(SpecObject, wire="JobSource"):
     """[Private Preview] Dirty state indicates the job is not fully synced with the job specification in the remote
     repository."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("job_config_path", ("string",), True, None, None),
+        ("import_from_git_branch", ("string",), True, None, None),
+        ("dirty_state", ("string",), False, ("DISCONNECTED", "NOT_SYNCED"), None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         job_config_path: str,
@@ -2032,6 +2474,15 @@ class JobsHealthRule(SpecObject, wire="JobsHealthRule"):
     value: int
     """Specifies the threshold value that the health metric should obey to satisfy the health rule."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("metric", ("string",), True, ("RUN_DURATION_SECONDS", "STREAMING_BACKLOG_BYTES", "STREAMING_BACKLOG_FILES", "STREAMING_BACKLOG_RECORDS", "STREAMING_BACKLOG_SECONDS"), None),  # noqa: E501 - one field a line
+        ("op", ("string",), True, ("GREATER_THAN",), None),
+        ("value", ("integer",), True, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         metric: JobsHealthMetric,
@@ -2063,6 +2514,13 @@ class JobsHealthRules(SpecObject, wire="JobsHealthRules"):
     rules: Sequence[JobsHealthRule] | None = None
     """A health rule: alert when ``metric`` is greater than ``value``."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("rules", ("array", ("object", "JobsHealthRule")), False, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         *,
@@ -2084,6 +2542,13 @@ class LocalFileInfo(SpecObject, wire="LocalFileInfo"):
 
     destination: str
     """Local file destination, e.g. `file:/my/local/file.sh`."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("destination", ("string",), True, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -2109,6 +2574,14 @@ class LogAnalyticsInfo(SpecObject, wire="LogAnalyticsInfo"):
     """The primary key of the Azure Log Analytics workspace."""
     log_analytics_workspace_id: str | None = None
     """The id of the Azure Log Analytics workspace."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("log_analytics_primary_key", ("string",), False, None, None),
+        ("log_analytics_workspace_id", ("string",), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -2210,6 +2683,47 @@ class NewCluster(SpecObject, wire="ClusterSpec"):
     """Flexible node type configuration for worker nodes."""
     workload_type: WorkloadType | None = None
     """Which kinds of workloads a cluster accepts."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("apply_policy_default_values", ("boolean",), False, None, None),
+        ("autoscale", ("object", "AutoScale"), False, None, None),
+        ("autotermination_minutes", ("integer",), False, None, None),
+        ("aws_attributes", ("object", "AwsAttributes"), False, None, None),
+        ("azure_attributes", ("object", "AzureAttributes"), False, None, None),
+        ("cluster_log_conf", ("object", "ClusterLogConf"), False, None, None),
+        ("cluster_name", ("string",), False, None, None),
+        ("custom_tags", ("map", ("string",)), False, None, None),
+        ("data_security_mode", ("string",), False, ("DATA_SECURITY_MODE_AUTO", "DATA_SECURITY_MODE_DEDICATED", "DATA_SECURITY_MODE_STANDARD", "LEGACY_PASSTHROUGH", "LEGACY_SINGLE_USER", "LEGACY_SINGLE_USER_STANDARD", "LEGACY_TABLE_ACL", "NONE", "SINGLE_USER", "USER_ISOLATION"), None),  # noqa: E501 - one field a line
+        ("dependency_mode", ("string",), False, ("DEPENDENCY_MODE_AUTO", "DEPENDENCY_MODE_CLUSTER_LIBRARIES", "DEPENDENCY_MODE_ENVIRONMENTS"), None),  # noqa: E501 - one field a line
+        ("docker_image", ("object", "DockerImage"), False, None, None),
+        ("driver_instance_pool_id", ("string",), False, None, None),
+        ("driver_node_type_flexibility", ("object", "NodeTypeFlexibility"), False, None, None),
+        ("driver_node_type_id", ("string",), False, None, None),
+        ("enable_elastic_disk", ("boolean",), False, None, None),
+        ("enable_local_disk_encryption", ("boolean",), False, None, None),
+        ("gcp_attributes", ("object", "GcpAttributes"), False, None, None),
+        ("init_scripts", ("array", ("object", "InitScriptInfo")), False, None, None),
+        ("instance_pool_id", ("string",), False, None, None),
+        ("is_single_node", ("boolean",), False, None, None),
+        ("kind", ("string",), False, ("CLASSIC_PREVIEW",), None),
+        ("node_type_id", ("string",), False, None, None),
+        ("num_workers", ("integer",), False, None, None),
+        ("policy_id", ("string",), False, None, None),
+        ("remote_disk_throughput", ("integer",), False, None, None),
+        ("runtime_engine", ("string",), False, ("NULL", "PHOTON", "STANDARD"), None),
+        ("single_user_name", ("string",), False, None, None),
+        ("spark_conf", ("map", ("string",)), False, None, None),
+        ("spark_env_vars", ("map", ("string",)), False, None, None),
+        ("spark_version", ("string",), False, None, None),
+        ("ssh_public_keys", ("array", ("string",)), False, None, None),
+        ("total_initial_remote_disk_size", ("integer",), False, None, None),
+        ("use_ml_runtime", ("boolean",), False, None, None),
+        ("worker_node_type_flexibility", ("object", "NodeTypeFlexibility"), False, None, None),
+        ("workload_type", ("object", "WorkloadType"), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -2410,6 +2924,14 @@ class NodeTypeFlexibility(SpecObject, wire="NodeTypeFlexibility"):
     aws_context_id: str | None = None
     """The AWS Context ID for EC2 Fleet."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("alternate_node_type_ids", ("array", ("string",)), False, None, None),
+        ("aws_context_id", ("string",), False, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         *,
@@ -2443,6 +2965,16 @@ class NotebookTask(SpecObject, wire="NotebookTask"):
     """Optional location type of the notebook."""
     warehouse_id: str | None = None
     """Optional `warehouse_id` to run the notebook on a SQL warehouse."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("notebook_path", ("string",), True, None, None),
+        ("base_parameters", ("map", ("string",)), False, None, None),
+        ("source", ("string",), False, ("GIT", "WORKSPACE"), None),
+        ("warehouse_id", ("string",), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -2488,6 +3020,17 @@ class PipelineParams(SpecObject, wire="PipelineParams"):
     """[Beta] A list of tables to update without fullRefresh."""
     reset_checkpoint_selection: Sequence[str] | None = None
     """[Beta] A list of streaming flows to reset checkpoints without clearing data."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("full_refresh", ("boolean",), False, None, None),
+        ("full_refresh_selection", ("array", ("string",)), False, None, None),
+        ("refresh_flow_selection", ("array", ("string",)), False, None, None),
+        ("refresh_selection", ("array", ("string",)), False, None, None),
+        ("reset_checkpoint_selection", ("array", ("string",)), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -2540,6 +3083,19 @@ class PipelineTask(SpecObject, wire="PipelineTask"):
     """[Beta] A list of tables to update without fullRefresh."""
     reset_checkpoint_selection: Sequence[str] | None = None
     """[Beta] A list of streaming flows to reset checkpoints without clearing data."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("pipeline_id", ("string",), True, None, None),
+        ("full_refresh", ("boolean",), False, None, None),
+        ("full_refresh_selection", ("array", ("string",)), False, None, None),
+        ("parameters", ("map", ("string",)), False, None, None),
+        ("refresh_flow_selection", ("array", ("string",)), False, None, None),
+        ("refresh_selection", ("array", ("string",)), False, None, None),
+        ("reset_checkpoint_selection", ("array", ("string",)), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -2597,6 +3153,17 @@ class PowerBiModel(SpecObject, wire="PowerBiModel"):
     workspace_name: str | None = None
     """[Public Preview] The name of the Power BI workspace of the model."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("authentication_method", ("string",), False, ("OAUTH", "PAT"), None),
+        ("model_name", ("string",), False, None, None),
+        ("overwrite_existing", ("boolean",), False, None, None),
+        ("storage_mode", ("string",), False, ("DIRECT_QUERY", "DUAL", "IMPORT"), None),
+        ("workspace_name", ("string",), False, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         *,
@@ -2647,6 +3214,16 @@ class PowerBiTable(SpecObject, wire="PowerBiTable"):
     storage_mode: StorageMode | None = None
     """[Public Preview] The Power BI storage mode of the table."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("catalog", ("string",), False, None, None),
+        ("name", ("string",), False, None, None),
+        ("schema", ("string",), False, None, None),
+        ("storage_mode", ("string",), False, ("DIRECT_QUERY", "DUAL", "IMPORT"), None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         *,
@@ -2694,6 +3271,17 @@ class PowerBiTask(SpecObject, wire="PowerBiTask"):
     warehouse_id: str | None = None
     """[Public Preview] The SQL warehouse ID to use as the Power BI data source."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("connection_resource_name", ("string",), False, None, None),
+        ("power_bi_model", ("object", "PowerBiModel"), False, None, None),
+        ("refresh_after_update", ("boolean",), False, None, None),
+        ("tables", ("array", ("object", "PowerBiTable")), False, None, None),
+        ("warehouse_id", ("string",), False, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         *,
@@ -2739,6 +3327,14 @@ class PythonOperatorTask(SpecObject, wire="PythonOperatorTask"):
     parameters: Sequence[PythonOperatorTaskParameter] | None = None
     """[Private Preview] An ordered list of task parameters."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("main", ("string",), False, None, None),
+        ("parameters", ("array", ("object", "PythonOperatorTaskParameter")), False, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         *,
@@ -2768,6 +3364,14 @@ class PythonOperatorTaskParameter(SpecObject, wire="PythonOperatorTaskParameter"
     """[Private Preview]"""
     value: str | None = None
     """[Private Preview]"""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("name", ("string",), False, None, None),
+        ("value", ("string",), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -2805,6 +3409,16 @@ class PythonWheelTask(SpecObject, wire="PythonWheelTask"):
     "--data=dbfs:/path/to/data.json"]`."""
     parameters: Sequence[str] | None = None
     """Command-line parameters passed to Python wheel task."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("package_name", ("string",), True, None, None),
+        ("entry_point", ("string",), True, None, None),
+        ("named_parameters", ("map", ("string",)), False, None, None),
+        ("parameters", ("array", ("string",)), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -2845,6 +3459,15 @@ class QualifiedName(SpecObject, wire="QualifiedName"):
     table: str | None = None
     """Table, within the catalog and schema."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("catalog", ("string",), False, None, None),
+        ("schema", ("string",), False, None, None),
+        ("table", ("string",), False, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         *,
@@ -2877,6 +3500,13 @@ class QueueSettings(SpecObject, wire="QueueSettings"):
 
     enabled: bool
     """If true, enable queueing for the job."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("enabled", ("boolean",), True, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -2925,6 +3555,22 @@ class RunJobTask(SpecObject, wire="RunJobTask"):
     sql_params: Mapping[str, str] | None = None
     """[Deprecated, Private Preview] A map from keys to values for jobs with SQL task, for example `"sql_params":
     {"name": "john doe", "age": "35"}`."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("job_id", ("integer",), True, None, None),
+        ("dbt_commands", ("array", ("string",)), False, None, None),
+        ("jar_params", ("array", ("string",)), False, None, None),
+        ("job_parameters", ("map", ("string",)), False, None, None),
+        ("notebook_params", ("map", ("string",)), False, None, None),
+        ("pipeline_params", ("object", "PipelineParams"), False, None, None),
+        ("python_named_params", ("map", ("string",)), False, None, None),
+        ("python_params", ("array", ("string",)), False, None, None),
+        ("spark_submit_params", ("array", ("string",)), False, None, None),
+        ("sql_params", ("map", ("string",)), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -2998,6 +3644,19 @@ class S3StorageInfo(SpecObject, wire="S3StorageInfo"):
     region: str | None = None
     """S3 region, e.g. `us-west-2`."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("destination", ("string",), True, None, None),
+        ("canned_acl", ("string",), False, None, None),
+        ("enable_encryption", ("boolean",), False, None, None),
+        ("encryption_type", ("string",), False, None, None),
+        ("endpoint", ("string",), False, None, None),
+        ("kms_key", ("string",), False, None, None),
+        ("region", ("string",), False, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         destination: str,
@@ -3057,6 +3716,16 @@ class SparkJarTask(SpecObject, wire="SparkJarTask"):
     run_as_repl: bool | None = None
     """[Deprecated] Deprecated."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("jar_uri", ("string",), False, None, None),
+        ("main_class_name", ("string",), False, None, None),
+        ("parameters", ("array", ("string",)), False, None, None),
+        ("run_as_repl", ("boolean",), False, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         main_class_name: str | None = None,
@@ -3099,6 +3768,15 @@ class SparkPythonTask(SpecObject, wire="SparkPythonTask"):
     source: Source | None = None
     """Optional location type of the Python file."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("python_file", ("string",), True, None, None),
+        ("parameters", ("array", ("string",)), False, None, None),
+        ("source", ("string",), False, ("GIT", "WORKSPACE"), None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         python_file: str,
@@ -3130,6 +3808,13 @@ class SparkSubmitTask(SpecObject, wire="SparkSubmitTask"):
     parameters: Sequence[str] | None = None
     """Command-line parameters passed to spark submit."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("parameters", ("array", ("string",)), False, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         parameters: Sequence[str] | None = None,
@@ -3152,6 +3837,13 @@ class SparseCheckout(SpecObject, wire="SparseCheckout"):
     _: KW_ONLY
     patterns: Sequence[str] | None = None
     """List of patterns to include for sparse checkout."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("patterns", ("array", ("string",)), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -3185,6 +3877,18 @@ class SqlTask(SpecObject, wire="SqlTask"):
     """Parameters to be used for each run of this job."""
     query: SqlTaskQuery | None = None
     """If query, indicates that this job must execute a SQL query."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("warehouse_id", ("string",), True, None, None),
+        ("alert", ("object", "SqlTaskAlert"), False, None, None),
+        ("dashboard", ("object", "SqlTaskDashboard"), False, None, None),
+        ("file", ("object", "SqlTaskFile"), False, None, None),
+        ("parameters", ("map", ("string",)), False, None, None),
+        ("query", ("object", "SqlTaskQuery"), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -3237,6 +3941,15 @@ class SqlTaskAlert(SpecObject, wire="SqlTaskAlert"):
     subscriptions: Sequence[SqlTaskSubscription] | None = None
     """If specified, alert notifications are sent to subscribers."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("alert_id", ("string",), True, None, None),
+        ("pause_subscriptions", ("boolean",), False, None, None),
+        ("subscriptions", ("array", ("object", "SqlTaskSubscription")), False, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         alert_id: str,
@@ -3274,6 +3987,16 @@ class SqlTaskDashboard(SpecObject, wire="SqlTaskDashboard"):
     """If true, the dashboard snapshot is not taken, and emails are not sent to subscribers."""
     subscriptions: Sequence[SqlTaskSubscription] | None = None
     """If specified, dashboard snapshots are sent to subscriptions."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("dashboard_id", ("string",), True, None, None),
+        ("custom_subject", ("string",), False, None, None),
+        ("pause_subscriptions", ("boolean",), False, None, None),
+        ("subscriptions", ("array", ("object", "SqlTaskSubscription")), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -3314,6 +4037,14 @@ class SqlTaskFile(SpecObject, wire="SqlTaskFile"):
     source: Source | None = None
     """Optional location type of the SQL file."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("path", ("string",), True, None, None),
+        ("source", ("string",), False, ("GIT", "WORKSPACE"), None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         path: str,
@@ -3341,6 +4072,13 @@ class SqlTaskQuery(SpecObject, wire="SqlTaskQuery"):
     query_id: str
     """The canonical identifier of the SQL query."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("query_id", ("string",), True, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         query_id: str,
@@ -3365,6 +4103,14 @@ class SqlTaskSubscription(SpecObject, wire="SqlTaskSubscription"):
     """The canonical identifier of the destination to receive email notification."""
     user_name: str | None = None
     """The user name to receive the subscription email."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("destination_id", ("string",), False, None, None),
+        ("user_name", ("string",), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -3480,6 +4226,56 @@ class SubmitTask(SpecObject, wire="SubmitTask"):
     """An optional timeout applied to each run of this job task."""
     webhook_notifications: WebhookNotifications | None = None
     """A collection of system notification IDs to notify when the run begins or completes."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("task_key", ("string",), True, None, None),
+        ("ai_function_task", ("object", "AiFunctionTask"), False, None, None),
+        ("ai_runtime_task", ("object", "AiRuntimeTask"), False, None, None),
+        ("alert_task", ("object", "AlertTask"), False, None, None),
+        ("clean_rooms_notebook_task", ("object", "CleanRoomsNotebookTask"), False, None, None),
+        ("compute", ("object", "Compute"), False, None, None),
+        ("condition_task", ("object", "ConditionTask"), False, None, None),
+        ("dashboard_task", ("object", "DashboardTask"), False, None, None),
+        ("dbt_cloud_task", ("object", "DbtCloudTask"), False, None, None),
+        ("dbt_platform_task", ("object", "DbtPlatformTask"), False, None, None),
+        ("dbt_task", ("object", "DbtTask"), False, None, None),
+        ("depends_on", ("array", ("object", "TaskDependency")), False, None, None),
+        ("description", ("string",), False, None, None),
+        ("disable_auto_optimization", ("boolean",), False, None, None),
+        ("disabled", ("boolean",), False, None, None),
+        ("email_notifications", ("object", "JobEmailNotifications"), False, None, None),
+        ("environment_key", ("string",), False, None, None),
+        ("environment_variables_key", ("string",), False, None, None),
+        ("existing_cluster_id", ("string",), False, None, None),
+        ("for_each_task", ("object", "ForEachTask"), False, None, None),
+        ("gen_ai_compute_task", ("object", "GenAiComputeTask"), False, None, None),
+        ("health", ("object", "JobsHealthRules"), False, None, None),
+        ("libraries", ("array", ("object", "Library")), False, None, None),
+        ("max_retries", ("integer",), False, None, None),
+        ("min_retry_interval_millis", ("integer",), False, None, None),
+        ("new_cluster", ("object", "ClusterSpec"), False, None, None),
+        ("notebook_task", ("object", "NotebookTask"), False, None, None),
+        ("notification_settings", ("object", "TaskNotificationSettings"), False, None, None),
+        ("pipeline_task", ("object", "PipelineTask"), False, None, None),
+        ("power_bi_task", ("object", "PowerBiTask"), False, None, None),
+        ("python_operator_task", ("object", "PythonOperatorTask"), False, None, None),
+        ("python_wheel_task", ("object", "PythonWheelTask"), False, None, None),
+        ("retry_on_timeout", ("boolean",), False, None, None),
+        ("run_if", ("string",), False, ("ALL_DONE", "ALL_FAILED", "ALL_SUCCESS", "AT_LEAST_ONE_FAILED", "AT_LEAST_ONE_SUCCESS", "NONE_FAILED"), None),  # noqa: E501 - one field a line
+        ("run_job_task", ("object", "RunJobTask"), False, None, None),
+        ("spark_jar_task", ("object", "SparkJarTask"), False, None, None),
+        ("spark_python_task", ("object", "SparkPythonTask"), False, None, None),
+        ("spark_submit_task", ("object", "SparkSubmitTask"), False, None, None),
+        ("sql_task", ("object", "SqlTask"), False, None, None),
+        ("timeout_seconds", ("integer",), False, None, None),
+        ("webhook_notifications", ("object", "WebhookNotifications"), False, None, None),
+        ("agentic_task", ("any",), False, None, "'agentic_task' was a private preview and is no longer accepted"),
+        ("genie_task", ("any",), False, None, "'genie_task' was a private preview and is no longer accepted"),
+        ("job_cluster_key", ("any",), False, None, "runs/submit does not accept shared job clusters (the workspace answers 'Shared job cluster feature is not supported in runs/submit API.'); give each task a new_cluster, or use Run.cluster(name, NewCluster(...)), which copies the cluster into every task that uses it"),  # noqa: E501 - one field a line
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -3708,6 +4504,16 @@ class Subscription(SpecObject, wire="Subscription"):
     subscribers: Sequence[SubscriptionSubscriber] | None = None
     """The list of subscribers to send the snapshot of the dashboard to."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("attachment", ("object", "SubscriptionAttachment"), False, None, None),
+        ("custom_subject", ("string",), False, None, None),
+        ("paused", ("boolean",), False, None, None),
+        ("subscribers", ("array", ("object", "SubscriptionSubscriber")), False, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         *,
@@ -3748,6 +4554,14 @@ class SubscriptionAttachment(SpecObject, wire="SubscriptionAttachment"):
     page_attachment: SubscriptionAttachmentPageAttachment | None = None
     """Optional: The selection of dashboard pages included in the attached PDF."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("data_attachment", ("object", "SubscriptionAttachmentDataAttachment"), False, None, None),
+        ("page_attachment", ("object", "SubscriptionAttachmentPageAttachment"), False, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         *,
@@ -3782,6 +4596,15 @@ class SubscriptionAttachmentDataAttachment(SpecObject, wire="SubscriptionAttachm
     """When true, the dashboard's applied filter values are included alongside the tabular data as an additional
     attached file."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("widgets", ("array", ("object", "SubscriptionAttachmentDataAttachmentWidget")), True, None, None),
+        ("file_format", ("string",), True, ("FILE_FORMAT_CSV", "FILE_FORMAT_EXCEL", "FILE_FORMAT_TSV"), None),
+        ("include_applied_filters", ("boolean",), False, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         widgets: Sequence[SubscriptionAttachmentDataAttachmentWidget],
@@ -3814,6 +4637,14 @@ class SubscriptionAttachmentDataAttachmentWidget(SpecObject, wire="SubscriptionA
     widget_id: str
     """The URL identifier of the widget."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("page_id", ("string",), True, None, None),
+        ("widget_id", ("string",), True, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         page_id: str,
@@ -3842,6 +4673,14 @@ class SubscriptionAttachmentPageAttachment(SpecObject, wire="SubscriptionAttachm
     """The identifiers of the pages to include in the PDF."""
     page_selection: SubscriptionAttachmentPageAttachmentPageSelection | None = None
     """How the attached pages are selected."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("page_ids", ("array", ("string",)), False, None, None),
+        ("page_selection", ("string",), False, ("PAGE_SELECTION_ALL", "PAGE_SELECTION_SUBSET"), None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -3872,6 +4711,14 @@ class SubscriptionSubscriber(SpecObject, wire="SubscriptionSubscriber"):
     """A snapshot of the dashboard will be sent to the destination when the `destination_id` field is present."""
     user_name: str | None = None
     """A snapshot of the dashboard will be sent to the user's email when the `user_name` field is present."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("destination_id", ("string",), False, None, None),
+        ("user_name", ("string",), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -3987,6 +4834,54 @@ class Task(SpecObject, wire="Task"):
     """An optional timeout applied to each run of this job task."""
     webhook_notifications: WebhookNotifications | None = None
     """A collection of system notification IDs to notify when runs of this task begin or complete."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("task_key", ("string",), True, None, None),
+        ("ai_function_task", ("object", "AiFunctionTask"), False, None, None),
+        ("ai_runtime_task", ("object", "AiRuntimeTask"), False, None, None),
+        ("alert_task", ("object", "AlertTask"), False, None, None),
+        ("clean_rooms_notebook_task", ("object", "CleanRoomsNotebookTask"), False, None, None),
+        ("compute", ("object", "Compute"), False, None, None),
+        ("condition_task", ("object", "ConditionTask"), False, None, None),
+        ("dashboard_task", ("object", "DashboardTask"), False, None, None),
+        ("dbt_cloud_task", ("object", "DbtCloudTask"), False, None, None),
+        ("dbt_platform_task", ("object", "DbtPlatformTask"), False, None, None),
+        ("dbt_task", ("object", "DbtTask"), False, None, None),
+        ("depends_on", ("array", ("object", "TaskDependency")), False, None, None),
+        ("description", ("string",), False, None, None),
+        ("disable_auto_optimization", ("boolean",), False, None, None),
+        ("disabled", ("boolean",), False, None, None),
+        ("email_notifications", ("object", "TaskEmailNotifications"), False, None, None),
+        ("environment_key", ("string",), False, None, None),
+        ("environment_variables_key", ("string",), False, None, None),
+        ("existing_cluster_id", ("string",), False, None, None),
+        ("for_each_task", ("object", "ForEachTask"), False, None, None),
+        ("gen_ai_compute_task", ("object", "GenAiComputeTask"), False, None, None),
+        ("health", ("object", "JobsHealthRules"), False, None, None),
+        ("job_cluster_key", ("any",), False, None, "runs/submit does not accept shared job clusters (the workspace answers 'Shared job cluster feature is not supported in runs/submit API.'); give each task a new_cluster, or use Run.cluster(name, NewCluster(...)), which copies the cluster into every task that uses it"),  # noqa: E501 - one field a line
+        ("libraries", ("array", ("object", "Library")), False, None, None),
+        ("max_retries", ("integer",), False, None, None),
+        ("min_retry_interval_millis", ("integer",), False, None, None),
+        ("new_cluster", ("object", "ClusterSpec"), False, None, None),
+        ("notebook_task", ("object", "NotebookTask"), False, None, None),
+        ("notification_settings", ("object", "TaskNotificationSettings"), False, None, None),
+        ("pipeline_task", ("object", "PipelineTask"), False, None, None),
+        ("power_bi_task", ("object", "PowerBiTask"), False, None, None),
+        ("python_operator_task", ("object", "PythonOperatorTask"), False, None, None),
+        ("python_wheel_task", ("object", "PythonWheelTask"), False, None, None),
+        ("retry_on_timeout", ("boolean",), False, None, None),
+        ("run_if", ("string",), False, ("ALL_DONE", "ALL_FAILED", "ALL_SUCCESS", "AT_LEAST_ONE_FAILED", "AT_LEAST_ONE_SUCCESS", "NONE_FAILED"), None),  # noqa: E501 - one field a line
+        ("run_job_task", ("object", "RunJobTask"), False, None, None),
+        ("spark_jar_task", ("object", "SparkJarTask"), False, None, None),
+        ("spark_python_task", ("object", "SparkPythonTask"), False, None, None),
+        ("spark_submit_task", ("object", "SparkSubmitTask"), False, None, None),
+        ("sql_task", ("object", "SqlTask"), False, None, None),
+        ("timeout_seconds", ("integer",), False, None, None),
+        ("webhook_notifications", ("object", "WebhookNotifications"), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -4210,6 +5105,14 @@ class TaskDependency(SpecObject, wire="TaskDependency"):
     outcome: str | None = None
     """Can only be specified on condition task dependencies."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("task_key", ("string",), True, None, None),
+        ("outcome", ("string",), False, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         task_key: str,
@@ -4253,6 +5156,20 @@ class TaskEmailNotifications(SpecObject, wire="TaskEmailNotifications"):
     any stream."""
     on_success: Sequence[str] | None = None
     """A list of email addresses to be notified when a run successfully completes."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("no_alert_for_skipped_runs", ("boolean",), False, None, None),
+        ("on_duration_warning_threshold_exceeded", ("array", ("string",)), False, None, None),
+        ("on_failure", ("array", ("string",)), False, None, None),
+        ("on_maintenance_complete", ("array", ("string",)), False, None, None),
+        ("on_maintenance_start", ("array", ("string",)), False, None, None),
+        ("on_start", ("array", ("string",)), False, None, None),
+        ("on_streaming_backlog_exceeded", ("array", ("string",)), False, None, None),
+        ("on_success", ("array", ("string",)), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -4315,6 +5232,15 @@ class TaskNotificationSettings(SpecObject, wire="TaskNotificationSettings"):
     no_alert_for_skipped_runs: bool | None = None
     """If true, do not send notifications to recipients specified in `on_failure` if the run is skipped."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("alert_on_last_attempt", ("boolean",), False, None, None),
+        ("no_alert_for_canceled_runs", ("boolean",), False, None, None),
+        ("no_alert_for_skipped_runs", ("boolean",), False, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         *,
@@ -4348,6 +5274,13 @@ class VolumeSource(SpecObject, wire="VolumeSource"):
     volume_path: str
     """Unity Catalog volume path to the input files (e.g. `/Volumes/<catalog>/<schema>/<volume>/...`)."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("volume_path", ("string",), True, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         volume_path: str,
@@ -4371,6 +5304,13 @@ class VolumesStorageInfo(SpecObject, wire="VolumesStorageInfo"):
     """UC Volumes destination, e.g. `/Volumes/catalog/schema/vol1/init-scripts/setup-datadog.sh` or
     `dbfs:/Volumes/catalog/schema/vol1/init-scripts/setup-datadog.sh`."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("destination", ("string",), True, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         destination: str,
@@ -4392,6 +5332,13 @@ class Webhook(SpecObject, wire="Webhook"):
 
     id: str
     """The id of a notification destination."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("id", ("string",), True, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -4431,6 +5378,19 @@ class WebhookNotifications(SpecObject, wire="WebhookNotifications"):
     exceeded for any stream."""
     on_success: Sequence[Webhook] | None = None
     """An optional list of system notification IDs to call when the run completes successfully."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("on_duration_warning_threshold_exceeded", ("array", ("object", "Webhook")), False, None, None),
+        ("on_failure", ("array", ("object", "Webhook")), False, None, None),
+        ("on_maintenance_complete", ("array", ("object", "Webhook")), False, None, None),
+        ("on_maintenance_start", ("array", ("object", "Webhook")), False, None, None),
+        ("on_start", ("array", ("object", "Webhook")), False, None, None),
+        ("on_streaming_backlog_exceeded", ("array", ("object", "Webhook")), False, None, None),
+        ("on_success", ("array", ("object", "Webhook")), False, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,
@@ -4482,6 +5442,13 @@ class WorkloadType(SpecObject, wire="WorkloadType"):
     clients: ClientsTypes
     """Defined what type of clients can use the cluster."""
 
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("clients", ("object", "ClientsTypes"), True, None, None),
+    )
+    # fmt: on
+
     def __init__(
         self,
         clients: ClientsTypes,
@@ -4503,6 +5470,13 @@ class WorkspaceStorageInfo(SpecObject, wire="WorkspaceStorageInfo"):
 
     destination: str
     """Wsfs destination, e.g. `workspace:/cluster-init-scripts/setup-datadog.sh`."""
+
+    #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+    # fmt: off
+    _table = (
+        ("destination", ("string",), True, None, None),
+    )
+    # fmt: on
 
     def __init__(
         self,

@@ -237,9 +237,37 @@ def add_named(
         given["new_cluster"] = new_cluster
 
 
+#: The field table: (name, type descriptor, required, enum values, why the API refuses it).
+# fmt: off
+RUN_SPEC_TABLE = (
+    ("access_control_list", ("array", ("object", "JobAccessControlRequest")), False, None, None),
+    ("budget_policy_id", ("string",), False, None, None),
+    ("duration_target", ("string",), False, None, None),
+    ("email_notifications", ("object", "JobEmailNotifications"), False, None, None),
+    ("environment_variables", ("array", ("object", "JobEnvironmentVariables")), False, None, None),
+    ("environments", ("array", ("object", "JobEnvironment")), False, None, None),
+    ("git_source", ("object", "GitSource"), False, None, None),
+    ("health", ("object", "JobsHealthRules"), False, None, None),
+    ("idempotency_token", ("string",), False, None, None),
+    ("notification_settings", ("object", "JobNotificationSettings"), False, None, None),
+    ("performance_target", ("string",), False, ("PERFORMANCE_OPTIMIZED", "STANDARD", "COST_OPTIMIZED"), None),
+    ("queue", ("object", "QueueSettings"), False, None, None),
+    ("run_as", ("object", "JobRunAs"), False, None, None),
+    ("run_name", ("string",), False, None, None),
+    ("tasks", ("array", ("object", "SubmitTask")), False, None, None),
+    ("timeout_seconds", ("integer",), False, None, None),
+    ("usage_policy_id", ("string",), False, None, None),
+    ("webhook_notifications", ("object", "WebhookNotifications"), False, None, None),
+    ("tags", ("any",), False, None, "'tags' is no longer part of the runs/submit body; put cluster tags in new_cluster.custom_tags"),  # noqa: E501 - one field a line
+    ("job_clusters", ("any",), False, None, "runs/submit does not accept shared job clusters (the workspace answers 'Shared job cluster feature is not supported in runs/submit API.'); give each task a new_cluster, or use Run.cluster(name, NewCluster(...)), which copies the cluster into every task that uses it"),  # noqa: E501 - one field a line
+)
+# fmt: on
+
+
 __all__ = [
     "NAMED_FIELDS",
     "RUN_SPEC_FIELDS",
+    "RUN_SPEC_TABLE",
     "add_named",
     "run_spec_init",
 ]

@@ -12,8 +12,12 @@ in ``_inits.py`` for those written by hand)::
 
         def __init__(self, notebook_path: str, *, source: Source | None = None, ...) -> None: ...
 
-The tables (``_fields``, ``_schema``, ``_wire_type``, ``_enum_fields``) are built on first use: a run
-touches a dozen of the hundred classes, so ``import runspec`` stays cheap.
+Its field table is literal data in the class, ``_table``, written by ``tools/gen_spec.py`` from the schema:
+one ``(name, type descriptor, required, enum values, why the API refuses it)`` per schema field. (The
+library kinds that are a bare path declare ``fields=`` instead.) The tables objects are read through
+(``_fields`` with each field's converter, ``_schema``, ``_wire_type``, ``_enum_fields``) are made from it on
+first use: a run touches a dozen of the hundred classes, so ``import runspec`` stays cheap. The schema
+itself is not read.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from runspec._frozen import FrozenMap, freeze_json
 from runspec.spec.objects._convert import REGISTRY, bad_type, converter
-from runspec.spec.schema._schema import FieldInfo, schema_fields
+from runspec.spec.schema._schema import FieldInfo, field_info
 
 if TYPE_CHECKING:  # pragma: no cover - typing_extensions is only needed by type checkers here
     from typing_extensions import dataclass_transform
@@ -113,10 +117,13 @@ class SpecMeta(type):
         declared = wire is not None or fields is not None
         if declared:
             ns.update(_LAZY_TABLES)
+        table = ns.get("_table")
         cls = super().__new__(mcs, name, bases, ns, **kwargs)
         if not declared:
             return cls
-        cls._declared = (own, wire, fields)  # type: ignore[attr-defined]
+        if table is None and fields is None:
+            raise TypeError(f"{name} declares neither a field table (_table) nor fields=")
+        cls._declared = (own, wire, fields, table)  # type: ignore[attr-defined]
         if wire is not None and wire not in REGISTRY:
             REGISTRY[wire] = cls
         return cls
@@ -143,9 +150,9 @@ def _setup(cls: Any) -> None:
     built = cls.__dict__.get("_fields")
     if built is not None and not isinstance(built, _LazyTable):
         return
-    own, wire, fields = cls.__dict__["_declared"]
+    own, wire, fields, literal = cls.__dict__["_declared"]
     name = cls.__name__
-    infos = dict(fields) if fields is not None else schema_fields(wire)
+    infos = dict(fields) if fields is not None else {entry[0]: field_info(wire, *entry) for entry in literal}
     table: dict[str, _Field] = {}
     for attr in own:
         info = infos.get(attr)

@@ -51,6 +51,8 @@ class SpecObject(metaclass=SpecMeta):
 
     extra: Mapping[str, Any] | None = spec_field(default=None, kw_only=True)
 
+    #: The field table, as tools/gen_spec.py writes it into each class (see runspec.spec.objects._classes).
+    _table: ClassVar[tuple[tuple[Any, ...], ...]]
     # Built on first use by _setup (see SpecMeta.__getattr__).
     _fields: ClassVar[dict[str, _Field]]
     _schema: ClassVar[dict[str, FieldInfo]]

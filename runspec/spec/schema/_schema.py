@@ -16,6 +16,7 @@ __all__ = [
     "FieldInfo",
     "FoldedEnum",
     "closest",
+    "field_info",
     "parse_type",
     "schema",
     "schema_fields",
@@ -127,6 +128,23 @@ CASE_INSENSITIVE_ENUMS = frozenset({("GitSource", "git_provider")})
 #: spark_conf gives ``{"spark.speculation": true, "spark.streaming.ui.retainedBatches": 5}``.
 TEXT_MAPS = frozenset({("ClusterSpec", "spark_conf")})
 
+
+def field_info(
+    type_name: str, name: str, desc: Desc, required: bool, enum: Iterable[str] | None, rejected: str | None
+) -> FieldInfo:
+    """
+    One field of a schema type, from its entry in the schema or in a class's field table (``_table``, which
+    tools/gen_spec.py writes from the same schema): the enum the service reads without regard to case, and
+    the maps whose values it also takes as numbers, are marked here.
+    """
+    values: frozenset[str] | None = None
+    if enum:
+        values = FoldedEnum(enum) if (type_name, name) in CASE_INSENSITIVE_ENUMS else frozenset(enum)
+    if (type_name, name) in TEXT_MAPS:
+        desc = ("map", ("text",))
+    return FieldInfo(name=name, desc=desc, required=required, enum=values, rejected=rejected)
+
+
 _FIELD_CACHE: dict[str, dict[str, FieldInfo]] = {}
 
 
@@ -137,19 +155,13 @@ def schema_fields(type_name: str) -> dict[str, FieldInfo]:
         return cached
     out: dict[str, FieldInfo] = {}
     for name, spec in schema()[type_name].items():
-        enum = spec.get("enum")
-        values: frozenset[str] | None = None
-        if enum:
-            values = FoldedEnum(enum) if (type_name, name) in CASE_INSENSITIVE_ENUMS else frozenset(enum)
-        desc = parse_type(spec["type"])
-        if (type_name, name) in TEXT_MAPS:
-            desc = ("map", ("text",))
-        out[name] = FieldInfo(
-            name=name,
-            desc=desc,
-            required=bool(spec.get("required")),
-            enum=values,
-            rejected=spec.get("rejected"),
+        out[name] = field_info(
+            type_name,
+            name,
+            parse_type(spec["type"]),
+            bool(spec.get("required")),
+            spec.get("enum"),
+            spec.get("rejected"),
         )
     _FIELD_CACHE[type_name] = out
     return out
