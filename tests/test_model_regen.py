@@ -26,6 +26,7 @@ COMMITTED = {
     "_inits.py": SPEC / "model" / "_inits.py",
     "_run_inits.py": SPEC / "model" / "_run_inits.py",
     "_schema_data.py": SPEC / "schema" / "_schema_data.py",
+    "_class_checks.py": SPEC / "checks" / "_class_checks.py",
 }
 REFRESH = "python tools/make_schema.py && python tools/gen_spec.py"
 
@@ -66,11 +67,13 @@ def regenerated(tmp_path_factory: pytest.TempPathFactory) -> Path:
         str(out / "_run_inits.py"),
         "--schema-out",
         str(out / "_schema_data.py"),
+        "--checks-out",
+        str(out / "_class_checks.py"),
     )
     return out
 
 
-GENERATED = ["_objects.py", "_job_objects.py", "_inits.py", "_run_inits.py", "_schema_data.py"]
+GENERATED = ["_objects.py", "_job_objects.py", "_inits.py", "_run_inits.py", "_schema_data.py", "_class_checks.py"]
 
 
 @pytest.mark.parametrize("name", ["schema.json", *GENERATED])

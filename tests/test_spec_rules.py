@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from runspec import NewCluster, NotebookTask, PyPI, Run, RunSpec
+from runspec import NewCluster, NotebookTask, PyPI, Run, RunSpec, SparkPythonTask, SpecError
 from runspec.spec import SubmitTask, Task, TaskDependency
 from runspec.spec.checks._checks import Report, TaskScope
 from runspec.spec.checks._rules import OBJECT_RULES, TASK_RULES, forget_plans, object_rule, task_rule
@@ -148,6 +148,50 @@ def test_a_planted_error_stops_every_way_of_making_a_run() -> None:
         TASK_RULES[:] = [e for e in TASK_RULES if e.rule is not _no_t7]
 
 
+def test_a_rule_guarded_by_task_types_runs_on_the_tasks_of_those_types() -> None:
+    @task_rule(when=lambda entries: any(e.field == "spark_python_task" for e in entries))
+    def _python_only(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) -> None:
+        r.warn(path, "planted", str(task.task_key))
+
+    try:
+        run = (
+            Run("x")
+            .task(NotebookTask("/a"), key="a", existing_cluster_id="c")
+            .task(SparkPythonTask("/b.py"), key="b", existing_cluster_id="c")
+            .task(NotebookTask("/c"), key="c", existing_cluster_id="c")
+        )
+        assert _planted(run.compile()) == [("$.tasks[1]", "b")]
+    finally:
+        TASK_RULES[:] = [e for e in TASK_RULES if e.rule is not _python_only]
+
+
+def test_a_rule_on_a_class_with_nothing_else_to_check_fires_on_every_object() -> None:
+    # A dependency has no enum or integer field and no rule of its own: the walk skips dependencies
+    # until a rule about them is added.
+    @object_rule(TaskDependency)
+    def _every_dependency(dep: TaskDependency, path: str, r: Report) -> None:
+        r.warn(path, "planted", dep.task_key)
+
+    try:
+        spec = RunSpec.from_dict(built_by_classes().to_dict())
+        assert _planted(spec) == [(f"$.tasks[{i}].depends_on[0]", f"t{i - 1}") for i in range(1, N)]
+    finally:
+        OBJECT_RULES[TaskDependency].remove(_every_dependency)
+        forget_plans()
+
+
+def test_a_subclass_made_after_the_first_check_is_checked_as_its_class() -> None:
+    Run("x").task(NotebookTask("/a"), key="a", existing_cluster_id="c").compile()
+
+    class LaterNotebook(NotebookTask):
+        pass
+
+    task = SubmitTask("a", notebook_task=LaterNotebook("/n", source="GITT"), existing_cluster_id="c")  # type: ignore[arg-type]
+    with pytest.raises(SpecError) as err:
+        RunSpec(tasks=[task])
+    assert [(p.path, p.code) for p in err.value.problems] == [("$.tasks[0].notebook_task.source", "invalid-enum")]
+
+
 # -- the spec base does not reach into the checks ---------------------------------------------------------
 
 PACKAGE = Path(__file__).resolve().parent.parent / "runspec"
@@ -162,7 +206,7 @@ BASE_MODULES = [
     "limits",
     "task_types",
 ]
-CHECK_MODULES = {"_checks", "_rules", "_object_rules", "_task_rules"}
+CHECK_MODULES = {"_checks", "_rules", "_object_rules", "_task_rules", "_class_checks"}
 
 
 def _imported_modules(path: Path) -> set[str]:

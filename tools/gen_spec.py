@@ -36,6 +36,7 @@ JOBS_OUT = ROOT / "runspec" / "spec" / "model" / "_job_objects.py"
 INITS_OUT = ROOT / "runspec" / "spec" / "model" / "_inits.py"
 RUN_INITS_OUT = ROOT / "runspec" / "spec" / "model" / "_run_inits.py"
 SCHEMA_OUT = ROOT / "runspec" / "spec" / "schema" / "_schema_data.py"
+CHECKS_OUT = ROOT / "runspec" / "spec" / "checks" / "_class_checks.py"
 LINE = 120  # ruff.toml line-length
 
 # Written by hand elsewhere: the top level (RunSpec, runspec/spec/run_spec.py) and the library kinds
@@ -778,6 +779,196 @@ def render_schema(schema: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# --------------------------------------------------------------------------------------------------
+# The per-class checks (runspec/spec/checks/_class_checks.py)
+# --------------------------------------------------------------------------------------------------
+
+# The wire types whose objects a run holds beside the generated classes (the base ``Library`` is not one:
+# a library is an object of one of its kinds).
+CHECKED_HAND_WRITTEN = ["RunsSubmitRequest", "PythonPyPiLibrary", "MavenLibrary", "RCranLibrary"]
+# The wire types whose values are checked against the API's 64-bit integers (when they hold an int).
+INTEGERS = ("integer", "number")
+
+
+def constant(name: str) -> str:
+    """``RunIf`` -> ``_RUN_IF``: the name of an enum's values in the checks module."""
+    return "_" + snake(name).upper()
+
+
+def set_lines(name: str, values: list[str]) -> list[str]:
+    """``_NAME = frozenset({None, ...})`` (None: an unset field), split as the formatter splits it."""
+    items = ["None", *[json.dumps(v) for v in values]]
+    one = f"{name} = frozenset({{{', '.join(items)}}})"
+    if len(one) <= LINE:
+        return [one]
+    inner = "    {" + ", ".join(items) + "}"
+    if len(inner) <= LINE:
+        return [f"{name} = frozenset(", inner, ")"]
+    return [f"{name} = frozenset(", "    {", *[f"        {item}," for item in items], "    }", ")"]
+
+
+def condition_lines(indent: str, tests: list[str], then: str) -> list[str]:
+    """``if a or b:`` and its one statement, the tests split one a line when they do not fit."""
+    one = f"{indent}if {' or '.join(tests)}:"
+    if len(one) <= LINE:
+        return [one, f"{indent}    {then}"]
+    return [
+        f"{indent}if (",
+        f"{indent}    {tests[0]}",
+        *[f"{indent}    or {t}" for t in tests[1:]],
+        f"{indent}):",
+        f"{indent}    {then}",
+    ]
+
+
+def class_check_lines(t: str, fields: dict[str, Any], enum_names: dict[tuple[str, str], str]) -> list[str]:
+    """The maker of one class's check: its enum and integer tests inline, its rules, the objects inside it."""
+    enums = [k for k, f in fields.items() if f.get("enum")]
+    ints = [k for k, f in fields.items() if f["type"] in INTEGERS]
+    objects = [k for k, f in fields.items() if object_type(f["type"])]
+    name = snake(class_name(t))
+    said = [*([", ".join(enums)] if enums else []), *([", ".join(ints)] if ints else [])]
+    if objects:
+        said.append(f"{len(objects)} object field{'s' if len(objects) > 1 else ''}")
+    doc = f'    """``{class_name(t)}``: {"; ".join(said)}."""'
+    if len(doc) > LINE:
+        doc = f'    """``{class_name(t)}``: its enum and integer fields, the objects inside it."""'
+    lines = [
+        "",
+        "",
+        f"def {name}(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:",
+        doc,
+        "",
+        "    def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:",
+    ]
+    i2, i3 = "        ", "            "
+    at = i2
+    if enums or ints:
+        lines += [f"{i2}key = id(obj)", f"{i2}if key in seen:", f"{i2}    return", f"{i2}seen.add(key)"]
+    else:  # only the rules can say anything about the object itself
+        lines += [f"{i2}if rules:", f"{i3}key = id(obj)", f"{i3}if key in seen:", f"{i3}    return"]
+        lines.append(f"{i3}seen.add(key)")
+        at = i3
+    # An unset field reads as None. With several fields to read, each is looked up in the object's set
+    # fields, read once; a lone one is read as an attribute.
+    read = "d.get" if len(enums) + len(ints) + bool(objects) > 1 else ""
+    if read:
+        lines.append(f"{i2}d = set_fields(obj)")
+
+    def value(k: str) -> str:
+        return f'd.get("{k}")' if read else f"obj.{k}"
+
+    if enums:
+        tests = []
+        for k in enums:
+            values = constant(enum_names[(t, k)])
+            if fields[k]["type"] == "string":
+                tests.append(f"{value(k)} not in {values}")
+            else:  # a list of enum values
+                tests.append(f"not {values}.issuperset({value(k)} or ())")
+        lines += condition_lines(i2, tests, "check_enums(obj, path, r)")
+    for k in ints:
+        lines += [
+            f"{i2}v = {value(k)}",
+            f"{i2}if type(v) is int and not _MIN <= v <= _MAX:",
+            f'{i2}    out_of_range(r, path + ".{k}", v)',
+        ]
+    lines += [f"{at}for rule in rules:", f"{at}    rule(obj, path, r)"]
+    if objects:
+        lines += [
+            f"{i2}if nested:",
+            f"{i3}for name, v in {'d' if read else 'set_fields(obj)'}.items():",
+            f"{i3}    if name not in nested:",
+            f"{i3}        continue",
+            f"{i3}    if type(v) is tuple:",
+            f"{i3}        for i, item in enumerate(v):",
+            f"{i3}            f = go[type(item)]",
+            f"{i3}            if f is not None:",
+            f'{i3}                f(item, f"{{path}}{{nested[name]}}[{{i}}]", r, seen)',
+            f"{i3}    else:",
+            f"{i3}        f = go[type(v)]",
+            f"{i3}        if f is not None:",
+            f"{i3}            f(v, path + nested[name], r, seen)",
+        ]
+    lines += ["", "    return check"]
+    return lines
+
+
+def object_type(wire: str) -> str | None:
+    """The wire type of the objects a field of type ``wire`` holds (itself, or a list's items), or None."""
+    inner = wire[6:-1] if wire.startswith("array<") else wire
+    return inner if inner[:1].isupper() else None
+
+
+def render_checks(schema: dict[str, Any]) -> str:
+    """The text of _class_checks.py: for each class of the runs/submit body, the maker of its check."""
+    types = [*run_types(schema), *CHECKED_HAND_WRITTEN]
+    fields_of = {t: {k: v for k, v in schema[t].items() if not v.get("rejected")} for t in types}
+    enum_names: dict[tuple[str, str], str] = {}
+    values: dict[str, list[str]] = {}
+    for t in types:
+        for k, f in fields_of[t].items():
+            if f.get("enum"):
+                name = f.get("enum_name") or f"{t}{k.title().replace('_', '')}"
+                enum_names[(t, k)] = name
+                values.setdefault(name, sorted(f["enum"]))
+    checked = [
+        t
+        for t in sorted(types, key=class_name)
+        if any(f.get("enum") or f["type"] in INTEGERS or object_type(f["type"]) for f in fields_of[t].values())
+    ]
+    body: list[str] = []
+    for name in sorted(values):
+        body += set_lines(constant(name), values[name])
+    for t in checked:
+        body += class_check_lines(t, fields_of[t], enum_names)
+    table = [
+        "",
+        "",
+        "#: Wire type -> the maker of its check, whether it has enum or integer fields, and its object fields",
+        "#: (field -> the wire type of the objects it holds). A type not listed has none of them.",
+        "CHECKS: dict[str, tuple[Maker, bool, dict[str, str]]] = {",
+    ]
+    for t in checked:
+        f = fields_of[t]
+        has_values = any(v.get("enum") or v["type"] in INTEGERS for v in f.values())
+        objects = {k: object_type(v["type"]) for k, v in f.items() if object_type(v["type"])}
+        entry = ", ".join(f'"{k}": "{w}"' for k, w in objects.items())
+        one = f'    "{t}": ({snake(class_name(t))}, {has_values}, {{{entry}}}),'
+        if len(one) <= LINE:
+            table.append(one)
+            continue
+        table += [f'    "{t}": (', f"        {snake(class_name(t))},", f"        {has_values},", "        {"]
+        table += [f'            "{k}": "{w}",' for k, w in objects.items()]
+        table += ["        },", "    ),"]
+    table.append("}")
+    body += table
+    imports = [
+        "from collections.abc import Mapping",
+        "from typing import Any",
+        "",
+        "from runspec.spec.checks._rules import Check, Go, Maker, Report, Rules, check_enums, out_of_range",
+        "from runspec.spec.limits import INT64_MAX as _MAX",
+        "from runspec.spec.limits import INT64_MIN as _MIN",
+        "from runspec.spec.objects import set_fields",
+        "",
+    ]
+    return finish(
+        [
+            "The checks of each class of the runs/submit body, one function per class: each makes the class's check",
+            "from the rules registered for it (``@object_rule``), the fields worth walking into and the checks of",
+            "the other classes (``go``). A check looks at an object once per run (``seen``): its enum fields",
+            "against their values and its integer fields against the API's 64 bits (the tests inline, the",
+            "problems reported as ``check_enums`` and ``out_of_range`` say), then runs the rules, then checks",
+            "the objects inside it. ``runspec.spec.checks._checks`` builds the checks of a run from ``CHECKS``.",
+        ],
+        imports,
+        [],
+        body,
+        ["CHECKS"],
+    )
+
+
 def snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower().replace("py_p_i", "pypi")
 
@@ -807,6 +998,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--inits-out", type=Path, default=INITS_OUT, help="where to write _inits.py")
     parser.add_argument("--run-inits-out", type=Path, default=RUN_INITS_OUT, help="where to write _run_inits.py")
     parser.add_argument("--schema-out", type=Path, default=SCHEMA_OUT, help="where to write _schema_data.py")
+    parser.add_argument("--checks-out", type=Path, default=CHECKS_OUT, help="where to write _class_checks.py")
     args = parser.parse_args(argv)
     schema = json.loads(args.schema.read_text(encoding="utf-8"))
     notes = api_notes()
@@ -816,6 +1008,7 @@ def main(argv: list[str] | None = None) -> None:
         (args.inits_out, render_inits(schema)),
         (args.run_inits_out, render_run_inits(schema)),
         (args.schema_out, render_schema(schema)),
+        (args.checks_out, render_checks(schema)),
     )
     for path, text in outputs:
         path.write_bytes(text.encode("utf-8"))

@@ -8,7 +8,10 @@ of the offending value and a stable code documented in ``docs/problems.md``.
 There are three kinds of rule, each a small function named after what it checks:
 
 - **Per-object rules** (``runspec.spec.checks._object_rules``) run once on every object of a class, wherever
-  it appears in the run. Add one with the ``object_rule`` decorator::
+  it appears in the run, after the class's enum and integer fields are checked. Those tests, and the walk
+  into the objects inside it, are generated per class from the schema by ``tools/gen_spec.py``
+  (``runspec.spec.checks._class_checks``); each class's check runs its registered rules. Add one with the
+  ``object_rule`` decorator::
 
       @object_rule(NewCluster)
       def _cluster_name(cluster: NewCluster, path: str, r: Report) -> None:
@@ -23,6 +26,10 @@ There are three kinds of rule, each a small function named after what it checks:
       def _named_retries(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) -> None:
           ...
 
+  A rule with nothing to say about most tasks says so with guards: ``reads=(fields...)`` (it runs on
+  the tasks that set one of them) and ``when=test`` (on the tasks whose task types pass ``test``). The
+  guards depend only on which fields a task sets, so each is worked out once per such set of fields.
+
 - **Run-level rules** (here) look at several tasks at once: task keys, dependency cycles, unused
   environments, the top-level fields.
 
@@ -34,21 +41,26 @@ edit: the registries are read by ``check_run`` for every object and every task, 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, cast
 
 from runspec.errors import Problem
 from runspec.spec.checks import _object_rules as _object_rules  # registers the per-object rules
 from runspec.spec.checks import _task_rules as _task_rules  # registers the per-task rules
+from runspec.spec.checks._class_checks import CHECKS
 from runspec.spec.checks._rules import (
-    ACTIVE_PLANS,
+    CLASS_CHECKS,
     OBJECT_RULES,
     TASK_KEY_RE,
     TASK_RULES,
-    WALK_PLANS,
+    Check,
+    Go,
+    Maker,
     Report,
+    Rules,
+    TaskRule,
+    TaskRuleEntry,
     TaskScope,
-    WalkPlan,
     _num,
 )
 from runspec.spec.checks._single import single_task
@@ -62,15 +74,13 @@ from runspec.spec.limits import (
     MAX_TASKS,
     MAX_TOKEN,
 )
-from runspec.spec.limits import INT64_MAX as _INT64_MAX
-from runspec.spec.limits import INT64_MIN as _INT64_MIN
 from runspec.spec.model._objects import GitSource, JobEnvironment, SubmitTask
 from runspec.spec.objects import set_fields
-from runspec.spec.objects._convert import REGISTRY, jpath
-from runspec.spec.objects._load import LoadContext, outside_int64
+from runspec.spec.objects._convert import REGISTRY
+from runspec.spec.objects._load import LoadContext
 from runspec.spec.objects._object import SpecObject
 from runspec.spec.schema._schema import closest
-from runspec.spec.task_types import TASK_TYPES, task_types
+from runspec.spec.task_types import TASK_TYPES, TaskType, task_types
 from runspec.spec.task_types import table as type_table
 
 __all__ = ["MAX_BODY_BYTES", "TASK_TYPES", "Problem", "Report", "RunBody", "check_run", "task_types"]
@@ -99,189 +109,167 @@ class RunBody(Protocol):
     def environment_variables(self) -> Sequence[object] | None: ...
 
 
-# ---- per-object rules, run on every object of the run ------------------------------------------
+# ---- per-object checks, run on every object of the run ------------------------------------------
 
 
-def _check_enums(obj: SpecObject, path: str, r: Report) -> None:
-    d = set_fields(obj)
-    for name, allowed in type(obj)._enum_fields:
-        value = d.get(name)
-        if value is None:
-            continue
-        values = value if isinstance(value, tuple) else (value,)
-        for i, v in enumerate(values):
-            if v not in allowed:
-                where = jpath(path, name) + (f"[{i}]" if isinstance(value, tuple) else "")
-                guess = closest(str(v), allowed)
-                hint = f"; did you mean {guess!r}?" if guess else ""
-                r.error(where, "invalid-enum", f"{v!r} is not one of {', '.join(sorted(allowed))}{hint}")
-
-
-def _plan(cls: type[SpecObject]) -> WalkPlan:
-    """What the walk does with objects of ``cls``, worked out once per class (see ``WalkPlan``)."""
-    plan = WALK_PLANS.get(cls)
-    if plan is not None:
-        return plan
-    checks = tuple(rule for t in cls.__mro__ for rule in OBJECT_RULES.get(t, ()))
-    nested: dict[str, str] = {}
-    # An integer field reads None: its values are any int within the API's 64 bits.
-    ints = tuple((f.attr, None) for f in cls._fields.values() if f.info.desc[0] in ("integer", "number"))
-    values: tuple[tuple[str, frozenset[str] | None], ...] = (*cls._enum_fields, *ints)
-    # In place before the fields are looked at: types can nest in circles.
-    WALK_PLANS[cls] = plan = WalkPlan(values, checks, nested)
-    for f in cls._fields.values():
-        inner = _object_type(f.info.desc)
-        if inner is not None and _may_find(inner):
-            nested[f.attr] = jpath("", f.attr)
-    return plan
-
-
-def _object_type(desc: tuple[Any, ...]) -> type[SpecObject] | None:
-    """The spec class of a field holding an object or a list of objects (None for anything else)."""
-    if desc[0] == "array":
-        desc = desc[1]
-    return REGISTRY[desc[1]] if desc[0] == "object" else None
-
-
-def _may_find(cls: type[SpecObject]) -> bool:
-    """Whether a rule can report anything about an object of ``cls`` (or of a subclass), or inside it."""
-    stack: list[type[SpecObject]] = [cls]
+def _all_classes() -> list[type[SpecObject]]:
+    """Every spec class a run's objects can be of: the schema's classes and their subclasses."""
+    found: dict[type[SpecObject], None] = {}
+    stack = list(REGISTRY.values())
     while stack:
-        klass = stack.pop()
-        plan = _plan(klass)
-        if plan.values or plan.checks or plan.nested:
-            return True
-        stack.extend(klass.__subclasses__())
-    return False
+        cls = stack.pop()
+        if cls not in found:
+            found[cls] = None
+            stack.extend(cls.__subclasses__())
+    return list(found)
 
 
-_UNKNOWN: Any = object()
+def _family(cls: type[SpecObject]) -> list[type[SpecObject]]:
+    """``cls`` and its subclasses: the classes of the objects a field of ``cls`` can hold."""
+    out = [cls]
+    for sub in cls.__subclasses__():
+        out += _family(sub)
+    return out
 
 
-def _active(cls: type[SpecObject]) -> WalkPlan | None:
-    """The plan of ``cls`` when the walk has anything to do with its objects, else None (kept in ACTIVE_PLANS)."""
-    plan: WalkPlan | None = _plan(cls)
-    if plan is not None and not (plan.values or plan.checks or plan.nested):
-        plan = None
-    ACTIVE_PLANS[cls] = plan
-    return plan
+def _rules_of(cls: type) -> Rules:
+    return tuple(rule for t in cls.__mro__ for rule in OBJECT_RULES.get(t, ()))
 
 
-def _walk(obj: SpecObject, path: str, r: Report, seen: set[int]) -> None:
-    """Run the per-object rules on ``obj`` and everything inside it that a rule can say something about."""
-    plan = ACTIVE_PLANS.get(type(obj), _UNKNOWN)
-    if plan is _UNKNOWN:
-        plan = _active(type(obj))
-    if plan is not None:
-        _walk_plan(obj, plan, path, r, seen)
+def _rules_only(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
+    """The check of a class with no enum, integer or object fields: its rules, once per object."""
 
-
-def _walk_plan(obj: SpecObject, plan: WalkPlan, path: str, r: Report, seen: set[int]) -> None:
-    """
-    The walk of one object by its class's plan.
-
-    Each object with something to check is checked once per run (``seen``: a named cluster copied into
-    many tasks): its enum fields, its integer fields against the API's 64 bits, then its per-object
-    rules; then the walk goes into each field the plan names whose objects have anything to check,
-    building the JSON path as it goes.
-    """
-    values, checks, nested = plan
-    d = set_fields(obj)
-    if values or checks:
+    def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
         key = id(obj)
         if key in seen:
             return
         seen.add(key)
-        if values:
-            bad_enum = bad_int = False
-            for name, allowed in values:
-                v = d.get(name)
-                if v is None:
-                    continue
-                if allowed is None:
-                    if type(v) is int and not _INT64_MIN <= v <= _INT64_MAX:
-                        bad_int = True
-                elif v not in allowed if type(v) is str else not allowed.issuperset(v):
-                    bad_enum = True
-            if bad_enum:
-                _check_enums(obj, path, r)
-            if bad_int:
-                for name, allowed in values:
-                    v = d.get(name)
-                    if allowed is None and type(v) is int and not _INT64_MIN <= v <= _INT64_MAX:
-                        r.error(path + "." + name, "out-of-range", outside_int64(v))
-        for check in checks:
-            check(obj, path, r)
-    if not nested:
-        return
-    active = ACTIVE_PLANS
-    for name, v in d.items():
-        suffix = nested.get(name)
-        if suffix is None:
-            continue
-        if type(v) is tuple:
-            sub = path + suffix
-            for i, item in enumerate(v):
-                p = active.get(type(item), _UNKNOWN)
-                if p is _UNKNOWN:
-                    p = _active(type(item))
-                if p is not None:
-                    _walk_plan(item, p, f"{sub}[{i}]", r, seen)
-        else:
-            p = active.get(type(v), _UNKNOWN)
-            if p is _UNKNOWN:
-                p = _active(type(v))
-            if p is not None:
-                _walk_plan(v, p, path + suffix, r, seen)
+        for rule in rules:
+            rule(obj, path, r)
+
+    return check
+
+
+_NOTHING: tuple[Maker, bool, dict[str, str]] = (_rules_only, False, {})
+
+
+def _generated(cls: type) -> tuple[Maker, bool, dict[str, str]]:
+    """The generated maker of ``cls``'s check, whether it has enum or integer fields, and its object fields."""
+    return CHECKS.get(getattr(cls, "_wire_type", ""), _NOTHING)
+
+
+def _make(cls: type, worth: Callable[[type[SpecObject]], bool]) -> Check | None:
+    """The check of ``cls``, or None when ``worth`` says nothing in or about its objects can be reported."""
+    if not worth(cls):
+        return None
+    maker, _, nested = _generated(cls)
+    walked = {name: "." + name for name, wire in nested.items() if any(map(worth, _family(REGISTRY[wire])))}
+    return maker(_rules_of(cls), walked, CLASS_CHECKS)
+
+
+def _make_all() -> None:
+    """
+    Make the check of every class (``CLASS_CHECKS``). A class is worth checking when it has enum or integer
+    fields or rules, or holds (in a field, or a list) objects of a class worth checking.
+    """
+    classes = _all_classes()
+    worth = {cls for cls in classes if _generated(cls)[1] or _rules_of(cls)}
+    grew = True
+    while grew:
+        grew = False
+        for cls in classes:
+            if cls not in worth and any(
+                t in worth for wire in _generated(cls)[2].values() for t in _family(REGISTRY[wire])
+            ):
+                worth.add(cls)
+                grew = True
+    for cls in classes:
+        CLASS_CHECKS[cls] = _make(cls, worth.__contains__)
+
+
+def _make_late(cls: type) -> Check | None:
+    """The check of a class first met after the others were made (a subclass defined since)."""
+
+    def worth(c: type) -> bool:
+        if c is not cls:
+            return CLASS_CHECKS[c] is not None
+        _, values, nested = _generated(cls)
+        return values or bool(_rules_of(cls)) or any(worth(t) for w in nested.values() for t in _family(REGISTRY[w]))
+
+    return _make(cls, worth)
+
+
+CLASS_CHECKS.make = _make_late
+
+
+def _walk(obj: SpecObject, path: str, r: Report, seen: set[int]) -> None:
+    """Check ``obj`` and everything inside it that anything can be reported about (each object once per run)."""
+    if not CLASS_CHECKS:
+        _make_all()
+    check = CLASS_CHECKS[type(obj)]
+    if check is not None:
+        check(obj, path, r, seen)
 
 
 # ---- per-task rules, run on every task of the run ----------------------------------------------
 
 
+#: What a shape of task gets: its task types, the rules it passes as a task of the run, and as the task
+#: inside a for_each task.
+_Shape = tuple[tuple[TaskType, ...], tuple[TaskRule, ...], tuple[TaskRule, ...]]
+
+
 class _TaskRules:
     """
-    The task rules registered when a check starts, in the order registered, each with the fields it
-    ``reads`` (it runs only on a task that sets one of them; None: on every task): those for the tasks of
-    the run, and those for the task inside a for_each task.
+    The task rules registered when a check starts, in the order registered: for each shape of task (the
+    fields it sets, in order), its task types and the rules whose guards (``reads``, ``when``) it passes,
+    for a task of the run and for the task inside a for_each task; worked out once per shape.
     """
 
-    __slots__ = ("inner", "top", "types")
+    __slots__ = ("inner", "shapes", "top", "types")
 
     def __init__(self) -> None:
         self.types = type_table()
-        # A rule that reads one field is guarded by that name (``in`` on the task's dict), not a set.
-        guards: list[tuple[Any, Any]] = [
-            (e.rule, next(iter(e.reads)) if e.reads and len(e.reads) == 1 else e.reads) for e in TASK_RULES
-        ]
-        self.top = tuple(g for g, e in zip(guards, TASK_RULES, strict=True) if not e.inner_only)
-        self.inner = tuple(guards)
+        self.top = tuple(e for e in TASK_RULES if not e.inner_only)
+        self.inner = tuple(TASK_RULES)
+        self.shapes: dict[tuple[str, ...], _Shape] = {}
+
+    def _shape(self, names: tuple[str, ...]) -> _Shape:
+        types = self.types
+        entries = tuple(types[k] for k in names if k in types)
+
+        def applies(e: TaskRuleEntry) -> bool:
+            return (e.reads is None or not e.reads.isdisjoint(names)) and (e.when is None or e.when(entries))
+
+        shape = (
+            entries,
+            tuple(e.rule for e in self.top if applies(e)),
+            tuple(e.rule for e in self.inner if applies(e)),
+        )
+        self.shapes[names] = shape
+        return shape
 
     def __call__(self, task: Any, path: str, scope: TaskScope, inner_scope: TaskScope, r: Report) -> None:
         """Every task rule on one task, then on the task inside it when it is a for_each task."""
-        types = self.types
         d = set_fields(task)
-        scope.entries = e = []
-        for k in d:
-            t = types.get(k)
-            if t is not None:
-                e.append(t)
-        for rule, reads in self.top:
-            if reads is None or (reads in d if type(reads) is str else not reads.isdisjoint(d)):
-                rule(task, path, scope, r)
+        names = tuple(d)
+        shape = self.shapes.get(names) or self._shape(names)
+        scope.entries = shape[0]
+        scope.fields = d
+        for rule in shape[1]:
+            rule(task, path, scope, r)
         loop = d.get("for_each_task")
         inner = loop.task if loop is not None else None
         if inner is None:
             return
         d = set_fields(inner)
-        inner_scope.entries = e = []
-        for k in d:
-            t = types.get(k)
-            if t is not None:
-                e.append(t)
+        names = tuple(d)
+        shape = self.shapes.get(names) or self._shape(names)
+        inner_scope.entries = shape[0]
+        inner_scope.fields = d
         ipath = path + ".for_each_task.task"
-        for rule, reads in self.inner:
-            if reads is None or (reads in d if type(reads) is str else not reads.isdisjoint(d)):
-                rule(inner, ipath, inner_scope, r)
+        for rule in shape[2]:
+            rule(inner, ipath, inner_scope, r)
 
 
 # ---- run-level rules ---------------------------------------------------------------------------

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 from runspec.errors import Problem
 from runspec.spec.objects import set_fields
-from runspec.spec.objects._convert import plain_json
+from runspec.spec.objects._convert import jpath, plain_json
+from runspec.spec.schema._schema import closest
 
 if TYPE_CHECKING:  # pragma: no cover
     from runspec.spec.model._objects import SubmitTask, Task
@@ -21,19 +22,25 @@ if TYPE_CHECKING:  # pragma: no cover
     from runspec.spec.task_types import TaskType
 
 __all__ = [
-    "ACTIVE_PLANS",
+    "CLASS_CHECKS",
     "ENV_VAR_NAME_RE",
     "OBJECT_RULES",
     "TASK_KEY_RE",
     "TASK_RULES",
-    "WALK_PLANS",
+    "Check",
+    "ClassChecks",
+    "Go",
+    "Maker",
     "ObjectRule",
     "Report",
+    "Rules",
     "TaskRule",
     "TaskScope",
-    "WalkPlan",
+    "TypesTest",
+    "check_enums",
     "forget_plans",
     "object_rule",
+    "out_of_range",
     "task_rule",
 ]
 
@@ -91,12 +98,12 @@ class Report:
 class TaskScope:
     """
     What a task rule may know besides the task: the run's tasks and keys, its environments, whether it
-    has a git source, and about the task itself its task types (``types``: the fields, ``entries``: their
-    ``TaskType``) and whether it is the task inside a for_each task (``inner``). ``used_envs`` collects the
-    environments tasks use.
+    has a git source, and about the task itself its set fields (``fields``, as ``set_fields`` reads them),
+    its task types (``types``: the fields, ``entries``: their ``TaskType``) and whether it is the task
+    inside a for_each task (``inner``). ``used_envs`` collects the environments tasks use.
     """
 
-    __slots__ = ("entries", "environments", "has_git_source", "inner", "keys", "tasks", "used_envs")
+    __slots__ = ("entries", "environments", "fields", "has_git_source", "inner", "keys", "tasks", "used_envs")
 
     def __init__(
         self,
@@ -113,7 +120,8 @@ class TaskScope:
         self.used_envs = used_envs
         self.has_git_source = has_git_source
         self.inner = inner
-        self.entries: list[TaskType] = []
+        self.entries: Sequence[TaskType] = ()
+        self.fields: Mapping[str, Any] = {}
 
     @property
     def types(self) -> list[str]:
@@ -132,29 +140,62 @@ OBJECT_RULES: dict[type, list[ObjectRule]] = {}
 TASK_RULES: list[TaskRuleEntry] = []
 
 
-class WalkPlan(NamedTuple):
+#: The rules of one class's objects: its own in the order registered, then its bases' (``__mro__`` order).
+Rules = tuple[ObjectRule, ...]
+#: The check of one class: ``check(obj, path, report, seen)`` checks ``obj`` and the objects inside it, each
+#: object once per run (``seen`` holds the ids of those already checked).
+Check = Callable[[Any, str, Report, "set[int]"], None]
+#: Class -> its check, or None when nothing in or about its objects can be reported (the walk skips them).
+Go = Mapping[type, "Check | None"]
+#: What ``runspec.spec.checks._class_checks`` generates for each class: ``maker(rules, nested, go)`` makes
+#: the class's check from its rules, its fields worth walking into (field -> JSON path suffix) and ``go``.
+Maker = Callable[[Rules, Mapping[str, str], Go], Check]
+
+
+class ClassChecks(dict[type, "Check | None"]):
     """
-    What the checks' walk does with the objects of one class: its enum fields with their values, then its
-    integer fields with None (the API's are 64-bit); the per-object rules to run on each; and the
-    fields to walk into, each with its JSON path suffix. A field is walked only when a rule can report
-    something about its objects or inside them.
+    Class -> its check, or None when nothing in or about its objects can be reported (the walk skips
+    them). ``runspec.spec.checks._checks`` fills it from the generated makers and ``OBJECT_RULES`` when
+    a check starts, and sets ``make``, which makes the check of a class first met later (a subclass).
     """
 
-    values: tuple[tuple[str, frozenset[str] | None], ...]
-    checks: tuple[ObjectRule, ...]
-    nested: dict[str, str]
+    make: Callable[[type], Check | None]
+
+    def __missing__(self, cls: type) -> Check | None:
+        check = self[cls] = self.make(cls)
+        return check
 
 
-#: Class -> its walk plan, made on first use from OBJECT_RULES (and made again when a rule is added).
-WALK_PLANS: dict[type, WalkPlan] = {}
-#: Class -> its walk plan when the walk has anything to do with its objects, else None (the walk skips them).
-ACTIVE_PLANS: dict[type, WalkPlan | None] = {}
+#: The checks of the classes, made again after a rule is added (``forget_plans``).
+CLASS_CHECKS = ClassChecks()
 
 
 def forget_plans() -> None:
-    """Drop the walk plans made so far: the next check makes them again from the rules."""
-    WALK_PLANS.clear()
-    ACTIVE_PLANS.clear()
+    """Drop the checks made so far: the next check makes them again from the rules."""
+    CLASS_CHECKS.clear()
+
+
+def check_enums(obj: SpecObject, path: str, r: Report) -> None:
+    """Report each value of an enum field of ``obj`` that is not one of the field's values."""
+    d = set_fields(obj)
+    for name, allowed in type(obj)._enum_fields:
+        value = d.get(name)
+        if value is None:
+            continue
+        values = value if isinstance(value, tuple) else (value,)
+        for i, v in enumerate(values):
+            if v not in allowed:
+                where = jpath(path, name) + (f"[{i}]" if isinstance(value, tuple) else "")
+                guess = closest(str(v), allowed)
+                hint = f"; did you mean {guess!r}?" if guess else ""
+                r.error(where, "invalid-enum", f"{v!r} is not one of {', '.join(sorted(allowed))}{hint}")
+
+
+def out_of_range(r: Report, path: str, value: int) -> None:
+    """Report an integer field's value outside the API's 64 bits."""
+    from runspec.spec.objects._load import outside_int64
+
+    r.error(path, "out-of-range", outside_int64(value))
 
 
 def object_rule(*types: type) -> Callable[[ObjectRule], ObjectRule]:
@@ -169,11 +210,19 @@ def object_rule(*types: type) -> Callable[[ObjectRule], ObjectRule]:
     return register
 
 
+#: A test of a task's task types (``TaskScope.entries``): whether a rule has anything to say about such a task.
+TypesTest = Callable[["Sequence[TaskType]"], bool]
+
+
 class TaskRuleEntry(NamedTuple):
-    """A registered task rule: the function, the fields it reads (None: it looks at every task) and where it runs."""
+    """
+    A registered task rule: the function, the fields it reads (None: it looks at every task), the test of
+    the task types it applies to (None: any) and where it runs.
+    """
 
     rule: TaskRule
     reads: frozenset[str] | None
+    when: TypesTest | None
     inner_only: bool
 
 
@@ -183,23 +232,34 @@ def task_rule(fn: TaskRule) -> TaskRule: ...
 
 @overload
 def task_rule(
-    fn: None = None, *, reads: Iterable[str] | None = None, inner_only: bool = False
+    fn: None = None,
+    *,
+    reads: Iterable[str] | None = None,
+    when: TypesTest | None = None,
+    inner_only: bool = False,
 ) -> Callable[[TaskRule], TaskRule]: ...
 
 
 def task_rule(
-    fn: TaskRule | None = None, *, reads: Iterable[str] | None = None, inner_only: bool = False
+    fn: TaskRule | None = None,
+    *,
+    reads: Iterable[str] | None = None,
+    when: TypesTest | None = None,
+    inner_only: bool = False,
 ) -> TaskRule | Callable[[TaskRule], TaskRule]:
     """
     Register a rule run once on every task of a run, and on the task inside each for_each task.
 
     ``@task_rule`` runs the rule on every task. ``@task_rule(reads=("depends_on",))`` says the rule has
     nothing to say about a task that sets none of those fields, so it runs on the tasks that set one;
-    ``inner_only=True`` runs it on the task inside each for_each task only.
+    ``when=test`` says it has nothing to say about a task whose task types (the ``TaskType`` of each
+    task-type field it sets) fail ``test``; ``inner_only=True`` runs it on the task inside each for_each
+    task only. Both guards depend only on which fields a task sets, so they are worked out once for each
+    such set of fields in a run, not once per task.
     """
 
     def register(rule: TaskRule) -> TaskRule:
-        TASK_RULES.append(TaskRuleEntry(rule, frozenset(reads) if reads is not None else None, inner_only))
+        TASK_RULES.append(TaskRuleEntry(rule, frozenset(reads) if reads is not None else None, when, inner_only))
         return rule
 
     return register if fn is None else register(fn)

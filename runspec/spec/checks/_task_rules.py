@@ -8,14 +8,14 @@ inside a for_each task) and the ``Report``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from runspec.spec.checks._rules import TASK_KEY_RE, Report, TaskScope, _num, _quote_keys, task_rule
 from runspec.spec.limits import MAX_DESCRIPTION, MAX_TASK_KEY
 from runspec.spec.model._objects import SubmitTask, Task
-from runspec.spec.objects import set_fields
 from runspec.spec.objects._convert import jpath
 from runspec.spec.schema._schema import closest
+from runspec.spec.task_types import TaskType
 
 __all__ = ["task_key_shape"]
 
@@ -27,7 +27,11 @@ def _inner_task_key(task: SubmitTask | Task, path: str, scope: TaskScope, r: Rep
         task_key_shape(task.task_key, jpath(path, "task_key"), r)
 
 
-@task_rule
+def _not_one_current_type(entries: Sequence[TaskType]) -> bool:
+    return len(entries) != 1 or entries[0].deprecated
+
+
+@task_rule(when=_not_one_current_type)
 def _task_type(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) -> None:
     entries = scope.entries
     if len(entries) == 1 and not entries[0].deprecated:
@@ -139,7 +143,7 @@ def _retries(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) ->
 def _compute(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) -> None:
     entries = scope.entries
     environments = scope.environments
-    d = set_fields(task)
+    d = scope.fields
     has_new = "new_cluster" in d
     has_existing = "existing_cluster_id" in d
     env_key = d.get("environment_key")
@@ -191,11 +195,15 @@ def _compute(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) ->
         r.warn(path, "spark-submit-needs-new-cluster", f"{kind} runs only on a new job cluster")
 
 
-@task_rule
+def _reads_source(entries: Sequence[TaskType]) -> bool:
+    return any(entry.source_path is not None for entry in entries)
+
+
+@task_rule(when=_reads_source)
 def _git_use(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) -> None:
     if scope.has_git_source:
         return
-    d = set_fields(task)
+    d = scope.fields
     for entry in scope.entries:
         kind = entry.field
         if entry.source_path is not None and entry.source(d[kind]) == "GIT":
