@@ -214,61 +214,57 @@ def _walk(obj: SpecObject, path: str, r: Report, seen: set[int]) -> None:
 # ---- per-task rules, run on every task of the run ----------------------------------------------
 
 
-#: What a shape of task gets: its task types, the rules it passes as a task of the run, and as the task
-#: inside a for_each task.
-_Shape = tuple[tuple[TaskType, ...], tuple[TaskRule, ...], tuple[TaskRule, ...]]
+#: What a shape of task gets: its task types, the rules it passes as a task of the run and as the task
+#: inside a for_each task, and whether it is a for_each task.
+_Shape = tuple[tuple[TaskType, ...], tuple[TaskRule, ...], tuple[TaskRule, ...], bool]
 
 
-class _TaskRules:
+class _Shapes(dict[tuple[str, ...], _Shape]):
     """
-    The task rules registered when a check starts, in the order registered: for each shape of task (the
-    fields it sets, in order), its task types and the rules whose guards (``reads``, ``when``) it passes,
+    The task rules registered when a check starts, for each shape of task (the fields it sets, in order):
+    its task types and the rules whose guards (``reads``, ``when``) it passes, in the order registered,
     for a task of the run and for the task inside a for_each task; worked out once per shape.
     """
 
-    __slots__ = ("inner", "shapes", "top", "types")
-
     def __init__(self) -> None:
+        super().__init__()
         self.types = type_table()
         self.top = tuple(e for e in TASK_RULES if not e.inner_only)
         self.inner = tuple(TASK_RULES)
-        self.shapes: dict[tuple[str, ...], _Shape] = {}
 
-    def _shape(self, names: tuple[str, ...]) -> _Shape:
+    def __missing__(self, names: tuple[str, ...]) -> _Shape:
         types = self.types
         entries = tuple(types[k] for k in names if k in types)
 
         def applies(e: TaskRuleEntry) -> bool:
             return (e.reads is None or not e.reads.isdisjoint(names)) and (e.when is None or e.when(entries))
 
-        shape = (
-            entries,
-            tuple(e.rule for e in self.top if applies(e)),
-            tuple(e.rule for e in self.inner if applies(e)),
-        )
-        self.shapes[names] = shape
+        top = tuple(e.rule for e in self.top if applies(e))
+        shape = self[names] = (entries, top, tuple(e.rule for e in self.inner if applies(e)), "for_each_task" in names)
         return shape
 
-    def __call__(self, task: Any, path: str, scope: TaskScope, inner_scope: TaskScope, r: Report) -> None:
-        """Every task rule on one task, then on the task inside it when it is a for_each task."""
+
+def _run_task_rules(
+    tasks: Sequence[SubmitTask], single: bool, scope: TaskScope, inner_scope: TaskScope, r: Report
+) -> None:
+    """Every task rule on each task, then on the task inside it when it is a for_each task."""
+    shapes = _Shapes()
+    for i, task in enumerate(tasks):
+        path = "$" if single else f"$.tasks[{i}]"
         d = set_fields(task)
-        names = tuple(d)
-        shape = self.shapes.get(names) or self._shape(names)
-        scope.entries = shape[0]
+        entries, rules, _, loop = shapes[tuple(d)]
+        scope.entries = entries
         scope.fields = d
-        for rule in shape[1]:
+        for rule in rules:
             rule(task, path, scope, r)
-        loop = d.get("for_each_task")
-        inner = loop.task if loop is not None else None
+        inner = d["for_each_task"].task if loop else None
         if inner is None:
-            return
+            continue
         d = set_fields(inner)
-        names = tuple(d)
-        shape = self.shapes.get(names) or self._shape(names)
-        inner_scope.entries = shape[0]
+        inner_scope.entries, _, rules, _ = shapes[tuple(d)]
         inner_scope.fields = d
         ipath = path + ".for_each_task.task"
-        for rule in shape[2]:
+        for rule in rules:
             rule(inner, ipath, inner_scope, r)
 
 
@@ -297,9 +293,7 @@ def check_run(spec: SpecObject, *, strict: bool = True) -> Report:
     has_git_source = run.git_source is not None
     scope = TaskScope(tasks, keys, environments, used_envs, has_git_source, inner=False)
     inner_scope = TaskScope(tasks, keys, environments, used_envs, has_git_source, inner=True)
-    run_rules = _TaskRules()
-    for i, task in enumerate(tasks):
-        run_rules(task, "$" if single is not None else f"$.tasks[{i}]", scope, inner_scope, r)
+    _run_task_rules(tasks, single is not None, scope, inner_scope, r)
     _cycles(tasks, keys, r)
     for key, index in environments.items():
         if key not in used_envs:

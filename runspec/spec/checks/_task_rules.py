@@ -72,6 +72,10 @@ def _dependencies(task: SubmitTask | Task, path: str, scope: TaskScope, r: Repor
         )
         return
     keys = scope.keys
+    if len(deps) == 1:
+        only = deps[0]
+        if only.task_key in keys and only.outcome is None and only.task_key != task.task_key:
+            return  # the usual case, one known upstream task: nothing to say
     seen: set[str] = set()
     for k, dep in enumerate(deps):
         key: str | None = dep.task_key
