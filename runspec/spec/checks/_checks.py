@@ -51,7 +51,7 @@ from runspec.spec.checks._class_checks import CHECKS
 from runspec.spec.checks._rules import (
     CLASS_CHECKS,
     OBJECT_RULES,
-    TASK_KEY_RE,
+    TASK_KEY_CHARS,
     TASK_RULES,
     Check,
     Go,
@@ -387,7 +387,7 @@ def _task_keys(tasks: Sequence[SubmitTask], r: Report) -> dict[str, int]:
         key: str | None = task.task_key
         if key is None:
             continue
-        if key not in keys and 0 < len(key) <= MAX_TASK_KEY and TASK_KEY_RE.fullmatch(key):
+        if key not in keys and 0 < len(key) <= MAX_TASK_KEY and TASK_KEY_CHARS.issuperset(key):
             keys[key] = i  # the usual case: a new key of the right shape, nothing to say
             continue
         path = f"$.tasks[{i}].task_key"

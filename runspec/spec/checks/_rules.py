@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import string
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
@@ -25,7 +26,7 @@ __all__ = [
     "CLASS_CHECKS",
     "ENV_VAR_NAME_RE",
     "OBJECT_RULES",
-    "TASK_KEY_RE",
+    "TASK_KEY_CHARS",
     "TASK_RULES",
     "Check",
     "ClassChecks",
@@ -45,7 +46,8 @@ __all__ = [
 ]
 
 _INT64 = 2**63
-TASK_KEY_RE = re.compile(r"[A-Za-z0-9_\-]+")  # used with fullmatch: "$" would let a final newline through
+#: The characters a task key is made of: ASCII letters, digits, '_' and '-' (a key is 1 or more of them).
+TASK_KEY_CHARS = frozenset(string.ascii_letters + string.digits + "_-")
 ENV_VAR_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # used with fullmatch
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from runspec.spec.checks._rules import TASK_KEY_RE, Report, TaskScope, _num, _quote_keys, task_rule
+from runspec.spec.checks._rules import TASK_KEY_CHARS, Report, TaskScope, _num, _quote_keys, task_rule
 from runspec.spec.limits import MAX_DESCRIPTION, MAX_TASK_KEY
 from runspec.spec.model._objects import SubmitTask, Task
 from runspec.spec.objects._convert import jpath
@@ -219,7 +219,7 @@ def _git_use(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) ->
 
 
 def task_key_shape(key: str, path: str, r: Report) -> None:
-    if not key or len(key) > MAX_TASK_KEY or not TASK_KEY_RE.fullmatch(key):
+    if not key or len(key) > MAX_TASK_KEY or not TASK_KEY_CHARS.issuperset(key):
         r.error(
             path,
             "invalid-task-key",
