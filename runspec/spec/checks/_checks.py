@@ -171,6 +171,9 @@ def _make_all() -> None:
     """
     Make the check of every class (``CLASS_CHECKS``). A class is worth checking when it has enum or integer
     fields or rules, or holds (in a field, or a list) objects of a class worth checking.
+
+    The checks are made aside and put in the table in one step: a check running in another thread sees
+    the table empty (and makes them too) or whole.
     """
     classes = _all_classes()
     worth = {cls for cls in classes if _generated(cls)[1] or _rules_of(cls)}
@@ -183,20 +186,23 @@ def _make_all() -> None:
             ):
                 worth.add(cls)
                 grew = True
-    for cls in classes:
-        CLASS_CHECKS[cls] = _make(cls, worth.__contains__)
+    made = {cls: _make(cls, worth.__contains__) for cls in classes}
+    CLASS_CHECKS.update(made)
 
 
 def _make_late(cls: type) -> Check | None:
-    """The check of a class first met after the others were made (a subclass defined since)."""
-
-    def worth(c: type) -> bool:
-        if c is not cls:
-            return CLASS_CHECKS[c] is not None
-        _, values, nested = _generated(cls)
-        return values or bool(_rules_of(cls)) or any(worth(t) for w in nested.values() for t in _family(REGISTRY[w]))
-
-    return _make(cls, worth)
+    """
+    The check of a class first met after the others were made (a subclass defined since). The classes
+    whose objects it holds are read from the table as made; one not made yet counts as having nothing
+    to report.
+    """
+    _, values, nested = _generated(cls)
+    worth_itself = (
+        values
+        or bool(_rules_of(cls))
+        or any(CLASS_CHECKS.get(t) is not None for wire in nested.values() for t in _family(REGISTRY[wire]))
+    )
+    return _make(cls, lambda c: worth_itself if c is cls else CLASS_CHECKS.get(c) is not None)
 
 
 CLASS_CHECKS.make = _make_late
