@@ -5,14 +5,18 @@ that polls; the fixture's clock and speed are ini options or marker arguments.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
-from runspec import NotebookTask, Run, submit
-from runspec.testing import Emulator, InstantClock, ManualClock, Outcome
+import pytest
+
+from runspec import NotebookTask, Run, Workspace, submit
+from runspec.testing import DEFAULT_TOKEN, Emulator, InstantClock, ManualClock, Outcome, Request
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -51,6 +55,89 @@ def test_instant_clock_still_times_out_and_retries() -> None:
         handle = submit(body, host=emu.url, token=emu.token)
         run = emu.run(handle.run_id)
     assert [t["state"]["result_state"] for t in run["tasks"]] == ["FAILED", "TIMEDOUT"]
+
+
+def _api(emu: Emulator, method: str, endpoint: str, **params: Any) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
+    path = f"/api/2.2/jobs/{endpoint}"
+    if method == "GET":
+        request = Request("GET", path, query={k: str(v) for k, v in params.items()}, headers=headers)
+    else:
+        request = Request("POST", path, headers=headers, body=json.dumps(params).encode())
+    response = emu.handle(request)
+    assert response.status == 200, response.body
+    answer: dict[str, Any] = json.loads(response.body)
+    return answer
+
+
+ONE_TASK = {"run_name": "r", "tasks": [{"task_key": "a", "notebook_task": {"notebook_path": "/a"}}]}
+
+
+def test_runs_created_one_after_another_start_in_later_milliseconds() -> None:
+    emu = Emulator()
+    epoch_ms = round(emu.clock.now() * 1000)
+    ids = [_api(emu, "POST", "runs/submit", **ONE_TASK, idempotency_token=f"t{n}")["run_id"] for n in range(3)]
+    listed = _api(emu, "GET", "runs/list")["runs"]
+    assert [run["run_id"] for run in listed] == ids[::-1]
+    first, second, third = (run["start_time"] for run in reversed(listed))
+    assert epoch_ms == first < second < third
+    # a token sent again makes no run, so it moves no time
+    now = emu.clock.now()
+    assert _api(emu, "POST", "runs/submit", **ONE_TASK, idempotency_token="t0")["run_id"] == ids[0]
+    assert emu.clock.now() == now
+
+
+def _keyed(name: str) -> Run:
+    return Run(name).task(NotebookTask(f"/Workspace/{name}"), key="t")
+
+
+@pytest.mark.parametrize("outcome", [Outcome.success(), Outcome.hang()], ids=["ends", "hangs"])
+def test_a_key_sent_again_reattaches_though_a_newer_run_exists(outcome: Outcome) -> None:
+    emu = Emulator()
+    emu.script("*", outcome)
+    workspace = Workspace.resolve(token=emu.token, transport=emu.transport())
+    first = workspace.submit(_keyed("a"), key="a")
+    newer = workspace.submit(_keyed("b"), key="b")
+    again = workspace.submit(_keyed("a"), key="a")
+    fresh = workspace.submit(_keyed("c"), key="c")
+    assert (first.reattached, newer.reattached) == (False, False)
+    assert (again.run_id, again.reattached) == (first.run_id, True)
+    assert fresh.run_id not in (first.run_id, newer.run_id) and fresh.reattached is False
+    assert len(emu.run_ids()) == 3
+
+
+def test_a_token_sent_again_reattaches_though_a_run_was_made_right_after_its_own() -> None:
+    emu = Emulator()
+    workspace = Workspace.resolve(token=emu.token, transport=emu.transport())
+    first = workspace.submit(SPEC, idempotency_token="nightly-2026-12-01")
+    workspace.submit(SPEC)  # made right after it: no request in between moved the clock
+    again = workspace.submit(SPEC, idempotency_token="nightly-2026-12-01")
+    assert (first.reattached, again.run_id, again.reattached) == (False, first.run_id, True)
+
+
+def test_a_new_run_made_in_the_millisecond_of_the_newest_one_is_not_taken_as_existing() -> None:
+    # A still manual clock makes both runs start in one millisecond, as two clients' runs can.
+    emu = Emulator(clock=ManualClock(), stall_after=None)
+    workspace = Workspace.resolve(token=emu.token, transport=emu.transport())
+    first = workspace.submit(_keyed("a"), key="a")
+    second = workspace.submit(_keyed("b"), key="b")
+    assert first.get().start_time == second.get().start_time
+    assert second.run_id != first.run_id and second.reattached is False
+
+
+def test_a_task_that_hangs_reads_running_once_its_setup_is_over() -> None:
+    views = []
+    for clock in (None, ManualClock()):
+        emu = Emulator(clock=clock)
+        emu.script("a", Outcome.hang())
+        run_id = _api(emu, "POST", "runs/submit", **ONE_TASK)["run_id"]
+        if isinstance(clock, ManualClock):
+            clock.advance(emu.timing.setup)
+        views.append(_api(emu, "GET", "runs/get", run_id=run_id))
+    instant, manual = views
+    assert instant == manual
+    assert instant["status"]["state"] == instant["tasks"][0]["status"]["state"] == "RUNNING"
+    assert instant["tasks"][0]["setup_duration"] == 100
 
 
 def test_a_manual_clock_nobody_moves_does_not_hang_a_plain_wait() -> None:

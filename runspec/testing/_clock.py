@@ -72,7 +72,8 @@ class InstantClock(ManualClock):
     """
     A manual clock the emulator moves itself: before it answers a request, time jumps to the moment the
     runs can go no further without a client (every run has ended, or waits on something that never
-    comes, such as a task that hangs with no timeout).
+    comes, such as a task that hangs with no timeout: that task is then ``RUNNING``, its setup over).
+    Each run the emulator creates starts at least a millisecond after the one created before it.
 
     The default of ``Emulator()``: a run is finished by the first ``runs/get`` after its submit, with the
     timings, retries, timeouts and results it would have had in real time, so a submit-and-wait test

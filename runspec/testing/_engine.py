@@ -91,6 +91,7 @@ class Engine:
         self.runs: dict[int, Run] = {}
         self.attempts: dict[int, tuple[Attempt, Run]] = {}
         self.tokens: dict[str, int] = {}
+        self._last_created: float | None = None  # when the newest run was submitted
         self.deleted_tokens: set[str] = set()
         #: The workspace budgets enforced on new runs (``Emulator(limits=...)``), if any.
         self.limiter: Limiter | None = None
@@ -160,6 +161,20 @@ class Engine:
         run.advance(now)
         return now
 
+    def _creation_time(self) -> float:
+        """
+        When a run created now is submitted (the caller holds ``_lock``): the clock's time, except that an
+        ``InstantClock`` first moves to the millisecond after the last run created, as two runs one client
+        makes one after the other never share a millisecond in a workspace (their ``start_time`` then
+        orders them, as clients that compare it expect).
+        """
+        clock = self.clock
+        if isinstance(clock, InstantClock) and self._last_created is not None:
+            clock.advance_to((ms(self._last_created) + 1) / 1000)
+        now = clock.now()
+        self._last_created = now
+        return now
+
     def snapshot(self) -> list[Run]:
         """The runs that exist now, oldest first."""
         with self._lock:
@@ -183,7 +198,7 @@ class Engine:
                         f"The run submitted with idempotency token {token!r} was deleted; "
                         "a token cannot be used again after its run is deleted."
                     )
-            now = self.clock.now()
+            now = self._creation_time()
             limiter = self.limiter
             held = limiter.admit(body, now) if limiter is not None else False
             run_id = self.next_id()
@@ -405,10 +420,17 @@ class Engine:
 
 
 def settle(run: Run, clock: ManualClock) -> None:
-    """Move ``clock`` from event to event until ``run`` has nothing more to do on its own."""
+    """
+    Move ``clock`` from event to event until ``run`` has nothing more to do on its own, then past the
+    setup of every task still going (one that hangs with no timeout): it reads ``RUNNING``, as it does
+    in real time once its cluster is up.
+    """
     while True:
         upcoming = next_event_time([run])
         if upcoming is None:
-            return
+            break
         clock.advance_to(upcoming)
         run.advance(max(upcoming, clock.now()))
+    ready = [a.started + a.setup for a in run.active if a.started is not None]
+    if ready:
+        clock.advance_to(max(ready))
