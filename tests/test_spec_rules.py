@@ -192,6 +192,15 @@ def test_a_subclass_made_after_the_first_check_is_checked_as_its_class() -> None
     assert [(p.path, p.code) for p in err.value.problems] == [("$.tasks[0].notebook_task.source", "invalid-enum")]
 
 
+def test_an_object_met_twice_is_reported_once() -> None:
+    from runspec.spec import ConditionTask
+
+    shared = ConditionTask("a", "EQUALS", "b")  # type: ignore[arg-type]  # an op the API does not have
+    with pytest.raises(SpecError) as err:
+        RunSpec(tasks=[SubmitTask("x", condition_task=shared), SubmitTask("y", condition_task=shared)])
+    assert [(p.path, p.code) for p in err.value.problems] == [("$.tasks[0].condition_task.op", "invalid-enum")]
+
+
 # -- the spec base does not reach into the checks ---------------------------------------------------------
 
 PACKAGE = Path(__file__).resolve().parent.parent / "runspec"

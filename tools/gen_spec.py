@@ -807,18 +807,12 @@ def set_lines(name: str, values: list[str]) -> list[str]:
     return [f"{name} = frozenset(", "    {", *[f"        {item}," for item in items], "    }", ")"]
 
 
-def condition_lines(indent: str, tests: list[str], then: str) -> list[str]:
-    """``if a or b:`` and its one statement, the tests split one a line when they do not fit."""
+def condition_lines(indent: str, tests: list[str]) -> list[str]:
+    """``if a or b:``, the tests split one a line when they do not fit on one."""
     one = f"{indent}if {' or '.join(tests)}:"
     if len(one) <= LINE:
-        return [one, f"{indent}    {then}"]
-    return [
-        f"{indent}if (",
-        f"{indent}    {tests[0]}",
-        *[f"{indent}    or {t}" for t in tests[1:]],
-        f"{indent}):",
-        f"{indent}    {then}",
-    ]
+        return [one]
+    return [f"{indent}if (", f"{indent}    {tests[0]}", *[f"{indent}    or {t}" for t in tests[1:]], f"{indent}):"]
 
 
 def class_check_lines(t: str, fields: dict[str, Any], enum_names: dict[tuple[str, str], str]) -> list[str]:
@@ -841,14 +835,7 @@ def class_check_lines(t: str, fields: dict[str, Any], enum_names: dict[tuple[str
         "",
         "    def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:",
     ]
-    i2, i3 = "        ", "            "
-    at = i2
-    if enums or ints:
-        lines += [f"{i2}key = id(obj)", f"{i2}if key in seen:", f"{i2}    return", f"{i2}seen.add(key)"]
-    else:  # only the rules can say anything about the object itself
-        lines += [f"{i2}if rules:", f"{i3}key = id(obj)", f"{i3}if key in seen:", f"{i3}    return"]
-        lines.append(f"{i3}seen.add(key)")
-        at = i3
+    i2, i3, i4 = "        ", "            ", "                "
     # An unset field reads as None. With several fields to read, each is looked up in the object's set
     # fields, read once; a lone one is read as an attribute.
     read = "d.get" if len(enums) + len(ints) + bool(objects) > 1 else ""
@@ -858,22 +845,28 @@ def class_check_lines(t: str, fields: dict[str, Any], enum_names: dict[tuple[str
     def value(k: str) -> str:
         return f'd.get("{k}")' if read else f"obj.{k}"
 
-    if enums:
-        tests = []
-        for k in enums:
-            values = constant(enum_names[(t, k)])
-            if fields[k]["type"] == "string":
-                tests.append(f"{value(k)} not in {values}")
-            else:  # a list of enum values
-                tests.append(f"not {values}.issuperset({value(k)} or ())")
-        lines += condition_lines(i2, tests, "check_enums(obj, path, r)")
+    bad_enums = []
+    for k in enums:
+        values = constant(enum_names[(t, k)])
+        if fields[k]["type"] == "string":
+            bad_enums.append(f"{value(k)} not in {values}")
+        else:  # a list of enum values, read first (the test alone fits a line)
+            lines.append(f"{i2}{k} = {value(k)} or ()")
+            bad_enums.append(f"not {values}.issuperset({k})")
+    # An object is looked at once per run when it has rules or a wrong value: one with neither has
+    # nothing to report, however often it is met.
+    bad_ints = [f"(type(v := {value(k)}) is int and not _MIN <= v <= _MAX)" for k in ints]
+    lines += condition_lines(i2, ["rules", *bad_enums, *bad_ints])
+    lines += [f"{i3}key = id(obj)", f"{i3}if key in seen:", f"{i3}    return", f"{i3}seen.add(key)"]
+    if bad_enums:
+        lines += [*condition_lines(i3, bad_enums), f"{i4}check_enums(obj, path, r)"]
     for k in ints:
         lines += [
-            f"{i2}v = {value(k)}",
-            f"{i2}if type(v) is int and not _MIN <= v <= _MAX:",
-            f'{i2}    out_of_range(r, path + ".{k}", v)',
+            f"{i3}v = {value(k)}",
+            f"{i3}if type(v) is int and not _MIN <= v <= _MAX:",
+            f'{i3}    out_of_range(r, path + ".{k}", v)',
         ]
-    lines += [f"{at}for rule in rules:", f"{at}    rule(obj, path, r)"]
+    lines += [f"{i3}for rule in rules:", f"{i3}    rule(obj, path, r)"]
     if objects:
         lines += [
             f"{i2}if nested:",
@@ -957,10 +950,12 @@ def render_checks(schema: dict[str, Any]) -> str:
         [
             "The checks of each class of the runs/submit body, one function per class: each makes the class's check",
             "from the rules registered for it (``@object_rule``), the fields worth walking into and the checks of",
-            "the other classes (``go``). A check looks at an object once per run (``seen``): its enum fields",
-            "against their values and its integer fields against the API's 64 bits (the tests inline, the",
-            "problems reported as ``check_enums`` and ``out_of_range`` say), then runs the rules, then checks",
-            "the objects inside it. ``runspec.spec.checks._checks`` builds the checks of a run from ``CHECKS``.",
+            "the other classes (``go``). A check tests its object's enum fields against their values and its",
+            "integer fields against the API's 64 bits (inline; the problems are reported as ``check_enums`` and",
+            "``out_of_range`` say), runs the rules, then checks the objects inside it. An object with rules or",
+            "a wrong value is looked at once per run (``seen``: an object met again, such as a",
+            "cluster copied into many tasks, is not reported again). ``runspec.spec.checks._checks`` builds",
+            "the checks of a run from ``CHECKS``.",
         ],
         imports,
         [],
