@@ -11,15 +11,17 @@ Helpers shared by the test modules.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import itertools
 import json
 import os
+import socket
 import subprocess
 import sys
 import urllib.parse
 from collections import defaultdict, deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +53,19 @@ def run_cli(
             if where.startswith(str(cwd)):
                 del sys.modules[name]
     return subprocess.CompletedProcess(["runspec", *args], code, out.getvalue(), err.getvalue())
+
+
+@contextlib.contextmanager
+def refused_port() -> Iterator[int]:
+    """
+    A loopback port that refuses connections for as long as the block lasts: bound, never listening.
+
+    Holding the socket keeps the port from anyone else (a port found free and closed again can be taken by
+    a server of a test running beside this one, and then a connection there is answered, not refused).
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield int(sock.getsockname()[1])
 
 
 class FakeClock:

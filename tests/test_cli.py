@@ -28,7 +28,7 @@ import pytest
 
 from runspec import Run
 from runspec.testing import Emulator, Fault, Outcome
-from tests.support import run_cli
+from tests.support import refused_port, run_cli
 
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = "cli-test-token-7c1d9e"  # distinctive, so a leak is easy to find in any output
@@ -774,9 +774,10 @@ def test_submit_refuses_plain_http_to_a_remote_host(cli: Cli, tmp_path: Path) ->
 
 def test_submit_unreachable_host_exits_3(cli: Cli, tmp_path: Path) -> None:
     spec = _write(tmp_path / "run.json", small_body("a"))
-    host = f"http://127.0.0.1:{_free_port()}"
-    started = time.monotonic()
-    result = cli("submit", spec, "--deadline", "0.5", env={"DATABRICKS_HOST": host, "DATABRICKS_TOKEN": TOKEN})
+    with refused_port() as port:
+        host = f"http://127.0.0.1:{port}"
+        started = time.monotonic()
+        result = cli("submit", spec, "--deadline", "0.5", env={"DATABRICKS_HOST": host, "DATABRICKS_TOKEN": TOKEN})
     assert time.monotonic() - started < 20
     assert result.returncode == 3
     line = _one_line_error(result)

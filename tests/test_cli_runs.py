@@ -22,6 +22,7 @@ import pytest
 from runspec.client import RunHandle
 from runspec.testing import Emulator, Fault, Outcome, TaskContext
 from tests import test_cli
+from tests.support import refused_port
 from tests.test_cli import (
     PYTHON_TRACEBACK,
     SUBPROCESS_TIMEOUT,
@@ -419,12 +420,11 @@ def test_a_bad_host_is_a_usage_error_with_the_corrected_form(
 
 @pytest.mark.socket
 def test_a_refused_port_fails_fast_and_says_no_run_was_created(cli: Cli, tmp_path: Path) -> None:
-    from tests.test_cli import _free_port
-
-    host = f"http://127.0.0.1:{_free_port()}"
     spec = _write(tmp_path / "run.json", small_body("refused"))
-    started = time.monotonic()
-    result = cli("submit", spec, "--wait", "--host", host, env={"DATABRICKS_TOKEN": TOKEN})
+    with refused_port() as port:
+        host = f"http://127.0.0.1:{port}"
+        started = time.monotonic()
+        result = cli("submit", spec, "--wait", "--host", host, env={"DATABRICKS_TOKEN": TOKEN})
     assert time.monotonic() - started < 15
     assert result.returncode == 3
     line = _one_line_error(result)

@@ -34,10 +34,10 @@ from runspec.spec import RunSpec
 from runspec.testing import Emulator, Fault, ManualClock, Outcome
 
 try:
-    from tests.support import FakeClock, Tap, forget, in_process
+    from tests.support import FakeClock, Tap, forget, in_process, refused_port
     from tests.wire_server import recording_proxy, silent_server, trickling_server
 except ImportError:  # tests/ run as a plain directory
-    from support import FakeClock, Tap, forget, in_process  # type: ignore[no-redef]
+    from support import FakeClock, Tap, forget, in_process, refused_port  # type: ignore[no-redef]
     from wire_server import recording_proxy, silent_server, trickling_server  # type: ignore[no-redef]
 
 TOKEN = "dapi-faults-0123456789abcdef"
@@ -55,12 +55,6 @@ def running(host: str, emulator: Emulator) -> int:
     return submit(spec(), host, TOKEN).run_id
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 # -- a wrong host fails fast, and says no run was created --------------------------------------------
 
 
@@ -68,11 +62,11 @@ def free_port() -> int:
 def test_refused_port_fails_within_seconds_naming_the_host_and_its_source(
     monkeypatch: pytest.MonkeyPatch, clock: FakeClock
 ) -> None:
-    host = f"http://127.0.0.1:{free_port()}"
-    monkeypatch.setenv("DATABRICKS_HOST", host)
-    monkeypatch.setenv("DATABRICKS_TOKEN", TOKEN)
-    started = time.monotonic()
-    with pytest.raises(WorkspaceUnreachable) as error:
+    with refused_port() as port, pytest.raises(WorkspaceUnreachable) as error:
+        host = f"http://127.0.0.1:{port}"
+        monkeypatch.setenv("DATABRICKS_HOST", host)
+        monkeypatch.setenv("DATABRICKS_TOKEN", TOKEN)
+        started = time.monotonic()
         submit(spec(), sleep=clock.sleep, clock=clock)
     # Its pauses between tries (on the fake clock) and the tries themselves: seconds, not minutes.
     assert time.monotonic() - started + sum(clock.sleeps) < 15
@@ -444,8 +438,8 @@ def test_retry_log_lines_are_one_short_line_each(
 ) -> None:
     run_id = running(host, emulator)
     emulator.inject(Fault.error(503, "TEMPORARILY_UNAVAILABLE", "busy " * 100), "runs/get", times=2)
-    refused = f"http://127.0.0.1:{free_port()}"
-    with caplog.at_level(logging.WARNING, logger="runspec"):
+    with refused_port() as port, caplog.at_level(logging.WARNING, logger="runspec"):
+        refused = f"http://127.0.0.1:{port}"
         RunHandle.attach(run_id, host, TOKEN, sleep=clock.sleep, clock=clock).get()
         with pytest.raises(WorkspaceUnreachable):
             RunHandle.attach(run_id, refused, TOKEN, sleep=clock.sleep, clock=clock).get()
