@@ -50,3 +50,28 @@ def test_each_call_is_one_record() -> None:
     assert list(second._task) == ["task_key", "notebook_task", "depends_on"]
     assert second._cluster == "c"
     assert isinstance(Run()._records()[0]._op, Start)
+
+
+def test_a_loaded_run_with_extra_fields_pickles_and_compiles_the_same() -> None:
+    """A run loaded from a body (tasks keep their compute, extra fields ride along) survives pickle and copies."""
+    body = {
+        "run_name": "loaded",
+        "tasks": [
+            {"notebook_task": {"notebook_path": "/a"}, "existing_cluster_id": "c-1", "task_key": "a", "future": 1},
+            {"task_key": "b", "depends_on": [{"task_key": "a"}], "pipeline_task": {"pipeline_id": "p"}},
+        ],
+    }
+    run = Run.from_dict(body, strict=False).cluster("c", NewCluster(spark_version="15.4.x-scala2.12", num_workers=1))
+    run = run.task(NotebookTask("/n"), depends_on=["b"], extra={"later": True})
+    for other in (copy.deepcopy(run), pickle.loads(pickle.dumps(run))):
+        assert other == run and hash(other) == hash(run)
+        assert other.to_json() == run.to_json()
+    tasks = run.compile().to_dict()["tasks"]
+    assert list(tasks[0]) == ["task_key", "notebook_task", "existing_cluster_id", "future"]
+    assert tasks[2] == {
+        "task_key": "n",
+        "notebook_task": {"notebook_path": "/n"},
+        "depends_on": [{"task_key": "b"}],
+        "later": True,
+        "new_cluster": {"spark_version": "15.4.x-scala2.12", "num_workers": 1},
+    }

@@ -46,13 +46,26 @@ __all__ = ["Compiled", "Intent"]
 
 
 class Compiled:
-    """What ``compile()`` made: the spec, and which named cluster each task got (for the pictures)."""
+    """
+    What ``compile()`` made: the spec, and which named cluster each task got (``cluster_names``, for the
+    pictures and ``to_job_settings``, worked out when first read: ``compile()`` itself never needs it).
+    """
 
-    __slots__ = ("cluster_names", "spec")
+    __slots__ = ("_keys", "_loaded", "_used", "spec")
 
-    def __init__(self, spec: RunSpec, cluster_names: dict[str, str]) -> None:
+    def __init__(self, spec: RunSpec, keys: list[str], used: dict[str, list[int]], loaded: dict[str, str]) -> None:
         self.spec = spec
-        self.cluster_names = cluster_names
+        self._keys = keys
+        self._used = used
+        self._loaded = loaded
+
+    @property
+    def cluster_names(self) -> dict[str, str]:
+        """Task key -> the name of its cluster: the named cluster given to it, or a loaded job's cluster key."""
+        keys, loaded = self._keys, self._loaded
+        named = {key: loaded[key] for key in keys if key in loaded} if loaded else {}
+        named.update({keys[i]: name for name, indexes in self._used.items() for i in indexes})
+        return named
 
 
 class Intent:
@@ -193,10 +206,7 @@ class Intent:
             if len(indexes) == 1 and built[indexes[0]].for_each_task is not None
         ]
         spec._finish(self.problems, self.load_warnings, extra_warnings=warnings)
-        cluster_keys = self.cluster_keys
-        named = {key: cluster_keys[key] for key in keys if key in cluster_keys} if cluster_keys else {}
-        named.update({keys[i]: name for name, indexes in used.items() for i in indexes})
-        return Compiled(spec, named)
+        return Compiled(spec, keys, used, self.cluster_keys)
 
     def _apply_edits(self) -> tuple[list[dict[str, Any]], list[str | None], list[str]]:
         """
