@@ -256,14 +256,10 @@ class Run:
         )
         if fields:
             add_fields(_TASK, given, fields.items())
-        new = _object_new(type(self))
-        _set_parent(new, self)
-        _set_task(new, given)
-        _set_cluster(new, cluster)
-        return new
+        return self._push_task(given, cluster)
 
     def _push_task(self, fields: dict[str, Any], cluster: str | None) -> Self:
-        """A node on top of this run that adds a task with these fields (as ``task`` makes one)."""
+        """A node on top of this run that adds a task: its record (see ``Record``) and the cluster it named."""
         new = _object_new(type(self))
         _set_parent(new, self)
         _set_task(new, fields)
