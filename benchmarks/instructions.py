@@ -1,7 +1,7 @@
 """
 Count the instructions of one 1000-task build, load and import, with cachegrind.
 
-    python benchmarks/instructions.py [--tasks 1000] [--k 3] [--json out.json]
+    python benchmarks/instructions.py [--tasks 1000] [--k 3] [--json out.json] [--parts]
 
 Instructions do not move with the machine's load as CPU time does, so small changes can be compared.
 Each figure is ``valgrind --tool=cachegrind --cache-sim=no`` around a child Python that does the work
@@ -21,6 +21,9 @@ task before, one PyPI library, and either one named cluster copied into every ta
 and loaded two ways: ``RunSpec.from_json`` (strict, with every check) against the SDK's ``json.loads``
 and ``SubmitTask.from_dict`` per task (which checks nothing). The import rows count ``import runspec``
 and ``import databricks.sdk`` beyond ``import typing`` (each in a fresh interpreter).
+
+``--parts`` counts runspec's build in parts instead: the ``Run.task`` calls alone (the task objects made
+ahead), ``compile()``, the checks it runs and ``to_json()``.
 """
 
 from __future__ import annotations
@@ -72,29 +75,41 @@ def floor(n: int, style: str) -> str:
 
 def with_runspec(n: int, style: str) -> str:
     """The body through runspec's builder, ``compile()`` and ``to_json()``."""
+    return runspec_run(n, style).compile().to_json()
+
+
+def task_objects(n: int) -> list[tuple[Any, Any]]:
+    """Each task's ``NotebookTask`` and library list, made ahead for ``runspec_run`` (the builder's share alone)."""
+    from runspec import NotebookTask, PyPI
+
+    return [(NotebookTask(f"/Repos/etl/step_{i}", base_parameters=_params(i)), [PyPI(PACKAGE)]) for i in range(n)]
+
+
+def runspec_run(n: int, style: str, made: list[tuple[Any, Any]] | None = None) -> Any:
+    """The body as a runspec ``Run``, before ``compile()``; with ``made``, from task objects made ahead."""
     from runspec import NewCluster, NotebookTask, PyPI, Run
 
     run = Run("bench")
     if style == "named":
         run = run.cluster("etl", NewCluster(**CLUSTER))
-        for i in range(n):
+    for i in range(n):
+        if made is None:
+            notebook, libraries = NotebookTask(f"/Repos/etl/step_{i}", base_parameters=_params(i)), [PyPI(PACKAGE)]
+        else:
+            notebook, libraries = made[i]
+        if style == "named":
             run = run.task(
-                NotebookTask(f"/Repos/etl/step_{i}", base_parameters=_params(i)),
-                key=f"t{i}",
-                depends_on=[f"t{i - 1}"] if i else (),
-                cluster="etl",
-                libraries=[PyPI(PACKAGE)],
+                notebook, key=f"t{i}", depends_on=[f"t{i - 1}"] if i else (), cluster="etl", libraries=libraries
             )
-    else:
-        for i in range(n):
+        else:
             run = run.task(
-                NotebookTask(f"/Repos/etl/step_{i}", base_parameters=_params(i)),
+                notebook,
                 key=f"t{i}",
                 depends_on=[f"t{i - 1}"] if i else (),
                 existing_cluster_id=CLUSTER_ID,
-                libraries=[PyPI(PACKAGE)],
+                libraries=libraries,
             )
-    return run.timeout(3600).compile().to_json()
+    return run.timeout(3600)
 
 
 def with_sdk(n: int, style: str) -> str:
@@ -210,6 +225,41 @@ def measure(n: int = 1000, k: int = 3, sdk: bool = True) -> dict[str, Any]:
     return out
 
 
+def measure_parts(n: int = 1000, k: int = 3) -> dict[str, dict[str, float]]:
+    """
+    runspec's build in parts, per style: ``n`` ``Run.task`` calls (the task objects made ahead), ``compile()``,
+    the checks it runs (``check_run`` of the compiled spec) and ``to_json()``. ``compile()`` minus the checks
+    is the builder's fold: keys, named clusters, each ``SubmitTask``.
+    """
+    out: dict[str, dict[str, float]] = {}
+    for style in STYLES:
+        made = f"made = b.task_objects({n})\nr = b.runspec_run({n}, {style!r}, made)\ns = r.compile()"
+        checks = "from runspec.spec.checks._checks import check_run\ncheck_run(s)"
+        out[style] = {
+            "Run.task": per_repeat(made, f"b.runspec_run({n}, {style!r}, made)", k),
+            "compile": per_repeat(made, "r.compile()", k),
+            "checks": per_repeat(f"{made}\n{checks}", "check_run(s)", k),
+            "to_json": per_repeat(f"{made}\ns.to_json()", "s.to_json()", k),
+        }
+    return out
+
+
+def report_parts(parts: dict[str, dict[str, float]], n: int) -> str:
+    lines = [
+        f"runspec's build of the {n}-task chain in parts (instructions)",
+        "",
+        f"| style | {n} Run.task | compile() | of which checks | fold (compile - checks) | to_json() |",
+        "|---|---|---|---|---|---|",
+    ]
+    for style, row in parts.items():
+        fold = row["compile"] - row["checks"]
+        lines.append(
+            f"| {style} | {row['Run.task'] / 1e6:.1f}M | {row['compile'] / 1e6:.1f}M | {row['checks'] / 1e6:.1f}M | "
+            f"{fold / 1e6:.1f}M | {row['to_json'] / 1e6:.1f}M |"
+        )
+    return "\n".join(lines)
+
+
 def build_name(name: str) -> str:
     return {"runspec": "with_runspec", "floor": "floor", "sdk": "with_sdk"}[name]
 
@@ -250,7 +300,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--k", type=int, default=3, help="repeats counted after the first (default 3)")
     parser.add_argument("--no-sdk", action="store_true", help="leave databricks-sdk out")
     parser.add_argument("--json", help="also write every figure to this file")
+    parser.add_argument(
+        "--parts", action="store_true", help="runspec's build in parts instead (Run.task, compile, ...)"
+    )
     args = parser.parse_args(argv)
+    if args.parts:
+        parts = measure_parts(args.tasks, args.k)
+        print(report_parts(parts, args.tasks))
+        if args.json:
+            with open(args.json, "w", encoding="utf-8") as f:
+                json.dump(parts, f, indent=2)
+        return 0
     result = measure(args.tasks, args.k, sdk=not args.no_sdk)
     print(report(result))
     if args.json:
