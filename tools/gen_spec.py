@@ -360,7 +360,6 @@ ONE_A_LINE = "# noqa: E501 - one field a line"
 INIT_IMPORTS = [
     "from runspec.spec.objects._object import SpecObject",
     "from runspec.spec.objects._object import convert as _convert",
-    "from runspec.spec.objects._object import convert_as as _convert_as",
     "from runspec.spec.objects._object import set_w as _set_w",
     "from runspec.spec.objects._object import str_map as _str_map",
     "from runspec.spec.objects._object import unknown_keyword as _unknown",
@@ -644,11 +643,13 @@ def add_named_lines(schema: dict[str, Any]) -> list[str]:
         at = "            " if exact else "        "
         if exact:
             lines.append(f"        if type({k}) is not {exact}:")
-        one = f'{at}{k} = _convert_as(_SUBMIT_TASK, "{k}", {k})'
+        # SubmitTask's own converter of the field, read from its table: the converter a SubmitTask's
+        # __init__ calls, without a helper call between (Run.task makes this step on every call).
+        one = f'{at}{k} = SubmitTask._fields["{k}"].conv({k})'
         if len(one) <= LINE:
             lines.append(one)
         else:
-            lines += [f"{at}{k} = _convert_as(", f'{at}    _SUBMIT_TASK, "{k}", {k}', f"{at})"]
+            lines += [f'{at}{k} = SubmitTask._fields["{k}"].conv(', f"{at}    {k}", f"{at})"]
         lines.append(f'        given["{k}"] = {k}')
     return lines
 
@@ -707,7 +708,7 @@ def render_run_inits(schema: dict[str, Any]) -> str:
     body += [f'    "{k}",' for k in RUN_SPEC_ORDER if k in schema["RunsSubmitRequest"]]
     body += [")", "", "#: The SubmitTask fields ``Run.task`` names, in its signature's order.", "NAMED_FIELDS = ("]
     body += [f'    "{k}",' for k in NAMED_FIELDS]
-    body += [")", '_SUBMIT_TASK = "SubmitTask"', "", "", *add_named_lines(schema)]
+    body += [")", "", "", *add_named_lines(schema)]
     body += ["", "", *table_lines(schema["RunsSubmitRequest"], "RUN_SPEC_TABLE", "")]
     used = code_names(body)
     run_classes = sorted(class_name(t) for t in run_types(schema) if class_name(t) in used)

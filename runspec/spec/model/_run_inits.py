@@ -25,7 +25,6 @@ from runspec.spec.model._objects import (
     WebhookNotifications,
 )
 from runspec.spec.objects._object import convert as _convert
-from runspec.spec.objects._object import convert_as as _convert_as
 from runspec.spec.objects._object import set_w as _set_w
 from runspec.spec.objects._object import unknown_keyword as _unknown
 from runspec.spec.objects._object import with_extra as _with_extra
@@ -173,7 +172,6 @@ NAMED_FIELDS = (
     "existing_cluster_id",
     "new_cluster",
 )
-_SUBMIT_TASK = "SubmitTask"
 
 
 def add_named(
@@ -192,48 +190,46 @@ def add_named(
 ) -> None:
     """Check and freeze each SubmitTask field ``Run.task`` names (``None``: not given) into ``given``."""
     if libraries is not None:
-        libraries = _convert_as(_SUBMIT_TASK, "libraries", libraries)
+        libraries = SubmitTask._fields["libraries"].conv(libraries)
         given["libraries"] = libraries
     if run_if is not None:
         if type(run_if) is not str:
-            run_if = _convert_as(_SUBMIT_TASK, "run_if", run_if)
+            run_if = SubmitTask._fields["run_if"].conv(run_if)
         given["run_if"] = run_if
     if max_retries is not None:
         if type(max_retries) is not int:
-            max_retries = _convert_as(_SUBMIT_TASK, "max_retries", max_retries)
+            max_retries = SubmitTask._fields["max_retries"].conv(max_retries)
         given["max_retries"] = max_retries
     if min_retry_interval_millis is not None:
         if type(min_retry_interval_millis) is not int:
-            min_retry_interval_millis = _convert_as(
-                _SUBMIT_TASK, "min_retry_interval_millis", min_retry_interval_millis
-            )
+            min_retry_interval_millis = SubmitTask._fields["min_retry_interval_millis"].conv(min_retry_interval_millis)
         given["min_retry_interval_millis"] = min_retry_interval_millis
     if retry_on_timeout is not None:
         if type(retry_on_timeout) is not bool:
-            retry_on_timeout = _convert_as(_SUBMIT_TASK, "retry_on_timeout", retry_on_timeout)
+            retry_on_timeout = SubmitTask._fields["retry_on_timeout"].conv(retry_on_timeout)
         given["retry_on_timeout"] = retry_on_timeout
     if timeout_seconds is not None:
         if type(timeout_seconds) is not int:
-            timeout_seconds = _convert_as(_SUBMIT_TASK, "timeout_seconds", timeout_seconds)
+            timeout_seconds = SubmitTask._fields["timeout_seconds"].conv(timeout_seconds)
         given["timeout_seconds"] = timeout_seconds
     if description is not None:
         if type(description) is not str:
-            description = _convert_as(_SUBMIT_TASK, "description", description)
+            description = SubmitTask._fields["description"].conv(description)
         given["description"] = description
     if disabled is not None:
         if type(disabled) is not bool:
-            disabled = _convert_as(_SUBMIT_TASK, "disabled", disabled)
+            disabled = SubmitTask._fields["disabled"].conv(disabled)
         given["disabled"] = disabled
     if environment_key is not None:
         if type(environment_key) is not str:
-            environment_key = _convert_as(_SUBMIT_TASK, "environment_key", environment_key)
+            environment_key = SubmitTask._fields["environment_key"].conv(environment_key)
         given["environment_key"] = environment_key
     if existing_cluster_id is not None:
         if type(existing_cluster_id) is not str:
-            existing_cluster_id = _convert_as(_SUBMIT_TASK, "existing_cluster_id", existing_cluster_id)
+            existing_cluster_id = SubmitTask._fields["existing_cluster_id"].conv(existing_cluster_id)
         given["existing_cluster_id"] = existing_cluster_id
     if new_cluster is not None:
-        new_cluster = _convert_as(_SUBMIT_TASK, "new_cluster", new_cluster)
+        new_cluster = SubmitTask._fields["new_cluster"].conv(new_cluster)
         given["new_cluster"] = new_cluster
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from runspec._frozen import FrozenMap, thaw_json
 from runspec.errors import SpecError
 from runspec.spec.objects._classes import SpecMeta, _Field, set_extra, spec_field
-from runspec.spec.objects._convert import REGISTRY, plain_json
+from runspec.spec.objects._convert import plain_json
 from runspec.spec.objects._load import LoadContext, load_body
 from runspec.spec.schema._schema import FieldInfo
 
@@ -26,7 +26,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "SpecObject",
     "convert",
-    "convert_as",
     "set_fields",
     "set_w",
     "str_map",
@@ -222,11 +221,6 @@ def str_map(obj: SpecObject, name: str, value: Any) -> Any:
             _set_map(m, value.copy())
             return m
     return type(obj)._fields[name].conv(value)
-
-
-def convert_as(wire_type: str, name: str, value: Any) -> Any:
-    """``convert`` for the class of ``wire_type`` (where the class itself cannot be imported)."""
-    return REGISTRY[wire_type]._fields[name].conv(value)
 
 
 def with_extra(obj: SpecObject, fields: dict[str, Any], extra: Mapping[str, Any]) -> Any:
