@@ -459,9 +459,10 @@ class TaskType:
         Why this task-type value (a spec object or a JSON mapping) runs off any cluster although its type
         may run on one (``"a notebook task with warehouse_id runs on the SQL warehouse"``), or None.
         """
-        if self._elsewhere is None:
+        pick = self._elsewhere
+        if pick is None:
             return None
-        return self._elsewhere(fields_of(task))
+        return pick(set_fields(task) if type(task) in _SPEC_CLASSES else fields_of(task))
 
     def job_parameters_field(self, task: Any) -> str | None:
         """The field of this task-type value a job run pushes the job's parameters into, or None."""
@@ -471,11 +472,13 @@ class TaskType:
 
     def source(self, task: Any) -> Any:
         """The ``source`` the task-type value sets (``"GIT"``, ``"WORKSPACE"``), or None."""
-        if self.source_path is None:
+        path = self.source_path
+        if path is None:
             return None
         value: Any = task
-        for name in self.source_path:
-            value = fields_of(value).get(name)
+        for name in path:
+            # a spec class met before reads its set fields straight away (``fields_of`` reads them alike)
+            value = (set_fields(value) if type(value) in _SPEC_CLASSES else fields_of(value)).get(name)
             if value is None:
                 return None
         return value
