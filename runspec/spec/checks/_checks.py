@@ -293,14 +293,15 @@ def check_run(spec: SpecObject, *, strict: bool = True) -> Report:
         tasks = (single,)
         _walk(single, "$", r, seen)
     _top_level(run, tasks, r)
-    keys = _task_keys(tasks, r)
+    keys, earlier = _task_keys(tasks, r)
     environments = _environments(run, r)
     used_envs: set[str] = set()
     has_git_source = run.git_source is not None
     scope = TaskScope(tasks, keys, environments, used_envs, has_git_source, inner=False)
     inner_scope = TaskScope(tasks, keys, environments, used_envs, has_git_source, inner=True)
     _run_task_rules(tasks, single is not None, scope, inner_scope, r)
-    _cycles(tasks, keys, r)
+    if not earlier:
+        _cycles(tasks, keys, r)
     for key, index in environments.items():
         if key not in used_envs:
             r.error(
@@ -386,16 +387,32 @@ def _top_level(spec: RunBody, tasks: Sequence[SubmitTask], r: Report) -> None:
             )
 
 
-def _task_keys(tasks: Sequence[SubmitTask], r: Report) -> dict[str, int]:
+def _task_keys(tasks: Sequence[SubmitTask], r: Report) -> tuple[dict[str, int], bool]:
+    """
+    The run's task keys (each at its first index), and whether each task of the usual kind (a new key of
+    the right shape) depends only on tasks listed before it and every other task has no key: then the
+    dependencies have no cycle and ``_cycles`` need not look (the usual chain or fan-out, told in this
+    pass; ``False`` only means ``_cycles`` looks).
+    """
     keys: dict[str, int] = {}
+    earlier = True
     for i, task in enumerate(tasks):
         # A body loaded with problems may lack required fields, so each is read as optional.
         key: str | None = task.task_key
         if key is None:
             continue
         if key not in keys and 0 < len(key) <= MAX_TASK_KEY and TASK_KEY_CHARS.issuperset(key):
-            keys[key] = i  # the usual case: a new key of the right shape, nothing to say
+            # the usual case: a new key of the right shape, nothing to say
+            if earlier:
+                deps = task.depends_on
+                if deps:
+                    for dep in deps:
+                        if dep.task_key not in keys:
+                            earlier = False  # a later task, this one, or none of the run's: _cycles looks
+                            break
+            keys[key] = i
             continue
+        earlier = False
         path = f"$.tasks[{i}].task_key"
         task_key_shape(key, path, r)
         if key in keys:
@@ -406,7 +423,7 @@ def _task_keys(tasks: Sequence[SubmitTask], r: Report) -> dict[str, int]:
             )
         else:
             keys[key] = i
-    return keys
+    return keys, earlier
 
 
 def _environments(spec: RunBody, r: Report) -> dict[str, int]:
