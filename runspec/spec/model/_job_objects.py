@@ -55,7 +55,6 @@ from runspec.spec.model._objects import (
 )
 from runspec.spec.objects._object import SpecObject
 from runspec.spec.objects._object import convert as _convert
-from runspec.spec.objects._object import set_w as _set_w
 from runspec.spec.objects._object import str_map as _str_map
 from runspec.spec.objects._object import unknown_keyword as _unknown
 from runspec.spec.objects._object import with_extra as _with_extra
@@ -125,7 +124,8 @@ class Continuous(SpecObject, wire="Continuous"):
             if type(task_retry_mode) is not str:
                 task_retry_mode = _convert(self, "task_retry_mode", task_retry_mode)
             d["task_retry_mode"] = task_retry_mode
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class ContinuousTriggerConfiguration(SpecObject, wire="ContinuousTriggerConfiguration"):
@@ -164,7 +164,8 @@ class ContinuousTriggerConfiguration(SpecObject, wire="ContinuousTriggerConfigur
             if type(task_retry_mode) is not str:
                 task_retry_mode = _convert(self, "task_retry_mode", task_retry_mode)
             d["task_retry_mode"] = task_retry_mode
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class CreateJob(SpecObject, wire="CreateJob"):
@@ -423,7 +424,8 @@ class CreateJob(SpecObject, wire="CreateJob"):
             if type(webhook_notifications) is not WebhookNotifications:
                 webhook_notifications = _convert(self, "webhook_notifications", webhook_notifications)
             d["webhook_notifications"] = webhook_notifications
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class CronSchedule(SpecObject, wire="CronSchedule"):
@@ -476,7 +478,8 @@ class CronSchedule(SpecObject, wire="CronSchedule"):
             if type(sql_condition) is not SqlConditionConfiguration:
                 sql_condition = _convert(self, "sql_condition", sql_condition)
             d["sql_condition"] = sql_condition
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class CronTriggerConfiguration(SpecObject, wire="CronTriggerConfiguration"):
@@ -512,7 +515,8 @@ class CronTriggerConfiguration(SpecObject, wire="CronTriggerConfiguration"):
         if type(timezone_id) is not str:
             timezone_id = _convert(self, "timezone_id", timezone_id)
         d["timezone_id"] = timezone_id
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class FileArrivalTriggerConfiguration(SpecObject, wire="FileArrivalTriggerConfiguration"):
@@ -563,7 +567,8 @@ class FileArrivalTriggerConfiguration(SpecObject, wire="FileArrivalTriggerConfig
                     self, "wait_after_last_change_seconds", wait_after_last_change_seconds
                 )
             d["wait_after_last_change_seconds"] = wait_after_last_change_seconds
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class JobCluster(SpecObject, wire="JobCluster"):
@@ -617,7 +622,8 @@ class JobCluster(SpecObject, wire="JobCluster"):
             if type(serverless_compute_id) is not str:
                 serverless_compute_id = _convert(self, "serverless_compute_id", serverless_compute_id)
             d["serverless_compute_id"] = serverless_compute_id
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class JobClusterServerlessCompute(SpecObject, wire="JobClusterServerlessCompute"):
@@ -648,7 +654,8 @@ class JobClusterServerlessCompute(SpecObject, wire="JobClusterServerlessCompute"
             if type(policy_id) is not str:
                 policy_id = _convert(self, "policy_id", policy_id)
             d["policy_id"] = policy_id
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class JobCompletionTriggerConfiguration(SpecObject, wire="JobCompletionTriggerConfiguration"):
@@ -685,7 +692,8 @@ class JobCompletionTriggerConfiguration(SpecObject, wire="JobCompletionTriggerCo
             if type(if_status) is not str:
                 if_status = _convert(self, "if_status", if_status)
             d["if_status"] = if_status
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class JobCompletionTriggerConfigurationMonitoredJob(SpecObject, wire="JobCompletionTriggerConfigurationMonitoredJob"):
@@ -721,7 +729,8 @@ class JobCompletionTriggerConfigurationMonitoredJob(SpecObject, wire="JobComplet
         if type(job_id) is not str:
             job_id = _convert(self, "job_id", job_id)
         d["job_id"] = job_id
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class JobDeployment(SpecObject, wire="JobDeployment"):
@@ -775,7 +784,8 @@ class JobDeployment(SpecObject, wire="JobDeployment"):
             if type(version_id) is not str:
                 version_id = _convert(self, "version_id", version_id)
             d["version_id"] = version_id
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class JobForEachTask(SpecObject, wire="JobForEachTask"):
@@ -820,7 +830,8 @@ class JobForEachTask(SpecObject, wire="JobForEachTask"):
             if type(concurrency) is not int:
                 concurrency = _convert(self, "concurrency", concurrency)
             d["concurrency"] = concurrency
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class JobParameterDefinition(SpecObject, wire="JobParameterDefinition"):
@@ -856,7 +867,8 @@ class JobParameterDefinition(SpecObject, wire="JobParameterDefinition"):
         if type(default) is not str:
             default = _convert(self, "default", default)
         d["default"] = default
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class JobSettings(SpecObject, wire="JobSettings"):
@@ -1108,7 +1120,8 @@ class JobSettings(SpecObject, wire="JobSettings"):
             if type(webhook_notifications) is not WebhookNotifications:
                 webhook_notifications = _convert(self, "webhook_notifications", webhook_notifications)
             d["webhook_notifications"] = webhook_notifications
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class JobTask(SpecObject, wire="JobTask"):
@@ -1470,7 +1483,8 @@ class JobTask(SpecObject, wire="JobTask"):
             if type(webhook_notifications) is not WebhookNotifications:
                 webhook_notifications = _convert(self, "webhook_notifications", webhook_notifications)
             d["webhook_notifications"] = webhook_notifications
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class MaintenanceWindow(SpecObject, wire="MaintenanceWindow"):
@@ -1513,7 +1527,8 @@ class MaintenanceWindow(SpecObject, wire="MaintenanceWindow"):
         if type(timezone_id) is not str:
             timezone_id = _convert(self, "timezone_id", timezone_id)
         d["timezone_id"] = timezone_id
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class ModelTriggerConfiguration(SpecObject, wire="ModelTriggerConfiguration"):
@@ -1581,7 +1596,8 @@ class ModelTriggerConfiguration(SpecObject, wire="ModelTriggerConfiguration"):
                     self, "wait_after_last_change_seconds", wait_after_last_change_seconds
                 )
             d["wait_after_last_change_seconds"] = wait_after_last_change_seconds
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class PeriodicTriggerConfiguration(SpecObject, wire="PeriodicTriggerConfiguration"):
@@ -1617,7 +1633,8 @@ class PeriodicTriggerConfiguration(SpecObject, wire="PeriodicTriggerConfiguratio
         if type(unit) is not str:
             unit = _convert(self, "unit", unit)
         d["unit"] = unit
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class SqlConditionConfiguration(SpecObject, wire="SqlConditionConfiguration"):
@@ -1662,7 +1679,8 @@ class SqlConditionConfiguration(SpecObject, wire="SqlConditionConfiguration"):
             if type(trigger_mode) is not str:
                 trigger_mode = _convert(self, "trigger_mode", trigger_mode)
             d["trigger_mode"] = trigger_mode
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class TableUpdateTriggerConfiguration(SpecObject, wire="TableUpdateTriggerConfiguration"):
@@ -1721,7 +1739,8 @@ class TableUpdateTriggerConfiguration(SpecObject, wire="TableUpdateTriggerConfig
                     self, "wait_after_last_change_seconds", wait_after_last_change_seconds
                 )
             d["wait_after_last_change_seconds"] = wait_after_last_change_seconds
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class TriggerConfiguration(SpecObject, wire="TriggerConfiguration"):
@@ -1817,7 +1836,8 @@ class TriggerConfiguration(SpecObject, wire="TriggerConfiguration"):
             if type(table_update) is not TableUpdateTriggerConfiguration:
                 table_update = _convert(self, "table_update", table_update)
             d["table_update"] = table_update
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class TriggerSettings(SpecObject, wire="TriggerSettings"):
@@ -1896,7 +1916,8 @@ class TriggerSettings(SpecObject, wire="TriggerSettings"):
             if type(table_update) is not TableUpdateTriggerConfiguration:
                 table_update = _convert(self, "table_update", table_update)
             d["table_update"] = table_update
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 __all__ = [

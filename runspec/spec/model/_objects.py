@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from runspec.spec.model._library import Library
 from runspec.spec.objects._object import SpecObject
 from runspec.spec.objects._object import convert as _convert
-from runspec.spec.objects._object import set_w as _set_w
 from runspec.spec.objects._object import str_map as _str_map
 from runspec.spec.objects._object import unknown_keyword as _unknown
 from runspec.spec.objects._object import with_extra as _with_extra
@@ -118,7 +117,8 @@ class Adlsgen2Info(SpecObject, wire="Adlsgen2Info"):
         if type(destination) is not str:
             destination = _convert(self, "destination", destination)
         d["destination"] = destination
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class AiClassifyFunction(SpecObject, wire="AiClassifyFunction"):
@@ -188,7 +188,8 @@ class AiClassifyFunction(SpecObject, wire="AiClassifyFunction"):
             if type(multilabel) is not bool:
                 multilabel = _convert(self, "multilabel", multilabel)
             d["multilabel"] = multilabel
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class AiClassifyFunctionInlineLabels(SpecObject, wire="AiClassifyFunctionInlineLabels"):
@@ -216,7 +217,8 @@ class AiClassifyFunctionInlineLabels(SpecObject, wire="AiClassifyFunctionInlineL
         d = self.__dict__
         labels = _convert(self, "labels", labels)
         d["labels"] = labels
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class AiClassifyFunctionLabel(SpecObject, wire="AiClassifyFunctionLabel"):
@@ -254,7 +256,8 @@ class AiClassifyFunctionLabel(SpecObject, wire="AiClassifyFunctionLabel"):
             if type(description) is not str:
                 description = _convert(self, "description", description)
             d["description"] = description
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class AiExtractFunction(SpecObject, wire="AiExtractFunction"):
@@ -324,7 +327,8 @@ class AiExtractFunction(SpecObject, wire="AiExtractFunction"):
             if type(schema) is not str:
                 schema = _convert(self, "schema", schema)
             d["schema"] = schema
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class AiFunctionTask(SpecObject, wire="AiFunctionTask"):
@@ -394,7 +398,8 @@ class AiFunctionTask(SpecObject, wire="AiFunctionTask"):
             if type(volume) is not VolumeSource:
                 volume = _convert(self, "volume", volume)
             d["volume"] = volume
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class AiParseDocumentFunction(SpecObject, wire="AiParseDocumentFunction"):
@@ -447,7 +452,8 @@ class AiParseDocumentFunction(SpecObject, wire="AiParseDocumentFunction"):
             if type(page_range) is not str:
                 page_range = _convert(self, "page_range", page_range)
             d["page_range"] = page_range
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class AiRuntimeTask(SpecObject, wire="AiRuntimeTask"):
@@ -541,7 +547,8 @@ class AiRuntimeTask(SpecObject, wire="AiRuntimeTask"):
             if type(unity_catalog_image_path) is not str:
                 unity_catalog_image_path = _convert(self, "unity_catalog_image_path", unity_catalog_image_path)
             d["unity_catalog_image_path"] = unity_catalog_image_path
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class AlertTask(SpecObject, wire="AlertTask"):
@@ -604,7 +611,8 @@ class AlertTask(SpecObject, wire="AlertTask"):
             if type(workspace_path) is not str:
                 workspace_path = _convert(self, "workspace_path", workspace_path)
             d["workspace_path"] = workspace_path
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class AlertTaskSubscriber(SpecObject, wire="AlertTaskSubscriber"):
@@ -643,7 +651,8 @@ class AlertTaskSubscriber(SpecObject, wire="AlertTaskSubscriber"):
             if type(user_name) is not str:
                 user_name = _convert(self, "user_name", user_name)
             d["user_name"] = user_name
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class AutoScale(SpecObject, wire="AutoScale"):
@@ -681,7 +690,8 @@ class AutoScale(SpecObject, wire="AutoScale"):
             if type(max_workers) is not int:
                 max_workers = _convert(self, "max_workers", max_workers)
             d["max_workers"] = max_workers
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class AwsAttributes(SpecObject, wire="AwsAttributes"):
@@ -784,7 +794,8 @@ class AwsAttributes(SpecObject, wire="AwsAttributes"):
             if type(zone_id) is not str:
                 zone_id = _convert(self, "zone_id", zone_id)
             d["zone_id"] = zone_id
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class AzureAttributes(SpecObject, wire="AzureAttributes"):
@@ -846,7 +857,8 @@ class AzureAttributes(SpecObject, wire="AzureAttributes"):
         if spot_bid_max_price is not None:
             spot_bid_max_price = _convert(self, "spot_bid_max_price", spot_bid_max_price)
             d["spot_bid_max_price"] = spot_bid_max_price
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class CleanRoomsNotebookTask(SpecObject, wire="CleanRoomsNotebookTask"):
@@ -899,7 +911,8 @@ class CleanRoomsNotebookTask(SpecObject, wire="CleanRoomsNotebookTask"):
         if notebook_base_parameters is not None:
             notebook_base_parameters = _str_map(self, "notebook_base_parameters", notebook_base_parameters)
             d["notebook_base_parameters"] = notebook_base_parameters
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class ClientsTypes(SpecObject, wire="ClientsTypes"):
@@ -938,7 +951,8 @@ class ClientsTypes(SpecObject, wire="ClientsTypes"):
             if type(notebooks) is not bool:
                 notebooks = _convert(self, "notebooks", notebooks)
             d["notebooks"] = notebooks
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class ClusterLogConf(SpecObject, wire="ClusterLogConf"):
@@ -986,7 +1000,8 @@ class ClusterLogConf(SpecObject, wire="ClusterLogConf"):
             if type(volumes) is not VolumesStorageInfo:
                 volumes = _convert(self, "volumes", volumes)
             d["volumes"] = volumes
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class Compute(SpecObject, wire="Compute"):
@@ -1017,7 +1032,8 @@ class Compute(SpecObject, wire="Compute"):
             if type(hardware_accelerator) is not str:
                 hardware_accelerator = _convert(self, "hardware_accelerator", hardware_accelerator)
             d["hardware_accelerator"] = hardware_accelerator
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class ComputeConfig(SpecObject, wire="ComputeConfig"):
@@ -1063,7 +1079,8 @@ class ComputeConfig(SpecObject, wire="ComputeConfig"):
             if type(gpu_type) is not str:
                 gpu_type = _convert(self, "gpu_type", gpu_type)
             d["gpu_type"] = gpu_type
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class ComputeSpec(SpecObject, wire="ComputeSpec"):
@@ -1108,7 +1125,8 @@ class ComputeSpec(SpecObject, wire="ComputeSpec"):
             if type(provisioned_capacity_id) is not str:
                 provisioned_capacity_id = _convert(self, "provisioned_capacity_id", provisioned_capacity_id)
             d["provisioned_capacity_id"] = provisioned_capacity_id
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class ConditionTask(SpecObject, wire="ConditionTask"):
@@ -1151,7 +1169,8 @@ class ConditionTask(SpecObject, wire="ConditionTask"):
         if type(right) is not str:
             right = _convert(self, "right", right)
         d["right"] = right
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class DashboardTask(SpecObject, wire="DashboardTask"):
@@ -1205,7 +1224,8 @@ class DashboardTask(SpecObject, wire="DashboardTask"):
             if type(warehouse_id) is not str:
                 warehouse_id = _convert(self, "warehouse_id", warehouse_id)
             d["warehouse_id"] = warehouse_id
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class DbfsStorageInfo(SpecObject, wire="DbfsStorageInfo"):
@@ -1234,7 +1254,8 @@ class DbfsStorageInfo(SpecObject, wire="DbfsStorageInfo"):
         if type(destination) is not str:
             destination = _convert(self, "destination", destination)
         d["destination"] = destination
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class DbtCloudTask(SpecObject, wire="DbtCloudTask"):
@@ -1273,7 +1294,8 @@ class DbtCloudTask(SpecObject, wire="DbtCloudTask"):
             if type(dbt_cloud_job_id) is not int:
                 dbt_cloud_job_id = _convert(self, "dbt_cloud_job_id", dbt_cloud_job_id)
             d["dbt_cloud_job_id"] = dbt_cloud_job_id
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class DbtPlatformTask(SpecObject, wire="DbtPlatformTask"):
@@ -1312,7 +1334,8 @@ class DbtPlatformTask(SpecObject, wire="DbtPlatformTask"):
             if type(dbt_platform_job_id) is not str:
                 dbt_platform_job_id = _convert(self, "dbt_platform_job_id", dbt_platform_job_id)
             d["dbt_platform_job_id"] = dbt_platform_job_id
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class DbtTask(SpecObject, wire="DbtTask"):
@@ -1389,7 +1412,8 @@ class DbtTask(SpecObject, wire="DbtTask"):
             if type(warehouse_id) is not str:
                 warehouse_id = _convert(self, "warehouse_id", warehouse_id)
             d["warehouse_id"] = warehouse_id
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class DeltaTableSource(SpecObject, wire="DeltaTableSource"):
@@ -1434,7 +1458,8 @@ class DeltaTableSource(SpecObject, wire="DeltaTableSource"):
         if merge_key_columns is not None:
             merge_key_columns = _convert(self, "merge_key_columns", merge_key_columns)
             d["merge_key_columns"] = merge_key_columns
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class DeploymentSpec(SpecObject, wire="DeploymentSpec"):
@@ -1481,7 +1506,8 @@ class DeploymentSpec(SpecObject, wire="DeploymentSpec"):
             if type(name) is not str:
                 name = _convert(self, "name", name)
             d["name"] = name
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class DockerBasicAuth(SpecObject, wire="DockerBasicAuth"):
@@ -1520,7 +1546,8 @@ class DockerBasicAuth(SpecObject, wire="DockerBasicAuth"):
             if type(username) is not str:
                 username = _convert(self, "username", username)
             d["username"] = username
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class DockerImage(SpecObject, wire="DockerImage"):
@@ -1559,7 +1586,8 @@ class DockerImage(SpecObject, wire="DockerImage"):
             if type(basic_auth) is not DockerBasicAuth:
                 basic_auth = _convert(self, "basic_auth", basic_auth)
             d["basic_auth"] = basic_auth
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class Environment(SpecObject, wire="Environment"):
@@ -1628,7 +1656,8 @@ class Environment(SpecObject, wire="Environment"):
             if type(project_environment) is not str:
                 project_environment = _convert(self, "project_environment", project_environment)
             d["project_environment"] = project_environment
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class ForEachTask(SpecObject, wire="ForEachTask"):
@@ -1673,7 +1702,8 @@ class ForEachTask(SpecObject, wire="ForEachTask"):
             if type(concurrency) is not int:
                 concurrency = _convert(self, "concurrency", concurrency)
             d["concurrency"] = concurrency
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class GcpAttributes(SpecObject, wire="GcpAttributes"):
@@ -1763,7 +1793,8 @@ class GcpAttributes(SpecObject, wire="GcpAttributes"):
             if type(zone_id) is not str:
                 zone_id = _convert(self, "zone_id", zone_id)
             d["zone_id"] = zone_id
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class GcsStorageInfo(SpecObject, wire="GcsStorageInfo"):
@@ -1792,7 +1823,8 @@ class GcsStorageInfo(SpecObject, wire="GcsStorageInfo"):
         if type(destination) is not str:
             destination = _convert(self, "destination", destination)
         d["destination"] = destination
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class GenAiComputeTask(SpecObject, wire="GenAiComputeTask"):
@@ -1878,7 +1910,8 @@ class GenAiComputeTask(SpecObject, wire="GenAiComputeTask"):
             if type(yaml_parameters_file_path) is not str:
                 yaml_parameters_file_path = _convert(self, "yaml_parameters_file_path", yaml_parameters_file_path)
             d["yaml_parameters_file_path"] = yaml_parameters_file_path
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class GitSnapshot(SpecObject, wire="GitSnapshot"):
@@ -1909,7 +1942,8 @@ class GitSnapshot(SpecObject, wire="GitSnapshot"):
             if type(used_commit) is not str:
                 used_commit = _convert(self, "used_commit", used_commit)
             d["used_commit"] = used_commit
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class GitSource(SpecObject, wire="GitSource"):
@@ -1994,7 +2028,8 @@ class GitSource(SpecObject, wire="GitSource"):
             if type(sparse_checkout) is not SparseCheckout:
                 sparse_checkout = _convert(self, "sparse_checkout", sparse_checkout)
             d["sparse_checkout"] = sparse_checkout
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class InitScriptInfo(SpecObject, wire="InitScriptInfo"):
@@ -2075,7 +2110,8 @@ class InitScriptInfo(SpecObject, wire="InitScriptInfo"):
             if type(workspace) is not WorkspaceStorageInfo:
                 workspace = _convert(self, "workspace", workspace)
             d["workspace"] = workspace
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class JobAccessControlRequest(SpecObject, wire="JobAccessControlRequest"):
@@ -2130,7 +2166,8 @@ class JobAccessControlRequest(SpecObject, wire="JobAccessControlRequest"):
             if type(user_name) is not str:
                 user_name = _convert(self, "user_name", user_name)
             d["user_name"] = user_name
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class JobEmailNotifications(SpecObject, wire="JobEmailNotifications"):
@@ -2216,7 +2253,8 @@ class JobEmailNotifications(SpecObject, wire="JobEmailNotifications"):
         if on_success is not None:
             on_success = _convert(self, "on_success", on_success)
             d["on_success"] = on_success
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class JobEnvironment(SpecObject, wire="JobEnvironment"):
@@ -2253,7 +2291,8 @@ class JobEnvironment(SpecObject, wire="JobEnvironment"):
             if type(spec) is not Environment:
                 spec = _convert(self, "spec", spec)
             d["spec"] = spec
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class JobEnvironmentVariables(SpecObject, wire="JobEnvironmentVariables"):
@@ -2291,7 +2330,8 @@ class JobEnvironmentVariables(SpecObject, wire="JobEnvironmentVariables"):
             if type(spec) is not JobEnvironmentVariablesSpec:
                 spec = _convert(self, "spec", spec)
             d["spec"] = spec
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class JobEnvironmentVariablesSpec(SpecObject, wire="JobEnvironmentVariablesSpec"):
@@ -2328,7 +2368,8 @@ class JobEnvironmentVariablesSpec(SpecObject, wire="JobEnvironmentVariablesSpec"
         if variables is not None:
             variables = _str_map(self, "variables", variables)
             d["variables"] = variables
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class JobNotificationSettings(SpecObject, wire="JobNotificationSettings"):
@@ -2367,7 +2408,8 @@ class JobNotificationSettings(SpecObject, wire="JobNotificationSettings"):
             if type(no_alert_for_skipped_runs) is not bool:
                 no_alert_for_skipped_runs = _convert(self, "no_alert_for_skipped_runs", no_alert_for_skipped_runs)
             d["no_alert_for_skipped_runs"] = no_alert_for_skipped_runs
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class JobRunAs(SpecObject, wire="JobRunAs"):
@@ -2414,7 +2456,8 @@ class JobRunAs(SpecObject, wire="JobRunAs"):
             if type(user_name) is not str:
                 user_name = _convert(self, "user_name", user_name)
             d["user_name"] = user_name
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class JobSource(SpecObject, wire="JobSource"):
@@ -2460,7 +2503,8 @@ class JobSource(SpecObject, wire="JobSource"):
             if type(dirty_state) is not str:
                 dirty_state = _convert(self, "dirty_state", dirty_state)
             d["dirty_state"] = dirty_state
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class JobsHealthRule(SpecObject, wire="JobsHealthRule"):
@@ -2504,7 +2548,8 @@ class JobsHealthRule(SpecObject, wire="JobsHealthRule"):
         if type(value) is not int:
             value = _convert(self, "value", value)
         d["value"] = value
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class JobsHealthRules(SpecObject, wire="JobsHealthRules"):
@@ -2534,7 +2579,8 @@ class JobsHealthRules(SpecObject, wire="JobsHealthRules"):
         if rules is not None:
             rules = _convert(self, "rules", rules)
             d["rules"] = rules
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class LocalFileInfo(SpecObject, wire="LocalFileInfo"):
@@ -2563,7 +2609,8 @@ class LocalFileInfo(SpecObject, wire="LocalFileInfo"):
         if type(destination) is not str:
             destination = _convert(self, "destination", destination)
         d["destination"] = destination
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class LogAnalyticsInfo(SpecObject, wire="LogAnalyticsInfo"):
@@ -2602,7 +2649,8 @@ class LogAnalyticsInfo(SpecObject, wire="LogAnalyticsInfo"):
             if type(log_analytics_workspace_id) is not str:
                 log_analytics_workspace_id = _convert(self, "log_analytics_workspace_id", log_analytics_workspace_id)
             d["log_analytics_workspace_id"] = log_analytics_workspace_id
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class NewCluster(SpecObject, wire="ClusterSpec"):
@@ -2912,7 +2960,8 @@ class NewCluster(SpecObject, wire="ClusterSpec"):
             if type(workload_type) is not WorkloadType:
                 workload_type = _convert(self, "workload_type", workload_type)
             d["workload_type"] = workload_type
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class NodeTypeFlexibility(SpecObject, wire="NodeTypeFlexibility"):
@@ -2950,7 +2999,8 @@ class NodeTypeFlexibility(SpecObject, wire="NodeTypeFlexibility"):
             if type(aws_context_id) is not str:
                 aws_context_id = _convert(self, "aws_context_id", aws_context_id)
             d["aws_context_id"] = aws_context_id
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class NotebookTask(SpecObject, wire="NotebookTask"):
@@ -3003,7 +3053,8 @@ class NotebookTask(SpecObject, wire="NotebookTask"):
             if type(warehouse_id) is not str:
                 warehouse_id = _convert(self, "warehouse_id", warehouse_id)
             d["warehouse_id"] = warehouse_id
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class PipelineParams(SpecObject, wire="PipelineParams"):
@@ -3062,7 +3113,8 @@ class PipelineParams(SpecObject, wire="PipelineParams"):
         if reset_checkpoint_selection is not None:
             reset_checkpoint_selection = _convert(self, "reset_checkpoint_selection", reset_checkpoint_selection)
             d["reset_checkpoint_selection"] = reset_checkpoint_selection
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class PipelineTask(SpecObject, wire="PipelineTask"):
@@ -3135,7 +3187,8 @@ class PipelineTask(SpecObject, wire="PipelineTask"):
         if reset_checkpoint_selection is not None:
             reset_checkpoint_selection = _convert(self, "reset_checkpoint_selection", reset_checkpoint_selection)
             d["reset_checkpoint_selection"] = reset_checkpoint_selection
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class PowerBiModel(SpecObject, wire="PowerBiModel"):
@@ -3198,7 +3251,8 @@ class PowerBiModel(SpecObject, wire="PowerBiModel"):
             if type(workspace_name) is not str:
                 workspace_name = _convert(self, "workspace_name", workspace_name)
             d["workspace_name"] = workspace_name
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class PowerBiTable(SpecObject, wire="PowerBiTable"):
@@ -3253,7 +3307,8 @@ class PowerBiTable(SpecObject, wire="PowerBiTable"):
             if type(storage_mode) is not str:
                 storage_mode = _convert(self, "storage_mode", storage_mode)
             d["storage_mode"] = storage_mode
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class PowerBiTask(SpecObject, wire="PowerBiTask"):
@@ -3315,7 +3370,8 @@ class PowerBiTask(SpecObject, wire="PowerBiTask"):
             if type(warehouse_id) is not str:
                 warehouse_id = _convert(self, "warehouse_id", warehouse_id)
             d["warehouse_id"] = warehouse_id
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class PythonOperatorTask(SpecObject, wire="PythonOperatorTask"):
@@ -3353,7 +3409,8 @@ class PythonOperatorTask(SpecObject, wire="PythonOperatorTask"):
         if parameters is not None:
             parameters = _convert(self, "parameters", parameters)
             d["parameters"] = parameters
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class PythonOperatorTaskParameter(SpecObject, wire="PythonOperatorTaskParameter"):
@@ -3392,7 +3449,8 @@ class PythonOperatorTaskParameter(SpecObject, wire="PythonOperatorTaskParameter"
             if type(value) is not str:
                 value = _convert(self, "value", value)
             d["value"] = value
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class PythonWheelTask(SpecObject, wire="PythonWheelTask"):
@@ -3445,7 +3503,8 @@ class PythonWheelTask(SpecObject, wire="PythonWheelTask"):
         if parameters is not None:
             parameters = _convert(self, "parameters", parameters)
             d["parameters"] = parameters
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class QualifiedName(SpecObject, wire="QualifiedName"):
@@ -3492,7 +3551,8 @@ class QualifiedName(SpecObject, wire="QualifiedName"):
             if type(table) is not str:
                 table = _convert(self, "table", table)
             d["table"] = table
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class QueueSettings(SpecObject, wire="QueueSettings"):
@@ -3521,7 +3581,8 @@ class QueueSettings(SpecObject, wire="QueueSettings"):
         if type(enabled) is not bool:
             enabled = _convert(self, "enabled", enabled)
         d["enabled"] = enabled
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class RunJobTask(SpecObject, wire="RunJobTask"):
@@ -3622,7 +3683,8 @@ class RunJobTask(SpecObject, wire="RunJobTask"):
         if sql_params is not None:
             sql_params = _str_map(self, "sql_params", sql_params)
             d["sql_params"] = sql_params
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class S3StorageInfo(SpecObject, wire="S3StorageInfo"):
@@ -3700,7 +3762,8 @@ class S3StorageInfo(SpecObject, wire="S3StorageInfo"):
             if type(region) is not str:
                 region = _convert(self, "region", region)
             d["region"] = region
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class SparkJarTask(SpecObject, wire="SparkJarTask"):
@@ -3754,7 +3817,8 @@ class SparkJarTask(SpecObject, wire="SparkJarTask"):
             if type(run_as_repl) is not bool:
                 run_as_repl = _convert(self, "run_as_repl", run_as_repl)
             d["run_as_repl"] = run_as_repl
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class SparkPythonTask(SpecObject, wire="SparkPythonTask"):
@@ -3799,7 +3863,8 @@ class SparkPythonTask(SpecObject, wire="SparkPythonTask"):
             if type(source) is not str:
                 source = _convert(self, "source", source)
             d["source"] = source
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class SparkSubmitTask(SpecObject, wire="SparkSubmitTask"):
@@ -3828,7 +3893,8 @@ class SparkSubmitTask(SpecObject, wire="SparkSubmitTask"):
         if parameters is not None:
             parameters = _convert(self, "parameters", parameters)
             d["parameters"] = parameters
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class SparseCheckout(SpecObject, wire="SparseCheckout"):
@@ -3858,7 +3924,8 @@ class SparseCheckout(SpecObject, wire="SparseCheckout"):
         if patterns is not None:
             patterns = _convert(self, "patterns", patterns)
             d["patterns"] = patterns
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class SqlTask(SpecObject, wire="SqlTask"):
@@ -3927,7 +3994,8 @@ class SqlTask(SpecObject, wire="SqlTask"):
             if type(query) is not SqlTaskQuery:
                 query = _convert(self, "query", query)
             d["query"] = query
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class SqlTaskAlert(SpecObject, wire="SqlTaskAlert"):
@@ -3972,7 +4040,8 @@ class SqlTaskAlert(SpecObject, wire="SqlTaskAlert"):
         if subscriptions is not None:
             subscriptions = _convert(self, "subscriptions", subscriptions)
             d["subscriptions"] = subscriptions
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class SqlTaskDashboard(SpecObject, wire="SqlTaskDashboard"):
@@ -4025,7 +4094,8 @@ class SqlTaskDashboard(SpecObject, wire="SqlTaskDashboard"):
         if subscriptions is not None:
             subscriptions = _convert(self, "subscriptions", subscriptions)
             d["subscriptions"] = subscriptions
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class SqlTaskFile(SpecObject, wire="SqlTaskFile"):
@@ -4063,7 +4133,8 @@ class SqlTaskFile(SpecObject, wire="SqlTaskFile"):
             if type(source) is not str:
                 source = _convert(self, "source", source)
             d["source"] = source
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class SqlTaskQuery(SpecObject, wire="SqlTaskQuery"):
@@ -4092,7 +4163,8 @@ class SqlTaskQuery(SpecObject, wire="SqlTaskQuery"):
         if type(query_id) is not str:
             query_id = _convert(self, "query_id", query_id)
         d["query_id"] = query_id
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class SqlTaskSubscription(SpecObject, wire="SqlTaskSubscription"):
@@ -4131,7 +4203,8 @@ class SqlTaskSubscription(SpecObject, wire="SqlTaskSubscription"):
             if type(user_name) is not str:
                 user_name = _convert(self, "user_name", user_name)
             d["user_name"] = user_name
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class SubmitTask(SpecObject, wire="SubmitTask"):
@@ -4488,7 +4561,8 @@ class SubmitTask(SpecObject, wire="SubmitTask"):
             if type(webhook_notifications) is not WebhookNotifications:
                 webhook_notifications = _convert(self, "webhook_notifications", webhook_notifications)
             d["webhook_notifications"] = webhook_notifications
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class Subscription(SpecObject, wire="Subscription"):
@@ -4542,7 +4616,8 @@ class Subscription(SpecObject, wire="Subscription"):
         if subscribers is not None:
             subscribers = _convert(self, "subscribers", subscribers)
             d["subscribers"] = subscribers
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class SubscriptionAttachment(SpecObject, wire="SubscriptionAttachment"):
@@ -4581,7 +4656,8 @@ class SubscriptionAttachment(SpecObject, wire="SubscriptionAttachment"):
             if type(page_attachment) is not SubscriptionAttachmentPageAttachment:
                 page_attachment = _convert(self, "page_attachment", page_attachment)
             d["page_attachment"] = page_attachment
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class SubscriptionAttachmentDataAttachment(SpecObject, wire="SubscriptionAttachmentDataAttachment"):
@@ -4626,7 +4702,8 @@ class SubscriptionAttachmentDataAttachment(SpecObject, wire="SubscriptionAttachm
             if type(include_applied_filters) is not bool:
                 include_applied_filters = _convert(self, "include_applied_filters", include_applied_filters)
             d["include_applied_filters"] = include_applied_filters
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class SubscriptionAttachmentDataAttachmentWidget(SpecObject, wire="SubscriptionAttachmentDataAttachmentWidget"):
@@ -4662,7 +4739,8 @@ class SubscriptionAttachmentDataAttachmentWidget(SpecObject, wire="SubscriptionA
         if type(widget_id) is not str:
             widget_id = _convert(self, "widget_id", widget_id)
         d["widget_id"] = widget_id
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class SubscriptionAttachmentPageAttachment(SpecObject, wire="SubscriptionAttachmentPageAttachment"):
@@ -4700,7 +4778,8 @@ class SubscriptionAttachmentPageAttachment(SpecObject, wire="SubscriptionAttachm
             if type(page_selection) is not str:
                 page_selection = _convert(self, "page_selection", page_selection)
             d["page_selection"] = page_selection
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class SubscriptionSubscriber(SpecObject, wire="SubscriptionSubscriber"):
@@ -4739,7 +4818,8 @@ class SubscriptionSubscriber(SpecObject, wire="SubscriptionSubscriber"):
             if type(user_name) is not str:
                 user_name = _convert(self, "user_name", user_name)
             d["user_name"] = user_name
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class Task(SpecObject, wire="Task"):
@@ -5094,7 +5174,8 @@ class Task(SpecObject, wire="Task"):
             if type(webhook_notifications) is not WebhookNotifications:
                 webhook_notifications = _convert(self, "webhook_notifications", webhook_notifications)
             d["webhook_notifications"] = webhook_notifications
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class TaskDependency(SpecObject, wire="TaskDependency"):
@@ -5131,7 +5212,8 @@ class TaskDependency(SpecObject, wire="TaskDependency"):
             if type(outcome) is not str:
                 outcome = _convert(self, "outcome", outcome)
             d["outcome"] = outcome
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class TaskEmailNotifications(SpecObject, wire="TaskEmailNotifications"):
@@ -5217,7 +5299,8 @@ class TaskEmailNotifications(SpecObject, wire="TaskEmailNotifications"):
         if on_success is not None:
             on_success = _convert(self, "on_success", on_success)
             d["on_success"] = on_success
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class TaskNotificationSettings(SpecObject, wire="TaskNotificationSettings"):
@@ -5265,7 +5348,8 @@ class TaskNotificationSettings(SpecObject, wire="TaskNotificationSettings"):
             if type(no_alert_for_skipped_runs) is not bool:
                 no_alert_for_skipped_runs = _convert(self, "no_alert_for_skipped_runs", no_alert_for_skipped_runs)
             d["no_alert_for_skipped_runs"] = no_alert_for_skipped_runs
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class VolumeSource(SpecObject, wire="VolumeSource"):
@@ -5294,7 +5378,8 @@ class VolumeSource(SpecObject, wire="VolumeSource"):
         if type(volume_path) is not str:
             volume_path = _convert(self, "volume_path", volume_path)
         d["volume_path"] = volume_path
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class VolumesStorageInfo(SpecObject, wire="VolumesStorageInfo"):
@@ -5324,7 +5409,8 @@ class VolumesStorageInfo(SpecObject, wire="VolumesStorageInfo"):
         if type(destination) is not str:
             destination = _convert(self, "destination", destination)
         d["destination"] = destination
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class Webhook(SpecObject, wire="Webhook"):
@@ -5353,7 +5439,8 @@ class Webhook(SpecObject, wire="Webhook"):
         if type(id) is not str:
             id = _convert(self, "id", id)  # noqa: A001
         d["id"] = id
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class WebhookNotifications(SpecObject, wire="WebhookNotifications"):
@@ -5433,7 +5520,8 @@ class WebhookNotifications(SpecObject, wire="WebhookNotifications"):
         if on_success is not None:
             on_success = _convert(self, "on_success", on_success)
             d["on_success"] = on_success
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class WorkloadType(SpecObject, wire="WorkloadType"):
@@ -5462,7 +5550,8 @@ class WorkloadType(SpecObject, wire="WorkloadType"):
         if type(clients) is not ClientsTypes:
             clients = _convert(self, "clients", clients)
         d["clients"] = clients
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 class WorkspaceStorageInfo(SpecObject, wire="WorkspaceStorageInfo"):
@@ -5491,7 +5580,8 @@ class WorkspaceStorageInfo(SpecObject, wire="WorkspaceStorageInfo"):
         if type(destination) is not str:
             destination = _convert(self, "destination", destination)
         d["destination"] = destination
-        _set_w(self, _with_extra(self, d, extra) if extra else d)
+        if extra:
+            _with_extra(self, d, extra)
 
 
 __all__ = [

@@ -25,7 +25,6 @@ from runspec.spec.model._objects import (
     WebhookNotifications,
 )
 from runspec.spec.objects._object import convert as _convert
-from runspec.spec.objects._object import set_w as _set_w
 from runspec.spec.objects._object import unknown_keyword as _unknown
 from runspec.spec.objects._object import with_extra as _with_extra
 
@@ -132,7 +131,8 @@ def run_spec_init(
     if environment_variables is not None:
         environment_variables = _convert(self, "environment_variables", environment_variables)
         d["environment_variables"] = environment_variables
-    _set_w(self, _with_extra(self, d, extra) if extra else d)
+    if extra:
+        _with_extra(self, d, extra)
     self._finish((), ())
 
 
