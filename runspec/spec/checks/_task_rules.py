@@ -74,7 +74,8 @@ def _dependencies(task: SubmitTask | Task, path: str, scope: TaskScope, r: Repor
     keys = scope.keys
     if len(deps) == 1:
         only = deps[0]
-        if only.task_key in keys and only.outcome is None and only.task_key != task.task_key:
+        upstream_key = only.task_key
+        if upstream_key in keys and upstream_key != task.task_key and only.outcome is None:
             return  # the usual case, one known upstream task: nothing to say
     seen: set[str] = set()
     for k, dep in enumerate(deps):
