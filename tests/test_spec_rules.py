@@ -201,6 +201,22 @@ def test_an_object_met_twice_is_reported_once() -> None:
     assert [(p.path, p.code) for p in err.value.problems] == [("$.tasks[0].condition_task.op", "invalid-enum")]
 
 
+def test_an_object_with_rules_met_twice_is_reported_once() -> None:
+    from runspec.spec import SparkJarTask
+
+    shared = SparkJarTask(main_class_name="M", jar_uri="dbfs:/a.jar")
+    quiet = NotebookTask("/n")
+    spec = RunSpec(
+        tasks=[
+            SubmitTask("x", spark_jar_task=shared, existing_cluster_id="c"),
+            SubmitTask("y", spark_jar_task=shared, existing_cluster_id="c"),
+            SubmitTask("z", notebook_task=quiet, existing_cluster_id="c"),
+            SubmitTask("w", notebook_task=quiet, existing_cluster_id="c"),
+        ]
+    )
+    assert [(p.path, p.code) for p in spec.warnings] == [("$.tasks[0].spark_jar_task.jar_uri", "deprecated")]
+
+
 # -- the spec base does not reach into the checks ---------------------------------------------------------
 
 PACKAGE = Path(__file__).resolve().parent.parent / "runspec"

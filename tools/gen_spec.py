@@ -855,10 +855,15 @@ def class_check_lines(t: str, fields: dict[str, Any], enum_names: dict[tuple[str
             lines.append(f"{i2}{k} = {value(k)} or ()")
             bad_enums.append(f"not {values}.issuperset({k})")
     # An object is looked at once per run when it has rules or a wrong value: one with neither has
-    # nothing to report, however often it is met.
+    # nothing to report, however often it is met. One that holds no objects is remembered only when
+    # something was reported about it: the rules read the object alone, so looking at it again when
+    # it is met again reports nothing again.
     bad_ints = [f"(type(v := {value(k)}) is int and not _MIN <= v <= _MAX)" for k in ints]
     lines += condition_lines(i2, ["rules", *bad_enums, *bad_ints])
-    lines += [f"{i3}key = id(obj)", f"{i3}if key in seen:", f"{i3}    return", f"{i3}seen.add(key)"]
+    if objects:
+        lines += [f"{i3}key = id(obj)", f"{i3}if key in seen:", f"{i3}    return", f"{i3}seen.add(key)"]
+    else:
+        lines += [f"{i3}if seen and id(obj) in seen:", f"{i3}    return", f"{i3}told = r.told"]
     if bad_enums:
         lines += [*condition_lines(i3, bad_enums), f"{i4}check_enums(obj, path, r)"]
     for k in ints:
@@ -868,6 +873,8 @@ def class_check_lines(t: str, fields: dict[str, Any], enum_names: dict[tuple[str
             f'{i3}    out_of_range(r, path + ".{k}", v)',
         ]
     lines += [f"{i3}for rule in rules:", f"{i3}    rule(obj, path, r)"]
+    if not objects:
+        lines += [f"{i3}if r.told != told:", f"{i3}    seen.add(id(obj))"]
     if objects:
         lines += [
             f"{i2}if nested:",
@@ -955,8 +962,9 @@ def render_checks(schema: dict[str, Any]) -> str:
             "integer fields against the API's 64 bits (inline; the problems are reported as ``check_enums`` and",
             "``out_of_range`` say), runs the rules, then checks the objects inside it. An object with rules or",
             "a wrong value is looked at once per run (``seen``: an object met again, such as a",
-            "cluster copied into many tasks, is not reported again). ``runspec.spec.checks._checks`` builds",
-            "the checks of a run from ``CHECKS``.",
+            "cluster copied into many tasks, is not reported again); one that holds no objects is remembered",
+            "only when something was reported about it (looked at again, it has nothing to say again).",
+            "``runspec.spec.checks._checks`` builds the checks of a run from ``CHECKS``.",
         ],
         imports,
         [],

@@ -137,15 +137,19 @@ def _rules_of(cls: type) -> Rules:
 
 
 def _rules_only(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
-    """The check of a class with no enum, integer or object fields: its rules, once per object."""
+    """
+    The check of a class with no enum, integer or object fields: its rules, once per object (remembered
+    only when they reported something: looked at again, an object they said nothing about says nothing).
+    """
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
-        key = id(obj)
-        if key in seen:
+        if seen and id(obj) in seen:
             return
-        seen.add(key)
+        told = r.told
         for rule in rules:
             rule(obj, path, r)
+        if r.told != told:
+            seen.add(id(obj))
 
     return check
 

@@ -82,19 +82,25 @@ def _quote_keys(keys: Iterable[str], limit: int = 8) -> str:
 
 
 class Report:
-    """Collects errors and warnings in the order they are found."""
+    """
+    Collects errors and warnings in the order they are found. ``told`` counts those reported through
+    ``error`` and ``warn`` (a check compares it before and after an object's rules).
+    """
 
-    __slots__ = ("errors", "warnings")
+    __slots__ = ("errors", "told", "warnings")
 
     def __init__(self) -> None:
         self.errors: list[Problem] = []
         self.warnings: list[Problem] = []
+        self.told = 0
 
     def error(self, path: str, code: str, message: str) -> None:
         self.errors.append(Problem(path, code, message))
+        self.told += 1
 
     def warn(self, path: str, code: str, message: str) -> None:
         self.warnings.append(Problem(path, code, message))
+        self.told += 1
 
 
 class TaskScope:
@@ -145,7 +151,7 @@ TASK_RULES: list[TaskRuleEntry] = []
 #: The rules of one class's objects: its own in the order registered, then its bases' (``__mro__`` order).
 Rules = tuple[ObjectRule, ...]
 #: The check of one class: ``check(obj, path, report, seen)`` checks ``obj`` and the objects inside it, each
-#: object once per run (``seen`` holds the ids of those already checked).
+#: object's problems reported once per run (``seen`` holds the ids of those not to look at again).
 Check = Callable[[Any, str, Report, "set[int]"], None]
 #: Class -> its check, or None when nothing in or about its objects can be reported (the walk skips them).
 Go = Mapping[type, "Check | None"]
