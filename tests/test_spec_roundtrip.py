@@ -14,8 +14,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -499,26 +497,6 @@ def test_extra_survives_the_builder() -> None:
     )
     assert body["tasks"][0]["new_task_option"] == {"on": True}
     assert body["new_top_option"] == 1
-
-
-def test_extra_reaches_the_json_text_from_the_first_object_made_with_it() -> None:
-    """In a fresh interpreter, the first objects made with extra={...} send their extra fields in to_json()."""
-    code = (
-        "from runspec import NewCluster, NotebookTask, PyPI, Run\n"
-        "run = Run('x').cluster('c', NewCluster(spark_version='15.4.x-scala2.12', num_workers=1, extra={'new_c': 1}))\n"
-        "for i in range(2):\n"
-        "    run = run.task(NotebookTask('/a', extra={'new_nb': i}), key=f't{i}', cluster='c',\n"
-        "                   libraries=[PyPI('p', extra={'new_lib': 2})])\n"
-        "print(run.compile().to_json())\n"
-    )
-    text = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    tasks = json.loads(text)["tasks"]
-    assert [t["notebook_task"] for t in tasks] == [
-        {"notebook_path": "/a", "new_nb": 0},
-        {"notebook_path": "/a", "new_nb": 1},
-    ]
-    assert [t["new_cluster"]["new_c"] for t in tasks] == [1, 1]
-    assert [t["libraries"] for t in tasks] == [[{"pypi": {"package": "p", "new_lib": 2}}]] * 2
 
 
 def test_numbers_as_strings_load_with_a_warning_and_round_trip() -> None:

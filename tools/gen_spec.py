@@ -393,8 +393,8 @@ def init_lines(
     """
     The source of a spec class's ``__init__``: each argument given is checked (the value as it is when of
     its field's exact type, else the field's converter, which raises ``TypeError``), frozen and stored; an
-    unexpected keyword gets the closest field's name. ``tail`` is the last line (default: keep ``extra``;
-    the request form is the field dict itself, or the fields with ``extra``).
+    unexpected keyword gets the closest field's name. ``tail`` is the last line (default: store the
+    request form).
     """
     i1, i2 = indent + "    ", indent + "        "
     params = [f"{i1}self: {self_type}," if self_type else f"{i1}self,"]
@@ -424,7 +424,7 @@ def init_lines(
             lines.append(f"{at}if type({k}) is not {exact}:")
         lines += convert
         lines.append(f'{at}d["{k}"] = {k}')
-    lines += [tail] if tail else [f"{i1}if extra:", f"{i2}_with_extra(self, d, extra)"]
+    lines.append(tail or f"{i1}_set_w(self, _with_extra(self, d, extra) if extra else d)")
     return lines
 
 
@@ -576,7 +576,7 @@ HAND_INITS: dict[str, tuple[str | None, list[str], str]] = {
     "RunSpec": (
         "RunsSubmitRequest",
         [],
-        ("        if extra:\n            _with_extra(self, d, extra)\n        self._finish((), ())"),
+        ("        _set_w(self, _with_extra(self, d, extra) if extra else d)\n        self._finish((), ())"),
     ),
     "PyPI": ("PythonPyPiLibrary", ["package", "repo"], _KEYED),
     "Maven": ("MavenLibrary", ["coordinates", "repo", "exclusions"], _KEYED),

@@ -26,7 +26,7 @@ from runspec.spec.model._objects import (
 from runspec.spec.model._run_inits import RUN_SPEC_TABLE, run_spec_init
 from runspec.spec.objects import set_fields
 from runspec.spec.objects._classes import adopt_init
-from runspec.spec.objects._convert import EXTRA_FORMS, form_of, plain_json, wire_of
+from runspec.spec.objects._convert import plain_json, wire_of
 from runspec.spec.objects._load import BAD, LoadContext, LongInt, Where, load_body, load_object, path_of
 from runspec.spec.objects._object import SpecObject
 
@@ -219,7 +219,7 @@ class RunSpec(SpecObject, wire="RunsSubmitRequest"):
             separators=(",", ": "),
             check_circular=False,
             ensure_ascii=False,
-            default=form_of if EXTRA_FORMS[0] else wire_of,
+            default=wire_of,
         )
 
     # -- pictures ----------------------------------------------------------------------------------
@@ -338,14 +338,8 @@ def _bounded_int(text: str) -> int:
 
 def _compact(value: Any) -> str:
     # The body is built from frozen objects, so it cannot contain a cycle; wire_of gives the request
-    # form of the spec objects and FrozenMaps in it (form_of once an object with extra fields exists).
-    return json.dumps(
-        value,
-        separators=(",", ":"),
-        check_circular=False,
-        ensure_ascii=False,
-        default=form_of if EXTRA_FORMS[0] else wire_of,
-    )
+    # form of the spec objects and FrozenMaps in it.
+    return json.dumps(value, separators=(",", ":"), check_circular=False, ensure_ascii=False, default=wire_of)
 
 
 def _compact_sharing_clusters(body: dict[str, Any]) -> str:
@@ -367,9 +361,8 @@ def _compact_sharing_clusters(body: dict[str, Any]) -> str:
     marked = []
     last: Any = None  # the cluster of the task before (runs of tasks share one) and its entry
     entry: list[Any] | None = None
-    extra_forms = EXTRA_FORMS[0]
     for task in tasks:
-        form = form_of(task) if extra_forms else task._w  # a SubmitTask's request form: a dict
+        form = task._w  # a SubmitTask's request form: a dict
         cluster = form.get("new_cluster")
         if cluster is not None:
             if cluster is not last or entry is None:

@@ -55,6 +55,7 @@ from runspec.spec.model._objects import (
 )
 from runspec.spec.objects._object import SpecObject
 from runspec.spec.objects._object import convert as _convert
+from runspec.spec.objects._object import set_w as _set_w
 from runspec.spec.objects._object import str_map as _str_map
 from runspec.spec.objects._object import unknown_keyword as _unknown
 from runspec.spec.objects._object import with_extra as _with_extra
@@ -124,8 +125,7 @@ class Continuous(SpecObject, wire="Continuous"):
             if type(task_retry_mode) is not str:
                 task_retry_mode = _convert(self, "task_retry_mode", task_retry_mode)
             d["task_retry_mode"] = task_retry_mode
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class ContinuousTriggerConfiguration(SpecObject, wire="ContinuousTriggerConfiguration"):
@@ -164,8 +164,7 @@ class ContinuousTriggerConfiguration(SpecObject, wire="ContinuousTriggerConfigur
             if type(task_retry_mode) is not str:
                 task_retry_mode = _convert(self, "task_retry_mode", task_retry_mode)
             d["task_retry_mode"] = task_retry_mode
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class CreateJob(SpecObject, wire="CreateJob"):
@@ -424,8 +423,7 @@ class CreateJob(SpecObject, wire="CreateJob"):
             if type(webhook_notifications) is not WebhookNotifications:
                 webhook_notifications = _convert(self, "webhook_notifications", webhook_notifications)
             d["webhook_notifications"] = webhook_notifications
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class CronSchedule(SpecObject, wire="CronSchedule"):
@@ -478,8 +476,7 @@ class CronSchedule(SpecObject, wire="CronSchedule"):
             if type(sql_condition) is not SqlConditionConfiguration:
                 sql_condition = _convert(self, "sql_condition", sql_condition)
             d["sql_condition"] = sql_condition
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class CronTriggerConfiguration(SpecObject, wire="CronTriggerConfiguration"):
@@ -515,8 +512,7 @@ class CronTriggerConfiguration(SpecObject, wire="CronTriggerConfiguration"):
         if type(timezone_id) is not str:
             timezone_id = _convert(self, "timezone_id", timezone_id)
         d["timezone_id"] = timezone_id
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class FileArrivalTriggerConfiguration(SpecObject, wire="FileArrivalTriggerConfiguration"):
@@ -567,8 +563,7 @@ class FileArrivalTriggerConfiguration(SpecObject, wire="FileArrivalTriggerConfig
                     self, "wait_after_last_change_seconds", wait_after_last_change_seconds
                 )
             d["wait_after_last_change_seconds"] = wait_after_last_change_seconds
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class JobCluster(SpecObject, wire="JobCluster"):
@@ -622,8 +617,7 @@ class JobCluster(SpecObject, wire="JobCluster"):
             if type(serverless_compute_id) is not str:
                 serverless_compute_id = _convert(self, "serverless_compute_id", serverless_compute_id)
             d["serverless_compute_id"] = serverless_compute_id
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class JobClusterServerlessCompute(SpecObject, wire="JobClusterServerlessCompute"):
@@ -654,8 +648,7 @@ class JobClusterServerlessCompute(SpecObject, wire="JobClusterServerlessCompute"
             if type(policy_id) is not str:
                 policy_id = _convert(self, "policy_id", policy_id)
             d["policy_id"] = policy_id
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class JobCompletionTriggerConfiguration(SpecObject, wire="JobCompletionTriggerConfiguration"):
@@ -692,8 +685,7 @@ class JobCompletionTriggerConfiguration(SpecObject, wire="JobCompletionTriggerCo
             if type(if_status) is not str:
                 if_status = _convert(self, "if_status", if_status)
             d["if_status"] = if_status
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class JobCompletionTriggerConfigurationMonitoredJob(SpecObject, wire="JobCompletionTriggerConfigurationMonitoredJob"):
@@ -729,8 +721,7 @@ class JobCompletionTriggerConfigurationMonitoredJob(SpecObject, wire="JobComplet
         if type(job_id) is not str:
             job_id = _convert(self, "job_id", job_id)
         d["job_id"] = job_id
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class JobDeployment(SpecObject, wire="JobDeployment"):
@@ -784,8 +775,7 @@ class JobDeployment(SpecObject, wire="JobDeployment"):
             if type(version_id) is not str:
                 version_id = _convert(self, "version_id", version_id)
             d["version_id"] = version_id
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class JobForEachTask(SpecObject, wire="JobForEachTask"):
@@ -830,8 +820,7 @@ class JobForEachTask(SpecObject, wire="JobForEachTask"):
             if type(concurrency) is not int:
                 concurrency = _convert(self, "concurrency", concurrency)
             d["concurrency"] = concurrency
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class JobParameterDefinition(SpecObject, wire="JobParameterDefinition"):
@@ -867,8 +856,7 @@ class JobParameterDefinition(SpecObject, wire="JobParameterDefinition"):
         if type(default) is not str:
             default = _convert(self, "default", default)
         d["default"] = default
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class JobSettings(SpecObject, wire="JobSettings"):
@@ -1120,8 +1108,7 @@ class JobSettings(SpecObject, wire="JobSettings"):
             if type(webhook_notifications) is not WebhookNotifications:
                 webhook_notifications = _convert(self, "webhook_notifications", webhook_notifications)
             d["webhook_notifications"] = webhook_notifications
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class JobTask(SpecObject, wire="JobTask"):
@@ -1483,8 +1470,7 @@ class JobTask(SpecObject, wire="JobTask"):
             if type(webhook_notifications) is not WebhookNotifications:
                 webhook_notifications = _convert(self, "webhook_notifications", webhook_notifications)
             d["webhook_notifications"] = webhook_notifications
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class MaintenanceWindow(SpecObject, wire="MaintenanceWindow"):
@@ -1527,8 +1513,7 @@ class MaintenanceWindow(SpecObject, wire="MaintenanceWindow"):
         if type(timezone_id) is not str:
             timezone_id = _convert(self, "timezone_id", timezone_id)
         d["timezone_id"] = timezone_id
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class ModelTriggerConfiguration(SpecObject, wire="ModelTriggerConfiguration"):
@@ -1596,8 +1581,7 @@ class ModelTriggerConfiguration(SpecObject, wire="ModelTriggerConfiguration"):
                     self, "wait_after_last_change_seconds", wait_after_last_change_seconds
                 )
             d["wait_after_last_change_seconds"] = wait_after_last_change_seconds
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class PeriodicTriggerConfiguration(SpecObject, wire="PeriodicTriggerConfiguration"):
@@ -1633,8 +1617,7 @@ class PeriodicTriggerConfiguration(SpecObject, wire="PeriodicTriggerConfiguratio
         if type(unit) is not str:
             unit = _convert(self, "unit", unit)
         d["unit"] = unit
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class SqlConditionConfiguration(SpecObject, wire="SqlConditionConfiguration"):
@@ -1679,8 +1662,7 @@ class SqlConditionConfiguration(SpecObject, wire="SqlConditionConfiguration"):
             if type(trigger_mode) is not str:
                 trigger_mode = _convert(self, "trigger_mode", trigger_mode)
             d["trigger_mode"] = trigger_mode
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class TableUpdateTriggerConfiguration(SpecObject, wire="TableUpdateTriggerConfiguration"):
@@ -1739,8 +1721,7 @@ class TableUpdateTriggerConfiguration(SpecObject, wire="TableUpdateTriggerConfig
                     self, "wait_after_last_change_seconds", wait_after_last_change_seconds
                 )
             d["wait_after_last_change_seconds"] = wait_after_last_change_seconds
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class TriggerConfiguration(SpecObject, wire="TriggerConfiguration"):
@@ -1836,8 +1817,7 @@ class TriggerConfiguration(SpecObject, wire="TriggerConfiguration"):
             if type(table_update) is not TableUpdateTriggerConfiguration:
                 table_update = _convert(self, "table_update", table_update)
             d["table_update"] = table_update
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class TriggerSettings(SpecObject, wire="TriggerSettings"):
@@ -1916,8 +1896,7 @@ class TriggerSettings(SpecObject, wire="TriggerSettings"):
             if type(table_update) is not TableUpdateTriggerConfiguration:
                 table_update = _convert(self, "table_update", table_update)
             d["table_update"] = table_update
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 __all__ = [

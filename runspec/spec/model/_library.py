@@ -200,9 +200,6 @@ class _OtherKind(Library, fields={}):
     _wire_key = None
 
 
-# A library kind's request form is its wrapped form, which its constructor stores in the ``_f`` slot.
-Library._w = SpecObject.__dict__["_f"]
-
 _KINDS: dict[str, type[Library]] = {c.kind: c for c in (PyPI, Maven, Cran, Jar, Whl, Egg, Requirements)}
 #: The kinds sent as a bare path string (``{"whl": "/a.whl"}``).
 _PATH_KINDS = frozenset(kind for kind, c in _KINDS.items() if "path" in c._fields)

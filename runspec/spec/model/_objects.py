@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from runspec.spec.model._library import Library
 from runspec.spec.objects._object import SpecObject
 from runspec.spec.objects._object import convert as _convert
+from runspec.spec.objects._object import set_w as _set_w
 from runspec.spec.objects._object import str_map as _str_map
 from runspec.spec.objects._object import unknown_keyword as _unknown
 from runspec.spec.objects._object import with_extra as _with_extra
@@ -117,8 +118,7 @@ class Adlsgen2Info(SpecObject, wire="Adlsgen2Info"):
         if type(destination) is not str:
             destination = _convert(self, "destination", destination)
         d["destination"] = destination
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class AiClassifyFunction(SpecObject, wire="AiClassifyFunction"):
@@ -188,8 +188,7 @@ class AiClassifyFunction(SpecObject, wire="AiClassifyFunction"):
             if type(multilabel) is not bool:
                 multilabel = _convert(self, "multilabel", multilabel)
             d["multilabel"] = multilabel
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class AiClassifyFunctionInlineLabels(SpecObject, wire="AiClassifyFunctionInlineLabels"):
@@ -217,8 +216,7 @@ class AiClassifyFunctionInlineLabels(SpecObject, wire="AiClassifyFunctionInlineL
         d = self.__dict__
         labels = _convert(self, "labels", labels)
         d["labels"] = labels
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class AiClassifyFunctionLabel(SpecObject, wire="AiClassifyFunctionLabel"):
@@ -256,8 +254,7 @@ class AiClassifyFunctionLabel(SpecObject, wire="AiClassifyFunctionLabel"):
             if type(description) is not str:
                 description = _convert(self, "description", description)
             d["description"] = description
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class AiExtractFunction(SpecObject, wire="AiExtractFunction"):
@@ -327,8 +324,7 @@ class AiExtractFunction(SpecObject, wire="AiExtractFunction"):
             if type(schema) is not str:
                 schema = _convert(self, "schema", schema)
             d["schema"] = schema
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class AiFunctionTask(SpecObject, wire="AiFunctionTask"):
@@ -398,8 +394,7 @@ class AiFunctionTask(SpecObject, wire="AiFunctionTask"):
             if type(volume) is not VolumeSource:
                 volume = _convert(self, "volume", volume)
             d["volume"] = volume
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class AiParseDocumentFunction(SpecObject, wire="AiParseDocumentFunction"):
@@ -452,8 +447,7 @@ class AiParseDocumentFunction(SpecObject, wire="AiParseDocumentFunction"):
             if type(page_range) is not str:
                 page_range = _convert(self, "page_range", page_range)
             d["page_range"] = page_range
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class AiRuntimeTask(SpecObject, wire="AiRuntimeTask"):
@@ -547,8 +541,7 @@ class AiRuntimeTask(SpecObject, wire="AiRuntimeTask"):
             if type(unity_catalog_image_path) is not str:
                 unity_catalog_image_path = _convert(self, "unity_catalog_image_path", unity_catalog_image_path)
             d["unity_catalog_image_path"] = unity_catalog_image_path
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class AlertTask(SpecObject, wire="AlertTask"):
@@ -611,8 +604,7 @@ class AlertTask(SpecObject, wire="AlertTask"):
             if type(workspace_path) is not str:
                 workspace_path = _convert(self, "workspace_path", workspace_path)
             d["workspace_path"] = workspace_path
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class AlertTaskSubscriber(SpecObject, wire="AlertTaskSubscriber"):
@@ -651,8 +643,7 @@ class AlertTaskSubscriber(SpecObject, wire="AlertTaskSubscriber"):
             if type(user_name) is not str:
                 user_name = _convert(self, "user_name", user_name)
             d["user_name"] = user_name
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class AutoScale(SpecObject, wire="AutoScale"):
@@ -690,8 +681,7 @@ class AutoScale(SpecObject, wire="AutoScale"):
             if type(max_workers) is not int:
                 max_workers = _convert(self, "max_workers", max_workers)
             d["max_workers"] = max_workers
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class AwsAttributes(SpecObject, wire="AwsAttributes"):
@@ -794,8 +784,7 @@ class AwsAttributes(SpecObject, wire="AwsAttributes"):
             if type(zone_id) is not str:
                 zone_id = _convert(self, "zone_id", zone_id)
             d["zone_id"] = zone_id
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class AzureAttributes(SpecObject, wire="AzureAttributes"):
@@ -857,8 +846,7 @@ class AzureAttributes(SpecObject, wire="AzureAttributes"):
         if spot_bid_max_price is not None:
             spot_bid_max_price = _convert(self, "spot_bid_max_price", spot_bid_max_price)
             d["spot_bid_max_price"] = spot_bid_max_price
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class CleanRoomsNotebookTask(SpecObject, wire="CleanRoomsNotebookTask"):
@@ -911,8 +899,7 @@ class CleanRoomsNotebookTask(SpecObject, wire="CleanRoomsNotebookTask"):
         if notebook_base_parameters is not None:
             notebook_base_parameters = _str_map(self, "notebook_base_parameters", notebook_base_parameters)
             d["notebook_base_parameters"] = notebook_base_parameters
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class ClientsTypes(SpecObject, wire="ClientsTypes"):
@@ -951,8 +938,7 @@ class ClientsTypes(SpecObject, wire="ClientsTypes"):
             if type(notebooks) is not bool:
                 notebooks = _convert(self, "notebooks", notebooks)
             d["notebooks"] = notebooks
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class ClusterLogConf(SpecObject, wire="ClusterLogConf"):
@@ -1000,8 +986,7 @@ class ClusterLogConf(SpecObject, wire="ClusterLogConf"):
             if type(volumes) is not VolumesStorageInfo:
                 volumes = _convert(self, "volumes", volumes)
             d["volumes"] = volumes
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class Compute(SpecObject, wire="Compute"):
@@ -1032,8 +1017,7 @@ class Compute(SpecObject, wire="Compute"):
             if type(hardware_accelerator) is not str:
                 hardware_accelerator = _convert(self, "hardware_accelerator", hardware_accelerator)
             d["hardware_accelerator"] = hardware_accelerator
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class ComputeConfig(SpecObject, wire="ComputeConfig"):
@@ -1079,8 +1063,7 @@ class ComputeConfig(SpecObject, wire="ComputeConfig"):
             if type(gpu_type) is not str:
                 gpu_type = _convert(self, "gpu_type", gpu_type)
             d["gpu_type"] = gpu_type
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class ComputeSpec(SpecObject, wire="ComputeSpec"):
@@ -1125,8 +1108,7 @@ class ComputeSpec(SpecObject, wire="ComputeSpec"):
             if type(provisioned_capacity_id) is not str:
                 provisioned_capacity_id = _convert(self, "provisioned_capacity_id", provisioned_capacity_id)
             d["provisioned_capacity_id"] = provisioned_capacity_id
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class ConditionTask(SpecObject, wire="ConditionTask"):
@@ -1169,8 +1151,7 @@ class ConditionTask(SpecObject, wire="ConditionTask"):
         if type(right) is not str:
             right = _convert(self, "right", right)
         d["right"] = right
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class DashboardTask(SpecObject, wire="DashboardTask"):
@@ -1224,8 +1205,7 @@ class DashboardTask(SpecObject, wire="DashboardTask"):
             if type(warehouse_id) is not str:
                 warehouse_id = _convert(self, "warehouse_id", warehouse_id)
             d["warehouse_id"] = warehouse_id
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class DbfsStorageInfo(SpecObject, wire="DbfsStorageInfo"):
@@ -1254,8 +1234,7 @@ class DbfsStorageInfo(SpecObject, wire="DbfsStorageInfo"):
         if type(destination) is not str:
             destination = _convert(self, "destination", destination)
         d["destination"] = destination
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class DbtCloudTask(SpecObject, wire="DbtCloudTask"):
@@ -1294,8 +1273,7 @@ class DbtCloudTask(SpecObject, wire="DbtCloudTask"):
             if type(dbt_cloud_job_id) is not int:
                 dbt_cloud_job_id = _convert(self, "dbt_cloud_job_id", dbt_cloud_job_id)
             d["dbt_cloud_job_id"] = dbt_cloud_job_id
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class DbtPlatformTask(SpecObject, wire="DbtPlatformTask"):
@@ -1334,8 +1312,7 @@ class DbtPlatformTask(SpecObject, wire="DbtPlatformTask"):
             if type(dbt_platform_job_id) is not str:
                 dbt_platform_job_id = _convert(self, "dbt_platform_job_id", dbt_platform_job_id)
             d["dbt_platform_job_id"] = dbt_platform_job_id
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class DbtTask(SpecObject, wire="DbtTask"):
@@ -1412,8 +1389,7 @@ class DbtTask(SpecObject, wire="DbtTask"):
             if type(warehouse_id) is not str:
                 warehouse_id = _convert(self, "warehouse_id", warehouse_id)
             d["warehouse_id"] = warehouse_id
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class DeltaTableSource(SpecObject, wire="DeltaTableSource"):
@@ -1458,8 +1434,7 @@ class DeltaTableSource(SpecObject, wire="DeltaTableSource"):
         if merge_key_columns is not None:
             merge_key_columns = _convert(self, "merge_key_columns", merge_key_columns)
             d["merge_key_columns"] = merge_key_columns
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class DeploymentSpec(SpecObject, wire="DeploymentSpec"):
@@ -1506,8 +1481,7 @@ class DeploymentSpec(SpecObject, wire="DeploymentSpec"):
             if type(name) is not str:
                 name = _convert(self, "name", name)
             d["name"] = name
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class DockerBasicAuth(SpecObject, wire="DockerBasicAuth"):
@@ -1546,8 +1520,7 @@ class DockerBasicAuth(SpecObject, wire="DockerBasicAuth"):
             if type(username) is not str:
                 username = _convert(self, "username", username)
             d["username"] = username
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class DockerImage(SpecObject, wire="DockerImage"):
@@ -1586,8 +1559,7 @@ class DockerImage(SpecObject, wire="DockerImage"):
             if type(basic_auth) is not DockerBasicAuth:
                 basic_auth = _convert(self, "basic_auth", basic_auth)
             d["basic_auth"] = basic_auth
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class Environment(SpecObject, wire="Environment"):
@@ -1656,8 +1628,7 @@ class Environment(SpecObject, wire="Environment"):
             if type(project_environment) is not str:
                 project_environment = _convert(self, "project_environment", project_environment)
             d["project_environment"] = project_environment
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class ForEachTask(SpecObject, wire="ForEachTask"):
@@ -1702,8 +1673,7 @@ class ForEachTask(SpecObject, wire="ForEachTask"):
             if type(concurrency) is not int:
                 concurrency = _convert(self, "concurrency", concurrency)
             d["concurrency"] = concurrency
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class GcpAttributes(SpecObject, wire="GcpAttributes"):
@@ -1793,8 +1763,7 @@ class GcpAttributes(SpecObject, wire="GcpAttributes"):
             if type(zone_id) is not str:
                 zone_id = _convert(self, "zone_id", zone_id)
             d["zone_id"] = zone_id
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class GcsStorageInfo(SpecObject, wire="GcsStorageInfo"):
@@ -1823,8 +1792,7 @@ class GcsStorageInfo(SpecObject, wire="GcsStorageInfo"):
         if type(destination) is not str:
             destination = _convert(self, "destination", destination)
         d["destination"] = destination
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class GenAiComputeTask(SpecObject, wire="GenAiComputeTask"):
@@ -1910,8 +1878,7 @@ class GenAiComputeTask(SpecObject, wire="GenAiComputeTask"):
             if type(yaml_parameters_file_path) is not str:
                 yaml_parameters_file_path = _convert(self, "yaml_parameters_file_path", yaml_parameters_file_path)
             d["yaml_parameters_file_path"] = yaml_parameters_file_path
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class GitSnapshot(SpecObject, wire="GitSnapshot"):
@@ -1942,8 +1909,7 @@ class GitSnapshot(SpecObject, wire="GitSnapshot"):
             if type(used_commit) is not str:
                 used_commit = _convert(self, "used_commit", used_commit)
             d["used_commit"] = used_commit
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class GitSource(SpecObject, wire="GitSource"):
@@ -2028,8 +1994,7 @@ class GitSource(SpecObject, wire="GitSource"):
             if type(sparse_checkout) is not SparseCheckout:
                 sparse_checkout = _convert(self, "sparse_checkout", sparse_checkout)
             d["sparse_checkout"] = sparse_checkout
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class InitScriptInfo(SpecObject, wire="InitScriptInfo"):
@@ -2110,8 +2075,7 @@ class InitScriptInfo(SpecObject, wire="InitScriptInfo"):
             if type(workspace) is not WorkspaceStorageInfo:
                 workspace = _convert(self, "workspace", workspace)
             d["workspace"] = workspace
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class JobAccessControlRequest(SpecObject, wire="JobAccessControlRequest"):
@@ -2166,8 +2130,7 @@ class JobAccessControlRequest(SpecObject, wire="JobAccessControlRequest"):
             if type(user_name) is not str:
                 user_name = _convert(self, "user_name", user_name)
             d["user_name"] = user_name
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class JobEmailNotifications(SpecObject, wire="JobEmailNotifications"):
@@ -2253,8 +2216,7 @@ class JobEmailNotifications(SpecObject, wire="JobEmailNotifications"):
         if on_success is not None:
             on_success = _convert(self, "on_success", on_success)
             d["on_success"] = on_success
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class JobEnvironment(SpecObject, wire="JobEnvironment"):
@@ -2291,8 +2253,7 @@ class JobEnvironment(SpecObject, wire="JobEnvironment"):
             if type(spec) is not Environment:
                 spec = _convert(self, "spec", spec)
             d["spec"] = spec
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class JobEnvironmentVariables(SpecObject, wire="JobEnvironmentVariables"):
@@ -2330,8 +2291,7 @@ class JobEnvironmentVariables(SpecObject, wire="JobEnvironmentVariables"):
             if type(spec) is not JobEnvironmentVariablesSpec:
                 spec = _convert(self, "spec", spec)
             d["spec"] = spec
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class JobEnvironmentVariablesSpec(SpecObject, wire="JobEnvironmentVariablesSpec"):
@@ -2368,8 +2328,7 @@ class JobEnvironmentVariablesSpec(SpecObject, wire="JobEnvironmentVariablesSpec"
         if variables is not None:
             variables = _str_map(self, "variables", variables)
             d["variables"] = variables
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class JobNotificationSettings(SpecObject, wire="JobNotificationSettings"):
@@ -2408,8 +2367,7 @@ class JobNotificationSettings(SpecObject, wire="JobNotificationSettings"):
             if type(no_alert_for_skipped_runs) is not bool:
                 no_alert_for_skipped_runs = _convert(self, "no_alert_for_skipped_runs", no_alert_for_skipped_runs)
             d["no_alert_for_skipped_runs"] = no_alert_for_skipped_runs
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class JobRunAs(SpecObject, wire="JobRunAs"):
@@ -2456,8 +2414,7 @@ class JobRunAs(SpecObject, wire="JobRunAs"):
             if type(user_name) is not str:
                 user_name = _convert(self, "user_name", user_name)
             d["user_name"] = user_name
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class JobSource(SpecObject, wire="JobSource"):
@@ -2503,8 +2460,7 @@ class JobSource(SpecObject, wire="JobSource"):
             if type(dirty_state) is not str:
                 dirty_state = _convert(self, "dirty_state", dirty_state)
             d["dirty_state"] = dirty_state
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class JobsHealthRule(SpecObject, wire="JobsHealthRule"):
@@ -2548,8 +2504,7 @@ class JobsHealthRule(SpecObject, wire="JobsHealthRule"):
         if type(value) is not int:
             value = _convert(self, "value", value)
         d["value"] = value
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class JobsHealthRules(SpecObject, wire="JobsHealthRules"):
@@ -2579,8 +2534,7 @@ class JobsHealthRules(SpecObject, wire="JobsHealthRules"):
         if rules is not None:
             rules = _convert(self, "rules", rules)
             d["rules"] = rules
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class LocalFileInfo(SpecObject, wire="LocalFileInfo"):
@@ -2609,8 +2563,7 @@ class LocalFileInfo(SpecObject, wire="LocalFileInfo"):
         if type(destination) is not str:
             destination = _convert(self, "destination", destination)
         d["destination"] = destination
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class LogAnalyticsInfo(SpecObject, wire="LogAnalyticsInfo"):
@@ -2649,8 +2602,7 @@ class LogAnalyticsInfo(SpecObject, wire="LogAnalyticsInfo"):
             if type(log_analytics_workspace_id) is not str:
                 log_analytics_workspace_id = _convert(self, "log_analytics_workspace_id", log_analytics_workspace_id)
             d["log_analytics_workspace_id"] = log_analytics_workspace_id
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class NewCluster(SpecObject, wire="ClusterSpec"):
@@ -2960,8 +2912,7 @@ class NewCluster(SpecObject, wire="ClusterSpec"):
             if type(workload_type) is not WorkloadType:
                 workload_type = _convert(self, "workload_type", workload_type)
             d["workload_type"] = workload_type
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class NodeTypeFlexibility(SpecObject, wire="NodeTypeFlexibility"):
@@ -2999,8 +2950,7 @@ class NodeTypeFlexibility(SpecObject, wire="NodeTypeFlexibility"):
             if type(aws_context_id) is not str:
                 aws_context_id = _convert(self, "aws_context_id", aws_context_id)
             d["aws_context_id"] = aws_context_id
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class NotebookTask(SpecObject, wire="NotebookTask"):
@@ -3053,8 +3003,7 @@ class NotebookTask(SpecObject, wire="NotebookTask"):
             if type(warehouse_id) is not str:
                 warehouse_id = _convert(self, "warehouse_id", warehouse_id)
             d["warehouse_id"] = warehouse_id
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class PipelineParams(SpecObject, wire="PipelineParams"):
@@ -3113,8 +3062,7 @@ class PipelineParams(SpecObject, wire="PipelineParams"):
         if reset_checkpoint_selection is not None:
             reset_checkpoint_selection = _convert(self, "reset_checkpoint_selection", reset_checkpoint_selection)
             d["reset_checkpoint_selection"] = reset_checkpoint_selection
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class PipelineTask(SpecObject, wire="PipelineTask"):
@@ -3187,8 +3135,7 @@ class PipelineTask(SpecObject, wire="PipelineTask"):
         if reset_checkpoint_selection is not None:
             reset_checkpoint_selection = _convert(self, "reset_checkpoint_selection", reset_checkpoint_selection)
             d["reset_checkpoint_selection"] = reset_checkpoint_selection
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class PowerBiModel(SpecObject, wire="PowerBiModel"):
@@ -3251,8 +3198,7 @@ class PowerBiModel(SpecObject, wire="PowerBiModel"):
             if type(workspace_name) is not str:
                 workspace_name = _convert(self, "workspace_name", workspace_name)
             d["workspace_name"] = workspace_name
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class PowerBiTable(SpecObject, wire="PowerBiTable"):
@@ -3307,8 +3253,7 @@ class PowerBiTable(SpecObject, wire="PowerBiTable"):
             if type(storage_mode) is not str:
                 storage_mode = _convert(self, "storage_mode", storage_mode)
             d["storage_mode"] = storage_mode
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class PowerBiTask(SpecObject, wire="PowerBiTask"):
@@ -3370,8 +3315,7 @@ class PowerBiTask(SpecObject, wire="PowerBiTask"):
             if type(warehouse_id) is not str:
                 warehouse_id = _convert(self, "warehouse_id", warehouse_id)
             d["warehouse_id"] = warehouse_id
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class PythonOperatorTask(SpecObject, wire="PythonOperatorTask"):
@@ -3409,8 +3353,7 @@ class PythonOperatorTask(SpecObject, wire="PythonOperatorTask"):
         if parameters is not None:
             parameters = _convert(self, "parameters", parameters)
             d["parameters"] = parameters
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class PythonOperatorTaskParameter(SpecObject, wire="PythonOperatorTaskParameter"):
@@ -3449,8 +3392,7 @@ class PythonOperatorTaskParameter(SpecObject, wire="PythonOperatorTaskParameter"
             if type(value) is not str:
                 value = _convert(self, "value", value)
             d["value"] = value
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class PythonWheelTask(SpecObject, wire="PythonWheelTask"):
@@ -3503,8 +3445,7 @@ class PythonWheelTask(SpecObject, wire="PythonWheelTask"):
         if parameters is not None:
             parameters = _convert(self, "parameters", parameters)
             d["parameters"] = parameters
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class QualifiedName(SpecObject, wire="QualifiedName"):
@@ -3551,8 +3492,7 @@ class QualifiedName(SpecObject, wire="QualifiedName"):
             if type(table) is not str:
                 table = _convert(self, "table", table)
             d["table"] = table
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class QueueSettings(SpecObject, wire="QueueSettings"):
@@ -3581,8 +3521,7 @@ class QueueSettings(SpecObject, wire="QueueSettings"):
         if type(enabled) is not bool:
             enabled = _convert(self, "enabled", enabled)
         d["enabled"] = enabled
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class RunJobTask(SpecObject, wire="RunJobTask"):
@@ -3683,8 +3622,7 @@ class RunJobTask(SpecObject, wire="RunJobTask"):
         if sql_params is not None:
             sql_params = _str_map(self, "sql_params", sql_params)
             d["sql_params"] = sql_params
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class S3StorageInfo(SpecObject, wire="S3StorageInfo"):
@@ -3762,8 +3700,7 @@ class S3StorageInfo(SpecObject, wire="S3StorageInfo"):
             if type(region) is not str:
                 region = _convert(self, "region", region)
             d["region"] = region
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class SparkJarTask(SpecObject, wire="SparkJarTask"):
@@ -3817,8 +3754,7 @@ class SparkJarTask(SpecObject, wire="SparkJarTask"):
             if type(run_as_repl) is not bool:
                 run_as_repl = _convert(self, "run_as_repl", run_as_repl)
             d["run_as_repl"] = run_as_repl
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class SparkPythonTask(SpecObject, wire="SparkPythonTask"):
@@ -3863,8 +3799,7 @@ class SparkPythonTask(SpecObject, wire="SparkPythonTask"):
             if type(source) is not str:
                 source = _convert(self, "source", source)
             d["source"] = source
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class SparkSubmitTask(SpecObject, wire="SparkSubmitTask"):
@@ -3893,8 +3828,7 @@ class SparkSubmitTask(SpecObject, wire="SparkSubmitTask"):
         if parameters is not None:
             parameters = _convert(self, "parameters", parameters)
             d["parameters"] = parameters
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class SparseCheckout(SpecObject, wire="SparseCheckout"):
@@ -3924,8 +3858,7 @@ class SparseCheckout(SpecObject, wire="SparseCheckout"):
         if patterns is not None:
             patterns = _convert(self, "patterns", patterns)
             d["patterns"] = patterns
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class SqlTask(SpecObject, wire="SqlTask"):
@@ -3994,8 +3927,7 @@ class SqlTask(SpecObject, wire="SqlTask"):
             if type(query) is not SqlTaskQuery:
                 query = _convert(self, "query", query)
             d["query"] = query
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class SqlTaskAlert(SpecObject, wire="SqlTaskAlert"):
@@ -4040,8 +3972,7 @@ class SqlTaskAlert(SpecObject, wire="SqlTaskAlert"):
         if subscriptions is not None:
             subscriptions = _convert(self, "subscriptions", subscriptions)
             d["subscriptions"] = subscriptions
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class SqlTaskDashboard(SpecObject, wire="SqlTaskDashboard"):
@@ -4094,8 +4025,7 @@ class SqlTaskDashboard(SpecObject, wire="SqlTaskDashboard"):
         if subscriptions is not None:
             subscriptions = _convert(self, "subscriptions", subscriptions)
             d["subscriptions"] = subscriptions
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class SqlTaskFile(SpecObject, wire="SqlTaskFile"):
@@ -4133,8 +4063,7 @@ class SqlTaskFile(SpecObject, wire="SqlTaskFile"):
             if type(source) is not str:
                 source = _convert(self, "source", source)
             d["source"] = source
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class SqlTaskQuery(SpecObject, wire="SqlTaskQuery"):
@@ -4163,8 +4092,7 @@ class SqlTaskQuery(SpecObject, wire="SqlTaskQuery"):
         if type(query_id) is not str:
             query_id = _convert(self, "query_id", query_id)
         d["query_id"] = query_id
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class SqlTaskSubscription(SpecObject, wire="SqlTaskSubscription"):
@@ -4203,8 +4131,7 @@ class SqlTaskSubscription(SpecObject, wire="SqlTaskSubscription"):
             if type(user_name) is not str:
                 user_name = _convert(self, "user_name", user_name)
             d["user_name"] = user_name
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class SubmitTask(SpecObject, wire="SubmitTask"):
@@ -4561,8 +4488,7 @@ class SubmitTask(SpecObject, wire="SubmitTask"):
             if type(webhook_notifications) is not WebhookNotifications:
                 webhook_notifications = _convert(self, "webhook_notifications", webhook_notifications)
             d["webhook_notifications"] = webhook_notifications
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class Subscription(SpecObject, wire="Subscription"):
@@ -4616,8 +4542,7 @@ class Subscription(SpecObject, wire="Subscription"):
         if subscribers is not None:
             subscribers = _convert(self, "subscribers", subscribers)
             d["subscribers"] = subscribers
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class SubscriptionAttachment(SpecObject, wire="SubscriptionAttachment"):
@@ -4656,8 +4581,7 @@ class SubscriptionAttachment(SpecObject, wire="SubscriptionAttachment"):
             if type(page_attachment) is not SubscriptionAttachmentPageAttachment:
                 page_attachment = _convert(self, "page_attachment", page_attachment)
             d["page_attachment"] = page_attachment
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class SubscriptionAttachmentDataAttachment(SpecObject, wire="SubscriptionAttachmentDataAttachment"):
@@ -4702,8 +4626,7 @@ class SubscriptionAttachmentDataAttachment(SpecObject, wire="SubscriptionAttachm
             if type(include_applied_filters) is not bool:
                 include_applied_filters = _convert(self, "include_applied_filters", include_applied_filters)
             d["include_applied_filters"] = include_applied_filters
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class SubscriptionAttachmentDataAttachmentWidget(SpecObject, wire="SubscriptionAttachmentDataAttachmentWidget"):
@@ -4739,8 +4662,7 @@ class SubscriptionAttachmentDataAttachmentWidget(SpecObject, wire="SubscriptionA
         if type(widget_id) is not str:
             widget_id = _convert(self, "widget_id", widget_id)
         d["widget_id"] = widget_id
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class SubscriptionAttachmentPageAttachment(SpecObject, wire="SubscriptionAttachmentPageAttachment"):
@@ -4778,8 +4700,7 @@ class SubscriptionAttachmentPageAttachment(SpecObject, wire="SubscriptionAttachm
             if type(page_selection) is not str:
                 page_selection = _convert(self, "page_selection", page_selection)
             d["page_selection"] = page_selection
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class SubscriptionSubscriber(SpecObject, wire="SubscriptionSubscriber"):
@@ -4818,8 +4739,7 @@ class SubscriptionSubscriber(SpecObject, wire="SubscriptionSubscriber"):
             if type(user_name) is not str:
                 user_name = _convert(self, "user_name", user_name)
             d["user_name"] = user_name
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class Task(SpecObject, wire="Task"):
@@ -5174,8 +5094,7 @@ class Task(SpecObject, wire="Task"):
             if type(webhook_notifications) is not WebhookNotifications:
                 webhook_notifications = _convert(self, "webhook_notifications", webhook_notifications)
             d["webhook_notifications"] = webhook_notifications
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class TaskDependency(SpecObject, wire="TaskDependency"):
@@ -5212,8 +5131,7 @@ class TaskDependency(SpecObject, wire="TaskDependency"):
             if type(outcome) is not str:
                 outcome = _convert(self, "outcome", outcome)
             d["outcome"] = outcome
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class TaskEmailNotifications(SpecObject, wire="TaskEmailNotifications"):
@@ -5299,8 +5217,7 @@ class TaskEmailNotifications(SpecObject, wire="TaskEmailNotifications"):
         if on_success is not None:
             on_success = _convert(self, "on_success", on_success)
             d["on_success"] = on_success
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class TaskNotificationSettings(SpecObject, wire="TaskNotificationSettings"):
@@ -5348,8 +5265,7 @@ class TaskNotificationSettings(SpecObject, wire="TaskNotificationSettings"):
             if type(no_alert_for_skipped_runs) is not bool:
                 no_alert_for_skipped_runs = _convert(self, "no_alert_for_skipped_runs", no_alert_for_skipped_runs)
             d["no_alert_for_skipped_runs"] = no_alert_for_skipped_runs
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class VolumeSource(SpecObject, wire="VolumeSource"):
@@ -5378,8 +5294,7 @@ class VolumeSource(SpecObject, wire="VolumeSource"):
         if type(volume_path) is not str:
             volume_path = _convert(self, "volume_path", volume_path)
         d["volume_path"] = volume_path
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class VolumesStorageInfo(SpecObject, wire="VolumesStorageInfo"):
@@ -5409,8 +5324,7 @@ class VolumesStorageInfo(SpecObject, wire="VolumesStorageInfo"):
         if type(destination) is not str:
             destination = _convert(self, "destination", destination)
         d["destination"] = destination
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class Webhook(SpecObject, wire="Webhook"):
@@ -5439,8 +5353,7 @@ class Webhook(SpecObject, wire="Webhook"):
         if type(id) is not str:
             id = _convert(self, "id", id)  # noqa: A001
         d["id"] = id
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class WebhookNotifications(SpecObject, wire="WebhookNotifications"):
@@ -5520,8 +5433,7 @@ class WebhookNotifications(SpecObject, wire="WebhookNotifications"):
         if on_success is not None:
             on_success = _convert(self, "on_success", on_success)
             d["on_success"] = on_success
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class WorkloadType(SpecObject, wire="WorkloadType"):
@@ -5550,8 +5462,7 @@ class WorkloadType(SpecObject, wire="WorkloadType"):
         if type(clients) is not ClientsTypes:
             clients = _convert(self, "clients", clients)
         d["clients"] = clients
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 class WorkspaceStorageInfo(SpecObject, wire="WorkspaceStorageInfo"):
@@ -5580,8 +5491,7 @@ class WorkspaceStorageInfo(SpecObject, wire="WorkspaceStorageInfo"):
         if type(destination) is not str:
             destination = _convert(self, "destination", destination)
         d["destination"] = destination
-        if extra:
-            _with_extra(self, d, extra)
+        _set_w(self, _with_extra(self, d, extra) if extra else d)
 
 
 __all__ = [

@@ -25,6 +25,7 @@ from runspec.spec.model._objects import (
     WebhookNotifications,
 )
 from runspec.spec.objects._object import convert as _convert
+from runspec.spec.objects._object import set_w as _set_w
 from runspec.spec.objects._object import unknown_keyword as _unknown
 from runspec.spec.objects._object import with_extra as _with_extra
 
@@ -131,8 +132,7 @@ def run_spec_init(
     if environment_variables is not None:
         environment_variables = _convert(self, "environment_variables", environment_variables)
         d["environment_variables"] = environment_variables
-    if extra:
-        _with_extra(self, d, extra)
+    _set_w(self, _with_extra(self, d, extra) if extra else d)
     self._finish((), ())
 
 

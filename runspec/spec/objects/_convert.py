@@ -15,7 +15,7 @@ from runspec._frozen import FrozenMap, freeze_json
 from runspec.spec._text import article, shown
 from runspec.spec.schema._schema import Desc, describe
 
-__all__ = ["EXTRA_FORMS", "REGISTRY", "SpecClass", "bad_type", "converter", "form_of", "jpath", "plain_json", "wire_of"]
+__all__ = ["REGISTRY", "SpecClass", "bad_type", "converter", "jpath", "plain_json", "wire_of"]
 
 #: A spec class (``SpecObject`` or a subclass), as the converters and the loader name it: the object base
 #: imports them, so they do not import it back.
@@ -44,25 +44,11 @@ def bad_type(owner: str, name: str, expected: str, value: Any) -> TypeError:
 
 #: The JSON encoder's ``default``: the request form of a spec object, or the dict of a FrozenMap.
 #:
-#: A spec object's request form is made of frozen values: usually the object's own field dict (``_w`` is
-#: its ``__dict__``), whose values are strings, numbers, tuples, FrozenMaps and other spec objects; a
-#: library kind's ``_w`` is its wrapped form. ``json.dumps(..., default=wire_of)`` writes tuples as arrays
-#: and asks ``wire_of`` for everything else, so no plain copy of the body is built to serialise it;
-#: ``plain_json`` makes one for callers who want dicts and lists. An object made with ``extra`` has a
-#: request form of its own (``_f``), which ``_w`` does not read: once one exists (``EXTRA_FORMS[0]``),
-#: JSON text is written with ``form_of`` instead.
+#: A spec object's request form (``_w``) is made of frozen values: usually the object's own dict, whose
+#: values are strings, numbers, tuples, FrozenMaps and other spec objects. ``json.dumps(...,
+#: default=wire_of)`` writes tuples as arrays and asks ``wire_of`` for everything else, so no plain copy
+#: of the body is built to serialise it; ``plain_json`` makes one for callers who want dicts and lists.
 wire_of: Callable[[Any], Any] = attrgetter("_w")
-
-#: ``[True]`` once an object whose request form is more than its fields (``extra``) has been made.
-EXTRA_FORMS: list[bool] = [False]
-
-
-def form_of(value: Any) -> Any:
-    """The request form of a spec object (``extra`` included), or a FrozenMap's dict."""
-    try:
-        return value._f
-    except AttributeError:
-        return value._w
 
 
 def plain_json(value: Any) -> Any:
@@ -74,11 +60,8 @@ def plain_json(value: Any) -> Any:
         return [plain_json(v) for v in value]
     if t is str or t is int or t is float or t is bool or value is None:
         return value
-    try:
-        w = form_of(value)  # a spec object's request form, or a FrozenMap's dict
-    except AttributeError:
-        return value
-    return plain_json(w)
+    w = getattr(value, "_w", None)  # a spec object's request form, or a FrozenMap's dict
+    return value if w is None else plain_json(w)
 
 
 def converter(owner: str, name: str, desc: Desc) -> Callable[[Any], Any]:

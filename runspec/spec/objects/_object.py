@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from runspec._frozen import FrozenMap, thaw_json
 from runspec.errors import SpecError
 from runspec.spec.objects._classes import SpecMeta, _Field, set_extra, spec_field
-from runspec.spec.objects._convert import EXTRA_FORMS, form_of, plain_json
+from runspec.spec.objects._convert import plain_json
 from runspec.spec.objects._load import LoadContext, load_body
 from runspec.spec.schema._schema import FieldInfo
 
@@ -42,15 +42,11 @@ class SpecObject(metaclass=SpecMeta):
     ``extra={...}`` carries fields newer than runspec's schema into the body unchanged.
     """
 
-    __slots__ = ("__dict__", "_f", "_h", "_x")
+    __slots__ = ("__dict__", "_h", "_w", "_x")
 
     if TYPE_CHECKING:
-        # The request form (see runspec.spec.objects._convert.wire_of): the field dict itself, read through
-        # the ``__dict__`` descriptor (set below the class), so making an object stores nothing more. A
-        # library kind reads its ``_f`` slot instead (``Library._w``), the wrapped form its constructor stores.
+        # The request form, set by every constructor (a slot, not a field; see runspec.spec.objects._convert.wire_of).
         _w: Any = spec_field(init=False)
-        # The request form where it is not the field dict: a library kind's, or an object's with ``extra``.
-        _f: Any = spec_field(init=False)
 
     extra: Mapping[str, Any] | None = spec_field(default=None, kw_only=True)
 
@@ -125,11 +121,11 @@ class SpecObject(metaclass=SpecMeta):
 
     def _wire(self) -> Any:
         """
-        The request form, as frozen values (see ``form_of``).
+        The request form, made once when the object is, as frozen values (see ``wire_of``).
 
         Callers must not change it; ``to_dict()`` gives plain dicts and lists.
         """
-        return form_of(self)
+        return self._w
 
     def to_dict(self) -> dict[str, Any]:
         """Return this object's request form as plain dicts and lists: only the fields that are set."""
@@ -167,23 +163,18 @@ class SpecObject(metaclass=SpecMeta):
         """
         Make an object from already-checked, frozen field values (no type checks run).
 
-        ``fields`` becomes the object's ``__dict__`` (and so its request form, see ``wire_of``): callers
-        pass a dict of their own making and never touch it again.
+        ``fields`` becomes the object's ``__dict__``: callers pass a dict of their own making and
+        never touch it again.
         """
         obj = _object_new(cls)
         _set_dict(obj, fields)
-        key = cls._wire_key
+        w: Any = fields
         if extra:
             x = extra if type(extra) is FrozenMap else FrozenMap._adopt(dict(extra))
             _osa(obj, "_x", x)
             w = {**fields, **x._d}
-            if key is None:
-                _set_extra_form(obj, w)
-                return obj
-        else:
-            w = fields
-        if key is not None:
-            _set_f(obj, {key: w.get("path", w)})
+        key = cls._wire_key
+        _set_w(obj, w if key is None else {key: w.get("path", w)})
         return obj
 
     # A class whose objects load in their own way (``Library``'s kinds, ``RunSpec``'s single-task form)
@@ -204,25 +195,14 @@ _object_new = object.__new__
 _set_map = FrozenMap.__dict__["_d"].__set__
 _osa = object.__setattr__
 # Slot setters: spec objects refuse attribute assignment, so their constructors write slots directly.
-_set_f = SpecObject.__dict__["_f"].__set__
+_set_w = SpecObject.__dict__["_w"].__set__
 _set_dict = SpecObject.__dict__["__dict__"].__set__
-
-# An object's request form is its field dict: ``_w`` is the ``__dict__`` descriptor itself, so the JSON
-# encoder's ``default`` (``attrgetter("_w")``) reads the fields without a Python call.
-SpecObject._w = SpecObject.__dict__["__dict__"]
-
-
-def _set_extra_form(obj: SpecObject, form: dict[str, Any]) -> None:
-    # An object whose request form is more than its fields (``extra``): ``_f`` holds it, and from now on
-    # this process's JSON text is written with ``form_of``, which reads it (see ``wire_of``).
-    _set_f(obj, form)
-    EXTRA_FORMS[0] = True
 
 
 # -- what the generated ``__init__``\ s call (tools/gen_spec.py writes them) ------------------------
 
-#: Store a library kind's request form, its wrapped form (the ``_f`` slot that ``Library._w`` reads).
-set_w = _set_f
+#: Store an object's request form (its ``_w`` slot).
+set_w = _set_w
 
 
 def convert(obj: SpecObject, name: str, value: Any) -> Any:
@@ -244,18 +224,9 @@ def str_map(obj: SpecObject, name: str, value: Any) -> Any:
 
 
 def with_extra(obj: SpecObject, fields: dict[str, Any], extra: Mapping[str, Any]) -> Any:
-    """
-    Check and keep ``extra`` on ``obj``; return its request form, ``fields`` with the extra fields.
-
-    Stored as the object's request form too, unless its class wraps it (a library kind stores its own).
-    """
+    """Check and keep ``extra`` on ``obj``; return its request form, ``fields`` with the extra fields."""
     x = set_extra(obj, extra)
-    if not x:
-        return fields
-    form = {**fields, **x._d}
-    if type(obj)._wire_key is None:
-        _set_extra_form(obj, form)
-    return form
+    return {**fields, **x._d} if x else fields
 
 
 def unknown_keyword(obj: SpecObject, unknown: Mapping[str, Any]) -> TypeError:
