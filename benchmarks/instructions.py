@@ -166,7 +166,8 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _count(code: str) -> int:
+def count_instructions(code: str) -> int:
+    """Instructions of a child Python running ``code`` under cachegrind (bytecode cached, hash seed 0)."""
     env = _env()
     out = subprocess.run(
         [*VALGRIND, sys.executable, "-c", code],
@@ -189,13 +190,13 @@ def per_repeat(setup: str, work: str, k: int) -> float:
 
     # A plain run first writes any missing bytecode, so neither count below includes compiling it.
     subprocess.run([sys.executable, "-c", child(0)], check=True, env=_env(), capture_output=True)
-    return (_count(child(k)) - _count(child(0))) / k
+    return (count_instructions(child(k)) - count_instructions(child(0))) / k
 
 
 def import_count(module: str) -> int:
     """Instructions of ``import module`` beyond ``import typing``, in a fresh interpreter (bytecode written first)."""
     subprocess.run([sys.executable, "-c", f"import {module}"], check=True, env=_env())
-    return _count(f"import typing, {module}") - _count("import typing")
+    return count_instructions(f"import typing, {module}") - count_instructions("import typing")
 
 
 def measure(n: int = 1000, k: int = 3, sdk: bool = True) -> dict[str, Any]:

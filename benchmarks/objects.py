@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import instructions
 
 N = 20000
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -142,19 +143,8 @@ def child(stmt: str, n: int) -> str:
 
 
 def count(code: str) -> int:
-    env = dict(os.environ, PYTHONHASHSEED="0")
-    out = subprocess.run(
-        ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null", sys.executable],
-        input=code,
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-    )
-    found = re.search(r"I\s+refs:\s+([\d,]+)", out.stderr)
-    if found is None:  # pragma: no cover - valgrind always prints it
-        raise RuntimeError(out.stderr)
-    return int(found.group(1).replace(",", ""))
+    """Instructions of a child Python running ``code``, counted as benchmarks/instructions.py counts."""
+    return instructions.count_instructions(code)
 
 
 def per_operation(stmt: str, n: int) -> float:
