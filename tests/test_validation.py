@@ -1032,6 +1032,14 @@ RUN_CASES = [
         r"at most 1 MB",
     ),
     Case(
+        # 200,000 control characters: 0.2 M characters, 1.2 MB as JSON (each one written as \u00XX).
+        "notebook-parameters-size-escaped",
+        lambda: body(nb(notebook_task={"notebook_path": "/a", "base_parameters": {"ctl": "\x01" * 200_000}})),
+        "$.tasks[0].notebook_task.base_parameters",
+        "payload-too-large",
+        r"at most 1 MB",
+    ),
+    Case(
         "run-job-legacy-size",
         lambda: body({"task_key": "r", "run_job_task": {"job_id": 1, "notebook_params": {"p": "x" * 10_001}}}),
         "$.tasks[0].run_job_task.notebook_params",
@@ -1383,3 +1391,12 @@ def test_num_workers_zero_beside_autoscale_is_not_a_conflict() -> None:
     with pytest.raises(SpecError) as info:
         RunSpec.from_dict(body(on_cluster(num_workers=1, autoscale={"min_workers": 1, "max_workers": 4})))
     assert [p.code for p in info.value.problems] == ["cluster-size-conflict"]
+
+
+def test_notebook_parameters_are_measured_as_sent() -> None:
+    """900 KB of UTF-8 (300,000 CJK characters, 1.8 MB if escaped) is under the 1 MB limit: no problem."""
+    spec = RunSpec.from_dict(
+        body(nb(notebook_task={"notebook_path": "/a", "base_parameters": {"text": "\u5b57" * 300_000}}))
+    )
+    assert len(spec.to_json().encode("utf-8")) < 1024 * 1024
+    assert not [p for p in spec.warnings if p.code == "payload-too-large"]

@@ -7,6 +7,7 @@ Add one with ``@object_rule(SomeClass)`` (see ``runspec.spec.checks._checks``).
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from runspec._frozen import FrozenMap
 from runspec.spec.checks._rules import ENV_VAR_NAME_RE, Report, _exactly_one, _json_size, _num, object_rule
@@ -51,7 +52,7 @@ from runspec.spec.model._objects import (
     WebhookNotifications,
 )
 from runspec.spec.objects import set_fields
-from runspec.spec.objects._convert import jpath
+from runspec.spec.objects._convert import jpath, plain_json
 from runspec.spec.objects._object import SpecObject
 
 __all__: list[str] = []
@@ -317,17 +318,28 @@ def _env_vars(entry: JobEnvironmentVariables, path: str, r: Report) -> None:
         )
 
 
+_MAX_BASE_PARAMETERS = 1024 * 1024  # bytes of JSON
+
+
+def _sent_size(value: Any) -> int:
+    """The bytes of ``value`` as a body writes it: compact JSON, UTF-8, non-ASCII characters unescaped."""
+    return len(json.dumps(plain_json(value), separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+
+
 @object_rule(NotebookTask)
 def _notebook(task: NotebookTask, path: str, r: Report) -> None:
     params = task.base_parameters
     if params is None:
         return
-    # Cheap estimate first; the exact JSON size only when the estimate comes near the limit. (This
-    # runs for every notebook task made, so it reads the FrozenMap's dict directly.)
-    estimate = 0
-    for k, v in (params._d if type(params) is FrozenMap else params).items():
-        estimate += len(k) + len(v)
-    if estimate > 512 * 1024 and _json_size(params) > 1024 * 1024:
+    # Cheap bound first; the exact size (UTF-8 JSON, as the body is sent) only when the bound comes near
+    # the limit. A character is at most 6 bytes of it (a control character escaped as \u00XX), and an
+    # entry adds 6 for its quotes, colon and comma. (This runs for every notebook task made, so it reads
+    # the FrozenMap's dict directly.)
+    items = params._d if type(params) is FrozenMap else params
+    chars = 0
+    for k, v in items.items():
+        chars += len(k) + len(v)
+    if (chars + len(items)) * 6 + 2 > _MAX_BASE_PARAMETERS and _sent_size(items) > _MAX_BASE_PARAMETERS:
         r.error(jpath(path, "base_parameters"), "payload-too-large", "base_parameters must be at most 1 MB as JSON")
 
 
