@@ -18,7 +18,14 @@ import pytest
 from runspec import NewCluster, NotebookTask, PyPI, Run, RunSpec, SparkPythonTask, SpecError
 from runspec.spec import SubmitTask, Task, TaskDependency
 from runspec.spec.checks._checks import Report, TaskScope
-from runspec.spec.checks._rules import OBJECT_RULES, TASK_RULES, forget_plans, object_rule, task_rule
+from runspec.spec.checks._rules import (
+    OBJECT_RULES,
+    TASK_RULES,
+    forget_plans,
+    object_rule,
+    shaped_task_rule,
+    task_rule,
+)
 from runspec.spec.objects._convert import jpath
 
 N = 1000
@@ -163,6 +170,31 @@ def test_a_rule_guarded_by_task_types_runs_on_the_tasks_of_those_types() -> None
         assert _planted(run.compile()) == [("$.tasks[1]", "b")]
     finally:
         TASK_RULES[:] = [e for e in TASK_RULES if e.rule is not _python_only]
+
+
+def test_a_rule_made_per_shape_runs_on_every_task_of_each_shape_it_makes_a_rule_for() -> None:
+    shapes: list[tuple[str, ...]] = []
+
+    @shaped_task_rule
+    def _per_shape(names: tuple[str, ...], entries: Any) -> Any:
+        shapes.append(names)
+        if "timeout_seconds" not in names:
+            return None
+        kinds = ",".join(e.field for e in entries)
+
+        def rule(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) -> None:
+            r.warn(path, "planted", f"{task.task_key} {kinds}")
+
+        return rule
+
+    try:
+        run = Run("x")
+        for i in range(6):
+            run = run.task(NotebookTask(f"/{i}"), key=f"t{i}", existing_cluster_id="c", timeout_seconds=i or None)
+        assert _planted(run.compile()) == [(f"$.tasks[{i}]", f"t{i} notebook_task") for i in range(1, 6)]
+        assert len(shapes) == 2  # the first task's shape, and the other five's
+    finally:
+        TASK_RULES[:] = [e for e in TASK_RULES if e.rule is not _per_shape]
 
 
 def test_a_rule_on_a_class_with_nothing_else_to_check_fires_on_every_object() -> None:

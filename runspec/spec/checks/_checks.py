@@ -29,6 +29,13 @@ There are three kinds of rule, each a small function named after what it checks:
   A rule with nothing to say about most tasks says so with guards: ``reads=(fields...)`` (it runs on
   the tasks that set one of them) and ``when=test`` (on the tasks whose task types pass ``test``). The
   guards depend only on which fields a task sets, so each is worked out once per such set of fields.
+  A rule that tests which fields a task sets, or reads its task type's facts, is registered with
+  ``shaped_task_rule``: a function of the fields (in order) and their ``TaskType``s that returns the
+  rule for the tasks that set them (or None: nothing to say), made once per such set of fields::
+
+      @shaped_task_rule
+      def _named_compute(names: tuple[str, ...], entries: Sequence[TaskType]) -> TaskRule | None:
+          ...
 
 - **Run-level rules** (here) look at several tasks at once: task keys, dependency cycles, unused
   environments, the top-level fields.
@@ -60,6 +67,7 @@ from runspec.spec.checks._rules import (
     Rules,
     TaskRule,
     TaskRuleEntry,
+    TaskRuleMaker,
     TaskScope,
     _num,
 )
@@ -245,12 +253,22 @@ class _Shapes(dict[tuple[str, ...], _Shape]):
     def __missing__(self, names: tuple[str, ...]) -> _Shape:
         types = self.types
         entries = tuple(types[k] for k in names if k in types)
+        made: dict[int, TaskRule | None] = {}
 
-        def applies(e: TaskRuleEntry) -> bool:
-            return (e.reads is None or not e.reads.isdisjoint(names)) and (e.when is None or e.when(entries))
+        def rule_of(e: TaskRuleEntry) -> TaskRule | None:
+            """The rule of ``e`` for this shape, or None when its guards say it has nothing to say."""
+            if (e.reads is not None and e.reads.isdisjoint(names)) or (e.when is not None and not e.when(entries)):
+                return None
+            if not e.shaped:
+                return cast(TaskRule, e.rule)
+            key = id(e)
+            if key not in made:  # made once per shape, for the tasks of the run and the tasks inside for_each
+                made[key] = cast(TaskRuleMaker, e.rule)(names, entries)
+            return made[key]
 
-        top = tuple(e.rule for e in self.top if applies(e))
-        shape = self[names] = (entries, top, tuple(e.rule for e in self.inner if applies(e)), "for_each_task" in names)
+        top = tuple(rule for rule in map(rule_of, self.top) if rule is not None)
+        inner = tuple(rule for rule in map(rule_of, self.inner) if rule is not None)
+        shape = self[names] = (entries, top, inner, "for_each_task" in names)
         return shape
 
 

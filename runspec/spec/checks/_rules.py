@@ -36,12 +36,14 @@ __all__ = [
     "Report",
     "Rules",
     "TaskRule",
+    "TaskRuleMaker",
     "TaskScope",
     "TypesTest",
     "check_enums",
     "forget_plans",
     "object_rule",
     "out_of_range",
+    "shaped_task_rule",
     "task_rule",
 ]
 
@@ -222,16 +224,24 @@ def object_rule(*types: type) -> Callable[[ObjectRule], ObjectRule]:
 TypesTest = Callable[["Sequence[TaskType]"], bool]
 
 
+#: A task rule made once per shape of task: ``make(names, entries)`` gets the fields the shape sets (in
+#: order) and their ``TaskType``s, and returns the rule for the tasks of that shape, or None when it has
+#: nothing to say about any of them.
+TaskRuleMaker = Callable[["tuple[str, ...]", "Sequence[TaskType]"], "TaskRule | None"]
+
+
 class TaskRuleEntry(NamedTuple):
     """
     A registered task rule: the function, the fields it reads (None: it looks at every task), the test of
-    the task types it applies to (None: any) and where it runs.
+    the task types it applies to (None: any), where it runs, and whether the function is a
+    ``TaskRuleMaker`` (``shaped_task_rule``) rather than the rule itself.
     """
 
-    rule: TaskRule
+    rule: TaskRule | TaskRuleMaker
     reads: frozenset[str] | None
     when: TypesTest | None
     inner_only: bool
+    shaped: bool = False
 
 
 @overload
@@ -271,6 +281,18 @@ def task_rule(
         return rule
 
     return register if fn is None else register(fn)
+
+
+def shaped_task_rule(make: TaskRuleMaker) -> TaskRuleMaker:
+    """
+    Register a task rule that reads facts of the task's shape (which fields it sets, its task types): the
+    decorated ``make(names, entries)`` works them out once for each shape of task in a run and returns the
+    rule run on every task of that shape (and on the task inside each for_each task of that shape), or
+    None when such a task has nothing to be told. Use it when a rule tests which fields a task sets or
+    reads its task type's facts; what it says is the same as the plain rule's, on the same tasks.
+    """
+    TASK_RULES.append(TaskRuleEntry(make, None, None, False, True))
+    return make
 
 
 def _exactly_one(obj: SpecObject, names: Sequence[str], path: str, r: Report, code: str, what: str) -> None:

@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from runspec.spec.checks._rules import TASK_KEY_CHARS, Report, TaskScope, _num, _quote_keys, task_rule
+from runspec.spec.checks._rules import (
+    TASK_KEY_CHARS,
+    Report,
+    TaskRule,
+    TaskScope,
+    _num,
+    _quote_keys,
+    shaped_task_rule,
+    task_rule,
+)
 from runspec.spec.limits import MAX_DESCRIPTION, MAX_TASK_KEY
 from runspec.spec.model._objects import SubmitTask, Task
 from runspec.spec.objects._convert import jpath
@@ -144,79 +153,105 @@ def _retries(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) ->
         r.warn(jpath(path, "max_retries"), "ignored-field", "condition tasks are not retried")
 
 
-@task_rule
-def _compute(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) -> None:
-    entries = scope.entries
-    environments = scope.environments
-    d = scope.fields
-    has_new = "new_cluster" in d
-    has_existing = "existing_cluster_id" in d
-    env_key = d.get("environment_key")
-    if has_new and has_existing:
-        r.error(path, "multiple-compute", "a task runs on new_cluster or existing_cluster_id, not both")
-    if env_key is not None:
-        if env_key in environments:
-            scope.used_envs.add(env_key)
-        else:
-            guess = closest(env_key, environments)
-            hint = f"; did you mean {guess!r}?" if guess else ""
-            declared = _quote_keys(environments) if environments else "none"
-            r.error(
-                jpath(path, "environment_key"),
-                "unknown-environment",
-                f"environment {env_key!r} is not declared in environments (declared: {declared}){hint}",
-            )
-    if len(entries) != 1:
-        return
-    entry = scope.entries[0]
-    kind = entry.field
-    on_cluster = has_new or has_existing
-    if entry.compute == "none":
-        for name in ("new_cluster", "existing_cluster_id", "libraries"):
-            if name in d:
+@shaped_task_rule
+def _compute(names: tuple[str, ...], entries: Sequence[TaskType]) -> TaskRule | None:
+    """
+    Where a task runs: one of new_cluster and existing_cluster_id, a declared environment, and what its task
+    type needs or refuses. Which of those fields the task sets and its task type's facts are read once
+    per shape; the rule reads the values.
+    """
+    has_new = "new_cluster" in names
+    on_cluster = has_new or "existing_cluster_id" in names
+    both = has_new and "existing_cluster_id" in names
+    reads_env = "environment_key" in names
+    entry = entries[0] if len(entries) == 1 else None
+    if entry is None and not both and not reads_env:
+        return None  # no task type or several (_task_type reports it), and nothing else to tell
+    kind = entry.field if entry is not None else ""
+    no_compute = entry is not None and entry.compute == "none"
+    # a task type that needs no compute: each cluster field or libraries it sets, in this order
+    refused = tuple(n for n in ("new_cluster", "existing_cluster_id", "libraries") if n in names) if no_compute else ()
+    needs_env = entry is not None and entry.serverless_env_key
+    new_only = entry is not None and entry.new_cluster_only and not has_new
+
+    def compute(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) -> None:
+        d = scope.fields
+        env_key = d.get("environment_key") if reads_env else None
+        if both:
+            r.error(path, "multiple-compute", "a task runs on new_cluster or existing_cluster_id, not both")
+        if env_key is not None:
+            environments = scope.environments
+            if env_key in environments:
+                scope.used_envs.add(env_key)
+            else:
+                guess = closest(env_key, environments)
+                hint = f"; did you mean {guess!r}?" if guess else ""
+                declared = _quote_keys(environments) if environments else "none"
+                r.error(
+                    jpath(path, "environment_key"),
+                    "unknown-environment",
+                    f"environment {env_key!r} is not declared in environments (declared: {declared}){hint}",
+                )
+        if entry is None:
+            return
+        if no_compute:
+            for name in refused:
                 r.error(jpath(path, name), "compute-not-allowed", f"a {kind} does not run on a cluster; remove {name}")
-        return
-    elsewhere = entry.runs_elsewhere(d[kind])
-    if elsewhere is not None:
-        if on_cluster:
-            r.error(path, "compute-not-allowed", f"{elsewhere}; remove the cluster")
-        return
-    if not on_cluster:
-        if d.get("libraries"):
-            r.error(
-                jpath(path, "libraries"),
-                "libraries-need-cluster",
-                "libraries install on classic compute only; give the task a cluster, "
-                "or list the packages in an environment's dependencies",
-            )
-        if entry.serverless_env_key and env_key is None:
-            r.error(
-                path,
-                "missing-compute",
-                f"a {kind} needs compute: a cluster (new_cluster, existing_cluster_id or Run.cluster(...)) "
-                "or, on serverless, environment_key",
-            )
-    if entry.new_cluster_only and not has_new:
-        r.warn(path, "spark-submit-needs-new-cluster", f"{kind} runs only on a new job cluster")
+            return
+        elsewhere = entry.runs_elsewhere(d[kind])
+        if elsewhere is not None:
+            if on_cluster:
+                r.error(path, "compute-not-allowed", f"{elsewhere}; remove the cluster")
+            return
+        if not on_cluster:
+            if d.get("libraries"):
+                r.error(
+                    jpath(path, "libraries"),
+                    "libraries-need-cluster",
+                    "libraries install on classic compute only; give the task a cluster, "
+                    "or list the packages in an environment's dependencies",
+                )
+            if needs_env and env_key is None:
+                r.error(
+                    path,
+                    "missing-compute",
+                    f"a {kind} needs compute: a cluster (new_cluster, existing_cluster_id or Run.cluster(...)) "
+                    "or, on serverless, environment_key",
+                )
+        if new_only:
+            r.warn(path, "spark-submit-needs-new-cluster", f"{kind} runs only on a new job cluster")
+
+    return compute
 
 
-def _reads_source(entries: Sequence[TaskType]) -> bool:
-    return any(entry.source_path is not None for entry in entries)
+@shaped_task_rule
+def _git_use(names: tuple[str, ...], entries: Sequence[TaskType]) -> TaskRule | None:
+    """
+    A task type that reads its source from git (``source='GIT'``) needs the run's git_source. Which of the
+    task's types have a ``source`` and where its path leads are read once per shape.
+    """
+    sourced = tuple(
+        (entry, entry.field, ".".join((entry.field, *entry.source_path)))
+        for entry in entries
+        if entry.source_path is not None
+    )
+    if not sourced:
+        return None
 
+    def git_use(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) -> None:
+        if scope.has_git_source:
+            return
+        d = scope.fields
+        for entry, kind, where in sourced:
+            if entry.source(d[kind]) == "GIT":
+                r.error(
+                    f"{path}.{where}",
+                    "git-source-missing",
+                    "source is 'GIT' but the run has no git_source; "
+                    "add one with Run.git(...) or set source='WORKSPACE'",
+                )
 
-@task_rule(when=_reads_source)
-def _git_use(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) -> None:
-    if scope.has_git_source:
-        return
-    d = scope.fields
-    for entry in scope.entries:
-        kind = entry.field
-        if entry.source_path is not None and entry.source(d[kind]) == "GIT":
-            r.error(
-                ".".join((path, kind, *entry.source_path)),
-                "git-source-missing",
-                "source is 'GIT' but the run has no git_source; add one with Run.git(...) or set source='WORKSPACE'",
-            )
+    return git_use
 
 
 def task_key_shape(key: str, path: str, r: Report) -> None:
