@@ -151,6 +151,21 @@ def test_depends_on_accepts_keys_and_dependencies() -> None:
     assert body["tasks"][2]["depends_on"] == [{"task_key": "p"}, {"task_key": "check", "outcome": "false"}]
 
 
+def test_one_dependency_is_the_same_whatever_form_it_comes_in() -> None:
+    """One earlier key as a list (the usual call), a tuple, an iterator, a str subclass or a TaskDependency:
+    the same run, the same body."""
+
+    class Key(str):
+        pass
+
+    forms: list[Any] = [["a"], ("a",), iter(["a"]), [Key("a")], [TaskDependency("a")], ["a", "a"][:1]]
+    runs = [Run("x").task(PipelineTask("p"), key="a").task(PipelineTask("q"), key="b", depends_on=f) for f in forms]
+    assert all(run == runs[0] and hash(run) == hash(runs[0]) for run in runs)
+    for run in runs:
+        assert run.to_dict()["tasks"][1]["depends_on"] == [{"task_key": "a"}]
+        assert type(run.compile().task("b").depends_on[0]) is TaskDependency
+
+
 def test_common_task_keywords_reach_the_task() -> None:
     """Run.task's keywords are SubmitTask fields, sent as given and nothing more."""
     body = (
