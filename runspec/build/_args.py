@@ -93,11 +93,7 @@ def with_key_first(
 
 def dependencies(owner: str, depends_on: Iterable[str | TaskDependency]) -> tuple[TaskDependency, ...]:
     """Check ``depends_on`` and turn task keys into ``TaskDependency`` objects."""
-    if type(depends_on) is list or type(depends_on) is tuple:
-        if len(depends_on) == 1 and type(depends_on[0]) is str:
-            # The usual case, one earlier task's key: the loop's first branch without the loop.
-            return (TaskDependency(depends_on[0]),)
-    else:
+    if type(depends_on) is not list and type(depends_on) is not tuple:
         depends_on = as_list(owner, "depends_on", depends_on, "a list of task keys")
     out = []
     for dep in depends_on:

@@ -238,7 +238,12 @@ class Run:
         else:
             given = whole_task_fields(_TASK, task, key)
         if depends_on:
-            deps = dependencies(_TASK, depends_on)
+            deps: tuple[TaskDependency, ...]
+            if type(depends_on) is list and len(depends_on) == 1 and type(depends_on[0]) is str:
+                # The usual case, one earlier task's key: what ``dependencies`` makes of it, without its loop.
+                deps = (TaskDependency(depends_on[0]),)
+            else:
+                deps = dependencies(_TASK, depends_on)
             given["depends_on"] = (*given["depends_on"], *deps) if "depends_on" in given else deps
         add_named(
             given,
