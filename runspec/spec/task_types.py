@@ -477,8 +477,9 @@ class TaskType:
             return None
         value: Any = task
         for name in path:
-            # a spec class met before reads its set fields straight away (``fields_of`` reads them alike)
-            value = (set_fields(value) if type(value) in _SPEC_CLASSES else fields_of(value)).get(name)
+            # a spec object met before reads the field as an attribute (None when unset: what ``fields_of``
+            # would give for it); anything else through ``fields_of``
+            value = getattr(value, name, None) if type(value) in _SPEC_CLASSES else fields_of(value).get(name)
             if value is None:
                 return None
         return value
