@@ -120,24 +120,17 @@ class RunBody(Protocol):
 # ---- per-object checks, run on every object of the run ------------------------------------------
 
 
-def _all_classes() -> list[type[SpecObject]]:
-    """Every spec class a run's objects can be of: the schema's classes and their subclasses."""
-    found: dict[type[SpecObject], None] = {}
-    stack = list(REGISTRY.values())
-    while stack:
-        cls = stack.pop()
-        if cls not in found:
-            found[cls] = None
-            stack.extend(cls.__subclasses__())
-    return list(found)
-
-
 def _family(cls: type[SpecObject]) -> list[type[SpecObject]]:
     """``cls`` and its subclasses: the classes of the objects a field of ``cls`` can hold."""
     out = [cls]
     for sub in cls.__subclasses__():
         out += _family(sub)
     return out
+
+
+def _all_classes() -> list[type[SpecObject]]:
+    """Every spec class a run's objects can be of: the schema's classes and their subclasses."""
+    return list(dict.fromkeys(c for cls in REGISTRY.values() for c in _family(cls)))
 
 
 def _rules_of(cls: type) -> Rules:
