@@ -106,7 +106,7 @@ def _plain_json(spec: RunSpec) -> str:
     return json.dumps(spec.to_dict(), separators=(",", ":"), ensure_ascii=False)
 
 
-MARKER = "\x00runspec-shared-cluster-0\x00"
+MARKER = "\x000\x00"
 
 
 @pytest.mark.parametrize(
@@ -123,7 +123,7 @@ MARKER = "\x00runspec-shared-cluster-0\x00"
         .task(NotebookTask("/b", base_parameters={"k": MARKER}), key="b"),
         Run("x")
         .cluster("c", NewCluster(spark_version="x", num_workers=1))
-        .cluster("d", NewCluster(spark_version="\x00runspec-shared-cluster-1\x00", num_workers=1))
+        .cluster("d", NewCluster(spark_version="\x001\x00", num_workers=1))
         .task(NotebookTask("/a"), cluster="c")
         .task(NotebookTask("/a"), cluster="d")
         .task(NotebookTask("/a"), cluster="c")

@@ -371,18 +371,19 @@ def _compact_sharing_clusters(body: dict[str, Any]) -> str:
                 if entry is None:
                     if len(markers) == _MAX_SHARED_CLUSTERS:
                         return _compact(body)
-                    entry = markers[id(cluster)] = [f"\x00runspec-shared-cluster-{len(markers)}\x00", cluster, 0]
+                    entry = markers[id(cluster)] = [f"\x00{len(markers)}\x00", cluster, 0]
             entry[2] += 1
-            form = {**form, "new_cluster": entry[0]}
+            form = form.copy()  # the copy of a dict is one block copy; the key is there already
+            form["new_cluster"] = entry[0]
         marked.append(form)
     if not markers:
         return _compact(body)
     text = _compact({**body, "tasks": marked})
     for marker, cluster, uses in markers.values():
-        token = _compact(marker)
-        if text.count(token) != uses:
+        parts = text.split(_compact(marker))
+        if len(parts) != uses + 1:
             return _compact(body)
-        text = text.replace(token, _compact(cluster))
+        text = _compact(cluster).join(parts)
     return text
 
 
