@@ -40,16 +40,16 @@ def test_a_pickled_run_keeps_growing_on_its_own() -> None:
 
 
 def test_each_call_is_one_record() -> None:
-    """A Run is its calls, one node each; a task call keeps its task's fields (key first) in the node itself."""
+    """A Run is its calls, one record each; a task call keeps its task's fields (key first) in the record itself."""
     notebook = NotebookTask("/a")
     run = Run("x").task(notebook, key="a", depends_on=["z"], cluster="c")
     first, second = run._records()
-    assert first._task is None and first._op == SetField("run_name", "x")
-    assert second is run
-    assert second._task == {"task_key": "a", "notebook_task": notebook, "depends_on": (TaskDependency("z"),)}
-    assert list(second._task) == ["task_key", "notebook_task", "depends_on"]
-    assert second._cluster == "c"
-    assert isinstance(Run()._records()[0]._op, Start)
+    assert first == (None, None, SetField("run_name", "x"))
+    assert second[0] is first and second is run._last
+    assert second[1] == {"task_key": "a", "notebook_task": notebook, "depends_on": (TaskDependency("z"),)}
+    assert list(second[1]) == ["task_key", "notebook_task", "depends_on"]
+    assert second[2] == "c"
+    assert isinstance(Run()._records()[0][2], Start)
 
 
 def test_a_loaded_run_with_extra_fields_pickles_and_compiles_the_same() -> None:

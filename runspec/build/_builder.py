@@ -92,41 +92,33 @@ class Run:
     by ``compile()``, which reports every problem at once.
     """
 
-    # Each Run is one call on top of the Run it was called on (``_parent``), and records that call
-    # itself: a ``.task()`` call its task's fields (``_task``) and the cluster it named (``_cluster``),
-    # any other call its operation (``_op``, with ``_task`` None). See ``runspec.build._ops.Record``.
-    __slots__ = ("_cluster", "_op", "_parent", "_task")
+    # Each Run is one call on top of the Run it was called on, and holds the record of that call, which
+    # holds the record of the call before it (see ``runspec.build._ops.Record``).
+    __slots__ = ("_last",)
 
-    _parent: Run | None
-    _task: dict[str, Any] | None
-    _cluster: str | None
-    _op: Op
+    _last: Record
 
     def __init__(self, name: str | None = None) -> None:
         if name is not None:
             check_kind("Run", "name", name, str, "str (the run_name)")
-        _set_parent(self, None)
-        _set_task(self, None)
-        _set_op(self, SetField("run_name", name) if name is not None else Start())
+        _set_last(self, (None, None, SetField("run_name", name) if name is not None else Start()))
 
     # -- plumbing: each Run is one call on top of its parent ----------------------------------------
 
     def _push(self, op: Op) -> Self:
         new = _object_new(type(self))
-        _set_parent(new, self)
-        _set_task(new, None)
-        _set_op(new, op)
+        _set_last(new, (self._last, None, op))
         return new
 
     def _records(self) -> list[Record]:
-        """The calls that made this run, first to last (the nodes of its chain, itself last)."""
-        nodes: list[Record] = []
-        node: Run | None = self
-        while node is not None:
-            nodes.append(node)
-            node = node._parent
-        nodes.reverse()
-        return nodes
+        """The records of the calls that made this run, first to last."""
+        records: list[Record] = []
+        record: Record | None = self._last
+        while record is not None:
+            records.append(record)
+            record = record[0]
+        records.reverse()
+        return records
 
     def _compiled(self) -> Compiled:
         return Intent(self._records()).compile()
@@ -152,8 +144,7 @@ class Run:
         return self
 
     def __reduce__(self) -> tuple[Any, ...]:
-        calls = [(r._task, r._cluster) if r._task is not None else (None, r._op) for r in self._records()]
-        return (_rebuild, (type(self), calls))
+        return (_rebuild, (type(self), [(task, second) for _, task, second in self._records()]))
 
     def __repr__(self) -> str:
         state = Intent(self._records())
@@ -266,9 +257,7 @@ class Run:
     def _push_task(self, fields: dict[str, Any], cluster: str | None) -> Self:
         """A node on top of this run that adds a task: its record (see ``Record``) and the cluster it named."""
         new = _object_new(type(self))
-        _set_parent(new, self)
-        _set_task(new, fields)
-        _set_cluster(new, cluster)
+        _set_last(new, (self._last, fields, cluster))
         return new
 
     def update_task(self, key: str, **fields: Any) -> Self:
@@ -676,35 +665,28 @@ class Run:
 
 
 _object_new = object.__new__
-# Run refuses attribute assignment, so its constructors write its slots directly.
-_set_parent = Run.__dict__["_parent"].__set__
-_set_task = Run.__dict__["_task"].__set__
-_set_cluster = Run.__dict__["_cluster"].__set__
-_set_op = Run.__dict__["_op"].__set__
+# Run refuses attribute assignment, so its constructors write its slot directly.
+_set_last = Run.__dict__["_last"].__set__
 _TASK = "Run.task"
 
 
 def _same_call(a: Record, b: Record) -> bool:
-    """Whether two nodes record the same call (a node reads only the slots its kind sets)."""
-    task = a._task
-    if task is not None:
-        return b._task is not None and task == b._task and a._cluster == b._cluster
-    return b._task is None and type(a._op) is type(b._op) and a._op == b._op
+    """Whether two records are of the same call (not comparing the calls before them)."""
+    return a[1] == b[1] and a[2] == b[2]  # an operation equals only one of its own type
 
 
 def _call_hash(r: Record) -> int:
-    task = r._task
+    _, task, second = r
     if task is not None:
         # A frozenset: equal records hash equal whatever order their fields were given in.
-        return hash((frozenset(task.items()), r._cluster))
-    return hash((type(r._op).__name__, hashable(r._op.values())))
+        return hash((frozenset(task.items()), second))
+    return hash((type(second).__name__, hashable(second.values())))
 
 
 def _rebuild(cls: type[Run], calls: list[tuple[dict[str, Any] | None, Any]]) -> Run:
+    last: Record | None = None
+    for task, second in calls:
+        last = (last, task, second)
     run: Run = _object_new(cls)
-    _set_parent(run, None)
-    _set_task(run, None)
-    _set_op(run, calls[0][1])
-    for task, second in calls[1:]:
-        run = run._push_task(task, second) if task is not None else run._push(second)
+    _set_last(run, last)
     return run

@@ -89,13 +89,11 @@ class Intent:
         tasks = self.tasks
         add_task = tasks.append
         add_cluster = self.task_clusters.append
-        for record in records:
-            fields = record._task
+        for _, fields, op in records:
             if fields is not None:
                 add_task(fields)
-                add_cluster(record._cluster)
+                add_cluster(op)  # a task's record holds the cluster it named where others hold an operation
                 continue
-            op = record._op
             if isinstance(op, SetField):
                 if op.value is None:
                     self.top.pop(op.name, None)

@@ -1,16 +1,16 @@
 """
 The operations a ``Run`` records besides its tasks: one small record per builder call, never changed once made.
 
-A ``Run`` is a chain of nodes, each on top of the run it was called on (see ``Run``); ``compile()`` folds
-them, in order, into the request body. A ``Run.task`` call keeps its task in the node itself (``Record``):
-a 1000-task run is 1000 nodes and nothing more. Every other call keeps one of these operations. They are
+A ``Run`` holds the record of its last call, which holds the record of the call before it (``Record``);
+``compile()`` folds them, in order, into the request body. A ``Run.task`` call keeps its task in its record
+itself: a 1000-task run is 1000 records and nothing more. Every other call keeps one of these operations. They are
 plain slotted classes: typed, equal and hashed by value, picklable, and, unlike ``NamedTuple``\\ s, cheap
 to define (``import runspec`` defines eleven).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from runspec._frozen import FrozenMap
 from runspec.errors import Problem
@@ -195,22 +195,11 @@ Op = (
 AS_LOADED = "\x00as-loaded"  # a name nobody gives a cluster
 
 
-class Record(Protocol):
-    """
-    What a ``Run`` node records (``Run`` is one): the task a ``Run.task`` call added, or another operation.
-
-    ``_task`` is the task's fields, checked and frozen, with ``task_key`` first when a key was given and
-    ``extra`` among them when given: the very dict ``compile()`` makes the ``SubmitTask`` from when it
-    has nothing to add. ``_cluster`` is the named cluster the task asked for (None: none; ``AS_LOADED``:
-    keep its compute as loaded). A node that adds no task has ``_task`` None and its operation in ``_op``.
-    A node only sets the slots its kind reads.
-    """
-
-    @property
-    def _task(self) -> dict[str, Any] | None: ...
-    @property
-    def _cluster(self) -> str | None: ...
-    @property
-    def _op(self) -> Op: ...
-    @property
-    def _parent(self) -> Record | None: ...
+#: The record of one call of a ``Run``: ``(the record of the call before it or None, task, second)``. A
+#: ``Run.task`` call's ``task`` is the task's fields, checked and frozen, with ``task_key`` first when a key
+#: was given and ``extra`` among them when given: the very dict ``compile()`` makes the ``SubmitTask`` from
+#: when it has nothing to add; its ``second`` is the named cluster the task asked for (None: none;
+#: ``AS_LOADED``: keep its compute as loaded). Any other call's ``task`` is None and its ``second`` its
+#: operation (an ``Op``). A run of 1000 tasks is 1001 such tuples, each made once and shared by every run
+#: built on it.
+Record: TypeAlias = "tuple[Record | None, dict[str, Any] | None, Any]"
