@@ -86,6 +86,8 @@ class Intent:
         self.edits: list[tuple[int, str, dict[str, Any] | None]] = []
         self.load_warnings: tuple[Problem, ...] = ()
         self.cluster_keys: dict[str, str] = {}
+        #: The tasks (by index in the run compiled) given a named cluster that are for_each tasks.
+        self.loops: set[int] = set()
         tasks = self.tasks
         add_task = tasks.append
         add_cluster = self.task_clusters.append
@@ -197,11 +199,12 @@ class Intent:
             fields["tasks"] = tuple(built)
         fields.update(top)
         spec = RunSpec._new(fields, self.extra)
-        warnings = [_cluster_per_task(name, indexes, keys, built) for name, indexes in used.items() if len(indexes) > 1]
+        loops = self.loops
+        warnings = [_cluster_per_task(name, indexes, keys, loops) for name, indexes in used.items() if len(indexes) > 1]
         warnings += [
-            _cluster_per_task(name, indexes, keys, built)
+            _cluster_per_task(name, indexes, keys, loops)
             for name, indexes in used.items()
-            if len(indexes) == 1 and built[indexes[0]].for_each_task is not None
+            if len(indexes) == 1 and indexes[0] in loops
         ]
         spec._finish(self.problems, self.load_warnings, extra_warnings=warnings)
         return Compiled(spec, keys, used, self.cluster_keys)
@@ -259,6 +262,8 @@ class Intent:
             return
         used.setdefault(name, []).append(index)
         loop = task.get("for_each_task")
+        if loop is not None:
+            self.loops.add(index)
         if isinstance(loop, ForEachTask) and isinstance(loop.task, Task):
             # A for_each task has no cluster of its own: the cluster goes to the task it repeats.
             inner = loop.task
@@ -333,16 +338,16 @@ def _derive_keys(tasks: list[dict[str, Any]]) -> list[str]:
     return keys
 
 
-def _cluster_per_task(name: str, indexes: list[int], keys: list[str], built: list[Any]) -> Problem:
+def _cluster_per_task(name: str, indexes: list[int], keys: list[str], loops: set[int]) -> Problem:
     """
     The ``cluster-per-task`` warning of a named cluster: runs/submit starts one for each task that uses
     it, and a for_each task starts one for each iteration of the task it repeats.
     """
-    loops = [keys[i] for i in indexes if built[i].for_each_task is not None]
+    looped = [keys[i] for i in indexes if i in loops] if loops else []
     per_iteration = (
-        f"; the for_each task{'s' if len(loops) > 1 else ''} {', '.join(map(repr, loops))} start"
-        f"{'' if len(loops) > 1 else 's'} one for each iteration"
-        if loops
+        f"; the for_each task{'s' if len(looped) > 1 else ''} {', '.join(map(repr, looped))} start"
+        f"{'' if len(looped) > 1 else 's'} one for each iteration"
+        if looped
         else ""
     )
     if len(indexes) == 1:
@@ -352,7 +357,7 @@ def _cluster_per_task(name: str, indexes: list[int], keys: list[str], built: lis
             f"cluster {name!r} goes to the task that for_each task {keys[indexes[0]]!r} repeats; runs/submit "
             f"starts a separate cluster for each iteration",
         )
-    path = f"$.tasks[{indexes[0]}]" + (".for_each_task.task" if built[indexes[0]].for_each_task is not None else "")
+    path = f"$.tasks[{indexes[0]}]" + (".for_each_task.task" if indexes[0] in loops else "")
     return Problem(
         f"{path}.new_cluster",
         "cluster-per-task",
