@@ -14,7 +14,7 @@ own key) and spells the path out with ``path_of`` only when it reports a problem
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeAlias
 
 from runspec._frozen import FrozenMap, freeze_json
@@ -309,9 +309,9 @@ def _expected_json(desc: Desc) -> str:
 # -- objects ---------------------------------------------------------------------------------------
 
 #: A class's plan, made on first use: each field's step, or for a str or bool field the type its value
-#: is kept as it is when it has exactly (the steps of those fields in the second table); and the names of
-#: the required fields.
-Plan: TypeAlias = "tuple[dict[str, Step | type], dict[str, Step], tuple[str, ...]]"
+#: is kept as it is when it has exactly (the steps of those fields in the second table); the names of
+#: the required fields; and the class's ``_new``.
+Plan: TypeAlias = "tuple[dict[str, Step | type], dict[str, Step], tuple[str, ...], Callable[..., Any]]"
 _PLANS: dict[type, Plan] = {}
 
 
@@ -319,7 +319,7 @@ def _plan(cls: SpecClass) -> Plan:
     steps = {f.attr: step_of(f.info.desc) for f in cls._fields.values()}
     plan = {name: step[3] or step for name, step in steps.items()}
     required = tuple(f.attr for f in cls._fields.values() if f.info.required)
-    _PLANS[cls] = (plan, steps, required)
+    _PLANS[cls] = (plan, steps, required, cls._new)
     return _PLANS[cls]
 
 
@@ -337,7 +337,10 @@ def load_object(cls: SpecClass, value: Any, parent: Where, key: str | int | None
         message = f"objects nest more than {MAX_OBJECT_DEPTH} levels deep here"
         ctx.problem(path_of(parent, key), "too-deep", message)
         return BAD
-    plan, steps, required = _PLANS.get(cls) or _plan(cls)
+    try:
+        plan, steps, required, new = _PLANS[cls]
+    except KeyError:
+        plan, steps, required, new = _plan(cls)
     here = None  # this object's Where, made when a field needs it
     # The object's field dict: the body's own dict when the loader owns it (see LoadContext), else a copy;
     # nested values are replaced in it, and what does not load is taken out after the walk.
@@ -345,14 +348,15 @@ def load_object(cls: SpecClass, value: Any, parent: Where, key: str | int | None
     extra: dict[str, Any] | None = None
     drop: list[Any] | None = None
     for name, item in value.items():
-        step = plan.get(name)
-        if type(item) is step:  # a str or bool field, as most are
-            continue
-        if step is None:  # not a field: an unknown, removed or non-string key
+        try:
+            step = plan[name]
+        except KeyError:  # not a field: an unknown, removed or non-string key
             if extra is None:
                 extra = {}
             _not_a_field(cls, name, item, parent if key is None else (parent, key), ctx, extra)
             drop = [name] if drop is None else [*drop, name]
+            continue
+        if type(item) is step:  # a str or bool field, as most are
             continue
         if item is None:
             drop = [name] if drop is None else [*drop, name]
@@ -380,7 +384,7 @@ def load_object(cls: SpecClass, value: Any, parent: Where, key: str | int | None
     if drop is not None:
         for name in drop:
             del fields[name]
-    return cls._new(fields, extra)
+    return new(fields, extra)
 
 
 def _missing(cls: SpecClass, value: Mapping[str, Any], where: Where, ctx: LoadContext) -> None:
