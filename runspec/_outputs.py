@@ -10,14 +10,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from runspec._text import plural
+
 __all__ = ["MAX_LINES", "clip", "output_lines"]
 
 #: Lines of one value shown before the rest is cut (the end of logs and traces, the start of the rest).
 MAX_LINES = 20
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def clip(text: str, *, tail: bool = False) -> list[str]:
@@ -27,8 +25,8 @@ def clip(text: str, *, tail: bool = False) -> list[str]:
         return lines
     hidden = len(lines) - MAX_LINES
     if tail:
-        return [f"... ({_plural(hidden, 'earlier line')} not shown)", *lines[-MAX_LINES:]]
-    return [*lines[:MAX_LINES], f"... ({_plural(hidden, 'more line')} not shown)"]
+        return [f"... ({plural(hidden, 'earlier line')} not shown)", *lines[-MAX_LINES:]]
+    return [*lines[:MAX_LINES], f"... ({plural(hidden, 'more line')} not shown)"]
 
 
 def _shown(output: Any) -> tuple[str, str] | None:

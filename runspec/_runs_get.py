@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from runspec.spec._text import as_text
+from runspec._text import as_text
 
 __all__ = ["STATES", "iterations", "latest_attempts", "raw_run", "state_name", "task_states"]
 

@@ -35,6 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from runspec._outputs import output_lines
+from runspec._text import plural
 
 __all__ = [
     "ApiError",
@@ -164,8 +165,7 @@ class SpecError(RunspecError, ValueError):
         super().__init__(self._render())
 
     def _render(self) -> str:
-        n = len(self.problems)
-        head = f"{n} problem{'s' if n != 1 else ''}"
+        head = plural(len(self.problems), "problem")
         if self.subject:
             head += f" in {self.subject}"
         return head + ":\n" + "\n".join(f"  {p}" for p in self.problems)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from runspec.spec._text import article, shown
+from runspec._text import article, shown
 from runspec.spec.model._objects import SubmitTask, TaskDependency
 from runspec.spec.model._run_inits import NAMED_FIELDS, add_named
 from runspec.spec.objects import set_fields

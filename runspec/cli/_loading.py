@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Any, TextIO
 
 import runspec
+from runspec._text import article
 from runspec.build import Run
 from runspec.cli._output import CliError
 from runspec.errors import SpecError
@@ -141,10 +142,6 @@ def _resolve_attribute(module: Any, module_name: str, attr: str) -> Any:
     return value
 
 
-def _as_spec(value: Any, label: str, *, strict: bool, call: bool = True) -> RunSpec:
-    return _as_spec_and_builder(value, label, strict=strict, call=call)[0]
-
-
 def _as_spec_and_builder(value: Any, label: str, *, strict: bool, call: bool = True) -> tuple[RunSpec, Run | None]:
     """The ``RunSpec`` a SPEC's object gives, and the builder it came from when it is a ``Run``."""
     if isinstance(value, RunSpec):
@@ -169,11 +166,7 @@ def _as_spec_and_builder(value: Any, label: str, *, strict: bool, call: bool = T
         return _as_spec_and_builder(produced, f"{label}()", strict=strict, call=False)
     kind = type(value).__name__
     what = "it is" if call else "the function returned"
-    raise CliError(f"{what} {article(kind)} {kind}, not a Run, a RunSpec or a function returning one")
-
-
-def article(word: str) -> str:
-    return "an" if word[:1].lower() in "aeiou" else "a"
+    raise CliError(f"{what} {article(kind)}, not a Run, a RunSpec or a function returning one")
 
 
 def load_spec(source: str, stdin: TextIO | None = None, *, strict: bool = True) -> RunSpec:

@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TextIO
 
+from runspec._text import plural
 from runspec.errors import Fix, Problem, SpecError
 from runspec.spec import RunSpec
 
@@ -58,10 +59,6 @@ def error(message: str) -> None:
 
 def note(message: str) -> None:
     echo(f"runspec: {message}", file=sys.stderr)
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _way_out(fix: Fix, *, lenient: bool) -> str:

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from runspec._text import plural
 from runspec.cli._options import FORMATTER, Settings, json_option, rate, whole, workspace_options
 from runspec.cli._output import (
     EXIT_FAILED,
@@ -22,7 +23,6 @@ from runspec.cli._output import (
     echo,
     elapsed,
     error,
-    plural,
     report_invalid,
 )
 from runspec.cli._signals import interrupt_code, interrupt_words, signals_as_interrupts

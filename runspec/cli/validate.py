@@ -8,9 +8,10 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from runspec._text import plural
 from runspec.cli._loading import Stdin, load
 from runspec.cli._options import FORMATTER, SPEC_HELP, Settings, lenient_option
-from runspec.cli._output import EXIT_INVALID, EXIT_OK, CliError, echo, for_shell, plural, problem_lines
+from runspec.cli._output import EXIT_INVALID, EXIT_OK, CliError, echo, for_shell, problem_lines
 from runspec.errors import Problem, SpecError
 from runspec.spec import RunSpec
 

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from runspec._text import plural
 from runspec.errors import ConfigError
 
 __all__ = [
@@ -301,7 +302,7 @@ def _shape_of(answer: Any) -> str:
     others = len(answer) - len(known)
     parts = [", ".join(known)] if known else []
     if others:
-        parts.append(f"{others} other field{'s' if others != 1 else ''}")
+        parts.append(plural(others, "other field"))
     return f"it has {' and '.join(parts)}" if parts else "it is an empty object"
 
 

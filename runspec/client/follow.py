@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from runspec._text import plural
 from runspec.client.pages import first_page, more_pages
 from runspec.client.results import OutputView, RunState, RunView, TaskView
 from runspec.client.tracked import Tracked
@@ -331,10 +332,10 @@ def _finish(tracked: Tracked, run: RunView, allow_success_with_failures: bool) -
     if state.outcome == "SUCCESS_WITH_FAILURES":
         text += " (its last tasks succeeded but others failed; pass allow_success_with_failures=True to accept this)"
     if failed:
-        text += f"; {len(failed)} task{'s' if len(failed) != 1 else ''} did not succeed"
+        text += f"; {plural(len(failed), 'task')} did not succeed"
         iterations = sum(len(t.failed_iterations) for t in failed)
         if iterations:
-            text += f", with {iterations} failed for-each iteration{'s' if iterations != 1 else ''}"
+            text += f", with {plural(iterations, 'failed for-each iteration')}"
     if run.run_page_url:
         text += f" - {run.run_page_url}"
     raise RunFailed(

@@ -25,6 +25,7 @@ import requests
 
 import runspec.wire as wire
 from runspec._redact import is_sensitive_header, mask_header
+from runspec._text import plural
 from runspec.client.auth import Connection, settle
 from runspec.client.credentials import AuthHook, Credentials
 from runspec.client.handle import RunHandle
@@ -144,7 +145,7 @@ class PreparedRequest:
         headers = {k: _mask(k, v) for k, v in self.headers.items()}
         return (
             f"PreparedRequest(method={self.method!r}, url={self.url!r}, headers={headers!r}, "
-            f"json=<{count} task{'s' if count != 1 else ''}, "
+            f"json=<{plural(count, 'task')}, "
             f"idempotency_token={self.idempotency_token!r}>)"
         )
 

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from runspec._redact import REDACTED, Redactor
+from runspec._text import plural
 from runspec.errors import (
     ApiError,
     BadRequest,
@@ -182,7 +183,7 @@ def token_answer_shape(text: str, content_type: str | None, redactor: Redactor) 
         return "an HTML page"
     kind = (content_type or "no content type").split(";")[0].strip() or "no content type"
     size = len(text.encode("utf-8"))
-    return f"{kind}, {size} byte{'s' if size != 1 else ''}, not shown: it may hold a token"
+    return f"{kind}, {plural(size, 'byte')}, not shown: it may hold a token"
 
 
 def token_answer_error(text: str, content_type: str | None, redactor: Redactor) -> str:

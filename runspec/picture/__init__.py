@@ -31,10 +31,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Final, Protocol
 
+from runspec._text import oneline as _oneline
 from runspec.picture import _dot, _mermaid, _text
 from runspec.picture._graph import build as _build
 from runspec.picture._state import STATES, state_name, task_states
-from runspec.spec._text import oneline as _oneline
 
 __all__ = [
     "FORMATS",

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from runspec._text import oneline
 from runspec.picture._graph import PALETTE, Graph, Node, flow_direction, label_lines, node_class
-from runspec.spec._text import oneline
 
 __all__ = ["dot"]
 

@@ -9,11 +9,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from runspec._text import as_text, plural
 from runspec.picture._collapse import Merge, collapse
 from runspec.picture._read import Compute, Task, read_body
 from runspec.picture._state import STATES, Live, live
 from runspec.picture._words import dig
-from runspec.spec._text import as_text
 
 __all__ = ["PALETTE", "Graph", "Group", "Node", "build", "flow_direction", "label_lines", "node_class"]
 
@@ -68,7 +68,7 @@ def _workers(cluster: Mapping[str, Any]) -> str:
         return f"{low}-{high} workers"
     workers = cluster.get("num_workers")
     if isinstance(workers, int) and not isinstance(workers, bool):
-        return "single node" if workers == 0 else f"{workers} worker{'s' if workers != 1 else ''}"
+        return "single node" if workers == 0 else plural(workers, "worker")
     return ""
 
 

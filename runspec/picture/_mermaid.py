@@ -6,9 +6,9 @@ import re
 from collections.abc import Mapping
 from typing import Final
 
+from runspec._text import oneline
 from runspec.picture._graph import PALETTE, Graph, Node, flow_direction, label_lines, node_class
 from runspec.picture._state import STATES
-from runspec.spec._text import oneline
 
 __all__ = ["mermaid", "mermaid_text"]
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from runspec._runs_get import latest_attempts
+from runspec._text import as_text
 from runspec.picture._words import inputs, is_list
-from runspec.spec._text import as_text
 from runspec.spec.task_types import TASK_TYPES, TaskType, fields_of, task_type
 
 __all__ = ["Compute", "Task", "read_body"]

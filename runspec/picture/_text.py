@@ -6,6 +6,7 @@ import heapq
 from collections.abc import Mapping
 from typing import Final
 
+from runspec._text import plural
 from runspec.picture._graph import Graph, label_lines
 from runspec.picture._state import STATES
 
@@ -26,10 +27,6 @@ _ANSI: Final[Mapping[str, str]] = {
     "disabled": "2",
     "unknown": "0",
 }
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _order(graph: Graph) -> list[int]:
@@ -65,18 +62,18 @@ def summary_line(graph: Graph, warnings: int) -> str:
         seen = {t.compute for t in graph.tasks if t.compute is not None}
         for kind, _ in seen:
             counts[kind] += 1
-    parts = [_plural(len(graph.tasks), "task")]
+    parts = [plural(len(graph.tasks), "task")]
     # runs/submit has no shared job clusters: each task on a new_cluster starts a cluster of its own,
     # however alike their specs (which the boxes group), so the count is of tasks, not of boxes.
     starting = sum(1 for t in graph.tasks if t.compute is not None and t.compute[0] == "new")
     if starting:
-        parts.append(_plural(starting, "new cluster") + (" (one per task)" if starting > 1 else ""))
+        parts.append(plural(starting, "new cluster") + (" (one per task)" if starting > 1 else ""))
     if counts["existing"]:
-        parts.append(_plural(counts["existing"], "existing cluster"))
+        parts.append(plural(counts["existing"], "existing cluster"))
     if counts["env"]:
-        parts.append(_plural(counts["env"], "serverless environment"))
+        parts.append(plural(counts["env"], "serverless environment"))
     if warnings:
-        parts.append(_plural(warnings, "warning"))
+        parts.append(plural(warnings, "warning"))
     head = graph.name + (f" ({graph.live.run})" if graph.live.run else "")
     line = f"{head}: {', '.join(parts)}"
     if graph.live.states:

@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from runspec.spec._text import cut, oneline
+from runspec._text import cut, oneline
 from runspec.spec.task_types import fields_of
 
 __all__ = ["dig", "inputs", "is_list"]

@@ -48,7 +48,7 @@ import re
 from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, Sequence, ValuesView
 from typing import Any, Literal, overload
 
-from runspec.spec._text import as_text, cut, oneline, path_stem, shorten_path
+from runspec._text import as_text, cut, oneline, path_stem, shorten_path
 from runspec.spec.limits import MAX_TASK_KEY
 from runspec.spec.objects._object import SpecObject, set_fields
 from runspec.spec.schema._schema import schema, schema_fields

@@ -12,7 +12,7 @@ from operator import attrgetter
 from typing import Any, TypeAlias
 
 from runspec._frozen import FrozenMap, freeze_json
-from runspec.spec._text import article, shown
+from runspec._text import article, shown
 from runspec.spec.schema._schema import Desc, describe
 
 __all__ = ["REGISTRY", "SpecClass", "bad_type", "converter", "jpath", "plain_json", "wire_of"]

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["article", "as_text", "cut", "oneline", "path_stem", "shorten_path", "shown"]
+__all__ = ["article", "as_text", "cut", "oneline", "path_stem", "plural", "shorten_path", "shown"]
 
 
 def article(noun: str) -> str:
     """``noun`` with its indefinite article: ``an int``, ``a str``."""
     return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
+
+
+def plural(n: int, word: str) -> str:
+    """``n`` and ``word``, with an ``s`` unless ``n`` is 1: ``1 task``, ``3 tasks``."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def shown(value: Any, limit: int = 60) -> str:
