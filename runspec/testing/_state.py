@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from runspec.spec.schema._schema import schema_fields
 from runspec.testing._script import Outcome
 
 __all__ = ["Attempt", "Node", "make_node", "task_kind"]
@@ -30,15 +31,6 @@ SUCCESS_WITH_FAILURES = "SUCCESS_WITH_FAILURES"
 SKIP_RESULTS = frozenset({UPSTREAM_FAILED, UPSTREAM_CANCELED, EXCLUDED, DISABLED})
 FAILED_CLASS = frozenset({FAILED, TIMEDOUT, UPSTREAM_FAILED})
 CANCELED_CLASS = frozenset({CANCELED, UPSTREAM_CANCELED})
-
-RUN_IF_VALUES = (
-    "ALL_SUCCESS",
-    "AT_LEAST_ONE_SUCCESS",
-    "NONE_FAILED",
-    "ALL_DONE",
-    "AT_LEAST_ONE_FAILED",
-    "ALL_FAILED",
-)
 
 
 @dataclass(eq=False)
@@ -154,5 +146,5 @@ def _deps(task: Mapping[str, Any]) -> list[tuple[str, str | None]]:
 
 
 def _run_if(task: Mapping[str, Any]) -> str:
-    value = task.get("run_if")
-    return value if value in RUN_IF_VALUES else "ALL_SUCCESS"
+    value: Any = task.get("run_if")
+    return value if value in (schema_fields("SubmitTask")["run_if"].enum or ()) else "ALL_SUCCESS"
