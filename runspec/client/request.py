@@ -51,7 +51,6 @@ log = logging.getLogger("runspec")
 #: Characters in an idempotency token (the API's limit; kept under this name for existing callers).
 MAX_IDEMPOTENCY_TOKEN = MAX_TOKEN
 SUBMIT_ENDPOINT = "runs/submit"
-_mask = mask_header
 
 
 class _GivenHeaders(Credentials):
@@ -128,13 +127,13 @@ class PreparedRequest:
         return {
             "method": self.method,
             "url": self.url,
-            "headers": {k: _mask(k, v) for k, v in self.headers.items()},
+            "headers": {k: mask_header(k, v) for k, v in self.headers.items()},
             "json": self.json,
         }
 
     def __str__(self) -> str:
         lines = [f"{self.method} {self.url}"]
-        lines += [f"{k}: {_mask(k, v)}" for k, v in self.headers.items()]
+        lines += [f"{k}: {mask_header(k, v)}" for k, v in self.headers.items()]
         lines.append("")
         lines.append(json.dumps(self.json, indent=2, ensure_ascii=False))
         return "\n".join(lines)
@@ -142,7 +141,7 @@ class PreparedRequest:
     def __repr__(self) -> str:
         tasks = self.json.get("tasks")
         count = len(tasks) if isinstance(tasks, list) else 0
-        headers = {k: _mask(k, v) for k, v in self.headers.items()}
+        headers = {k: mask_header(k, v) for k, v in self.headers.items()}
         return (
             f"PreparedRequest(method={self.method!r}, url={self.url!r}, headers={headers!r}, "
             f"json=<{plural(count, 'task')}, "
