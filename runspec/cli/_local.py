@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from runspec.cli._output import EXIT_INVALID, CliError
 
 if TYPE_CHECKING:  # pragma: no cover
     from runspec.testing import LocalCode
+
+T = TypeVar("T")
 
 
 def path_mapping(text: str) -> tuple[str, str]:
@@ -28,15 +31,18 @@ def local_code(root: str, paths: list[tuple[str, str]], secrets: str | None) -> 
 
     if not Path(root).is_dir():
         raise CliError(f"the code folder {root} does not exist", EXIT_INVALID)
-    scopes = None
-    if secrets is not None:
-        try:
-            scopes = load_secrets(secrets)
-        except OSError as exc:
-            raise CliError(f"cannot read {secrets}: {exc.strerror or exc}", EXIT_INVALID) from None
-        except ValueError as exc:
-            raise CliError(str(exc), EXIT_INVALID) from None
+    scopes = None if secrets is None else loaded(load_secrets, secrets)
     return LocalCode(root, paths=dict(paths), secrets=scopes)
+
+
+def loaded(load: Callable[[str], T], path: str) -> T:
+    """``load(path)`` of a file given on the command line; a ``CliError`` when it cannot be read or is wrong."""
+    try:
+        return load(path)
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror or exc}", EXIT_INVALID) from None
+    except ValueError as exc:
+        raise CliError(str(exc), EXIT_INVALID) from None
 
 
 def mapping_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup, *, needs: str) -> None:

@@ -6,7 +6,7 @@ import argparse
 import threading
 from typing import TYPE_CHECKING
 
-from runspec.cli._local import local_code, mapping_options
+from runspec.cli._local import loaded, local_code, mapping_options
 from runspec.cli._options import FORMATTER, Settings, count, port, positive, rate, whole
 from runspec.cli._output import EXIT_INVALID, EXIT_OK, EXIT_SUBMIT_ERROR, CliError, echo, environ
 
@@ -18,14 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
 def cmd_emulator(args: argparse.Namespace, settings: Settings) -> int:
     from runspec.testing import Emulator, Limits, load_outcomes
 
-    scripts = None
-    if args.script is not None:
-        try:
-            scripts = load_outcomes(args.script)
-        except OSError as exc:
-            raise CliError(f"cannot read {args.script}: {exc.strerror or exc}", EXIT_INVALID) from None
-        except ValueError as exc:
-            raise CliError(str(exc), EXIT_INVALID) from None
+    scripts = None if args.script is None else loaded(load_outcomes, args.script)
     if args.code is None and (args.path or args.secrets):
         raise CliError("--path and --secrets map the run's code: use them with --code ROOT", EXIT_INVALID)
     code = local_code(args.code, args.path, args.secrets) if args.code is not None else None
