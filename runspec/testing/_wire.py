@@ -14,12 +14,11 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from functools import cache
 from typing import Any
 
 from runspec.spec.checks._single import is_task_field, looks_single, newer_task_type
 from runspec.spec.limits import INT64_MAX, INT64_MIN
-from runspec.spec.schema._schema import parse_type, schema
+from runspec.spec.schema._schema import schema, schema_fields
 from runspec.spec.task_types import suggest_key
 from runspec.testing._http import invalid, malformed
 
@@ -150,18 +149,6 @@ def _short(value: Any) -> str:
 # Numbers by the schema: "3600" in an integer field is 3600
 
 
-@cache
-def _fields(type_name: str) -> Mapping[str, tuple[Any, ...]]:
-    known = schema().get(type_name, {})
-    out: dict[str, tuple[Any, ...]] = {}
-    for name, info in known.items():
-        try:
-            out[name] = parse_type(str(info.get("type", "any")))
-        except ValueError:
-            continue
-    return out
-
-
 def coerce_numbers(body: Mapping[str, Any]) -> dict[str, Any]:
     """
     A copy of a runs/submit body with numeric strings in integer and number fields turned into numbers.
@@ -189,8 +176,8 @@ def _coerce(value: Any, desc: tuple[Any, ...], path: str) -> Any:
     if kind == "map" and isinstance(value, dict):
         return {k: _coerce(v, desc[1], f"{path}.{k}") for k, v in value.items()}
     if kind == "object" and isinstance(value, dict):
-        fields = _fields(desc[1])
-        return {k: _coerce(v, fields[k], f"{path}.{k}") if k in fields else v for k, v in value.items()}
+        fields = schema_fields(desc[1]) if desc[1] in schema() else {}
+        return {k: _coerce(v, fields[k].desc, f"{path}.{k}") if k in fields else v for k, v in value.items()}
     return value
 
 
