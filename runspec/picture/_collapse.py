@@ -193,16 +193,11 @@ def _merge_chains(
     node before it (tasks in one state, so a live picture shows where the run is). The longest runs
     go first; of each, only as much of its middle as needed is merged, so both ends stay drawn.
     """
-    node_of = parts.node_of
     outs: dict[int, set[int]] = {}
     ins: dict[int, set[int]] = {}
-    for i, found in enumerate(preds):
-        v = node_of[i]
-        for j, _ in found:
-            u = node_of[j]
-            if u != v:
-                outs.setdefault(u, set()).add(v)
-                ins.setdefault(v, set()).add(u)
+    for u, v, _ in parts.edges(preds):
+        outs.setdefault(u, set()).add(v)
+        ins.setdefault(v, set()).add(u)
     count = len(tasks)
 
     def linkable(node: int) -> bool:  # a task node (not a missing key) off any cycle
