@@ -58,7 +58,7 @@ def plan_task(spec: Mapping[str, Any], code: LocalCode, resolve: Resolve) -> Pla
     """
     if "notebook_task" in spec:
         task = spec["notebook_task"] or {}
-        located = code.locate(str(task.get("notebook_path", "")), notebook=True, git=_git(task, spec))
+        located = code.locate(str(task.get("notebook_path", "")), notebook=True, git=task.get("source") == "GIT")
         if located.file is None:
             return Missing("notebook", located)
         params = task.get("base_parameters") or {}
@@ -66,7 +66,7 @@ def plan_task(spec: Mapping[str, Any], code: LocalCode, resolve: Resolve) -> Pla
         return Plan("notebook", located.file, located.file.parent, widgets=widgets)
     if "spark_python_task" in spec:
         task = spec["spark_python_task"] or {}
-        located = code.locate(str(task.get("python_file", "")), git=_git(task, spec))
+        located = code.locate(str(task.get("python_file", "")), git=task.get("source") == "GIT")
         if located.file is None:
             return Missing("Python file", located)
         argv = [_text(resolve(v)) for v in task.get("parameters") or ()]
@@ -98,10 +98,6 @@ def plan_task(spec: Mapping[str, Any], code: LocalCode, resolve: Resolve) -> Pla
         )
     kind = next((k for k in spec if k.endswith("_task")), "task")
     return NotRunnable(kind)
-
-
-def _git(task: Mapping[str, Any], spec: Mapping[str, Any]) -> bool:
-    return task.get("source") == "GIT"
 
 
 def _text(value: Any) -> str:
