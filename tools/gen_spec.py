@@ -926,22 +926,30 @@ def render_checks(schema: dict[str, Any]) -> str:
     table = [
         "",
         "",
-        "#: Wire type -> the maker of its check, whether it has enum or integer fields, and its object fields",
-        "#: (field -> the wire type of the objects it holds). A type not listed has none of them.",
-        "CHECKS: dict[str, tuple[Maker, bool, dict[str, str]]] = {",
+        "#: Wire type -> the maker of its check, its enum and integer fields, and its object fields (field ->",
+        "#: the wire type of the objects it holds). A type not listed has none of them.",
+        "CHECKS: dict[str, tuple[Maker, tuple[str, ...], dict[str, str]]] = {",
     ]
     for t in checked:
         f = fields_of[t]
-        has_values = any(v.get("enum") or v["type"] in INTEGERS for v in f.values())
+        valued = [k for k, v in f.items() if v.get("enum") or v["type"] in INTEGERS]
+        names = "(" + ", ".join(f'"{k}"' for k in valued) + ("," if len(valued) == 1 else "") + ")"
         objects = {k: object_type(v["type"]) for k, v in f.items() if object_type(v["type"])}
         entry = ", ".join(f'"{k}": "{w}"' for k, w in objects.items())
-        one = f'    "{t}": ({snake(class_name(t))}, {has_values}, {{{entry}}}),'
+        one = f'    "{t}": ({snake(class_name(t))}, {names}, {{{entry}}}),'
         if len(one) <= LINE:
             table.append(one)
             continue
-        table += [f'    "{t}": (', f"        {snake(class_name(t))},", f"        {has_values},", "        {"]
-        table += [f'            "{k}": "{w}",' for k, w in objects.items()]
-        table += ["        },", "    ),"]
+        table += [f'    "{t}": (', f"        {snake(class_name(t))},"]
+        if len(f"        {names},") <= LINE:
+            table.append(f"        {names},")
+        else:
+            table += ["        (", *[f'            "{k}",' for k in valued], "        ),"]
+        if objects:
+            table += ["        {", *[f'            "{k}": "{w}",' for k, w in objects.items()], "        },"]
+        else:
+            table.append("        {},")
+        table.append("    ),")
     table.append("}")
     body += table
     imports = [

@@ -67,7 +67,6 @@ from runspec.spec.checks._rules import (
     Rules,
     TaskRule,
     TaskRuleEntry,
-    TaskRuleMaker,
     TaskScope,
     _num,
 )
@@ -155,21 +154,25 @@ def _rules_only(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     return check
 
 
-_NOTHING: tuple[Maker, bool, dict[str, str]] = (_rules_only, False, {})
+_NOTHING: tuple[Maker, tuple[str, ...], dict[str, str]] = (_rules_only, (), {})
 
 
-def _generated(cls: type) -> tuple[Maker, bool, dict[str, str]]:
-    """The generated maker of ``cls``'s check, whether it has enum or integer fields, and its object fields."""
+def _generated(cls: type) -> tuple[Maker, tuple[str, ...], dict[str, str]]:
+    """The generated maker of ``cls``'s check, its enum and integer fields, and its object fields."""
     return CHECKS.get(getattr(cls, "_wire_type", ""), _NOTHING)
+
+
+def _walked(cls: type, worth: Callable[[type[SpecObject]], bool]) -> dict[str, str]:
+    """The fields of ``cls`` holding objects ``worth`` says are worth checking, each with its path suffix."""
+    nested = _generated(cls)[2]
+    return {name: "." + name for name, wire in nested.items() if any(map(worth, _family(REGISTRY[wire])))}
 
 
 def _make(cls: type, worth: Callable[[type[SpecObject]], bool]) -> Check | None:
     """The check of ``cls``, or None when ``worth`` says nothing in or about its objects can be reported."""
     if not worth(cls):
         return None
-    maker, _, nested = _generated(cls)
-    walked = {name: "." + name for name, wire in nested.items() if any(map(worth, _family(REGISTRY[wire])))}
-    return maker(_rules_of(cls), walked, CLASS_CHECKS)
+    return _generated(cls)[0](_rules_of(cls), _walked(cls, worth), CLASS_CHECKS)
 
 
 def _make_all() -> None:
@@ -192,6 +195,8 @@ def _make_all() -> None:
                 worth.add(cls)
                 grew = True
     made = {cls: _make(cls, worth.__contains__) for cls in classes}
+    global _plans
+    _plans = None  # made from the checks before
     CLASS_CHECKS.update(made)
 
 
@@ -203,7 +208,7 @@ def _make_late(cls: type) -> Check | None:
     """
     _, values, nested = _generated(cls)
     worth_itself = (
-        values
+        bool(values)
         or bool(_rules_of(cls))
         or any(CLASS_CHECKS.get(t) is not None for wire in nested.values() for t in _family(REGISTRY[wire]))
     )
@@ -213,80 +218,160 @@ def _make_late(cls: type) -> Check | None:
 CLASS_CHECKS.make = _make_late
 
 
-def _walk(obj: SpecObject, path: str, r: Report, seen: set[int]) -> None:
-    """Check ``obj`` and everything inside it that anything can be reported about (each object once per run)."""
-    if not CLASS_CHECKS:
-        _make_all()
-    check = CLASS_CHECKS[type(obj)]
-    if check is not None:
-        check(obj, path, r, seen)
+def _made(cls: type[SpecObject]) -> bool:
+    """Whether anything in or about the objects of ``cls`` can be reported (its check is made)."""
+    return CLASS_CHECKS[cls] is not None
 
 
-# ---- per-task rules, run on every task of the run ----------------------------------------------
+# ---- per-task rules, and the walk into each task's objects ------------------------------------
 
 
-#: What a shape of task gets: its task types, the rules it passes as a task of the run and as the task
-#: inside a for_each task, and whether it is a for_each task.
-_Shape = tuple[tuple[TaskType, ...], tuple[TaskRule, ...], tuple[TaskRule, ...], bool]
+#: What a shape of task gets (see ``_Plans``).
+_Shape = tuple[
+    bool, tuple[tuple[str, str], ...], tuple[TaskType, ...], tuple[TaskRule, ...], tuple[TaskRule, ...], bool
+]
 
 
-class _Shapes(dict[tuple[str, ...], _Shape]):
+class _Plans(dict[tuple[str, ...], _Shape]):
     """
-    The task rules registered when a check starts, for each shape of task (the fields it sets, in order):
-    its task types and the rules whose guards (``reads``, ``when``) it passes, in the order registered,
-    for a task of the run and for the task inside a for_each task; worked out once per shape.
+    What the checks of runs work out once, from the checks of the classes, the task rules ``rules`` and
+    the task types ``types``, and keep until one of them changes.
+
+    For each shape of task (the fields it sets, in order): whether it sets an enum or integer field of
+    its class; which of its fields hold objects worth checking, each with its path; its task types; the
+    task rules that have something to say about it (in the order registered), as a task of the run and
+    as the task inside a for_each task; and whether it is a for_each task. For each class of run, its
+    rules and the fields its walk goes into; for each class of task, its check of the task alone.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, rules: tuple[TaskRuleEntry, ...], types: dict[str, TaskType]) -> None:
         super().__init__()
-        self.types = type_table()
-        self.top = tuple(e for e in TASK_RULES if not e.inner_only)
-        self.inner = tuple(TASK_RULES)
+        self.rules = rules
+        self.types = types
+        self.made_from = (rules, tuple(types.values()))
+        _, valued, self.nested = _generated(SubmitTask)
+        self.valued = frozenset(valued)
+        self.runs: dict[type, tuple[Maker, Rules, dict[str, str]]] = {}
+        self.tasks: dict[type, tuple[Check, bool]] = {}
 
     def __missing__(self, names: tuple[str, ...]) -> _Shape:
         types = self.types
         entries = tuple(types[k] for k in names if k in types)
-        made: dict[int, TaskRule | None] = {}
-
-        def rule_of(e: TaskRuleEntry) -> TaskRule | None:
-            """The rule of ``e`` for this shape, or None when its guards say it has nothing to say."""
-            if (e.reads is not None and e.reads.isdisjoint(names)) or (e.when is not None and not e.when(entries)):
-                return None
-            if not e.shaped:
-                return cast(TaskRule, e.rule)
-            key = id(e)
-            if key not in made:  # made once per shape, for the tasks of the run and the tasks inside for_each
-                made[key] = cast(TaskRuleMaker, e.rule)(names, entries)
-            return made[key]
-
-        top = tuple(rule for rule in map(rule_of, self.top) if rule is not None)
-        inner = tuple(rule for rule in map(rule_of, self.inner) if rule is not None)
-        shape = self[names] = (entries, top, inner, "for_each_task" in names)
+        made = [(e.make(names, entries), e.inner_only) for e in self.rules]
+        nested = self.nested
+        walk = tuple(
+            (name, "." + name) for name in names if name in nested and any(map(_made, _family(REGISTRY[nested[name]])))
+        )
+        shape = self[names] = (
+            not self.valued.isdisjoint(names),
+            walk,
+            entries,
+            tuple(rule for rule, inner_only in made if rule is not None and not inner_only),
+            tuple(rule for rule, _ in made if rule is not None),
+            "for_each_task" in names,
+        )
         return shape
 
+    def run_check(self, cls: type, go: Go) -> Check:
+        """The check of a run of class ``cls``: its own, walking into the objects inside it with ``go``."""
+        if cls not in self.runs:
+            self.runs[cls] = (_generated(cls)[0], _rules_of(cls), _walked(cls, lambda c: c is cls or _made(c)))
+        maker, rules, walked = self.runs[cls]
+        return maker(rules, walked, go)
 
-def _run_task_rules(
-    tasks: Sequence[SubmitTask], single: bool, scope: TaskScope, inner_scope: TaskScope, r: Report
-) -> None:
-    """Every task rule on each task, then on the task inside it when it is a for_each task."""
-    shapes = _Shapes()
-    for i, task in enumerate(tasks):
-        path = "$" if single else f"$.tasks[{i}]"
-        d = set_fields(task)
-        entries, rules, _, loop = shapes[tuple(d)]
-        scope.entries = entries
-        scope.fields = d
-        for rule in rules:
-            rule(task, path, scope, r)
-        inner = d["for_each_task"].task if loop else None
-        if inner is None:
-            continue
-        d = set_fields(inner)
-        inner_scope.entries, _, rules, _ = shapes[tuple(d)]
-        inner_scope.fields = d
-        ipath = path + ".for_each_task.task"
-        for rule in rules:
-            rule(inner, ipath, inner_scope, r)
+    def task_alone(self, cls: type) -> tuple[Check, bool]:
+        """The check of a task of class ``cls`` alone (not the objects inside it), and whether it has rules."""
+        if cls not in self.tasks:
+            self.tasks[cls] = (_generated(cls)[0](_rules_of(cls), {}, CLASS_CHECKS), bool(_rules_of(cls)))
+        return self.tasks[cls]
+
+
+_plans: _Plans | None = None
+
+
+class _RunChecks(dict[type, "Check | None"]):
+    """
+    The checks one run's walk calls: for each task of the run (a ``SubmitTask``), the task's check made by
+    ``task_check``; for any other object, its class's check. ``start`` reports what the run's top-level
+    fields, task keys and environments say and readies the task rules, before any task is met.
+    """
+
+    def __init__(self, run: RunBody, plans: _Plans, later: Report) -> None:
+        super().__init__()
+        self.run = run
+        self.plans = plans
+        self.later = later
+
+    def start(self, tasks: Sequence[SubmitTask]) -> None:
+        """Report what the run's top-level fields, task keys and environments say; ready the task rules."""
+        run, later = self.run, self.later
+        _top_level(run, tasks, later)
+        keys, self.earlier = _task_keys(tasks, later)
+        environments = _environments(run, later)
+        used: set[str] = set()
+        has_git_source = run.git_source is not None
+        self.scope = TaskScope(tasks, keys, environments, used, has_git_source, inner=False)
+        self.inner_scope = TaskScope(tasks, keys, environments, used, has_git_source, inner=True)
+
+    def finish(self) -> None:
+        """Report what the run's tasks say together: dependency cycles, environments no task uses."""
+        scope = self.scope
+        if not self.earlier:
+            _cycles(scope.tasks, scope.keys, self.later)
+        for key, index in scope.environments.items():
+            if key not in scope.used_envs:
+                self.later.error(
+                    f"$.environments[{index}].environment_key",
+                    "unused-environment",
+                    f"environment {key!r} is declared but no task uses it; "
+                    f"remove it or set environment_key={key!r} on a task",
+                )
+
+    def __missing__(self, cls: type) -> Check | None:
+        check = self[cls] = self.task_check(cls) if issubclass(cls, SubmitTask) else CLASS_CHECKS[cls]
+        return check
+
+    def task_check(self, cls: type) -> Check:
+        """
+        The check of a task of the run: its class's check of the task alone (its enum and integer fields,
+        when its shape sets one, and its rules), then the objects inside it worth checking, then every
+        task rule its shape passes (and those of the task inside it, when it is a for_each task),
+        reported after the walk. The task's fields are read once, its shape looked up once.
+        """
+        alone, has_rules = self.plans.task_alone(cls)
+        shapes, scope, inner_scope, later, go = self.plans, self.scope, self.inner_scope, self.later, CLASS_CHECKS
+
+        def check(task: Any, path: str, r: Report, seen: set[int]) -> None:
+            d = set_fields(task)
+            valued, walk, entries, rules, _, loop = shapes[tuple(d)]
+            if valued or has_rules:
+                alone(task, path, r, seen)
+            for name, suffix in walk:
+                v = d[name]
+                if type(v) is tuple:
+                    for i, item in enumerate(v):
+                        f = go[type(item)]
+                        if f is not None:
+                            f(item, f"{path}{suffix}[{i}]", r, seen)
+                else:
+                    f = go[type(v)]
+                    if f is not None:
+                        f(v, path + suffix, r, seen)
+            scope.entries = entries
+            scope.fields = d
+            for rule in rules:
+                rule(task, path, scope, later)
+            inner = d["for_each_task"].task if loop else None
+            if inner is None:
+                return
+            d = set_fields(inner)
+            _, _, inner_scope.entries, _, rules, _ = shapes[tuple(d)]
+            inner_scope.fields = d
+            ipath = path + ".for_each_task.task"
+            for rule in rules:
+                rule(inner, ipath, inner_scope, later)
+
+        return check
 
 
 # ---- run-level rules ---------------------------------------------------------------------------
@@ -297,34 +382,35 @@ def check_run(spec: SpecObject, *, strict: bool = True) -> Report:
     Run every check on ``spec`` (a ``RunSpec``) and return what was found. ``strict=False``: a single-task
     body's task keeps keys outside the schema, with a warning, as ``RunSpec.from_dict(strict=False)`` does
     elsewhere.
+
+    What the walk over the run's objects finds comes first, in the order it meets them; then what the
+    top-level fields, task keys and environments say, the task rules task by task, dependency cycles and
+    unused environments.
     """
+    global _plans
+    if not CLASS_CHECKS:
+        _make_all()
+    rules, types, plans = tuple(TASK_RULES), type_table(), _plans
+    if plans is None or plans.made_from != (rules, tuple(types.values())):
+        plans = _plans = _Plans(rules, types)
     r = Report()
+    later = Report()
     seen: set[int] = set()
-    _walk(spec, "$", r, seen)
     run = cast(RunBody, spec)
     tasks: Sequence[SubmitTask] = run.tasks or ()
-    single = _single_task(spec, r, strict) if not tasks else None
-    if single is not None:
-        tasks = (single,)
-        _walk(single, "$", r, seen)
-    _top_level(run, tasks, r)
-    keys, earlier = _task_keys(tasks, r)
-    environments = _environments(run, r)
-    used_envs: set[str] = set()
-    has_git_source = run.git_source is not None
-    scope = TaskScope(tasks, keys, environments, used_envs, has_git_source, inner=False)
-    inner_scope = TaskScope(tasks, keys, environments, used_envs, has_git_source, inner=True)
-    _run_task_rules(tasks, single is not None, scope, inner_scope, r)
-    if not earlier:
-        _cycles(tasks, keys, r)
-    for key, index in environments.items():
-        if key not in used_envs:
-            r.error(
-                f"$.environments[{index}].environment_key",
-                "unused-environment",
-                f"environment {key!r} is declared but no task uses it; "
-                f"remove it or set environment_key={key!r} on a task",
-            )
+    go = _RunChecks(run, plans, later)
+    if tasks:
+        go.start(tasks)
+    plans.run_check(type(spec), go)(spec, "$", r, seen)
+    if not tasks:
+        single = _single_task(spec, r, strict)
+        go.start((single,) if single is not None else ())
+        if single is not None:
+            go.task_check(type(single))(single, "$", r, seen)
+    go.finish()
+    r.errors += later.errors
+    r.warnings += later.warnings
+    r.told += later.told
     return r
 
 

@@ -1551,21 +1551,15 @@ def workload_type(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     return check
 
 
-#: Wire type -> the maker of its check, whether it has enum or integer fields, and its object fields
-#: (field -> the wire type of the objects it holds). A type not listed has none of them.
-CHECKS: dict[str, tuple[Maker, bool, dict[str, str]]] = {
-    "AiClassifyFunction": (ai_classify_function, False, {"inline_labels": "AiClassifyFunctionInlineLabels"}),
-    "AiClassifyFunctionInlineLabels": (
-        ai_classify_function_inline_labels,
-        False,
-        {
-            "labels": "AiClassifyFunctionLabel",
-        },
-    ),
-    "AiExtractFunction": (ai_extract_function, True, {}),
+#: Wire type -> the maker of its check, its enum and integer fields, and its object fields (field ->
+#: the wire type of the objects it holds). A type not listed has none of them.
+CHECKS: dict[str, tuple[Maker, tuple[str, ...], dict[str, str]]] = {
+    "AiClassifyFunction": (ai_classify_function, (), {"inline_labels": "AiClassifyFunctionInlineLabels"}),
+    "AiClassifyFunctionInlineLabels": (ai_classify_function_inline_labels, (), {"labels": "AiClassifyFunctionLabel"}),
+    "AiExtractFunction": (ai_extract_function, ("mode",), {}),
     "AiFunctionTask": (
         ai_function_task,
-        False,
+        (),
         {
             "output": "QualifiedName",
             "ai_classify": "AiClassifyFunction",
@@ -1575,36 +1569,59 @@ CHECKS: dict[str, tuple[Maker, bool, dict[str, str]]] = {
             "volume": "VolumeSource",
         },
     ),
-    "AiParseDocumentFunction": (ai_parse_document_function, True, {}),
-    "AiRuntimeTask": (ai_runtime_task, True, {"deployments": "DeploymentSpec"}),
-    "AlertTask": (alert_task, False, {"subscribers": "AlertTaskSubscriber"}),
-    "AutoScale": (auto_scale, True, {}),
-    "AwsAttributes": (aws_attributes, True, {}),
-    "AzureAttributes": (azure_attributes, True, {"log_analytics_info": "LogAnalyticsInfo"}),
+    "AiParseDocumentFunction": (ai_parse_document_function, ("description_element_types",), {}),
+    "AiRuntimeTask": (ai_runtime_task, ("priority_class",), {"deployments": "DeploymentSpec"}),
+    "AlertTask": (alert_task, (), {"subscribers": "AlertTaskSubscriber"}),
+    "AutoScale": (auto_scale, ("max_workers", "min_workers"), {}),
+    "AwsAttributes": (
+        aws_attributes,
+        (
+            "availability",
+            "ebs_volume_count",
+            "ebs_volume_iops",
+            "ebs_volume_size",
+            "ebs_volume_throughput",
+            "ebs_volume_type",
+            "first_on_demand",
+            "spot_bid_price_percent",
+        ),
+        {},
+    ),
+    "AzureAttributes": (
+        azure_attributes,
+        ("availability", "first_on_demand", "spot_bid_max_price"),
+        {
+            "log_analytics_info": "LogAnalyticsInfo",
+        },
+    ),
     "ClusterLogConf": (
         cluster_log_conf,
-        False,
+        (),
         {
             "dbfs": "DbfsStorageInfo",
             "s3": "S3StorageInfo",
             "volumes": "VolumesStorageInfo",
         },
     ),
-    "Compute": (compute, True, {}),
-    "ComputeConfig": (compute_config, True, {}),
-    "ComputeSpec": (compute_spec, True, {}),
-    "ConditionTask": (condition_task, True, {}),
-    "DashboardTask": (dashboard_task, False, {"subscription": "Subscription"}),
-    "DbtCloudTask": (dbt_cloud_task, True, {}),
-    "DbtTask": (dbt_task, True, {}),
-    "DeploymentSpec": (deployment_spec, False, {"compute": "ComputeSpec"}),
-    "DockerImage": (docker_image, False, {"basic_auth": "DockerBasicAuth"}),
-    "ForEachTask": (for_each_task, True, {"task": "Task"}),
-    "GcpAttributes": (gcp_attributes, True, {}),
-    "GenAiComputeTask": (gen_ai_compute_task, True, {"compute": "ComputeConfig"}),
+    "Compute": (compute, ("hardware_accelerator",), {}),
+    "ComputeConfig": (compute_config, ("num_gpus",), {}),
+    "ComputeSpec": (compute_spec, ("accelerator_type", "accelerator_count"), {}),
+    "ConditionTask": (condition_task, ("op",), {}),
+    "DashboardTask": (dashboard_task, (), {"subscription": "Subscription"}),
+    "DbtCloudTask": (dbt_cloud_task, ("dbt_cloud_job_id",), {}),
+    "DbtTask": (dbt_task, ("source",), {}),
+    "DeploymentSpec": (deployment_spec, (), {"compute": "ComputeSpec"}),
+    "DockerImage": (docker_image, (), {"basic_auth": "DockerBasicAuth"}),
+    "ForEachTask": (for_each_task, ("concurrency",), {"task": "Task"}),
+    "GcpAttributes": (
+        gcp_attributes,
+        ("availability", "boot_disk_size", "confidential_compute_type", "first_on_demand", "local_ssd_count"),
+        {},
+    ),
+    "GenAiComputeTask": (gen_ai_compute_task, ("source",), {"compute": "ComputeConfig"}),
     "GitSource": (
         git_source,
-        True,
+        ("git_provider",),
         {
             "git_snapshot": "GitSnapshot",
             "job_source": "JobSource",
@@ -1613,7 +1630,7 @@ CHECKS: dict[str, tuple[Maker, bool, dict[str, str]]] = {
     ),
     "InitScriptInfo": (
         init_script_info,
-        False,
+        (),
         {
             "abfss": "Adlsgen2Info",
             "dbfs": "DbfsStorageInfo",
@@ -1624,15 +1641,24 @@ CHECKS: dict[str, tuple[Maker, bool, dict[str, str]]] = {
             "workspace": "WorkspaceStorageInfo",
         },
     ),
-    "JobAccessControlRequest": (job_access_control_request, True, {}),
-    "JobEnvironment": (job_environment, False, {"spec": "Environment"}),
-    "JobEnvironmentVariables": (job_environment_variables, False, {"spec": "JobEnvironmentVariablesSpec"}),
-    "JobSource": (job_source, True, {}),
-    "JobsHealthRule": (jobs_health_rule, True, {}),
-    "JobsHealthRules": (jobs_health_rules, False, {"rules": "JobsHealthRule"}),
+    "JobAccessControlRequest": (job_access_control_request, ("permission_level",), {}),
+    "JobEnvironment": (job_environment, (), {"spec": "Environment"}),
+    "JobEnvironmentVariables": (job_environment_variables, (), {"spec": "JobEnvironmentVariablesSpec"}),
+    "JobSource": (job_source, ("dirty_state",), {}),
+    "JobsHealthRule": (jobs_health_rule, ("metric", "op", "value"), {}),
+    "JobsHealthRules": (jobs_health_rules, (), {"rules": "JobsHealthRule"}),
     "ClusterSpec": (
         new_cluster,
-        True,
+        (
+            "autotermination_minutes",
+            "data_security_mode",
+            "dependency_mode",
+            "kind",
+            "num_workers",
+            "remote_disk_throughput",
+            "runtime_engine",
+            "total_initial_remote_disk_size",
+        ),
         {
             "autoscale": "AutoScale",
             "aws_attributes": "AwsAttributes",
@@ -1646,15 +1672,15 @@ CHECKS: dict[str, tuple[Maker, bool, dict[str, str]]] = {
             "workload_type": "WorkloadType",
         },
     ),
-    "NotebookTask": (notebook_task, True, {}),
-    "PowerBiModel": (power_bi_model, True, {}),
-    "PowerBiTable": (power_bi_table, True, {}),
-    "PowerBiTask": (power_bi_task, False, {"power_bi_model": "PowerBiModel", "tables": "PowerBiTable"}),
-    "PythonOperatorTask": (python_operator_task, False, {"parameters": "PythonOperatorTaskParameter"}),
-    "RunJobTask": (run_job_task, True, {"pipeline_params": "PipelineParams"}),
+    "NotebookTask": (notebook_task, ("source",), {}),
+    "PowerBiModel": (power_bi_model, ("authentication_method", "storage_mode"), {}),
+    "PowerBiTable": (power_bi_table, ("storage_mode",), {}),
+    "PowerBiTask": (power_bi_task, (), {"power_bi_model": "PowerBiModel", "tables": "PowerBiTable"}),
+    "PythonOperatorTask": (python_operator_task, (), {"parameters": "PythonOperatorTaskParameter"}),
+    "RunJobTask": (run_job_task, ("job_id",), {"pipeline_params": "PipelineParams"}),
     "RunsSubmitRequest": (
         runs_submit_request,
-        True,
+        ("performance_target", "timeout_seconds"),
         {
             "access_control_list": "JobAccessControlRequest",
             "email_notifications": "JobEmailNotifications",
@@ -1669,10 +1695,10 @@ CHECKS: dict[str, tuple[Maker, bool, dict[str, str]]] = {
             "webhook_notifications": "WebhookNotifications",
         },
     ),
-    "SparkPythonTask": (spark_python_task, True, {}),
+    "SparkPythonTask": (spark_python_task, ("source",), {}),
     "SqlTask": (
         sql_task,
-        False,
+        (),
         {
             "alert": "SqlTaskAlert",
             "dashboard": "SqlTaskDashboard",
@@ -1680,12 +1706,12 @@ CHECKS: dict[str, tuple[Maker, bool, dict[str, str]]] = {
             "query": "SqlTaskQuery",
         },
     ),
-    "SqlTaskAlert": (sql_task_alert, False, {"subscriptions": "SqlTaskSubscription"}),
-    "SqlTaskDashboard": (sql_task_dashboard, False, {"subscriptions": "SqlTaskSubscription"}),
-    "SqlTaskFile": (sql_task_file, True, {}),
+    "SqlTaskAlert": (sql_task_alert, (), {"subscriptions": "SqlTaskSubscription"}),
+    "SqlTaskDashboard": (sql_task_dashboard, (), {"subscriptions": "SqlTaskSubscription"}),
+    "SqlTaskFile": (sql_task_file, ("source",), {}),
     "SubmitTask": (
         submit_task,
-        True,
+        ("max_retries", "min_retry_interval_millis", "run_if", "timeout_seconds"),
         {
             "ai_function_task": "AiFunctionTask",
             "ai_runtime_task": "AiRuntimeTask",
@@ -1720,7 +1746,7 @@ CHECKS: dict[str, tuple[Maker, bool, dict[str, str]]] = {
     ),
     "Subscription": (
         subscription,
-        False,
+        (),
         {
             "attachment": "SubscriptionAttachment",
             "subscribers": "SubscriptionSubscriber",
@@ -1728,7 +1754,7 @@ CHECKS: dict[str, tuple[Maker, bool, dict[str, str]]] = {
     ),
     "SubscriptionAttachment": (
         subscription_attachment,
-        False,
+        (),
         {
             "data_attachment": "SubscriptionAttachmentDataAttachment",
             "page_attachment": "SubscriptionAttachmentPageAttachment",
@@ -1736,15 +1762,15 @@ CHECKS: dict[str, tuple[Maker, bool, dict[str, str]]] = {
     ),
     "SubscriptionAttachmentDataAttachment": (
         subscription_attachment_data_attachment,
-        True,
+        ("file_format",),
         {
             "widgets": "SubscriptionAttachmentDataAttachmentWidget",
         },
     ),
-    "SubscriptionAttachmentPageAttachment": (subscription_attachment_page_attachment, True, {}),
+    "SubscriptionAttachmentPageAttachment": (subscription_attachment_page_attachment, ("page_selection",), {}),
     "Task": (
         task,
-        True,
+        ("max_retries", "min_retry_interval_millis", "run_if", "timeout_seconds"),
         {
             "ai_function_task": "AiFunctionTask",
             "ai_runtime_task": "AiRuntimeTask",
@@ -1779,7 +1805,7 @@ CHECKS: dict[str, tuple[Maker, bool, dict[str, str]]] = {
     ),
     "WebhookNotifications": (
         webhook_notifications,
-        False,
+        (),
         {
             "on_duration_warning_threshold_exceeded": "Webhook",
             "on_failure": "Webhook",
@@ -1790,7 +1816,7 @@ CHECKS: dict[str, tuple[Maker, bool, dict[str, str]]] = {
             "on_success": "Webhook",
         },
     ),
-    "WorkloadType": (workload_type, False, {"clients": "ClientsTypes"}),
+    "WorkloadType": (workload_type, (), {"clients": "ClientsTypes"}),
 }
 
 

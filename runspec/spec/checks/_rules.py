@@ -232,16 +232,14 @@ TaskRuleMaker = Callable[["tuple[str, ...]", "Sequence[TaskType]"], "TaskRule | 
 
 class TaskRuleEntry(NamedTuple):
     """
-    A registered task rule: the function, the fields it reads (None: it looks at every task), the test of
-    the task types it applies to (None: any), where it runs, and whether the function is a
-    ``TaskRuleMaker`` (``shaped_task_rule``) rather than the rule itself.
+    A registered task rule: the function registered (the rule, or the ``TaskRuleMaker`` of
+    ``shaped_task_rule``), what gives its rule for a shape of task (None: nothing to say about such a
+    task), and whether it runs on the task inside each for_each task only.
     """
 
     rule: TaskRule | TaskRuleMaker
-    reads: frozenset[str] | None
-    when: TypesTest | None
+    make: TaskRuleMaker
     inner_only: bool
-    shaped: bool = False
 
 
 @overload
@@ -272,12 +270,19 @@ def task_rule(
     nothing to say about a task that sets none of those fields, so it runs on the tasks that set one;
     ``when=test`` says it has nothing to say about a task whose task types (the ``TaskType`` of each
     task-type field it sets) fail ``test``; ``inner_only=True`` runs it on the task inside each for_each
-    task only. Both guards depend only on which fields a task sets, so they are worked out once for each
-    such set of fields in a run, not once per task.
+    task only. Both guards depend only on which fields a task sets: the rule is registered as the
+    ``shaped_task_rule`` that gives it for the shapes that pass them, worked out once per shape.
     """
 
     def register(rule: TaskRule) -> TaskRule:
-        TASK_RULES.append(TaskRuleEntry(rule, frozenset(reads) if reads is not None else None, when, inner_only))
+        fields = frozenset(reads) if reads is not None else None
+
+        def make(names: tuple[str, ...], entries: Sequence[TaskType]) -> TaskRule | None:
+            if (fields is not None and fields.isdisjoint(names)) or (when is not None and not when(entries)):
+                return None
+            return rule
+
+        TASK_RULES.append(TaskRuleEntry(rule, make, inner_only))
         return rule
 
     return register if fn is None else register(fn)
@@ -291,7 +296,7 @@ def shaped_task_rule(make: TaskRuleMaker) -> TaskRuleMaker:
     None when such a task has nothing to be told. Use it when a rule tests which fields a task sets or
     reads its task type's facts; what it says is the same as the plain rule's, on the same tasks.
     """
-    TASK_RULES.append(TaskRuleEntry(make, None, None, False, True))
+    TASK_RULES.append(TaskRuleEntry(make, make, False))
     return make
 
 
