@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from runspec._text import shown
 from runspec.spec.checks._single import is_task_field, looks_single, newer_task_type
 from runspec.spec.limits import INT64_MAX, INT64_MIN
 from runspec.spec.schema._schema import schema, schema_fields
@@ -92,9 +93,9 @@ def int64(value: Any, name: str) -> int:
     elif isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
         raise invalid(f"{name} is out of range of a 64-bit integer: {value[:40]!r}.")
     else:
-        raise invalid(f"{name} must be an integer, got {_short(value)}.")
+        raise invalid(f"{name} must be an integer, got {shown(value, 43)}.")
     if not INT64_MIN <= number <= INT64_MAX:
-        raise invalid(f"{name} is out of range of a 64-bit integer: {_short(value)}.")
+        raise invalid(f"{name} is out of range of a 64-bit integer: {shown(value, 43)}.")
     return number
 
 
@@ -118,7 +119,7 @@ def bool_param(params: Mapping[str, Any], name: str) -> bool:
         return True
     if lowered in ("false", "0"):
         return False
-    raise invalid(f"{name} must be true or false, got {_short(value)}.")
+    raise invalid(f"{name} must be true or false, got {shown(value, 43)}.")
 
 
 def out_of_range(value: Any, path: str = "$") -> str | None:
@@ -138,11 +139,6 @@ def out_of_range(value: Any, path: str = "$") -> str | None:
         if found is not None:
             return found
     return None
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else f"{text[:40]}..."
 
 
 # ---------------------------------------------------------------------------------------------------
