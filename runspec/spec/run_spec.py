@@ -376,9 +376,10 @@ def _compact_sharing_clusters(body: dict[str, Any]) -> str:
             form = form.copy()  # the copy of a dict is one block copy; the key is there already
             form["new_cluster"] = entry[0]
         marked.append(form)
-    if not markers:
-        return _compact(body)
+    # The tasks' request forms as a list: the encoder reads them without asking ``wire_of`` for each task.
     text = _compact({**body, "tasks": marked})
+    if not markers:
+        return text
     for marker, cluster, uses in markers.values():
         parts = text.split(_compact(marker))
         if len(parts) != uses + 1:
