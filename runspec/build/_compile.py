@@ -51,18 +51,17 @@ class Compiled:
     pictures and ``to_job_settings``, worked out when first read: ``compile()`` itself never needs it).
     """
 
-    __slots__ = ("_keys", "_loaded", "_used", "spec")
+    __slots__ = ("_loaded", "_used", "spec")
 
-    def __init__(self, spec: RunSpec, keys: list[str], used: dict[str, list[int]], loaded: dict[str, str]) -> None:
+    def __init__(self, spec: RunSpec, used: dict[str, list[int]], loaded: dict[str, str]) -> None:
         self.spec = spec
-        self._keys = keys
         self._used = used
         self._loaded = loaded
 
     @property
     def cluster_names(self) -> dict[str, str]:
         """Task key -> the name of its cluster: the named cluster given to it, or a loaded job's cluster key."""
-        keys, loaded = self._keys, self._loaded
+        keys, loaded = [task.task_key for task in self.spec.tasks or ()], self._loaded
         named = {key: loaded[key] for key in keys if key in loaded} if loaded else {}
         named.update({keys[i]: name for name, indexes in self._used.items() for i in indexes})
         return named
@@ -148,7 +147,12 @@ class Intent:
                     name = only
             elif name == AS_LOADED:
                 name = None
-            d = fields if "task_key" in fields else {"task_key": keys[i], **fields}
+            if "task_key" in fields:
+                d = fields
+            else:
+                if keys is None:
+                    keys = _derive_keys(tasks)
+                d = {"task_key": keys[i], **fields}
             if name is not None:
                 cluster = clusters.get(name)
                 if (
@@ -168,7 +172,7 @@ class Intent:
                 else:
                     if d is fields:
                         d = dict(fields)
-                    self._attach_cluster(d, name, keys[i], i, used)
+                    self._attach_cluster(d, name, d["task_key"], i, used)
             if "extra" in d:
                 if d is fields:
                     d = dict(fields)
@@ -200,27 +204,28 @@ class Intent:
         fields.update(top)
         spec = RunSpec._new(fields, self.extra)
         loops = self.loops
-        warnings = [_cluster_per_task(name, indexes, keys, loops) for name, indexes in used.items() if len(indexes) > 1]
+        warnings = [_cluster_per_task(name, indexes, built, loops) for name, indexes in used.items() if len(indexes) > 1]
         warnings += [
-            _cluster_per_task(name, indexes, keys, loops)
+            _cluster_per_task(name, indexes, built, loops)
             for name, indexes in used.items()
             if len(indexes) == 1 and indexes[0] in loops
         ]
         spec._finish(self.problems, self.load_warnings, extra_warnings=warnings)
-        return Compiled(spec, keys, used, self.cluster_keys)
+        return Compiled(spec, used, self.cluster_keys)
 
-    def _apply_edits(self) -> tuple[list[dict[str, Any]], list[str | None], list[str]]:
+    def _apply_edits(self) -> tuple[list[dict[str, Any]], list[str | None], list[str] | None]:
         """
         The tasks, the clusters they asked for and their keys after ``update_task`` / ``remove_task``,
-        applied in the order called.
+        applied in the order called (the keys None when there is no edit: ``compile()`` derives them when a
+        task has none).
 
         An edit finds its task by key (given or derived) among the tasks that existed when it was
         called, so ``.remove_task("a").task(..., key="a")`` keeps the new task.
         """
         tasks = self.tasks
-        keys = _derive_keys(tasks)
         if not self.edits:
-            return tasks, self.task_clusters, keys
+            return tasks, self.task_clusters, None
+        keys = _derive_keys(tasks)
         entries = list(tasks)
         alive = [True] * len(entries)
         for count, key, changes in self.edits:
@@ -292,8 +297,8 @@ class Intent:
         task["new_cluster"] = cluster
 
 
-def _first_keys(keys: list[str], indexes: list[int]) -> str:
-    shown = ", ".join(repr(keys[i]) for i in indexes[:5])
+def _first_keys(built: list[SubmitTask], indexes: list[int]) -> str:
+    shown = ", ".join(repr(built[i].task_key) for i in indexes[:5])
     return shown + (f" and {len(indexes) - 5} more" if len(indexes) > 5 else "")
 
 
@@ -338,12 +343,12 @@ def _derive_keys(tasks: list[dict[str, Any]]) -> list[str]:
     return keys
 
 
-def _cluster_per_task(name: str, indexes: list[int], keys: list[str], loops: set[int]) -> Problem:
+def _cluster_per_task(name: str, indexes: list[int], built: list[SubmitTask], loops: set[int]) -> Problem:
     """
     The ``cluster-per-task`` warning of a named cluster: runs/submit starts one for each task that uses
     it, and a for_each task starts one for each iteration of the task it repeats.
     """
-    looped = [keys[i] for i in indexes if i in loops] if loops else []
+    looped = [built[i].task_key for i in indexes if i in loops] if loops else []
     per_iteration = (
         f"; the for_each task{'s' if len(looped) > 1 else ''} {', '.join(map(repr, looped))} start"
         f"{'' if len(looped) > 1 else 's'} one for each iteration"
@@ -354,13 +359,13 @@ def _cluster_per_task(name: str, indexes: list[int], keys: list[str], loops: set
         return Problem(
             f"$.tasks[{indexes[0]}].for_each_task.task.new_cluster",
             "cluster-per-task",
-            f"cluster {name!r} goes to the task that for_each task {keys[indexes[0]]!r} repeats; runs/submit "
+            f"cluster {name!r} goes to the task that for_each task {built[indexes[0]].task_key!r} repeats; runs/submit "
             f"starts a separate cluster for each iteration",
         )
     path = f"$.tasks[{indexes[0]}]" + (".for_each_task.task" if indexes[0] in loops else "")
     return Problem(
         f"{path}.new_cluster",
         "cluster-per-task",
-        f"cluster {name!r} is copied into {len(indexes)} tasks ({_first_keys(keys, indexes)}); runs/submit "
+        f"cluster {name!r} is copied into {len(indexes)} tasks ({_first_keys(built, indexes)}); runs/submit "
         f"starts a separate cluster for each of them{per_iteration}",
     )
