@@ -65,7 +65,7 @@ class ManualClock:
             self._now = float(epoch_seconds)
 
     def __repr__(self) -> str:
-        return f"ManualClock(now={self.now()!r})"
+        return f"{type(self).__name__}(now={self.now()!r})"
 
 
 class InstantClock(ManualClock):
@@ -80,9 +80,6 @@ class InstantClock(ManualClock):
     costs milliseconds. Cancelling a running run needs a clock that leaves it running: ``ManualClock``
     or ``speed=``.
     """
-
-    def __repr__(self) -> str:
-        return f"InstantClock(now={self.now()!r})"
 
 
 class ScaledClock:
