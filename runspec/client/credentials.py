@@ -122,9 +122,6 @@ class Withheld(Credentials):
     def cached_headers(self) -> dict[str, str] | None:
         return None
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (Withheld, (self.auth_type,))
-
 
 class PatAuth(Credentials):
     """A personal access token sent as ``Authorization: Bearer <token>``."""
