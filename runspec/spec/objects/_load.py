@@ -68,7 +68,7 @@ class LoadContext:
 
     ``owned`` says the body is the loader's to take apart (parsed from JSON text just now, seen by no
     one else): its objects' and maps' dicts then become the loaded objects' field dicts and maps, with
-    nested values replaced in place, instead of being copied.
+    nested values replaced in place, instead of being copied (and their keys, being JSON's, are strings).
     """
 
     __slots__ = ("owned", "problems", "strict", "warnings")
@@ -194,10 +194,11 @@ def load_value(step: Step, value: Any, parent: Where, key: str | int | None, ctx
         if t is dict or isinstance(value, Mapping):
             exact = arg[3]
             here = None
-            out_map = value if ctx.owned and t is dict else dict(value)  # see LoadContext
+            owned = ctx.owned and t is dict  # see LoadContext
+            out_map = value if owned else dict(value)
             dropped = False
             for k, item in value.items():
-                if type(item) is exact and type(k) is str:
+                if type(item) is exact and (owned or type(k) is str):
                     continue
                 if here is None:
                     here = parent if key is None else (parent, key)
@@ -328,23 +329,25 @@ def load_object(cls: SpecClass, value: Any, parent: Where, key: str | int | None
     Load one object of ``cls`` (``key`` in ``parent``): every problem goes to ``ctx``; ``BAD`` when
     ``value`` is not an object.
     """
-    t = type(value)
-    if t is not dict and not isinstance(value, Mapping):
+    # The object's field dict: the body's own dict when the loader owns it (see LoadContext), else a copy;
+    # nested values are replaced in it, and what does not load is taken out after the walk.
+    if type(value) is dict and depth <= MAX_OBJECT_DEPTH:
+        fields: dict[str, Any] = value if ctx.owned else dict(value)
+    elif not isinstance(value, Mapping):
         message = f"expected an object ({cls._wire_type}), got {json_kind(value)}"
         ctx.problem(path_of(parent, key), "wrong-type", message)
         return BAD
-    if depth > MAX_OBJECT_DEPTH:
+    elif depth > MAX_OBJECT_DEPTH:
         message = f"objects nest more than {MAX_OBJECT_DEPTH} levels deep here"
         ctx.problem(path_of(parent, key), "too-deep", message)
         return BAD
+    else:
+        fields = dict(value)
     try:
         plan, steps, required, new = _PLANS[cls]
     except KeyError:
         plan, steps, required, new = _plan(cls)
     here = None  # this object's Where, made when a field needs it
-    # The object's field dict: the body's own dict when the loader owns it (see LoadContext), else a copy;
-    # nested values are replaced in it, and what does not load is taken out after the walk.
-    fields: dict[str, Any] = value if t is dict and ctx.owned else dict(value)
     extra: dict[str, Any] | None = None
     drop: list[Any] | None = None
     for name, item in value.items():
