@@ -344,23 +344,26 @@ class TaskType:
     ``field`` is the task field (``"notebook_task"``), ``kind`` the field without ``_task`` (what
     pictures print), ``class_name`` the spec class's name (``"NotebookTask"``), ``source_path`` where in
     the task-type value its ``source`` is (``("source",)``, ``("file", "source")``) or None; the other
-    facts are described in the module docstring.
+    facts are described in the module docstring. ``elsewhere`` and ``source_of`` read a value's fields
+    (its set fields, or a JSON mapping): why it runs off any cluster, and the ``source`` it sets
+    (None: the type has no such reading); ``runs_elsewhere`` and ``source`` read a value with them.
     """
 
     __slots__ = (
         "_describer",
-        "_elsewhere",
         "_job_parameters",
         "_namer",
         "api_2_0",
         "class_name",
         "compute",
         "deprecated",
+        "elsewhere",
         "field",
         "kind",
         "new_cluster_only",
         "output",
         "serverless_env_key",
+        "source_of",
         "source_path",
     )
 
@@ -376,7 +379,8 @@ class TaskType:
     api_2_0: bool
     _namer: Namer | None
     _describer: Describer | None
-    _elsewhere: Picker | None
+    elsewhere: Picker | None
+    source_of: Picker | None
     _job_parameters: Picker | None
 
     def __init__(
@@ -409,7 +413,8 @@ class TaskType:
             ("source_path", source_path),
             ("_namer", namer),
             ("_describer", describer),
-            ("_elsewhere", elsewhere),
+            ("elsewhere", elsewhere),
+            ("source_of", _source_picker(source_path)),
             ("_job_parameters", job_parameters),
             ("api_2_0", api_2_0),
         ):
@@ -459,7 +464,7 @@ class TaskType:
         Why this task-type value (a spec object or a JSON mapping) runs off any cluster although its type
         may run on one (``"a notebook task with warehouse_id runs on the SQL warehouse"``), or None.
         """
-        pick = self._elsewhere
+        pick = self.elsewhere
         if pick is None:
             return None
         return pick(set_fields(task) if type(task) in _SPEC_CLASSES else fields_of(task))
@@ -471,18 +476,21 @@ class TaskType:
         return self._job_parameters(fields_of(task))
 
     def source(self, task: Any) -> Any:
-        """The ``source`` the task-type value sets (``"GIT"``, ``"WORKSPACE"``), or None."""
-        path = self.source_path
-        if path is None:
+        """The ``source`` the task-type value (a spec object or a JSON mapping) sets (``"GIT"``, ...), or None."""
+        pick = self.source_of
+        if pick is None:
             return None
-        value: Any = task
-        for name in path:
-            # a spec object met before reads the field as an attribute (None when unset: what ``fields_of``
-            # would give for it); anything else through ``fields_of``
-            value = getattr(value, name, None) if type(value) in _SPEC_CLASSES else fields_of(value).get(name)
-            if value is None:
-                return None
-        return value
+        return pick(set_fields(task) if type(task) in _SPEC_CLASSES else fields_of(task))
+
+
+def _source_picker(path: tuple[str, ...] | None) -> Picker | None:
+    """What reads the ``source`` at ``path`` from a task-type value's fields (``source_path``)."""
+    if path is None:
+        return None
+    *outer, name = path
+    if not outer:
+        return lambda g: g.get(name)
+    return lambda g: fields_of(g.get(outer[0])).get(name)
 
 
 def _source_path(type_name: str) -> tuple[str, ...] | None:

@@ -115,10 +115,11 @@ def ai_classify_function(rules: Rules, nested: Mapping[str, str], go: Go) -> Che
                 if name not in nested:
                     continue
                 if type(v) is tuple:
+                    where = path + nested[name]
                     for i, item in enumerate(v):
                         f = go[type(item)]
                         if f is not None:
-                            f(item, f"{path}{nested[name]}[{i}]", r, seen)
+                            f(item, f"{where}[{i}]", r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -143,10 +144,11 @@ def ai_classify_function_inline_labels(rules: Rules, nested: Mapping[str, str], 
                 if name not in nested:
                     continue
                 if type(v) is tuple:
+                    where = path + nested[name]
                     for i, item in enumerate(v):
                         f = go[type(item)]
                         if f is not None:
-                            f(item, f"{path}{nested[name]}[{i}]", r, seen)
+                            f(item, f"{where}[{i}]", r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -189,10 +191,11 @@ def ai_function_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if name not in nested:
                     continue
                 if type(v) is tuple:
+                    where = path + nested[name]
                     for i, item in enumerate(v):
                         f = go[type(item)]
                         if f is not None:
-                            f(item, f"{path}{nested[name]}[{i}]", r, seen)
+                            f(item, f"{where}[{i}]", r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -239,10 +242,11 @@ def ai_runtime_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if name not in nested:
                     continue
                 if type(v) is tuple:
+                    where = path + nested[name]
                     for i, item in enumerate(v):
                         f = go[type(item)]
                         if f is not None:
-                            f(item, f"{path}{nested[name]}[{i}]", r, seen)
+                            f(item, f"{where}[{i}]", r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -267,10 +271,11 @@ def alert_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if name not in nested:
                     continue
                 if type(v) is tuple:
+                    where = path + nested[name]
                     for i, item in enumerate(v):
                         f = go[type(item)]
                         if f is not None:
-                            f(item, f"{path}{nested[name]}[{i}]", r, seen)
+                            f(item, f"{where}[{i}]", r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -383,10 +388,11 @@ def azure_attributes(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if name not in nested:
                     continue
                 if type(v) is tuple:
+                    where = path + nested[name]
                     for i, item in enumerate(v):
                         f = go[type(item)]
                         if f is not None:
-                            f(item, f"{path}{nested[name]}[{i}]", r, seen)
+                            f(item, f"{where}[{i}]", r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -411,10 +417,11 @@ def cluster_log_conf(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if name not in nested:
                     continue
                 if type(v) is tuple:
+                    where = path + nested[name]
                     for i, item in enumerate(v):
                         f = go[type(item)]
                         if f is not None:
-                            f(item, f"{path}{nested[name]}[{i}]", r, seen)
+                            f(item, f"{where}[{i}]", r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -520,10 +527,11 @@ def dashboard_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if name not in nested:
                     continue
                 if type(v) is tuple:
+                    where = path + nested[name]
                     for i, item in enumerate(v):
                         f = go[type(item)]
                         if f is not None:
-                            f(item, f"{path}{nested[name]}[{i}]", r, seen)
+                            f(item, f"{where}[{i}]", r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -585,10 +593,11 @@ def deployment_spec(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if name not in nested:
                     continue
                 if type(v) is tuple:
+                    where = path + nested[name]
                     for i, item in enumerate(v):
                         f = go[type(item)]
                         if f is not None:
-                            f(item, f"{path}{nested[name]}[{i}]", r, seen)
+                            f(item, f"{where}[{i}]", r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -613,10 +622,11 @@ def docker_image(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if name not in nested:
                     continue
                 if type(v) is tuple:
+                    where = path + nested[name]
                     for i, item in enumerate(v):
                         f = go[type(item)]
                         if f is not None:
-                            f(item, f"{path}{nested[name]}[{i}]", r, seen)
+                            f(item, f"{where}[{i}]", r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -645,10 +655,11 @@ def for_each_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if name not in nested:
                     continue
                 if type(v) is tuple:
+                    where = path + nested[name]
                     for i, item in enumerate(v):
                         f = go[type(item)]
                         if f is not None:
-                            f(item, f"{path}{nested[name]}[{i}]", r, seen)
+                            f(item, f"{where}[{i}]", r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -714,10 +725,11 @@ def gen_ai_compute_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Chec
                 if name not in nested:
                     continue
                 if type(v) is tuple:
+                    where = path + nested[name]
                     for i, item in enumerate(v):
                         f = go[type(item)]
                         if f is not None:
-                            f(item, f"{path}{nested[name]}[{i}]", r, seen)
+                            f(item, f"{where}[{i}]", r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -745,10 +757,11 @@ def git_source(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if name not in nested:
                     continue
                 if type(v) is tuple:
+                    where = path + nested[name]
                     for i, item in enumerate(v):
                         f = go[type(item)]
                         if f is not None:
-                            f(item, f"{path}{nested[name]}[{i}]", r, seen)
+                            f(item, f"{where}[{i}]", r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -773,10 +786,11 @@ def init_script_info(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if name not in nested:
                     continue
                 if type(v) is tuple:
+                    where = path + nested[name]
                     for i, item in enumerate(v):
                         f = go[type(item)]
                         if f is not None:
-                            f(item, f"{path}{nested[name]}[{i}]", r, seen)
+                            f(item, f"{where}[{i}]", r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -819,10 +833,11 @@ def job_environment(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if name not in nested:
                     continue
                 if type(v) is tuple:
+                    where = path + nested[name]
                     for i, item in enumerate(v):
                         f = go[type(item)]
                         if f is not None:
-                            f(item, f"{path}{nested[name]}[{i}]", r, seen)
+                            f(item, f"{where}[{i}]", r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -847,10 +862,11 @@ def job_environment_variables(rules: Rules, nested: Mapping[str, str], go: Go) -
                 if name not in nested:
                     continue
                 if type(v) is tuple:
+                    where = path + nested[name]
                     for i, item in enumerate(v):
                         f = go[type(item)]
                         if f is not None:
-                            f(item, f"{path}{nested[name]}[{i}]", r, seen)
+                            f(item, f"{where}[{i}]", r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -920,10 +936,11 @@ def jobs_health_rules(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if name not in nested:
                     continue
                 if type(v) is tuple:
+                    where = path + nested[name]
                     for i, item in enumerate(v):
                         f = go[type(item)]
                         if f is not None:
-                            f(item, f"{path}{nested[name]}[{i}]", r, seen)
+                            f(item, f"{where}[{i}]", r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -978,10 +995,11 @@ def new_cluster(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if name not in nested:
                     continue
                 if type(v) is tuple:
+                    where = path + nested[name]
                     for i, item in enumerate(v):
                         f = go[type(item)]
                         if f is not None:
-                            f(item, f"{path}{nested[name]}[{i}]", r, seen)
+                            f(item, f"{where}[{i}]", r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -1068,10 +1086,11 @@ def power_bi_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if name not in nested:
                     continue
                 if type(v) is tuple:
+                    where = path + nested[name]
                     for i, item in enumerate(v):
                         f = go[type(item)]
                         if f is not None:
-                            f(item, f"{path}{nested[name]}[{i}]", r, seen)
+                            f(item, f"{where}[{i}]", r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -1096,10 +1115,11 @@ def python_operator_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Che
                 if name not in nested:
                     continue
                 if type(v) is tuple:
+                    where = path + nested[name]
                     for i, item in enumerate(v):
                         f = go[type(item)]
                         if f is not None:
-                            f(item, f"{path}{nested[name]}[{i}]", r, seen)
+                            f(item, f"{where}[{i}]", r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -1128,10 +1148,11 @@ def run_job_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if name not in nested:
                     continue
                 if type(v) is tuple:
+                    where = path + nested[name]
                     for i, item in enumerate(v):
                         f = go[type(item)]
                         if f is not None:
-                            f(item, f"{path}{nested[name]}[{i}]", r, seen)
+                            f(item, f"{where}[{i}]", r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -1166,10 +1187,11 @@ def runs_submit_request(rules: Rules, nested: Mapping[str, str], go: Go) -> Chec
                 if name not in nested:
                     continue
                 if type(v) is tuple:
+                    where = path + nested[name]
                     for i, item in enumerate(v):
                         f = go[type(item)]
                         if f is not None:
-                            f(item, f"{path}{nested[name]}[{i}]", r, seen)
+                            f(item, f"{where}[{i}]", r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -1212,10 +1234,11 @@ def sql_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if name not in nested:
                     continue
                 if type(v) is tuple:
+                    where = path + nested[name]
                     for i, item in enumerate(v):
                         f = go[type(item)]
                         if f is not None:
-                            f(item, f"{path}{nested[name]}[{i}]", r, seen)
+                            f(item, f"{where}[{i}]", r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -1240,10 +1263,11 @@ def sql_task_alert(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if name not in nested:
                     continue
                 if type(v) is tuple:
+                    where = path + nested[name]
                     for i, item in enumerate(v):
                         f = go[type(item)]
                         if f is not None:
-                            f(item, f"{path}{nested[name]}[{i}]", r, seen)
+                            f(item, f"{where}[{i}]", r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -1268,10 +1292,11 @@ def sql_task_dashboard(rules: Rules, nested: Mapping[str, str], go: Go) -> Check
                 if name not in nested:
                     continue
                 if type(v) is tuple:
+                    where = path + nested[name]
                     for i, item in enumerate(v):
                         f = go[type(item)]
                         if f is not None:
-                            f(item, f"{path}{nested[name]}[{i}]", r, seen)
+                            f(item, f"{where}[{i}]", r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -1332,10 +1357,11 @@ def submit_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if name not in nested:
                     continue
                 if type(v) is tuple:
+                    where = path + nested[name]
                     for i, item in enumerate(v):
                         f = go[type(item)]
                         if f is not None:
-                            f(item, f"{path}{nested[name]}[{i}]", r, seen)
+                            f(item, f"{where}[{i}]", r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -1360,10 +1386,11 @@ def subscription(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if name not in nested:
                     continue
                 if type(v) is tuple:
+                    where = path + nested[name]
                     for i, item in enumerate(v):
                         f = go[type(item)]
                         if f is not None:
-                            f(item, f"{path}{nested[name]}[{i}]", r, seen)
+                            f(item, f"{where}[{i}]", r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -1388,10 +1415,11 @@ def subscription_attachment(rules: Rules, nested: Mapping[str, str], go: Go) -> 
                 if name not in nested:
                     continue
                 if type(v) is tuple:
+                    where = path + nested[name]
                     for i, item in enumerate(v):
                         f = go[type(item)]
                         if f is not None:
-                            f(item, f"{path}{nested[name]}[{i}]", r, seen)
+                            f(item, f"{where}[{i}]", r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -1419,10 +1447,11 @@ def subscription_attachment_data_attachment(rules: Rules, nested: Mapping[str, s
                 if name not in nested:
                     continue
                 if type(v) is tuple:
+                    where = path + nested[name]
                     for i, item in enumerate(v):
                         f = go[type(item)]
                         if f is not None:
-                            f(item, f"{path}{nested[name]}[{i}]", r, seen)
+                            f(item, f"{where}[{i}]", r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -1483,10 +1512,11 @@ def task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if name not in nested:
                     continue
                 if type(v) is tuple:
+                    where = path + nested[name]
                     for i, item in enumerate(v):
                         f = go[type(item)]
                         if f is not None:
-                            f(item, f"{path}{nested[name]}[{i}]", r, seen)
+                            f(item, f"{where}[{i}]", r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -1511,10 +1541,11 @@ def webhook_notifications(rules: Rules, nested: Mapping[str, str], go: Go) -> Ch
                 if name not in nested:
                     continue
                 if type(v) is tuple:
+                    where = path + nested[name]
                     for i, item in enumerate(v):
                         f = go[type(item)]
                         if f is not None:
-                            f(item, f"{path}{nested[name]}[{i}]", r, seen)
+                            f(item, f"{where}[{i}]", r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -1539,10 +1570,11 @@ def workload_type(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if name not in nested:
                     continue
                 if type(v) is tuple:
+                    where = path + nested[name]
                     for i, item in enumerate(v):
                         f = go[type(item)]
                         if f is not None:
-                            f(item, f"{path}{nested[name]}[{i}]", r, seen)
+                            f(item, f"{where}[{i}]", r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:

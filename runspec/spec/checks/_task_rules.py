@@ -22,6 +22,7 @@ from runspec.spec.checks._rules import (
 )
 from runspec.spec.limits import MAX_DESCRIPTION, MAX_TASK_KEY
 from runspec.spec.model._objects import SubmitTask, Task
+from runspec.spec.objects import set_fields
 from runspec.spec.objects._convert import jpath
 from runspec.spec.schema._schema import closest
 from runspec.spec.task_types import TaskType
@@ -173,6 +174,7 @@ def _compute(names: tuple[str, ...], entries: Sequence[TaskType]) -> TaskRule | 
     refused = tuple(n for n in ("new_cluster", "existing_cluster_id", "libraries") if n in names) if no_compute else ()
     needs_env = entry is not None and entry.serverless_env_key
     new_only = entry is not None and entry.new_cluster_only and not has_new
+    runs_elsewhere = entry.elsewhere if entry is not None else None
 
     def compute(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) -> None:
         d = scope.fields
@@ -198,7 +200,7 @@ def _compute(names: tuple[str, ...], entries: Sequence[TaskType]) -> TaskRule | 
             for name in refused:
                 r.error(jpath(path, name), "compute-not-allowed", f"a {kind} does not run on a cluster; remove {name}")
             return
-        elsewhere = entry.runs_elsewhere(d[kind])
+        elsewhere = runs_elsewhere(set_fields(d[kind])) if runs_elsewhere is not None else None
         if elsewhere is not None:
             if on_cluster:
                 r.error(path, "compute-not-allowed", f"{elsewhere}; remove the cluster")
@@ -228,12 +230,12 @@ def _compute(names: tuple[str, ...], entries: Sequence[TaskType]) -> TaskRule | 
 def _git_use(names: tuple[str, ...], entries: Sequence[TaskType]) -> TaskRule | None:
     """
     A task type that reads its source from git (``source='GIT'``) needs the run's git_source. Which of the
-    task's types have a ``source`` and where its path leads are read once per shape.
+    task's types have a ``source``, how it is read and where its path leads are read once per shape.
     """
     sourced = tuple(
-        (entry, entry.field, ".".join((entry.field, *entry.source_path)))
+        (entry.source_of, entry.field, ".".join((entry.field, *entry.source_path)))
         for entry in entries
-        if entry.source_path is not None
+        if entry.source_of is not None and entry.source_path is not None
     )
     if not sourced:
         return None
@@ -242,8 +244,8 @@ def _git_use(names: tuple[str, ...], entries: Sequence[TaskType]) -> TaskRule | 
         if scope.has_git_source:
             return
         d = scope.fields
-        for entry, kind, where in sourced:
-            if entry.source(d[kind]) == "GIT":
+        for source_of, kind, where in sourced:
+            if source_of(set_fields(d[kind])) == "GIT":
                 r.error(
                     f"{path}.{where}",
                     "git-source-missing",
