@@ -2,6 +2,7 @@
 Count, with cachegrind, what a spec object costs as runspec keeps it and as a slotted class would.
 
     python benchmarks/objects.py            # about a minute under valgrind
+    python benchmarks/objects.py --made     # what each object of a task of the 1000-task chain costs to make
 
 runspec keeps an object's set fields in one dict (read with ``set_fields(obj)``; unset fields read as None
 through the class) that is also its request form, so ``to_json`` hands each object to the JSON encoder as
@@ -30,10 +31,11 @@ _SETUP = """
 import gc, json, sys
 from operator import attrgetter
 sys.path.insert(0, {root!r})
-from runspec import SubmitTask, TaskDependency
+from runspec import NotebookTask, PyPI, SubmitTask, TaskDependency
 from runspec.spec.objects import set_fields
 
 FIELDS = {fields!r}
+P = {{"date": "2026-01-01", "part": "7"}}
 F = {{"task_key": "t1", "notebook_task": "nb", "depends_on": ("a",), "existing_cluster_id": "x", "libraries": ("p",)}}
 
 # runspec's objects: the dict of set fields is the request form.
@@ -126,6 +128,16 @@ CASES = [
     ),
 ]
 
+# The objects each task of benchmarks/instructions.py's chain makes: the caller's two, the dependency
+# Run.task makes and the SubmitTask compile() makes from checked fields.
+MADE = [
+    ("NotebookTask(path, base_parameters={2 entries})", 'NotebookTask("/Repos/etl/step_1", base_parameters=P)'),
+    ("[PyPI('pandas==2.2.2')]", '[PyPI("pandas==2.2.2")]'),
+    ("TaskDependency('a')", "TaskDependency('a')"),
+    ("SubmitTask._new(fields) (5 fields; the copy of F included)", "SubmitTask._new(dict(F))"),
+    ("the loop alone", "pass"),
+]
+
 
 def child(stmt: str, n: int) -> str:
     from runspec import SubmitTask
@@ -154,7 +166,12 @@ def per_operation(stmt: str, n: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("-n", type=int, default=N, help=f"operations counted (default {N})")
+    parser.add_argument("--made", action="store_true", help="the objects a task of the chain makes, made")
     args = parser.parse_args(argv)
+    if args.made:
+        for what, stmt in MADE:
+            print(f"{what:58} {per_operation(stmt, args.n):9.0f}", flush=True)
+        return 0
     print(f"{'instructions per operation':58} {'runspec':>9} {'slotted':>9}")
     for what, kept, slotted in CASES:
         print(f"{what:58} {per_operation(kept, args.n):9.0f} {per_operation(slotted, args.n):9.0f}", flush=True)

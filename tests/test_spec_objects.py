@@ -90,6 +90,29 @@ def test_collections_are_frozen_copies_of_the_input() -> None:
         cluster.spark_conf["spark.z"] = "3"  # type: ignore[index]
 
 
+def test_a_frozen_mapping_refuses_every_change_and_keeps_its_value() -> None:
+    """A mapping field reads as a dict, refuses every change, and hashes, pickles and dumps by value."""
+    conf = NewCluster(spark_version="v", spark_conf={"spark.x": "1"}).spark_conf
+    assert conf is not None and isinstance(conf, dict) and conf == {"spark.x": "1"}
+    changes = [
+        lambda m: m.__setitem__("k", "v"),
+        lambda m: m.__delitem__("spark.x"),
+        lambda m: m.update(k="v"),
+        lambda m: m.setdefault("k", "v"),
+        lambda m: m.pop("spark.x"),
+        lambda m: m.popitem(),
+        lambda m: m.clear(),
+        lambda m: m.__ior__({"k": "v"}),
+    ]
+    for change in changes:
+        with pytest.raises(TypeError, match="read-only"):
+            change(conf)
+    assert conf == {"spark.x": "1"}
+    other = NewCluster(spark_version="w", spark_conf={"spark.x": "1"}).spark_conf
+    assert hash(conf) == hash(other) and pickle.loads(pickle.dumps(conf)) == conf
+    assert json.dumps(conf) == '{"spark.x": "1"}' and repr(conf) == "FrozenMap({'spark.x': '1'})"
+
+
 def test_to_dict_returns_a_fresh_copy() -> None:
     """Changing what to_dict() returned changes neither the object nor the next to_dict()."""
     spec = small_spec()

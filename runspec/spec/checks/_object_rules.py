@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from runspec._frozen import FrozenMap
 from runspec.spec.checks._rules import ENV_VAR_NAME_RE, Report, _exactly_one, _json_size, _num, object_rule
 from runspec.spec.limits import (
     MAX_CUSTOM_TAGS,
@@ -333,13 +332,11 @@ def _notebook(task: NotebookTask, path: str, r: Report) -> None:
         return
     # Cheap bound first; the exact size (UTF-8 JSON, as the body is sent) only when the bound comes near
     # the limit. A character is at most 6 bytes of it (a control character escaped as \u00XX), and an
-    # entry adds 6 for its quotes, colon and comma. (This runs for every notebook task made, so it reads
-    # the FrozenMap's dict directly.)
-    items = params._d if type(params) is FrozenMap else params
+    # entry adds 6 for its quotes, colon and comma.
     chars = 0
-    for k, v in items.items():
+    for k, v in params.items():
         chars += len(k) + len(v)
-    if (chars + len(items)) * 6 + 2 > _MAX_BASE_PARAMETERS and _sent_size(items) > _MAX_BASE_PARAMETERS:
+    if (chars + len(params)) * 6 + 2 > _MAX_BASE_PARAMETERS and _sent_size(params) > _MAX_BASE_PARAMETERS:
         r.error(jpath(path, "base_parameters"), "payload-too-large", "base_parameters must be at most 1 MB as JSON")
 
 

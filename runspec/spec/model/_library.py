@@ -99,7 +99,7 @@ def _kind_of(value: Any, where: Where, ctx: LoadContext) -> Any:
         guess = closest(kind, _KINDS)
         hint = f"; did you mean {guess!r}?" if guess else ""
         try:
-            passed = FrozenMap._adopt({kind: freeze_json(value[kind])})
+            passed = FrozenMap({kind: freeze_json(value[kind])})
         except (TypeError, ValueError) as exc:
             ctx.problem(jpath(path, kind), "wrong-type", f"not a usable JSON value: {exc}")
             return BAD

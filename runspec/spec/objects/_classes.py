@@ -198,7 +198,7 @@ def freeze_extra(cls: Any, extra: Mapping[str, Any]) -> FrozenMap[str, Any]:
                 frozen[k] = freeze_json(v)
         except (TypeError, ValueError) as exc:
             raise TypeError(f"{owner}: extra[{k!r}] is not a JSON value: {exc}") from None
-    return FrozenMap._adopt(frozen)
+    return FrozenMap(frozen)
 
 
 def set_extra(obj: Any, extra: Mapping[str, Any]) -> FrozenMap[str, Any]:

@@ -42,11 +42,11 @@ def bad_type(owner: str, name: str, expected: str, value: Any) -> TypeError:
     )
 
 
-#: The JSON encoder's ``default``: the request form of a spec object, or the dict of a FrozenMap.
+#: The JSON encoder's ``default``: the request form of a spec object.
 #:
 #: A spec object's request form (``_w``) is made of frozen values: usually the object's own dict, whose
-#: values are strings, numbers, tuples, FrozenMaps and other spec objects. ``json.dumps(...,
-#: default=wire_of)`` writes tuples as arrays and asks ``wire_of`` for everything else, so no plain copy
+#: values are strings, numbers, tuples, FrozenMaps (dicts) and other spec objects. ``json.dumps(...,
+#: default=wire_of)`` writes tuples as arrays and dicts as objects, and asks ``wire_of`` for the rest, so no plain copy
 #: of the body is built to serialise it; ``plain_json`` makes one for callers who want dicts and lists.
 wire_of: Callable[[Any], Any] = attrgetter("_w")
 
@@ -54,13 +54,13 @@ wire_of: Callable[[Any], Any] = attrgetter("_w")
 def plain_json(value: Any) -> Any:
     """A request form, or part of one, as new plain dicts and lists (for callers to keep and change)."""
     t = type(value)
-    if t is dict:
+    if t is dict or t is FrozenMap:
         return {k: plain_json(v) for k, v in value.items()}
     if t is tuple or t is list:
         return [plain_json(v) for v in value]
     if t is str or t is int or t is float or t is bool or value is None:
         return value
-    w = getattr(value, "_w", None)  # a spec object's request form, or a FrozenMap's dict
+    w = getattr(value, "_w", None)  # a spec object's request form
     return value if w is None else plain_json(w)
 
 
@@ -156,7 +156,7 @@ def converter(owner: str, name: str, desc: Desc) -> Callable[[Any], Any]:
                     if type(k) is not str or type(item) is not str:
                         break
                 else:
-                    return FrozenMap._copy_of(v)
+                    return FrozenMap(v)
             if type(v) is not dict and not isinstance(v, Mapping):
                 raise bad_type(owner, name, expected, v)
             out = {}
@@ -164,7 +164,7 @@ def converter(owner: str, name: str, desc: Desc) -> Callable[[Any], Any]:
                 if type(k) is not str:
                     raise bad_type(owner, f"{name} key", "str", k)
                 out[k] = item if (inner_kind == "string" and type(item) is str) else inner(item)
-            return FrozenMap._adopt(out)
+            return FrozenMap(out)
 
     elif kind == "object":
         type_name = desc[1]

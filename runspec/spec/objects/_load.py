@@ -40,7 +40,6 @@ __all__ = [
 #: What a loader returns for a value it reported a problem about (the caller leaves the field out).
 BAD: Any = object()
 _INF = float("inf")
-_adopt = FrozenMap._adopt
 
 #: Where a value sits in the body: a JSON path (``"$"``), or ``(parent, key)`` for an object's field or
 #: a map's key, ``(parent, index)`` for an array's item. Loaders take a value's place as its parent's
@@ -217,7 +216,7 @@ def load_value(step: Step, value: Any, parent: Where, key: str | int | None, ctx
                     out_map[k] = loaded
             if dropped:
                 out_map = {k: v for k, v in out_map.items() if v is not BAD}
-            return _adopt(out_map)
+            return FrozenMap(out_map)
     elif code == _ARRAY:
         if t is list or t is tuple:
             inner_code, inner_arg, _, exact = arg

@@ -170,9 +170,9 @@ class SpecObject(metaclass=SpecMeta):
         _set_dict(obj, fields)
         w: Any = fields
         if extra:
-            x = extra if type(extra) is FrozenMap else FrozenMap._adopt(dict(extra))
+            x = extra if type(extra) is FrozenMap else FrozenMap(extra)
             _osa(obj, "_x", x)
-            w = {**fields, **x._d}
+            w = {**fields, **x}
         key = cls._wire_key
         _set_w(obj, w if key is None else {key: w.get("path", w)})
         return obj
@@ -192,7 +192,6 @@ def _rebuild(cls: type[SpecObject], fields: dict[str, Any], extra: FrozenMap[str
 
 
 _object_new = object.__new__
-_set_map = FrozenMap.__dict__["_d"].__set__
 _osa = object.__setattr__
 # Slot setters: spec objects refuse attribute assignment, so their constructors write slots directly.
 _set_w = SpecObject.__dict__["_w"].__set__
@@ -217,16 +216,14 @@ def str_map(obj: SpecObject, name: str, value: Any) -> Any:
             if type(k) is not str or type(v) is not str:
                 break
         else:
-            m = _object_new(FrozenMap)  # FrozenMap._copy_of, without a second call
-            _set_map(m, value.copy())
-            return m
+            return FrozenMap(value)
     return type(obj)._fields[name].conv(value)
 
 
 def with_extra(obj: SpecObject, fields: dict[str, Any], extra: Mapping[str, Any]) -> Any:
     """Check and keep ``extra`` on ``obj``; return its request form, ``fields`` with the extra fields."""
     x = set_extra(obj, extra)
-    return {**fields, **x._d} if x else fields
+    return {**fields, **x} if x else fields
 
 
 def unknown_keyword(obj: SpecObject, unknown: Mapping[str, Any]) -> TypeError:
