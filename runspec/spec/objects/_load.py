@@ -5,8 +5,8 @@ One loader serves ``from_dict`` / ``from_json`` of every spec class, ``RunSpec.f
 ``from_json`` and ``Run.from_dict`` / ``from_json``: it checks every key and value and records each
 problem, with its path, in a ``LoadContext``, and a body with nothing to report costs no more than
 the loading itself. Each class has a plan made once (``_plan``): for each field its step (how a value of
-its type loads, ``step_of``), or for a str or bool field the type its value is kept as it is when it has
-exactly, so most fields cost one look-up and one type test; every other value goes through
+its type loads, ``step_of``), which names, for a str or bool field, the type its value is kept as it is
+when it has exactly, so most fields cost one look-up and one type test; every other value goes through
 ``load_value``, the one place that knows what each schema kind accepts, warns about and reports. No
 path is built while loading: each loader is told where its value sits (its parent's ``Where`` and its
 own key) and spells the path out with ``path_of`` only when it reports a problem there.
@@ -308,18 +308,16 @@ def _expected_json(desc: Desc) -> str:
 
 # -- objects ---------------------------------------------------------------------------------------
 
-#: A class's plan, made on first use: each field's step, or for a str or bool field the type its value
-#: is kept as it is when it has exactly (the steps of those fields in the second table); the names of
-#: the required fields; and the class's ``_new``.
-Plan: TypeAlias = "tuple[dict[str, Step | type], dict[str, Step], tuple[str, ...], Callable[..., Any]]"
+#: A class's plan, made on first use: each field's step, the names of the required fields, and the
+#: class's ``_new``.
+Plan: TypeAlias = "tuple[dict[str, Step], tuple[str, ...], Callable[..., Any]]"
 _PLANS: dict[type, Plan] = {}
 
 
 def _plan(cls: SpecClass) -> Plan:
     steps = {f.attr: step_of(f.info.desc) for f in cls._fields.values()}
-    plan = {name: step[3] or step for name, step in steps.items()}
     required = tuple(f.attr for f in cls._fields.values() if f.info.required)
-    _PLANS[cls] = (plan, steps, required, cls._new)
+    _PLANS[cls] = (steps, required, cls._new)
     return _PLANS[cls]
 
 
@@ -343,28 +341,26 @@ def load_object(cls: SpecClass, value: Any, parent: Where, key: str | int | None
     else:
         fields = dict(value)
     try:
-        plan, steps, required, new = _PLANS[cls]
+        steps, required, new = _PLANS[cls]
     except KeyError:
-        plan, steps, required, new = _plan(cls)
+        steps, required, new = _plan(cls)
     here = None  # this object's Where, made when a field needs it
     extra: dict[str, Any] | None = None
     drop: list[Any] | None = None
     for name, item in value.items():
         try:
-            step = plan[name]
+            step = steps[name]
         except KeyError:  # not a field: an unknown, removed or non-string key
             if extra is None:
                 extra = {}
             _not_a_field(cls, name, item, parent if key is None else (parent, key), ctx, extra)
             drop = [name] if drop is None else [*drop, name]
             continue
-        if type(item) is step:  # a str or bool field, as most are
+        if type(item) is step[3]:  # a str or bool field, as most are
             continue
         if item is None:
             drop = [name] if drop is None else [*drop, name]
             continue
-        if type(step) is not tuple:  # a str or bool field holding something else
-            step = steps[name]
         code = step[0]
         if code == _INT and type(item) is int and INT64_MIN <= item <= INT64_MAX:
             continue
