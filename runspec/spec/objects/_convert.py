@@ -120,6 +120,9 @@ def converter(owner: str, name: str, desc: Desc) -> Callable[[Any], Any]:
     elif kind == "array":
         inner = converter(owner, name + "[]", desc[1])
         inner_kind = desc[1][0]
+        # The classes of items already known to be spec objects of the item class (``isinstance`` against a
+        # spec class goes through its metaclass: a set look-up is a fraction of it).
+        fitting: set[type] = set()
 
         def conv(v: Any) -> Any:
             t = type(v)
@@ -138,10 +141,11 @@ def converter(owner: str, name: str, desc: Desc) -> Callable[[Any], Any]:
             if inner_kind == "object":
                 # Most lists hold the right spec objects already: keep them as they are.
                 items = tuple(v)
-                cls = REGISTRY[desc[1][1]]
                 for item in items:
-                    if not isinstance(item, cls):
-                        return tuple(inner(item) for item in items)
+                    if type(item) not in fitting:
+                        if not isinstance(item, REGISTRY[desc[1][1]]):
+                            return tuple(inner(item) for item in items)
+                        fitting.add(type(item))
                 return items
             return tuple(inner(item) for item in v)
 
