@@ -14,7 +14,7 @@
 
 Every method returns a new ``Run``; the one it was called on is unchanged, so a partly built run can be
 shared and extended in several directions. A ``Run`` records what you said (named clusters, task order,
-keys you left out) as a chain of calls, one node each (``runspec.build._ops``); ``compile()``
+keys you left out) as a chain of calls, one record each (``runspec.build._ops``); ``compile()``
 (``runspec.build._compile``) turns that into the request body and checks all of it at once.
 """
 

@@ -255,7 +255,7 @@ class Run:
         return self._push_task(given, cluster)
 
     def _push_task(self, fields: dict[str, Any], cluster: str | None) -> Self:
-        """A node on top of this run that adds a task: its record (see ``Record``) and the cluster it named."""
+        """A Run on top of this one that adds a task: its record (see ``Record``) holds the fields and the cluster named."""
         new = _object_new(type(self))
         _set_last(new, (self._last, fields, cluster))
         return new

@@ -68,7 +68,7 @@ class Compiled:
 
 
 class Intent:
-    """The calls that made a Run (its nodes, first to last) folded into what they say, then compiled."""
+    """The calls that made a Run (their records, first to last) folded into what they say, then compiled."""
 
     def __init__(self, records: Sequence[Record]) -> None:
         self.top: dict[str, Any] = {}
