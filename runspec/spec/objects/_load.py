@@ -66,8 +66,8 @@ class LoadContext:
     Problems and warnings found while loading a body; ``strict`` decides what unknown keys are.
 
     ``owned`` says the body is the loader's to take apart (parsed from JSON text just now, seen by no
-    one else): its objects' and maps' dicts then become the loaded objects' field dicts and maps, with
-    nested values replaced in place, instead of being copied (and their keys, being JSON's, are strings).
+    one else): its objects' dicts then become the loaded objects' field dicts, with nested values
+    replaced in place, instead of being copied; and its maps' keys, being JSON's, are strings.
     """
 
     __slots__ = ("owned", "problems", "strict", "warnings")
@@ -194,8 +194,7 @@ def load_value(step: Step, value: Any, parent: Where, key: str | int | None, ctx
             exact = arg[3]
             here = None
             owned = ctx.owned and t is dict  # see LoadContext
-            out_map = value if owned else dict(value)
-            dropped = False
+            changed = None  # the entries, once one of them loads as something else (BAD: left out)
             for k, item in value.items():
                 if type(item) is exact and (owned or type(k) is str):
                     continue
@@ -210,13 +209,13 @@ def load_value(step: Step, value: Any, parent: Where, key: str | int | None, ctx
                     loaded = BAD
                 else:
                     loaded = load_value(arg, item, here, k, ctx, depth)
-                if loaded is BAD:  # left out below: the map is being walked, so it cannot shrink yet
-                    dropped = True
                 if loaded is not item:
-                    out_map[k] = loaded
-            if dropped:
-                out_map = {k: v for k, v in out_map.items() if v is not BAD}
-            return FrozenMap(out_map)
+                    if changed is None:
+                        changed = dict(value)
+                    changed[k] = loaded
+            if changed is None:
+                return FrozenMap(value)
+            return FrozenMap({k: v for k, v in changed.items() if v is not BAD})
     elif code == _ARRAY:
         if t is list or t is tuple:
             inner_code, inner_arg, _, exact = arg
