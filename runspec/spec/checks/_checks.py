@@ -232,20 +232,21 @@ _Shape = tuple[
 ]
 
 
-class _Plans(dict[tuple[str, ...], _Shape]):
+class _Plans:
     """
     What the checks of runs work out once, from the checks of the classes, the task rules ``rules`` and
     the task types ``types``, and keep until one of them changes.
 
-    For each shape of task (the fields it sets, in order): whether it sets an enum or integer field of
-    its class; which of its fields hold objects worth checking, each with its path; its task types; the
-    task rules that have something to say about it (in the order registered), as a task of the run and
-    as the task inside a for_each task; and whether it is a for_each task. For each class of run, its
-    rules and the fields its walk goes into; for each class of task, its check of the task alone.
+    ``shapes``: for each shape of task (the fields it sets, in order; made by ``shape``), whether it
+    sets an enum or integer field of its class; which of its fields hold objects worth checking, each
+    with its path; its task types; the task rules that have something to say about it (in the order
+    registered), as a task of the run and as the task inside a for_each task; and whether it is a
+    for_each task. For each class of run, its rules and the fields its walk goes into; for each class
+    of task, its check of the task alone.
     """
 
     def __init__(self, rules: tuple[TaskRuleEntry, ...], types: dict[str, TaskType]) -> None:
-        super().__init__()
+        self.shapes: dict[tuple[str, ...], _Shape] = {}
         self.rules = rules
         self.types = types
         self.made_from = (rules, tuple(types.values()))
@@ -254,7 +255,10 @@ class _Plans(dict[tuple[str, ...], _Shape]):
         self.runs: dict[type, tuple[Maker, Rules, dict[str, str]]] = {}
         self.tasks: dict[type, tuple[Check, bool]] = {}
 
-    def __missing__(self, names: tuple[str, ...]) -> _Shape:
+    def shape(self, names: tuple[str, ...]) -> _Shape:
+        """What a task that sets the fields ``names`` gets."""
+        if names in self.shapes:
+            return self.shapes[names]
         types = self.types
         entries = tuple(types[k] for k in names if k in types)
         made = [(e.make(names, entries), e.inner_only) for e in self.rules]
@@ -262,7 +266,7 @@ class _Plans(dict[tuple[str, ...], _Shape]):
         walk = tuple(
             (name, "." + name) for name in names if name in nested and any(map(_made, _family(REGISTRY[nested[name]])))
         )
-        shape = self[names] = (
+        shape = self.shapes[names] = (
             not self.valued.isdisjoint(names),
             walk,
             entries,
@@ -338,12 +342,17 @@ class _RunChecks(dict[type, "Check | None"]):
         task rule its shape passes (and those of the task inside it, when it is a for_each task),
         reported after the walk. The task's fields are read once, its shape looked up once.
         """
-        alone, has_rules = self.plans.task_alone(cls)
-        shapes, scope, inner_scope, later, go = self.plans, self.scope, self.inner_scope, self.later, CLASS_CHECKS
+        plans = self.plans
+        alone, has_rules = plans.task_alone(cls)
+        shapes, scope, inner_scope, later, go = plans.shapes, self.scope, self.inner_scope, self.later, CLASS_CHECKS
 
         def check(task: Any, path: str, r: Report, seen: set[int]) -> None:
             d = set_fields(task)
-            valued, walk, entries, rules, _, loop = shapes[tuple(d)]
+            names = tuple(d)
+            try:
+                valued, walk, entries, rules, _, loop = shapes[names]
+            except KeyError:
+                valued, walk, entries, rules, _, loop = plans.shape(names)
             if valued or has_rules:
                 alone(task, path, r, seen)
             for name, suffix in walk:
@@ -361,15 +370,13 @@ class _RunChecks(dict[type, "Check | None"]):
             scope.fields = d
             for rule in rules:
                 rule(task, path, scope, later)
-            inner = d["for_each_task"].task if loop else None
-            if inner is None:
-                return
-            d = set_fields(inner)
-            _, _, inner_scope.entries, _, rules, _ = shapes[tuple(d)]
-            inner_scope.fields = d
-            ipath = path + ".for_each_task.task"
-            for rule in rules:
-                rule(inner, ipath, inner_scope, later)
+            if loop and (inner := d["for_each_task"].task) is not None:
+                d = set_fields(inner)
+                _, _, inner_scope.entries, _, rules, _ = plans.shape(tuple(d))
+                inner_scope.fields = d
+                ipath = path + ".for_each_task.task"
+                for rule in rules:
+                    rule(inner, ipath, inner_scope, later)
 
         return check
 
@@ -490,41 +497,50 @@ def _top_level(spec: RunBody, tasks: Sequence[SubmitTask], r: Report) -> None:
 
 def _task_keys(tasks: Sequence[SubmitTask], r: Report) -> tuple[dict[str, int], bool]:
     """
-    The run's task keys (each at its first index), and whether each task of the usual kind (a new key of
-    the right shape) depends only on tasks listed before it and every other task has no key: then the
-    dependencies have no cycle and ``_cycles`` need not look (the usual chain or fan-out, told in this
-    pass; ``False`` only means ``_cycles`` looks).
+    The run's task keys (each at its first index), and whether each task depends only on tasks listed
+    before it: then the dependencies have no cycle and ``_cycles`` need not look (the usual chain or
+    fan-out, told in this pass; ``False`` only means ``_cycles`` looks). The keys are looked at together
+    first: when each is new and of the right shape (the usual case) there is nothing to report;
+    otherwise each task's key is looked at in turn.
     """
     keys: dict[str, int] = {}
     earlier = True
+    unnamed = 0
     for i, task in enumerate(tasks):
         # A body loaded with problems may lack required fields, so each is read as optional.
         key: str | None = task.task_key
         if key is None:
+            unnamed += 1
             continue
-        if key not in keys and 0 < len(key) <= MAX_TASK_KEY and TASK_KEY_CHARS.issuperset(key):
-            # the usual case: a new key of the right shape, nothing to say
-            if earlier:
-                deps = task.depends_on
-                if deps:
-                    for dep in deps:
-                        if dep.task_key not in keys:
-                            earlier = False  # a later task, this one, or none of the run's: _cycles looks
-                            break
-            keys[key] = i
-            continue
-        earlier = False
-        path = f"$.tasks[{i}].task_key"
-        task_key_shape(key, path, r)
         if key in keys:
-            r.error(
-                path,
-                "duplicate-task-key",
-                f"task key {key!r} is already used by $.tasks[{keys[key]}]; task keys must be unique",
-            )
-        else:
-            keys[key] = i
-    return keys, earlier
+            continue
+        if earlier:
+            deps = task.depends_on
+            if deps:
+                for dep in deps:
+                    if dep.task_key not in keys:
+                        earlier = False  # a later task, this one, or none of the run's: _cycles looks
+                        break
+        keys[key] = i
+    if (
+        len(tasks) - unnamed == len(keys)
+        and "" not in keys
+        and max(map(len, keys), default=0) <= MAX_TASK_KEY
+        and TASK_KEY_CHARS.fullmatch("".join(keys))
+    ):
+        return keys, earlier
+    for i, task in enumerate(tasks):
+        key = task.task_key
+        if key is not None:
+            path = f"$.tasks[{i}].task_key"
+            task_key_shape(key, path, r)
+            if keys[key] != i:
+                r.error(
+                    path,
+                    "duplicate-task-key",
+                    f"task key {key!r} is already used by $.tasks[{keys[key]}]; task keys must be unique",
+                )
+    return keys, False
 
 
 def _environments(spec: RunBody, r: Report) -> dict[str, int]:

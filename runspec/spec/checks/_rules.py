@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import string
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
@@ -48,8 +47,9 @@ __all__ = [
 ]
 
 _INT64 = 2**63
-#: The characters a task key is made of: ASCII letters, digits, '_' and '-' (a key is 1 or more of them).
-TASK_KEY_CHARS = frozenset(string.ascii_letters + string.digits + "_-")
+#: The characters a task key is made of: ASCII letters, digits, '_' and '-' (a key is 1 or more of them;
+#: used with fullmatch).
+TASK_KEY_CHARS = re.compile(r"[A-Za-z0-9_\-]*")
 ENV_VAR_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # used with fullmatch
 
 

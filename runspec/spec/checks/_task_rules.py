@@ -257,7 +257,7 @@ def _git_use(names: tuple[str, ...], entries: Sequence[TaskType]) -> TaskRule | 
 
 
 def task_key_shape(key: str, path: str, r: Report) -> None:
-    if not key or len(key) > MAX_TASK_KEY or not TASK_KEY_CHARS.issuperset(key):
+    if not key or len(key) > MAX_TASK_KEY or not TASK_KEY_CHARS.fullmatch(key):
         r.error(
             path,
             "invalid-task-key",
