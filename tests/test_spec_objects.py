@@ -290,6 +290,14 @@ def test_str_enum_members_are_sent_as_their_value() -> None:
     assert json.loads(json.dumps(task.to_dict())) == {"notebook_path": "/a", "source": "WORKSPACE"}
 
 
+def test_str_enum_members_in_a_list_of_strings_are_kept_as_their_value() -> None:
+    """A list of strings holding str-based Enum members keeps plain strings: the body, repr and pickle say 'GIT'."""
+    task = SparkPythonTask("/a.py", parameters=["--source", Source.GIT])
+    assert [type(p) for p in task.parameters or ()] == [str, str]
+    assert task.to_dict() == {"python_file": "/a.py", "parameters": ["--source", "GIT"]}
+    assert "Source" not in repr(task)
+
+
 def test_from_dict_reads_str_enum_members_as_json_would() -> None:
     """from_dict reads a str-based Enum member the way json.dumps would write it: as its value."""
     loaded = NotebookTask.from_dict({"notebook_path": "/a", "source": Source.GIT})

@@ -136,7 +136,7 @@ def converter(owner: str, name: str, desc: Desc) -> Callable[[Any], Any]:
                 items = tuple(v)
                 for item in items:
                     if type(item) is not str:
-                        inner(item)
+                        return tuple(inner(item) for item in items)
                 return items
             if inner_kind == "object":
                 # Most lists hold the right spec objects already: keep them as they are.
