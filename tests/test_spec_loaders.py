@@ -285,6 +285,19 @@ def test_a_clean_body_loads_as_it_was_written() -> None:
     assert type(task.new_cluster) is NewCluster and task.new_cluster.num_workers == 1
 
 
+def test_a_map_key_that_is_not_a_string_is_reported_beside_its_wrong_values() -> None:
+    """A dict the caller made may have keys JSON cannot carry; the caller's dict is left as it was."""
+    params: dict[Any, Any] = {"k": "v", 1: "x", "j": 2}
+    body = _set(BASE, (*T0, "notebook_task", "base_parameters"), params)
+    with pytest.raises(SpecError) as err:
+        RunSpec.from_dict(body)
+    assert [(p.path, p.code, p.message) for p in err.value.problems] == [
+        ("$.tasks[0].notebook_task.base_parameters['1']", "wrong-type", "object keys must be strings"),
+        ("$.tasks[0].notebook_task.base_parameters.j", "wrong-type", "expected a string, got an integer"),
+    ]
+    assert params == {"k": "v", 1: "x", "j": 2}
+
+
 def test_every_problem_of_a_body_is_reported_at_once() -> None:
     body = _set(BASE, ("timeout_seconds",), "sixty")
     body = _set(body, (*T0, "notebook_task", "base_parameters"), {"k": 1, "j": None})
