@@ -114,10 +114,13 @@ def ai_classify_function(rules: Rules, nested: Mapping[str, str], go: Go) -> Che
             for name, v in set_fields(obj).items():
                 if name not in nested:
                     continue
-                if type(v) is tuple:
+                if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
+                    t = f = None
                     for i, item in enumerate(v):
-                        f = go[type(item)]
+                        if type(item) is not t:
+                            t = type(item)
+                            f = go[t]
                         if f is not None:
                             f(item, f"{where}[{i}]", r, seen)
                 else:
@@ -143,10 +146,13 @@ def ai_classify_function_inline_labels(rules: Rules, nested: Mapping[str, str], 
             for name, v in set_fields(obj).items():
                 if name not in nested:
                     continue
-                if type(v) is tuple:
+                if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
+                    t = f = None
                     for i, item in enumerate(v):
-                        f = go[type(item)]
+                        if type(item) is not t:
+                            t = type(item)
+                            f = go[t]
                         if f is not None:
                             f(item, f"{where}[{i}]", r, seen)
                 else:
@@ -190,10 +196,13 @@ def ai_function_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             for name, v in set_fields(obj).items():
                 if name not in nested:
                     continue
-                if type(v) is tuple:
+                if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
+                    t = f = None
                     for i, item in enumerate(v):
-                        f = go[type(item)]
+                        if type(item) is not t:
+                            t = type(item)
+                            f = go[t]
                         if f is not None:
                             f(item, f"{where}[{i}]", r, seen)
                 else:
@@ -241,10 +250,13 @@ def ai_runtime_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             for name, v in d.items():
                 if name not in nested:
                     continue
-                if type(v) is tuple:
+                if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
+                    t = f = None
                     for i, item in enumerate(v):
-                        f = go[type(item)]
+                        if type(item) is not t:
+                            t = type(item)
+                            f = go[t]
                         if f is not None:
                             f(item, f"{where}[{i}]", r, seen)
                 else:
@@ -270,10 +282,13 @@ def alert_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             for name, v in set_fields(obj).items():
                 if name not in nested:
                     continue
-                if type(v) is tuple:
+                if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
+                    t = f = None
                     for i, item in enumerate(v):
-                        f = go[type(item)]
+                        if type(item) is not t:
+                            t = type(item)
+                            f = go[t]
                         if f is not None:
                             f(item, f"{where}[{i}]", r, seen)
                 else:
@@ -387,10 +402,13 @@ def azure_attributes(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             for name, v in d.items():
                 if name not in nested:
                     continue
-                if type(v) is tuple:
+                if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
+                    t = f = None
                     for i, item in enumerate(v):
-                        f = go[type(item)]
+                        if type(item) is not t:
+                            t = type(item)
+                            f = go[t]
                         if f is not None:
                             f(item, f"{where}[{i}]", r, seen)
                 else:
@@ -416,10 +434,13 @@ def cluster_log_conf(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             for name, v in set_fields(obj).items():
                 if name not in nested:
                     continue
-                if type(v) is tuple:
+                if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
+                    t = f = None
                     for i, item in enumerate(v):
-                        f = go[type(item)]
+                        if type(item) is not t:
+                            t = type(item)
+                            f = go[t]
                         if f is not None:
                             f(item, f"{where}[{i}]", r, seen)
                 else:
@@ -526,10 +547,13 @@ def dashboard_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             for name, v in set_fields(obj).items():
                 if name not in nested:
                     continue
-                if type(v) is tuple:
+                if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
+                    t = f = None
                     for i, item in enumerate(v):
-                        f = go[type(item)]
+                        if type(item) is not t:
+                            t = type(item)
+                            f = go[t]
                         if f is not None:
                             f(item, f"{where}[{i}]", r, seen)
                 else:
@@ -592,10 +616,13 @@ def deployment_spec(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             for name, v in set_fields(obj).items():
                 if name not in nested:
                     continue
-                if type(v) is tuple:
+                if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
+                    t = f = None
                     for i, item in enumerate(v):
-                        f = go[type(item)]
+                        if type(item) is not t:
+                            t = type(item)
+                            f = go[t]
                         if f is not None:
                             f(item, f"{where}[{i}]", r, seen)
                 else:
@@ -621,10 +648,13 @@ def docker_image(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             for name, v in set_fields(obj).items():
                 if name not in nested:
                     continue
-                if type(v) is tuple:
+                if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
+                    t = f = None
                     for i, item in enumerate(v):
-                        f = go[type(item)]
+                        if type(item) is not t:
+                            t = type(item)
+                            f = go[t]
                         if f is not None:
                             f(item, f"{where}[{i}]", r, seen)
                 else:
@@ -654,10 +684,13 @@ def for_each_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             for name, v in d.items():
                 if name not in nested:
                     continue
-                if type(v) is tuple:
+                if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
+                    t = f = None
                     for i, item in enumerate(v):
-                        f = go[type(item)]
+                        if type(item) is not t:
+                            t = type(item)
+                            f = go[t]
                         if f is not None:
                             f(item, f"{where}[{i}]", r, seen)
                 else:
@@ -724,10 +757,13 @@ def gen_ai_compute_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Chec
             for name, v in d.items():
                 if name not in nested:
                     continue
-                if type(v) is tuple:
+                if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
+                    t = f = None
                     for i, item in enumerate(v):
-                        f = go[type(item)]
+                        if type(item) is not t:
+                            t = type(item)
+                            f = go[t]
                         if f is not None:
                             f(item, f"{where}[{i}]", r, seen)
                 else:
@@ -756,10 +792,13 @@ def git_source(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             for name, v in d.items():
                 if name not in nested:
                     continue
-                if type(v) is tuple:
+                if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
+                    t = f = None
                     for i, item in enumerate(v):
-                        f = go[type(item)]
+                        if type(item) is not t:
+                            t = type(item)
+                            f = go[t]
                         if f is not None:
                             f(item, f"{where}[{i}]", r, seen)
                 else:
@@ -785,10 +824,13 @@ def init_script_info(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             for name, v in set_fields(obj).items():
                 if name not in nested:
                     continue
-                if type(v) is tuple:
+                if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
+                    t = f = None
                     for i, item in enumerate(v):
-                        f = go[type(item)]
+                        if type(item) is not t:
+                            t = type(item)
+                            f = go[t]
                         if f is not None:
                             f(item, f"{where}[{i}]", r, seen)
                 else:
@@ -832,10 +874,13 @@ def job_environment(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             for name, v in set_fields(obj).items():
                 if name not in nested:
                     continue
-                if type(v) is tuple:
+                if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
+                    t = f = None
                     for i, item in enumerate(v):
-                        f = go[type(item)]
+                        if type(item) is not t:
+                            t = type(item)
+                            f = go[t]
                         if f is not None:
                             f(item, f"{where}[{i}]", r, seen)
                 else:
@@ -861,10 +906,13 @@ def job_environment_variables(rules: Rules, nested: Mapping[str, str], go: Go) -
             for name, v in set_fields(obj).items():
                 if name not in nested:
                     continue
-                if type(v) is tuple:
+                if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
+                    t = f = None
                     for i, item in enumerate(v):
-                        f = go[type(item)]
+                        if type(item) is not t:
+                            t = type(item)
+                            f = go[t]
                         if f is not None:
                             f(item, f"{where}[{i}]", r, seen)
                 else:
@@ -935,10 +983,13 @@ def jobs_health_rules(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             for name, v in set_fields(obj).items():
                 if name not in nested:
                     continue
-                if type(v) is tuple:
+                if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
+                    t = f = None
                     for i, item in enumerate(v):
-                        f = go[type(item)]
+                        if type(item) is not t:
+                            t = type(item)
+                            f = go[t]
                         if f is not None:
                             f(item, f"{where}[{i}]", r, seen)
                 else:
@@ -994,10 +1045,13 @@ def new_cluster(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             for name, v in d.items():
                 if name not in nested:
                     continue
-                if type(v) is tuple:
+                if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
+                    t = f = None
                     for i, item in enumerate(v):
-                        f = go[type(item)]
+                        if type(item) is not t:
+                            t = type(item)
+                            f = go[t]
                         if f is not None:
                             f(item, f"{where}[{i}]", r, seen)
                 else:
@@ -1085,10 +1139,13 @@ def power_bi_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             for name, v in set_fields(obj).items():
                 if name not in nested:
                     continue
-                if type(v) is tuple:
+                if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
+                    t = f = None
                     for i, item in enumerate(v):
-                        f = go[type(item)]
+                        if type(item) is not t:
+                            t = type(item)
+                            f = go[t]
                         if f is not None:
                             f(item, f"{where}[{i}]", r, seen)
                 else:
@@ -1114,10 +1171,13 @@ def python_operator_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Che
             for name, v in set_fields(obj).items():
                 if name not in nested:
                     continue
-                if type(v) is tuple:
+                if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
+                    t = f = None
                     for i, item in enumerate(v):
-                        f = go[type(item)]
+                        if type(item) is not t:
+                            t = type(item)
+                            f = go[t]
                         if f is not None:
                             f(item, f"{where}[{i}]", r, seen)
                 else:
@@ -1147,10 +1207,13 @@ def run_job_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             for name, v in d.items():
                 if name not in nested:
                     continue
-                if type(v) is tuple:
+                if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
+                    t = f = None
                     for i, item in enumerate(v):
-                        f = go[type(item)]
+                        if type(item) is not t:
+                            t = type(item)
+                            f = go[t]
                         if f is not None:
                             f(item, f"{where}[{i}]", r, seen)
                 else:
@@ -1186,10 +1249,13 @@ def runs_submit_request(rules: Rules, nested: Mapping[str, str], go: Go) -> Chec
             for name, v in d.items():
                 if name not in nested:
                     continue
-                if type(v) is tuple:
+                if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
+                    t = f = None
                     for i, item in enumerate(v):
-                        f = go[type(item)]
+                        if type(item) is not t:
+                            t = type(item)
+                            f = go[t]
                         if f is not None:
                             f(item, f"{where}[{i}]", r, seen)
                 else:
@@ -1233,10 +1299,13 @@ def sql_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             for name, v in set_fields(obj).items():
                 if name not in nested:
                     continue
-                if type(v) is tuple:
+                if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
+                    t = f = None
                     for i, item in enumerate(v):
-                        f = go[type(item)]
+                        if type(item) is not t:
+                            t = type(item)
+                            f = go[t]
                         if f is not None:
                             f(item, f"{where}[{i}]", r, seen)
                 else:
@@ -1262,10 +1331,13 @@ def sql_task_alert(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             for name, v in set_fields(obj).items():
                 if name not in nested:
                     continue
-                if type(v) is tuple:
+                if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
+                    t = f = None
                     for i, item in enumerate(v):
-                        f = go[type(item)]
+                        if type(item) is not t:
+                            t = type(item)
+                            f = go[t]
                         if f is not None:
                             f(item, f"{where}[{i}]", r, seen)
                 else:
@@ -1291,10 +1363,13 @@ def sql_task_dashboard(rules: Rules, nested: Mapping[str, str], go: Go) -> Check
             for name, v in set_fields(obj).items():
                 if name not in nested:
                     continue
-                if type(v) is tuple:
+                if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
+                    t = f = None
                     for i, item in enumerate(v):
-                        f = go[type(item)]
+                        if type(item) is not t:
+                            t = type(item)
+                            f = go[t]
                         if f is not None:
                             f(item, f"{where}[{i}]", r, seen)
                 else:
@@ -1356,10 +1431,13 @@ def submit_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             for name, v in d.items():
                 if name not in nested:
                     continue
-                if type(v) is tuple:
+                if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
+                    t = f = None
                     for i, item in enumerate(v):
-                        f = go[type(item)]
+                        if type(item) is not t:
+                            t = type(item)
+                            f = go[t]
                         if f is not None:
                             f(item, f"{where}[{i}]", r, seen)
                 else:
@@ -1385,10 +1463,13 @@ def subscription(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             for name, v in set_fields(obj).items():
                 if name not in nested:
                     continue
-                if type(v) is tuple:
+                if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
+                    t = f = None
                     for i, item in enumerate(v):
-                        f = go[type(item)]
+                        if type(item) is not t:
+                            t = type(item)
+                            f = go[t]
                         if f is not None:
                             f(item, f"{where}[{i}]", r, seen)
                 else:
@@ -1414,10 +1495,13 @@ def subscription_attachment(rules: Rules, nested: Mapping[str, str], go: Go) -> 
             for name, v in set_fields(obj).items():
                 if name not in nested:
                     continue
-                if type(v) is tuple:
+                if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
+                    t = f = None
                     for i, item in enumerate(v):
-                        f = go[type(item)]
+                        if type(item) is not t:
+                            t = type(item)
+                            f = go[t]
                         if f is not None:
                             f(item, f"{where}[{i}]", r, seen)
                 else:
@@ -1446,10 +1530,13 @@ def subscription_attachment_data_attachment(rules: Rules, nested: Mapping[str, s
             for name, v in d.items():
                 if name not in nested:
                     continue
-                if type(v) is tuple:
+                if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
+                    t = f = None
                     for i, item in enumerate(v):
-                        f = go[type(item)]
+                        if type(item) is not t:
+                            t = type(item)
+                            f = go[t]
                         if f is not None:
                             f(item, f"{where}[{i}]", r, seen)
                 else:
@@ -1511,10 +1598,13 @@ def task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             for name, v in d.items():
                 if name not in nested:
                     continue
-                if type(v) is tuple:
+                if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
+                    t = f = None
                     for i, item in enumerate(v):
-                        f = go[type(item)]
+                        if type(item) is not t:
+                            t = type(item)
+                            f = go[t]
                         if f is not None:
                             f(item, f"{where}[{i}]", r, seen)
                 else:
@@ -1540,10 +1630,13 @@ def webhook_notifications(rules: Rules, nested: Mapping[str, str], go: Go) -> Ch
             for name, v in set_fields(obj).items():
                 if name not in nested:
                     continue
-                if type(v) is tuple:
+                if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
+                    t = f = None
                     for i, item in enumerate(v):
-                        f = go[type(item)]
+                        if type(item) is not t:
+                            t = type(item)
+                            f = go[t]
                         if f is not None:
                             f(item, f"{where}[{i}]", r, seen)
                 else:
@@ -1569,10 +1662,13 @@ def workload_type(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             for name, v in set_fields(obj).items():
                 if name not in nested:
                     continue
-                if type(v) is tuple:
+                if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
+                    t = f = None
                     for i, item in enumerate(v):
-                        f = go[type(item)]
+                        if type(item) is not t:
+                            t = type(item)
+                            f = go[t]
                         if f is not None:
                             f(item, f"{where}[{i}]", r, seen)
                 else:

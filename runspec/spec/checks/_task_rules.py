@@ -157,16 +157,23 @@ def _retries(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) ->
 @shaped_task_rule
 def _compute(names: tuple[str, ...], entries: Sequence[TaskType]) -> TaskRule | None:
     """
-    Where a task runs: one of new_cluster and existing_cluster_id, a declared environment, and what its task
-    type needs or refuses. Which of those fields the task sets and its task type's facts are read once
-    per shape; the rule reads the values.
+    What a task's type needs from the task and the run: where it runs (one of new_cluster and
+    existing_cluster_id, a declared environment, and what its task type needs or refuses) and, for a
+    type that reads its source from git (``source='GIT'``), the run's git_source. Which of those fields
+    the task sets and its task types' facts are read once per shape; the rule reads the values.
     """
     has_new = "new_cluster" in names
     on_cluster = has_new or "existing_cluster_id" in names
     both = has_new and "existing_cluster_id" in names
     reads_env = "environment_key" in names
     entry = entries[0] if len(entries) == 1 else None
-    if entry is None and not both and not reads_env:
+    # each task type that has a source: how it is read, and where its path leads
+    sourced = tuple(
+        (e.source_of, e.field, ".".join((e.field, *e.source_path)))
+        for e in entries
+        if e.source_of is not None and e.source_path is not None
+    )
+    if entry is None and not both and not reads_env and not sourced:
         return None  # no task type or several (_task_type reports it), and nothing else to tell
     kind = entry.field if entry is not None else ""
     no_compute = entry is not None and entry.compute == "none"
@@ -178,6 +185,7 @@ def _compute(names: tuple[str, ...], entries: Sequence[TaskType]) -> TaskRule | 
 
     def compute(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) -> None:
         d = scope.fields
+        value = set_fields(d[kind]) if entry is not None else {}  # the fields of its one task type
         env_key = d.get("environment_key") if reads_env else None
         if both:
             r.error(path, "multiple-compute", "a task runs on new_cluster or existing_cluster_id, not both")
@@ -194,58 +202,36 @@ def _compute(names: tuple[str, ...], entries: Sequence[TaskType]) -> TaskRule | 
                     "unknown-environment",
                     f"environment {env_key!r} is not declared in environments (declared: {declared}){hint}",
                 )
-        if entry is None:
-            return
         if no_compute:
             for name in refused:
                 r.error(jpath(path, name), "compute-not-allowed", f"a {kind} does not run on a cluster; remove {name}")
-            return
-        elsewhere = runs_elsewhere(set_fields(d[kind])) if runs_elsewhere is not None else None
-        if elsewhere is not None:
-            if on_cluster:
-                r.error(path, "compute-not-allowed", f"{elsewhere}; remove the cluster")
-            return
-        if not on_cluster:
-            if d.get("libraries"):
-                r.error(
-                    jpath(path, "libraries"),
-                    "libraries-need-cluster",
-                    "libraries install on classic compute only; give the task a cluster, "
-                    "or list the packages in an environment's dependencies",
-                )
-            if needs_env and env_key is None:
-                r.error(
-                    path,
-                    "missing-compute",
-                    f"a {kind} needs compute: a cluster (new_cluster, existing_cluster_id or Run.cluster(...)) "
-                    "or, on serverless, environment_key",
-                )
-        if new_only:
-            r.warn(path, "spark-submit-needs-new-cluster", f"{kind} runs only on a new job cluster")
-
-    return compute
-
-
-@shaped_task_rule
-def _git_use(names: tuple[str, ...], entries: Sequence[TaskType]) -> TaskRule | None:
-    """
-    A task type that reads its source from git (``source='GIT'``) needs the run's git_source. Which of the
-    task's types have a ``source``, how it is read and where its path leads are read once per shape.
-    """
-    sourced = tuple(
-        (entry.source_of, entry.field, ".".join((entry.field, *entry.source_path)))
-        for entry in entries
-        if entry.source_of is not None and entry.source_path is not None
-    )
-    if not sourced:
-        return None
-
-    def git_use(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) -> None:
+        elif entry is not None:
+            elsewhere = runs_elsewhere(value) if runs_elsewhere is not None else None
+            if elsewhere is not None:
+                if on_cluster:
+                    r.error(path, "compute-not-allowed", f"{elsewhere}; remove the cluster")
+            else:
+                if not on_cluster:
+                    if d.get("libraries"):
+                        r.error(
+                            jpath(path, "libraries"),
+                            "libraries-need-cluster",
+                            "libraries install on classic compute only; give the task a cluster, "
+                            "or list the packages in an environment's dependencies",
+                        )
+                    if needs_env and env_key is None:
+                        r.error(
+                            path,
+                            "missing-compute",
+                            f"a {kind} needs compute: a cluster (new_cluster, existing_cluster_id or "
+                            "Run.cluster(...)) or, on serverless, environment_key",
+                        )
+                if new_only:
+                    r.warn(path, "spark-submit-needs-new-cluster", f"{kind} runs only on a new job cluster")
         if scope.has_git_source:
             return
-        d = scope.fields
-        for source_of, kind, where in sourced:
-            if source_of(set_fields(d[kind])) == "GIT":
+        for source_of, field, where in sourced:
+            if source_of(value if field == kind else set_fields(d[field])) == "GIT":
                 r.error(
                     f"{path}.{where}",
                     "git-source-missing",
@@ -253,7 +239,7 @@ def _git_use(names: tuple[str, ...], entries: Sequence[TaskType]) -> TaskRule | 
                     "add one with Run.git(...) or set source='WORKSPACE'",
                 )
 
-    return git_use
+    return compute
 
 
 def task_key_shape(key: str, path: str, r: Report) -> None:
