@@ -75,3 +75,17 @@ def test_a_loaded_run_with_extra_fields_pickles_and_compiles_the_same() -> None:
         "later": True,
         "new_cluster": {"spark_version": "15.4.x-scala2.12", "num_workers": 1},
     }
+
+
+def test_runs_equal_whatever_order_their_mappings_were_given_in_hash_equal() -> None:
+    """Equal runs hash equal: extra fields and update_task's fields compare, and so hash, without their order."""
+    base = Run("x").task(NotebookTask("/a"), key="a")
+    pairs = [
+        (base.set(extra={"a": 1, "b": 2}), base.set(extra={"b": 2, "a": 1})),
+        (
+            base.update_task("a", timeout_seconds=1, max_retries=2),
+            base.update_task("a", max_retries=2, timeout_seconds=1),
+        ),
+    ]
+    for one, other in pairs:
+        assert one == other and hash(one) == hash(other)

@@ -116,10 +116,11 @@ def unknown_kwarg(owner: str, name: str, table: Mapping[str, Any], exclude: Iter
 
 
 def hashable(value: Any) -> Any:
+    """``value`` made hashable, hashing equal when equal: a dict (a FrozenMap too) as a frozenset of its items."""
     if isinstance(value, tuple):
         return tuple(hashable(v) for v in value)
     if isinstance(value, dict):
-        return tuple((k, hashable(v)) for k, v in value.items())
+        return frozenset((k, hashable(v)) for k, v in value.items())
     return value
 
 
