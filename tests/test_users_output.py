@@ -158,22 +158,31 @@ def _until_python_catches_sigint(pid: int, timeout: float = 10.0) -> None:
 
 
 def _start_then_interrupt(delay: float) -> subprocess.CompletedProcess[str]:
-    command = [os.path.join(os.path.dirname(sys.executable), "runspec"), "status", "1", "--host", "http://127.0.0.1:1"]
-    child = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        # A shell that starts the suite in the background ignores SIGINT; a terminal's Ctrl-C does not.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    try:
-        child.wait(timeout=delay)
-    except subprocess.TimeoutExpired:
-        _until_python_catches_sigint(child.pid)
-        child.send_signal(signal.SIGINT)
-    out, err = child.communicate(timeout=30)
+    """
+    Start ``runspec status`` against a workspace that accepts the connection and never answers, so the
+    command is still running however fast or slow it starts, and interrupt it after ``delay`` seconds.
+    """
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        host = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        command = [os.path.join(os.path.dirname(sys.executable), "runspec"), "status", "1", "--host", host]
+        child = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            env={**os.environ, "DATABRICKS_TOKEN": "dapi-interrupt-test"},
+            # A shell that starts the suite in the background ignores SIGINT; a terminal's Ctrl-C does not.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        try:
+            child.wait(timeout=delay)
+        except subprocess.TimeoutExpired:
+            _until_python_catches_sigint(child.pid)
+            child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=30)
     return subprocess.CompletedProcess(command, child.returncode, out, err)
 
 
