@@ -163,6 +163,21 @@ def test_structural_checks_stay_on_without_runspec_validation() -> None:
         client.close()
 
 
+@pytest.mark.parametrize("run_if", [[], {}, ["ALL_DONE"], 5])
+def test_a_run_if_of_another_type_runs_as_all_success_without_runspec_validation(run_if: Any) -> None:
+    """With validation off, a run_if that is not a string is the default ALL_SUCCESS, as an unknown string is."""
+    with Emulator(token=TOKEN, clock=ManualClock(), validate=False) as loose:
+        client = Api(loose)
+        response = client.call("POST", "runs/submit", json=body(task("a"), task("b", "a", run_if=run_if)))
+        assert response.status_code == 200
+        run_id = response.json()["run_id"]
+        loose.wait(run_id)
+        run = client.ok("GET", "runs/get", params={"run_id": run_id})
+        assert run["state"]["result_state"] == "SUCCESS"
+        assert [t["state"]["result_state"] for t in run["tasks"]] == ["SUCCESS", "SUCCESS"]
+        client.close()
+
+
 @pytest.mark.parametrize("payload", [b"{not json", b"[1, 2]", b'"text"'])
 def test_malformed_bodies(api: Api, payload: bytes) -> None:
     response = api.call("POST", "runs/submit", data=payload, headers={"Content-Type": "application/json"})
