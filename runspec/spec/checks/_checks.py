@@ -28,10 +28,11 @@ There are three kinds of rule, each a small function named after what it checks:
 
   A rule with nothing to say about most tasks says so with guards: ``reads=(fields...)`` (it runs on
   the tasks that set one of them) and ``when=test`` (on the tasks whose task types pass ``test``). The
-  guards depend only on which fields a task sets, so each is worked out once per such set of fields.
-  A rule that tests which fields a task sets, or reads its task type's facts, is registered with
-  ``shaped_task_rule``: a function of the fields (in order) and their ``TaskType``s that returns the
-  rule for the tasks that set them (or None: nothing to say), made once per such set of fields::
+  guards depend only on which fields a task sets, so each is worked out once per such set of fields
+  (and kept until the rules or the task-types table change). A rule that tests which fields a task
+  sets, or reads its task type's facts, is registered with ``shaped_task_rule``: a function of the
+  fields (in order) and their ``TaskType``s that returns the rule for the tasks that set them (or None:
+  nothing to say), made once per such set of fields; a guarded ``task_rule`` is registered as one::
 
       @shaped_task_rule
       def _named_compute(names: tuple[str, ...], entries: Sequence[TaskType]) -> TaskRule | None:
