@@ -9,6 +9,7 @@ base (objects, classes, conversion, loading) does not reach into the checks at a
 from __future__ import annotations
 
 import ast
+import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -283,3 +284,29 @@ def test_the_spec_base_does_not_import_the_checks(module: str) -> None:
     imported = _imported_modules(PACKAGE / f"{module}.py")
     reached = {m for m in imported if m.rsplit(".", 1)[-1] in CHECK_MODULES}
     assert reached == set()
+
+
+def test_the_task_shapes_kept_between_checks_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    Checking body after body whose tasks set their fields in ever new orders keeps a bounded table of task
+    shapes (a service validating bodies does not grow without end), and every body is told the same.
+    """
+    from runspec.spec.checks import _checks
+
+    monkeypatch.setattr(_checks, "_MAX_SHAPES", 8, raising=False)
+    values = {
+        "timeout_seconds": 60,
+        "max_retries": 1,
+        "description": "d",
+        "retry_on_timeout": True,
+        "run_if": "ALL_DONE",
+    }
+    told = set()
+    for order in itertools.permutations(values, 3):  # 60 shapes
+        task = {"task_key": "a", **{k: values[k] for k in order}, "notebook_task": {"notebook_path": "/a"}}
+        body = {"tasks": [{**task, "existing_cluster_id": "c", "depends_on": [{"task_key": "gone"}]}]}
+        with pytest.raises(SpecError) as caught:
+            RunSpec.from_dict(body)
+        told.add(tuple((p.path, p.code) for p in caught.value.problems))
+        assert _checks._plans is not None and len(_checks._plans.shapes) <= 8
+    assert told == {(("$.tasks[0].depends_on[0].task_key", "unknown-dependency"),)}

@@ -257,9 +257,12 @@ class _Plans:
         self.tasks: dict[type, tuple[Check, bool]] = {}
 
     def shape(self, names: tuple[str, ...]) -> _Shape:
-        """What a task that sets the fields ``names`` gets."""
-        if names in self.shapes:
-            return self.shapes[names]
+        """What a task that sets the fields ``names`` gets (kept for at most ``_MAX_SHAPES`` shapes)."""
+        known = self.shapes.get(names)  # not `in` then a subscript: another thread may clear the table between
+        if known is not None:
+            return known
+        if len(self.shapes) >= _MAX_SHAPES:
+            self.shapes.clear()  # bodies whose tasks set their fields in ever new orders
         types = self.types
         entries = tuple(types[k] for k in names if k in types)
         made = [(e.make(names, entries), e.inner_only) for e in self.rules]
@@ -292,6 +295,8 @@ class _Plans:
 
 
 _plans: _Plans | None = None
+#: The most task shapes kept between checks (a run usually has a few; each costs about 2 kB).
+_MAX_SHAPES = 4096
 
 
 class _RunChecks(dict[type, "Check | None"]):
