@@ -111,6 +111,9 @@ def test_a_frozen_mapping_refuses_every_change_and_keeps_its_value() -> None:
     other = NewCluster(spark_version="w", spark_conf={"spark.x": "1"}).spark_conf
     assert hash(conf) == hash(other) and pickle.loads(pickle.dumps(conf)) == conf
     assert json.dumps(conf) == '{"spark.x": "1"}' and repr(conf) == "FrozenMap({'spark.x': '1'})"
+    # what a dict makes from it is a plain dict to change; copies of it are itself
+    assert type(conf.copy()) is dict and conf | {"k": "v"} == {"spark.x": "1", "k": "v"} and type(conf | {}) is dict
+    assert copy.copy(conf) is conf and copy.deepcopy(conf) is conf
 
 
 def test_to_dict_returns_a_fresh_copy() -> None:

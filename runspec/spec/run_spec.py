@@ -338,7 +338,7 @@ def _bounded_int(text: str) -> int:
 
 def _compact(value: Any) -> str:
     # The body is built from frozen objects, so it cannot contain a cycle; wire_of gives the request
-    # form of the spec objects and FrozenMaps in it.
+    # form of the spec objects in it (a FrozenMap is a dict, written as it is).
     return json.dumps(value, separators=(",", ":"), check_circular=False, ensure_ascii=False, default=wire_of)
 
 
