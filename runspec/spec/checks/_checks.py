@@ -573,9 +573,10 @@ def _environments(spec: RunBody, r: Report) -> dict[str, int]:
 
 
 def _cycles(tasks: Sequence[SubmitTask], keys: dict[str, int], r: Report) -> None:
-    """Report each dependency cycle once, naming the tasks around it."""
-    if _only_earlier_dependencies(tasks, keys):
-        return
+    """
+    Report each dependency cycle once, naming the tasks around it (``_task_keys`` tells when there can be
+    none: then this is not called).
+    """
     graph: dict[str, list[str]] = {}
     for task in tasks:
         if task.task_key is None or task.task_key in graph:
@@ -629,24 +630,3 @@ def _cycles(tasks: Sequence[SubmitTask], keys: dict[str, int], r: Report) -> Non
                     f"tasks depend on each other in a cycle: {shown} (each arrow reads 'depends on'); "
                     "remove one dependency",
                 )
-
-
-def _only_earlier_dependencies(tasks: Sequence[SubmitTask], keys: dict[str, int]) -> bool:
-    """
-    True when each task (at its key's first index) depends only on tasks listed before it.
-
-    Every edge of the graph _cycles walks then points to a lower index, so it has no cycle: the usual
-    case, checked in one pass before any search.
-    """
-    for i, task in enumerate(tasks):
-        deps = task.depends_on
-        if not deps:
-            continue
-        key = task.task_key
-        if key is None or keys.get(key) != i:
-            continue  # not in the graph: a task without a key, or a later task with a duplicate key
-        for dep in deps:
-            upstream = keys.get(dep.task_key)
-            if upstream is not None and upstream >= i:
-                return False
-    return True
