@@ -840,6 +840,8 @@ def class_check_lines(t: str, fields: dict[str, Any], enum_names: dict[tuple[str
     # An unset field reads as None. With several fields to read, each is looked up in the object's set
     # fields, read once; a lone one is read as an attribute.
     read = "d.get" if len(enums) + len(ints) + bool(objects) > 1 else ""
+    if objects:  # looked at already (it had rules or a wrong value): nothing more to read
+        lines += [f"{i2}if seen and id(obj) in seen:", f"{i2}    return"]
     if read:
         lines.append(f"{i2}d = set_fields(obj)")
 
@@ -861,7 +863,7 @@ def class_check_lines(t: str, fields: dict[str, Any], enum_names: dict[tuple[str
     bad_ints = [f"(type(v := {value(k)}) is int and not _MIN <= v <= _MAX)" for k in ints]
     lines += condition_lines(i2, ["rules", *bad_enums, *bad_ints])
     if objects:
-        lines += [f"{i3}key = id(obj)", f"{i3}if key in seen:", f"{i3}    return", f"{i3}seen.add(key)"]
+        lines.append(f"{i3}seen.add(id(obj))")
     else:
         lines += [f"{i3}if seen and id(obj) in seen:", f"{i3}    return", f"{i3}told = r.told"]
     if bad_enums:

@@ -103,11 +103,10 @@ def ai_classify_function(rules: Rules, nested: Mapping[str, str], go: Go) -> Che
     """``AiClassifyFunction``: 1 object field."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
+        if seen and id(obj) in seen:
+            return
         if rules:
-            key = id(obj)
-            if key in seen:
-                return
-            seen.add(key)
+            seen.add(id(obj))
             for rule in rules:
                 rule(obj, path, r)
         if nested:
@@ -135,11 +134,10 @@ def ai_classify_function_inline_labels(rules: Rules, nested: Mapping[str, str], 
     """``AiClassifyFunctionInlineLabels``: 1 object field."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
+        if seen and id(obj) in seen:
+            return
         if rules:
-            key = id(obj)
-            if key in seen:
-                return
-            seen.add(key)
+            seen.add(id(obj))
             for rule in rules:
                 rule(obj, path, r)
         if nested:
@@ -185,11 +183,10 @@ def ai_function_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     """``AiFunctionTask``: 6 object fields."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
+        if seen and id(obj) in seen:
+            return
         if rules:
-            key = id(obj)
-            if key in seen:
-                return
-            seen.add(key)
+            seen.add(id(obj))
             for rule in rules:
                 rule(obj, path, r)
         if nested:
@@ -236,12 +233,11 @@ def ai_runtime_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     """``AiRuntimeTask``: priority_class; 1 object field."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
+        if seen and id(obj) in seen:
+            return
         d = set_fields(obj)
         if rules or d.get("priority_class") not in _AI_RUNTIME_TASK_PRIORITY_CLASS:
-            key = id(obj)
-            if key in seen:
-                return
-            seen.add(key)
+            seen.add(id(obj))
             if d.get("priority_class") not in _AI_RUNTIME_TASK_PRIORITY_CLASS:
                 check_enums(obj, path, r)
             for rule in rules:
@@ -271,11 +267,10 @@ def alert_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     """``AlertTask``: 1 object field."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
+        if seen and id(obj) in seen:
+            return
         if rules:
-            key = id(obj)
-            if key in seen:
-                return
-            seen.add(key)
+            seen.add(id(obj))
             for rule in rules:
                 rule(obj, path, r)
         if nested:
@@ -377,6 +372,8 @@ def azure_attributes(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     """``AzureAttributes``: availability; first_on_demand, spot_bid_max_price; 1 object field."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
+        if seen and id(obj) in seen:
+            return
         d = set_fields(obj)
         if (
             rules
@@ -384,10 +381,7 @@ def azure_attributes(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             or (type(v := d.get("first_on_demand")) is int and not _MIN <= v <= _MAX)
             or (type(v := d.get("spot_bid_max_price")) is int and not _MIN <= v <= _MAX)
         ):
-            key = id(obj)
-            if key in seen:
-                return
-            seen.add(key)
+            seen.add(id(obj))
             if d.get("availability") not in _AZURE_AVAILABILITY:
                 check_enums(obj, path, r)
             v = d.get("first_on_demand")
@@ -423,11 +417,10 @@ def cluster_log_conf(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     """``ClusterLogConf``: 3 object fields."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
+        if seen and id(obj) in seen:
+            return
         if rules:
-            key = id(obj)
-            if key in seen:
-                return
-            seen.add(key)
+            seen.add(id(obj))
             for rule in rules:
                 rule(obj, path, r)
         if nested:
@@ -536,11 +529,10 @@ def dashboard_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     """``DashboardTask``: 1 object field."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
+        if seen and id(obj) in seen:
+            return
         if rules:
-            key = id(obj)
-            if key in seen:
-                return
-            seen.add(key)
+            seen.add(id(obj))
             for rule in rules:
                 rule(obj, path, r)
         if nested:
@@ -605,11 +597,10 @@ def deployment_spec(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     """``DeploymentSpec``: 1 object field."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
+        if seen and id(obj) in seen:
+            return
         if rules:
-            key = id(obj)
-            if key in seen:
-                return
-            seen.add(key)
+            seen.add(id(obj))
             for rule in rules:
                 rule(obj, path, r)
         if nested:
@@ -637,11 +628,10 @@ def docker_image(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     """``DockerImage``: 1 object field."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
+        if seen and id(obj) in seen:
+            return
         if rules:
-            key = id(obj)
-            if key in seen:
-                return
-            seen.add(key)
+            seen.add(id(obj))
             for rule in rules:
                 rule(obj, path, r)
         if nested:
@@ -669,12 +659,11 @@ def for_each_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     """``ForEachTask``: concurrency; 1 object field."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
+        if seen and id(obj) in seen:
+            return
         d = set_fields(obj)
         if rules or (type(v := d.get("concurrency")) is int and not _MIN <= v <= _MAX):
-            key = id(obj)
-            if key in seen:
-                return
-            seen.add(key)
+            seen.add(id(obj))
             v = d.get("concurrency")
             if type(v) is int and not _MIN <= v <= _MAX:
                 out_of_range(r, path + ".concurrency", v)
@@ -743,12 +732,11 @@ def gen_ai_compute_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Chec
     """``GenAiComputeTask``: source; 1 object field."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
+        if seen and id(obj) in seen:
+            return
         d = set_fields(obj)
         if rules or d.get("source") not in _SOURCE:
-            key = id(obj)
-            if key in seen:
-                return
-            seen.add(key)
+            seen.add(id(obj))
             if d.get("source") not in _SOURCE:
                 check_enums(obj, path, r)
             for rule in rules:
@@ -778,12 +766,11 @@ def git_source(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     """``GitSource``: git_provider; 3 object fields."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
+        if seen and id(obj) in seen:
+            return
         d = set_fields(obj)
         if rules or d.get("git_provider") not in _GIT_PROVIDER:
-            key = id(obj)
-            if key in seen:
-                return
-            seen.add(key)
+            seen.add(id(obj))
             if d.get("git_provider") not in _GIT_PROVIDER:
                 check_enums(obj, path, r)
             for rule in rules:
@@ -813,11 +800,10 @@ def init_script_info(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     """``InitScriptInfo``: 7 object fields."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
+        if seen and id(obj) in seen:
+            return
         if rules:
-            key = id(obj)
-            if key in seen:
-                return
-            seen.add(key)
+            seen.add(id(obj))
             for rule in rules:
                 rule(obj, path, r)
         if nested:
@@ -863,11 +849,10 @@ def job_environment(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     """``JobEnvironment``: 1 object field."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
+        if seen and id(obj) in seen:
+            return
         if rules:
-            key = id(obj)
-            if key in seen:
-                return
-            seen.add(key)
+            seen.add(id(obj))
             for rule in rules:
                 rule(obj, path, r)
         if nested:
@@ -895,11 +880,10 @@ def job_environment_variables(rules: Rules, nested: Mapping[str, str], go: Go) -
     """``JobEnvironmentVariables``: 1 object field."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
+        if seen and id(obj) in seen:
+            return
         if rules:
-            key = id(obj)
-            if key in seen:
-                return
-            seen.add(key)
+            seen.add(id(obj))
             for rule in rules:
                 rule(obj, path, r)
         if nested:
@@ -972,11 +956,10 @@ def jobs_health_rules(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     """``JobsHealthRules``: 1 object field."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
+        if seen and id(obj) in seen:
+            return
         if rules:
-            key = id(obj)
-            if key in seen:
-                return
-            seen.add(key)
+            seen.add(id(obj))
             for rule in rules:
                 rule(obj, path, r)
         if nested:
@@ -1004,6 +987,8 @@ def new_cluster(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     """``NewCluster``: its enum and integer fields, the objects inside it."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
+        if seen and id(obj) in seen:
+            return
         d = set_fields(obj)
         if (
             rules
@@ -1016,10 +1001,7 @@ def new_cluster(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             or (type(v := d.get("remote_disk_throughput")) is int and not _MIN <= v <= _MAX)
             or (type(v := d.get("total_initial_remote_disk_size")) is int and not _MIN <= v <= _MAX)
         ):
-            key = id(obj)
-            if key in seen:
-                return
-            seen.add(key)
+            seen.add(id(obj))
             if (
                 d.get("data_security_mode") not in _DATA_SECURITY_MODE
                 or d.get("dependency_mode") not in _DEPENDENCY_MODE
@@ -1128,11 +1110,10 @@ def power_bi_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     """``PowerBiTask``: 2 object fields."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
+        if seen and id(obj) in seen:
+            return
         if rules:
-            key = id(obj)
-            if key in seen:
-                return
-            seen.add(key)
+            seen.add(id(obj))
             for rule in rules:
                 rule(obj, path, r)
         if nested:
@@ -1160,11 +1141,10 @@ def python_operator_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Che
     """``PythonOperatorTask``: 1 object field."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
+        if seen and id(obj) in seen:
+            return
         if rules:
-            key = id(obj)
-            if key in seen:
-                return
-            seen.add(key)
+            seen.add(id(obj))
             for rule in rules:
                 rule(obj, path, r)
         if nested:
@@ -1192,12 +1172,11 @@ def run_job_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     """``RunJobTask``: job_id; 1 object field."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
+        if seen and id(obj) in seen:
+            return
         d = set_fields(obj)
         if rules or (type(v := d.get("job_id")) is int and not _MIN <= v <= _MAX):
-            key = id(obj)
-            if key in seen:
-                return
-            seen.add(key)
+            seen.add(id(obj))
             v = d.get("job_id")
             if type(v) is int and not _MIN <= v <= _MAX:
                 out_of_range(r, path + ".job_id", v)
@@ -1228,16 +1207,15 @@ def runs_submit_request(rules: Rules, nested: Mapping[str, str], go: Go) -> Chec
     """``RunsSubmitRequest``: performance_target; timeout_seconds; 11 object fields."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
+        if seen and id(obj) in seen:
+            return
         d = set_fields(obj)
         if (
             rules
             or d.get("performance_target") not in _PERFORMANCE_TARGET
             or (type(v := d.get("timeout_seconds")) is int and not _MIN <= v <= _MAX)
         ):
-            key = id(obj)
-            if key in seen:
-                return
-            seen.add(key)
+            seen.add(id(obj))
             if d.get("performance_target") not in _PERFORMANCE_TARGET:
                 check_enums(obj, path, r)
             v = d.get("timeout_seconds")
@@ -1288,11 +1266,10 @@ def sql_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     """``SqlTask``: 4 object fields."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
+        if seen and id(obj) in seen:
+            return
         if rules:
-            key = id(obj)
-            if key in seen:
-                return
-            seen.add(key)
+            seen.add(id(obj))
             for rule in rules:
                 rule(obj, path, r)
         if nested:
@@ -1320,11 +1297,10 @@ def sql_task_alert(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     """``SqlTaskAlert``: 1 object field."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
+        if seen and id(obj) in seen:
+            return
         if rules:
-            key = id(obj)
-            if key in seen:
-                return
-            seen.add(key)
+            seen.add(id(obj))
             for rule in rules:
                 rule(obj, path, r)
         if nested:
@@ -1352,11 +1328,10 @@ def sql_task_dashboard(rules: Rules, nested: Mapping[str, str], go: Go) -> Check
     """``SqlTaskDashboard``: 1 object field."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
+        if seen and id(obj) in seen:
+            return
         if rules:
-            key = id(obj)
-            if key in seen:
-                return
-            seen.add(key)
+            seen.add(id(obj))
             for rule in rules:
                 rule(obj, path, r)
         if nested:
@@ -1402,6 +1377,8 @@ def submit_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     """``SubmitTask``: run_if; max_retries, min_retry_interval_millis, timeout_seconds; 29 object fields."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
+        if seen and id(obj) in seen:
+            return
         d = set_fields(obj)
         if (
             rules
@@ -1410,10 +1387,7 @@ def submit_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             or (type(v := d.get("min_retry_interval_millis")) is int and not _MIN <= v <= _MAX)
             or (type(v := d.get("timeout_seconds")) is int and not _MIN <= v <= _MAX)
         ):
-            key = id(obj)
-            if key in seen:
-                return
-            seen.add(key)
+            seen.add(id(obj))
             if d.get("run_if") not in _RUN_IF:
                 check_enums(obj, path, r)
             v = d.get("max_retries")
@@ -1452,11 +1426,10 @@ def subscription(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     """``Subscription``: 2 object fields."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
+        if seen and id(obj) in seen:
+            return
         if rules:
-            key = id(obj)
-            if key in seen:
-                return
-            seen.add(key)
+            seen.add(id(obj))
             for rule in rules:
                 rule(obj, path, r)
         if nested:
@@ -1484,11 +1457,10 @@ def subscription_attachment(rules: Rules, nested: Mapping[str, str], go: Go) -> 
     """``SubscriptionAttachment``: 2 object fields."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
+        if seen and id(obj) in seen:
+            return
         if rules:
-            key = id(obj)
-            if key in seen:
-                return
-            seen.add(key)
+            seen.add(id(obj))
             for rule in rules:
                 rule(obj, path, r)
         if nested:
@@ -1516,12 +1488,11 @@ def subscription_attachment_data_attachment(rules: Rules, nested: Mapping[str, s
     """``SubscriptionAttachmentDataAttachment``: file_format; 1 object field."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
+        if seen and id(obj) in seen:
+            return
         d = set_fields(obj)
         if rules or d.get("file_format") not in _SUBSCRIPTION_ATTACHMENT_DATA_ATTACHMENT_FILE_FORMAT:
-            key = id(obj)
-            if key in seen:
-                return
-            seen.add(key)
+            seen.add(id(obj))
             if d.get("file_format") not in _SUBSCRIPTION_ATTACHMENT_DATA_ATTACHMENT_FILE_FORMAT:
                 check_enums(obj, path, r)
             for rule in rules:
@@ -1569,6 +1540,8 @@ def task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     """``Task``: run_if; max_retries, min_retry_interval_millis, timeout_seconds; 29 object fields."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
+        if seen and id(obj) in seen:
+            return
         d = set_fields(obj)
         if (
             rules
@@ -1577,10 +1550,7 @@ def task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             or (type(v := d.get("min_retry_interval_millis")) is int and not _MIN <= v <= _MAX)
             or (type(v := d.get("timeout_seconds")) is int and not _MIN <= v <= _MAX)
         ):
-            key = id(obj)
-            if key in seen:
-                return
-            seen.add(key)
+            seen.add(id(obj))
             if d.get("run_if") not in _RUN_IF:
                 check_enums(obj, path, r)
             v = d.get("max_retries")
@@ -1619,11 +1589,10 @@ def webhook_notifications(rules: Rules, nested: Mapping[str, str], go: Go) -> Ch
     """``WebhookNotifications``: 7 object fields."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
+        if seen and id(obj) in seen:
+            return
         if rules:
-            key = id(obj)
-            if key in seen:
-                return
-            seen.add(key)
+            seen.add(id(obj))
             for rule in rules:
                 rule(obj, path, r)
         if nested:
@@ -1651,11 +1620,10 @@ def workload_type(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     """``WorkloadType``: 1 object field."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
+        if seen and id(obj) in seen:
+            return
         if rules:
-            key = id(obj)
-            if key in seen:
-                return
-            seen.add(key)
+            seen.add(id(obj))
             for rule in rules:
                 rule(obj, path, r)
         if nested:
