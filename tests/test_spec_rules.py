@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import itertools
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from runspec.spec.checks._rules import (
     task_rule,
 )
 from runspec.spec.objects._convert import jpath
+from runspec.spec.objects._object import SpecObject, set_fields
 
 N = 1000
 CLUSTER = NewCluster(spark_version="15.4.x-scala2.12", node_type_id="i3.xlarge", num_workers=1)
@@ -310,3 +312,38 @@ def test_the_task_shapes_kept_between_checks_are_bounded(monkeypatch: pytest.Mon
         told.add(tuple((p.path, p.code) for p in caught.value.problems))
         assert _checks._plans is not None and len(_checks._plans.shapes) <= 8
     assert told == {(("$.tasks[0].depends_on[0].task_key", "unknown-dependency"),)}
+
+
+def _every_object(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """Each spec object in ``value`` and its path, found by reading set fields (not by the checks' walks)."""
+    if isinstance(value, SpecObject):
+        yield path, type(value).__name__
+        for name, item in set_fields(value).items():
+            yield from _every_object(item, jpath(path, name))
+    elif type(value) is tuple:
+        for i, item in enumerate(value):
+            yield from _every_object(item, f"{path}[{i}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _every_object(item, jpath(path, key))
+
+
+@pytest.mark.parametrize("body", sorted(p.name for p in (Path(__file__).parent / "golden" / "bodies").glob("*.json")))
+def test_an_object_rule_meets_every_object_of_a_run_once_at_its_path(body: str) -> None:
+    """
+    The walk of a run's tasks (written for tasks, beside the generated walk of every other class) and the
+    generated walks meet each object of a run once, at its path: a rule on every class sees what reading
+    the objects' set fields finds.
+    """
+
+    @object_rule(SpecObject)
+    def _every(obj: SpecObject, path: str, r: Report) -> None:
+        r.warn(path, "planted", type(obj).__name__)
+
+    try:
+        spec = RunSpec.from_dict(json.loads((Path(__file__).parent / "golden" / "bodies" / body).read_text()))
+        found = [(w.path, w.message) for w in spec.warnings if w.code == "planted"]
+    finally:
+        del OBJECT_RULES[SpecObject]
+        forget_plans()
+    assert len(found) > 1 and sorted(found) == sorted(_every_object(spec, "$"))
