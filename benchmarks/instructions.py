@@ -23,9 +23,9 @@ and ``SubmitTask.from_dict`` per task (which checks nothing). The import rows co
 and ``import databricks.sdk`` beyond ``import typing`` (each in a fresh interpreter).
 
 ``--parts`` counts runspec's build in parts instead: the ``Run.task`` calls alone (the task objects made
-ahead), ``compile()``, the checks it runs and ``to_json()``. ``--no-gc`` counts with the cyclic collector
-off in the child (``gc.disable()`` before the first build): the difference from a count with it on is the
-collector's share.
+ahead), ``compile()``, the checks it runs and ``to_json()``. ``--no-gc`` counts the build and load rows
+with the cyclic collector off in the child (``gc.disable()`` before the first build): the difference from a
+count with it on is the collector's share.
 """
 
 from __future__ import annotations
