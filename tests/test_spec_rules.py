@@ -347,3 +347,21 @@ def test_an_object_rule_meets_every_object_of_a_run_once_at_its_path(body: str) 
         del OBJECT_RULES[SpecObject]
         forget_plans()
     assert len(found) > 1 and sorted(found) == sorted(_every_object(spec, "$"))
+
+
+def test_a_task_holds_objects_only_alone_or_in_lists() -> None:
+    """
+    The walk of a run's tasks steps into a field holding one object or a list of them (as the generated
+    walks do); a task field holding a map of objects would need a step it does not have. The schema has
+    none: if a refresh brings one, this says where the walk must learn it.
+    """
+
+    def holds_objects(desc: tuple[Any, ...]) -> bool:
+        return desc[0] == "object" or any(type(d) is tuple and holds_objects(d) for d in desc[1:])
+
+    unwalked = [
+        name
+        for name, desc, *_ in SubmitTask._table
+        if holds_objects(desc) and desc[0] != "object" and not (desc[0] == "array" and desc[1][0] == "object")
+    ]
+    assert unwalked == []
