@@ -65,6 +65,20 @@ __all__ = [
 class RunspecError(Exception):
     """Base class of every exception runspec raises."""
 
+    # Pickled as its class, its args and its attributes, and rebuilt without calling __init__ again: most
+    # of these take keyword-only arguments, which the default (``cls(*args)``) cannot give, so an error
+    # raised in a worker process (multiprocessing, concurrent.futures, pytest-xdist) came back as a
+    # TypeError instead of itself.
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_error, (type(self), self.args, self.__dict__))
+
+
+def _rebuild_error(cls: type[RunspecError], args: tuple[Any, ...], state: dict[str, Any]) -> RunspecError:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class Fix(NamedTuple):
     """

@@ -68,6 +68,11 @@ class _View:
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"{type(self).__name__} is read-only")
 
+    def __setstate__(self, state: tuple[None, dict[str, Any]]) -> None:
+        """Unpickling (and ``copy``) fills the slots as ``__init__`` does, past the read-only ``__setattr__``."""
+        for name, value in state[1].items():
+            object.__setattr__(self, name, value)
+
     @property
     def raw(self) -> dict[str, Any]:
         """The JSON object as the API returned it."""
