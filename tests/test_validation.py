@@ -499,6 +499,31 @@ RUN_CASES = [
         "dependency-cycle",
         r"in a cycle: a -> c -> b -> a \(each arrow reads 'depends on'\)",
     ),
+    Case(  # the later task is a second dependency: the cycle is still looked for
+        "dependency-cycle-second-dependency",
+        lambda: body(
+            nb("a"),
+            nb("b", depends_on=[{"task_key": "a"}, {"task_key": "c"}]),
+            nb("c", depends_on=[{"task_key": "b"}]),
+        ),
+        "$.tasks[1].depends_on[1].task_key",
+        "dependency-cycle",
+        r"in a cycle: b -> c -> b ",
+    ),
+    Case(  # a dependency with an outcome on a later condition task
+        "dependency-cycle-outcome",
+        lambda: body(
+            {
+                "task_key": "c",
+                "depends_on": [{"task_key": "b"}],
+                "condition_task": {"left": "1", "op": "EQUAL_TO", "right": "1"},
+            },
+            nb("b", depends_on=[{"task_key": "c", "outcome": "true"}]),
+        ),
+        "$.tasks[0].depends_on[0].task_key",
+        "dependency-cycle",
+        r"in a cycle: c -> b -> c ",
+    ),
     Case(
         "duplicate-dependency",
         lambda: body(nb("a"), nb("b", depends_on=[{"task_key": "a"}, {"task_key": "a"}])),

@@ -316,7 +316,7 @@ class _RunChecks(dict[type, "Check | None"]):
         """Report what the run's top-level fields, task keys and environments say; ready the task rules."""
         run, later = self.run, self.later
         _top_level(run, tasks, later)
-        keys, self.earlier = _task_keys(tasks, later)
+        keys, self.keyed = _task_keys(tasks, later)
         environments = _environments(run, later)
         used: set[str] = set()
         has_git_source = run.git_source is not None
@@ -326,7 +326,7 @@ class _RunChecks(dict[type, "Check | None"]):
     def finish(self) -> None:
         """Report what the run's tasks say together: dependency cycles, environments no task uses."""
         scope = self.scope
-        if not self.earlier:
+        if not (self.keyed and scope.ordered):  # unique keys, each task depending on earlier ones only: no cycle
             _cycles(scope.tasks, scope.keys, self.later)
         for key, index in scope.environments.items():
             if key not in scope.used_envs:
@@ -503,38 +503,26 @@ def _top_level(spec: RunBody, tasks: Sequence[SubmitTask], r: Report) -> None:
 
 def _task_keys(tasks: Sequence[SubmitTask], r: Report) -> tuple[dict[str, int], bool]:
     """
-    The run's task keys (each at its first index), and whether each task depends only on tasks listed
-    before it: then the dependencies have no cycle and ``_cycles`` need not look (the usual chain or
-    fan-out, told in this pass; ``False`` only means ``_cycles`` looks). The keys are looked at together
-    first: when each is new and of the right shape (the usual case) there is nothing to report;
-    otherwise each task's key is looked at in turn.
+    The run's task keys (each at its first index), and whether each is new and of the right shape (the
+    usual case: nothing to report; ``False`` only means ``_cycles`` looks). The keys are looked at
+    together first, each task's key in turn only when that fails.
     """
     keys: dict[str, int] = {}
-    earlier = True
     unnamed = 0
     for i, task in enumerate(tasks):
         # A body loaded with problems may lack required fields, so each is read as optional.
         key: str | None = task.task_key
         if key is None:
             unnamed += 1
-            continue
-        if key in keys:
-            continue
-        if earlier:
-            deps = task.depends_on
-            if deps:
-                for dep in deps:
-                    if dep.task_key not in keys:
-                        earlier = False  # a later task, this one, or none of the run's: _cycles looks
-                        break
-        keys[key] = i
+        elif key not in keys:
+            keys[key] = i
     if (
         len(tasks) - unnamed == len(keys)
         and "" not in keys
         and max(map(len, keys), default=0) <= MAX_TASK_KEY
         and TASK_KEY_CHARS.fullmatch("".join(keys))
     ):
-        return keys, earlier
+        return keys, True
     for i, task in enumerate(tasks):
         key = task.task_key
         if key is not None:
@@ -574,8 +562,8 @@ def _environments(spec: RunBody, r: Report) -> dict[str, int]:
 
 def _cycles(tasks: Sequence[SubmitTask], keys: dict[str, int], r: Report) -> None:
     """
-    Report each dependency cycle once, naming the tasks around it (``_task_keys`` tells when there can be
-    none: then this is not called).
+    Report each dependency cycle once, naming the tasks around it (not called when the keys are unique and
+    each task depends on earlier tasks only, as ``_task_keys`` and the dependency rule tell).
     """
     graph: dict[str, list[str]] = {}
     for task in tasks:

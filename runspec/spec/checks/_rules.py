@@ -110,10 +110,21 @@ class TaskScope:
     What a task rule may know besides the task: the run's tasks and keys, its environments, whether it
     has a git source, and about the task itself its set fields (``fields``, as ``set_fields`` reads them),
     its task types (``types``: the fields, ``entries``: their ``TaskType``) and whether it is the task
-    inside a for_each task (``inner``). ``used_envs`` collects the environments tasks use.
+    inside a for_each task (``inner``). ``used_envs`` collects the environments tasks use; ``ordered`` is
+    cleared when a task depends on one not listed before it (only then can the dependencies have a cycle).
     """
 
-    __slots__ = ("entries", "environments", "fields", "has_git_source", "inner", "keys", "tasks", "used_envs")
+    __slots__ = (
+        "entries",
+        "environments",
+        "fields",
+        "has_git_source",
+        "inner",
+        "keys",
+        "ordered",
+        "tasks",
+        "used_envs",
+    )
 
     def __init__(
         self,
@@ -130,6 +141,7 @@ class TaskScope:
         self.used_envs = used_envs
         self.has_git_source = has_git_source
         self.inner = inner
+        self.ordered = True
         self.entries: Sequence[TaskType] = ()
         self.fields: Mapping[str, Any] = {}
 

@@ -82,17 +82,19 @@ def _dependencies(task: SubmitTask | Task, path: str, scope: TaskScope, r: Repor
         )
         return
     keys = scope.keys
+    own = keys.get(task.task_key, -1)  # its index (-1: unnamed); a dependency on a later task may close a cycle
     if len(deps) == 1:
         only = deps[0]
-        upstream_key = only.task_key
-        if upstream_key in keys and upstream_key != task.task_key and only.outcome is None:
-            return  # the usual case, one known upstream task: nothing to say
+        if keys.get(only.task_key, own) < own and only.outcome is None:
+            return  # the usual case, one task listed before this one: nothing to say
     seen: set[str] = set()
     for k, dep in enumerate(deps):
         key: str | None = dep.task_key
         if key is None:
             continue
         upstream_index = keys.get(key)
+        if upstream_index is not None and upstream_index >= own:
+            scope.ordered = False  # then _cycles looks
         if upstream_index is not None and key not in seen and dep.outcome is None and key != task.task_key:
             seen.add(key)  # the usual case, a known upstream task named once: nothing to say
             continue
