@@ -293,6 +293,21 @@ def test_str_enum_members_are_sent_as_their_value() -> None:
     assert json.loads(json.dumps(task.to_dict())) == {"notebook_path": "/a", "source": "WORKSPACE"}
 
 
+def test_a_map_of_strings_is_frozen_as_a_copy_whatever_mapping_it_came_as() -> None:
+    """A dict, a FrozenMap or an enum-valued dict given for a str map gives a frozen copy of plain strings."""
+    given = {"date": "2026-01-01"}
+    task = NotebookTask("/a", base_parameters=given)
+    given["date"] = "changed"
+    assert task.base_parameters == {"date": "2026-01-01"}
+    again = NotebookTask("/a", base_parameters=task.base_parameters)
+    assert again == task and hash(again) == hash(task)
+    enum_valued = NotebookTask("/a", base_parameters={"source": Source.GIT})
+    assert [type(v) for v in (enum_valued.base_parameters or {}).values()] == [str]
+    assert enum_valued.to_dict() == {"notebook_path": "/a", "base_parameters": {"source": "GIT"}}
+    with pytest.raises(TypeError, match=r"NotebookTask: 'base_parameters key' must be str \(got 1 that is an int\)"):
+        NotebookTask("/a", base_parameters={1: "x"})
+
+
 def test_str_enum_members_in_a_list_of_strings_are_kept_as_their_value() -> None:
     """A list of strings holding str-based Enum members keeps plain strings: the body, repr and pickle say 'GIT'."""
     task = SparkPythonTask("/a.py", parameters=["--source", Source.GIT])

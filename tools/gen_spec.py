@@ -358,10 +358,10 @@ ONE_A_LINE = "# noqa: E501 - one field a line"
 
 # What the generated __init__s use: the object base and the helpers of runspec.spec.objects._object.
 INIT_IMPORTS = [
+    "from runspec._frozen import FrozenMap as _FrozenMap",
     "from runspec.spec.objects._object import SpecObject",
     "from runspec.spec.objects._object import convert as _convert",
     "from runspec.spec.objects._object import set_w as _set_w",
-    "from runspec.spec.objects._object import str_map as _str_map",
     "from runspec.spec.objects._object import unknown_keyword as _unknown",
     "from runspec.spec.objects._object import with_extra as _with_extra",
 ]
@@ -370,10 +370,14 @@ INIT_IMPORTS = [
 BUILTINS = frozenset(dir(builtins))
 
 
-def init_imports(body: list[str]) -> list[str]:
-    """The lines of INIT_IMPORTS whose name the code of ``body`` uses."""
+def init_imports(body: list[str], *before: str) -> list[str]:
+    """
+    The lines of INIT_IMPORTS whose name the code of ``body`` uses, and the import lines ``before`` (of
+    modules INIT_IMPORTS' first one sorts before and its others after), in the order the formatter keeps.
+    """
     used = code_names(body)
-    return [line for line in INIT_IMPORTS if line.split()[-1] in used]
+    first, *rest = [line for line in INIT_IMPORTS if line.split()[-1] in used]
+    return [first, *before, *rest] if first.startswith("from runspec._frozen ") else [*before, first, *rest]
 
 
 # The Python type a value of a wire type is kept as when it is exactly that type (no conversion call).
@@ -417,23 +421,43 @@ def init_lines(
         exact = EXACT.get(wire) or (
             class_name(wire) if exact_objects and wire[:1].isupper() and wire != "Library" else None
         )
-        # A mapping of str to str (parameters, tags): the usual dict is frozen in one call, no lookup.
-        helper = "_str_map" if wire == "map<string,string>" else "_convert"
-        convert = convert_lines(k, at + ("    " if exact else ""), helper)
-        if exact:
-            lines.append(f"{at}if type({k}) is not {exact}:")
-        lines += convert
+        if wire == "map<string,string>":
+            lines += str_map_lines(k, at)
+        else:
+            if exact:
+                lines.append(f"{at}if type({k}) is not {exact}:")
+            lines += convert_lines(k, at + ("    " if exact else ""))
         lines.append(f'{at}d["{k}"] = {k}')
     lines.append(tail or f"{i1}_set_w(self, _with_extra(self, d, extra) if extra else d)")
     return lines
 
 
-def convert_lines(k: str, indent: str, helper: str = "_convert") -> list[str]:
+def convert_lines(k: str, indent: str) -> list[str]:
     """``k = _convert(self, "k", k)``, split as the formatter splits a call too long for one line."""
-    one = f'{indent}{k} = {helper}(self, "{k}", {k})' + ("  # noqa: A001" if k in BUILTINS else "")
+    one = f'{indent}{k} = _convert(self, "{k}", {k})' + ("  # noqa: A001" if k in BUILTINS else "")
     if len(one) <= LINE:
         return [one]
-    return [f"{indent}{k} = {helper}(", f'{indent}    self, "{k}", {k}', f"{indent})"]
+    return [f"{indent}{k} = _convert(", f'{indent}    self, "{k}", {k}', f"{indent})"]
+
+
+def str_map_lines(k: str, indent: str) -> list[str]:
+    """
+    A mapping of str to str (parameters, tags): the usual ``dict`` of exact strings is frozen as it is, tested
+    in the ``__init__`` itself (no call); anything else goes to the field's converter, which freezes a copy
+    or raises.
+    """
+    i1, i2, i3 = indent + "    ", indent + "        ", indent + "            "
+    return [
+        f"{indent}if type({k}) is dict:",
+        f"{i1}for _k, _v in {k}.items():",
+        f"{i2}if type(_k) is not str or type(_v) is not str:",
+        *convert_lines(k, i3),
+        f"{i3}break",
+        f"{i1}else:",
+        f"{i2}{k} = _FrozenMap({k})",
+        f"{indent}else:",
+        *convert_lines(k, i1),
+    ]
 
 
 def field_lines(t: str, k: str, field: dict[str, Any], notes: dict[tuple[str, str], str]) -> list[str]:
@@ -496,8 +520,7 @@ def render(schema: dict[str, Any], notes: dict[tuple[str, str], str]) -> str:
         "from collections.abc import Mapping, Sequence",
         "from typing import TYPE_CHECKING, Any",
         "",
-        "from runspec.spec.model._library import Library",
-        *init_imports(body),
+        *init_imports(body, "from runspec.spec.model._library import Library"),
         "",
         "if TYPE_CHECKING:  # pragma: no cover - the aliases below exist for type checkers only",
         "    from dataclasses import KW_ONLY",
@@ -538,9 +561,11 @@ def render_jobs(schema: dict[str, Any], notes: dict[tuple[str, str], str]) -> st
         f"from collections.abc import {', '.join(abc)}",
         "from typing import TYPE_CHECKING, Any",
         "",
-        *(["from runspec.spec.model._library import Library"] if "Library" in used else []),
-        *import_lines("runspec.spec.model._objects", shared_classes),
-        *init_imports(body),
+        *init_imports(
+            body,
+            *(["from runspec.spec.model._library import Library"] if "Library" in used else []),
+            *import_lines("runspec.spec.model._objects", shared_classes),
+        ),
         "",
         "if TYPE_CHECKING:  # pragma: no cover - the aliases below exist for type checkers only",
         "    from dataclasses import KW_ONLY",
@@ -716,8 +741,7 @@ def render_run_inits(schema: dict[str, Any]) -> str:
         "from collections.abc import Mapping, Sequence",
         "from typing import TYPE_CHECKING, Any",
         "",
-        *import_lines("runspec.spec.model._objects", run_classes),
-        *init_imports(body),
+        *init_imports(body, *import_lines("runspec.spec.model._objects", run_classes)),
         "",
         "if TYPE_CHECKING:  # pragma: no cover - the names below exist for type checkers only",
         "    from typing import Literal",

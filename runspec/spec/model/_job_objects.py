@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from runspec._frozen import FrozenMap as _FrozenMap
 from runspec.spec.model._library import Library
 from runspec.spec.model._objects import (
     AiFunctionTask,
@@ -56,7 +57,6 @@ from runspec.spec.model._objects import (
 from runspec.spec.objects._object import SpecObject
 from runspec.spec.objects._object import convert as _convert
 from runspec.spec.objects._object import set_w as _set_w
-from runspec.spec.objects._object import str_map as _str_map
 from runspec.spec.objects._object import unknown_keyword as _unknown
 from runspec.spec.objects._object import with_extra as _with_extra
 
@@ -399,7 +399,15 @@ class CreateJob(SpecObject, wire="CreateJob"):
                 schedule = _convert(self, "schedule", schedule)
             d["schedule"] = schedule
         if tags is not None:
-            tags = _str_map(self, "tags", tags)
+            if type(tags) is dict:
+                for _k, _v in tags.items():
+                    if type(_k) is not str or type(_v) is not str:
+                        tags = _convert(self, "tags", tags)
+                        break
+                else:
+                    tags = _FrozenMap(tags)
+            else:
+                tags = _convert(self, "tags", tags)
             d["tags"] = tags
         if tasks is not None:
             tasks = _convert(self, "tasks", tasks)
@@ -1084,7 +1092,15 @@ class JobSettings(SpecObject, wire="JobSettings"):
                 schedule = _convert(self, "schedule", schedule)
             d["schedule"] = schedule
         if tags is not None:
-            tags = _str_map(self, "tags", tags)
+            if type(tags) is dict:
+                for _k, _v in tags.items():
+                    if type(_k) is not str or type(_v) is not str:
+                        tags = _convert(self, "tags", tags)
+                        break
+                else:
+                    tags = _FrozenMap(tags)
+            else:
+                tags = _convert(self, "tags", tags)
             d["tags"] = tags
         if tasks is not None:
             tasks = _convert(self, "tasks", tasks)

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from runspec._frozen import FrozenMap as _FrozenMap
 from runspec.spec.model._library import Library
 from runspec.spec.objects._object import SpecObject
 from runspec.spec.objects._object import convert as _convert
 from runspec.spec.objects._object import set_w as _set_w
-from runspec.spec.objects._object import str_map as _str_map
 from runspec.spec.objects._object import unknown_keyword as _unknown
 from runspec.spec.objects._object import with_extra as _with_extra
 
@@ -591,7 +591,15 @@ class AlertTask(SpecObject, wire="AlertTask"):
                 alert_id = _convert(self, "alert_id", alert_id)
             d["alert_id"] = alert_id
         if parameters is not None:
-            parameters = _str_map(self, "parameters", parameters)
+            if type(parameters) is dict:
+                for _k, _v in parameters.items():
+                    if type(_k) is not str or type(_v) is not str:
+                        parameters = _convert(self, "parameters", parameters)
+                        break
+                else:
+                    parameters = _FrozenMap(parameters)
+            else:
+                parameters = _convert(self, "parameters", parameters)
             d["parameters"] = parameters
         if subscribers is not None:
             subscribers = _convert(self, "subscribers", subscribers)
@@ -897,7 +905,15 @@ class CleanRoomsNotebookTask(SpecObject, wire="CleanRoomsNotebookTask"):
                 etag = _convert(self, "etag", etag)
             d["etag"] = etag
         if notebook_base_parameters is not None:
-            notebook_base_parameters = _str_map(self, "notebook_base_parameters", notebook_base_parameters)
+            if type(notebook_base_parameters) is dict:
+                for _k, _v in notebook_base_parameters.items():
+                    if type(_k) is not str or type(_v) is not str:
+                        notebook_base_parameters = _convert(self, "notebook_base_parameters", notebook_base_parameters)
+                        break
+                else:
+                    notebook_base_parameters = _FrozenMap(notebook_base_parameters)
+            else:
+                notebook_base_parameters = _convert(self, "notebook_base_parameters", notebook_base_parameters)
             d["notebook_base_parameters"] = notebook_base_parameters
         _set_w(self, _with_extra(self, d, extra) if extra else d)
 
@@ -1195,7 +1211,15 @@ class DashboardTask(SpecObject, wire="DashboardTask"):
                 dashboard_id = _convert(self, "dashboard_id", dashboard_id)
             d["dashboard_id"] = dashboard_id
         if filters is not None:
-            filters = _str_map(self, "filters", filters)
+            if type(filters) is dict:
+                for _k, _v in filters.items():
+                    if type(_k) is not str or type(_v) is not str:
+                        filters = _convert(self, "filters", filters)
+                        break
+                else:
+                    filters = _FrozenMap(filters)
+            else:
+                filters = _convert(self, "filters", filters)
             d["filters"] = filters
         if subscription is not None:
             if type(subscription) is not Subscription:
@@ -2326,7 +2350,15 @@ class JobEnvironmentVariablesSpec(SpecObject, wire="JobEnvironmentVariablesSpec"
             files = _convert(self, "files", files)
             d["files"] = files
         if variables is not None:
-            variables = _str_map(self, "variables", variables)
+            if type(variables) is dict:
+                for _k, _v in variables.items():
+                    if type(_k) is not str or type(_v) is not str:
+                        variables = _convert(self, "variables", variables)
+                        break
+                else:
+                    variables = _FrozenMap(variables)
+            else:
+                variables = _convert(self, "variables", variables)
             d["variables"] = variables
         _set_w(self, _with_extra(self, d, extra) if extra else d)
 
@@ -2798,7 +2830,15 @@ class NewCluster(SpecObject, wire="ClusterSpec"):
                 cluster_name = _convert(self, "cluster_name", cluster_name)
             d["cluster_name"] = cluster_name
         if custom_tags is not None:
-            custom_tags = _str_map(self, "custom_tags", custom_tags)
+            if type(custom_tags) is dict:
+                for _k, _v in custom_tags.items():
+                    if type(_k) is not str or type(_v) is not str:
+                        custom_tags = _convert(self, "custom_tags", custom_tags)
+                        break
+                else:
+                    custom_tags = _FrozenMap(custom_tags)
+            else:
+                custom_tags = _convert(self, "custom_tags", custom_tags)
             d["custom_tags"] = custom_tags
         if data_security_mode is not None:
             if type(data_security_mode) is not str:
@@ -2880,10 +2920,26 @@ class NewCluster(SpecObject, wire="ClusterSpec"):
                 single_user_name = _convert(self, "single_user_name", single_user_name)
             d["single_user_name"] = single_user_name
         if spark_conf is not None:
-            spark_conf = _str_map(self, "spark_conf", spark_conf)
+            if type(spark_conf) is dict:
+                for _k, _v in spark_conf.items():
+                    if type(_k) is not str or type(_v) is not str:
+                        spark_conf = _convert(self, "spark_conf", spark_conf)
+                        break
+                else:
+                    spark_conf = _FrozenMap(spark_conf)
+            else:
+                spark_conf = _convert(self, "spark_conf", spark_conf)
             d["spark_conf"] = spark_conf
         if spark_env_vars is not None:
-            spark_env_vars = _str_map(self, "spark_env_vars", spark_env_vars)
+            if type(spark_env_vars) is dict:
+                for _k, _v in spark_env_vars.items():
+                    if type(_k) is not str or type(_v) is not str:
+                        spark_env_vars = _convert(self, "spark_env_vars", spark_env_vars)
+                        break
+                else:
+                    spark_env_vars = _FrozenMap(spark_env_vars)
+            else:
+                spark_env_vars = _convert(self, "spark_env_vars", spark_env_vars)
             d["spark_env_vars"] = spark_env_vars
         if spark_version is not None:
             if type(spark_version) is not str:
@@ -2993,7 +3049,15 @@ class NotebookTask(SpecObject, wire="NotebookTask"):
             notebook_path = _convert(self, "notebook_path", notebook_path)
         d["notebook_path"] = notebook_path
         if base_parameters is not None:
-            base_parameters = _str_map(self, "base_parameters", base_parameters)
+            if type(base_parameters) is dict:
+                for _k, _v in base_parameters.items():
+                    if type(_k) is not str or type(_v) is not str:
+                        base_parameters = _convert(self, "base_parameters", base_parameters)
+                        break
+                else:
+                    base_parameters = _FrozenMap(base_parameters)
+            else:
+                base_parameters = _convert(self, "base_parameters", base_parameters)
             d["base_parameters"] = base_parameters
         if source is not None:
             if type(source) is not str:
@@ -3124,7 +3188,15 @@ class PipelineTask(SpecObject, wire="PipelineTask"):
             full_refresh_selection = _convert(self, "full_refresh_selection", full_refresh_selection)
             d["full_refresh_selection"] = full_refresh_selection
         if parameters is not None:
-            parameters = _str_map(self, "parameters", parameters)
+            if type(parameters) is dict:
+                for _k, _v in parameters.items():
+                    if type(_k) is not str or type(_v) is not str:
+                        parameters = _convert(self, "parameters", parameters)
+                        break
+                else:
+                    parameters = _FrozenMap(parameters)
+            else:
+                parameters = _convert(self, "parameters", parameters)
             d["parameters"] = parameters
         if refresh_flow_selection is not None:
             refresh_flow_selection = _convert(self, "refresh_flow_selection", refresh_flow_selection)
@@ -3440,7 +3512,15 @@ class PythonWheelTask(SpecObject, wire="PythonWheelTask"):
             entry_point = _convert(self, "entry_point", entry_point)
         d["entry_point"] = entry_point
         if named_parameters is not None:
-            named_parameters = _str_map(self, "named_parameters", named_parameters)
+            if type(named_parameters) is dict:
+                for _k, _v in named_parameters.items():
+                    if type(_k) is not str or type(_v) is not str:
+                        named_parameters = _convert(self, "named_parameters", named_parameters)
+                        break
+                else:
+                    named_parameters = _FrozenMap(named_parameters)
+            else:
+                named_parameters = _convert(self, "named_parameters", named_parameters)
             d["named_parameters"] = named_parameters
         if parameters is not None:
             parameters = _convert(self, "parameters", parameters)
@@ -3601,17 +3681,41 @@ class RunJobTask(SpecObject, wire="RunJobTask"):
             jar_params = _convert(self, "jar_params", jar_params)
             d["jar_params"] = jar_params
         if job_parameters is not None:
-            job_parameters = _str_map(self, "job_parameters", job_parameters)
+            if type(job_parameters) is dict:
+                for _k, _v in job_parameters.items():
+                    if type(_k) is not str or type(_v) is not str:
+                        job_parameters = _convert(self, "job_parameters", job_parameters)
+                        break
+                else:
+                    job_parameters = _FrozenMap(job_parameters)
+            else:
+                job_parameters = _convert(self, "job_parameters", job_parameters)
             d["job_parameters"] = job_parameters
         if notebook_params is not None:
-            notebook_params = _str_map(self, "notebook_params", notebook_params)
+            if type(notebook_params) is dict:
+                for _k, _v in notebook_params.items():
+                    if type(_k) is not str or type(_v) is not str:
+                        notebook_params = _convert(self, "notebook_params", notebook_params)
+                        break
+                else:
+                    notebook_params = _FrozenMap(notebook_params)
+            else:
+                notebook_params = _convert(self, "notebook_params", notebook_params)
             d["notebook_params"] = notebook_params
         if pipeline_params is not None:
             if type(pipeline_params) is not PipelineParams:
                 pipeline_params = _convert(self, "pipeline_params", pipeline_params)
             d["pipeline_params"] = pipeline_params
         if python_named_params is not None:
-            python_named_params = _str_map(self, "python_named_params", python_named_params)
+            if type(python_named_params) is dict:
+                for _k, _v in python_named_params.items():
+                    if type(_k) is not str or type(_v) is not str:
+                        python_named_params = _convert(self, "python_named_params", python_named_params)
+                        break
+                else:
+                    python_named_params = _FrozenMap(python_named_params)
+            else:
+                python_named_params = _convert(self, "python_named_params", python_named_params)
             d["python_named_params"] = python_named_params
         if python_params is not None:
             python_params = _convert(self, "python_params", python_params)
@@ -3620,7 +3724,15 @@ class RunJobTask(SpecObject, wire="RunJobTask"):
             spark_submit_params = _convert(self, "spark_submit_params", spark_submit_params)
             d["spark_submit_params"] = spark_submit_params
         if sql_params is not None:
-            sql_params = _str_map(self, "sql_params", sql_params)
+            if type(sql_params) is dict:
+                for _k, _v in sql_params.items():
+                    if type(_k) is not str or type(_v) is not str:
+                        sql_params = _convert(self, "sql_params", sql_params)
+                        break
+                else:
+                    sql_params = _FrozenMap(sql_params)
+            else:
+                sql_params = _convert(self, "sql_params", sql_params)
             d["sql_params"] = sql_params
         _set_w(self, _with_extra(self, d, extra) if extra else d)
 
@@ -3921,7 +4033,15 @@ class SqlTask(SpecObject, wire="SqlTask"):
                 file = _convert(self, "file", file)
             d["file"] = file
         if parameters is not None:
-            parameters = _str_map(self, "parameters", parameters)
+            if type(parameters) is dict:
+                for _k, _v in parameters.items():
+                    if type(_k) is not str or type(_v) is not str:
+                        parameters = _convert(self, "parameters", parameters)
+                        break
+                else:
+                    parameters = _FrozenMap(parameters)
+            else:
+                parameters = _convert(self, "parameters", parameters)
             d["parameters"] = parameters
         if query is not None:
             if type(query) is not SqlTaskQuery:

@@ -153,14 +153,8 @@ def converter(owner: str, name: str, desc: Desc) -> Callable[[Any], Any]:
         inner = converter(owner, name + "[]", desc[1])
         inner_kind = desc[1][0]
 
+        # (A dict of str to str, the usual map, is frozen as it is by the generated ``__init__`` itself.)
         def conv(v: Any) -> Any:
-            if type(v) is dict and inner_kind == "string":
-                # The usual case, a dict of str to str, in one pass with no calls.
-                for k, item in v.items():
-                    if type(k) is not str or type(item) is not str:
-                        break
-                else:
-                    return FrozenMap(v)
             if type(v) is not dict and not isinstance(v, Mapping):
                 raise bad_type(owner, name, expected, v)
             out = {}

@@ -28,7 +28,6 @@ __all__ = [
     "convert",
     "set_fields",
     "set_w",
-    "str_map",
     "unknown_keyword",
     "with_extra",
 ]
@@ -206,17 +205,6 @@ set_w = _set_w
 
 def convert(obj: SpecObject, name: str, value: Any) -> Any:
     """Check and freeze ``value`` for field ``name`` of ``obj``'s class, or raise ``TypeError`` naming both."""
-    return type(obj)._fields[name].conv(value)
-
-
-def str_map(obj: SpecObject, name: str, value: Any) -> Any:
-    """``convert`` for a mapping of str to str: the usual dict is frozen as it is, in one pass."""
-    if type(value) is dict:
-        for k, v in value.items():
-            if type(k) is not str or type(v) is not str:
-                break
-        else:
-            return FrozenMap(value)
     return type(obj)._fields[name].conv(value)
 
 
