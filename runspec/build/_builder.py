@@ -252,12 +252,9 @@ class Run:
         )
         if fields:
             add_fields(_TASK, given, fields.items())
-        return self._push_task(given, cluster)
-
-    def _push_task(self, fields: dict[str, Any], cluster: str | None) -> Self:
-        """A Run on top of this one that adds a task: its record (see ``Record``) holds the fields and the cluster named."""
+        # The new Run's record holds the task's fields and the cluster it named (see ``Record``).
         new = _object_new(type(self))
-        _set_last(new, (self._last, fields, cluster))
+        _set_last(new, (self._last, given, cluster))
         return new
 
     def update_task(self, key: str, **fields: Any) -> Self:
@@ -652,16 +649,14 @@ class Run:
 
     @classmethod
     def _from_fields(cls, top: dict[str, Any], extra: Any) -> Run:
-        run: Run = cls()
         tasks = top.pop("tasks", ())
-        for name, value in top.items():
-            run = run._push(SetField(name, value))
+        calls: list[tuple[dict[str, Any] | None, Any]] = [(None, Start())]
+        calls += [(None, SetField(name, value)) for name, value in top.items()]
         if extra:
-            run = run._push(SetExtra(extra))
-        for task in tasks:
-            # A loaded task keeps its compute as written: the run's one named cluster is not given to it.
-            run = run._push_task(with_key_first(set_fields(task), task._extra_map()), AS_LOADED)
-        return run
+            calls.append((None, SetExtra(extra)))
+        # A loaded task keeps its compute as written: the run's one named cluster is not given to it.
+        calls += [(with_key_first(set_fields(task), task._extra_map()), AS_LOADED) for task in tasks]
+        return _rebuild(cls, calls)
 
 
 _object_new = object.__new__
