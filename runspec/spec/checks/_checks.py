@@ -505,36 +505,32 @@ def _task_keys(tasks: Sequence[SubmitTask], r: Report) -> tuple[dict[str, int], 
     """
     The run's task keys (each at its first index), and whether each is new and of the right shape (the
     usual case: nothing to report; ``False`` only means ``_cycles`` looks). The keys are looked at
-    together first, each task's key in turn only when that fails.
+    together first (each at its last index, the same when no key repeats), each task's key in turn only
+    when that fails.
     """
-    keys: dict[str, int] = {}
-    unnamed = 0
-    for i, task in enumerate(tasks):
-        # A body loaded with problems may lack required fields, so each is read as optional.
-        key: str | None = task.task_key
-        if key is None:
-            unnamed += 1
-        elif key not in keys:
-            keys[key] = i
+    # A body loaded with problems may lack required fields, so each is read as optional (None: unnamed).
+    keys = {task.task_key: i for i, task in enumerate(tasks)}
     if (
-        len(tasks) - unnamed == len(keys)
+        len(keys) == len(tasks)
+        and None not in keys
         and "" not in keys
         and max(map(len, keys), default=0) <= MAX_TASK_KEY
         and TASK_KEY_CHARS.fullmatch("".join(keys))
     ):
         return keys, True
+    first: dict[str, int] = {}
     for i, task in enumerate(tasks):
         key = task.task_key
         if key is not None:
             path = f"$.tasks[{i}].task_key"
             task_key_shape(key, path, r)
-            if keys[key] != i:
+            if first.setdefault(key, i) != i:
                 r.error(
                     path,
                     "duplicate-task-key",
-                    f"task key {key!r} is already used by $.tasks[{keys[key]}]; task keys must be unique",
+                    f"task key {key!r} is already used by $.tasks[{first[key]}]; task keys must be unique",
                 )
-    return keys, False
+    return first, False
 
 
 def _environments(spec: RunBody, r: Report) -> dict[str, int]:
