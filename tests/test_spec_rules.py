@@ -314,6 +314,23 @@ def test_the_task_shapes_kept_between_checks_are_bounded(monkeypatch: pytest.Mon
     assert told == {(("$.tasks[0].depends_on[0].task_key", "unknown-dependency"),)}
 
 
+def test_the_item_paths_kept_between_checks_are_bounded(
+    monkeypatch: pytest.MonkeyPatch, planted_object_rule: None
+) -> None:
+    """A list longer than the item paths kept between checks is walked whole, each item told at its path."""
+    from runspec.spec.checks import _rules
+
+    monkeypatch.setattr(_rules, "_MAX_INDEXES", 3)
+    monkeypatch.setattr(_rules, "_INDEXES", [])
+    for n in (2, 5, 3, 4):
+        notebooks = [NotebookTask(f"/n/{i}") for i in range(n)]
+        spec = RunSpec(
+            tasks=[SubmitTask(f"t{i}", notebook_task=nb, existing_cluster_id="c") for i, nb in enumerate(notebooks)]
+        )
+        assert _planted(spec) == [(f"$.tasks[{i}].notebook_task.notebook_path", f"/n/{i}") for i in range(n)]
+        assert len(_rules._INDEXES) <= 3
+
+
 def _every_object(value: Any, path: str) -> Iterator[tuple[str, str]]:
     """Each spec object in ``value`` and its path, found by reading set fields (not by the checks' walks)."""
     if isinstance(value, SpecObject):

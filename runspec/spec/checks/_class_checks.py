@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from runspec.spec.checks._rules import Check, Go, Maker, Report, Rules, check_enums, out_of_range
+from runspec.spec.checks._rules import Check, Go, Maker, Report, Rules, check_enums, indexes, out_of_range
 from runspec.spec.limits import INT64_MAX as _MAX
 from runspec.spec.limits import INT64_MIN as _MIN
 from runspec.spec.objects import set_fields
@@ -116,12 +116,12 @@ def ai_classify_function(rules: Rules, nested: Mapping[str, str], go: Go) -> Che
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
                     t = f = None
-                    for i, item in enumerate(v):
+                    for at, item in zip(indexes(len(v)), v, strict=False):
                         if type(item) is not t:
                             t = type(item)
                             f = go[t]
                         if f is not None:
-                            f(item, f"{where}[{i}]", r, seen)
+                            f(item, where + at, r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -147,12 +147,12 @@ def ai_classify_function_inline_labels(rules: Rules, nested: Mapping[str, str], 
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
                     t = f = None
-                    for i, item in enumerate(v):
+                    for at, item in zip(indexes(len(v)), v, strict=False):
                         if type(item) is not t:
                             t = type(item)
                             f = go[t]
                         if f is not None:
-                            f(item, f"{where}[{i}]", r, seen)
+                            f(item, where + at, r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -196,12 +196,12 @@ def ai_function_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
                     t = f = None
-                    for i, item in enumerate(v):
+                    for at, item in zip(indexes(len(v)), v, strict=False):
                         if type(item) is not t:
                             t = type(item)
                             f = go[t]
                         if f is not None:
-                            f(item, f"{where}[{i}]", r, seen)
+                            f(item, where + at, r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -249,12 +249,12 @@ def ai_runtime_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
                     t = f = None
-                    for i, item in enumerate(v):
+                    for at, item in zip(indexes(len(v)), v, strict=False):
                         if type(item) is not t:
                             t = type(item)
                             f = go[t]
                         if f is not None:
-                            f(item, f"{where}[{i}]", r, seen)
+                            f(item, where + at, r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -280,12 +280,12 @@ def alert_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
                     t = f = None
-                    for i, item in enumerate(v):
+                    for at, item in zip(indexes(len(v)), v, strict=False):
                         if type(item) is not t:
                             t = type(item)
                             f = go[t]
                         if f is not None:
-                            f(item, f"{where}[{i}]", r, seen)
+                            f(item, where + at, r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -399,12 +399,12 @@ def azure_attributes(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
                     t = f = None
-                    for i, item in enumerate(v):
+                    for at, item in zip(indexes(len(v)), v, strict=False):
                         if type(item) is not t:
                             t = type(item)
                             f = go[t]
                         if f is not None:
-                            f(item, f"{where}[{i}]", r, seen)
+                            f(item, where + at, r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -430,12 +430,12 @@ def cluster_log_conf(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
                     t = f = None
-                    for i, item in enumerate(v):
+                    for at, item in zip(indexes(len(v)), v, strict=False):
                         if type(item) is not t:
                             t = type(item)
                             f = go[t]
                         if f is not None:
-                            f(item, f"{where}[{i}]", r, seen)
+                            f(item, where + at, r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -542,12 +542,12 @@ def dashboard_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
                     t = f = None
-                    for i, item in enumerate(v):
+                    for at, item in zip(indexes(len(v)), v, strict=False):
                         if type(item) is not t:
                             t = type(item)
                             f = go[t]
                         if f is not None:
-                            f(item, f"{where}[{i}]", r, seen)
+                            f(item, where + at, r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -610,12 +610,12 @@ def deployment_spec(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
                     t = f = None
-                    for i, item in enumerate(v):
+                    for at, item in zip(indexes(len(v)), v, strict=False):
                         if type(item) is not t:
                             t = type(item)
                             f = go[t]
                         if f is not None:
-                            f(item, f"{where}[{i}]", r, seen)
+                            f(item, where + at, r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -641,12 +641,12 @@ def docker_image(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
                     t = f = None
-                    for i, item in enumerate(v):
+                    for at, item in zip(indexes(len(v)), v, strict=False):
                         if type(item) is not t:
                             t = type(item)
                             f = go[t]
                         if f is not None:
-                            f(item, f"{where}[{i}]", r, seen)
+                            f(item, where + at, r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -676,12 +676,12 @@ def for_each_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
                     t = f = None
-                    for i, item in enumerate(v):
+                    for at, item in zip(indexes(len(v)), v, strict=False):
                         if type(item) is not t:
                             t = type(item)
                             f = go[t]
                         if f is not None:
-                            f(item, f"{where}[{i}]", r, seen)
+                            f(item, where + at, r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -748,12 +748,12 @@ def gen_ai_compute_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Chec
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
                     t = f = None
-                    for i, item in enumerate(v):
+                    for at, item in zip(indexes(len(v)), v, strict=False):
                         if type(item) is not t:
                             t = type(item)
                             f = go[t]
                         if f is not None:
-                            f(item, f"{where}[{i}]", r, seen)
+                            f(item, where + at, r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -782,12 +782,12 @@ def git_source(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
                     t = f = None
-                    for i, item in enumerate(v):
+                    for at, item in zip(indexes(len(v)), v, strict=False):
                         if type(item) is not t:
                             t = type(item)
                             f = go[t]
                         if f is not None:
-                            f(item, f"{where}[{i}]", r, seen)
+                            f(item, where + at, r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -813,12 +813,12 @@ def init_script_info(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
                     t = f = None
-                    for i, item in enumerate(v):
+                    for at, item in zip(indexes(len(v)), v, strict=False):
                         if type(item) is not t:
                             t = type(item)
                             f = go[t]
                         if f is not None:
-                            f(item, f"{where}[{i}]", r, seen)
+                            f(item, where + at, r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -862,12 +862,12 @@ def job_environment(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
                     t = f = None
-                    for i, item in enumerate(v):
+                    for at, item in zip(indexes(len(v)), v, strict=False):
                         if type(item) is not t:
                             t = type(item)
                             f = go[t]
                         if f is not None:
-                            f(item, f"{where}[{i}]", r, seen)
+                            f(item, where + at, r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -893,12 +893,12 @@ def job_environment_variables(rules: Rules, nested: Mapping[str, str], go: Go) -
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
                     t = f = None
-                    for i, item in enumerate(v):
+                    for at, item in zip(indexes(len(v)), v, strict=False):
                         if type(item) is not t:
                             t = type(item)
                             f = go[t]
                         if f is not None:
-                            f(item, f"{where}[{i}]", r, seen)
+                            f(item, where + at, r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -969,12 +969,12 @@ def jobs_health_rules(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
                     t = f = None
-                    for i, item in enumerate(v):
+                    for at, item in zip(indexes(len(v)), v, strict=False):
                         if type(item) is not t:
                             t = type(item)
                             f = go[t]
                         if f is not None:
-                            f(item, f"{where}[{i}]", r, seen)
+                            f(item, where + at, r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -1030,12 +1030,12 @@ def new_cluster(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
                     t = f = None
-                    for i, item in enumerate(v):
+                    for at, item in zip(indexes(len(v)), v, strict=False):
                         if type(item) is not t:
                             t = type(item)
                             f = go[t]
                         if f is not None:
-                            f(item, f"{where}[{i}]", r, seen)
+                            f(item, where + at, r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -1123,12 +1123,12 @@ def power_bi_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
                     t = f = None
-                    for i, item in enumerate(v):
+                    for at, item in zip(indexes(len(v)), v, strict=False):
                         if type(item) is not t:
                             t = type(item)
                             f = go[t]
                         if f is not None:
-                            f(item, f"{where}[{i}]", r, seen)
+                            f(item, where + at, r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -1154,12 +1154,12 @@ def python_operator_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Che
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
                     t = f = None
-                    for i, item in enumerate(v):
+                    for at, item in zip(indexes(len(v)), v, strict=False):
                         if type(item) is not t:
                             t = type(item)
                             f = go[t]
                         if f is not None:
-                            f(item, f"{where}[{i}]", r, seen)
+                            f(item, where + at, r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -1189,12 +1189,12 @@ def run_job_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
                     t = f = None
-                    for i, item in enumerate(v):
+                    for at, item in zip(indexes(len(v)), v, strict=False):
                         if type(item) is not t:
                             t = type(item)
                             f = go[t]
                         if f is not None:
-                            f(item, f"{where}[{i}]", r, seen)
+                            f(item, where + at, r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -1230,12 +1230,12 @@ def runs_submit_request(rules: Rules, nested: Mapping[str, str], go: Go) -> Chec
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
                     t = f = None
-                    for i, item in enumerate(v):
+                    for at, item in zip(indexes(len(v)), v, strict=False):
                         if type(item) is not t:
                             t = type(item)
                             f = go[t]
                         if f is not None:
-                            f(item, f"{where}[{i}]", r, seen)
+                            f(item, where + at, r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -1279,12 +1279,12 @@ def sql_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
                     t = f = None
-                    for i, item in enumerate(v):
+                    for at, item in zip(indexes(len(v)), v, strict=False):
                         if type(item) is not t:
                             t = type(item)
                             f = go[t]
                         if f is not None:
-                            f(item, f"{where}[{i}]", r, seen)
+                            f(item, where + at, r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -1310,12 +1310,12 @@ def sql_task_alert(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
                     t = f = None
-                    for i, item in enumerate(v):
+                    for at, item in zip(indexes(len(v)), v, strict=False):
                         if type(item) is not t:
                             t = type(item)
                             f = go[t]
                         if f is not None:
-                            f(item, f"{where}[{i}]", r, seen)
+                            f(item, where + at, r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -1341,12 +1341,12 @@ def sql_task_dashboard(rules: Rules, nested: Mapping[str, str], go: Go) -> Check
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
                     t = f = None
-                    for i, item in enumerate(v):
+                    for at, item in zip(indexes(len(v)), v, strict=False):
                         if type(item) is not t:
                             t = type(item)
                             f = go[t]
                         if f is not None:
-                            f(item, f"{where}[{i}]", r, seen)
+                            f(item, where + at, r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -1408,12 +1408,12 @@ def submit_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
                     t = f = None
-                    for i, item in enumerate(v):
+                    for at, item in zip(indexes(len(v)), v, strict=False):
                         if type(item) is not t:
                             t = type(item)
                             f = go[t]
                         if f is not None:
-                            f(item, f"{where}[{i}]", r, seen)
+                            f(item, where + at, r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -1439,12 +1439,12 @@ def subscription(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
                     t = f = None
-                    for i, item in enumerate(v):
+                    for at, item in zip(indexes(len(v)), v, strict=False):
                         if type(item) is not t:
                             t = type(item)
                             f = go[t]
                         if f is not None:
-                            f(item, f"{where}[{i}]", r, seen)
+                            f(item, where + at, r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -1470,12 +1470,12 @@ def subscription_attachment(rules: Rules, nested: Mapping[str, str], go: Go) -> 
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
                     t = f = None
-                    for i, item in enumerate(v):
+                    for at, item in zip(indexes(len(v)), v, strict=False):
                         if type(item) is not t:
                             t = type(item)
                             f = go[t]
                         if f is not None:
-                            f(item, f"{where}[{i}]", r, seen)
+                            f(item, where + at, r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -1504,12 +1504,12 @@ def subscription_attachment_data_attachment(rules: Rules, nested: Mapping[str, s
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
                     t = f = None
-                    for i, item in enumerate(v):
+                    for at, item in zip(indexes(len(v)), v, strict=False):
                         if type(item) is not t:
                             t = type(item)
                             f = go[t]
                         if f is not None:
-                            f(item, f"{where}[{i}]", r, seen)
+                            f(item, where + at, r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -1571,12 +1571,12 @@ def task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
                     t = f = None
-                    for i, item in enumerate(v):
+                    for at, item in zip(indexes(len(v)), v, strict=False):
                         if type(item) is not t:
                             t = type(item)
                             f = go[t]
                         if f is not None:
-                            f(item, f"{where}[{i}]", r, seen)
+                            f(item, where + at, r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -1602,12 +1602,12 @@ def webhook_notifications(rules: Rules, nested: Mapping[str, str], go: Go) -> Ch
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
                     t = f = None
-                    for i, item in enumerate(v):
+                    for at, item in zip(indexes(len(v)), v, strict=False):
                         if type(item) is not t:
                             t = type(item)
                             f = go[t]
                         if f is not None:
-                            f(item, f"{where}[{i}]", r, seen)
+                            f(item, where + at, r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:
@@ -1633,12 +1633,12 @@ def workload_type(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
                     where = path + nested[name]
                     t = f = None
-                    for i, item in enumerate(v):
+                    for at, item in zip(indexes(len(v)), v, strict=False):
                         if type(item) is not t:
                             t = type(item)
                             f = go[t]
                         if f is not None:
-                            f(item, f"{where}[{i}]", r, seen)
+                            f(item, where + at, r, seen)
                 else:
                     f = go[type(v)]
                     if f is not None:

@@ -40,6 +40,7 @@ __all__ = [
     "TypesTest",
     "check_enums",
     "forget_plans",
+    "indexes",
     "object_rule",
     "out_of_range",
     "shaped_task_rule",
@@ -195,6 +196,23 @@ CLASS_CHECKS = ClassChecks()
 def forget_plans() -> None:
     """Drop the checks made so far: the next check makes them again from the rules."""
     CLASS_CHECKS.clear()
+
+
+#: ``"[0]"``, ``"[1]"``, ...: the path suffixes of a list's items, each made once (see ``indexes``).
+_INDEXES: list[str] = []
+#: The most suffixes kept (a longer list's are made for its walk alone).
+_MAX_INDEXES = 4096
+
+
+def indexes(n: int) -> list[str]:
+    """The path suffixes of the items of a list of ``n`` (``"[0]"``, ``"[1]"``, ...; the list may be longer)."""
+    global _INDEXES
+    have = _INDEXES
+    if n > len(have):
+        have = have + [f"[{i}]" for i in range(len(have), n)]  # a new list: another thread may read the one kept
+        if n <= _MAX_INDEXES:
+            _INDEXES = have
+    return have
 
 
 def check_enums(obj: SpecObject, path: str, r: Report) -> None:
