@@ -113,9 +113,13 @@ class Run:
     def _records(self) -> list[Record]:
         """The records of the calls that made this run, first to last."""
         records: list[Record] = []
-        record: Record | None = self._last
-        while record is not None:
+        record = self._last
+        # ``while True`` rather than ``while record is not None``: CPython 3.11 specialises a function's
+        # bytecode once it has jumped back unconditionally a few times, and this one runs once per compile().
+        while True:
             records.append(record)
+            if record[0] is None:
+                break
             record = record[0]
         records.reverse()
         return records
