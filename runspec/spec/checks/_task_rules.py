@@ -169,9 +169,10 @@ def _compute(names: tuple[str, ...], entries: Sequence[TaskType]) -> TaskRule | 
     both = has_new and "existing_cluster_id" in names
     reads_env = "environment_key" in names
     entry = entries[0] if len(entries) == 1 else None
-    # each task type that has a source: how it is read, and where its path leads
+    # each task type that has a source: how it is read, the field its path starts at (a value that does not
+    # set it sets no source), and where its path leads
     sourced = tuple(
-        (e.source_of, e.field, ".".join((e.field, *e.source_path)))
+        (e.source_of, e.field, e.source_path[0], ".".join((e.field, *e.source_path)))
         for e in entries
         if e.source_of is not None and e.source_path is not None
     )
@@ -232,8 +233,9 @@ def _compute(names: tuple[str, ...], entries: Sequence[TaskType]) -> TaskRule | 
                     r.warn(path, "spark-submit-needs-new-cluster", f"{kind} runs only on a new job cluster")
         if scope.has_git_source:
             return
-        for source_of, field, where in sourced:
-            if source_of(value if field == kind else set_fields(d[field])) == "GIT":
+        for source_of, field, first, where in sourced:
+            fields = value if field == kind else set_fields(d[field])
+            if first in fields and source_of(fields) == "GIT":
                 r.error(
                     f"{path}.{where}",
                     "git-source-missing",
