@@ -87,13 +87,11 @@ class Intent:
         self.cluster_keys: dict[str, str] = {}
         #: The tasks (by index in the run compiled) given a named cluster that are for_each tasks.
         self.loops: set[int] = set()
-        tasks = self.tasks
-        add_task = tasks.append
-        add_cluster = self.task_clusters.append
+        tasks, task_clusters = self.tasks, self.task_clusters
         for _, fields, op in records:
             if fields is not None:
-                add_task(fields)
-                add_cluster(op)  # a task's record holds the cluster it named where others hold an operation
+                tasks.append(fields)
+                task_clusters.append(op)  # a task's record holds the cluster it named, others an operation
                 continue
             if isinstance(op, SetField):
                 if op.value is None:
@@ -137,7 +135,6 @@ class Intent:
         only = next(iter(clusters)) if len(clusters) == 1 else None
         built: list[SubmitTask] = []
         new_task = SubmitTask._new
-        add = built.append
         for i, fields in enumerate(tasks):
             # A task's record is made into its SubmitTask as it is, unless the task needs a key derived,
             # a named cluster added or its extra fields set apart (then into a new dict: runs share records).
@@ -176,9 +173,9 @@ class Intent:
             if "extra" in d:
                 if d is fields:
                     d = dict(fields)
-                add(new_task(d, d.pop("extra")))
+                built.append(new_task(d, d.pop("extra")))
             else:
-                add(new_task(d))
+                built.append(new_task(d))
         for name in clusters:
             if name not in used:
                 self.problems.append(
