@@ -177,9 +177,7 @@ def test_what_a_task_type_needs_is_one_table_entry(monkeypatch: pytest.MonkeyPat
     monkeypatch.setitem(tt.OVERLAY, "alert_task", {**tt.OVERLAY["alert_task"], "job_parameters": lambda g: "parameters",
                                                    "api_2_0": True})  # fmt: skip
     monkeypatch.setitem(
-        tt.OVERLAY,
-        "dbt_task",
-        {**tt.OVERLAY["dbt_task"], "elsewhere": lambda g: "on a warehouse" if g.get("warehouse_id") else None},
+        tt.OVERLAY, "dbt_task", {**tt.OVERLAY["dbt_task"], "elsewhere": ("warehouse_id", "on a warehouse")}
     )
     monkeypatch.setattr(tt.TASK_TYPES, "_d", tt._build())
 

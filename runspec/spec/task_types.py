@@ -29,9 +29,9 @@ task type, with these keys (each optional):
 ``detail``
     a function from the task-type value and a width to a one-line description for pictures. Default "".
 ``elsewhere``
-    a function from the task-type value to why that value runs off any cluster (a sentence), or None
-    when it runs as ``compute`` says: a notebook task with ``warehouse_id`` runs on the SQL warehouse.
-    Default: none.
+    the field of the task-type value that, set, has the value run off any cluster, and why (a
+    sentence): a notebook task with ``warehouse_id`` runs on the SQL warehouse. Default: none (it runs
+    as ``compute`` says).
 ``job_parameters``
     a function from the task-type value to the field a job run pushes the job's parameters into (the
     value's key-value parameters), or None when that value takes none. Default: none.
@@ -230,9 +230,7 @@ OVERLAY: dict[str, dict[str, Any]] = {
         "output": "notebook_output",
         "name": _name_notebook,
         "detail": _path_detail("notebook_path"),
-        "elsewhere": lambda g: (
-            "a notebook task with warehouse_id runs on the SQL warehouse" if g.get("warehouse_id") is not None else None
-        ),
+        "elsewhere": ("warehouse_id", "a notebook task with warehouse_id runs on the SQL warehouse"),
         "job_parameters": lambda g: "base_parameters",
         "api_2_0": True,
     },
@@ -344,9 +342,9 @@ class TaskType:
     ``field`` is the task field (``"notebook_task"``), ``kind`` the field without ``_task`` (what
     pictures print), ``class_name`` the spec class's name (``"NotebookTask"``), ``source_path`` where in
     the task-type value its ``source`` is (``("source",)``, ``("file", "source")``) or None; the other
-    facts are described in the module docstring. ``elsewhere`` and ``source_of`` read a value's fields
-    (its set fields, or a JSON mapping): why it runs off any cluster, and the ``source`` it sets
-    (None: the type has no such reading); ``runs_elsewhere`` and ``source`` read a value with them.
+    facts are described in the module docstring. ``source_of`` reads a value's fields (its set fields,
+    or a JSON mapping) for the ``source`` it sets (None: the type has no source); ``runs_elsewhere`` and
+    ``source`` read a value (a spec object or a JSON mapping) with ``elsewhere`` and ``source_of``.
     """
 
     __slots__ = (
@@ -379,7 +377,7 @@ class TaskType:
     api_2_0: bool
     _namer: Namer | None
     _describer: Describer | None
-    elsewhere: Picker | None
+    elsewhere: tuple[str, str] | None
     source_of: Picker | None
     _job_parameters: Picker | None
 
@@ -397,7 +395,7 @@ class TaskType:
         source_path: tuple[str, ...] | None = None,
         namer: Namer | None = None,
         describer: Describer | None = None,
-        elsewhere: Picker | None = None,
+        elsewhere: tuple[str, str] | None = None,
         job_parameters: Picker | None = None,
         api_2_0: bool = False,
     ) -> None:
@@ -464,10 +462,11 @@ class TaskType:
         Why this task-type value (a spec object or a JSON mapping) runs off any cluster although its type
         may run on one (``"a notebook task with warehouse_id runs on the SQL warehouse"``), or None.
         """
-        pick = self.elsewhere
-        if pick is None:
+        if self.elsewhere is None:
             return None
-        return pick(set_fields(task) if type(task) in _SPEC_CLASSES else fields_of(task))
+        field, why = self.elsewhere
+        fields = set_fields(task) if type(task) in _SPEC_CLASSES else fields_of(task)
+        return why if fields.get(field) is not None else None
 
     def job_parameters_field(self, task: Any) -> str | None:
         """The field of this task-type value a job run pushes the job's parameters into, or None."""

@@ -184,7 +184,8 @@ def _compute(names: tuple[str, ...], entries: Sequence[TaskType]) -> TaskRule | 
     refused = tuple(n for n in ("new_cluster", "existing_cluster_id", "libraries") if n in names) if no_compute else ()
     needs_env = entry is not None and entry.serverless_env_key
     new_only = entry is not None and entry.new_cluster_only and not has_new
-    runs_elsewhere = entry.elsewhere if entry is not None else None
+    # the field of its task type's value that, set, has the value run off any cluster (then the type says why)
+    off = entry.elsewhere[0] if entry is not None and entry.elsewhere is not None else None
 
     def compute(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) -> None:
         d = scope.fields
@@ -209,7 +210,7 @@ def _compute(names: tuple[str, ...], entries: Sequence[TaskType]) -> TaskRule | 
             for name in refused:
                 r.error(jpath(path, name), "compute-not-allowed", f"a {kind} does not run on a cluster; remove {name}")
         elif entry is not None:
-            elsewhere = runs_elsewhere(value) if runs_elsewhere is not None else None
+            elsewhere = entry.runs_elsewhere(value) if off is not None and off in value else None
             if elsewhere is not None:
                 if on_cluster:
                     r.error(path, "compute-not-allowed", f"{elsewhere}; remove the cluster")
