@@ -1,8 +1,9 @@
 """
 Immutable containers for spec values, and conversions between them and plain JSON values.
 
-Spec objects hold tuples instead of lists and ``FrozenMap`` instead of dicts, so that a spec can be
-shared, hashed and compared without anyone changing it underneath.
+Spec objects hold tuples instead of lists and are read as ``FrozenMap`` instead of dicts, so that a spec
+can be shared, hashed and compared without anyone changing it underneath. (A map field is kept inside its
+object as a plain dict no one else holds, and read as a ``FrozenMap``: see runspec.spec.objects._classes.)
 """
 
 from __future__ import annotations

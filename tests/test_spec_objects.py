@@ -308,6 +308,27 @@ def test_a_map_of_strings_is_frozen_as_a_copy_whatever_mapping_it_came_as() -> N
         NotebookTask("/a", base_parameters={1: "x"})
 
 
+def test_a_map_field_reads_as_a_read_only_map_however_the_object_was_made() -> None:
+    """Made, loaded, unpickled or replaced, a map field reads as a read-only, hashable map; unset, as None."""
+    made = NotebookTask("/a", base_parameters={"k": "v"})
+    loaded = NotebookTask.from_dict({"notebook_path": "/a", "base_parameters": {"k": "v"}})
+    body = {"tasks": [{"task_key": "t", "notebook_task": made.to_dict(), "existing_cluster_id": "c"}]}
+    from_text = RunSpec.from_json(json.dumps(body)).tasks[0].notebook_task
+    for task in (made, loaded, from_text, pickle.loads(pickle.dumps(made)), made.replace(source="WORKSPACE")):
+        assert isinstance(task, NotebookTask)
+        params = task.base_parameters
+        assert params == {"k": "v"} and hash(params) == hash(task.base_parameters)
+        with pytest.raises(TypeError, match="read-only"):
+            params["k"] = "changed"  # type: ignore[index]
+        with pytest.raises(FrozenInstanceError):
+            task.base_parameters = {}  # type: ignore[misc]
+        assert task.base_parameters == {"k": "v"} and task.to_dict()["base_parameters"] == {"k": "v"}
+    assert made == loaded == from_text and hash(made) == hash(loaded) == hash(from_text)
+    assert repr(made) == "NotebookTask(notebook_path='/a', base_parameters=FrozenMap({'k': 'v'}))"
+    assert NotebookTask("/a").base_parameters is None and NotebookTask.base_parameters is None
+    assert RunSpec.from_json(json.dumps(body)).to_json() == json.dumps(body, separators=(",", ":"))
+
+
 def test_str_enum_members_in_a_list_of_strings_are_kept_as_their_value() -> None:
     """A list of strings holding str-based Enum members keeps plain strings: the body, repr and pickle say 'GIT'."""
     task = SparkPythonTask("/a.py", parameters=["--source", Source.GIT])

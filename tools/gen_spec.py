@@ -303,7 +303,7 @@ def classes(schema: dict[str, Any], types: list[str], notes: dict[tuple[str, str
         body.append("")
         for k in positional:
             ann = annotation(fields[k]["type"], fields[k])
-            body.append(f"    {k}: {ann}" if fields[k].get("required") else f"    {k}: {ann} | None = None")
+            body.append(f"    {k}: {ann}" + ("" if fields[k].get("required") else f" | None = {default(fields[k])}"))
             body += field_lines(t, k, fields[k], notes)
         if required_kw or rest:
             body.append("    _: KW_ONLY")
@@ -311,13 +311,21 @@ def classes(schema: dict[str, Any], types: list[str], notes: dict[tuple[str, str
             body.append(f"    {k}: {annotation(fields[k]['type'], fields[k])}")
             body += field_lines(t, k, fields[k], notes)
         for k in rest:
-            body.append(f"    {k}: {annotation(fields[k]['type'], fields[k])} | None = None")
+            body.append(f"    {k}: {annotation(fields[k]['type'], fields[k])} | None = {default(fields[k])}")
             body += field_lines(t, k, fields[k], notes)
         body.append("")
         body += table_lines(schema[t], "_table", "    ")
         body.append("")
         body += init_lines(fields, positional, [*required_kw, *rest], "__init__", "    ")
     return body
+
+
+def default(field: dict[str, Any]) -> str:
+    """
+    What an optional field reads as through the class: None, or for a map of str to str a ``MapField``, which
+    reads the plain dict the object keeps as a ``FrozenMap`` (see runspec.spec.objects._classes.MapField).
+    """
+    return "map_field()" if field["type"] == "map<string,string>" else "None"
 
 
 def desc_literal(wire: str) -> str:
@@ -358,7 +366,7 @@ ONE_A_LINE = "# noqa: E501 - one field a line"
 
 # What the generated __init__s use: the object base and the helpers of runspec.spec.objects._object.
 INIT_IMPORTS = [
-    "from runspec._frozen import FrozenMap as _FrozenMap",
+    "from runspec.spec.objects._classes import map_field",
     "from runspec.spec.objects._object import SpecObject",
     "from runspec.spec.objects._object import convert as _convert",
     "from runspec.spec.objects._object import set_w as _set_w",
@@ -370,14 +378,10 @@ INIT_IMPORTS = [
 BUILTINS = frozenset(dir(builtins))
 
 
-def init_imports(body: list[str], *before: str) -> list[str]:
-    """
-    The lines of INIT_IMPORTS whose name the code of ``body`` uses, and the import lines ``before`` (of
-    modules INIT_IMPORTS' first one sorts before and its others after), in the order the formatter keeps.
-    """
+def init_imports(body: list[str]) -> list[str]:
+    """The lines of INIT_IMPORTS whose name the code of ``body`` uses."""
     used = code_names(body)
-    first, *rest = [line for line in INIT_IMPORTS if line.split()[-1] in used]
-    return [first, *before, *rest] if first.startswith("from runspec._frozen ") else [*before, first, *rest]
+    return [line for line in INIT_IMPORTS if line.split()[-1] in used]
 
 
 # The Python type a value of a wire type is kept as when it is exactly that type (no conversion call).
@@ -422,6 +426,8 @@ def init_lines(
             class_name(wire) if exact_objects and wire[:1].isupper() and wire != "Library" else None
         )
         if wire == "map<string,string>":
+            if required:  # a required field reads as itself, never through a MapField
+                raise SystemExit(f"gen_spec.py writes no required map field ({name}: {k})")
             lines += str_map_lines(k, at)
         else:
             if exact:
@@ -442,9 +448,9 @@ def convert_lines(k: str, indent: str) -> list[str]:
 
 def str_map_lines(k: str, indent: str) -> list[str]:
     """
-    A mapping of str to str (parameters, tags): the usual ``dict`` of exact strings is frozen as it is, tested
-    in the ``__init__`` itself (no call); anything else goes to the field's converter, which freezes a copy
-    or raises.
+    A mapping of str to str (parameters, tags): the usual ``dict`` of exact strings is copied as it is, tested
+    in the ``__init__`` itself (no call); anything else goes to the field's converter, which copies it as
+    plain strings or raises. The object keeps its own plain dict (see runspec.spec.objects._classes.MapField).
     """
     i1, i2, i3 = indent + "    ", indent + "        ", indent + "            "
     return [
@@ -454,7 +460,7 @@ def str_map_lines(k: str, indent: str) -> list[str]:
         *convert_lines(k, i3),
         f"{i3}break",
         f"{i1}else:",
-        f"{i2}{k} = _FrozenMap({k})",
+        f"{i2}{k} = {k}.copy()",
         f"{indent}else:",
         *convert_lines(k, i1),
     ]
@@ -520,7 +526,8 @@ def render(schema: dict[str, Any], notes: dict[tuple[str, str], str]) -> str:
         "from collections.abc import Mapping, Sequence",
         "from typing import TYPE_CHECKING, Any",
         "",
-        *init_imports(body, "from runspec.spec.model._library import Library"),
+        "from runspec.spec.model._library import Library",
+        *init_imports(body),
         "",
         "if TYPE_CHECKING:  # pragma: no cover - the aliases below exist for type checkers only",
         "    from dataclasses import KW_ONLY",
@@ -561,11 +568,9 @@ def render_jobs(schema: dict[str, Any], notes: dict[tuple[str, str], str]) -> st
         f"from collections.abc import {', '.join(abc)}",
         "from typing import TYPE_CHECKING, Any",
         "",
-        *init_imports(
-            body,
-            *(["from runspec.spec.model._library import Library"] if "Library" in used else []),
-            *import_lines("runspec.spec.model._objects", shared_classes),
-        ),
+        *(["from runspec.spec.model._library import Library"] if "Library" in used else []),
+        *import_lines("runspec.spec.model._objects", shared_classes),
+        *init_imports(body),
         "",
         "if TYPE_CHECKING:  # pragma: no cover - the aliases below exist for type checkers only",
         "    from dataclasses import KW_ONLY",
@@ -741,7 +746,8 @@ def render_run_inits(schema: dict[str, Any]) -> str:
         "from collections.abc import Mapping, Sequence",
         "from typing import TYPE_CHECKING, Any",
         "",
-        *init_imports(body, *import_lines("runspec.spec.model._objects", run_classes)),
+        *import_lines("runspec.spec.model._objects", run_classes),
+        *init_imports(body),
         "",
         "if TYPE_CHECKING:  # pragma: no cover - the names below exist for type checkers only",
         "    from typing import Literal",

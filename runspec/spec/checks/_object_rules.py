@@ -156,7 +156,7 @@ def _cluster_shape(cluster: NewCluster, path: str, r: Report) -> None:
         r.error(
             jpath(path, "num_workers"), "out-of-range", f"num_workers must be 0 or more (got {cluster.num_workers})"
         )
-    tags = cluster.custom_tags or {}
+    tags = d.get("custom_tags") or {}
     if len(tags) > MAX_CUSTOM_TAGS:
         r.error(
             jpath(path, "custom_tags"),
@@ -174,7 +174,7 @@ def _cluster_shape(cluster: NewCluster, path: str, r: Report) -> None:
                 "invalid-tag",
                 f"tag values have at most {MAX_TAG_VALUE} characters",
             )
-    for key, value in (cluster.spark_conf or {}).items():
+    for key, value in (d.get("spark_conf") or {}).items():
         if type(value) is not str:
             text = json.dumps(value)
             r.warn(
@@ -288,7 +288,7 @@ def _env_vars(entry: JobEnvironmentVariables, path: str, r: Report) -> None:
     spec = entry.spec
     if spec is None:
         return
-    variables = spec.variables or {}
+    variables = set_fields(spec).get("variables") or {}
     sub = jpath(path, "spec")
     if len(variables) > MAX_ENV_VARIABLES:
         r.error(
@@ -327,7 +327,7 @@ def _sent_size(value: Any) -> int:
 
 @object_rule(NotebookTask)
 def _notebook(task: NotebookTask, path: str, r: Report) -> None:
-    params = task.base_parameters
+    params = set_fields(task).get("base_parameters")
     if params is None:
         return
     # Cheap bound first; the exact size (UTF-8 JSON, as the body is sent) only when the bound comes near

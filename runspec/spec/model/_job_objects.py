@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from runspec._frozen import FrozenMap as _FrozenMap
 from runspec.spec.model._library import Library
 from runspec.spec.model._objects import (
     AiFunctionTask,
@@ -54,6 +53,7 @@ from runspec.spec.model._objects import (
     TaskNotificationSettings,
     WebhookNotifications,
 )
+from runspec.spec.objects._classes import map_field
 from runspec.spec.objects._object import SpecObject
 from runspec.spec.objects._object import convert as _convert
 from runspec.spec.objects._object import set_w as _set_w
@@ -221,7 +221,7 @@ class CreateJob(SpecObject, wire="CreateJob"):
     """The user or service principal that the job runs as, if specified in the request."""
     schedule: CronSchedule | None = None
     """An optional periodic schedule for this job."""
-    tags: Mapping[str, str] | None = None
+    tags: Mapping[str, str] | None = map_field()
     """A map of tags associated with the job."""
     tasks: Sequence[JobTask] | None = None
     """A list of task specifications to be executed by this job."""
@@ -405,7 +405,7 @@ class CreateJob(SpecObject, wire="CreateJob"):
                         tags = _convert(self, "tags", tags)
                         break
                 else:
-                    tags = _FrozenMap(tags)
+                    tags = tags.copy()
             else:
                 tags = _convert(self, "tags", tags)
             d["tags"] = tags
@@ -919,7 +919,7 @@ class JobSettings(SpecObject, wire="JobSettings"):
     """The user or service principal that the job runs as, if specified in the request."""
     schedule: CronSchedule | None = None
     """An optional periodic schedule for this job."""
-    tags: Mapping[str, str] | None = None
+    tags: Mapping[str, str] | None = map_field()
     """A map of tags associated with the job."""
     tasks: Sequence[JobTask] | None = None
     """A list of task specifications to be executed by this job."""
@@ -1098,7 +1098,7 @@ class JobSettings(SpecObject, wire="JobSettings"):
                         tags = _convert(self, "tags", tags)
                         break
                 else:
-                    tags = _FrozenMap(tags)
+                    tags = tags.copy()
             else:
                 tags = _convert(self, "tags", tags)
             d["tags"] = tags

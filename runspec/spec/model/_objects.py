@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from runspec._frozen import FrozenMap as _FrozenMap
 from runspec.spec.model._library import Library
+from runspec.spec.objects._classes import map_field
 from runspec.spec.objects._object import SpecObject
 from runspec.spec.objects._object import convert as _convert
 from runspec.spec.objects._object import set_w as _set_w
@@ -550,7 +550,7 @@ class AlertTask(SpecObject, wire="AlertTask"):
     _: KW_ONLY
     alert_id: str | None = None
     """[Public Preview] The alert_id is the canonical identifier of the alert."""
-    parameters: Mapping[str, str] | None = None
+    parameters: Mapping[str, str] | None = map_field()
     """Per-run parameter overrides, keyed by parameter name, applied onto the alert's stored query parameters before
     the query is executed."""
     subscribers: Sequence[AlertTaskSubscriber] | None = None
@@ -597,7 +597,7 @@ class AlertTask(SpecObject, wire="AlertTask"):
                         parameters = _convert(self, "parameters", parameters)
                         break
                 else:
-                    parameters = _FrozenMap(parameters)
+                    parameters = parameters.copy()
             else:
                 parameters = _convert(self, "parameters", parameters)
             d["parameters"] = parameters
@@ -868,7 +868,7 @@ class CleanRoomsNotebookTask(SpecObject, wire="CleanRoomsNotebookTask"):
     etag: str | None = None
     """Checksum to validate the freshness of the notebook resource (i.e. the notebook being run is the latest
     version)."""
-    notebook_base_parameters: Mapping[str, str] | None = None
+    notebook_base_parameters: Mapping[str, str] | None = map_field()
     """Base parameters to be used for the clean room notebook job."""
 
     #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
@@ -911,7 +911,7 @@ class CleanRoomsNotebookTask(SpecObject, wire="CleanRoomsNotebookTask"):
                         notebook_base_parameters = _convert(self, "notebook_base_parameters", notebook_base_parameters)
                         break
                 else:
-                    notebook_base_parameters = _FrozenMap(notebook_base_parameters)
+                    notebook_base_parameters = notebook_base_parameters.copy()
             else:
                 notebook_base_parameters = _convert(self, "notebook_base_parameters", notebook_base_parameters)
             d["notebook_base_parameters"] = notebook_base_parameters
@@ -1176,7 +1176,7 @@ class DashboardTask(SpecObject, wire="DashboardTask"):
     dashboard_id: str | None = None
     """The identifier of the dashboard to refresh."""
     _: KW_ONLY
-    filters: Mapping[str, str] | None = None
+    filters: Mapping[str, str] | None = map_field()
     """[Private Preview] Dashboard task parameters."""
     subscription: Subscription | None = None
     """Optional: subscription configuration for sending the dashboard snapshot."""
@@ -1217,7 +1217,7 @@ class DashboardTask(SpecObject, wire="DashboardTask"):
                         filters = _convert(self, "filters", filters)
                         break
                 else:
-                    filters = _FrozenMap(filters)
+                    filters = filters.copy()
             else:
                 filters = _convert(self, "filters", filters)
             d["filters"] = filters
@@ -2324,7 +2324,7 @@ class JobEnvironmentVariablesSpec(SpecObject, wire="JobEnvironmentVariablesSpec"
     _: KW_ONLY
     files: Sequence[str] | None = None
     """Workspace (`/Workspace/...`) or UC Volumes (`/Volumes/...`) paths to `.env` files."""
-    variables: Mapping[str, str] | None = None
+    variables: Mapping[str, str] | None = map_field()
     """Environment variables specified directly as key/value pairs."""
 
     #: The field table: (name, type descriptor, required, enum values, why the API refuses it).
@@ -2356,7 +2356,7 @@ class JobEnvironmentVariablesSpec(SpecObject, wire="JobEnvironmentVariablesSpec"
                         variables = _convert(self, "variables", variables)
                         break
                 else:
-                    variables = _FrozenMap(variables)
+                    variables = variables.copy()
             else:
                 variables = _convert(self, "variables", variables)
             d["variables"] = variables
@@ -2655,7 +2655,7 @@ class NewCluster(SpecObject, wire="ClusterSpec"):
     """The configuration for delivering spark logs to a long-term storage destination."""
     cluster_name: str | None = None
     """Cluster name requested by the user."""
-    custom_tags: Mapping[str, str] | None = None
+    custom_tags: Mapping[str, str] | None = map_field()
     """Additional tags for cluster resources."""
     data_security_mode: DataSecurityMode | None = None
     """One of ``DATA_SECURITY_MODE_AUTO``, ``DATA_SECURITY_MODE_DEDICATED``, ``DATA_SECURITY_MODE_STANDARD``,
@@ -2699,9 +2699,9 @@ class NewCluster(SpecObject, wire="ClusterSpec"):
     """Determines the cluster's runtime engine, either standard or Photon."""
     single_user_name: str | None = None
     """Single user name if data_security_mode is `SINGLE_USER`."""
-    spark_conf: Mapping[str, str] | None = None
+    spark_conf: Mapping[str, str] | None = map_field()
     """An object containing a set of optional, user-specified Spark configuration key-value pairs."""
-    spark_env_vars: Mapping[str, str] | None = None
+    spark_env_vars: Mapping[str, str] | None = map_field()
     """An object containing a set of optional, user-specified environment variable key-value pairs."""
     spark_version: str | None = None
     """The Spark version of the cluster, e.g. `3.3.x-scala2.11`."""
@@ -2836,7 +2836,7 @@ class NewCluster(SpecObject, wire="ClusterSpec"):
                         custom_tags = _convert(self, "custom_tags", custom_tags)
                         break
                 else:
-                    custom_tags = _FrozenMap(custom_tags)
+                    custom_tags = custom_tags.copy()
             else:
                 custom_tags = _convert(self, "custom_tags", custom_tags)
             d["custom_tags"] = custom_tags
@@ -2926,7 +2926,7 @@ class NewCluster(SpecObject, wire="ClusterSpec"):
                         spark_conf = _convert(self, "spark_conf", spark_conf)
                         break
                 else:
-                    spark_conf = _FrozenMap(spark_conf)
+                    spark_conf = spark_conf.copy()
             else:
                 spark_conf = _convert(self, "spark_conf", spark_conf)
             d["spark_conf"] = spark_conf
@@ -2937,7 +2937,7 @@ class NewCluster(SpecObject, wire="ClusterSpec"):
                         spark_env_vars = _convert(self, "spark_env_vars", spark_env_vars)
                         break
                 else:
-                    spark_env_vars = _FrozenMap(spark_env_vars)
+                    spark_env_vars = spark_env_vars.copy()
             else:
                 spark_env_vars = _convert(self, "spark_env_vars", spark_env_vars)
             d["spark_env_vars"] = spark_env_vars
@@ -3015,7 +3015,7 @@ class NotebookTask(SpecObject, wire="NotebookTask"):
     notebook_path: str
     """The path of the notebook to be run in the Databricks workspace or remote repository."""
     _: KW_ONLY
-    base_parameters: Mapping[str, str] | None = None
+    base_parameters: Mapping[str, str] | None = map_field()
     """Base parameters to be used for each run of this job."""
     source: Source | None = None
     """Optional location type of the notebook."""
@@ -3055,7 +3055,7 @@ class NotebookTask(SpecObject, wire="NotebookTask"):
                         base_parameters = _convert(self, "base_parameters", base_parameters)
                         break
                 else:
-                    base_parameters = _FrozenMap(base_parameters)
+                    base_parameters = base_parameters.copy()
             else:
                 base_parameters = _convert(self, "base_parameters", base_parameters)
             d["base_parameters"] = base_parameters
@@ -3139,7 +3139,7 @@ class PipelineTask(SpecObject, wire="PipelineTask"):
     """If true, triggers a full refresh on the spark declarative pipeline."""
     full_refresh_selection: Sequence[str] | None = None
     """[Beta] A list of tables to update with fullRefresh."""
-    parameters: Mapping[str, str] | None = None
+    parameters: Mapping[str, str] | None = map_field()
     """[Beta] Key/value-map of parameters passed to the pipeline execution."""
     refresh_flow_selection: Sequence[str] | None = None
     """[Beta] Flow names to selectively refresh."""
@@ -3194,7 +3194,7 @@ class PipelineTask(SpecObject, wire="PipelineTask"):
                         parameters = _convert(self, "parameters", parameters)
                         break
                 else:
-                    parameters = _FrozenMap(parameters)
+                    parameters = parameters.copy()
             else:
                 parameters = _convert(self, "parameters", parameters)
             d["parameters"] = parameters
@@ -3476,7 +3476,7 @@ class PythonWheelTask(SpecObject, wire="PythonWheelTask"):
     """Named entry point to use, if it does not exist in the metadata of the package it executes the function from
     the package directly using `$packageName.$entryPoint()`."""
     _: KW_ONLY
-    named_parameters: Mapping[str, str] | None = None
+    named_parameters: Mapping[str, str] | None = map_field()
     """Command-line parameters passed to Python wheel task in the form of `["--name=task",
     "--data=dbfs:/path/to/data.json"]`."""
     parameters: Sequence[str] | None = None
@@ -3518,7 +3518,7 @@ class PythonWheelTask(SpecObject, wire="PythonWheelTask"):
                         named_parameters = _convert(self, "named_parameters", named_parameters)
                         break
                 else:
-                    named_parameters = _FrozenMap(named_parameters)
+                    named_parameters = named_parameters.copy()
             else:
                 named_parameters = _convert(self, "named_parameters", named_parameters)
             d["named_parameters"] = named_parameters
@@ -3617,14 +3617,14 @@ class RunJobTask(SpecObject, wire="RunJobTask"):
     jar_params: Sequence[str] | None = None
     """[Deprecated, Private Preview] A list of parameters for jobs with Spark JAR tasks, for example `"jar_params":
     ["john doe", "35"]`."""
-    job_parameters: Mapping[str, str] | None = None
+    job_parameters: Mapping[str, str] | None = map_field()
     """Job-level parameters used to trigger the job."""
-    notebook_params: Mapping[str, str] | None = None
+    notebook_params: Mapping[str, str] | None = map_field()
     """[Deprecated, Private Preview] A map from keys to values for jobs with notebook task, for example
     `"notebook_params": {"name": "john doe", "age": "35"}`."""
     pipeline_params: PipelineParams | None = None
     """Controls whether the pipeline should perform a full refresh."""
-    python_named_params: Mapping[str, str] | None = None
+    python_named_params: Mapping[str, str] | None = map_field()
     """[Deprecated, Private Preview]"""
     python_params: Sequence[str] | None = None
     """[Deprecated, Private Preview] A list of parameters for jobs with Python tasks, for example `"python_params":
@@ -3632,7 +3632,7 @@ class RunJobTask(SpecObject, wire="RunJobTask"):
     spark_submit_params: Sequence[str] | None = None
     """[Deprecated, Private Preview] A list of parameters for jobs with spark submit task, for example
     `"spark_submit_params": ["--class", "org.apache.spark.examples.SparkPi"]`."""
-    sql_params: Mapping[str, str] | None = None
+    sql_params: Mapping[str, str] | None = map_field()
     """[Deprecated, Private Preview] A map from keys to values for jobs with SQL task, for example `"sql_params":
     {"name": "john doe", "age": "35"}`."""
 
@@ -3687,7 +3687,7 @@ class RunJobTask(SpecObject, wire="RunJobTask"):
                         job_parameters = _convert(self, "job_parameters", job_parameters)
                         break
                 else:
-                    job_parameters = _FrozenMap(job_parameters)
+                    job_parameters = job_parameters.copy()
             else:
                 job_parameters = _convert(self, "job_parameters", job_parameters)
             d["job_parameters"] = job_parameters
@@ -3698,7 +3698,7 @@ class RunJobTask(SpecObject, wire="RunJobTask"):
                         notebook_params = _convert(self, "notebook_params", notebook_params)
                         break
                 else:
-                    notebook_params = _FrozenMap(notebook_params)
+                    notebook_params = notebook_params.copy()
             else:
                 notebook_params = _convert(self, "notebook_params", notebook_params)
             d["notebook_params"] = notebook_params
@@ -3713,7 +3713,7 @@ class RunJobTask(SpecObject, wire="RunJobTask"):
                         python_named_params = _convert(self, "python_named_params", python_named_params)
                         break
                 else:
-                    python_named_params = _FrozenMap(python_named_params)
+                    python_named_params = python_named_params.copy()
             else:
                 python_named_params = _convert(self, "python_named_params", python_named_params)
             d["python_named_params"] = python_named_params
@@ -3730,7 +3730,7 @@ class RunJobTask(SpecObject, wire="RunJobTask"):
                         sql_params = _convert(self, "sql_params", sql_params)
                         break
                 else:
-                    sql_params = _FrozenMap(sql_params)
+                    sql_params = sql_params.copy()
             else:
                 sql_params = _convert(self, "sql_params", sql_params)
             d["sql_params"] = sql_params
@@ -3985,7 +3985,7 @@ class SqlTask(SpecObject, wire="SqlTask"):
     """If dashboard, indicates that this job must refresh a SQL dashboard."""
     file: SqlTaskFile | None = None
     """If file, indicates that this job runs a SQL file in a remote Git repository."""
-    parameters: Mapping[str, str] | None = None
+    parameters: Mapping[str, str] | None = map_field()
     """Parameters to be used for each run of this job."""
     query: SqlTaskQuery | None = None
     """If query, indicates that this job must execute a SQL query."""
@@ -4039,7 +4039,7 @@ class SqlTask(SpecObject, wire="SqlTask"):
                         parameters = _convert(self, "parameters", parameters)
                         break
                 else:
-                    parameters = _FrozenMap(parameters)
+                    parameters = parameters.copy()
             else:
                 parameters = _convert(self, "parameters", parameters)
             d["parameters"] = parameters

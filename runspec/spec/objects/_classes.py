@@ -37,7 +37,7 @@ else:
         return lambda cls: cls
 
 
-__all__ = ["SpecMeta", "adopt_init", "freeze_extra", "set_extra", "spec_field"]
+__all__ = ["MapField", "SpecMeta", "adopt_init", "freeze_extra", "map_field", "set_extra", "spec_field"]
 
 T = TypeVar("T")
 _osa = object.__setattr__
@@ -62,6 +62,35 @@ class _Field:
 
 
 _EXACT: dict[str, type] = {"string": str, "integer": int, "boolean": bool}
+
+
+class MapField:
+    """
+    A map field (parameters, tags, Spark conf), which an object keeps as a plain ``dict`` of its own: the JSON
+    encoder writes an exact ``dict`` directly, and the collector never tracks one holding only strings. Read
+    through the object, it is a ``FrozenMap`` of it; through the class, None (as an unset field reads).
+    """
+
+    __slots__ = ("name",)
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, owner: Any = None) -> FrozenMap[str, str] | None:
+        value = None if obj is None else obj.__dict__.get(self.name)
+        return value if value is None or type(value) is FrozenMap else FrozenMap(value)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__setattr__(self.name, value)  # raises: spec objects are frozen
+
+
+if TYPE_CHECKING:  # pragma: no cover
+
+    def map_field() -> Any:
+        """The class attribute of a map field (as the generated classes declare one): a ``MapField``."""
+
+else:
+    map_field = MapField
 
 
 class _LazyTable:
@@ -111,7 +140,8 @@ class SpecMeta(type):
             if attr.startswith("_") or text.startswith("ClassVar"):
                 continue
             own.append(attr)
-            # Unset fields read as None through the class; set ones live in the instance __dict__.
+            # Unset fields read as None through the class (a map field through its MapField); set ones live
+            # in the instance __dict__.
             ns[attr] = ns.get(attr)
         ns.setdefault("__slots__", ())
         declared = wire is not None or fields is not None

@@ -153,7 +153,8 @@ def converter(owner: str, name: str, desc: Desc) -> Callable[[Any], Any]:
         inner = converter(owner, name + "[]", desc[1])
         inner_kind = desc[1][0]
 
-        # (A dict of str to str, the usual map, is frozen as it is by the generated ``__init__`` itself.)
+        # (A dict of str to str, the usual map, is copied as it is by the generated ``__init__`` itself.) A map
+        # is kept as a plain dict of the object's own (see runspec.spec.objects._classes.MapField).
         def conv(v: Any) -> Any:
             if type(v) is not dict and not isinstance(v, Mapping):
                 raise bad_type(owner, name, expected, v)
@@ -162,7 +163,7 @@ def converter(owner: str, name: str, desc: Desc) -> Callable[[Any], Any]:
                 if type(k) is not str:
                     raise bad_type(owner, f"{name} key", "str", k)
                 out[k] = item if (inner_kind == "string" and type(item) is str) else inner(item)
-            return FrozenMap(out)
+            return out
 
     elif kind == "object":
         type_name = desc[1]

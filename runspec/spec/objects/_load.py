@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeAlias
 
-from runspec._frozen import FrozenMap, freeze_json
+from runspec._frozen import freeze_json
 from runspec.errors import Fix, Problem
 from runspec.spec.limits import INT64_MAX, INT64_MIN, MAX_OBJECT_DEPTH
 from runspec.spec.objects._convert import REGISTRY, SpecClass, jpath
@@ -213,9 +213,10 @@ def load_value(step: Step, value: Any, parent: Where, key: str | int | None, ctx
                     if changed is None:
                         changed = dict(value)
                     changed[k] = loaded
+            # A map is kept as a plain dict of the object's own (see runspec.spec.objects._classes.MapField).
             if changed is None:
-                return FrozenMap(value)
-            return FrozenMap({k: v for k, v in changed.items() if v is not BAD})
+                return value if owned else dict(value)
+            return {k: v for k, v in changed.items() if v is not BAD}
     elif code == _ARRAY:
         if t is list or t is tuple:
             inner_code, inner_arg, _, exact = arg

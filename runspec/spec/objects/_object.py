@@ -1,7 +1,7 @@
 """
 The base of every spec class: a frozen value whose fields are the request body's wire fields.
 
-Values are frozen (lists to tuples, mappings to ``FrozenMap``). Only the fields a caller set are stored,
+Values are frozen (lists to tuples, mappings read as ``FrozenMap``). Only the fields a caller set are stored,
 in ``__dict__``, so an object's request form is those fields and nothing else. An object is only a
 value: whether it is valid as part of a run is for the checks (``runspec.spec.checks._checks``) to say, the
 same way however it was made (builder, classes, ``from_dict``).
@@ -84,12 +84,14 @@ class SpecObject(metaclass=SpecMeta):
             return getattr(self, "_h")  # type: ignore[no-any-return]  # noqa: B009 - slot unset until first hash
         except AttributeError:
             # A frozenset: equal objects hash equal whatever order their fields were given in.
-            h = hash((type(self), frozenset(self.__dict__.items()), self._extra_map()))
+            # (A map field is kept as a plain dict: it hashes as the FrozenMap it reads as.)
+            items = frozenset([(k, FrozenMap(v) if type(v) is dict else v) for k, v in self.__dict__.items()])
+            h = hash((type(self), items, self._extra_map()))
             object.__setattr__(self, "_h", h)
             return h
 
     def __repr__(self) -> str:
-        parts = [f"{k}={v!r}" for k, v in self.__dict__.items()]
+        parts = [f"{k}={FrozenMap(v) if type(v) is dict else v!r}" for k, v in self.__dict__.items()]
         x = self._extra_map()
         if x:
             parts.append(f"extra={thaw_json(x)!r}")
@@ -181,7 +183,8 @@ class SpecObject(metaclass=SpecMeta):
 
 
 #: ``set_fields(obj)``: the fields of ``obj`` that are set, by name, in the order they were given (``extra``
-#: not included). The object's own mapping, not a copy: callers read it and never change it. (An
+#: not included). The object's own mapping, not a copy (a map field in it is the object's own plain dict):
+#: callers read it and never change it. (An
 #: ``attrgetter``, not a function: the checks call it for every object of a run.)
 set_fields: Callable[[SpecObject], Mapping[str, Any]] = attrgetter("__dict__")
 
