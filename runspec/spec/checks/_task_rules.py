@@ -169,10 +169,9 @@ def _compute(names: tuple[str, ...], entries: Sequence[TaskType]) -> TaskRule | 
     both = has_new and "existing_cluster_id" in names
     reads_env = "environment_key" in names
     entry = entries[0] if len(entries) == 1 else None
-    # each task type that has a source: how it is read, the field its path starts at (a value that does not
-    # set it sets no source), and where its path leads
+    # each task type that has a source: how it is read, and where its path leads
     sourced = tuple(
-        (e.source_of, e.field, e.source_path[0], ".".join((e.field, *e.source_path)))
+        (e.source_of, e.field, ".".join((e.field, *e.source_path)))
         for e in entries
         if e.source_of is not None and e.source_path is not None
     )
@@ -186,6 +185,9 @@ def _compute(names: tuple[str, ...], entries: Sequence[TaskType]) -> TaskRule | 
     new_only = entry is not None and entry.new_cluster_only and not has_new
     # the field of its task type's value that, set, has the value run off any cluster (then the type says why)
     off = entry.elsewhere[0] if entry is not None and entry.elsewhere is not None else None
+    # the field its task type's source path starts at: a value that does not set it sets no source (None:
+    # the type has none)
+    first = entry.source_path[0] if entry is not None and entry.source_path is not None else None
 
     def compute(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) -> None:
         d = scope.fields
@@ -232,11 +234,10 @@ def _compute(names: tuple[str, ...], entries: Sequence[TaskType]) -> TaskRule | 
                         )
                 if new_only:
                     r.warn(path, "spark-submit-needs-new-cluster", f"{kind} runs only on a new job cluster")
-        if scope.has_git_source:
-            return
-        for source_of, field, first, where in sourced:
-            fields = value if field == kind else set_fields(d[field])
-            if first in fields and source_of(fields) == "GIT":
+        if scope.has_git_source or (entry is not None and (first is None or first not in value)):
+            return  # (the usual task: one task type, whose value sets no source)
+        for source_of, field, where in sourced:
+            if source_of(value if field == kind else set_fields(d[field])) == "GIT":
                 r.error(
                     f"{path}.{where}",
                     "git-source-missing",
