@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NoReturn, TypeVar
 
-__all__ = ["MAX_DEPTH", "FrozenMap", "copy_json", "freeze_json", "thaw_json"]
+__all__ = ["MAX_DEPTH", "FrozenMap", "freeze_json", "thaw_json"]
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -107,14 +107,4 @@ def thaw_json(value: Any) -> Any:
         return {k: thaw_json(v) for k, v in value.items()}
     if t is tuple:
         return [thaw_json(v) for v in value]
-    return value
-
-
-def copy_json(value: Any) -> Any:
-    """Deep-copy a plain JSON value (dicts and lists) quickly."""
-    t = type(value)
-    if t is dict:
-        return {k: copy_json(v) for k, v in value.items()}
-    if t is list:
-        return [copy_json(v) for v in value]
     return value
