@@ -332,11 +332,11 @@ def _notebook(task: NotebookTask, path: str, r: Report) -> None:
         return
     # Cheap bound first; the exact size (UTF-8 JSON, as the body is sent) only when the bound comes near
     # the limit. A character is at most 6 bytes of it (a control character escaped as \u00XX), and an
-    # entry adds 6 for its quotes, colon and comma.
-    chars = 0
+    # entry adds 6 for its quotes, colon and comma (counted as one character each).
+    chars = len(params)
     for k in params:  # (a lookup per key costs less than items()' view and pairs)
         chars += len(k) + len(params[k])
-    if (chars + len(params)) * 6 + 2 > _MAX_BASE_PARAMETERS and _sent_size(params) > _MAX_BASE_PARAMETERS:
+    if chars * 6 + 2 > _MAX_BASE_PARAMETERS and _sent_size(params) > _MAX_BASE_PARAMETERS:
         r.error(jpath(path, "base_parameters"), "payload-too-large", "base_parameters must be at most 1 MB as JSON")
 
 
