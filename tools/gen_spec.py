@@ -451,12 +451,13 @@ def str_map_lines(k: str, indent: str) -> list[str]:
     A mapping of str to str (parameters, tags): the usual ``dict`` of exact strings is copied as it is, tested
     in the ``__init__`` itself (no call); anything else goes to the field's converter, which copies it as
     plain strings or raises. The object keeps its own plain dict (see runspec.spec.objects._classes.MapField).
+    (The loop looks each value up by its key: less than ``items()``' view and pairs cost.)
     """
     i1, i2, i3 = indent + "    ", indent + "        ", indent + "            "
     return [
         f"{indent}if type({k}) is dict:",
-        f"{i1}for _k, _v in {k}.items():",
-        f"{i2}if type(_k) is not str or type(_v) is not str:",
+        f"{i1}for _k in {k}:",
+        f"{i2}if type(_k) is not str or type({k}[_k]) is not str:",
         *convert_lines(k, i3),
         f"{i3}break",
         f"{i1}else:",

@@ -400,8 +400,8 @@ class CreateJob(SpecObject, wire="CreateJob"):
             d["schedule"] = schedule
         if tags is not None:
             if type(tags) is dict:
-                for _k, _v in tags.items():
-                    if type(_k) is not str or type(_v) is not str:
+                for _k in tags:
+                    if type(_k) is not str or type(tags[_k]) is not str:
                         tags = _convert(self, "tags", tags)
                         break
                 else:
@@ -1093,8 +1093,8 @@ class JobSettings(SpecObject, wire="JobSettings"):
             d["schedule"] = schedule
         if tags is not None:
             if type(tags) is dict:
-                for _k, _v in tags.items():
-                    if type(_k) is not str or type(_v) is not str:
+                for _k in tags:
+                    if type(_k) is not str or type(tags[_k]) is not str:
                         tags = _convert(self, "tags", tags)
                         break
                 else:

@@ -592,8 +592,8 @@ class AlertTask(SpecObject, wire="AlertTask"):
             d["alert_id"] = alert_id
         if parameters is not None:
             if type(parameters) is dict:
-                for _k, _v in parameters.items():
-                    if type(_k) is not str or type(_v) is not str:
+                for _k in parameters:
+                    if type(_k) is not str or type(parameters[_k]) is not str:
                         parameters = _convert(self, "parameters", parameters)
                         break
                 else:
@@ -906,8 +906,8 @@ class CleanRoomsNotebookTask(SpecObject, wire="CleanRoomsNotebookTask"):
             d["etag"] = etag
         if notebook_base_parameters is not None:
             if type(notebook_base_parameters) is dict:
-                for _k, _v in notebook_base_parameters.items():
-                    if type(_k) is not str or type(_v) is not str:
+                for _k in notebook_base_parameters:
+                    if type(_k) is not str or type(notebook_base_parameters[_k]) is not str:
                         notebook_base_parameters = _convert(self, "notebook_base_parameters", notebook_base_parameters)
                         break
                 else:
@@ -1212,8 +1212,8 @@ class DashboardTask(SpecObject, wire="DashboardTask"):
             d["dashboard_id"] = dashboard_id
         if filters is not None:
             if type(filters) is dict:
-                for _k, _v in filters.items():
-                    if type(_k) is not str or type(_v) is not str:
+                for _k in filters:
+                    if type(_k) is not str or type(filters[_k]) is not str:
                         filters = _convert(self, "filters", filters)
                         break
                 else:
@@ -2351,8 +2351,8 @@ class JobEnvironmentVariablesSpec(SpecObject, wire="JobEnvironmentVariablesSpec"
             d["files"] = files
         if variables is not None:
             if type(variables) is dict:
-                for _k, _v in variables.items():
-                    if type(_k) is not str or type(_v) is not str:
+                for _k in variables:
+                    if type(_k) is not str or type(variables[_k]) is not str:
                         variables = _convert(self, "variables", variables)
                         break
                 else:
@@ -2831,8 +2831,8 @@ class NewCluster(SpecObject, wire="ClusterSpec"):
             d["cluster_name"] = cluster_name
         if custom_tags is not None:
             if type(custom_tags) is dict:
-                for _k, _v in custom_tags.items():
-                    if type(_k) is not str or type(_v) is not str:
+                for _k in custom_tags:
+                    if type(_k) is not str or type(custom_tags[_k]) is not str:
                         custom_tags = _convert(self, "custom_tags", custom_tags)
                         break
                 else:
@@ -2921,8 +2921,8 @@ class NewCluster(SpecObject, wire="ClusterSpec"):
             d["single_user_name"] = single_user_name
         if spark_conf is not None:
             if type(spark_conf) is dict:
-                for _k, _v in spark_conf.items():
-                    if type(_k) is not str or type(_v) is not str:
+                for _k in spark_conf:
+                    if type(_k) is not str or type(spark_conf[_k]) is not str:
                         spark_conf = _convert(self, "spark_conf", spark_conf)
                         break
                 else:
@@ -2932,8 +2932,8 @@ class NewCluster(SpecObject, wire="ClusterSpec"):
             d["spark_conf"] = spark_conf
         if spark_env_vars is not None:
             if type(spark_env_vars) is dict:
-                for _k, _v in spark_env_vars.items():
-                    if type(_k) is not str or type(_v) is not str:
+                for _k in spark_env_vars:
+                    if type(_k) is not str or type(spark_env_vars[_k]) is not str:
                         spark_env_vars = _convert(self, "spark_env_vars", spark_env_vars)
                         break
                 else:
@@ -3050,8 +3050,8 @@ class NotebookTask(SpecObject, wire="NotebookTask"):
         d["notebook_path"] = notebook_path
         if base_parameters is not None:
             if type(base_parameters) is dict:
-                for _k, _v in base_parameters.items():
-                    if type(_k) is not str or type(_v) is not str:
+                for _k in base_parameters:
+                    if type(_k) is not str or type(base_parameters[_k]) is not str:
                         base_parameters = _convert(self, "base_parameters", base_parameters)
                         break
                 else:
@@ -3189,8 +3189,8 @@ class PipelineTask(SpecObject, wire="PipelineTask"):
             d["full_refresh_selection"] = full_refresh_selection
         if parameters is not None:
             if type(parameters) is dict:
-                for _k, _v in parameters.items():
-                    if type(_k) is not str or type(_v) is not str:
+                for _k in parameters:
+                    if type(_k) is not str or type(parameters[_k]) is not str:
                         parameters = _convert(self, "parameters", parameters)
                         break
                 else:
@@ -3513,8 +3513,8 @@ class PythonWheelTask(SpecObject, wire="PythonWheelTask"):
         d["entry_point"] = entry_point
         if named_parameters is not None:
             if type(named_parameters) is dict:
-                for _k, _v in named_parameters.items():
-                    if type(_k) is not str or type(_v) is not str:
+                for _k in named_parameters:
+                    if type(_k) is not str or type(named_parameters[_k]) is not str:
                         named_parameters = _convert(self, "named_parameters", named_parameters)
                         break
                 else:
@@ -3682,8 +3682,8 @@ class RunJobTask(SpecObject, wire="RunJobTask"):
             d["jar_params"] = jar_params
         if job_parameters is not None:
             if type(job_parameters) is dict:
-                for _k, _v in job_parameters.items():
-                    if type(_k) is not str or type(_v) is not str:
+                for _k in job_parameters:
+                    if type(_k) is not str or type(job_parameters[_k]) is not str:
                         job_parameters = _convert(self, "job_parameters", job_parameters)
                         break
                 else:
@@ -3693,8 +3693,8 @@ class RunJobTask(SpecObject, wire="RunJobTask"):
             d["job_parameters"] = job_parameters
         if notebook_params is not None:
             if type(notebook_params) is dict:
-                for _k, _v in notebook_params.items():
-                    if type(_k) is not str or type(_v) is not str:
+                for _k in notebook_params:
+                    if type(_k) is not str or type(notebook_params[_k]) is not str:
                         notebook_params = _convert(self, "notebook_params", notebook_params)
                         break
                 else:
@@ -3708,8 +3708,8 @@ class RunJobTask(SpecObject, wire="RunJobTask"):
             d["pipeline_params"] = pipeline_params
         if python_named_params is not None:
             if type(python_named_params) is dict:
-                for _k, _v in python_named_params.items():
-                    if type(_k) is not str or type(_v) is not str:
+                for _k in python_named_params:
+                    if type(_k) is not str or type(python_named_params[_k]) is not str:
                         python_named_params = _convert(self, "python_named_params", python_named_params)
                         break
                 else:
@@ -3725,8 +3725,8 @@ class RunJobTask(SpecObject, wire="RunJobTask"):
             d["spark_submit_params"] = spark_submit_params
         if sql_params is not None:
             if type(sql_params) is dict:
-                for _k, _v in sql_params.items():
-                    if type(_k) is not str or type(_v) is not str:
+                for _k in sql_params:
+                    if type(_k) is not str or type(sql_params[_k]) is not str:
                         sql_params = _convert(self, "sql_params", sql_params)
                         break
                 else:
@@ -4034,8 +4034,8 @@ class SqlTask(SpecObject, wire="SqlTask"):
             d["file"] = file
         if parameters is not None:
             if type(parameters) is dict:
-                for _k, _v in parameters.items():
-                    if type(_k) is not str or type(_v) is not str:
+                for _k in parameters:
+                    if type(_k) is not str or type(parameters[_k]) is not str:
                         parameters = _convert(self, "parameters", parameters)
                         break
                 else:
