@@ -136,13 +136,15 @@ class SpecMeta(type):
         annotations = ns.get("__annotations__", {})
         own: list[str] = []
         for attr, annotation in annotations.items():
-            text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
-            if attr.startswith("_") or text.startswith("ClassVar"):
+            if attr[0] == "_":
+                continue
+            text = annotation if type(annotation) is str else getattr(annotation, "__name__", "")
+            if text.startswith("ClassVar"):
                 continue
             own.append(attr)
             # Unset fields read as None through the class (a map field through its MapField); set ones live
             # in the instance __dict__.
-            ns[attr] = ns.get(attr)
+            ns.setdefault(attr, None)
         ns.setdefault("__slots__", ())
         declared = wire is not None or fields is not None
         if declared:
