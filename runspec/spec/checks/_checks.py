@@ -83,7 +83,6 @@ from runspec.spec.limits import (
     MAX_TOKEN,
 )
 from runspec.spec.model._objects import GitSource, JobEnvironment, SubmitTask
-from runspec.spec.objects import set_fields
 from runspec.spec.objects._convert import REGISTRY
 from runspec.spec.objects._load import LoadContext
 from runspec.spec.objects._object import SpecObject
@@ -353,7 +352,7 @@ class _RunChecks(dict[type, "Check | None"]):
         shapes, scope, inner_scope, later, go = plans.shapes, self.scope, self.inner_scope, self.later, CLASS_CHECKS
 
         def check(task: Any, path: str, r: Report, seen: set[int]) -> None:
-            d = set_fields(task)
+            d = task.__dict__  # its set fields (as `set_fields` reads them, without the call)
             names = tuple(d)
             try:
                 valued, walk, entries, rules, _, loop = shapes[names]
@@ -379,7 +378,7 @@ class _RunChecks(dict[type, "Check | None"]):
             for rule in rules:
                 rule(task, path, scope, later)
             if loop and (inner := d["for_each_task"].task) is not None:
-                d = set_fields(inner)
+                d = inner.__dict__
                 _, _, inner_scope.entries, _, rules, _ = plans.shape(tuple(d))
                 inner_scope.fields = d
                 ipath = path + ".for_each_task.task"

@@ -327,7 +327,7 @@ def _sent_size(value: Any) -> int:
 
 @object_rule(NotebookTask)
 def _notebook(task: NotebookTask, path: str, r: Report) -> None:
-    params = set_fields(task).get("base_parameters")
+    params = task.__dict__.get("base_parameters")
     if params is None:
         return
     # Cheap bound first; the exact size (UTF-8 JSON, as the body is sent) only when the bound comes near

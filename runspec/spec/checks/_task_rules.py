@@ -22,7 +22,6 @@ from runspec.spec.checks._rules import (
 )
 from runspec.spec.limits import MAX_DESCRIPTION, MAX_TASK_KEY
 from runspec.spec.model._objects import SubmitTask, Task
-from runspec.spec.objects import set_fields
 from runspec.spec.objects._convert import jpath
 from runspec.spec.schema._schema import closest
 from runspec.spec.task_types import TaskType
@@ -191,7 +190,7 @@ def _compute(names: tuple[str, ...], entries: Sequence[TaskType]) -> TaskRule | 
 
     def compute(task: SubmitTask | Task, path: str, scope: TaskScope, r: Report) -> None:
         d = scope.fields
-        value = set_fields(d[kind]) if entry is not None else {}  # the fields of its one task type
+        value = d[kind].__dict__ if entry is not None else {}  # the fields of its one task type
         env_key = d.get("environment_key") if reads_env else None
         if both:
             r.error(path, "multiple-compute", "a task runs on new_cluster or existing_cluster_id, not both")
@@ -237,7 +236,7 @@ def _compute(names: tuple[str, ...], entries: Sequence[TaskType]) -> TaskRule | 
         if scope.has_git_source or (entry is not None and (first is None or first not in value)):
             return  # (the usual task: one task type, whose value sets no source)
         for source_of, field, where in sourced:
-            if source_of(value if field == kind else set_fields(d[field])) == "GIT":
+            if source_of(value if field == kind else d[field].__dict__) == "GIT":
                 r.error(
                     f"{path}.{where}",
                     "git-source-missing",
