@@ -119,10 +119,11 @@ def converter(owner: str, name: str, desc: Desc) -> Callable[[Any], Any]:
 
     elif kind == "array":
         inner = converter(owner, name + "[]", desc[1])
-        inner_kind = desc[1][0]
-        # The classes of items already known to be spec objects of the item class (``isinstance`` against a
-        # spec class goes through its metaclass: a set look-up is a fraction of it).
-        fitting: set[type] = set()
+        # The item types kept as they are: ``str`` in a list of strings; in a list of spec objects, the classes of
+        # items already found to be of the item class (``isinstance`` against a spec class goes through its
+        # metaclass: a set look-up is a fraction of it). Any other list is converted item by item.
+        fitting: set[type] = {str} if desc[1][0] == "string" else set()
+        item_class = desc[1][1] if desc[1][0] == "object" else None
 
         def conv(v: Any) -> Any:
             t = type(v)
@@ -132,22 +133,13 @@ def converter(owner: str, name: str, desc: Desc) -> Callable[[Any], Any]:
                 and (isinstance(v, (str, bytes, Mapping)) or not isinstance(v, Iterable))
             ):
                 raise bad_type(owner, name, expected, v)
-            if inner_kind == "string":
-                items = tuple(v)
-                for item in items:
-                    if type(item) is not str:
+            items = tuple(v)
+            for item in items:
+                if type(item) not in fitting:
+                    if item_class is None or not isinstance(item, REGISTRY[item_class]):
                         return tuple(inner(item) for item in items)
-                return items
-            if inner_kind == "object":
-                # Most lists hold the right spec objects already: keep them as they are.
-                items = tuple(v)
-                for item in items:
-                    if type(item) not in fitting:
-                        if not isinstance(item, REGISTRY[desc[1][1]]):
-                            return tuple(inner(item) for item in items)
-                        fitting.add(type(item))
-                return items
-            return tuple(inner(item) for item in v)
+                    fitting.add(type(item))
+            return items
 
     elif kind == "map":
         inner = converter(owner, name + "[]", desc[1])
