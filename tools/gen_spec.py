@@ -874,7 +874,7 @@ def class_check_lines(t: str, fields: dict[str, Any], enum_names: dict[tuple[str
     if objects:  # looked at already (it had rules or a wrong value): nothing more to read
         lines += [f"{i2}if seen and id(obj) in seen:", f"{i2}    return"]
     if read:
-        lines.append(f"{i2}d = set_fields(obj)")
+        lines.append(f"{i2}d = obj.__dict__")
 
     def value(k: str) -> str:
         return f'd.get("{k}")' if read else f"obj.{k}"
@@ -911,7 +911,7 @@ def class_check_lines(t: str, fields: dict[str, Any], enum_names: dict[tuple[str
     if objects:
         lines += [
             f"{i2}if nested:",
-            f"{i3}for name, v in {'d' if read else 'set_fields(obj)'}.items():",
+            f"{i3}for name, v in {'d' if read else 'obj.__dict__'}.items():",
             f"{i3}    if name not in nested:",
             f"{i3}        continue",
             f"{i3}    if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes",
@@ -996,7 +996,6 @@ def render_checks(schema: dict[str, Any]) -> str:
         "from runspec.spec.checks._rules import Check, Go, Maker, Report, Rules, check_enums, indexes, out_of_range",
         "from runspec.spec.limits import INT64_MAX as _MAX",
         "from runspec.spec.limits import INT64_MIN as _MIN",
-        "from runspec.spec.objects import set_fields",
         "",
     ]
     return finish(

@@ -21,7 +21,6 @@ from typing import Any
 from runspec.spec.checks._rules import Check, Go, Maker, Report, Rules, check_enums, indexes, out_of_range
 from runspec.spec.limits import INT64_MAX as _MAX
 from runspec.spec.limits import INT64_MIN as _MIN
-from runspec.spec.objects import set_fields
 
 _AI_EXTRACT_FUNCTION_MODE = frozenset({None, "MODE_PRECISION"})
 _AI_PARSE_DOCUMENT_FUNCTION_DESCRIPTION_ELEMENT_TYPE = frozenset(
@@ -110,7 +109,7 @@ def ai_classify_function(rules: Rules, nested: Mapping[str, str], go: Go) -> Che
             for rule in rules:
                 rule(obj, path, r)
         if nested:
-            for name, v in set_fields(obj).items():
+            for name, v in obj.__dict__.items():
                 if name not in nested:
                     continue
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
@@ -141,7 +140,7 @@ def ai_classify_function_inline_labels(rules: Rules, nested: Mapping[str, str], 
             for rule in rules:
                 rule(obj, path, r)
         if nested:
-            for name, v in set_fields(obj).items():
+            for name, v in obj.__dict__.items():
                 if name not in nested:
                     continue
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
@@ -190,7 +189,7 @@ def ai_function_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             for rule in rules:
                 rule(obj, path, r)
         if nested:
-            for name, v in set_fields(obj).items():
+            for name, v in obj.__dict__.items():
                 if name not in nested:
                     continue
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
@@ -235,7 +234,7 @@ def ai_runtime_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
         if seen and id(obj) in seen:
             return
-        d = set_fields(obj)
+        d = obj.__dict__
         if rules or d.get("priority_class") not in _AI_RUNTIME_TASK_PRIORITY_CLASS:
             seen.add(id(obj))
             if d.get("priority_class") not in _AI_RUNTIME_TASK_PRIORITY_CLASS:
@@ -274,7 +273,7 @@ def alert_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             for rule in rules:
                 rule(obj, path, r)
         if nested:
-            for name, v in set_fields(obj).items():
+            for name, v in obj.__dict__.items():
                 if name not in nested:
                     continue
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
@@ -298,7 +297,7 @@ def auto_scale(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     """``AutoScale``: max_workers, min_workers."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
-        d = set_fields(obj)
+        d = obj.__dict__
         if (
             rules
             or (type(v := d.get("max_workers")) is int and not _MIN <= v <= _MAX)
@@ -325,7 +324,7 @@ def aws_attributes(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     """``AwsAttributes``: its enum and integer fields, the objects inside it."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
-        d = set_fields(obj)
+        d = obj.__dict__
         if (
             rules
             or d.get("availability") not in _AWS_AVAILABILITY
@@ -374,7 +373,7 @@ def azure_attributes(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
         if seen and id(obj) in seen:
             return
-        d = set_fields(obj)
+        d = obj.__dict__
         if (
             rules
             or d.get("availability") not in _AZURE_AVAILABILITY
@@ -424,7 +423,7 @@ def cluster_log_conf(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             for rule in rules:
                 rule(obj, path, r)
         if nested:
-            for name, v in set_fields(obj).items():
+            for name, v in obj.__dict__.items():
                 if name not in nested:
                     continue
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
@@ -485,7 +484,7 @@ def compute_spec(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     """``ComputeSpec``: accelerator_type; accelerator_count."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
-        d = set_fields(obj)
+        d = obj.__dict__
         if (
             rules
             or d.get("accelerator_type") not in _COMPUTE_SPEC_ACCELERATOR_TYPE
@@ -536,7 +535,7 @@ def dashboard_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             for rule in rules:
                 rule(obj, path, r)
         if nested:
-            for name, v in set_fields(obj).items():
+            for name, v in obj.__dict__.items():
                 if name not in nested:
                     continue
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
@@ -604,7 +603,7 @@ def deployment_spec(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             for rule in rules:
                 rule(obj, path, r)
         if nested:
-            for name, v in set_fields(obj).items():
+            for name, v in obj.__dict__.items():
                 if name not in nested:
                     continue
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
@@ -635,7 +634,7 @@ def docker_image(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             for rule in rules:
                 rule(obj, path, r)
         if nested:
-            for name, v in set_fields(obj).items():
+            for name, v in obj.__dict__.items():
                 if name not in nested:
                     continue
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
@@ -661,7 +660,7 @@ def for_each_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
         if seen and id(obj) in seen:
             return
-        d = set_fields(obj)
+        d = obj.__dict__
         if rules or (type(v := d.get("concurrency")) is int and not _MIN <= v <= _MAX):
             seen.add(id(obj))
             v = d.get("concurrency")
@@ -694,7 +693,7 @@ def gcp_attributes(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     """``GcpAttributes``: availability, confidential_compute_type; boot_disk_size, first_on_demand, local_ssd_count."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
-        d = set_fields(obj)
+        d = obj.__dict__
         if (
             rules
             or d.get("availability") not in _GCP_AVAILABILITY
@@ -734,7 +733,7 @@ def gen_ai_compute_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Chec
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
         if seen and id(obj) in seen:
             return
-        d = set_fields(obj)
+        d = obj.__dict__
         if rules or d.get("source") not in _SOURCE:
             seen.add(id(obj))
             if d.get("source") not in _SOURCE:
@@ -768,7 +767,7 @@ def git_source(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
         if seen and id(obj) in seen:
             return
-        d = set_fields(obj)
+        d = obj.__dict__
         if rules or d.get("git_provider") not in _GIT_PROVIDER:
             seen.add(id(obj))
             if d.get("git_provider") not in _GIT_PROVIDER:
@@ -807,7 +806,7 @@ def init_script_info(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             for rule in rules:
                 rule(obj, path, r)
         if nested:
-            for name, v in set_fields(obj).items():
+            for name, v in obj.__dict__.items():
                 if name not in nested:
                     continue
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
@@ -856,7 +855,7 @@ def job_environment(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             for rule in rules:
                 rule(obj, path, r)
         if nested:
-            for name, v in set_fields(obj).items():
+            for name, v in obj.__dict__.items():
                 if name not in nested:
                     continue
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
@@ -887,7 +886,7 @@ def job_environment_variables(rules: Rules, nested: Mapping[str, str], go: Go) -
             for rule in rules:
                 rule(obj, path, r)
         if nested:
-            for name, v in set_fields(obj).items():
+            for name, v in obj.__dict__.items():
                 if name not in nested:
                     continue
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
@@ -929,7 +928,7 @@ def jobs_health_rule(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     """``JobsHealthRule``: metric, op; value."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
-        d = set_fields(obj)
+        d = obj.__dict__
         if (
             rules
             or d.get("metric") not in _JOBS_HEALTH_METRIC
@@ -963,7 +962,7 @@ def jobs_health_rules(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             for rule in rules:
                 rule(obj, path, r)
         if nested:
-            for name, v in set_fields(obj).items():
+            for name, v in obj.__dict__.items():
                 if name not in nested:
                     continue
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
@@ -989,7 +988,7 @@ def new_cluster(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
         if seen and id(obj) in seen:
             return
-        d = set_fields(obj)
+        d = obj.__dict__
         if (
             rules
             or d.get("data_security_mode") not in _DATA_SECURITY_MODE
@@ -1066,7 +1065,7 @@ def power_bi_model(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     """``PowerBiModel``: authentication_method, storage_mode."""
 
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
-        d = set_fields(obj)
+        d = obj.__dict__
         if (
             rules
             or d.get("authentication_method") not in _AUTHENTICATION_METHOD
@@ -1117,7 +1116,7 @@ def power_bi_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             for rule in rules:
                 rule(obj, path, r)
         if nested:
-            for name, v in set_fields(obj).items():
+            for name, v in obj.__dict__.items():
                 if name not in nested:
                     continue
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
@@ -1148,7 +1147,7 @@ def python_operator_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Che
             for rule in rules:
                 rule(obj, path, r)
         if nested:
-            for name, v in set_fields(obj).items():
+            for name, v in obj.__dict__.items():
                 if name not in nested:
                     continue
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
@@ -1174,7 +1173,7 @@ def run_job_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
         if seen and id(obj) in seen:
             return
-        d = set_fields(obj)
+        d = obj.__dict__
         if rules or (type(v := d.get("job_id")) is int and not _MIN <= v <= _MAX):
             seen.add(id(obj))
             v = d.get("job_id")
@@ -1209,7 +1208,7 @@ def runs_submit_request(rules: Rules, nested: Mapping[str, str], go: Go) -> Chec
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
         if seen and id(obj) in seen:
             return
-        d = set_fields(obj)
+        d = obj.__dict__
         if (
             rules
             or d.get("performance_target") not in _PERFORMANCE_TARGET
@@ -1273,7 +1272,7 @@ def sql_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             for rule in rules:
                 rule(obj, path, r)
         if nested:
-            for name, v in set_fields(obj).items():
+            for name, v in obj.__dict__.items():
                 if name not in nested:
                     continue
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
@@ -1304,7 +1303,7 @@ def sql_task_alert(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             for rule in rules:
                 rule(obj, path, r)
         if nested:
-            for name, v in set_fields(obj).items():
+            for name, v in obj.__dict__.items():
                 if name not in nested:
                     continue
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
@@ -1335,7 +1334,7 @@ def sql_task_dashboard(rules: Rules, nested: Mapping[str, str], go: Go) -> Check
             for rule in rules:
                 rule(obj, path, r)
         if nested:
-            for name, v in set_fields(obj).items():
+            for name, v in obj.__dict__.items():
                 if name not in nested:
                     continue
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
@@ -1379,7 +1378,7 @@ def submit_task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
         if seen and id(obj) in seen:
             return
-        d = set_fields(obj)
+        d = obj.__dict__
         if (
             rules
             or d.get("run_if") not in _RUN_IF
@@ -1433,7 +1432,7 @@ def subscription(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             for rule in rules:
                 rule(obj, path, r)
         if nested:
-            for name, v in set_fields(obj).items():
+            for name, v in obj.__dict__.items():
                 if name not in nested:
                     continue
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
@@ -1464,7 +1463,7 @@ def subscription_attachment(rules: Rules, nested: Mapping[str, str], go: Go) -> 
             for rule in rules:
                 rule(obj, path, r)
         if nested:
-            for name, v in set_fields(obj).items():
+            for name, v in obj.__dict__.items():
                 if name not in nested:
                     continue
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
@@ -1490,7 +1489,7 @@ def subscription_attachment_data_attachment(rules: Rules, nested: Mapping[str, s
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
         if seen and id(obj) in seen:
             return
-        d = set_fields(obj)
+        d = obj.__dict__
         if rules or d.get("file_format") not in _SUBSCRIPTION_ATTACHMENT_DATA_ATTACHMENT_FILE_FORMAT:
             seen.add(id(obj))
             if d.get("file_format") not in _SUBSCRIPTION_ATTACHMENT_DATA_ATTACHMENT_FILE_FORMAT:
@@ -1542,7 +1541,7 @@ def task(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
     def check(obj: Any, path: str, r: Report, seen: set[int]) -> None:
         if seen and id(obj) in seen:
             return
-        d = set_fields(obj)
+        d = obj.__dict__
         if (
             rules
             or d.get("run_if") not in _RUN_IF
@@ -1596,7 +1595,7 @@ def webhook_notifications(rules: Rules, nested: Mapping[str, str], go: Go) -> Ch
             for rule in rules:
                 rule(obj, path, r)
         if nested:
-            for name, v in set_fields(obj).items():
+            for name, v in obj.__dict__.items():
                 if name not in nested:
                     continue
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
@@ -1627,7 +1626,7 @@ def workload_type(rules: Rules, nested: Mapping[str, str], go: Go) -> Check:
             for rule in rules:
                 rule(obj, path, r)
         if nested:
-            for name, v in set_fields(obj).items():
+            for name, v in obj.__dict__.items():
                 if name not in nested:
                     continue
                 if type(v) is tuple:  # items of one class, mostly: its check is looked up when it changes
