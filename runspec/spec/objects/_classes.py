@@ -80,6 +80,8 @@ class MapField:
         value = None if obj is None else obj.__dict__.get(self.name)
         return value if value is None or type(value) is FrozenMap else FrozenMap(value)
 
+    # Defining __set__ makes this a data descriptor, which Python consults before the instance __dict__: without
+    # it, a read would find the object's plain dict there (same name) and hand it out unfrozen.
     def __set__(self, obj: Any, value: Any) -> None:
         obj.__setattr__(self.name, value)  # raises: spec objects are frozen
 
